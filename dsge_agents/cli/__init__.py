@@ -1,0 +1,1 @@
+"""The ``dsge-agents`` command. One module per subcommand, each with ``register(subparsers)``."""

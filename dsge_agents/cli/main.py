@@ -1,0 +1,60 @@
+"""Entry point of the ``dsge-agents`` command.
+
+Each subcommand lives in its own module of this package and exposes
+``register(subparsers)`` which adds a parser whose ``func`` attribute is called
+with the parsed namespace and returns an exit code. Any :class:`DSGEError`
+(or other exception) becomes a one-line message and a non-zero exit code unless
+``--debug`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = [
+    "solve", "irf", "moments", "export", "equilibrium", "ingest", "simulate_traces",
+    "loglik", "estimate", "whatif", "transition", "determinacy", "optimal_rule",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dsge-agents",
+        description="DSGE engine and orchestrated-agent economy (see README).")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            mod = importlib.import_module(f"dsge_agents.cli.{name}")
+        except ModuleNotFoundError as exc:  # subcommand not built yet
+            if exc.name == f"dsge_agents.cli.{name}":
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("dsge-agents: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI turns every error into one line
+        if debug:
+            raise
+        kind = type(exc).__name__
+        print(f"dsge-agents {args.command}: error: {kind}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
