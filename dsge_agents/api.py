@@ -1,0 +1,118 @@
+"""User-facing facade: ``load_model`` / ``default_model`` and a :class:`Model` with methods.
+
+The model layer's :class:`dsge_agents.model.Model` is a pure specification; it
+knows nothing about solutions, filters or policy (lower layers never import
+higher ones).  This module sits above every layer and adds the convenience
+methods of DESIGN §2 (``m.solve()``, ``m.loglik(...)``, ...) by delegation.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import model as _model
+from .errors import DSGEError
+
+__all__ = ["Model", "load_model", "default_model", "bundled_model_path", "DEFAULT_MODEL"]
+
+#: file name of the bundled default model (package data in ``dsge_agents/models``)
+DEFAULT_MODEL = "orchestrated_default.yaml"
+#: used while the default economy is not available
+FALLBACK_MODEL = "nk3.yaml"
+
+
+class Model(_model.Model):
+    """A loaded model with the solution / estimation / policy methods attached."""
+
+    @classmethod
+    def wrap(cls, spec: _model.Model) -> "Model":
+        if isinstance(spec, cls):
+            return spec
+        obj = cls.__new__(cls)
+        obj.__dict__.update(spec.__dict__)
+        return obj
+
+    # -- first-order solution (dsge_agents.linear) ----------------------------
+    def solve(self, params: dict | None = None, **kwargs):
+        """First-order solution (DESIGN §4); see :func:`dsge_agents.linear.solve`."""
+        from .linear import solve
+        return solve(self, params=params, **kwargs)
+
+    def irf(self, periods: int = 40, shocks=None, params: dict | None = None):
+        """Impulse responses to one-standard-deviation shocks (tidy DataFrame)."""
+        return self.solve(params).irf(periods=periods, shocks=shocks)
+
+    # -- likelihood / estimation -------------------------------------------------
+    def loglik(self, data=None, params: dict | None = None, **options):
+        """Kalman-filter log-likelihood, Dynare-consistent (DESIGN §6)."""
+        from .estimation import loglik
+        return loglik(self, data=data, params=params, **options)
+
+
+def _is_economy_yaml(path: Path) -> bool:
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return False
+    import yaml
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError):
+        return False  # the model reader reports the problem with line numbers
+    return isinstance(doc, dict) and doc.get("kind") == "orchestrated_economy"
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def bundled_model_path(name: str) -> Path:
+    """Path of a model file shipped inside the package (``dsge_agents/models``)."""
+    ref = resources.files("dsge_agents.models").joinpath(name)
+    return Path(str(ref))
+
+
+def load_model(source: str | Path | dict, **overrides: Any) -> Model:
+    """Load a model file (YAML, Dynare ``.mod``, or an orchestrated-economy YAML).
+
+    ``source`` may also be the name of a bundled model (``"nk3"``,
+    ``"orchestrated_default"``) or a dict in the YAML schema of DESIGN §3.
+    Keyword arguments override parameter values.
+    """
+    if isinstance(source, dict):
+        if source.get("kind") == "orchestrated_economy":
+            from .economy import builder
+            spec = builder.build_model(source)
+        else:
+            spec = _model.from_dict(source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            for cand in (f"{source}", f"{source}.yaml", f"{source}.mod"):
+                bp = bundled_model_path(cand)
+                if bp.is_file():
+                    path = bp
+                    break
+            else:
+                raise DSGEError(f"model file not found: {source}")
+        if _is_economy_yaml(path):
+            from .economy import builder, config
+            loader = getattr(config, "load_config", None)
+            cfg = loader(path) if loader else _read_yaml(path)
+            spec = builder.build_model(cfg)
+        else:
+            spec = _model.load(path)
+    m = Model.wrap(spec)
+    if overrides:
+        m = Model.wrap(m.with_parameters(**overrides))
+    return m
+
+
+def default_model() -> Model:
+    """The bundled default model: the orchestrated agent economy (falls back to nk3)."""
+    path = bundled_model_path(DEFAULT_MODEL)
+    if not path.is_file():
+        path = bundled_model_path(FALLBACK_MODEL)
+    return load_model(path)
