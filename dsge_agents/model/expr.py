@@ -1,0 +1,407 @@
+"""Safe expression parser for model files.
+
+User text is never handed to Python's ``eval``/``exec``/``ast``. A whitelisting
+tokenizer accepts only numbers, identifiers, the operators ``+ - * / ^ **``,
+parentheses, commas and ``=``; a recursive-descent parser (precedence climbing)
+turns the tokens into SymPy expressions, resolving every identifier against the
+declared names of the model and a fixed list of functions. Anything else
+(strings, attribute access, subscripts, lambdas, unknown names) is rejected with
+:class:`~dsge_agents.errors.ModelSyntaxError` or
+:class:`~dsge_agents.errors.UnknownNameError` naming file, line, column and token.
+
+Grammar (lowest to highest precedence)::
+
+    equation := expr [ '=' expr ]
+    expr     := term   (('+' | '-') term)*
+    term     := unary  (('*' | '/') unary)*
+    unary    := ('+' | '-') unary | power
+    power    := atom [ ('^' | '**') unary ]          (right associative)
+    atom     := NUMBER | NAME [ '(' ['+'|'-'] INTEGER ')' ]
+              | FUNC '(' expr (',' expr)* ')' | '(' expr ')'
+
+so ``-x^2 = -(x^2)``, ``2^-1 = 0.5`` and ``a^b^c = a^(b^c)`` as in Dynare/Matlab.
+
+Timing: a variable ``x`` at lead/lag ``k`` is the SymPy symbol returned by
+:func:`tsym` (``x`` for k = 0, ``x__p1`` for k = +1, ``x__m2`` for k = -2);
+:func:`split_tsym` inverts the naming.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import sympy as sp
+
+from dsge_agents.errors import ModelSyntaxError, UnknownNameError
+
+__all__ = ["Token", "tokenize", "ExprParser", "parse_expr", "parse_equation", "tsym", "split_tsym",
+           "FUNCTIONS", "shift"]
+
+
+# --------------------------------------------------------------------------- timing symbols
+def tsym(name: str, lag: int = 0) -> sp.Symbol:
+    """SymPy symbol of variable ``name`` at timing ``lag`` (``x``, ``x__p1``, ``x__m1``...)."""
+    if lag == 0:
+        return sp.Symbol(name, real=True)
+    return sp.Symbol(f"{name}__{'p' if lag > 0 else 'm'}{abs(lag)}", real=True)
+
+
+_TS_RE = re.compile(r"^(.*)__([pm])(\d+)$")
+
+
+def split_tsym(sym: sp.Symbol | str) -> tuple[str, int]:
+    """Inverse of :func:`tsym`: ``'x__m2' -> ('x', -2)``."""
+    s = sym if isinstance(sym, str) else sym.name
+    m = _TS_RE.match(s)
+    if not m:
+        return s, 0
+    k = int(m.group(3))
+    return m.group(1), k if m.group(2) == "p" else -k
+
+
+def shift(expr: sp.Expr, k: int, names: set[str]) -> sp.Expr:
+    """Shift every timed symbol of a name in ``names`` by ``k`` periods."""
+    if k == 0:
+        return expr
+    rep = {}
+    for s in expr.free_symbols:
+        n, lag = split_tsym(s)
+        if n in names:
+            rep[s] = tsym(n, lag + k)
+    return expr.xreplace(rep)
+
+
+# --------------------------------------------------------------------------- functions
+_SQRT2 = sp.sqrt(2)
+
+
+def _normcdf(*a):
+    if len(a) == 1:
+        x = a[0]
+    elif len(a) == 3:
+        x = (a[0] - a[1]) / a[2]
+    else:
+        raise TypeError("normcdf takes 1 or 3 arguments")
+    return (1 + sp.erf(x / _SQRT2)) / 2
+
+
+def _normpdf(*a):
+    if len(a) == 1:
+        x, s = a[0], sp.Integer(1)
+    elif len(a) == 3:
+        x, s = (a[0] - a[1]) / a[2], a[2]
+    else:
+        raise TypeError("normpdf takes 1 or 3 arguments")
+    return sp.exp(-x ** 2 / 2) / (sp.sqrt(2 * sp.pi) * s)
+
+
+def _one(f):
+    def g(*a):
+        if len(a) != 1:
+            raise TypeError("takes exactly 1 argument")
+        return f(a[0])
+    return g
+
+
+def _two(f):
+    def g(*a):
+        if len(a) != 2:
+            raise TypeError("takes exactly 2 arguments")
+        return f(a[0], a[1])
+    return g
+
+
+#: The fixed whitelist of functions (name -> builder of a SymPy expression).
+FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
+    "exp": _one(sp.exp), "log": _one(sp.log), "ln": _one(sp.log),
+    "log10": _one(lambda x: sp.log(x) / sp.log(10)), "sqrt": _one(sp.sqrt),
+    "abs": _one(sp.Abs), "sign": _one(sp.sign),
+    "min": _two(sp.Min), "max": _two(sp.Max),
+    "normcdf": _normcdf, "normpdf": _normpdf, "erf": _one(sp.erf),
+    "sin": _one(sp.sin), "cos": _one(sp.cos), "tan": _one(sp.tan),
+    "atan": _one(sp.atan), "tanh": _one(sp.tanh),
+}
+
+
+# --------------------------------------------------------------------------- tokenizer
+@dataclass(frozen=True)
+class Token:
+    kind: str      # NUM, NAME, OP, EOF
+    text: str
+    line: int
+    col: int       # 1-based column in the source line
+
+
+_NUM = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPS = ("**", "+", "-", "*", "/", "^", "(", ")", ",", "=")
+
+
+def tokenize(text: str, *, file: str | None = None, line: int = 1, col: int = 1) -> list[Token]:
+    """Split ``text`` into whitelisted tokens; anything else is a :class:`ModelSyntaxError`.
+
+    ``line``/``col`` give the position of ``text[0]`` in the source file so
+    errors point at the right place; newlines inside ``text`` advance the line.
+    """
+    toks: list[Token] = []
+    i, n = 0, len(text)
+    ln, lstart = line, -(col - 1)   # column of char i = i - lstart + 1
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            ln += 1
+            lstart = i + 1
+            i += 1
+            continue
+        if c in " \t\r\f\v":
+            i += 1
+            continue
+        cc = i - lstart + 1
+        m = _NUM.match(text, i)
+        if m and (c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit())):
+            end = m.end()
+            if end < n and (text[end].isalpha() or text[end] == "_"):
+                # e.g. '1abc' or '2.5e' : malformed number
+                m2 = re.match(r"[A-Za-z0-9_.]+", text[i:])
+                raise ModelSyntaxError("malformed number", file, ln, cc, m2.group(0))
+            if end < n and text[end] == ".":
+                raise ModelSyntaxError("malformed number", file, ln, cc, text[i:end + 1])
+            toks.append(Token("NUM", m.group(0), ln, cc))
+            i = end
+            continue
+        m = _NAME.match(text, i)
+        if m:
+            toks.append(Token("NAME", m.group(0), ln, cc))
+            i = m.end()
+            continue
+        if text.startswith("**", i):
+            toks.append(Token("OP", "**", ln, cc))
+            i += 2
+            continue
+        if c in "+-*/^(),=":
+            toks.append(Token("OP", c, ln, cc))
+            i += 1
+            continue
+        # everything else is refused with a specific message
+        if c in "'\"":
+            what = "string literals are not allowed"
+        elif c == ".":
+            what = "attribute access is not allowed"
+        elif c in "[]":
+            what = "subscripts are not allowed"
+        elif c == ":":
+            what = "':' is not allowed (no lambdas, slices or annotations)"
+        else:
+            what = "character not allowed in an expression"
+        raise ModelSyntaxError(what, file, ln, cc, c)
+    toks.append(Token("EOF", "", ln, i - lstart + 1))
+    return toks
+
+
+# --------------------------------------------------------------------------- parser
+class ExprParser:
+    """Recursive-descent parser producing SymPy expressions.
+
+    Parameters
+    ----------
+    names : mapping name -> kind
+        Declared names. Kinds: ``'var'`` (endogenous, may carry timing),
+        ``'shock'`` (may carry timing), ``'param'``, ``'local'`` (``#``
+        definitions or steady-state temporaries; value in ``locals``),
+        ``'const'`` (value in ``locals``, e.g. ``inf``).
+    locals : mapping name -> sympy.Expr
+        Values substituted for ``'local'``/``'const'`` names (a local used with
+        a timing suffix is shifted in time).
+    allow_timing : bool
+        Whether timing suffixes are accepted (model equations only).
+    """
+
+    def __init__(self, names: Mapping[str, str], locals: Mapping[str, sp.Expr] | None = None,
+                 allow_timing: bool = True, file: str | None = None,
+                 timed_names: set[str] | None = None):
+        self.names = names
+        self.locals = locals or {}
+        self.allow_timing = allow_timing
+        self.file = file
+        self.timed_names = timed_names if timed_names is not None else {
+            k for k, v in names.items() if v in ("var", "shock")}
+        self.toks: list[Token] = []
+        self.pos = 0
+        self.opens: list[Token] = []
+
+    # -- helpers
+    def _err(self, msg: str, tok: Token, cls=ModelSyntaxError):
+        raise cls(msg, self.file, tok.line, tok.col, tok.text if tok.kind != "EOF" else "end of expression")
+
+    @property
+    def cur(self) -> Token:
+        return self.toks[self.pos]
+
+    def _take(self) -> Token:
+        t = self.toks[self.pos]
+        self.pos += 1
+        return t
+
+    def _expect(self, text: str) -> Token:
+        t = self.cur
+        if t.kind == "OP" and t.text == text:
+            return self._take()
+        if text == ")" and self.opens:
+            o = self.opens[-1]
+            if t.kind == "EOF":
+                raise ModelSyntaxError(f"unbalanced parentheses: '(' opened at column {o.col} is never closed",
+                                       self.file, o.line, o.col, "(")
+        self._err(f"expected {text!r}", t)
+
+    # -- entry points
+    def parse(self, text: str, line: int = 1, col: int = 1, equation: bool = False):
+        """Parse ``text``; returns an expression, or ``(lhs, rhs|None)`` if ``equation``."""
+        self.toks = tokenize(text, file=self.file, line=line, col=col)
+        self.pos = 0
+        self.opens = []
+        if self.cur.kind == "EOF":
+            self._err("empty expression", self.cur)
+        lhs = self._expr()
+        rhs = None
+        if equation and self.cur.kind == "OP" and self.cur.text == "=":
+            self._take()
+            if self.cur.kind == "EOF":
+                self._err("missing right-hand side after '='", self.cur)
+            rhs = self._expr()
+        t = self.cur
+        if t.kind != "EOF":
+            if t.kind == "OP" and t.text == ")":
+                self._err("unbalanced parentheses: ')' without matching '('", t)
+            if t.kind == "OP" and t.text == "=":
+                self._err("unexpected '='" if not equation else "more than one '=' in an equation", t)
+            self._err("unexpected token", t)
+        return (lhs, rhs) if equation else lhs
+
+    # -- grammar
+    def _expr(self):
+        v = self._term()
+        while self.cur.kind == "OP" and self.cur.text in "+-" and len(self.cur.text) == 1:
+            op = self._take().text
+            r = self._term()
+            v = v + r if op == "+" else v - r
+        return v
+
+    def _term(self):
+        v = self._unary()
+        while self.cur.kind == "OP" and self.cur.text in ("*", "/"):
+            op = self._take().text
+            r = self._unary()
+            v = v * r if op == "*" else v / r
+        return v
+
+    def _unary(self):
+        t = self.cur
+        if t.kind == "OP" and t.text in ("+", "-"):
+            self._take()
+            v = self._unary()
+            return -v if t.text == "-" else v
+        return self._power()
+
+    def _power(self):
+        base = self._atom()
+        if self.cur.kind == "OP" and self.cur.text in ("^", "**"):
+            self._take()
+            ex = self._unary()
+            return sp.Pow(base, ex)
+        return base
+
+    def _number(self, t: Token):
+        s = t.text
+        if re.fullmatch(r"\d+", s):
+            return sp.Integer(int(s))
+        return sp.Float(float(s))
+
+    def _atom(self):
+        t = self.cur
+        if t.kind == "NUM":
+            self._take()
+            return self._number(t)
+        if t.kind == "OP" and t.text == "(":
+            self.opens.append(self._take())
+            v = self._expr()
+            self._expect(")")
+            self.opens.pop()
+            return v
+        if t.kind == "NAME":
+            self._take()
+            name = t.text
+            nxt = self.cur
+            if name in FUNCTIONS and name not in self.names:
+                if not (nxt.kind == "OP" and nxt.text == "("):
+                    self._err(f"function {name!r} must be called with parentheses", t)
+                self.opens.append(self._take())
+                args = [self._expr()]
+                while self.cur.kind == "OP" and self.cur.text == ",":
+                    self._take()
+                    args.append(self._expr())
+                self._expect(")")
+                self.opens.pop()
+                try:
+                    return FUNCTIONS[name](*args)
+                except TypeError as exc:
+                    self._err(f"function {name!r} {exc}", t)
+            kind = self.names.get(name)
+            if kind is None:
+                if name.startswith("__") or name in ("lambda", "import", "eval", "exec", "open"):
+                    self._err(f"name {name!r} is not allowed", t, UnknownNameError)
+                self._err(f"unknown name {name!r}", t, UnknownNameError)
+            lag = 0
+            if nxt.kind == "OP" and nxt.text == "(":
+                lag = self._timing(t)
+            if kind in ("local", "const"):
+                val = self.locals[name]
+                return shift(val, lag, self.timed_names) if lag else val
+            if lag and kind not in ("var", "shock"):
+                self._err(f"timing suffix on {kind} {name!r}", t)
+            return tsym(name, lag)
+        if t.kind == "EOF":
+            if self.opens:
+                o = self.opens[-1]
+                raise ModelSyntaxError(f"unbalanced parentheses: '(' opened at column {o.col} is never closed",
+                                       self.file, o.line, o.col, "(")
+            self._err("unexpected end of expression", t)
+        if t.kind == "OP" and t.text == ")":
+            self._err("unbalanced parentheses: ')' without matching '('" if not self.opens
+                      else "unexpected ')'", t)
+        self._err("unexpected token", t)
+
+    def _timing(self, name_tok: Token) -> int:
+        if not self.allow_timing:
+            self._err("timing suffixes are only allowed in model equations (or unknown function)", name_tok)
+        open_tok = self._take()  # '('
+        sign = 1
+        t = self.cur
+        if t.kind == "OP" and t.text in ("+", "-"):
+            sign = -1 if t.text == "-" else 1
+            self._take()
+            t = self.cur
+        if t.kind != "NUM" or not re.fullmatch(r"\d+", t.text):
+            self._err(f"a name followed by '(' must be a function or a variable with an integer "
+                      f"timing like {name_tok.text}(+1)", t)
+        self._take()
+        if not (self.cur.kind == "OP" and self.cur.text == ")"):
+            if self.cur.kind == "EOF":
+                raise ModelSyntaxError(f"unbalanced parentheses: '(' opened at column {open_tok.col} is never "
+                                       "closed", self.file, open_tok.line, open_tok.col, "(")
+            self._err("expected ')' after timing", self.cur)
+        self._take()
+        return sign * int(t.text)
+
+
+def parse_expr(text: str, names: Mapping[str, str], locals: Mapping[str, sp.Expr] | None = None, *,
+               allow_timing: bool = False, file: str | None = None, line: int = 1, col: int = 1) -> sp.Expr:
+    """Parse one expression (see :class:`ExprParser`)."""
+    return ExprParser(names, locals, allow_timing, file).parse(str(text), line, col)
+
+
+def parse_equation(text: str, names: Mapping[str, str], locals: Mapping[str, sp.Expr] | None = None, *,
+                   file: str | None = None, line: int = 1, col: int = 1) -> sp.Expr:
+    """Parse ``lhs = rhs`` (or a residual expression) into the residual ``lhs - rhs``."""
+    lhs, rhs = ExprParser(names, locals, True, file).parse(str(text), line, col, equation=True)
+    return lhs if rhs is None else lhs - rhs

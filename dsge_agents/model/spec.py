@@ -1,0 +1,352 @@
+"""The :class:`Model` specification shared by the YAML and Dynare readers.
+
+A model is the system ``f(y_{t+1}, y_t, y_{t-1}, u_t; θ) = 0`` (DESIGN §3, §4)
+with Dynare's timing. Readers parse text into SymPy residuals ``lhs - rhs``
+(:mod:`dsge_agents.model.expr`) and hand them to :func:`build_model`, which
+
+* checks the structure (counts, unused variables, duplicate names),
+* rewrites leads beyond +1 and lags beyond -1 (and lags of shocks) with
+  auxiliary variables as Dynare does (``AUX_ENDO_LEAD_x_k``,
+  ``AUX_ENDO_LAG_x_k``, ``AUX_EXO_LAG_e_k``), so every equation involves only
+  ``y_{t-1}, y_t, y_{t+1}, u_t``,
+* separates *base* parameters (the vector θ, ``param_names``) from *derived*
+  ones (assignments that depend on other parameters), which compiled code
+  recomputes from θ.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from dsge_agents.errors import ModelStructureError, UnknownNameError, SteadyStateError
+from dsge_agents.model.expr import split_tsym, tsym
+
+__all__ = ["Equation", "Model", "build_model"]
+
+
+@dataclass
+class Equation:
+    """One model equation.
+
+    ``expr`` is the residual ``lhs - rhs`` as a SymPy expression whose symbols
+    are parameters and timed variables (see :func:`dsge_agents.model.expr.tsym`).
+    """
+    text: str
+    expr: Any
+    line: int | None = None
+    file: str | None = None
+    name: str | None = None
+    aux: bool = False
+
+    def where(self) -> str:
+        loc = []
+        if self.file:
+            loc.append(str(self.file))
+        if self.line:
+            loc.append(f"line {self.line}")
+        return ", ".join(loc)
+
+
+@dataclass
+class Model:
+    """A DSGE model (see docs/ARCHITECTURE.md, model layer)."""
+    name: str
+    source: str | None
+    variables: list[str]
+    aux_variables: list[str]
+    shocks: list[str]
+    shock_cov: np.ndarray
+    parameters: dict[str, float]
+    param_names: list[str]
+    equations: list[Equation]
+    loglinear: bool = False
+    linear: bool = False
+    observables: list[str] = field(default_factory=list)
+    measurement: dict = field(default_factory=dict)
+    estimated_params: list[dict] = field(default_factory=list)
+    estimation_options: dict = field(default_factory=dict)
+    commands: list = field(default_factory=list)
+    policy_rule: dict | None = None
+    shock_stderr_params: dict = field(default_factory=dict)
+    initval: dict = field(default_factory=dict)
+    # symbolic internals (SymPy only at build/compile time)
+    param_exprs: dict = field(default_factory=dict)          # derived param -> expr of params
+    derived_order: list = field(default_factory=list)        # evaluation order of derived params
+    ss_exprs: dict | None = None                             # var -> expr of params (analytic ss)
+    ss_block: list = field(default_factory=list)             # [(target, expr)] for the writer
+    shock_cov_exprs: Any = None                              # sympy Matrix of params
+    original_equations: list = field(default_factory=list)   # pre-aux Equations (writer)
+    declared_variables: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._compiled = None
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        d = self.__dict__.copy()
+        d["_compiled"] = None
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n_var(self) -> int:
+        return len(self.variables)
+
+    @property
+    def derived_parameters(self) -> list[str]:
+        return list(self.derived_order)
+
+    @property
+    def has_analytic_steady_state(self) -> bool:
+        return self.ss_exprs is not None
+
+    def __repr__(self) -> str:
+        return (f"Model({self.name!r}, {len(self.variables)} variables, {len(self.shocks)} shocks, "
+                f"{len(self.parameters)} parameters, loglinear={self.loglinear})")
+
+    @property
+    def compiled(self):
+        """The :class:`~dsge_agents.model.compiled.CompiledModel` (built once, cached)."""
+        if self._compiled is None:
+            from dsge_agents.model.compiled import compile_model
+            self._compiled = compile_model(self)
+        return self._compiled
+
+    def steady_state(self, params: dict | None = None) -> dict[str, float]:
+        """Steady state at the calibration (updated by ``params``), verified by residuals.
+
+        Analytic when the file gives one (``steady_state`` / ``steady_state_model``),
+        else numeric (:func:`dsge_agents.model.steady.solve_steady_state`).
+        Raises :class:`SteadyStateError` listing the equations with largest residuals.
+        """
+        from dsge_agents.model.steady import steady_state_vector
+        cm = self.compiled
+        ss = steady_state_vector(self, cm.theta(params))
+        return {v: float(x) for v, x in zip(self.variables, ss)}
+
+    def all_parameters(self, params: dict | None = None) -> dict[str, float]:
+        """All parameters (base and derived) at the calibration updated by ``params``."""
+        cm = self.compiled
+        full = cm.all_params(cm.theta(params))
+        return dict(zip(self.parameters, (float(x) for x in full)))
+
+    def with_parameters(self, **values) -> "Model":
+        """Copy of the model with new calibration values.
+
+        Setting a derived parameter turns it into a base parameter (its
+        assignment is dropped).
+        """
+        for k in values:
+            if k not in self.parameters:
+                raise UnknownNameError(f"unknown parameter {k!r} in with_parameters", self.source)
+        m = copy.copy(self)
+        m._compiled = None
+        m.parameters = dict(self.parameters)
+        m.param_exprs = {k: v for k, v in self.param_exprs.items() if k not in values}
+        m.derived_order = [k for k in self.derived_order if k not in values]
+        m.param_names = [p for p in self.parameters if p not in m.param_exprs]
+        for k, v in values.items():
+            m.parameters[k] = float(v)
+        # recompute derived values
+        env = {tsym(p): m.parameters[p] for p in m.param_names}
+        for d in m.derived_order:
+            val = float(m.param_exprs[d].xreplace(env))
+            m.parameters[d] = val
+            env[tsym(d)] = val
+        if m.shock_cov_exprs is not None:
+            m.shock_cov = _eval_matrix(m.shock_cov_exprs, env)
+        return m
+
+    def to_mod(self, path=None, stoch_simul: str | None = None) -> str:
+        """Write the model as a Dynare ``.mod`` file (see :mod:`dsge_agents.model.mod_writer`)."""
+        from dsge_agents.model.mod_writer import write_mod
+        return write_mod(self, path, stoch_simul=stoch_simul)
+
+    def equation_index(self, key) -> int:
+        """Index of an equation given an int or its name."""
+        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+            i = int(key)
+            if not 0 <= i < len(self.equations):
+                raise ModelStructureError(f"equation index {i} out of range (0..{len(self.equations) - 1})")
+            return i
+        for i, e in enumerate(self.equations):
+            if e.name == key:
+                return i
+        raise ModelStructureError(f"no equation named {key!r}")
+
+
+def _eval_matrix(M, env) -> np.ndarray:
+    n = M.shape[0]
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = float(sp.sympify(M[i, j]).xreplace(env))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- builder
+def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str]):
+    """Rewrite leads > 1, lags < -1 and shock lags with auxiliary variables (Dynare's scheme).
+
+    ``x(+k)``, k ≥ 2:  AUX_ENDO_LEAD_x_1 = x(+1), AUX_ENDO_LEAD_x_j = AUX_ENDO_LEAD_x_{j-1}(+1),
+    and ``x(+k) -> AUX_ENDO_LEAD_x_{k-1}(+1)``.
+    ``x(-k)``, k ≥ 2:  AUX_ENDO_LAG_x_1 = x(-1), AUX_ENDO_LAG_x_j = AUX_ENDO_LAG_x_{j-1}(-1),
+    and ``x(-k) -> AUX_ENDO_LAG_x_{k-1}(-1)``.
+    ``e(-k)``, k ≥ 1 (shock):  AUX_EXO_LAG_e_0 = e, AUX_EXO_LAG_e_j = AUX_EXO_LAG_e_{j-1}(-1),
+    and ``e(-k) -> AUX_EXO_LAG_e_{k-1}(-1)``.
+    """
+    vset, uset = set(variables), set(shocks)
+    max_lead: dict[str, int] = {}
+    max_lag: dict[str, int] = {}
+    max_exo_lag: dict[str, int] = {}
+    for e in eqs:
+        for s in e.expr.free_symbols:
+            n, k = split_tsym(s)
+            if n in vset:
+                if k > 1:
+                    max_lead[n] = max(max_lead.get(n, 0), k)
+                if k < -1:
+                    max_lag[n] = max(max_lag.get(n, 0), -k)
+            elif n in uset:
+                if k > 0:
+                    from dsge_agents.errors import UnsupportedStatementError
+                    raise UnsupportedStatementError(
+                        f"lead of exogenous shock {n}({k:+d}) is not supported", e.file, e.line, None, f"{n}({k:+d})")
+                if k < 0:
+                    max_exo_lag[n] = max(max_exo_lag.get(n, 0), -k)
+    if not (max_lead or max_lag or max_exo_lag):
+        return eqs, [], {}
+    rep = {}
+    aux_vars: list[str] = []
+    aux_eqs: list[Equation] = []
+    aux_src: dict[str, tuple[str, str]] = {}   # aux -> (kind, original)
+    taken = set(variables) | set(shocks)
+
+    def newname(base):
+        nm = base
+        while nm in taken:
+            nm = nm + "_"
+        taken.add(nm)
+        return nm
+
+    for v in variables:  # declaration order for determinism
+        if v in max_lead:
+            names = []
+            for j in range(1, max_lead[v]):
+                a = newname(f"AUX_ENDO_LEAD_{v}_{j}")
+                names.append(a)
+                aux_vars.append(a)
+                aux_src[a] = ("lead", v)
+                prev = tsym(v, 1) if j == 1 else tsym(names[j - 2], 1)
+                txt = f"{a} = {v}(+1)" if j == 1 else f"{a} = {names[j - 2]}(+1)"
+                aux_eqs.append(Equation(txt, tsym(a) - prev, aux=True))
+            for k in range(2, max_lead[v] + 1):
+                rep[tsym(v, k)] = tsym(names[k - 2], 1)
+        if v in max_lag:
+            names = []
+            for j in range(1, max_lag[v]):
+                a = newname(f"AUX_ENDO_LAG_{v}_{j}")
+                names.append(a)
+                aux_vars.append(a)
+                aux_src[a] = ("lag", v)
+                prev = tsym(v, -1) if j == 1 else tsym(names[j - 2], -1)
+                txt = f"{a} = {v}(-1)" if j == 1 else f"{a} = {names[j - 2]}(-1)"
+                aux_eqs.append(Equation(txt, tsym(a) - prev, aux=True))
+            for k in range(2, max_lag[v] + 1):
+                rep[tsym(v, -k)] = tsym(names[k - 2], -1)
+    for u in shocks:
+        if u in max_exo_lag:
+            names = []
+            for j in range(0, max_exo_lag[u]):
+                a = newname(f"AUX_EXO_LAG_{u}_{j}")
+                names.append(a)
+                aux_vars.append(a)
+                aux_src[a] = ("exo", u)
+                prev = tsym(u) if j == 0 else tsym(names[j - 1], -1)
+                txt = f"{a} = {u}" if j == 0 else f"{a} = {names[j - 1]}(-1)"
+                aux_eqs.append(Equation(txt, tsym(a) - prev, aux=True))
+            for k in range(1, max_exo_lag[u] + 1):
+                rep[tsym(u, -k)] = tsym(names[k - 1], -1)
+    new = [Equation(e.text, e.expr.xreplace(rep), e.line, e.file, e.name, e.aux) for e in eqs]
+    return new + aux_eqs, aux_vars, aux_src
+
+
+def build_model(*, name: str, source: str | None, variables: list[str], shocks: list[str],
+                parameters: dict[str, float], param_exprs: dict[str, Any], derived_order: list[str],
+                equations: list[Equation], shock_cov_exprs=None, ss_block=None, ss_exprs=None,
+                initval=None, loglinear=False, linear=False, observables=None, measurement=None,
+                estimated_params=None, estimation_options=None, commands=None, policy_rule=None,
+                shock_stderr_params=None, file: str | None = None) -> Model:
+    """Assemble and check a :class:`Model` (structure checks, aux variables, parameter split)."""
+    # -- duplicate names
+    seen: dict[str, str] = {}
+    for kind, names in (("variable", variables), ("shock", shocks), ("parameter", list(parameters))):
+        for n in names:
+            if n in seen:
+                raise ModelStructureError(f"{file or name}: name {n!r} declared twice (as {seen[n]} and {kind})")
+            seen[n] = kind
+    # -- counts
+    if len(equations) != len(variables):
+        raise ModelStructureError(
+            f"{file or name}: {len(equations)} equations for {len(variables)} endogenous variables "
+            f"(the counts must be equal)")
+    used = set()
+    for e in equations:
+        for s in e.expr.free_symbols:
+            used.add(split_tsym(s)[0])
+    unused = [v for v in variables if v not in used]
+    if unused:
+        raise ModelStructureError(f"{file or name}: declared variable(s) never used in any equation: "
+                                  + ", ".join(unused))
+    # -- aux variables
+    new_eqs, aux_vars, aux_src = _aux_transform(equations, variables, shocks)
+    all_vars = list(variables) + aux_vars
+    # -- analytic steady state of aux variables
+    if ss_exprs is not None:
+        ss_exprs = dict(ss_exprs)
+        for a, (kind, orig) in aux_src.items():
+            ss_exprs[a] = sp.Integer(0) if kind == "exo" else ss_exprs[orig]
+    initval = dict(initval or {})
+    for a, (kind, orig) in aux_src.items():
+        if kind != "exo" and orig in initval:
+            initval.setdefault(a, initval[orig])
+    n_u = len(shocks)
+    if shock_cov_exprs is None:
+        shock_cov_exprs = sp.zeros(n_u, n_u)
+    derived = [d for d in derived_order if d in param_exprs]
+    param_names = [p for p in parameters if p not in param_exprs]
+    env = {tsym(p): float(parameters[p]) for p in param_names}
+    params = dict(parameters)
+    for d in derived:
+        v = float(sp.sympify(param_exprs[d]).xreplace(env))
+        params[d] = v
+        env[tsym(d)] = v
+    cov = _eval_matrix(shock_cov_exprs, env) if n_u else np.zeros((0, 0))
+    m = Model(name=name, source=source, variables=all_vars, aux_variables=aux_vars, shocks=list(shocks),
+              shock_cov=cov, parameters=params, param_names=param_names, equations=new_eqs,
+              loglinear=bool(loglinear), linear=bool(linear), observables=list(observables or []),
+              measurement=dict(measurement or {}), estimated_params=list(estimated_params or []),
+              estimation_options=dict(estimation_options or {}), commands=list(commands or []),
+              policy_rule=policy_rule, shock_stderr_params=dict(shock_stderr_params or {}),
+              initval=initval, param_exprs=dict(param_exprs), derived_order=derived, ss_exprs=ss_exprs,
+              ss_block=list(ss_block or []), shock_cov_exprs=shock_cov_exprs,
+              original_equations=list(equations), declared_variables=list(variables))
+    if policy_rule is not None:
+        pr = dict(policy_rule)
+        pr["equation"] = m.equation_index(pr.get("equation"))
+        for p in pr.get("parameters", []) or []:
+            if p not in params:
+                raise UnknownNameError(f"policy_rule parameter {p!r} is not a declared parameter", file)
+        m.policy_rule = pr
+    for o in ([] if m.measurement else m.observables):
+        if o not in all_vars:
+            raise UnknownNameError(f"observable {o!r} is not a declared variable", file)
+    return m

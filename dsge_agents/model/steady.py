@@ -1,0 +1,152 @@
+"""Steady state: analytic (verified by residuals) or numeric (SciPy root finding).
+
+The deterministic steady state ȳ solves ``f(ȳ, ȳ, ȳ, 0; θ) = 0`` (DESIGN §3–§4;
+Dynare's ``steady``). When the model file gives it (``steady_state:`` in YAML,
+``steady_state_model`` in a ``.mod``) the compiled formula is evaluated and
+checked: ``|f_i(ȳ)| ≤ tol · max(1, max_j |ȳ_j|)`` with ``tol = 1e-8``. Otherwise
+``scipy.optimize.root`` (Powell hybrid method, MINPACK ``hybrj``, with the
+compiled analytic static Jacobian) starts from ``initval`` (0 for variables
+without one, as Dynare), falling back to Levenberg–Marquardt, to a solve in
+logs for ``loglinear`` models, and to other starting points. Failures raise
+:class:`SteadyStateError` listing the equations with the largest residuals and
+their lines.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from dsge_agents.errors import SteadyStateError
+
+__all__ = ["steady_state_vector", "check_steady_state", "solve_steady_state", "NumericSteadyState",
+           "worst_equations"]
+
+TOL = 1e-8
+
+
+def worst_equations(model, res: np.ndarray, k: int = 5) -> str:
+    """Text listing the ``k`` equations with largest |residual| (with file lines)."""
+    res = np.asarray(res, dtype=float)
+    bad = np.where(np.isfinite(res), np.abs(res), np.inf)
+    order = np.argsort(-bad)[:k]
+    lines = []
+    for i in order:
+        e = model.equations[i]
+        where = f"line {e.line}" if e.line else ("auxiliary" if e.aux else "")
+        lines.append(f"  eq {i + 1} ({where}) residual {res[i]:.3g}: {e.text}")
+    return "\n".join(lines)
+
+
+def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "steady state",
+                       tol: float = TOL) -> None:
+    """Raise :class:`SteadyStateError` unless ``ss`` solves the static model to ``tol`` (relative)."""
+    cm = model.compiled
+    ss = np.asarray(ss, dtype=float)
+    if not np.all(np.isfinite(ss)):
+        bad = [v for v, x in zip(model.variables, ss) if not np.isfinite(x)]
+        raise SteadyStateError(f"{model.source or model.name}: {what} is not finite for: {', '.join(bad)}")
+    res = cm.static_residual(ss, theta)
+    scale = max(1.0, float(np.max(np.abs(ss))) if ss.size else 1.0)
+    if not np.all(np.abs(res) <= tol * scale):
+        raise SteadyStateError(
+            f"{model.source or model.name}: the {what} does not solve the model "
+            f"(max |residual| {np.nanmax(np.abs(res)):.3g}); equations with largest residuals:\n"
+            + worst_equations(model, res))
+    if model.loglinear and np.any(ss <= 0):
+        bad = [f"{v}={x:.6g}" for v, x in zip(model.variables, ss) if x <= 0]
+        raise SteadyStateError(f"{model.source or model.name}: loglinear model needs positive steady states; "
+                               f"non-positive: {', '.join(bad)}")
+
+
+def solve_steady_state(model, theta: np.ndarray, guess: np.ndarray | None = None,
+                       tol: float = TOL) -> np.ndarray:
+    """Numeric steady state by ``scipy.optimize.root`` with fallbacks (see module docstring)."""
+    cm = model.compiled
+    n = len(model.variables)
+    x0 = np.zeros(n) if guess is None else np.asarray(guess, dtype=float).copy()
+    if guess is None:
+        for j, v in enumerate(model.variables):
+            if v in model.initval:
+                x0[j] = model.initval[v]
+
+    def f(x):
+        return cm.static_residual(x, theta)
+
+    def jac(x):
+        return cm.static_jacobian(x, theta)
+
+    def ok(x):
+        if x is None or not np.all(np.isfinite(x)):
+            return False
+        r = f(x)
+        return bool(np.all(np.isfinite(r))) and np.max(np.abs(r), initial=0.0) <= tol * max(
+            1.0, float(np.max(np.abs(x), initial=0.0)))
+
+    starts = [x0]
+    if model.loglinear:
+        starts.append(np.where(x0 > 0, x0, 1.0))
+    starts += [np.ones(n), np.full(n, 0.5), np.zeros(n)]
+    best, best_norm = x0, np.inf
+    with np.errstate(all="ignore"):
+        for start in starts:
+            for method in ("hybr", "lm"):
+                try:
+                    sol = optimize.root(f, start, jac=jac, method=method, options={"xtol": 1e-13})
+                except (ValueError, ZeroDivisionError, FloatingPointError):
+                    continue
+                x = sol.x
+                if ok(x) and not (model.loglinear and np.any(x <= 0)):
+                    return x
+                nr = np.linalg.norm(f(x)) if np.all(np.isfinite(x)) else np.inf
+                if np.isfinite(nr) and nr < best_norm:
+                    best, best_norm = x, nr
+            if model.loglinear and np.all(start > 0):
+                # solve in logs: keeps iterates positive
+                try:
+                    sol = optimize.root(lambda z: f(np.exp(z)), np.log(start),
+                                        jac=lambda z: jac(np.exp(z)) * np.exp(z)[None, :], method="hybr")
+                    x = np.exp(sol.x)
+                    if ok(x):
+                        return x
+                except (ValueError, ZeroDivisionError, FloatingPointError):
+                    pass
+    res = f(best) if np.all(np.isfinite(best)) else np.full(n, np.nan)
+    raise SteadyStateError(
+        f"{model.source or model.name}: numeric steady-state search failed (best max |residual| "
+        f"{np.nanmax(np.abs(res)) if np.any(np.isfinite(res)) else float('nan'):.3g}); "
+        "give a better initval or an analytic steady state. Equations with largest residuals:\n"
+        + worst_equations(model, res))
+
+
+class NumericSteadyState:
+    """Callable ``theta -> ss`` running :func:`solve_steady_state`, warm-started at the last solution."""
+
+    def __init__(self, model, cm):
+        self._model = model
+        self._last = None
+
+    def __call__(self, theta):
+        m = self._model
+        if self._last is not None:
+            try:
+                x = solve_steady_state(m, theta, guess=self._last)
+                self._last = x
+                return x
+            except SteadyStateError:
+                pass
+        x = solve_steady_state(m, theta)
+        self._last = x
+        return x
+
+
+def steady_state_vector(model, theta: np.ndarray) -> np.ndarray:
+    """Steady state at θ, verified (analytic) or solved (numeric); raises :class:`SteadyStateError`."""
+    cm = model.compiled
+    if cm.analytic_steady_state:
+        with np.errstate(all="ignore"):
+            ss = np.asarray(cm.steady_state(theta), dtype=float)
+        check_steady_state(model, ss, theta, what="analytic steady state (from the model file)")
+        return ss
+    ss = cm.steady_state(theta)
+    check_steady_state(model, ss, theta, what="numeric steady state")
+    return ss

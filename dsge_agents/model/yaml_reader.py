@@ -1,0 +1,338 @@
+"""Reader of the native YAML model format (DESIGN §3; schema in docs/model_language.md).
+
+The YAML is read with ``yaml.compose`` (a safe, non-executing node tree) so that
+every equation and expression keeps its line and column for error messages;
+the expressions themselves go through the whitelisting parser of
+:mod:`dsge_agents.model.expr`.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+import yaml
+
+from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError
+from dsge_agents.model.expr import FUNCTIONS, parse_equation, parse_expr, tsym
+from dsge_agents.model.spec import Equation, Model, build_model
+
+__all__ = ["read_yaml", "from_dict"]
+
+_TOP_KEYS = {"name", "description", "notes", "kind", "variables", "shocks", "parameters", "equations",
+             "steady_state", "initval", "observables", "estimation", "options", "policy_rule", "locals",
+             "metadata", "long_names", "stoch_simul", "shock_correlations"}
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+PRIOR_SHAPES = {
+    "beta": "beta", "beta_pdf": "beta", "gamma": "gamma", "gamma_pdf": "gamma",
+    "normal": "normal", "normal_pdf": "normal", "gaussian": "normal",
+    "inv_gamma": "inv_gamma1", "inv_gamma1": "inv_gamma1", "inv_gamma_pdf": "inv_gamma1",
+    "inv_gamma1_pdf": "inv_gamma1", "inv_gamma2": "inv_gamma2", "inv_gamma2_pdf": "inv_gamma2",
+    "uniform": "uniform", "uniform_pdf": "uniform", "weibull": "weibull", "weibull_pdf": "weibull",
+}
+
+
+class _Pos:
+    """Line/column lookup in the composed YAML node tree (1-based)."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def get(self, *path):
+        n = self.node
+        for key in path:
+            if n is None:
+                return None
+            if isinstance(n, yaml.MappingNode):
+                nxt = None
+                for k, v in n.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value == key:
+                        nxt = v
+                        break
+                n = nxt
+            elif isinstance(n, yaml.SequenceNode) and isinstance(key, int):
+                n = n.value[key] if key < len(n.value) else None
+            else:
+                return None
+        return n
+
+    def loc(self, *path) -> tuple[int, int]:
+        n = self.get(*path)
+        if n is None:
+            return None, None
+        col = n.start_mark.column + 1
+        if isinstance(n, yaml.ScalarNode) and n.style in ("'", '"'):
+            col += 1
+        return n.start_mark.line + 1, col
+
+    def key_loc(self, *path) -> tuple[int, int]:
+        """Position of the key (not the value) of the last path element."""
+        parent = self.get(*path[:-1])
+        if isinstance(parent, yaml.MappingNode):
+            for k, v in parent.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == path[-1]:
+                    return k.start_mark.line + 1, k.start_mark.column + 1
+        return None, None
+
+
+def _check_name(n, what, file, pos: _Pos | None = None, path=()):
+    line, col = pos.loc(*path) if pos is not None else (None, None)
+    if not isinstance(n, str) or not _NAME_RE.match(n):
+        raise ModelSyntaxError(f"invalid {what} name", file, line, col, str(n))
+    if "__" in n:
+        raise ModelSyntaxError(f"{what} names may not contain '__'", file, line, col, n)
+    if n in FUNCTIONS:
+        raise ModelSyntaxError(f"{what} name clashes with the function {n!r}", file, line, col, n)
+
+
+def _expr_or_number(val, names, file, line, col, locals=None) -> sp.Expr:
+    if isinstance(val, bool):
+        raise ModelSyntaxError("expected a number or an expression", file, line, col, str(val))
+    if isinstance(val, (int, float)):
+        return sp.Float(float(val)) if isinstance(val, float) else sp.Integer(val)
+    if isinstance(val, str):
+        return parse_expr(val, names, locals, allow_timing=False, file=file, line=line or 1, col=col or 1)
+    raise ModelSyntaxError("expected a number or an expression", file, line, col, repr(val))
+
+
+def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
+    """Build a :class:`Model` from a dict in the DESIGN §3 YAML schema."""
+    file = source
+    pos = _Pos(_node) if _node is not None else None
+
+    def L(*path):
+        return pos.loc(*path) if pos is not None else (None, None)
+
+    if not isinstance(d, dict):
+        raise ModelSyntaxError("a model file must be a mapping (name:, variables:, ...)", file, 1, 1)
+    if d.get("kind") not in (None, "dsge", "model"):
+        raise ModelStructureError(
+            f"{file}: model kind {d.get('kind')!r} is not a plain DSGE model; load it with "
+            "dsge_agents.api.load_model")
+    for k in d:
+        if k not in _TOP_KEYS:
+            line, col = pos.key_loc(k) if pos else (None, None)
+            raise ModelSyntaxError(f"unknown top-level key (allowed: {', '.join(sorted(_TOP_KEYS))})",
+                                   file, line, col, str(k))
+    for req in ("variables", "equations"):
+        if req not in d:
+            raise ModelSyntaxError(f"missing required key {req!r}", file, 1, 1)
+    name = str(d.get("name") or (Path(file).stem if file else "model"))
+    variables = d["variables"]
+    if isinstance(variables, dict):
+        variables = list(variables)
+    if not isinstance(variables, list):
+        raise ModelSyntaxError("variables must be a list of names", file, *L("variables"), None)
+    for i, v in enumerate(variables):
+        _check_name(v, "variable", file, pos, ("variables", i))
+    # shocks
+    raw_shocks = d.get("shocks") or {}
+    if isinstance(raw_shocks, list):
+        raw_shocks = {s: 1.0 for s in raw_shocks}
+    if not isinstance(raw_shocks, dict):
+        raise ModelSyntaxError("shocks must be a mapping {name: std} or a list of names", file, *L("shocks"), None)
+    shocks = list(raw_shocks)
+    for s in shocks:
+        _check_name(s, "shock", file, pos, ("shocks", s))
+    # parameters (in order; expressions of earlier parameters allowed)
+    raw_params = d.get("parameters") or {}
+    if not isinstance(raw_params, dict):
+        raise ModelSyntaxError("parameters must be a mapping {name: value}", file, *L("parameters"), None)
+    names: dict[str, str] = {}
+    parameters: dict[str, float] = {}
+    param_exprs: dict[str, Any] = {}
+    derived_order: list[str] = []
+    env: dict = {}
+    for p, val in raw_params.items():
+        _check_name(p, "parameter", file, pos, ("parameters", p))
+        line, col = L("parameters", p)
+        e = _expr_or_number(val, names, file, line, col)
+        if e.free_symbols:
+            param_exprs[p] = e
+            derived_order.append(p)
+        try:
+            parameters[p] = float(e.xreplace(env))
+        except TypeError:
+            raise ModelSyntaxError("parameter value is not a finite number", file, line, col, str(val))
+        env[tsym(p)] = parameters[p]
+        names[p] = "param"
+    for v in variables:
+        names[v] = "var"
+    for s in shocks:
+        names[s] = "shock"
+    # shock covariance
+    n_u = len(shocks)
+    cov = sp.zeros(n_u, n_u)
+    stderr_params = {}
+    pnames = {p: "param" for p in parameters}
+    for i, s in enumerate(shocks):
+        line, col = L("shocks", s)
+        e = _expr_or_number(raw_shocks[s], pnames, file, line, col)
+        cov[i, i] = e ** 2
+        if isinstance(e, sp.Symbol):
+            stderr_params[s] = e.name
+    corr = d.get("shock_correlations") or {}
+    for key, val in corr.items():
+        a, b = [x.strip() for x in str(key).split(",")]
+        for x in (a, b):
+            if x not in shocks:
+                raise UnknownNameError(f"unknown shock in shock_correlations", file, *L("shock_correlations", key), x)
+        i, j = shocks.index(a), shocks.index(b)
+        e = _expr_or_number(val, pnames, file, *L("shock_correlations", key))
+        cov[i, j] = cov[j, i] = e * sp.sqrt(cov[i, i]) * sp.sqrt(cov[j, j])
+    # locals (model-local definitions, like Dynare '#')
+    locals_: dict[str, Any] = {}
+    for k, val in (d.get("locals") or {}).items():
+        _check_name(k, "local", file, pos, ("locals", k))
+        if k in names:
+            raise ModelStructureError(f"{file}: local {k!r} clashes with a declared name")
+        line, col = L("locals", k)
+        locals_[k] = parse_expr(str(val), names, locals_, allow_timing=True, file=file, line=line or 1, col=col or 1)
+        names[k] = "local"
+    # equations
+    eqs_raw = d["equations"]
+    if not isinstance(eqs_raw, list):
+        raise ModelSyntaxError("equations must be a list", file, *L("equations"), None)
+    equations = []
+    for i, item in enumerate(eqs_raw):
+        ename = None
+        path = ("equations", i)
+        if isinstance(item, dict):
+            ename = item.get("name")
+            key = "equation" if "equation" in item else "eq"
+            if key not in item:
+                raise ModelSyntaxError("equation mapping needs an 'equation' key", file, *L(*path), None)
+            text = item[key]
+            path = path + (key,)
+        else:
+            text = item
+        if not isinstance(text, str):
+            text = str(text)
+        line, col = L(*path)
+        expr = parse_equation(text, names, locals_, file=file, line=line or 1, col=col or 1)
+        equations.append(Equation(text=text, expr=expr, line=line, file=file, name=ename))
+    # steady state (values or expressions evaluated in order)
+    ss_exprs = None
+    ss_block = []
+    initval: dict[str, float] = {}
+    raw_ss = d.get("steady_state")
+    if raw_ss:
+        ss_names = {p: "param" for p in parameters}
+        ss_loc: dict[str, Any] = {}
+        tmp = {}
+        for v, val in raw_ss.items():
+            line, col = L("steady_state", v)
+            if v not in variables:
+                _check_name(v, "steady-state temporary", file, pos, ("steady_state", v))
+                if v in parameters or v in shocks:
+                    raise ModelSyntaxError("steady_state may only assign variables or new temporaries",
+                                           file, line, col, v)
+            e = _expr_or_number(val, ss_names, file, line, col, ss_loc)
+            ss_loc[v] = e
+            ss_names[v] = "local"
+            if v in variables:
+                tmp[v] = e
+            ss_block.append((v, e))
+        if all(v in tmp for v in variables):
+            ss_exprs = tmp
+        else:
+            penv = {tsym(p): parameters[p] for p in parameters}
+            for v, e in tmp.items():
+                initval[v] = float(e.xreplace(penv))
+    for v, val in (d.get("initval") or {}).items():
+        line, col = L("initval", v)
+        if v not in variables:
+            raise UnknownNameError("initval for an undeclared variable", file, line, col, v)
+        e = _expr_or_number(val, {p: "param" for p in parameters}, file, line, col)
+        initval[v] = float(e.xreplace({tsym(p): parameters[p] for p in parameters}))
+    # observables
+    obs = d.get("observables") or []
+    measurement = {}
+    if isinstance(obs, dict):
+        measurement = dict(obs)
+        observables = list(obs)
+    else:
+        observables = list(obs)
+        for i, o in enumerate(observables):
+            if o not in variables:
+                raise UnknownNameError("observable is not a declared variable", file, *L("observables", i), o)
+    # estimation
+    est = d.get("estimation") or {}
+    estimated = []
+    est_opts = {}
+    if est:
+        priors = est.get("priors", {}) if isinstance(est, dict) else est
+        if isinstance(priors, dict):
+            items = list(priors.items())
+        else:
+            items = [(p.get("name"), p) for p in priors]
+        for key, spec in items:
+            line, col = L("estimation", "priors", key) if isinstance(priors, dict) else (None, None)
+            estimated.append(_prior_entry(str(key), spec, parameters, shocks, file, line, col))
+        est_opts = dict(est.get("options", {}) or {}) if isinstance(est, dict) else {}
+    opts = d.get("options") or {}
+    loglinear = bool(opts.get("loglinear", False))
+    linear = bool(opts.get("linear", False))
+    commands = []
+    if d.get("stoch_simul") is not None:
+        commands.append(("stoch_simul", dict(d.get("stoch_simul") or {})))
+    return build_model(name=name, source=file, variables=variables, shocks=shocks, parameters=parameters,
+                       param_exprs=param_exprs, derived_order=derived_order, equations=equations,
+                       shock_cov_exprs=cov, ss_block=ss_block, ss_exprs=ss_exprs, initval=initval,
+                       loglinear=loglinear, linear=linear, observables=observables, measurement=measurement,
+                       estimated_params=estimated, estimation_options=est_opts, commands=commands,
+                       policy_rule=d.get("policy_rule"), shock_stderr_params=stderr_params, file=file)
+
+
+def _prior_entry(key, spec, parameters, shocks, file, line, col) -> dict:
+    parts = key.replace(",", " ").split()
+    if parts and parts[0] in ("stderr", "corr"):
+        kind = parts[0]
+        targets = parts[1:]
+        if len(targets) != (1 if kind == "stderr" else 2) or any(t not in shocks for t in targets):
+            raise UnknownNameError(f"{kind} prior needs declared shock name(s)", file, line, col, key)
+        pname = targets[0] if kind == "stderr" else targets
+    else:
+        kind = "param"
+        if key not in parameters:
+            raise UnknownNameError("prior for an undeclared parameter", file, line, col, key)
+        pname = key
+    if not isinstance(spec, dict):
+        raise ModelSyntaxError("a prior must be a mapping {prior: shape, mean: .., std: ..}", file, line, col, key)
+    shape = spec.get("prior", spec.get("shape", spec.get("dist")))
+    if shape is not None:
+        if str(shape).lower() not in PRIOR_SHAPES:
+            raise ModelSyntaxError(f"unknown prior shape (known: {', '.join(sorted(set(PRIOR_SHAPES.values())))})",
+                                   file, line, col, str(shape))
+        shape = PRIOR_SHAPES[str(shape).lower()]
+
+    def num(x, default=float("nan")):
+        if x is None:
+            return default
+        if isinstance(x, str) and x.strip().lower() in ("inf", "+inf"):
+            return float("inf")
+        if isinstance(x, str) and x.strip().lower() == "-inf":
+            return float("-inf")
+        return float(x)
+
+    return {"name": pname, "kind": kind, "prior": shape, "mean": num(spec.get("mean")),
+            "std": num(spec.get("std")), "lower": num(spec.get("lower"), float("-inf")),
+            "upper": num(spec.get("upper"), float("inf")), "init": num(spec.get("init")),
+            "p3": num(spec.get("p3")), "p4": num(spec.get("p4"))}
+
+
+def read_yaml(path) -> Model:
+    """Read a YAML model file (safe: ``yaml.compose`` + ``SafeLoader``; nothing executed)."""
+    path = Path(path)
+    text = path.read_text()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ModelSyntaxError(f"invalid YAML: {getattr(exc, 'problem', exc)}", str(path),
+                               mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
+    return from_dict(data, source=str(path), _node=node)
