@@ -1,0 +1,790 @@
+"""Readers of agent-platform traces into the canonical span table (DESIGN §6).
+
+Supported formats (``format=`` name, what is read):
+
+``canonical``
+    CSV / Parquet tables that already have the canonical columns; extra columns are kept.
+``otlp``
+    OTLP/JSON: one ``ExportTraceServiceRequest`` per file or JSON lines of them
+    (``resourceSpans → scopeSpans → spans``; ``instrumentationLibrarySpans`` of older
+    exporters also accepted). Hex ids, ``startTimeUnixNano`` as string or number, typed
+    attribute values (``stringValue``, ``intValue`` as string or number, ``doubleValue``,
+    ``boolValue``, ``arrayValue``, ``kvlistValue``), ``kind`` and ``status.code`` integers
+    (0 unset, 1 ok, 2 error) or their enum names; unknown fields are ignored.
+    GenAI attributes are read under their current and older names
+    (``gen_ai.provider.name``/``gen_ai.system``, ``gen_ai.usage.input_tokens``/
+    ``gen_ai.usage.prompt_tokens``, ``gen_ai.usage.output_tokens``/
+    ``gen_ai.usage.completion_tokens``, ``gen_ai.usage.cache_read.input_tokens``/
+    ``gen_ai.usage.cache_read_input_tokens``); ``agent_name`` comes from
+    ``gen_ai.agent.name`` or the nearest ``invoke_agent`` ancestor.
+``langfuse``
+    Langfuse observation exports (CSV, JSON/JSONL, Parquet; camelCase API names or the
+    snake_case blob-export names). ``latency``/``timeToFirstToken`` were milliseconds in
+    older exports: the unit is detected from ``endTime − startTime`` or set with
+    ``time_unit="s"|"ms"``.
+``phoenix``
+    Arize Phoenix span dataframes saved as Parquet (``context.span_id``,
+    ``context.trace_id``, ``parent_id``, ``span_kind``, ``status_code``, OpenInference
+    ``attributes.llm.*`` columns, ``events``).
+``langsmith``
+    LangSmith runs as JSON lines (``id``, ``trace_id``, ``parent_run_id``, ``run_type``,
+    ``start_time``, ``end_time``, ``status``, ``error``, ``prompt_tokens``,
+    ``completion_tokens``, ``total_cost``, ``first_token_time``, ``extra.metadata``).
+``azure``
+    The Azure LLM inference trace (``TIMESTAMP, ContextTokens, GeneratedTokens``): one
+    arrival per row with token counts and no end time (``end_ts`` is NA).
+
+All timestamps become tz-aware UTC. Every reader adds ``_source`` and ``_row``
+(1-based data row, or JSON-lines line number) so validation can name the input
+position of a problem.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from dsge_agents.errors import TraceValidationError
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, to_canonical
+
+FORMATS = ("canonical", "otlp", "langfuse", "phoenix", "langsmith", "azure")
+
+
+class TraceFormatError(TraceValidationError):
+    """A trace file whose format cannot be recognised or parsed."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _first(d: Mapping, keys: Iterable[str], default=None):
+    for k in keys:
+        if k in d and d[k] is not None and not (isinstance(d[k], float) and np.isnan(d[k])):
+            return d[k]
+    return default
+
+
+def _maybe_json(v):
+    if isinstance(v, str) and v[:1] in "{[":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _ns_to_utc(ns: list) -> tuple[pd.Series, list]:
+    """Integers (or integer strings) of Unix nanoseconds to UTC timestamps; returns raw of bad ones."""
+    vals = np.zeros(len(ns), dtype=np.int64)
+    ok = np.zeros(len(ns), dtype=bool)
+    bad_raw: list = [None] * len(ns)
+    for i, v in enumerate(ns):
+        if v is None or v == "":
+            continue
+        try:
+            iv = int(v) if not isinstance(v, float) else int(round(v))
+            vals[i] = iv
+            ok[i] = iv > 0
+            if not ok[i]:
+                bad_raw[i] = str(v)
+        except (TypeError, ValueError):
+            bad_raw[i] = str(v)
+    arr = pd.to_datetime(vals, unit="ns", utc=True)
+    s = pd.Series(arr).where(ok, pd.NaT).astype("datetime64[ns, UTC]")
+    return s, bad_raw
+
+
+def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
+    """Mixed ISO strings / numbers to UTC; numbers in ``unit`` ('s', 'ms', 'us', 'ns') or guessed."""
+    s = pd.Series(list(values), dtype="object")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    bad_raw: list = [None] * len(s)
+    num = pd.to_numeric(s, errors="coerce")
+    is_num = num.notna() & s.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                                 or (isinstance(v, str) and re.fullmatch(r"\s*[0-9.eE+-]+\s*", v) is not None))
+    if is_num.any():
+        x = num[is_num].astype(float)
+        u = unit
+        if u is None:  # magnitude of a 2000-2100 epoch in each unit
+            med = float(np.nanmedian(np.abs(x)))
+            u = "s" if med < 1e11 else "ms" if med < 1e14 else "us" if med < 1e17 else "ns"
+        scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[u]
+        out[is_num] = pd.to_datetime(np.round(x.to_numpy() * scale).astype(np.int64), unit="ns", utc=True)
+    txt = (~is_num) & s.notna() & (s.astype(str).str.strip() != "")
+    if txt.any():
+        parsed = pd.to_datetime(s[txt].astype(str), utc=True, errors="coerce", format="mixed")
+        out[txt] = parsed.astype("datetime64[ns, UTC]")
+        for i in np.flatnonzero(txt.to_numpy() & out.isna().to_numpy()):
+            bad_raw[i] = str(s.iloc[i])
+    return out, bad_raw
+
+
+def _frame(records: dict, source: str, rows) -> pd.DataFrame:
+    df = pd.DataFrame(records)
+    df["_source"] = source
+    df["_row"] = np.asarray(rows, dtype=np.int64)
+    return df
+
+
+def _raw_cols(df: pd.DataFrame, bad_start: list, bad_end: list) -> None:
+    if any(v is not None for v in bad_start):
+        df["_raw_start"] = pd.Series(bad_start, dtype="object").values
+    if any(v is not None for v in bad_end):
+        df["_raw_end"] = pd.Series(bad_end, dtype="object").values
+
+
+def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    """Canonical coercion keeping bookkeeping columns last."""
+    raw = {c: df.pop(c) for c in ("_raw_start", "_raw_end") if c in df.columns}
+    out = to_canonical(df)
+    for c, v in raw.items():
+        if c in out.columns:  # produced by to_canonical from text: merge
+            out[c] = out[c].where(out[c].notna(), v.values)
+        else:
+            out[c] = v.values
+    order = CANONICAL_COLUMNS + [c for c in out.columns if c not in CANONICAL_COLUMNS
+                                 and not c.startswith("_")] + [c for c in ("_source", "_row", "_raw_start",
+                                                                              "_raw_end") if c in out.columns]
+    return out[order]
+
+
+def fill_agent_names(df: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing ``agent_name`` from the nearest ``invoke_agent`` ancestor.
+
+    An ``invoke_agent`` span without ``gen_ai.agent.name`` takes the agent from its
+    span name (``"invoke_agent {agent}"``, the GenAI span-name convention).
+    """
+    if df.empty:
+        return df
+    df = df.copy()
+    inv = df["operation"].fillna("") == "invoke_agent"
+    from_name = df["name"].astype("str").str.replace(r"^invoke_agent\s*", "", regex=True)
+    fill = inv & df["agent_name"].isna() & df["name"].notna() & (from_name.str.len() > 0)
+    df.loc[fill, "agent_name"] = from_name[fill]
+    missing = df["agent_name"].isna() & df["parent_span_id"].notna()
+    if not missing.any():
+        return df
+    sid = df["span_id"].to_numpy(dtype=object)
+    parent = dict(zip(sid, df["parent_span_id"].to_numpy(dtype=object)))
+    agent_of_inv = dict(zip(sid[inv.to_numpy()], df.loc[inv, "agent_name"].to_numpy(dtype=object)))
+    idx = np.flatnonzero(missing.to_numpy())
+    cur = df["parent_span_id"].to_numpy(dtype=object)[idx]
+    found = np.full(len(idx), None, dtype=object)
+    for _ in range(256):  # depth bound (cycles are caught by validation)
+        open_ = np.array([c is not None and c == c and found[j] is None for j, c in enumerate(cur)], dtype=bool)
+        if not open_.any():
+            break
+        for j in np.flatnonzero(open_):
+            a = agent_of_inv.get(cur[j])
+            if a is not None and a == a:
+                found[j] = a
+            else:
+                cur[j] = parent.get(cur[j])
+    col = df["agent_name"].to_numpy(dtype=object)
+    col[idx] = np.where(pd.isna(found), None, found)
+    df["agent_name"] = pd.Series(col, index=df.index, dtype="object").astype("str").where(
+        pd.Series(col, index=df.index).notna(), None)
+    return df
+
+
+def apply_price_table(df: pd.DataFrame, price_table) -> pd.DataFrame:
+    """Fill missing ``cost_usd`` from per-model prices (USD per 1M input / output tokens).
+
+    ``price_table``: mapping ``model -> (input_per_1m, output_per_1m)`` or
+    ``{"input": .., "output": .., "cached_input": ..}``, a DataFrame / CSV / YAML with columns
+    ``model, input_per_1m, output_per_1m[, cached_input_per_1m]``. Cached input tokens are
+    billed at ``cached_input_per_1m`` when given (otherwise at the input price).
+    cost = (in − cached)·p_in/1e6 + cached·p_cached/1e6 + out·p_out/1e6.
+    """
+    if price_table is None:
+        return df
+    table = _price_frame(price_table)
+    need = df["cost_usd"].isna() & df["model"].isin(table.index)
+    if not need.any():
+        return df
+    df = df.copy()
+    sub = df.loc[need]
+    p = table.loc[sub["model"].to_numpy()]
+    tin = sub["input_tokens"].astype("Float64").fillna(0).to_numpy(float)
+    tout = sub["output_tokens"].astype("Float64").fillna(0).to_numpy(float)
+    tc = sub["cached_input_tokens"].astype("Float64").fillna(0).to_numpy(float)
+    pc = p["cached_input_per_1m"].fillna(p["input_per_1m"]).to_numpy(float)
+    cost = ((tin - tc) * p["input_per_1m"].to_numpy(float) + tc * pc + tout * p["output_per_1m"].to_numpy(float)) / 1e6
+    df.loc[need, "cost_usd"] = cost
+    return df
+
+
+def _price_frame(price_table) -> pd.DataFrame:
+    if isinstance(price_table, (str, os.PathLike)):
+        p = Path(price_table)
+        if p.suffix in (".yaml", ".yml"):
+            import yaml
+            price_table = yaml.safe_load(p.read_text())
+        else:
+            price_table = pd.read_csv(p)
+    if isinstance(price_table, pd.DataFrame):
+        t = price_table.copy()
+    else:
+        rows = []
+        for model, v in dict(price_table).items():
+            if isinstance(v, Mapping):
+                rows.append({"model": model, "input_per_1m": v.get("input", v.get("input_per_1m")),
+                             "output_per_1m": v.get("output", v.get("output_per_1m")),
+                             "cached_input_per_1m": v.get("cached_input", v.get("cached_input_per_1m"))})
+            else:
+                v = list(v)
+                rows.append({"model": model, "input_per_1m": v[0], "output_per_1m": v[1],
+                             "cached_input_per_1m": v[2] if len(v) > 2 else None})
+        t = pd.DataFrame(rows)
+    if "cached_input_per_1m" not in t.columns:
+        t["cached_input_per_1m"] = np.nan
+    for c in ("input_per_1m", "output_per_1m", "cached_input_per_1m"):
+        t[c] = pd.to_numeric(t[c], errors="coerce")
+    return t.set_index("model")
+
+
+# ----------------------------------------------------------------------------- detection
+def _json_records(path: Path) -> tuple[list, list[int]]:
+    """A JSON document (object or array) or JSON lines -> (records, 1-based line/ordinal numbers)."""
+    text = path.read_text(encoding="utf-8")
+    stripped = text.strip()
+    if not stripped:
+        return [], []
+    try:
+        doc = json.loads(stripped)
+        if isinstance(doc, list):
+            return doc, list(range(1, len(doc) + 1))
+        return [doc], [1]
+    except json.JSONDecodeError:
+        recs, lines = [], []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                recs.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise TraceFormatError(f"{path}: line {i}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+            lines.append(i)
+        return recs, lines
+
+
+def _columns_of(path: Path) -> list[str] | None:
+    suf = path.suffix.lower()
+    if suf in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+        return list(pq.read_schema(path).names)
+    if suf in (".csv", ".tsv", ".txt"):
+        with open(path, encoding="utf-8") as fh:
+            head = fh.readline()
+        sep = "\t" if suf == ".tsv" else ","
+        return [c.strip().strip('"') for c in head.rstrip("\r\n").split(sep)]
+    return None
+
+
+def _format_from_columns(cols: Iterable[str]) -> str | None:
+    cols = set(cols)
+    if {"TIMESTAMP", "ContextTokens", "GeneratedTokens"} <= cols:
+        return "azure"
+    if "resourceSpans" in cols:
+        return "otlp"
+    if "context.span_id" in cols or "span_kind" in cols or any(c.startswith("attributes.") for c in cols):
+        return "phoenix"
+    if cols & {"run_type", "parent_run_id", "dotted_order"}:
+        return "langsmith"
+    if cols & {"parentObservationId", "parent_observation_id", "completionStartTime", "completion_start_time",
+               "traceId", "startTime"}:
+        return "langfuse"
+    if {"span_id", "start_ts"} <= cols or {"trace_id", "span_id"} <= cols:
+        return "canonical"
+    return None
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Guess the trace format of a file from its extension and column / field names."""
+    path = Path(path)
+    if not path.exists():
+        raise TraceFormatError(f"{path}: no such file")
+    cols = _columns_of(path)
+    if cols is None:  # JSON family
+        with open(path, encoding="utf-8") as fh:
+            first = fh.readline()
+        try:
+            obj = json.loads(first)
+        except json.JSONDecodeError:
+            recs, _ = _json_records(path)
+            obj = recs[0] if recs else {}
+        if isinstance(obj, list):
+            obj = obj[0] if obj else {}
+        cols = list(obj.keys()) if isinstance(obj, dict) else []
+    fmt = _format_from_columns(cols)
+    if fmt is None:
+        raise TraceFormatError(
+            f"{path}: cannot recognise the trace format from its columns {sorted(cols)[:12]}; "
+            f"pass format= one of {', '.join(FORMATS)}")
+    return fmt
+
+
+# ----------------------------------------------------------------------------- canonical
+def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    suf = path.suffix.lower()
+    if suf in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+        rows = np.arange(1, len(df) + 1)
+    elif suf in (".json", ".jsonl", ".ndjson"):
+        recs, rows = _json_records(path)
+        df = pd.json_normalize(recs, max_level=0) if recs else pd.DataFrame()
+        rows = np.asarray(rows)
+    else:
+        try:
+            df = pd.read_csv(path, sep="\t" if suf == ".tsv" else ",", dtype="object", keep_default_na=True)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
+        rows = np.arange(2, len(df) + 2)  # line numbers (header is line 1)
+    return df, rows
+
+
+def read_canonical(path) -> pd.DataFrame:
+    """CSV / Parquet / JSONL already in the canonical column names (extra columns kept)."""
+    path = Path(path)
+    df, rows = _read_table(path)
+    df = df.copy()
+    df["_source"] = str(path)
+    df["_row"] = rows
+    return _finish(df)
+
+
+# ----------------------------------------------------------------------------- OTLP
+def _otlp_value(v):
+    if not isinstance(v, dict):
+        return v
+    for k in ("stringValue", "boolValue", "doubleValue"):
+        if k in v:
+            return v[k]
+    if "intValue" in v:
+        try:
+            return int(v["intValue"])
+        except (TypeError, ValueError):
+            return None
+    if "arrayValue" in v:
+        return [_otlp_value(x) for x in (v["arrayValue"] or {}).get("values", []) or []]
+    if "kvlistValue" in v:
+        return {kv.get("key"): _otlp_value(kv.get("value")) for kv in (v["kvlistValue"] or {}).get("values", []) or []}
+    if "bytesValue" in v:
+        return v["bytesValue"]
+    return None
+
+
+def _otlp_attrs(lst) -> dict:
+    out = {}
+    for kv in lst or []:
+        if isinstance(kv, dict) and "key" in kv:
+            out[kv["key"]] = _otlp_value(kv.get("value"))
+    return out
+
+
+_OTLP_STATUS = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_UNSET": "unset", "STATUS_CODE_OK": "ok",
+                "STATUS_CODE_ERROR": "error"}
+ATTR = {
+    "operation": ("gen_ai.operation.name",),
+    "provider": ("gen_ai.provider.name", "gen_ai.system"),
+    "model": ("gen_ai.response.model", "gen_ai.request.model"),
+    "agent_name": ("gen_ai.agent.name",),
+    "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
+    "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"),
+    "cached_input_tokens": ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+                            "gen_ai.usage.input_tokens.cached"),
+    # not (yet) standard span attributes: the names used by our writer first, then common ones
+    "ttft_s": ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token", "ttft_s"),
+    "cost_usd": ("gen_ai.usage.cost", "gen_ai.usage.cost_usd", "cost_usd", "llm.usage.total_cost"),
+    "error_type": ("error.type",),
+}
+
+
+def read_otlp_json(path) -> pd.DataFrame:
+    """OTLP/JSON ``ExportTraceServiceRequest`` (one document or JSON lines) -> canonical spans."""
+    path = Path(path)
+    recs, lines = _json_records(path)
+    cols: dict[str, list] = {c: [] for c in ("trace_id", "span_id", "parent_span_id", "name", "operation",
+                                             "agent_name", "provider", "model", "ttft_s", "input_tokens",
+                                             "output_tokens", "cached_input_tokens", "cost_usd", "status",
+                                             "error_type", "service_name", "kind")}
+    starts, ends, rows = [], [], []
+    ordinal = 0
+    for rec, line in zip(recs, lines):
+        if not isinstance(rec, dict):
+            raise TraceFormatError(f"{path}: line {line}: expected a JSON object (ExportTraceServiceRequest)")
+        for rs in rec.get("resourceSpans", []) or []:
+            res = _otlp_attrs((rs.get("resource") or {}).get("attributes"))
+            for ss in (rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []):
+                for sp in ss.get("spans", []) or []:
+                    ordinal += 1
+                    a = _otlp_attrs(sp.get("attributes"))
+                    st = sp.get("status") or {}
+                    code = st.get("code", 0)
+                    status = _OTLP_STATUS.get(code, _OTLP_STATUS.get(str(code), "unset"))
+                    if isinstance(code, str) and code.isdigit():
+                        status = _OTLP_STATUS.get(int(code), "unset")
+                    cols["trace_id"].append(sp.get("traceId"))
+                    cols["span_id"].append(sp.get("spanId"))
+                    cols["parent_span_id"].append(sp.get("parentSpanId") or None)
+                    cols["name"].append(sp.get("name"))
+                    for k in ("operation", "provider", "model", "agent_name", "input_tokens", "output_tokens",
+                              "cached_input_tokens", "ttft_s", "cost_usd", "error_type"):
+                        cols[k].append(_first(a, ATTR[k]))
+                    if status == "error" and cols["error_type"][-1] is None:
+                        cols["error_type"][-1] = st.get("message") or "_OTHER"
+                    cols["status"].append(status)
+                    cols["service_name"].append(res.get("service.name"))
+                    cols["kind"].append(sp.get("kind"))
+                    starts.append(sp.get("startTimeUnixNano"))
+                    ends.append(sp.get("endTimeUnixNano"))
+                    rows.append(line if len(recs) > 1 else ordinal)
+    df = _frame(cols, str(path), rows)
+    s, bs = _ns_to_utc(starts)
+    e, be = _ns_to_utc(ends)
+    df["start_ts"], df["end_ts"] = s.values, e.values
+    df["start_ts"] = s.array
+    df["end_ts"] = e.array
+    _raw_cols(df, bs, be)
+    return fill_agent_names(_finish(df))
+
+
+# ----------------------------------------------------------------------------- Langfuse
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+_LF_OPERATION = {"GENERATION": "chat", "AGENT": "invoke_agent", "TOOL": "execute_tool", "EMBEDDING": "embeddings",
+                 "RETRIEVER": "retrieval"}
+
+
+def _meta_get(meta, keys):
+    if not isinstance(meta, dict):
+        return None
+    v = _first(meta, keys)
+    if v is None and isinstance(meta.get("attributes"), dict):
+        v = _first(meta["attributes"], keys)
+    return v
+
+
+def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
+    """Langfuse observations (CSV / JSON / JSONL / Parquet) -> canonical spans.
+
+    ``time_unit`` applies to ``latency`` and ``timeToFirstToken``: ``"s"``, ``"ms"`` or
+    ``"auto"`` (ms when the median of latency/(endTime−startTime) is above 30).
+    """
+    path = Path(path)
+    df, rows = _read_table(path)
+    df = df.rename(columns={c: _snake(c) if not c.startswith("_") else c for c in df.columns})
+    n = len(df)
+
+    def col(*names):
+        for nm in names:
+            if nm in df.columns:
+                return df[nm].map(_maybe_json)
+        return pd.Series([None] * n, index=df.index, dtype="object")
+
+    start, bs = _parse_times(col("start_time").tolist())
+    end, be = _parse_times(col("end_time").tolist())
+    cst, _ = _parse_times(col("completion_start_time").tolist())
+    latency = pd.to_numeric(col("latency"), errors="coerce")
+    ttft_raw = pd.to_numeric(col("time_to_first_token"), errors="coerce")
+    dur = (end - start).dt.total_seconds()
+    unit = time_unit
+    if unit == "auto":
+        ok = latency.notna() & dur.notna() & (dur > 0)
+        ratio = float(np.median(latency[ok] / dur[ok])) if ok.any() else 1.0
+        unit = "ms" if ratio > 30 else "s"
+    if unit not in ("s", "ms"):
+        raise ValueError("time_unit must be 's', 'ms' or 'auto'")
+    fac = 1e-3 if unit == "ms" else 1.0
+    # end from start + latency where the export gives only the latency
+    fill_end = end.isna() & start.notna() & latency.notna() & pd.Series([v is None for v in be], index=df.index)
+    if fill_end.any():
+        end = end.copy()
+        end[fill_end] = start[fill_end] + pd.to_timedelta(latency[fill_end] * fac, unit="s")
+    ttft = (cst - start).dt.total_seconds()
+    ttft = ttft.where(ttft.notna(), ttft_raw * fac)
+
+    usage, details, costd, meta = col("usage"), col("usage_details"), col("cost_details"), col("metadata")
+
+    def from_dicts(series, keys):
+        return series.map(lambda d: _first(d, keys) if isinstance(d, dict) else None)
+
+    in_tok = from_dicts(details, ("input",)).combine_first(from_dicts(usage, ("input", "promptTokens")))
+    in_tok = in_tok.combine_first(col("prompt_tokens", "input_usage"))
+    out_tok = from_dicts(details, ("output",)).combine_first(from_dicts(usage, ("output", "completionTokens")))
+    out_tok = out_tok.combine_first(col("completion_tokens", "output_usage"))
+    cached = from_dicts(details, ("cache_read_input_tokens", "input_cached_tokens", "input_cache_read",
+                                  "cached_tokens"))
+    cost = from_dicts(costd, ("total",)).combine_first(col("calculated_total_cost", "total_cost"))
+    typ = col("type").astype("object")
+    level = col("level").astype("object").fillna("DEFAULT").astype(str).str.upper()
+    status = np.where(level == "ERROR", "error", "ok")
+    msg = col("status_message")
+    op = meta.map(lambda m: _meta_get(m, ("gen_ai.operation.name",)))
+    op = op.combine_first(typ.map(lambda t: _LF_OPERATION.get(str(t).upper(), str(t).lower()) if t is not None
+                                  and t == t else None))
+    out = {
+        "trace_id": col("trace_id"), "span_id": col("id"), "parent_span_id": col("parent_observation_id"),
+        "name": col("name"), "operation": op,
+        "agent_name": meta.map(lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name"))),
+        "provider": meta.map(lambda m: _meta_get(m, ("gen_ai.provider.name", "gen_ai.system", "provider"))),
+        "model": col("model", "provided_model_name"),
+        "ttft_s": ttft, "input_tokens": in_tok, "output_tokens": out_tok, "cached_input_tokens": cached,
+        "cost_usd": cost, "status": status,
+        "error_type": msg.where(pd.Series(status, index=df.index) == "error", None),
+    }
+    res = pd.DataFrame({k: (v.values if isinstance(v, pd.Series) else v) for k, v in out.items()})
+    res["start_ts"] = start.array
+    res["end_ts"] = end.array
+    extra = [c for c in df.columns if c not in {"id", "trace_id", "parent_observation_id", "name", "type", "model",
+                                                 "start_time", "end_time", "completion_start_time", "usage",
+                                                 "usage_details", "cost_details", "metadata", "level",
+                                                 "status_message", "latency", "time_to_first_token"}]
+    for c in extra:
+        res[c] = df[c].values
+    res["_source"] = str(path)
+    res["_row"] = rows
+    _raw_cols(res, bs, be)
+    return fill_agent_names(_finish(res))
+
+
+# ----------------------------------------------------------------------------- Phoenix
+_PHX_OPERATION = {"LLM": "chat", "AGENT": "invoke_agent", "TOOL": "execute_tool", "EMBEDDING": "embeddings",
+                  "RETRIEVER": "retrieval", "CHAIN": "chain", "RERANKER": "rerank", "GUARDRAIL": "guardrail",
+                  "EVALUATOR": "evaluator"}
+
+
+def _flatten(prefix: str, d, out: dict):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            _flatten(f"{prefix}.{k}", v, out)
+    else:
+        out[prefix] = d
+
+
+def read_phoenix(path) -> pd.DataFrame:
+    """Phoenix span dataframe (Parquet / CSV) with OpenInference ``attributes.*`` -> canonical spans."""
+    path = Path(path)
+    df, rows = _read_table(path)
+    df = df.reset_index(drop=("context.span_id" in df.columns or "span_id" in df.columns))
+    if "attributes" in df.columns:  # nested attributes: flatten to attributes.x.y columns
+        flat = [{} for _ in range(len(df))]
+        for i, d in enumerate(df["attributes"].map(_maybe_json)):
+            _flatten("attributes", d, flat[i])
+        df = pd.concat([df.drop(columns=["attributes"]), pd.DataFrame(flat, index=df.index)], axis=1)
+    n = len(df)
+
+    def col(*names):
+        for nm in names:
+            if nm in df.columns:
+                return df[nm]
+        return pd.Series([None] * n, index=df.index, dtype="object")
+
+    start, bs = _parse_times(col("start_time").tolist())
+    end, be = _parse_times(col("end_time").tolist())
+    kind = col("span_kind", "attributes.openinference.span.kind").astype("object")
+    op = col("attributes.gen_ai.operation.name").astype("object").combine_first(
+        kind.map(lambda k: _PHX_OPERATION.get(str(k).upper(), str(k).lower()) if k is not None and k == k else None))
+    status = col("status_code").astype("object").fillna("UNSET").astype(str).str.upper().map(
+        {"OK": "ok", "ERROR": "error", "UNSET": "unset"}).fillna("unset")
+
+    def first_token(ev, st):
+        ev = _maybe_json(ev)
+        if ev is None or st is pd.NaT or (isinstance(ev, float) and np.isnan(ev)):
+            return np.nan
+        for e in list(ev):
+            e = dict(e) if not isinstance(e, dict) else e
+            if "first token" in str(e.get("name", "")).lower():
+                ts, _ = _parse_times([e.get("timestamp")])
+                return (ts.iloc[0] - st).total_seconds() if ts.notna().iloc[0] else np.nan
+        return np.nan
+
+    events = col("events")
+    ttft = pd.Series([first_token(ev, st) for ev, st in zip(events, start)], index=df.index, dtype="float64")
+    ttft = ttft.where(ttft.notna(), pd.to_numeric(col("attributes.llm.time_to_first_token_s"), errors="coerce"))
+
+    def exc_type(ev):
+        ev = _maybe_json(ev)
+        if ev is None or isinstance(ev, float):
+            return None
+        for e in list(ev):
+            e = dict(e) if not isinstance(e, dict) else e
+            if e.get("name") == "exception":
+                at = _maybe_json(e.get("attributes")) or {}
+                return at.get("exception.type") if isinstance(at, dict) else None
+        return None
+
+    err = col("attributes.error.type").astype("object").combine_first(events.map(exc_type))
+    err = err.combine_first(col("status_message").astype("object").replace("", None))
+    err = err.where(status == "error", None)
+    res = pd.DataFrame({
+        "trace_id": col("context.trace_id", "trace_id").values,
+        "span_id": col("context.span_id", "span_id").values,
+        "parent_span_id": col("parent_id", "parent_span_id").values,
+        "name": col("name").values, "operation": op.values,
+        "agent_name": col("attributes.agent.name", "attributes.gen_ai.agent.name").values,
+        "provider": col("attributes.llm.provider").astype("object").combine_first(
+            col("attributes.llm.system").astype("object")).values,
+        "model": col("attributes.llm.model_name").values,
+        "ttft_s": ttft.values,
+        "input_tokens": col("attributes.llm.token_count.prompt").values,
+        "output_tokens": col("attributes.llm.token_count.completion").values,
+        "cached_input_tokens": col("attributes.llm.token_count.prompt_details.cache_read").values,
+        "cost_usd": col("attributes.llm.cost.total").values,
+        "status": status.values, "error_type": err.values,
+    })
+    res["start_ts"] = start.array
+    res["end_ts"] = end.array
+    res["_source"] = str(path)
+    res["_row"] = rows
+    _raw_cols(res, bs, be)
+    return fill_agent_names(_finish(res))
+
+
+# ----------------------------------------------------------------------------- LangSmith
+_LS_OPERATION = {"llm": "chat", "tool": "execute_tool", "embedding": "embeddings", "retriever": "retrieval",
+                 "chain": "chain", "prompt": "prompt", "parser": "parser"}
+
+
+def read_langsmith(path) -> pd.DataFrame:
+    """LangSmith runs (JSON lines; also JSON arrays, CSV or Parquet of runs) -> canonical spans."""
+    path = Path(path)
+    df, rows = _read_table(path)
+    n = len(df)
+
+    def col(*names):
+        for nm in names:
+            if nm in df.columns:
+                return df[nm].map(_maybe_json)
+        return pd.Series([None] * n, index=df.index, dtype="object")
+
+    extra = col("extra")
+    meta = extra.map(lambda e: (e or {}).get("metadata") if isinstance(e, dict) else None)
+    meta = meta.combine_first(col("metadata"))
+    inv = extra.map(lambda e: (e or {}).get("invocation_params") if isinstance(e, dict) else None)
+    start, bs = _parse_times(col("start_time").tolist())
+    end, be = _parse_times(col("end_time").tolist())
+    ftt, _ = _parse_times(col("first_token_time").tolist())
+    status = col("status").astype("object").fillna("unset").astype(str).str.lower().map(
+        {"success": "ok", "error": "error", "pending": "unset"}).fillna("unset")
+    err = col("error").astype("object")
+    etype = meta.map(lambda m: _meta_get(m, ("error.type", "error_type")))
+    parsed = err.map(lambda s: re.split(r"[(:\s]", s.strip(), maxsplit=1)[0] if isinstance(s, str) and s.strip()
+                     else None)
+    etype = etype.combine_first(parsed)
+    status = status.where(~(err.notna() & (err.astype(str).str.len() > 0)), "error")
+    run_type = col("run_type").astype("object")
+    op = meta.map(lambda m: _meta_get(m, ("gen_ai.operation.name",))).combine_first(
+        run_type.map(lambda r: _LS_OPERATION.get(str(r).lower(), str(r).lower()) if r is not None and r == r
+                     else None))
+    pdet = col("prompt_token_details")
+    cached = pdet.map(lambda d: _first(d, ("cache_read", "cached_tokens")) if isinstance(d, dict) else None)
+    res = pd.DataFrame({
+        "trace_id": col("trace_id").values, "span_id": col("id").values,
+        "parent_span_id": col("parent_run_id").values, "name": col("name").values, "operation": op.values,
+        "agent_name": meta.map(lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name", "lc_agent_name"))).values,
+        "provider": meta.map(lambda m: _meta_get(m, ("ls_provider", "gen_ai.provider.name"))).values,
+        "model": meta.map(lambda m: _meta_get(m, ("ls_model_name",))).combine_first(
+            inv.map(lambda d: _first(d, ("model", "model_name")) if isinstance(d, dict) else None)).values,
+        "ttft_s": (ftt - start).dt.total_seconds().values,
+        "input_tokens": col("prompt_tokens").values, "output_tokens": col("completion_tokens").values,
+        "cached_input_tokens": cached.values, "cost_usd": col("total_cost").values,
+        "status": status.values, "error_type": etype.where(status == "error", None).values,
+    })
+    res["start_ts"] = start.array
+    res["end_ts"] = end.array
+    res["_source"] = str(path)
+    res["_row"] = rows
+    _raw_cols(res, bs, be)
+    return fill_agent_names(_finish(res))
+
+
+# ----------------------------------------------------------------------------- Azure
+def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") -> pd.DataFrame:
+    """Azure LLM inference trace (``TIMESTAMP, ContextTokens, GeneratedTokens``) -> arrival spans.
+
+    Each row is one request: ``start_ts`` = TIMESTAMP (UTC), ``input_tokens`` =
+    ContextTokens, ``output_tokens`` = GeneratedTokens; ``end_ts`` is NA (the trace has no
+    completion times). ``trace_id = span_id`` = 16-hex-digit row number; ``agent_name``
+    defaults to the file's kind (``conv`` / ``code``) or its stem.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+        rows = np.arange(1, len(df) + 1)
+    else:
+        df = pd.read_csv(path, dtype={"TIMESTAMP": "object"})
+        rows = np.arange(2, len(df) + 2)
+    missing = [c for c in ("TIMESTAMP", "ContextTokens", "GeneratedTokens") if c not in df.columns]
+    if missing:
+        raise TraceFormatError(f"{path}: not an Azure LLM trace, missing columns {missing}")
+    if agent_name is None:
+        m = re.search(r"_(conv|code)\b", path.stem)
+        agent_name = m.group(1) if m else path.stem
+    start, bs = _parse_times(df["TIMESTAMP"].tolist())
+    ids = [f"{i:016x}" for i in range(len(df))]
+    res = pd.DataFrame({"trace_id": ids, "span_id": ids, "parent_span_id": None, "name": "llm_request",
+                        "operation": "chat", "agent_name": agent_name, "provider": provider, "model": None,
+                        "input_tokens": df["ContextTokens"].values, "output_tokens": df["GeneratedTokens"].values,
+                        "status": "unset"})
+    res["start_ts"] = start.array
+    res["end_ts"] = pd.Series(pd.NaT, index=res.index, dtype="datetime64[ns, UTC]").array
+    res["_source"] = str(path)
+    res["_row"] = rows
+    _raw_cols(res, bs, [None] * len(res))
+    out = _finish(res)
+    out.attrs["arrivals_only"] = True
+    return out
+
+
+# ----------------------------------------------------------------------------- entry point
+_READERS = {"canonical": read_canonical, "otlp": read_otlp_json, "langfuse": read_langfuse,
+            "phoenix": read_phoenix, "langsmith": read_langsmith, "azure": read_azure}
+
+
+def read_spans(paths, format: str = "auto", *, price_table=None, time_unit: str = "auto",
+               agent_name: str | None = None) -> pd.DataFrame:
+    """Read one or more trace files into one canonical span table (not yet validated).
+
+    Parameters
+    ----------
+    paths : path or list of paths
+    format : ``"auto"`` (detect per file) or one of :data:`FORMATS`.
+    price_table : optional prices filling missing ``cost_usd`` (see :func:`apply_price_table`).
+    time_unit : Langfuse ``latency`` unit (``"auto"``, ``"s"``, ``"ms"``).
+    agent_name : agent label for Azure arrival traces.
+
+    Returns
+    -------
+    DataFrame with the canonical columns, extra columns, and ``_source`` / ``_row``
+    bookkeeping; ``attrs["formats"]`` lists the format of each file and
+    ``attrs["arrivals_only"]`` is True when every file is an arrival trace.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    frames, fmts = [], []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise TraceFormatError(f"{p}: no such file")
+        fmt = detect_format(p) if format == "auto" else format
+        if fmt not in _READERS:
+            raise TraceFormatError(f"unknown trace format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        kw: dict[str, Any] = {}
+        if fmt == "langfuse":
+            kw["time_unit"] = time_unit
+        if fmt == "azure" and agent_name is not None:
+            kw["agent_name"] = agent_name
+        frames.append(_READERS[fmt](p, **kw))
+        fmts.append(fmt)
+    frames = [f for f in frames if len(f.columns)]
+    df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    df = apply_price_table(df, price_table)
+    df.attrs["formats"] = fmts
+    df.attrs["arrivals_only"] = all(f == "azure" for f in fmts)
+    return df

@@ -1,0 +1,168 @@
+"""The canonical span table (DESIGN §6) and helpers to coerce frames into it.
+
+Columns (OpenTelemetry GenAI names, one row per span):
+
+=====================  ==========================  ==============================================
+column                 dtype                       meaning
+=====================  ==========================  ==============================================
+trace_id               str                         request / trace identifier
+span_id                str                         span identifier (unique in a table)
+parent_span_id         str (NA for roots)          parent span, NA for a root span
+name                   str                         span name
+operation              str                         ``gen_ai.operation.name`` (chat, invoke_agent, ...)
+agent_name             str                         ``gen_ai.agent.name`` (or nearest invoke_agent ancestor)
+provider               str                         ``gen_ai.provider.name`` (older ``gen_ai.system``)
+model                  str                         request/response model
+start_ts, end_ts       datetime64[ns, UTC]         span start / end (end NA for arrival-only rows)
+ttft_s                 float64                     time to first token, seconds
+input_tokens           Int64                       ``gen_ai.usage.input_tokens``
+output_tokens          Int64                       ``gen_ai.usage.output_tokens``
+cached_input_tokens    Int64                       ``gen_ai.usage.cache_read.input_tokens``
+cost_usd               float64                     spend of the span in USD
+status                 str                         ``ok`` | ``error`` | ``unset``
+error_type             str                         ``error.type`` (NA when no error)
+=====================  ==========================  ==============================================
+
+Extra columns are kept after the canonical ones. Readers may add the bookkeeping
+columns ``_source`` (file), ``_row`` (1-based row / line number in that file) and
+``_raw_start`` / ``_raw_end`` (the raw timestamp text where it could not be parsed);
+:func:`dsge_agents.traces.validate.validate` consumes and removes them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CANONICAL_COLUMNS = [
+    "trace_id", "span_id", "parent_span_id", "name", "operation", "agent_name", "provider", "model",
+    "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd",
+    "status", "error_type",
+]
+STRING_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "operation", "agent_name", "provider",
+                  "model", "status", "error_type"]
+TIME_COLUMNS = ["start_ts", "end_ts"]
+INT_COLUMNS = ["input_tokens", "output_tokens", "cached_input_tokens"]
+FLOAT_COLUMNS = ["ttft_s", "cost_usd"]
+#: columns without which a span table cannot be used
+REQUIRED_COLUMNS = ["trace_id", "span_id", "start_ts", "end_ts"]
+BOOKKEEPING_COLUMNS = ["_source", "_row", "_raw_start", "_raw_end"]
+STATUS_VALUES = ("ok", "error", "unset")
+
+
+def _to_utc(values) -> tuple[pd.Series, pd.Series]:
+    """Parse timestamps to tz-aware UTC; returns (parsed, unparseable mask).
+
+    Naive timestamps are taken to be UTC; aware ones are converted. Integers and
+    floats are read as Unix epoch **seconds** (callers convert other units first).
+    """
+    s = pd.Series(values)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        out = s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return out, pd.Series(False, index=s.index)
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        out = s.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+        return out, pd.Series(False, index=s.index)
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        f = pd.to_numeric(s, errors="coerce").astype("float64")
+        ns = np.where(np.isfinite(f), np.round(f * 1e9), np.nan)
+        out = pd.to_datetime(pd.Series(ns, index=s.index), unit="ns", utc=True)
+        return out.astype("datetime64[ns, UTC]"), pd.Series(False, index=s.index)
+    present = s.notna() & (s.astype("str").str.strip() != "")
+    try:
+        out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):
+        out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="mixed")
+    out = out.astype("datetime64[ns, UTC]")
+    bad = present & out.isna()
+    if bad.any():  # second chance for odd but valid layouts
+        retry = pd.to_datetime(s[bad], utc=True, errors="coerce", format="mixed")
+        out.loc[bad] = retry.astype("datetime64[ns, UTC]")
+        bad = present & out.isna()
+    return out, bad
+
+
+def empty_spans() -> pd.DataFrame:
+    """An empty canonical span table with the right dtypes."""
+    return to_canonical(pd.DataFrame({c: [] for c in CANONICAL_COLUMNS}))
+
+
+def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
+    """Coerce a frame to the canonical column order and dtypes.
+
+    Missing canonical columns are added as NA; timestamps become tz-aware UTC
+    (unparseable text is recorded in ``_raw_start`` / ``_raw_end`` so validation can
+    name it); extra columns are kept after the canonical ones when ``keep_extra``.
+    """
+    out = pd.DataFrame(index=df.index)
+    raws = {}
+    for c in CANONICAL_COLUMNS:
+        col = df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
+        if c in STRING_COLUMNS:
+            col = col.astype("object").where(col.notna(), None)
+            out[c] = col.map(lambda v: v if v is None or isinstance(v, str) else str(v)).astype("str")
+            out[c] = out[c].where(col.notna(), None)
+        elif c in TIME_COLUMNS:
+            parsed, bad = _to_utc(col)
+            out[c] = pd.Series(parsed.array, index=df.index)
+            raw_name = "_raw_start" if c == "start_ts" else "_raw_end"
+            if bad.any():
+                raw = pd.Series(None, index=df.index, dtype="object")
+                raw[bad.values] = col[bad.values].astype(str).values
+                raws[raw_name] = raw
+        elif c in INT_COLUMNS:
+            num = pd.to_numeric(pd.Series(col, index=df.index), errors="coerce")
+            out[c] = num.astype("Float64").round().astype("Int64")
+        else:
+            out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+    if "status" in out.columns:
+        out["status"] = normalize_status(out["status"])
+    for k, v in raws.items():
+        out[k] = v
+    if keep_extra:
+        for c in df.columns:
+            if c not in out.columns:
+                out[c] = df[c].values
+    return out
+
+
+def normalize_status(s: pd.Series) -> pd.Series:
+    """Map the many spellings of a span status onto ``ok`` / ``error`` / ``unset``."""
+    m = {"ok": "ok", "success": "ok", "status_code_ok": "ok", "1": "ok", "default": "ok",
+         "error": "error", "status_code_error": "error", "2": "error", "failed": "error", "failure": "error",
+         "unset": "unset", "status_code_unset": "unset", "0": "unset", "pending": "unset"}
+    low = s.astype("str").str.strip().str.lower()
+    out = low.map(m)
+    out = out.where(s.notna(), "unset")
+    out = out.where(out.notna(), low)
+    return out.astype("str")
+
+
+def canonical_equal(a: pd.DataFrame, b: pd.DataFrame, *, rtol: float = 1e-9) -> list[str]:
+    """Differences between two canonical tables (ignoring row order); empty list if equal.
+
+    Rows are matched on ``span_id``; timestamps must agree to the microsecond,
+    floats to ``rtol``.
+    """
+    diffs = []
+    a = a.sort_values("span_id").reset_index(drop=True)
+    b = b.sort_values("span_id").reset_index(drop=True)
+    if len(a) != len(b):
+        return [f"row count {len(a)} != {len(b)}"]
+    for c in CANONICAL_COLUMNS:
+        x, y = a[c], b[c]
+        if c in TIME_COLUMNS:
+            dx = (x - y).abs().dt.total_seconds()
+            bad = ~((x.isna() & y.isna()) | (dx <= 1e-6))
+        elif c in FLOAT_COLUMNS:
+            xf, yf = x.to_numpy(float), y.to_numpy(float)
+            atol = 2e-6 if c == "ttft_s" else 1e-12  # formats carry microseconds
+            bad = ~((np.isnan(xf) & np.isnan(yf)) | np.isclose(xf, yf, rtol=rtol, atol=atol))
+        elif c in INT_COLUMNS:
+            bad = ~((x.isna() & y.isna()) | (x.fillna(-1) == y.fillna(-1)))
+        else:
+            bad = ~((x.isna() & y.isna()) | (x.fillna("\0") == y.fillna("\0")))
+        bad = np.asarray(bad, dtype=bool)
+        if bad.any():
+            i = int(np.argmax(bad))
+            diffs.append(f"{c}: {int(bad.sum())} rows differ, e.g. span {a['span_id'][i]}: {x[i]!r} != {y[i]!r}")
+    return diffs
