@@ -16,7 +16,11 @@ function t = json_text(v)
     f = fieldnames(v);
     parts = cell(1, numel(f));
     for j = 1:numel(f)
-      parts{j} = [quote(f{j}) ':' json_text(v.(f{j}))];
+      try
+        parts{j} = [quote(f{j}) ':' json_text(v.(f{j}))];
+      catch err
+        error('%s <- field %s', err.message, f{j});
+      end
     end
     t = ['{' strjoin(parts, ',') '}'];
   elseif isstruct(v)

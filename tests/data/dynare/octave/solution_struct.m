@@ -20,19 +20,20 @@ function out = solution_struct(M_, oo_, options_)
   for j = 1:M_.exo_nbr
     out.shock_stderr.(M_.exo_names{j}) = sd(j);
   end
-  ys = oo_.dr.ys;
-  ss = struct();
+  % After stoch_simul(loglinear) Dynare 5.3 holds oo_.steady_state and oo_.dr.ys in LOGS.
+  % steady_state below is always in levels (exp of Dynare's values for loglinear models);
+  % dr_ys is Dynare's oo_.dr.ys as stored (logs for loglinear models).
+  ss = struct(); drys = struct();
   for j = 1:n
-    ss.(names{j}) = ys(j);
-  end
-  out.steady_state = ss;              % levels (oo_.dr.ys), even for loglinear models
-  if options_.loglinear
-    lss = struct();
-    for j = 1:n
-      lss.(names{j}) = log(ys(j));
+    if options_.loglinear
+      ss.(names{j}) = exp(oo_.dr.ys(j));
+    else
+      ss.(names{j}) = oo_.dr.ys(j);
     end
-    out.log_steady_state = lss;
+    drys.(names{j}) = oo_.dr.ys(j);
   end
+  out.steady_state = ss;
+  out.dr_ys = drys;
   [sv, perm] = sort(oo_.dr.state_var);
   ghx = oo_.dr.ghx(oo_.dr.inv_order_var, :);
   ghx = ghx(1:n, perm);
