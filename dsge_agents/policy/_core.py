@@ -1,0 +1,67 @@
+"""Small numerical helpers shared by the policy tools (first-order solution, moments)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import scipy.linalg as sla
+
+from ..errors import PolicyError
+
+__all__ = ["first_order", "unconditional_cov", "variable_index", "model_params"]
+
+
+def model_params(model, params: Mapping[str, float] | None = None) -> dict:
+    p = dict(model.parameters)
+    if params:
+        p.update({k: float(v) for k, v in params.items()})
+    return p
+
+
+def first_order(model, params: Mapping[str, float] | None = None):
+    """``(T, R, Q, ss)`` of the first-order solution ``y_t - ȳ = T (y_{t-1} - ȳ) + R u_t``.
+
+    Uses the model layer's compiled Jacobian (DESIGN §4) and
+    :func:`dsge_agents.linear.solve_matrices` (QZ, Blanchard–Kahn checks; raises
+    ``IndeterminacyError`` / ``NoStableSolutionError`` / ``SingularPencilError``).
+    ``Q`` is the shock covariance at ``params``; ``ss`` the steady state (n_var).
+    """
+    from ..linear import solve_matrices
+    comp = model.compiled
+    theta = comp.theta(model_params(model, params))
+    ss = np.asarray(comp.steady_state(theta), float)
+    A_lag, A_cur, A_lead, A_u = comp.jacobian(ss, theta)
+    T, R, _info = solve_matrices(A_lag, A_cur, A_lead, A_u)
+    Q = np.asarray(comp.shock_cov(theta), float)
+    return np.asarray(T, float), np.asarray(R, float), Q, ss
+
+
+def unconditional_cov(T: np.ndarray, R: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """Unconditional covariance Σ of ``y_t = T y_{t-1} + R u_t``, ``u ~ (0, Q)``.
+
+    Σ = T Σ Tᵀ + R Q Rᵀ (discrete Lyapunov equation), solved on the state block
+    s (nonzero columns of T): Σ_ss = T_ss Σ_ss T_ssᵀ + R_s Q R_sᵀ by
+    :func:`scipy.linalg.solve_discrete_lyapunov` (Bartels–Stewart / bilinear
+    transformation), then Σ = T_{:s} Σ_ss T_{:s}ᵀ + R Q Rᵀ.
+    """
+    T = np.asarray(T, float)
+    R = np.asarray(R, float)
+    RQR = R @ Q @ R.T
+    s = np.flatnonzero(np.abs(T).max(axis=0) > 0)
+    if s.size == 0:
+        return RQR
+    Tss = T[np.ix_(s, s)]
+    Sss = sla.solve_discrete_lyapunov(Tss, RQR[np.ix_(s, s)])
+    Ts = T[:, s]
+    S = Ts @ Sss @ Ts.T + RQR
+    return 0.5 * (S + S.T)
+
+
+def variable_index(model, names, what: str = "variable") -> list[int]:
+    """Positions of ``names`` in ``model.variables``; unknown names raise :class:`PolicyError`."""
+    vars_ = list(model.variables)
+    bad = [n for n in names if n not in vars_]
+    if bad:
+        raise PolicyError(f"unknown {what}{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))} "
+                          f"in model {getattr(model, 'name', '?')!r}; variables: {', '.join(vars_)}")
+    return [vars_.index(n) for n in names]
