@@ -494,6 +494,8 @@ class _ModReader:
             if target in self.shocks:
                 self.err(ModelSyntaxError, "cannot assign a shock in steady_state_model", s, target)
             e = self.expr(s.text[m.end():], s, m.end(), names, loc)
+            raw_names = {**{p: "param" for p in self.params}, **{t: "param" for t, _ in self.ss_block}}
+            e_raw = self.expr(s.text[m.end():], s, m.end(), raw_names)
             if target in self.params:
                 # Dynare updates the parameter: it becomes derived from the others
                 self.param_exprs[target] = e
@@ -505,7 +507,7 @@ class _ModReader:
             names[target] = "local"
             if target in self.variables:
                 exprs[target] = e
-            self.ss_block.append((target, e))
+            self.ss_block.append((target, e_raw))
         self.ss_exprs = {v: exprs.get(v, sp.Integer(0)) for v in self.variables}
 
     def block_initval(self, st, opts, body):

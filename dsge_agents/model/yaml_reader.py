@@ -231,11 +231,13 @@ def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
                     raise ModelSyntaxError("steady_state may only assign variables or new temporaries",
                                            file, line, col, v)
             e = _expr_or_number(val, ss_names, file, line, col, ss_loc)
+            raw_names = {**{p: "param" for p in parameters}, **{t: "param" for t, _ in ss_block}}
+            e_raw = _expr_or_number(val, raw_names, file, line, col)
             ss_loc[v] = e
             ss_names[v] = "local"
             if v in variables:
                 tmp[v] = e
-            ss_block.append((v, e))
+            ss_block.append((v, e_raw))
         if all(v in tmp for v in variables):
             ss_exprs = tmp
         else:

@@ -1,0 +1,39 @@
+"""``dsge-agents export MODEL --to mod -o PATH``: write a model as a Dynare ``.mod`` file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dsge_agents.errors import DSGEError
+
+
+def _load(path):
+    """Model loader used by this command (the api layer may replace it with ``api.load_model``)."""
+    from dsge_agents.model import load
+    return load(path)
+
+
+class ExportError(DSGEError):
+    """Bad arguments to ``dsge-agents export``."""
+
+
+def run(args) -> int:
+    if args.to != "mod":
+        raise ExportError(f"unsupported export format {args.to!r} (only 'mod')")
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise ExportError(f"{out} exists; use --force to overwrite")
+    m = _load(args.model)
+    model = getattr(m, "model", m)          # accept an api facade wrapping a model.Model
+    model.to_mod(out)
+    print(f"wrote {out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("export", help="export a model file (e.g. to a Dynare .mod)",
+                              description="Export a model to another format (Dynare 5.3 .mod).")
+    p.add_argument("model", help="model file (.yaml or .mod)")
+    p.add_argument("--to", default="mod", choices=["mod"], help="output format (default: mod)")
+    p.add_argument("-o", "--output", required=True, help="output path")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=run)

@@ -1,0 +1,176 @@
+"""Writer of Dynare ``.mod`` files from any loaded :class:`~dsge_agents.model.spec.Model`.
+
+Writes ``var``/``varexo``/``parameters`` declarations, the calibration (derived
+parameters as their expressions, after the base ones), the model block with
+the original equations (before auxiliary-variable substitution; Dynare creates
+its own auxiliaries), ``model(linear)`` when declared, the steady state
+(``steady_state_model`` with the file's formulas when it has one, else
+``initval`` with the numerically computed steady state), ``steady; check;``,
+the ``shocks`` block (standard deviations and covariances), ``varobs``,
+``estimated_params`` and ``stoch_simul(order=1, irf=40, nograph)`` (plus
+``loglinear`` for log-linearized models) unless other options are given.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from dsge_agents.model.expr import split_tsym
+
+__all__ = ["write_mod", "dynare_expr"]
+
+_DYN_SHAPE = {"beta": "beta_pdf", "gamma": "gamma_pdf", "normal": "normal_pdf", "inv_gamma1": "inv_gamma_pdf",
+              "inv_gamma2": "inv_gamma2_pdf", "uniform": "uniform_pdf", "weibull": "weibull_pdf"}
+
+
+class _DynarePrinter(StrPrinter):
+    """SymPy -> Dynare expression syntax (``^``, ``x(+1)``, exact floats)."""
+
+    def _print_Symbol(self, s):
+        n, lag = split_tsym(s)
+        return n if lag == 0 else f"{n}({lag:+d})"
+
+    def _print_Float(self, f):
+        r = repr(float(f))
+        return f"({r})" if r.startswith("-") else r
+
+    def _print_Pow(self, e, rational=False):
+        b, x = e.args
+        if x == sp.Rational(1, 2):
+            return f"sqrt({self._print(b)})"
+        if x == -1:
+            return f"1/({self._print(b)})"
+        bs = self._print(b)
+        if not (b.is_Symbol or (b.is_Number and b >= 0) or isinstance(b, sp.Function)):
+            bs = f"({bs})"
+        xs = self._print(x)
+        if not (x.is_Symbol or (x.is_Number and x >= 0) or isinstance(x, sp.Function)):
+            xs = f"({xs})"
+        return f"{bs}^{xs}"
+
+    def _print_Rational(self, e):
+        return f"({e.p}/{e.q})"
+
+    def _print_Abs(self, e):
+        return f"abs({self._print(e.args[0])})"
+
+    def _print_Min(self, e):
+        return f"min({self._print(e.args[0])}, {self._print(sp.Min(*e.args[1:]))})"
+
+    def _print_Max(self, e):
+        return f"max({self._print(e.args[0])}, {self._print(sp.Max(*e.args[1:]))})"
+
+    def _print_Exp1(self, e):
+        return "exp(1)"
+
+    def _print_Pi(self, e):
+        return "(4*atan(1))"
+
+    def _print_sign(self, e):
+        return f"sign({self._print(e.args[0])})"
+
+
+def dynare_expr(e) -> str:
+    """Print a SymPy expression in Dynare syntax."""
+    return _DynarePrinter().doprint(sp.sympify(e))
+
+
+def _num(x: float) -> str:
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if math.isnan(x):
+        return "NaN"
+    return repr(float(x))
+
+
+def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
+    """Render model ``m`` as a Dynare 5.3 ``.mod`` file; write it to ``path`` if given; return the text."""
+    L = [f"// {m.name}: exported by dsge_agents from {m.source or '<dict>'}", ""]
+    decl = m.declared_variables or [v for v in m.variables if v not in m.aux_variables]
+    L.append("var " + " ".join(decl) + ";")
+    if m.shocks:
+        L.append("varexo " + " ".join(m.shocks) + ";")
+    L.append("parameters " + " ".join(m.parameters) + ";")
+    L.append("")
+    for p in m.param_names:
+        L.append(f"{p} = {_num(m.parameters[p])};")
+    for d in m.derived_order:
+        L.append(f"{d} = {dynare_expr(m.param_exprs[d])};")
+    L.append("")
+    L.append("model(linear);" if m.linear else "model;")
+    for e in m.original_equations or [e for e in m.equations if not e.aux]:
+        if e.name:
+            L.append(f"[name = '{e.name}']")
+        L.append(f"{dynare_expr(e.expr)} = 0;")
+    L.append("end;")
+    L.append("")
+    if m.ss_exprs is not None:
+        L.append("steady_state_model;")
+        for target, e in m.ss_block:
+            L.append(f"{target} = {dynare_expr(e)};")
+        assigned = {t for t, _ in m.ss_block}
+        for v in decl:
+            if v not in assigned:
+                L.append(f"{v} = {dynare_expr(m.ss_exprs[v])};")
+        L.append("end;")
+    else:
+        ss = m.steady_state()
+        L.append("initval;")
+        for v in decl:
+            L.append(f"{v} = {_num(ss[v])};")
+        L.append("end;")
+    L += ["", "steady;", "check;", ""]
+    if m.shocks:
+        L.append("shocks;")
+        C = sp.Matrix(m.shock_cov_exprs)
+        for i, u in enumerate(m.shocks):
+            v = sp.sympify(C[i, i])
+            if u in m.shock_stderr_params:
+                L.append(f"var {u}; stderr {m.shock_stderr_params[u]};")
+            else:
+                L.append(f"var {u} = {dynare_expr(v)};")
+        for i in range(len(m.shocks)):
+            for j in range(i + 1, len(m.shocks)):
+                if sp.sympify(C[i, j]) != 0:
+                    L.append(f"var {m.shocks[i]}, {m.shocks[j]} = {dynare_expr(C[i, j])};")
+        L.append("end;")
+        L.append("")
+    if m.observables and not m.measurement:
+        L.append("varobs " + " ".join(m.observables) + ";")
+        L.append("")
+    if m.estimated_params:
+        L.append("estimated_params;")
+        for e in m.estimated_params:
+            if e["kind"] == "stderr":
+                head = f"stderr {e['name']}"
+            elif e["kind"] == "corr":
+                head = f"corr {e['name'][0]}, {e['name'][1]}"
+            else:
+                head = e["name"]
+            if e.get("prior") is None:
+                L.append(f"{head}, {_num(e['init'])}, {_num(e['lower'])}, {_num(e['upper'])};")
+                continue
+            parts = [head]
+            if not math.isnan(e.get("init", float("nan"))):
+                parts.append(_num(e["init"]))
+                if not (math.isinf(e["lower"]) and math.isinf(e["upper"])):
+                    parts += [_num(e["lower"]), _num(e["upper"])]
+            parts += [_DYN_SHAPE[e["prior"]], _num(e["mean"]), _num(e["std"])]
+            p3, p4 = e.get("p3", float("nan")), e.get("p4", float("nan"))
+            if not (math.isnan(p3) and math.isnan(p4)):
+                parts += ["" if math.isnan(p3) else _num(p3), "" if math.isnan(p4) else _num(p4)]
+            L.append(", ".join(parts) + ";")
+        L.append("end;")
+        L.append("")
+    if stoch_simul is None:
+        opts = "order=1, irf=40, nograph" + (", loglinear" if m.loglinear else "")
+        L.append(f"stoch_simul({opts});")
+    else:
+        L.append(stoch_simul if stoch_simul.rstrip().endswith(";") else stoch_simul + ";")
+    text = "\n".join(L) + "\n"
+    if path is not None:
+        Path(path).write_text(text)
+    return text
