@@ -4,6 +4,9 @@ function out = fs2000_estimation_report(with_mh, wall_seconds)
 %   Parameter vectors are in Dynare's xparam1 order (out.estimated_parameters).
   global M_ options_ oo_ estim_params_ bayestopt_
   names = bayestopt_.name(:)';
+  for j = 1:estim_params_.nvx     % shock standard deviations come first; name them as elsewhere
+    names{j} = ['stderr ' names{j}];
+  end
   out = struct();
   out.estimated_parameters = names;
   out.priors = prior_table(bayestopt_, names);
