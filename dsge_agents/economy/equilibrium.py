@@ -1,0 +1,479 @@
+"""Computing the static functional general equilibrium (DESIGN §5.1).
+
+``equilibrium(economy, method=...)`` solves z(p) = 0 on V_K for a
+:class:`~dsge_agents.economy.static.StaticEconomy` (or an
+:class:`~dsge_agents.economy.scarf.ExchangeEconomy`) and returns an
+:class:`EquilibriumResult` with prices, allocations and diagnostics.
+
+Methods
+-------
+``"tatonnement"``
+    Walrasian tâtonnement as projected dual gradient descent (Kelly, Maulloo & Tan 1998):
+    p_q ← Proj_{p_ℓ ≥ η}(p_q + G_q z_q(p)) at every node q, with a diagonal step G_q (one
+    step per good). z = −∇D with D the convex dual (``StaticEconomy.dual``). G is chosen
+    from the Jacobian J_q = ∂z_q/∂p_q: with d = −diag J_q, G_q = c_q diag(1/d) where
+    c_q = 2/(λ_min + λ_max) of the Jacobi-scaled −J_q (the optimal fixed step for a
+    quadratic, Polyak 1987 §1.4), then halved while max_q ‖I + G^½ J_q G^½‖₂ ≥ 1. G is
+    re-chosen along the path (at the start and each time the relative excess demand
+    fell by 10²) and frozen once it is below ``freeze_tol``; far from the solution a
+    node's step is halved whenever it would increase D (monotone descent safeguard).
+    The reported ``contraction_modulus`` is max_q ‖I + G^½ J_q G^½‖₂ for the frozen G
+    evaluated at the final iterate (the solution), and ``measured_rate`` the geometric
+    mean contraction of the steps ‖G^{-½}ΔP‖ after freezing. Both are in the G^{-1}
+    metric, in which the linearised map is the symmetric I + G^½JG^½, so
+    measured_rate ≤ contraction_modulus up to second-order terms.
+``"newton"``
+    Damped Newton on the dual: minimise D_q(p) per node subject to p_ℓ ≥ η with Hessian
+    −J_q (dense), Armijo backtracking and an active-set treatment of the price floor
+    (Boyd & Vandenberghe 2004, §9.5 and §10.2).
+``"planner"``
+    The conic planner of :mod:`dsge_agents.economy.planner`, polished by Newton on its KKT
+    system; its multipliers are the prices.
+
+The iterations work on nodal prices; since B is invertible with B⁻¹ = BᵀW this is the
+same iteration on coefficients P = BᵀW p with the step BᵀW G B.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsge_agents.errors import EconomyError
+
+__all__ = ["EquilibriumResult", "equilibrium", "walras_identity", "contraction_modulus",
+           "choose_steps", "tatonnement", "newton_dual"]
+
+
+# ---------------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class EquilibriumResult:
+    """Outcome of :func:`equilibrium`.
+
+    Nodal arrays have shape (K, N) (agents) or (K,) (latency); coefficient arrays (N, K) / (K,).
+    For an exchange economy the agent arrays hold the goods' prices (1 node).
+    """
+
+    method: str
+    converged: bool
+    iterations: int
+    message: str
+    goods: list
+    t: np.ndarray
+    weights: np.ndarray
+    prices: np.ndarray
+    latency_price: np.ndarray | None = None
+    price_coefficients: np.ndarray | None = None
+    latency_price_coefficients: np.ndarray | None = None
+    basis: str | None = None
+    K: int | None = None
+    T: float | None = None
+    supply: np.ndarray | None = None
+    demand: np.ndarray | None = None
+    latency: np.ndarray | None = None
+    headroom: np.ndarray | None = None
+    headroom_total: np.ndarray | None = None
+    shares: np.ndarray | None = None
+    slo_binding: np.ndarray | None = None
+    money: float | None = None
+    spend: float | None = None
+    spend_cap_slack: float | None = None
+    welfare: float | None = None
+    walras_residual: float = float("nan")
+    excess_demand_norm: float = float("nan")
+    contraction_modulus: float = float("nan")
+    measured_rate: float = float("nan")
+    step_sizes: np.ndarray | None = None
+    history: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+    seconds: float = float("nan")
+    _economy: object = field(default=None, repr=False)
+
+    @property
+    def G(self):
+        return self.step_sizes
+
+    # -------------------------------------------------------------- grids
+    def prices_on_grid(self, n: int = 201):
+        """(t, p_a(t) (n, N), p_ℓ(t) (n,)) from the basis coefficients."""
+        eco = self._economy
+        if eco is None or not hasattr(eco, "basis"):
+            raise EconomyError("prices on a time grid need a functional (StaticEconomy) result")
+        tg = eco.basis.grid(n)
+        pa = eco.basis.evaluate(self.price_coefficients.T, tg)
+        pl = eco.basis.evaluate(self.latency_price_coefficients, tg)
+        return tg, pa, pl
+
+    def summary(self) -> str:
+        lines = [f"Static equilibrium ({self.method}) — "
+                 + ("converged" if self.converged else "NOT converged") + f" after {self.iterations} iterations",
+                 f"  {self.message}"]
+        if self.basis is not None:
+            lines.append(f"  basis {self.basis}, K = {self.K}, T = {self.T:g}; {len(self.goods)} agents")
+        lines += [f"  walras_residual       {self.walras_residual:.3e}",
+                  f"  excess_demand_norm    {self.excess_demand_norm:.3e}  (relative to demand)",
+                  f"  contraction_modulus   {self.contraction_modulus:.6f}",
+                  f"  measured_rate         {self.measured_rate:.6f}"]
+        if self.welfare is not None:
+            lines.append(f"  welfare               {self.welfare:.10g}")
+        if self.spend is not None:
+            lines.append(f"  spend {self.spend:.6g}, money {self.money:.6g}, spend-cap slack "
+                         f"{self.spend_cap_slack if self.spend_cap_slack is not None else float('nan'):.6g}")
+        if self.latency_price is not None:
+            nb = int(np.sum(self.slo_binding)) if self.slo_binding is not None else 0
+            lines.append(f"  latency price p_l(t): min {self.latency_price.min():.6g}, "
+                         f"max {self.latency_price.max():.6g}; SLO binding at {nb}/{len(self.latency_price)} nodes")
+        hdr = f"  {'good/agent':<20s} {'mean price':>12s} {'mean flow':>12s} {'mean share':>11s}"
+        lines.append(hdr)
+        for i, g in enumerate(self.goods):
+            pr = float(np.average(self.prices[:, i], weights=self.weights)) if self.prices.ndim == 2 \
+                else float(self.prices[i])
+            fl = float(np.average(self.supply[:, i], weights=self.weights)) if self.supply is not None \
+                and self.supply.ndim == 2 else float("nan")
+            sh = float(np.average(self.shares[:, i], weights=self.weights)) if self.shares is not None \
+                else float("nan")
+            lines.append(f"  {g:<20s} {pr:12.6g} {fl:12.6g} {sh:11.4f}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """JSON-able dict; top-level diagnostics named as in the issue."""
+        def arr(a):
+            return None if a is None else np.asarray(a, dtype=float).tolist()
+
+        def num(x):
+            if x is None:
+                return None
+            x = float(x)
+            return x if math.isfinite(x) else None
+        d = {"method": self.method, "converged": bool(self.converged), "iterations": int(self.iterations),
+             "message": self.message,
+             "walras_residual": num(self.walras_residual),
+             "excess_demand_norm": num(self.excess_demand_norm),
+             "contraction_modulus": num(self.contraction_modulus),
+             "measured_rate": num(self.measured_rate),
+             "basis": self.basis, "K": self.K, "T": self.T, "goods": list(self.goods),
+             "nodes": arr(self.t), "weights": arr(self.weights),
+             "prices": {"agents": arr(self.prices), "latency": arr(self.latency_price),
+                        "agent_coefficients": arr(self.price_coefficients),
+                        "latency_coefficients": arr(self.latency_price_coefficients)},
+             "allocations": {"supply": arr(self.supply), "demand": arr(self.demand),
+                             "latency_load": arr(self.latency), "headroom": arr(self.headroom)},
+             "shares": arr(self.shares),
+             "slo_binding": None if self.slo_binding is None else [bool(b) for b in self.slo_binding],
+             "money": num(self.money), "spend": num(self.spend), "spend_cap_slack": num(self.spend_cap_slack),
+             "welfare": num(self.welfare), "step_sizes": arr(self.step_sizes), "seconds": num(self.seconds)}
+        if self._economy is not None and hasattr(self._economy, "basis"):
+            tg, pa, pl = self.prices_on_grid(101)
+            d["price_grid"] = {"t": tg.tolist(), "agents": pa.tolist(), "latency": pl.tolist()}
+        for k, v in self.extra.items():
+            d[k] = v if isinstance(v, (str, bool, int, type(None), list, dict)) else num(v)
+        json.dumps(d)   # fail early if something is not serialisable
+        return d
+
+    def plot(self, fig=None):
+        """Figure: agent prices and latency price over the horizon (from the basis), and shares."""
+        import matplotlib
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        if fig is None:
+            fig = plt.figure(figsize=(11, 3.6))
+        if self._economy is None or not hasattr(self._economy, "basis"):
+            ax = fig.add_subplot(1, 1, 1)
+            ax.bar(self.goods, np.ravel(self.prices))
+            ax.set_title(f"equilibrium prices ({self.method}, converged={self.converged})")
+            return fig
+        tg, pa, pl = self.prices_on_grid(301)
+        ax1, ax2, ax3 = fig.subplots(1, 3)
+        for i, g in enumerate(self.goods):
+            ax1.plot(tg, pa[:, i], label=g)
+            ax3.plot(self.t, self.shares[:, i], marker="o", ms=3, label=g)
+        ax1.set_title("agent prices p_a(t)")
+        ax1.legend(fontsize=7)
+        ax2.plot(tg, pl, color="k")
+        ax2.plot(self.t, self.latency_price, "o", ms=3, color="k")
+        ax2.set_title("latency price p_ℓ(t)")
+        ax3.set_title("routing shares at nodes")
+        for ax in (ax1, ax2, ax3):
+            ax.set_xlabel("t")
+        fig.tight_layout()
+        return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# checks
+# ---------------------------------------------------------------------------------------------
+def walras_identity(economy, p, pl=None) -> float:
+    """⟨p, z(p)⟩ = expenditure − income at any prices (money included at price 1).
+
+    For a StaticEconomy pass nodal prices ``p`` (K, N) and ``pl`` (K,) (or one packed (K, N+1)
+    array); for an ExchangeEconomy a price vector. The value is identically zero because money
+    is the budget residual; it is computed in basis coefficients so it also checks BᵀWB = I.
+    """
+    if hasattr(economy, "walras_value"):
+        if pl is None:
+            p, pl = economy.unpack(p)
+        return economy.walras_value(p, pl)[0]
+    return float(np.dot(np.asarray(p, float), economy.excess_demand(p)))
+
+
+def _extreme_eigs_scaled(economy, q, parts, scale):
+    """(λ_min, λ_max) of S(−J_q)S with S = diag(scale) (symmetric)."""
+    n = economy.N + 1
+    if n <= 400:
+        J = economy.jacobian_node(q, parts)
+        M = -(scale[:, None] * J * scale[None, :])
+        ev = np.linalg.eigvalsh(M)
+        return float(ev[0]), float(ev[-1])
+    from scipy.sparse.linalg import LinearOperator, eigsh
+    op = LinearOperator((n, n), matvec=lambda y: -scale * economy.jacobian_matvec(q, parts, scale * np.ravel(y)),
+                        dtype=float)
+    vals = eigsh(op, k=2, which="BE", tol=1e-12, maxiter=20 * n, return_eigenvectors=False)
+    return float(np.min(vals)), float(np.max(vals))
+
+
+def contraction_modulus(economy, p, pl, G) -> tuple[float, np.ndarray]:
+    """max_q ‖I + G_q^½ J_q G_q^½‖₂ (DESIGN §5.1) and the per-node values; J_q symmetric NSD so
+    the norm is max(|1 − λ_min|, |1 − λ_max|) of G^½(−J_q)G^½."""
+    parts = economy.jacobian_parts(p, pl)
+    mods = np.empty(economy.K)
+    for q in range(economy.K):
+        lo, hi = _extreme_eigs_scaled(economy, q, parts, np.sqrt(G[q]))
+        mods[q] = max(abs(1 - lo), abs(1 - hi))
+    return float(mods.max()), mods
+
+
+def choose_steps(economy, p, pl, max_halvings: int = 60):
+    """Diagonal steps G (K, N+1): Jacobi scaling times the optimal constant, halved until the
+    modulus ‖I + G^½ J_q G^½‖₂ < 1 at every node (see module docstring). Returns (G, modulus per node)."""
+    parts = economy.jacobian_parts(p, pl)
+    dg = -economy.jacobian_diag(parts)
+    dg = np.maximum(dg, 1e-14 * dg.max(axis=1, keepdims=True) + 1e-300)
+    G = np.empty_like(dg)
+    mods = np.empty(economy.K)
+    for q in range(economy.K):
+        lo, hi = _extreme_eigs_scaled(economy, q, parts, 1.0 / np.sqrt(dg[q]))
+        lo = max(lo, 0.0)
+        c = 2.0 / (lo + hi)
+        for _ in range(max_halvings):
+            mod = max(abs(1 - c * lo), abs(1 - c * hi))
+            if mod < 1.0 or c * hi < 2.0:   # c·λ_min ≈ 0: halving cannot help (singular J_q)
+                break
+            c *= 0.5
+        G[q] = c / dg[q]
+        mods[q] = mod
+    return G, mods
+
+
+# ---------------------------------------------------------------------------------------------
+# tâtonnement
+# ---------------------------------------------------------------------------------------------
+def _z_nodal(eco, p, pl):
+    s, ell, _, _ = eco.supply(p, pl)
+    x, pi, _ = eco.demand(p, pl)
+    lt = ell.sum(axis=1)
+    h = eco.headroom_demand(pl, lt)
+    return x - s, h + lt - eco.lbar, x, s, ell, h, pi
+
+
+def _rel(eco, zg, zl):
+    return float(max((np.abs(zg) / eco.demand_stage[:, eco.stage_index]).max(), (np.abs(zl) / eco.lbar).max()))
+
+
+def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 200_000,
+                freeze_tol: float = 1e-6, refresh_factor: float = 1e2, walras_every: int = 50):
+    """Projected dual-gradient tâtonnement (see module docstring). Returns a dict of raw outputs."""
+    eco = economy
+    eco.check_feasible()
+    if p0 is None or pl0 is None:
+        p, pl = eco.initial_prices()
+    else:
+        p, pl = np.array(p0, float), np.array(pl0, float)
+    floor = max(eco.eta, 0.0)
+    pos_floor = np.maximum(floor, 1e-300)
+    G, _ = choose_steps(eco, p, pl)
+    zg, zl, *_ = _z_nodal(eco, p, pl)
+    rel = _rel(eco, zg, zl)
+    last_refresh, frozen = rel, rel <= freeze_tol
+    Dold = eco.dual(p, pl)
+    hist, steps = [rel], []
+    walras_max = eco.walras_value(p, pl)[1]
+    it, converged = 0, rel <= tol
+    n_refresh = 1
+    while not converged and it < max_iter:
+        it += 1
+        P = eco.pack(p, pl)
+        Z = eco.pack(zg, zl)
+        Pn = P + G * Z
+        Pn[:, eco.N] = np.maximum(Pn[:, eco.N], pos_floor)
+        pn, pln = eco.unpack(Pn)
+        if not frozen:
+            Dn = eco.dual(pn, pln)
+            bad = Dn > Dold + 1e-13 * np.abs(Dold)
+            if bad.any():      # safeguard: halve the step at nodes where D would increase
+                G[bad] *= 0.5
+                Pn[bad] = P[bad]
+                pn, pln = eco.unpack(Pn)
+                Dn = np.where(bad, Dold, Dn)
+            Dold = Dn
+        else:
+            steps.append(float(np.linalg.norm((Pn - P) / np.sqrt(G))))
+        p, pl = pn, pln
+        zg, zl, *_ = _z_nodal(eco, p, pl)
+        rel = _rel(eco, zg, zl)
+        hist.append(rel)
+        if it % walras_every == 0:
+            walras_max = max(walras_max, eco.walras_value(p, pl)[1])
+        if not np.isfinite(rel):
+            break
+        converged = rel <= tol
+        if not frozen and (rel <= last_refresh / refresh_factor or rel <= freeze_tol):
+            G, _ = choose_steps(eco, p, pl)
+            n_refresh += 1
+            last_refresh = rel
+            frozen = rel <= freeze_tol
+            Dold = eco.dual(p, pl)
+    walras_max = max(walras_max, eco.walras_value(p, pl)[1])
+    mod, mods = contraction_modulus(eco, p, pl, G)
+    # measured geometric rate over the frozen phase, dropping steps at rounding level
+    st = np.array(steps)
+    scale = float(np.linalg.norm(eco.pack(p, pl) / np.sqrt(G)))
+    st = st[st > 1e-13 * scale]
+    rate = float((st[-1] / st[0]) ** (1.0 / (len(st) - 1))) if len(st) >= 3 else float("nan")
+    return {"p": p, "pl": pl, "iterations": it, "converged": bool(converged), "rel": rel, "G": G,
+            "modulus": mod, "modulus_nodes": mods, "rate": rate, "history": hist, "walras_max": walras_max,
+            "n_refresh": n_refresh}
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton on the dual
+# ---------------------------------------------------------------------------------------------
+def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 200):
+    """Damped Newton with Armijo backtracking on D_q(p), p_ℓ ≥ η (active set), node by node."""
+    eco = economy
+    eco.check_feasible()
+    if p0 is None or pl0 is None:
+        p, pl = eco.initial_prices()
+    else:
+        p, pl = np.array(p0, float), np.array(pl0, float)
+    floor = max(eco.eta, 1e-300)
+    N = eco.N
+    it = 0
+    walras_max = eco.walras_value(p, pl)[1]
+    hist = []
+    for it in range(1, max_iter + 1):
+        s, ell, _, _ = eco.supply(p, pl)
+        x, _, _ = eco.demand(p, pl)
+        zg0 = x - s
+        zl0 = ell.sum(1) - eco.lbar            # h = 0 branch: the gradient of D is −z
+        zg, zl, *_ = _z_nodal(eco, p, pl)
+        rel = _rel(eco, zg, zl)
+        hist.append(rel)
+        if rel <= tol:
+            break
+        parts = eco.jacobian_parts(p, pl)
+        D0 = eco.dual(p, pl)
+        d = np.zeros((eco.K, N + 1))
+        for q in range(eco.K):
+            H = -eco.jacobian_node(q, parts)
+            grad = -np.concatenate([zg0[q], [zl0[q]]])
+            free = np.ones(N + 1, bool)
+            if pl[q] <= floor * (1 + 1e-12) and grad[N] > 0:
+                free[N] = False
+            Hf = H[np.ix_(free, free)]
+            ridge = 1e-12 * max(np.abs(np.diag(Hf)).max(), 1e-300)
+            try:
+                d[q, free] = -np.linalg.solve(Hf + ridge * np.eye(free.sum()), grad[free])
+            except np.linalg.LinAlgError:
+                d[q, free] = -grad[free] / np.maximum(np.diag(Hf), 1e-300)
+        grad_all = -eco.pack(zg0, zl0)
+        slope = (grad_all * d).sum(axis=1)
+        tstep = np.ones(eco.K)
+        P = eco.pack(p, pl)
+        for _ in range(60):
+            Pn = P + tstep[:, None] * d
+            Pn[:, N] = np.maximum(Pn[:, N], floor)
+            pn, pln = eco.unpack(Pn)
+            Dn = eco.dual(pn, pln)
+            ok = Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)
+            if ok.all():
+                break
+            tstep = np.where(ok, tstep, 0.5 * tstep)
+        p, pl = pn, pln
+        walras_max = max(walras_max, eco.walras_value(p, pl)[1])
+    zg, zl, *_ = _z_nodal(eco, p, pl)
+    rel = _rel(eco, zg, zl)
+    return {"p": p, "pl": pl, "iterations": it, "converged": rel <= max(tol, 1e-10), "rel": rel,
+            "walras_max": walras_max, "history": hist}
+
+
+# ---------------------------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------------------------
+def _make_result(eco, method, p, pl, *, converged, iterations, message, G=None, modulus=float("nan"),
+                 rate=float("nan"), walras=None, history=(), seconds=float("nan"), extra=None):
+    zg, zl, x, s, ell, h, pi = _z_nodal(eco, p, pl)
+    ed = eco.excess_demand(p, pl)
+    wal = eco.walras_value(p, pl)[1] if walras is None else walras
+    spend = float(eco.w @ (eco.kappa * s).sum(axis=1))
+    binding = pl > eco.eta * (1 + 1e-9)
+    res = EquilibriumResult(
+        method=method, converged=bool(converged), iterations=int(iterations), message=message,
+        goods=list(eco.agent_names), t=eco.t.copy(), weights=eco.w.copy(), prices=p, latency_price=pl,
+        price_coefficients=eco.coefficients(p).T, latency_price_coefficients=eco.coefficients(pl),
+        basis=eco.basis.name, K=eco.K, T=eco.basis.T, supply=s, demand=x, latency=ell, headroom=h,
+        headroom_total=eco.lbar, shares=pi, slo_binding=binding, money=eco.money, spend=spend,
+        spend_cap_slack=None if eco.orchestrator.spend_cap is None else eco.orchestrator.spend_cap - spend,
+        welfare=eco.utility(x, h, ed["m"]), walras_residual=float(wal),
+        excess_demand_norm=_rel(eco, zg, zl), contraction_modulus=float(modulus), measured_rate=float(rate),
+        step_sizes=G, history=list(history), seconds=seconds, extra=dict(extra or {}))
+    res._economy = eco
+    return res
+
+
+def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basis=None, tol: float = 1e-10,
+                max_iter: int | None = None, p0=None, pl0=None, **kwargs) -> EquilibriumResult:
+    """Static equilibrium of ``economy`` (see module docstring for the methods).
+
+    ``K`` / ``basis`` rebind a StaticEconomy to another V_K before solving. Raises
+    :class:`~dsge_agents.errors.SLOInfeasibleError` when no latency price clears at some node.
+    """
+    method = str(method).lower()
+    if method not in ("tatonnement", "newton", "planner"):
+        raise EconomyError(f"unknown equilibrium method {method!r}; use 'tatonnement', 'newton' or 'planner'")
+    if hasattr(economy, "equilibrium_exchange"):        # exchange economies (Scarf)
+        return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, **kwargs)
+    eco = economy
+    if K is not None or basis is not None:
+        eco = eco.with_basis(basis, K)
+    t0 = time.perf_counter()
+    if method == "tatonnement":
+        out = tatonnement(eco, p0, pl0, tol=tol, max_iter=max_iter or 200_000, **kwargs)
+        msg = (f"relative excess demand {out['rel']:.2e} ≤ tol {tol:g}" if out["converged"] else
+               f"stopped after {out['iterations']} iterations with relative excess demand {out['rel']:.2e} "
+               f"> tol {tol:g}")
+        msg += f"; G re-chosen {out['n_refresh']} times along the path, modulus at the solution"
+        return _make_result(eco, method, out["p"], out["pl"], converged=out["converged"],
+                            iterations=out["iterations"], message=msg, G=out["G"], modulus=out["modulus"],
+                            rate=out["rate"], walras=out["walras_max"], history=out["history"],
+                            seconds=time.perf_counter() - t0,
+                            extra={"contraction_modulus_nodes": out["modulus_nodes"].tolist()})
+    if method == "newton":
+        out = newton_dual(eco, p0, pl0, tol=min(tol, 1e-12), max_iter=max_iter or 200)
+        G, mods = choose_steps(eco, out["p"], out["pl"])
+        msg = (f"Newton on the dual: relative excess demand {out['rel']:.2e}" +
+               ("" if out["converged"] else " (not converged)"))
+        return _make_result(eco, method, out["p"], out["pl"], converged=out["converged"],
+                            iterations=out["iterations"], message=msg, G=G, modulus=float(mods.max()),
+                            walras=out["walras_max"], history=out["history"], seconds=time.perf_counter() - t0)
+    from .planner import solve_planner
+    pr = solve_planner(eco, **kwargs)
+    G, mods = choose_steps(eco, pr.p, pr.pl)
+    return _make_result(eco, method, pr.p, pr.pl, converged=pr.converged, iterations=pr.iterations,
+                        message=pr.message, G=G, modulus=float(mods.max()), seconds=time.perf_counter() - t0,
+                        extra={"planner_objective": pr.objective, "conic_price_error": pr.conic_price_error,
+                               "kkt_residual": pr.kkt_residual})

@@ -1,0 +1,184 @@
+"""SFSL — the streaming functional statistics layer (DESIGN §5.1).
+
+An online projector that turns a stream of samples (t_i, v_i), t_i ∈ [0, T], into
+coefficients of a function in V_K (see :mod:`dsge_agents.economy.basis`) and into
+running second moments, with an associative, commutative ``merge`` so partial
+states computed on different workers reduce to the one-pass answer (to rounding).
+
+State (all sums are plain additive sufficient statistics):
+
+* ``n``            number of samples,
+* ``S_v, S_vv``    Σ v_i, Σ v_i²,
+* ``b``            Σ φ(t_i) v_i          (K,)
+* ``b2``           Σ φ(t_i) v_i²         (K,)
+* ``G``            Σ φ(t_i) φ(t_i)ᵀ      (K, K)   (the running Gram matrix ΦᵀΦ)
+
+Estimators of the coefficients c of f(t) = E[v | t]:
+
+* ``"lsq"`` (default) — least-squares projection ĉ = G⁻¹ b, the normal equations of
+  min_c Σ_i (v_i − φ(t_i)ᵀc)². Exact (to rounding) whenever the samples come from
+  an f ∈ V_K and the sample times determine V_K (G nonsingular: at least K
+  distinct times for Legendre, one per bin for the piecewise-constant basis).
+  Cost per sample O(K²) for the Legendre basis (rank-one Gram update) and O(K)
+  for the piecewise-constant basis (diagonal Gram); ``update_many`` does the
+  update as one matrix product ΦᵀΦ.
+* ``"projection"`` — the Monte-Carlo projection estimator ĉ_k = (T/n) Σ_i φ_k(t_i) v_i
+  of ⟨f, φ_k⟩ for times spread uniformly on [0, T]; O(K) per sample, unbiased
+  under uniform sampling but not exact for finite n.
+
+``second_moments()`` returns the coefficients of E[v² | t] (same estimator applied to
+v²), the residual variance σ̂² = (Σv² − ĉᵀb)/(n − K) of the lsq fit and the
+covariance σ̂² G⁻¹ of ĉ.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dsge_agents.errors import EconomyError
+
+from .basis import Basis, make_basis
+
+__all__ = ["SFSL"]
+
+
+class SFSL:
+    """Streaming projector onto V_K with mergeable state.
+
+    >>> from dsge_agents.economy.basis import LegendreBasis
+    >>> s = SFSL(LegendreBasis(4, T=10.0)); s.update_many([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+    >>> s.coefficients().round(6).tolist()[2:]   # a straight line has no quadratic part
+    [0.0, 0.0]
+    """
+
+    ESTIMATORS = ("lsq", "projection")
+
+    def __init__(self, basis: Basis | str = "legendre", K: int | None = None, T: float | None = None,
+                 estimator: str = "lsq"):
+        if not isinstance(basis, Basis):
+            basis = make_basis(basis, K if K is not None else 16, T if T is not None else 1.0)
+        if estimator not in self.ESTIMATORS:
+            raise EconomyError(f"SFSL estimator must be one of {self.ESTIMATORS}, got {estimator!r}")
+        self.basis, self.estimator = basis, estimator
+        K = basis.K
+        self.n = 0
+        self.S_v = 0.0
+        self.S_vv = 0.0
+        self.b = np.zeros(K)
+        self.b2 = np.zeros(K)
+        self.G = np.zeros((K, K))
+
+    # ---------------------------------------------------------------- updates
+    def update(self, t: float, v: float) -> "SFSL":
+        """Add one sample (O(K) for the projection sums, O(K²) for the Legendre Gram)."""
+        phi = self.basis.functions(self.basis._check_t(np.array([t], dtype=float)))[0]
+        v = float(v)
+        if not np.isfinite(v):
+            raise EconomyError(f"SFSL sample value must be finite, got {v!r} at t={t}")
+        self.n += 1
+        self.S_v += v
+        self.S_vv += v * v
+        self.b += phi * v
+        self.b2 += phi * (v * v)
+        self.G += np.outer(phi, phi)
+        return self
+
+    def update_many(self, ts, vs) -> "SFSL":
+        """Add arrays of samples at once (vectorised; same sums as repeated :meth:`update`)."""
+        ts = np.asarray(ts, dtype=float).ravel()
+        vs = np.asarray(vs, dtype=float).ravel()
+        if ts.shape != vs.shape:
+            raise EconomyError(f"SFSL.update_many: {ts.size} times but {vs.size} values")
+        if ts.size == 0:
+            return self
+        bad = ~np.isfinite(vs) | ~np.isfinite(ts)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise EconomyError(f"SFSL sample {i} is not finite (t={ts[i]!r}, v={vs[i]!r})")
+        Phi = self.basis.functions(self.basis._check_t(ts))
+        self.n += ts.size
+        self.S_v += float(vs.sum())
+        self.S_vv += float(vs @ vs)
+        self.b += Phi.T @ vs
+        self.b2 += Phi.T @ (vs * vs)
+        self.G += Phi.T @ Phi
+        return self
+
+    def merge(self, other: "SFSL") -> "SFSL":
+        """New state equal to the sums of both (associative and commutative)."""
+        if (other.basis.name, other.basis.K, other.basis.T) != (self.basis.name, self.basis.K, self.basis.T):
+            raise EconomyError(f"cannot merge SFSL states on different bases: {self.basis!r} vs {other.basis!r}")
+        out = SFSL(self.basis, estimator=self.estimator)
+        out.n = self.n + other.n
+        out.S_v = self.S_v + other.S_v
+        out.S_vv = self.S_vv + other.S_vv
+        out.b = self.b + other.b
+        out.b2 = self.b2 + other.b2
+        out.G = self.G + other.G
+        return out
+
+    __add__ = merge
+
+    # -------------------------------------------------------------- estimates
+    def _solve(self, rhs: np.ndarray) -> np.ndarray:
+        if self.n == 0:
+            raise EconomyError("SFSL has no samples yet")
+        if self.estimator == "projection":
+            return (self.basis.T / self.n) * rhs
+        try:
+            c = np.linalg.cholesky(self.G)
+            y = np.linalg.solve(c, rhs)
+            return np.linalg.solve(c.T, y)
+        except np.linalg.LinAlgError:
+            raise EconomyError(
+                f"SFSL least-squares Gram matrix is singular: {self.n} samples do not determine the "
+                f"K={self.basis.K} coefficients (need samples at ≥ K distinct times / in every bin); "
+                "use a smaller K or estimator='projection'") from None
+
+    def coefficients(self) -> np.ndarray:
+        """Coefficients ĉ of E[v | t] in the basis (estimator as documented in the module)."""
+        return self._solve(self.b)
+
+    def evaluate(self, t) -> np.ndarray:
+        return self.basis.evaluate(self.coefficients(), t)
+
+    def second_moments(self) -> dict:
+        """Running second moments: coefficients of E[v²|t], residual variance, coefficient covariance,
+        and the raw totals (n, mean, variance of v)."""
+        c = self.coefficients()
+        c2 = self._solve(self.b2)
+        K = self.basis.K
+        mean = self.S_v / self.n
+        out = {"n": self.n, "mean": mean,
+               "variance": max(self.S_vv / self.n - mean * mean, 0.0),
+               "m2_coefficients": c2}
+        if self.estimator == "lsq" and self.n > K:
+            rss = max(self.S_vv - float(c @ self.b), 0.0)
+            sigma2 = rss / (self.n - K)
+            out["residual_variance"] = sigma2
+            out["coefficient_cov"] = sigma2 * np.linalg.inv(self.G)
+        return out
+
+    # --------------------------------------------------------------- (de)serialise
+    def to_dict(self) -> dict:
+        return {"basis": self.basis.name, "K": self.basis.K, "T": self.basis.T, "estimator": self.estimator,
+                "n": self.n, "S_v": self.S_v, "S_vv": self.S_vv, "b": self.b.tolist(),
+                "b2": self.b2.tolist(), "G": self.G.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SFSL":
+        try:
+            out = cls(make_basis(d["basis"], d["K"], d["T"]), estimator=d.get("estimator", "lsq"))
+            out.n = int(d["n"])
+            out.S_v, out.S_vv = float(d["S_v"]), float(d["S_vv"])
+            out.b = np.asarray(d["b"], dtype=float)
+            out.b2 = np.asarray(d["b2"], dtype=float)
+            out.G = np.asarray(d["G"], dtype=float)
+        except KeyError as exc:
+            raise EconomyError(f"SFSL state dict misses key {exc.args[0]!r}") from None
+        K = out.basis.K
+        if out.b.shape != (K,) or out.b2.shape != (K,) or out.G.shape != (K, K):
+            raise EconomyError(f"SFSL state dict has arrays of the wrong shape for K={K}")
+        return out
+
+    def __repr__(self) -> str:
+        return f"SFSL({self.basis!r}, estimator={self.estimator!r}, n={self.n})"

@@ -1,0 +1,402 @@
+"""The static functional economy on V_K (DESIGN §5.1): agents + orchestrator + basis.
+
+:class:`StaticEconomy` binds an :class:`~dsge_agents.economy.orchestrator.Orchestrator`
+and its :class:`~dsge_agents.economy.agents.Agent` s to a basis of V_K. Every
+constraint is imposed at the K collocation nodes, so the V_K economy separates
+into K node economies with goods
+
+    served work at each agent a   (price p_a(t_q)),
+    the shared latency good       (price p_ℓ(t_q) ≥ η),
+    money                         (numeraire, price 1, one good for the horizon).
+
+Prices are held as nodal arrays ``p`` (K, N) and ``pl`` (K,); coefficients are
+``basis.project(p)`` (B⁻¹ = BᵀW). This module provides the excess demand z(p)
+(agents' closed-form supply, logit demand, budget residual), the Walras identity,
+the dual function D(p) whose gradient is −z, the Jacobian blocks of DESIGN §5.1,
+the SLO-feasibility check and a JSON-able spec constructor
+(:meth:`StaticEconomy.from_spec`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dsge_agents.errors import EconomyError, SLOInfeasibleError
+
+from .agents import (Agent, firm_jacobian_weight, firm_supply, latency_load, latency_load_d1,
+                     supply_utilization)
+from .basis import Basis, make_basis
+from .orchestrator import Orchestrator
+
+__all__ = ["StaticEconomy", "sine_demand"]
+
+
+def sine_demand(rate: float, amplitude: float = 0.0, period: float = 1.0, phase: float = 0.0):
+    """λ(t) = rate·(1 + amplitude·sin(2πt/period + phase))."""
+    rate, amplitude, period, phase = float(rate), float(amplitude), float(period), float(phase)
+
+    def lam(t):
+        return rate * (1.0 + amplitude * np.sin(2.0 * np.pi * np.asarray(t, float) / period + phase))
+    lam.spec = {"rate": rate, "amplitude": amplitude, "period": period, "phase": phase}
+    return lam
+
+
+class StaticEconomy:
+    """V_K economy of one orchestrator and its agents.
+
+    Parameters
+    ----------
+    orchestrator : Orchestrator
+    agents : list of Agent (each attached to one of the orchestrator's stages)
+    basis : Basis or name ('legendre' | 'pwc'); with ``K`` and ``T`` when a name.
+    """
+
+    def __init__(self, orchestrator: Orchestrator, agents: list[Agent], basis: Basis | str = "legendre",
+                 K: int = 16, T: float = 1.0, name: str = "economy"):
+        self.name = name
+        self.orchestrator = orchestrator
+        self.agents = list(agents)
+        if not self.agents:
+            raise EconomyError("the economy needs at least one agent")
+        names = [a.name for a in self.agents]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise EconomyError(f"agent names must be unique; repeated: {dup}")
+        stages = orchestrator.stages
+        for a in self.agents:
+            if a.stage is None or str(a.stage) not in stages:
+                raise EconomyError(
+                    f"agent {a.name!r} is attached to no stage (stage={a.stage!r}); set its stage to one of "
+                    f"{stages}")
+        for s in stages:
+            if not any(a.stage == s for a in self.agents):
+                raise EconomyError(f"stage {s!r} has no candidate agent; attach at least one agent to it "
+                                   "or remove the stage")
+        self.basis = make_basis(basis, K, T)
+        self._bind()
+
+    # ------------------------------------------------------------------ construction
+    def _bind(self):
+        o, b = self.orchestrator, self.basis
+        t = b.nodes
+        self.agent_names = [a.name for a in self.agents]
+        self.stage_names = list(o.stages)
+        self.stage_index = np.array([self.stage_names.index(a.stage) for a in self.agents], dtype=np.int64)
+        self.N, self.S, self.K = len(self.agents), len(self.stage_names), b.K
+        self.tau = np.array([a.service_time for a in self.agents])
+        self.kq = np.array([a.k for a in self.agents])
+        self.kappa = np.array([a.unit_cost for a in self.agents])
+        self.quality = np.array([a.quality for a in self.agents])
+        self.mu = np.stack([a.capacity_at(t) for a in self.agents], axis=1)          # (K, N)
+        self.visits = np.array([o.visit_ratios[s] for s in self.stage_names])       # (S,)
+        self.lam = np.asarray(o.arrival_rate(t), dtype=float) * np.ones(self.K)     # (K,)
+        if not np.all(np.isfinite(self.lam) & (self.lam > 0)):
+            bad = int(np.flatnonzero(~(self.lam > 0))[0])
+            raise EconomyError(f"arrival rate λ(t) must be positive at every node; λ({t[bad]:.6g}) = "
+                               f"{self.lam[bad]:.6g}")
+        self.wstar = np.asarray(o.slo(t), dtype=float) * np.ones(self.K)
+        if not np.all(np.isfinite(self.wstar) & (self.wstar > 0)):
+            raise EconomyError("the SLO W*(t) must be positive at every node")
+        self.lbar = self.lam * self.wstar                                              # (K,)
+        self.demand_stage = self.lam[:, None] * self.visits[None, :]                   # (K, S)
+        self.theta, self.beta, self.eta = o.theta, o.beta, o.eta
+        self.money = o.money
+        self.w = b.weights
+        self.t = t
+        self._member = np.zeros((self.S, self.N))
+        self._member[self.stage_index, np.arange(self.N)] = 1.0
+
+    def with_basis(self, basis: Basis | str | None = None, K: int | None = None) -> "StaticEconomy":
+        """The same economy on another basis / size."""
+        if basis is None:
+            basis = self.basis.name
+        if isinstance(basis, Basis):
+            newb = basis
+        else:
+            newb = make_basis(basis, K if K is not None else self.K, self.basis.T)
+        out = object.__new__(StaticEconomy)
+        out.__dict__.update(self.__dict__)
+        out.basis = newb
+        out._bind()
+        return out
+
+    @classmethod
+    def from_spec(cls, spec: dict, source: str = "<dict>") -> "StaticEconomy":
+        """Build from a plain dict (the static part of the ``orchestrated_economy`` YAML).
+
+        Keys: ``stages`` (list of names, or list of {name}), ``edges`` ([from, to, prob] or
+        {from, to, prob}), ``entry``, ``agents`` (list of dicts with name, stage, service_time,
+        capacity, unit_cost, quality, ca2, cs2), ``demand`` (number = constant λ, or
+        {rate, amplitude, period, phase}), ``slo`` (W*), ``money``, ``theta``, ``beta``, ``eta``,
+        ``spend_cap``, ``horizon`` (T), ``basis``, ``K``, ``name``.
+        """
+        def need(d, key, where):
+            if key not in d:
+                raise EconomyError(f"{source}: {where} misses required key {key!r}")
+            return d[key]
+
+        stages = [s["name"] if isinstance(s, dict) else s for s in need(spec, "stages", "economy")]
+        edges = []
+        for i, e in enumerate(spec.get("edges", []) or []):
+            if isinstance(e, dict):
+                try:
+                    edges.append((e["from"], e["to"], e.get("prob", e.get("probability", 1.0))))
+                except KeyError as exc:
+                    raise EconomyError(f"{source}: edges[{i}] misses key {exc.args[0]!r}") from None
+            else:
+                edges.append(tuple(e))
+        T = float(spec.get("horizon", spec.get("T", 1.0)))
+        dem = need(spec, "demand", "economy")
+        if isinstance(dem, dict):
+            rate = float(need(dem, "rate", "demand"))
+            lam = sine_demand(rate, dem.get("amplitude", 0.0), dem.get("period", T), dem.get("phase", 0.0))
+        else:
+            lam = float(dem)
+        orch = Orchestrator(stages, edges, entry=spec.get("entry"), arrival_rate=lam,
+                            slo=need(spec, "slo", "economy"), money=spec.get("money", 0.0),
+                            theta=spec.get("theta", 1.0), beta=spec.get("beta", 1.0),
+                            eta=spec.get("eta", 0.0), spend_cap=spec.get("spend_cap"))
+        agents = []
+        for i, a in enumerate(need(spec, "agents", "economy")):
+            a = dict(a)
+            for key in ("name", "service_time", "capacity"):
+                need(a, key, f"agents[{i}]")
+            known = {"name", "stage", "service_time", "capacity", "unit_cost", "quality", "ca2", "cs2"}
+            agents.append(Agent(**{k: v for k, v in a.items() if k in known},
+                                meta={k: v for k, v in a.items() if k not in known}))
+        return cls(orch, agents, basis=spec.get("basis", "legendre"), K=int(spec.get("K", 16)), T=T,
+                   name=spec.get("name", "economy"))
+
+    # ------------------------------------------------------------------ price helpers
+    def coefficients(self, nodal) -> np.ndarray:
+        """Basis coefficients of nodal values (K,) or (K, m): BᵀW v."""
+        return self.basis.project(np.asarray(nodal, dtype=float))
+
+    def nodal(self, coeffs) -> np.ndarray:
+        return self.basis.to_nodes(coeffs)
+
+    def pack(self, p, pl) -> np.ndarray:
+        """Nodal prices (K, N+1): agents then latency."""
+        return np.concatenate([np.asarray(p, float), np.asarray(pl, float)[:, None]], axis=1)
+
+    def unpack(self, P) -> tuple[np.ndarray, np.ndarray]:
+        P = np.asarray(P, float)
+        return P[:, :self.N], P[:, self.N]
+
+    # ------------------------------------------------------------------ agents' choices
+    def supply(self, p, pl):
+        """Closed-form firm supply at nodal prices: (s, ℓ, c, Π) each (K, N)."""
+        pl = np.asarray(pl, float)[:, None]
+        return firm_supply(p, pl, self.tau, self.kq, self.mu, self.kappa)
+
+    def demand(self, p, pl=None):
+        """Logit flows x (K, N), shares π (K, N) and per-stage log-sum-exp (K, S)."""
+        u = self.beta * (self.theta * self.quality[None, :] - np.asarray(p, float))
+        return Orchestrator.logit_demand(u, self.stage_index, self.S, self.demand_stage)
+
+    def headroom_demand(self, pl, latency_supply_total):
+        """h(p): 0 where p_ℓ > η; where p_ℓ ≤ η (the floor) the consumer is indifferent and takes the
+        unused headroom max(0, ℓ̄ − Σℓ_a) (a selection from its demand correspondence)."""
+        pl = np.asarray(pl, float)
+        at_floor = pl <= self.eta * (1 + 1e-12) + 0.0
+        return np.where(at_floor, np.maximum(self.lbar - latency_supply_total, 0.0), 0.0)
+
+    def excess_demand(self, p, pl, h=None) -> dict:
+        """z(p) and the accounting behind it, DESIGN §5.1.
+
+        Returns a dict with nodal arrays ``z_goods`` (K, N) = x − s, ``z_latency`` (K,) =
+        h + Σℓ_a − ℓ̄, the scalar ``z_money`` = m + Σ_a ∫c_a − M, and the components
+        (x, s, ell, c, profit, h, m, pi, income, expenditure). Income and expenditure are
+        computed in basis coefficients (⟨P, Y⟩ = Σ_k P_k Y_k), profits by each firm.
+        """
+        p = np.asarray(p, float)
+        pl = np.asarray(pl, float)
+        if np.any(pl <= 0):
+            raise EconomyError("the latency price must be positive at every node (p_ℓ ≥ η, p_ℓ > 0)")
+        s, ell, c, _ = self.supply(p, pl)
+        x, pi, lse = self.demand(p, pl)
+        ell_tot = ell.sum(axis=1)
+        if h is None:
+            h = self.headroom_demand(pl, ell_tot)
+        proj = self.coefficients
+        P, Pl = proj(p), proj(pl)
+        S_, L_, X_, H_ = proj(s), proj(ell), proj(x), proj(h)
+        Lbar = proj(self.lbar)
+        cost_int = self.w @ c                                   # ∫ c_a dt  (N,)
+        profits = (P * S_).sum(axis=0) - Pl @ L_ - cost_int      # Π_a = ⟨p_a,s_a⟩ − ⟨p_ℓ,ℓ_a⟩ − ∫c_a
+        income = self.money + float(Pl @ Lbar) + float(profits.sum())
+        spend_goods = float((P * X_).sum() + Pl @ H_)
+        m = income - spend_goods
+        z_goods = x - s
+        z_lat = h + ell_tot - self.lbar
+        z_money = m + float(cost_int.sum()) - self.money
+        return {"z_goods": z_goods, "z_latency": z_lat, "z_money": z_money, "x": x, "s": s, "ell": ell,
+                "c": c, "profit": profits, "h": h, "m": m, "pi": pi, "lse": lse, "income": income,
+                "expenditure": spend_goods + m}
+
+    def walras_value(self, p, pl, h=None) -> tuple[float, float]:
+        """(⟨p, z(p)⟩, its normalised size |⟨p,z⟩| / (1 + ‖p‖‖z‖)), computed in coefficients
+        and including money (price 1)."""
+        ed = self.excess_demand(p, pl, h)
+        proj = self.coefficients
+        P = np.concatenate([proj(p).ravel(), proj(pl).ravel(), [1.0]])
+        Z = np.concatenate([proj(ed["z_goods"]).ravel(), proj(ed["z_latency"]).ravel(), [ed["z_money"]]])
+        val = float(P @ Z)
+        return val, abs(val) / (1.0 + np.linalg.norm(P) * np.linalg.norm(Z))
+
+    def relative_excess_demand(self, ed: dict) -> float:
+        """max over nodes and goods of |z_a|/(λ v_s) and |z_ℓ|/ℓ̄ (tolerances relative to demand)."""
+        za = np.abs(ed["z_goods"]) / self.demand_stage[:, self.stage_index]
+        zl = np.abs(ed["z_latency"]) / self.lbar
+        return float(max(za.max(), zl.max()))
+
+    # ------------------------------------------------------------------ dual function
+    def dual(self, p, pl) -> np.ndarray:
+        """Per-node dual D_q(p) = max_x[consumer surplus at p] + Σ_a Π_a(p) + p_ℓ ℓ̄ (h = 0, p_ℓ ≥ η).
+
+        Consumer part per stage: (D_s/β)(LSE_s − log D_s), LSE_s = log Σ_{a∈s} e^{β(θq_a − p_a)}.
+        D is convex and ∇D = −z, so tâtonnement is projected gradient descent on D (Kelly).
+        """
+        _, _, _, prof = self.supply(p, pl)
+        _, _, lse = self.demand(p, pl)
+        Ds = self.demand_stage
+        cons = (Ds / self.beta * (lse - np.log(Ds))).sum(axis=1)
+        return cons + prof.sum(axis=1) + np.asarray(pl, float) * self.lbar
+
+    # ------------------------------------------------------------------ Jacobian (DESIGN §5.1)
+    def jacobian_parts(self, p, pl):
+        """Ingredients of J_q = ∂z_q/∂p_q at every node: shares π (K,N), βλv_s per agent (K,N),
+        firm weights g = 1/(p_ℓ f'') (K,N) and r = (p_a − κ)/p_ℓ (K,N)."""
+        pl = np.asarray(pl, float)
+        s, _, _, _ = self.supply(p, pl)
+        _, pi, _ = self.demand(p, pl)
+        bD = self.beta * self.demand_stage[:, self.stage_index]
+        g = firm_jacobian_weight(s, pl[:, None], self.tau, self.kq, self.mu)
+        r = (np.asarray(p, float) - self.kappa) / pl[:, None]
+        return pi, bD, g, r
+
+    def jacobian_node(self, q: int, parts) -> np.ndarray:
+        """Dense J_q (N+1, N+1): consumer block −βλv_s(diag π − ππᵀ) per stage plus firm blocks
+        −g_a [1, −r_a]ᵀ[1, −r_a] in (p_a, p_ℓ)."""
+        pi, bD, g, r = (a[q] for a in parts)
+        N = self.N
+        J = np.zeros((N + 1, N + 1))
+        idx = np.arange(N)
+        J[idx, idx] = -bD * pi - g
+        for s in range(self.S):
+            m = np.flatnonzero(self.stage_index == s)
+            J[np.ix_(m, m)] += bD[m][:, None] * np.outer(pi[m], pi[m])
+        J[idx, N] = g * r
+        J[N, idx] = g * r
+        J[N, N] = -(g * r * r).sum()
+        return J
+
+    def jacobian_matvec(self, q: int, parts, y) -> np.ndarray:
+        """J_q y in O(N) (structured form of :meth:`jacobian_node`)."""
+        pi, bD, g, r = (a[q] for a in parts)
+        N = self.N
+        ya, yl = y[:N], y[N]
+        stage_mean = np.bincount(self.stage_index, weights=pi * ya, minlength=self.S)
+        cons = bD * pi * (ya - stage_mean[self.stage_index])
+        fd = g * (ya - r * yl)
+        out = np.empty(N + 1)
+        out[:N] = -cons - fd
+        out[N] = (r * fd).sum()
+        return out
+
+    def jacobian_diag(self, parts) -> np.ndarray:
+        """diag J_q for all nodes (K, N+1)."""
+        pi, bD, g, r = parts
+        da = -bD * pi * (1 - pi) - g
+        dl = -(g * r * r).sum(axis=1)
+        return np.concatenate([da, dl[:, None]], axis=1)
+
+    # ------------------------------------------------------------------ feasibility
+    def min_latency(self):
+        """Minimum total latency load needed to serve the demand at each node, by water-filling:
+        min Σ_a f_a(x_a) s.t. Σ_{a∈s} x_a = λ v_s. KKT: f_a'(x_a) = ν_s for x_a > 0, i.e.
+        x_a = μ_a ρ_a(ν_s) with the supply map ρ(·) of the agents; ν_s by bisection in log ν.
+        Returns (L_min (K,), x_min (K, N)). Raises SLOInfeasibleError when a stage's demand
+        reaches its total capacity."""
+        cap = self.mu @ self._member.T                                      # (K, S)
+        Ds = self.demand_stage
+        bad = Ds >= cap * (1 - 1e-12)
+        if bad.any():
+            q, s = map(int, np.argwhere(bad)[0])
+            raise SLOInfeasibleError(
+                f"SLO infeasible at t = {self.t[q]:.6g}: stage {self.stage_names[s]!r} must serve "
+                f"{Ds[q, s]:.6g} requests per unit time but its agents' total capacity is {cap[q, s]:.6g}; "
+                "add capacity to that stage or lower the arrival rate")
+        tmin = np.array([self.tau[self.stage_index == s].min() for s in range(self.S)])
+        lo = np.broadcast_to(np.log(tmin), (self.K, self.S)).copy()
+        hi = lo + 1.0
+        for _ in range(200):   # grow the upper bracket until Σx(ν) ≥ D
+            x = self.mu * supply_utilization(np.exp(hi)[:, self.stage_index], self.tau, self.kq)
+            short = (x @ self._member.T) < Ds
+            if not short.any():
+                break
+            hi = np.where(short, hi + 2.0, hi)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            x = self.mu * supply_utilization(np.exp(mid)[:, self.stage_index], self.tau, self.kq)
+            over = (x @ self._member.T) >= Ds
+            hi = np.where(over, mid, hi)
+            lo = np.where(over, lo, mid)
+            if np.max(hi - lo) < 1e-14:
+                break
+        x = self.mu * supply_utilization(np.exp(hi)[:, self.stage_index], self.tau, self.kq)
+        x *= (Ds / (x @ self._member.T))[:, self.stage_index]             # exact stage totals
+        Lmin = latency_load(x, self.tau, self.kq, self.mu).sum(axis=1)
+        return Lmin, x
+
+    def check_feasible(self):
+        """Raise SLOInfeasibleError naming the first node where even the latency-minimising routing
+        exceeds the headroom λW*."""
+        Lmin, x = self.min_latency()
+        bad = Lmin >= self.lbar * (1 - 1e-12)
+        if bad.any():
+            q = int(np.flatnonzero(bad)[0])
+            raise SLOInfeasibleError(
+                f"SLO infeasible at t = {self.t[q]:.6g}: the latency-minimising routing needs a mean "
+                f"end-to-end latency of {Lmin[q] / self.lam[q]:.6g} but W* = {self.wstar[q]:.6g} "
+                f"(λ = {self.lam[q]:.6g}); no latency price clears the market. Relax W*, add capacity or "
+                f"lower demand ({int(bad.sum())} of {self.K} nodes infeasible)")
+        return Lmin, x
+
+    # ------------------------------------------------------------------ starting point
+    def initial_prices(self):
+        """A feasible, interior starting point: the latency-minimising flows x₀ (water-filling) priced at
+        marginal cost p_a = κ_a + p_ℓ f_a'(x₀) (x₀ half latency-minimising, half capacity-proportional) with p_ℓ = max(η, P₀), P₀ the price making the average
+        quality rent θ·q̄ equal p_ℓ·f'(x₀) on average."""
+        _, xmin = self.check_feasible()
+        # mix with capacity-proportional flows so that f_a' differs within a stage (at the pure
+        # latency-minimising flows all f_a' of a stage are equal and J_q is singular)
+        xcap = self.demand_stage[:, self.stage_index] * self.mu / (self.mu @ self._member.T)[:, self.stage_index]
+        x0 = 0.5 * xmin + 0.5 * xcap
+        d1 = latency_load_d1(x0, self.tau, self.kq, self.mu)
+        P0 = self.theta * np.mean(self.quality) / np.mean(d1, axis=1)
+        pl = np.maximum(self.eta, P0)
+        pl = np.where(pl > 0, pl, 1e-8)
+        p = self.kappa + pl[:, None] * d1
+        return p, pl
+
+    # ------------------------------------------------------------------ welfare
+    def surplus(self, x, s, h) -> float:
+        """Planner objective Σ_q w_q [Σ θq_a x_a + β⁻¹ Σ entr(x_a) − Σ κ_a s_a + η h]."""
+        x = np.asarray(x, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = np.where(x > 0, -x * np.log(x), 0.0)
+        per = (self.theta * self.quality * x).sum(1) + ent.sum(1) / self.beta - (self.kappa * s).sum(1) \
+            + self.eta * np.asarray(h, float)
+        return float(self.w @ per)
+
+    def utility(self, x, h, m) -> float:
+        """Consumer welfare U = Σ_q w_q[Σ θq x + β⁻¹Σ entr(x) + η h] + m."""
+        return self.surplus(x, np.zeros_like(x), h) + float(m)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "basis": self.basis.to_dict(), "orchestrator": self.orchestrator.to_dict(),
+                "agents": [a.to_dict() for a in self.agents]}
+
+    def __repr__(self) -> str:
+        return (f"StaticEconomy({self.name!r}, N={self.N} agents, S={self.S} stages, "
+                f"basis={self.basis!r})")
