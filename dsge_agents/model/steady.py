@@ -32,8 +32,8 @@ def worst_equations(model, res: np.ndarray, k: int = 5) -> str:
     lines = []
     for i in order:
         e = model.equations[i]
-        where = f"line {e.line}" if e.line else ("auxiliary" if e.aux else "")
-        lines.append(f"  eq {i + 1} ({where}) residual {res[i]:.3g}: {e.text}")
+        where = f" (line {e.line})" if e.line else (" (auxiliary)" if e.aux else "")
+        lines.append(f"  eq {i + 1}{where} residual {res[i]:.3g}: {e.text}")
     return "\n".join(lines)
 
 
@@ -52,8 +52,8 @@ def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "st
             f"{model.source or model.name}: the {what} does not solve the model "
             f"(max |residual| {np.nanmax(np.abs(res)):.3g}); equations with largest residuals:\n"
             + worst_equations(model, res))
-    if model.loglinear and np.any(ss <= 0):
-        bad = [f"{v}={x:.6g}" for v, x in zip(model.variables, ss) if x <= 0]
+    if model.loglinear and np.any(ss <= tol * scale):
+        bad = [f"{v}={x:.6g}" for v, x in zip(model.variables, ss) if x <= tol * scale]
         raise SteadyStateError(f"{model.source or model.name}: loglinear model needs positive steady states; "
                                f"non-positive: {', '.join(bad)}")
 
@@ -87,6 +87,7 @@ def solve_steady_state(model, theta: np.ndarray, guess: np.ndarray | None = None
         starts.append(np.where(x0 > 0, x0, 1.0))
     starts += [np.ones(n), np.full(n, 0.5), np.zeros(n)]
     best, best_norm = x0, np.inf
+    nonpos = None   # a solution with non-positive entries (loglinear): reported by check_steady_state
     with np.errstate(all="ignore"):
         for start in starts:
             for method in ("hybr", "lm"):
@@ -95,8 +96,10 @@ def solve_steady_state(model, theta: np.ndarray, guess: np.ndarray | None = None
                 except (ValueError, ZeroDivisionError, FloatingPointError):
                     continue
                 x = sol.x
-                if ok(x) and not (model.loglinear and np.any(x <= 0)):
-                    return x
+                if ok(x):
+                    if not (model.loglinear and np.any(x <= tol)):
+                        return x
+                    nonpos = x if nonpos is None else nonpos
                 nr = np.linalg.norm(f(x)) if np.all(np.isfinite(x)) else np.inf
                 if np.isfinite(nr) and nr < best_norm:
                     best, best_norm = x, nr
@@ -106,10 +109,12 @@ def solve_steady_state(model, theta: np.ndarray, guess: np.ndarray | None = None
                     sol = optimize.root(lambda z: f(np.exp(z)), np.log(start),
                                         jac=lambda z: jac(np.exp(z)) * np.exp(z)[None, :], method="hybr")
                     x = np.exp(sol.x)
-                    if ok(x):
+                    if ok(x) and np.all(x > tol * max(1.0, float(np.max(x)))):
                         return x
                 except (ValueError, ZeroDivisionError, FloatingPointError):
                     pass
+    if nonpos is not None:
+        return nonpos
     res = f(best) if np.all(np.isfinite(best)) else np.full(n, np.nan)
     raise SteadyStateError(
         f"{model.source or model.name}: numeric steady-state search failed (best max |residual| "
