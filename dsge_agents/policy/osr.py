@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import optimize
 
 from ..errors import DSGEError, PolicyError
-from ._core import first_order, model_params, unconditional_cov, variable_index
+from ._core import first_order, single_threaded_blas, unconditional_cov, variable_index
 from .rules import apply_changes, check_parameters
 
 __all__ = ["optimal_rule", "OSRResult", "osr_loss", "parse_loss", "parse_params"]
@@ -210,6 +210,12 @@ def optimal_rule(model, loss: Mapping, params, *, coef_weight: float = 0.0,
     seed : int
         Seed of the random restarts.
     """
+    with single_threaded_blas():
+        return _optimal_rule(model, loss, params, coef_weight=coef_weight, x0=x0, restarts=restarts,
+                             seed=seed, tol=tol)
+
+
+def _optimal_rule(model, loss, params, *, coef_weight, x0, restarts, seed, tol) -> OSRResult:
     W, _ = parse_loss(model, loss)
     names, bounds = parse_params(model, params)
     if coef_weight < 0:
@@ -242,7 +248,9 @@ def optimal_rule(model, loss: Mapping, params, *, coef_weight: float = 0.0,
         if best is None or r.fun < best.fun:
             best = r
     # polish: Nelder-Mead (derivative-free, robust to kinks at bounds), then L-BFGS-B again
-    if best.fun < _PENALTY:
+    xb = np.clip(best.x, bounds[:, 0], bounds[:, 1])
+    interior = np.any((xb > bounds[:, 0] + 1e-9 * (hi - lo)) & (xb < bounds[:, 1] - 1e-9 * (hi - lo)))
+    if best.fun < _PENALTY and interior:
         nm = optimize.minimize(obj, best.x, method="Nelder-Mead", bounds=sb,
                                options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
         cand = local(nm.x) if nm.fun <= best.fun else best

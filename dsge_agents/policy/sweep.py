@@ -163,7 +163,14 @@ def resolve_executor(executor: Any = None) -> _ExecutorHandle:
 # ---------------------------------------------------------------------------
 def _run_chunk(fn: Callable, points: list[dict]) -> list[tuple[dict | None, str | None]]:
     """Evaluate ``fn`` on each point of a chunk, catching per-point failures."""
+    from ._core import single_threaded_blas
     out: list[tuple[dict | None, str | None]] = []
+    with single_threaded_blas():
+        _run_points(fn, points, out)
+    return out
+
+
+def _run_points(fn, points, out) -> None:
     for p in points:
         try:
             r = fn(p)
@@ -179,7 +186,6 @@ def _run_chunk(fn: Callable, points: list[dict]) -> list[tuple[dict | None, str 
             if not str(exc):
                 msg += " | " + traceback.format_exc(limit=2).replace("\n", " ")
             out.append((None, msg))
-    return out
 
 
 def _chunks(points: list[dict], size: int) -> list[list[dict]]:

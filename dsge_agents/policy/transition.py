@@ -216,7 +216,8 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     -------
     Transition
     """
-    from ..linear import solve_matrices
+    from ._core import _solve_matrices
+    solve_matrices = _solve_matrices()
     changes = dict(changes)
     if not changes:
         raise PolicyError("no parameter change given (use NAME=VALUE)")

@@ -1,0 +1,56 @@
+"""``dsge-agents determinacy [MODEL] --grid NAME=START:STOP:N [--grid ...]``: determinacy map."""
+from __future__ import annotations
+
+from dsge_agents.cli.whatif import add_model_argument, load_model_arg, save_figure
+from dsge_agents.errors import PolicyError
+
+
+def run(args) -> int:
+    from dsge_agents.policy.determinacy import determinacy_map
+    from dsge_agents.policy.sweep import parse_grid_spec
+    if not args.grid:
+        raise PolicyError("empty grid: give --grid NAME=START:STOP:N")
+    grid = {}
+    for g in args.grid:
+        name, vals = parse_grid_spec(g)
+        if name in grid:
+            raise PolicyError(f"grid parameter {name!r} given twice")
+        grid[name] = vals
+    model = load_model_arg(args.model)
+    if args.scheduler:
+        executor = args.scheduler
+    elif args.workers == 0:
+        executor = "serial"
+    else:
+        executor = args.workers
+    dm = determinacy_map(model, grid, executor=executor, form=args.form, progress=not args.quiet)
+    print(dm.summary())
+    if len(dm.parameters) == 1:
+        b = dm.boundaries()
+        if len(b):
+            print(b.to_string(index=False))
+    if args.csv:
+        dm.table().to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    if args.plot:
+        save_figure(dm.plot(), args.plot)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "determinacy", help="determinacy / stability map over rule coefficients",
+        description="Classify each grid point of one or two rule coefficients as determinate, "
+                    "indeterminate or unstable (Blanchard-Kahn counts).")
+    add_model_argument(p)
+    p.add_argument("--grid", action="append", metavar="NAME=START:STOP:N",
+                   help="grid axis (repeatable; N points, both ends included)")
+    p.add_argument("--form", choices=["current", "expected", "integral"],
+                   help="SLO rule form to map (orchestrated economy)")
+    p.add_argument("--csv", metavar="PATH", help="write one row per point: grid parameters, status")
+    p.add_argument("--plot", metavar="PATH", help="write the region figure")
+    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (default: local processes)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: all cores; 0 = in-process)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)

@@ -1,0 +1,36 @@
+"""``dsge-agents transition [MODEL] --set NAME=VALUE [--periods N]``: permanent change, old -> new steady state."""
+from __future__ import annotations
+
+from dsge_agents.cli.whatif import add_model_argument, load_model_arg, parse_set_args, save_figure
+from dsge_agents.errors import PolicyError
+
+
+def run(args) -> int:
+    from dsge_agents.policy.transition import transition
+    changes = parse_set_args(args.set)
+    if not changes:
+        raise PolicyError("no change given: use --set NAME=VALUE")
+    model = load_model_arg(args.model)
+    tr = transition(model, changes, periods=args.periods, nonlinear=not args.first_order_only)
+    print(tr.summary())
+    if args.csv:
+        tr.paths[["method", "variable", "period", "value"]].to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    if args.plot:
+        save_figure(tr.plot(), args.plot)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "transition", help="path after a permanent parameter change (first order and perfect foresight)",
+        description="Transition from the old to the new steady state after a permanent change, "
+                    "e.g. --set slo_target_latency=1.5: first-order path and nonlinear perfect-"
+                    "foresight path (stacked Newton) with the linearization error.")
+    add_model_argument(p)
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="permanent change (repeatable)")
+    p.add_argument("--periods", type=int, default=60, help="horizon (default 60)")
+    p.add_argument("--first-order-only", action="store_true", help="skip the perfect-foresight path")
+    p.add_argument("--csv", metavar="PATH", help="write paths: method,variable,period,value")
+    p.add_argument("--plot", metavar="PATH", help="write the figure")
+    p.set_defaults(func=run)

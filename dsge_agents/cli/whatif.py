@@ -1,0 +1,115 @@
+"""``dsge-agents whatif [MODEL] --set NAME=VALUE [--set ...] [--alt NAME=VALUE,...]``.
+
+Compares the model's current rule (scenario ``baseline``) with alternatives:
+all ``--set`` assignments form one scenario, each ``--alt`` another. Prints
+the moments / loss / welfare table; ``--csv`` writes the IRFs
+(``scenario,shock,variable,period,value``), ``--plot`` the IRF figure.
+Also holds the small helpers the other policy subcommands share.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dsge_agents.errors import PolicyError
+
+
+# ---------------------------------------------------------------- shared helpers
+def add_model_argument(p) -> None:
+    p.add_argument("model", nargs="?", default=None,
+                   help="model file (.yaml, .mod or orchestrated-economy YAML); default: the bundled "
+                        "default model")
+
+
+def load_model_arg(path):
+    """Load MODEL (or the default model) through the api layer."""
+    try:
+        from dsge_agents import api
+    except ImportError:  # pragma: no cover
+        api = None
+    if path is None:
+        if api is not None and hasattr(api, "default_model"):
+            return api.default_model()
+        path = Path(__file__).resolve().parents[2] / "models" / "nk3.yaml"
+    if api is not None and hasattr(api, "load_model"):
+        return api.load_model(path)
+    from dsge_agents.model import load
+    return load(path)
+
+
+def parse_set_args(values) -> dict:
+    """``["a=1", "b=2,c=3"]`` -> ``{"a": 1.0, "b": 2.0, "c": 3.0}``."""
+    from dsge_agents.policy.whatif import parse_assignments
+    out: dict = {}
+    for v in values or []:
+        out.update(parse_assignments(v))
+    return out
+
+
+def parse_weights(text: str) -> dict:
+    """``"latency=1,cost=0.5"`` -> ``{"latency": 1.0, "cost": 0.5}``."""
+    if not text or not text.strip():
+        raise PolicyError("empty loss: give VAR=WEIGHT,...")
+    out = {}
+    for part in [p for p in text.split(",") if p.strip()]:
+        if "=" not in part:
+            raise PolicyError(f"malformed loss term {part.strip()!r}: expected VAR=WEIGHT")
+        k, v = (s.strip() for s in part.split("=", 1))
+        try:
+            out[k] = float(v)
+        except ValueError:
+            raise PolicyError(f"weight of {k!r} is not a number: {v!r}") from None
+    if not out:
+        raise PolicyError("empty loss: give VAR=WEIGHT,...")
+    return out
+
+
+def save_figure(fig, path) -> None:
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- the command
+def run(args) -> int:
+    from dsge_agents.policy.whatif import whatif
+    model = load_model_arg(args.model)
+    scen = {}
+    sets = parse_set_args(args.set)
+    if sets:
+        from dsge_agents.policy.whatif import scenario_label
+        scen[scenario_label(sets)] = sets
+    for a in args.alt or []:
+        ch = parse_set_args([a])
+        from dsge_agents.policy.whatif import scenario_label
+        scen[scenario_label(ch)] = ch
+    if not scen:
+        raise PolicyError("nothing to compare: give --set NAME=VALUE or --alt NAME=VALUE,...")
+    loss = parse_weights(args.loss) if args.loss else None
+    cmp = whatif(model, scen, periods=args.periods, loss=loss)
+    print(cmp.summary())
+    if args.csv:
+        cmp.irfs[["scenario", "shock", "variable", "period", "value"]].to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    if args.table:
+        cmp.table().to_csv(args.table)
+        print(f"wrote {args.table}")
+    if args.plot:
+        save_figure(cmp.plot(shock=args.shock), args.plot)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "whatif", help="compare policy rules: IRFs, std, loss, welfare",
+        description="Compare the model's current policy rule with alternatives. All --set "
+                    "assignments form one scenario; each --alt NAME=VALUE,... is another. "
+                    "FORM changes of the SLO rule: --alt form=integral,slo_phi_latency=0.2.")
+    add_model_argument(p)
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter change (repeatable)")
+    p.add_argument("--alt", action="append", metavar="NAME=VALUE,...", help="one alternative scenario")
+    p.add_argument("--periods", type=int, default=40, help="IRF horizon (default 40)")
+    p.add_argument("--loss", metavar="VAR=WEIGHT,...", help="loss weights on variances")
+    p.add_argument("--csv", metavar="PATH", help="write IRFs: scenario,shock,variable,period,value")
+    p.add_argument("--table", metavar="PATH", help="write the moments/loss/welfare table as CSV")
+    p.add_argument("--plot", metavar="PATH", help="write the IRF comparison figure")
+    p.add_argument("--shock", help="shock shown in the figure (default: the first)")
+    p.set_defaults(func=run)
