@@ -44,8 +44,37 @@ targets=("$@")
 for t in "${targets[@]}"; do
   case "$t" in
     nk3|rbc|nk3_osr) run "$t" "$HERE/$t.mod" ;;
-    fs2000_solution|fs2000_loglik|fs2000_mode|fs2000_mh|timings)
+    fs2000_solution|fs2000_loglik|fs2000_mode|fs2000_mh)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
+    timings)
+      # fs2000: dynare_resolve / dsge_likelihood loops; nk3: stoch_simul loop; nk3: whole `dynare nk3`
+      fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod"
+      run nk3_timing "$HERE/nk3_timing.mod"
+      d="$SCRATCH/nk3_dynare_cmd"; rm -rf "$d"; mkdir -p "$d"; cp "$HERE/nk3.mod" "$d/"
+      for r in 1 2 3 4 5; do
+        ( cd "$d" && octave --no-gui --no-window-system --eval \
+          "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); t_0 = tic; dynare nk3 noclearall nograph; t_w = toc(t_0); write_json('run_$r.json', t_w);" > "$d/octave_$r.log" 2>&1 )
+      done
+      python3 - "$HERE" "$d" <<'PY'
+import json, os, sys, glob, platform, subprocess, datetime
+here, d = sys.argv[1:]
+out = {"date": datetime.datetime.utcnow().isoformat() + "Z",
+       "command": "tests/data/dynare/run_dynare.sh timings",
+       "machine": {"nproc": os.cpu_count(), "loadavg_at_end": os.getloadavg(),
+                   "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), ""),
+                   "platform": platform.platform()},
+       "versions": subprocess.run("dpkg-query -W dynare octave octave-io", shell=True, capture_output=True, text=True).stdout.split("\n")[:3],
+       "note": "seconds per call; *_s = wall time (tic/toc), cpu_* = Octave cputime; other processes were running on the machine"}
+for part in ("timings_fs2000_part.json", "timings_nk3_part.json"):
+    out.update(json.load(open(os.path.join(here, part))))
+    os.remove(os.path.join(here, part))
+runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, "run_*.json")))]
+out["nk3_whole_dynare_command_s"] = runs
+out["nk3_whole_dynare_command_note"] = "wall time of `dynare nk3 noclearall nograph` (preprocessing + steady + check + stoch_simul with printing), 5 fresh Octave processes"
+json.dump(out, open(os.path.join(here, "timings.json"), "w"), indent=1)
+print(json.dumps(out, indent=1))
+PY
+      ;;
     *) echo "unknown target $t"; exit 2 ;;
   esac
 done
