@@ -1,0 +1,512 @@
+"""Aggregation of span tables into per-period, per-agent panels (DESIGN §6).
+
+Periods are fixed pandas offsets (``"10s"``, ``"1min"``, ``"1h"``); period ``b`` is the
+left-closed UTC interval ``[b·P, (b+1)·P)`` counted from the Unix epoch and labelled by
+its start (for periods dividing a day this equals pandas' ``resample`` bins).
+
+Metrics per (period, agent) — names are exactly those of :data:`METRICS`:
+
+``arrivals``       spans whose ``start_ts`` falls in the period
+``completions``    spans whose ``end_ts`` falls in the period
+``latency_mean``   mean of ``end_ts − start_ts`` (s) over spans completing in the period
+``latency_p50/p95/p99``  percentiles of the same latencies; **percentile definition**:
+                   linear interpolation between order statistics, Q(p) = x₍ⱼ₎ + (h − j)(x₍ⱼ₊₁₎ − x₍ⱼ₎),
+                   h = (n − 1)p, j = ⌊h⌋ (0-based sorted sample) — Hyndman & Fan (1996)
+                   type 7, numpy's default ``"linear"``, DuckDB ``quantile_cont``
+``ttft_mean``      mean ``ttft_s`` over spans completing in the period
+``input_tokens``, ``output_tokens``, ``cost``  sums over spans *arriving* in the period
+                   (work enters with the request; arrival-only traces have no end)
+``error_rate``     share of completions with ``status == "error"``
+``concurrency``    time-weighted mean number of spans in flight, (1/P)∫ N(t) dt over the
+                   period — Little's law L = λW holds for it over long windows
+
+Periods with no activity are present with zero counts and sums and NaN latency.
+The request-level panel (agent ``_all``) applies the same metrics to the request
+table: one row per trace, start = first span start, end = last span end
+(end-to-end latency), summed tokens and cost, the root span's TTFT, and status
+``error`` when the root span (or, without a root, any span) failed.
+
+Concurrency is computed exactly from per-period partial sums: with N_s(b), N_e(b) the
+cumulative counts of starts / ends up to and including period b and o_s(b), o_e(b)
+the summed offsets of those starts / ends from the period start,
+  ∫_{period b} N(t) dt / P = N_s(b) − N_e(b) − (o_s(b) − o_e(b)) / P.
+
+Engines: ``"duckdb"`` (embedded, streams Parquet/CSV larger than memory, multi-threaded),
+``"dask"`` (same partial sums on a Dask cluster; exact percentiles after a shuffle by
+(agent, period)) and ``"pandas"`` (in-memory reference). All engines give the same
+panel: integer partial sums are exact, floating sums agree to rounding.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dsge_agents.errors import TraceValidationError
+
+METRICS = ["arrivals", "completions", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "ttft_mean",
+           "input_tokens", "output_tokens", "cost", "error_rate", "concurrency"]
+ALL_AGENT = "_all"
+UNKNOWN_AGENT = "_unknown"
+_START_COLS = ["agent", "b", "n_arr", "n_sc", "off_s_us", "in_tok", "out_tok", "cost"]
+_END_COLS = ["agent", "b", "n_comp", "off_e_us", "lat_sum_us", "n_err", "ttft_sum", "ttft_n", "q50", "q95", "q99"]
+
+
+def period_us(period) -> int:
+    """Length of a fixed pandas offset in microseconds (``"1min"`` -> 60_000_000)."""
+    try:
+        td = pd.Timedelta(pd.tseries.frequencies.to_offset(period))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"period {period!r} must be a fixed pandas offset such as '10s' or '1min'") from exc
+    us = int(td.value // 1000)
+    if us <= 0 or td.value % 1000:
+        raise ValueError(f"period {period!r} must be a positive whole number of microseconds")
+    return us
+
+
+@dataclass
+class TracePanel:
+    """Aggregated traces: ``tidy`` (period, agent, metric, value), ``wide`` and the request table."""
+
+    tidy: pd.DataFrame
+    period: str
+    engine: str
+    requests: pd.DataFrame | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def wide(self) -> pd.DataFrame:
+        """One row per (period, agent), one column per metric (in :data:`METRICS` order)."""
+        w = self.tidy.pivot_table(index=["period", "agent"], columns="metric", values="value", dropna=False,
+                                  sort=True, aggfunc="first")
+        w = w.reindex(columns=METRICS)
+        w.columns.name = None
+        return w
+
+    def series(self, metric: str, agent: str = ALL_AGENT) -> pd.Series:
+        """One metric of one agent as a time series indexed by period start."""
+        t = self.tidy
+        s = t[(t["metric"] == metric) & (t["agent"] == agent)].set_index("period")["value"]
+        s.name = f"{agent}:{metric}"
+        return s
+
+    def summary(self) -> str:
+        t = self.tidy
+        per = t["period"]
+        return (f"TracePanel: {t['agent'].nunique()} agents, {per.nunique()} periods of {self.period} "
+                f"from {per.min()} to {per.max()} ({self.engine})")
+
+
+# ----------------------------------------------------------------------------- finisher
+def _finish(starts: pd.DataFrame, ends: pd.DataFrame, P: int, *, b_min=None, b_max=None,
+            agents=None) -> pd.DataFrame:
+    """Partial sums per (agent, period) -> tidy panel on the full (agent × period) grid."""
+    starts = starts.copy()
+    ends = ends.copy()
+    for d in (starts, ends):
+        d["b"] = d["b"].astype(np.int64)
+        d["agent"] = d["agent"].astype(object)
+    bs = [x for x in (starts["b"].min() if len(starts) else None, ends["b"].min() if len(ends) else None, b_min)
+          if x is not None and x == x]
+    be = [x for x in (starts["b"].max() if len(starts) else None, ends["b"].max() if len(ends) else None, b_max)
+          if x is not None and x == x]
+    if agents is None:
+        agents = sorted(set(starts["agent"]) | set(ends["agent"]))
+    if not bs or not agents:
+        return pd.DataFrame({"period": pd.Series([], dtype="datetime64[ns, UTC]"), "agent": [], "metric": [],
+                             "value": []})
+    b0, b1 = int(min(bs)), int(max(be))
+    nb = b1 - b0 + 1
+    na = len(agents)
+    aidx = {a: i for i, a in enumerate(agents)}
+
+    def grid(df, col, fill=0.0, dtype=float):
+        g = np.full((na, nb), fill, dtype=dtype)
+        if len(df):
+            ia = df["agent"].map(aidx).to_numpy()
+            ib = df["b"].to_numpy() - b0
+            ok = ~pd.isna(ia) & (ib >= 0) & (ib < nb)
+            v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+            if dtype is not float:
+                v = np.nan_to_num(v)
+            g[ia[ok].astype(int), ib[ok]] = v[ok]
+        return g
+
+    n_arr = grid(starts, "n_arr")
+    n_sc = grid(starts, "n_sc")
+    off_s = grid(starts, "off_s_us")
+    in_tok = np.nan_to_num(grid(starts, "in_tok"))
+    out_tok = np.nan_to_num(grid(starts, "out_tok"))
+    cost = np.nan_to_num(grid(starts, "cost"))
+    n_comp = grid(ends, "n_comp")
+    off_e = grid(ends, "off_e_us")
+    lat_sum = grid(ends, "lat_sum_us")
+    n_err = grid(ends, "n_err")
+    ttft_sum = grid(ends, "ttft_sum")
+    ttft_n = grid(ends, "ttft_n")
+    q = [grid(ends, c, fill=np.nan) for c in ("q50", "q95", "q99")]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lat_mean = np.where(n_comp > 0, lat_sum / np.maximum(n_comp, 1) / 1e6, np.nan)
+        ttft_mean = np.where(ttft_n > 0, ttft_sum / np.maximum(ttft_n, 1), np.nan)
+        err_rate = np.where(n_comp > 0, n_err / np.maximum(n_comp, 1), np.nan)
+    conc = (np.cumsum(n_sc, axis=1) - np.cumsum(n_comp, axis=1)) - (np.nan_to_num(off_s) - np.nan_to_num(off_e)) / P
+    values = {"arrivals": n_arr, "completions": n_comp, "latency_mean": lat_mean,
+              "latency_p50": q[0] / 1e6, "latency_p95": q[1] / 1e6, "latency_p99": q[2] / 1e6,
+              "ttft_mean": ttft_mean, "input_tokens": in_tok, "output_tokens": out_tok, "cost": cost,
+              "error_rate": err_rate, "concurrency": conc}
+    periods_ns = np.arange(b0, b1 + 1, dtype=np.int64) * P * 1000
+    nm = len(METRICS)
+    # row order: agent, period, metric
+    agent_col = np.repeat(np.asarray(agents, dtype=object), nb * nm)
+    period_col = np.tile(np.repeat(periods_ns, nm), na)
+    metric_col = np.tile(np.asarray(METRICS, dtype=object), na * nb)
+    stacked = np.stack([values[m] for m in METRICS], axis=-1)  # (na, nb, nm)
+    tidy = pd.DataFrame({"period": pd.to_datetime(period_col, unit="ns", utc=True),
+                         "agent": agent_col.astype(str), "metric": metric_col.astype(str),
+                         "value": stacked.reshape(-1).astype(float)})
+    return tidy
+
+
+# ----------------------------------------------------------------------------- pandas partials
+def _base_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    """Span rows -> (agent, s_us, e_us, ttft, in_tok, out_tok, cost, err) with integer epoch microseconds."""
+    st = df["start_ts"]
+    en = df["end_ts"]
+
+    def us(s):
+        s = pd.to_datetime(s, utc=True)
+        v = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+        v = np.floor_divide(v, 1000).astype(float)
+        v[s.isna().to_numpy()] = np.nan
+        return v
+
+    agent = df["agent_name"].astype(object).where(df["agent_name"].notna(), UNKNOWN_AGENT) \
+        if "agent_name" in df.columns else pd.Series(UNKNOWN_AGENT, index=df.index)
+    out = pd.DataFrame({
+        "agent": agent.astype(str).to_numpy(),
+        "s_us": us(st), "e_us": us(en),
+        "ttft": pd.to_numeric(df["ttft_s"], errors="coerce").to_numpy(float),
+        "in_tok": pd.to_numeric(df["input_tokens"], errors="coerce").astype("Float64").to_numpy(float, na_value=np.nan),
+        "out_tok": pd.to_numeric(df["output_tokens"], errors="coerce").astype("Float64").to_numpy(float,
+                                                                                                 na_value=np.nan),
+        "cost": pd.to_numeric(df["cost_usd"], errors="coerce").to_numpy(float),
+        "err": (df["status"].astype(str) == "error").to_numpy(),
+    })
+    return out[np.isfinite(out["s_us"].to_numpy())]
+
+
+def _requests_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    """Span rows -> request rows (same base layout, agent ``_all``)."""
+    b = _base_pandas(df)
+    par = df.loc[b.index, "parent_span_id"] if "parent_span_id" in df.columns else pd.Series(None, index=b.index)
+    root = par.isna().to_numpy() | (par.astype(str).str.len() == 0).to_numpy()
+    b = b.assign(trace=df.loc[b.index, "trace_id"].astype(str).to_numpy(), root=root,
+                 root_err=root & b["err"].to_numpy(), root_ttft=np.where(root, b["ttft"].to_numpy(), np.nan))
+    g = b.groupby("trace", sort=False)
+    r = pd.DataFrame({
+        "s_us": g["s_us"].min(), "e_us": g["e_us"].max(),
+        "ttft": g["root_ttft"].max(),
+        "in_tok": g["in_tok"].sum(min_count=1), "out_tok": g["out_tok"].sum(min_count=1),
+        "cost": g["cost"].sum(min_count=1),
+        "has_root": g["root"].any(), "root_err": g["root_err"].any(), "any_err": g["err"].any(),
+    })
+    r["err"] = np.where(r["has_root"], r["root_err"], r["any_err"])
+    r["agent"] = ALL_AGENT
+    r.index.name = "trace_id"
+    return r.reset_index()[["trace_id", "agent", "s_us", "e_us", "ttft", "in_tok", "out_tok", "cost", "err"]]
+
+
+def _starts_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
+    s = b["s_us"].to_numpy(np.int64) if len(b) else np.zeros(0, np.int64)
+    bb = np.floor_divide(s, P)
+    has_end = np.isfinite(b["e_us"].to_numpy(float))
+    t = pd.DataFrame({"agent": b["agent"].to_numpy(), "b": bb, "n_arr": 1, "n_sc": has_end.astype(np.int64),
+                      "off_s_us": np.where(has_end, s - bb * P, 0), "in_tok": b["in_tok"].to_numpy(float),
+                      "out_tok": b["out_tok"].to_numpy(float), "cost": b["cost"].to_numpy(float)})
+    g = t.groupby(["agent", "b"], sort=False)
+    out = g[["n_arr", "n_sc", "off_s_us"]].sum()
+    for c in ("in_tok", "out_tok", "cost"):
+        out[c] = g[c].sum(min_count=1)
+    return out.reset_index()[_START_COLS]
+
+
+def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
+    """Exact per-(agent, period) completion statistics; the group must be whole in ``b``."""
+    e = b[np.isfinite(b["e_us"].to_numpy(float))]
+    if not len(e):
+        return pd.DataFrame({c: [] for c in _END_COLS})
+    eu = e["e_us"].to_numpy(np.int64)
+    su = e["s_us"].to_numpy(np.int64)
+    bb = np.floor_divide(eu, P)
+    t = pd.DataFrame({"agent": e["agent"].to_numpy(), "b": bb, "n_comp": 1, "off_e_us": eu - bb * P,
+                      "lat": (eu - su), "n_err": e["err"].to_numpy().astype(np.int64),
+                      "ttft": e["ttft"].to_numpy(float)})
+    t["ttft_n"] = np.isfinite(t["ttft"].to_numpy()).astype(np.int64)
+    g = t.groupby(["agent", "b"], sort=False)
+    out = g[["n_comp", "off_e_us", "n_err", "ttft_n"]].sum()
+    out["lat_sum_us"] = g["lat"].sum()
+    out["ttft_sum"] = g["ttft"].sum()
+    # type-7 percentiles per group (numpy "linear" == DuckDB quantile_cont)
+    t = t.sort_values(["agent", "b", "lat"], kind="stable")
+    keys = t[["agent", "b"]]
+    starts = np.flatnonzero(np.r_[True, (keys["agent"].to_numpy()[1:] != keys["agent"].to_numpy()[:-1])
+                                  | (keys["b"].to_numpy()[1:] != keys["b"].to_numpy()[:-1])])
+    ends_ = np.r_[starts[1:], len(t)]
+    lat = t["lat"].to_numpy(float)
+    qs = np.empty((len(starts), 3))
+    for i, (a, z) in enumerate(zip(starts, ends_)):
+        qs[i] = np.percentile(lat[a:z], [50, 95, 99], method="linear")
+    qdf = pd.DataFrame({"agent": keys["agent"].to_numpy()[starts], "b": keys["b"].to_numpy()[starts],
+                        "q50": qs[:, 0], "q95": qs[:, 1], "q99": qs[:, 2]}).set_index(["agent", "b"])
+    out = out.join(qdf)
+    return out.reset_index()[_END_COLS]
+
+
+# ----------------------------------------------------------------------------- DuckDB
+def _duck_source(con, source) -> str:
+    """Register the input and return a SQL relation expression."""
+    if isinstance(source, pd.DataFrame):
+        cols = [c for c in source.columns if not str(c).startswith("_")]
+        con.register("spans_df", source[cols])
+        return "spans_df"
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    files = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(str(f) for f in p.rglob("*.parquet"))
+            files += sorted(str(f) for f in p.rglob("*.csv"))
+        else:
+            files.append(str(p))
+    if not files:
+        raise TraceValidationError(f"no Parquet/CSV span files found in {paths}")
+    pq = [f for f in files if f.lower().endswith((".parquet", ".pq"))]
+    csv = [f for f in files if f not in pq]
+    parts = []
+    if pq:
+        parts.append("SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
+                     "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true)")
+    if csv:
+        parts.append("SELECT agent_name, CAST(start_ts AS TIMESTAMPTZ) AS start_ts, "
+                     "CAST(end_ts AS TIMESTAMPTZ) AS end_ts, ttft_s, input_tokens, output_tokens, cost_usd, "
+                     "status, trace_id, parent_span_id FROM read_csv(" + repr(csv) + ", header=true, "
+                     "union_by_name=true, types={'start_ts':'VARCHAR','end_ts':'VARCHAR','trace_id':'VARCHAR',"
+                     "'parent_span_id':'VARCHAR','agent_name':'VARCHAR','status':'VARCHAR'})")
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+
+def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None):
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone='UTC'")
+        if threads:
+            con.execute(f"SET threads={int(threads)}")
+        if memory_limit:
+            con.execute(f"SET memory_limit='{memory_limit}'")
+        rel = _duck_source(con, source)
+        con.execute(f"""
+            CREATE TEMP VIEW base AS
+            SELECT coalesce(CAST(agent_name AS VARCHAR), '{UNKNOWN_AGENT}') AS agent,
+                   epoch_us(CAST(start_ts AS TIMESTAMPTZ)) AS s_us, epoch_us(CAST(end_ts AS TIMESTAMPTZ)) AS e_us,
+                   CAST(ttft_s AS DOUBLE) AS ttft, CAST(input_tokens AS DOUBLE) AS in_tok,
+                   CAST(output_tokens AS DOUBLE) AS out_tok, CAST(cost_usd AS DOUBLE) AS cost,
+                   coalesce(CAST(status AS VARCHAR) = 'error', false) AS err,
+                   CAST(trace_id AS VARCHAR) AS trace_id,
+                   (parent_span_id IS NULL OR CAST(parent_span_id AS VARCHAR) = '') AS root
+            FROM {rel} WHERE start_ts IS NOT NULL""")
+        if requests:
+            con.execute(f"""
+                CREATE TEMP VIEW req AS
+                SELECT '{ALL_AGENT}' AS agent, min(s_us) AS s_us, max(e_us) AS e_us,
+                       max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok, sum(out_tok) AS out_tok,
+                       sum(cost) AS cost,
+                       CASE WHEN bool_or(root) THEN bool_or(root AND err) ELSE bool_or(err) END AS err
+                FROM base GROUP BY trace_id""")
+        out = []
+        for view in (["base", "req"] if requests else ["base"]):
+            starts = con.execute(f"""
+                SELECT agent, s_us // {P} AS b, count(*) AS n_arr, count(e_us) AS n_sc,
+                       coalesce(sum(CASE WHEN e_us IS NOT NULL THEN s_us - (s_us // {P}) * {P} END), 0) AS off_s_us,
+                       sum(in_tok) AS in_tok, sum(out_tok) AS out_tok, sum(cost) AS cost
+                FROM {view} GROUP BY ALL""").df()
+            ends = con.execute(f"""
+                SELECT agent, e_us // {P} AS b, count(*) AS n_comp, sum(e_us - (e_us // {P}) * {P}) AS off_e_us,
+                       sum(e_us - s_us) AS lat_sum_us, sum(CAST(err AS BIGINT)) AS n_err,
+                       sum(ttft) AS ttft_sum, count(ttft) AS ttft_n,
+                       quantile_cont(CAST(e_us - s_us AS DOUBLE), [0.5, 0.95, 0.99]) AS q
+                FROM {view} WHERE e_us IS NOT NULL GROUP BY ALL""").df()
+            if len(ends):
+                qq = np.array([np.asarray(v, dtype=float) for v in ends.pop("q")])
+                ends["q50"], ends["q95"], ends["q99"] = qq[:, 0], qq[:, 1], qq[:, 2]
+            else:
+                ends = pd.DataFrame({c: [] for c in _END_COLS})
+            out.append((starts[_START_COLS], ends[_END_COLS]))
+        return out
+    finally:
+        con.close()
+
+
+# ----------------------------------------------------------------------------- Dask
+def _dask_frame(source, npartitions: int = 4):
+    import dask.dataframe as dd
+
+    if isinstance(source, dd.DataFrame):
+        return source
+    if isinstance(source, pd.DataFrame):
+        cols = [c for c in source.columns if not str(c).startswith("_")]
+        return dd.from_pandas(source[cols], npartitions=npartitions)
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    files = []
+    for p in paths:
+        p = Path(p)
+        files += sorted(str(f) for f in p.rglob("*.parquet")) if p.is_dir() else [str(p)]
+    if all(f.lower().endswith((".parquet", ".pq")) for f in files):
+        return dd.read_parquet(files)
+    return dd.read_csv(files, dtype=str)
+
+
+def _dask_panels(source, P: int, requests: bool, scheduler):
+    import dask
+
+    ddf = _dask_frame(source)
+    cols = [c for c in ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd",
+                        "status", "trace_id", "parent_span_id"] if c in ddf.columns]
+    ddf = ddf[cols]
+    meta_base = pd.DataFrame({"agent": pd.Series([], dtype=object), "s_us": pd.Series([], dtype=float),
+                              "e_us": pd.Series([], dtype=float), "ttft": pd.Series([], dtype=float),
+                              "in_tok": pd.Series([], dtype=float), "out_tok": pd.Series([], dtype=float),
+                              "cost": pd.Series([], dtype=float), "err": pd.Series([], dtype=bool)})
+
+    def fix(df):
+        df = df.copy()
+        for c in ("start_ts", "end_ts"):
+            df[c] = pd.to_datetime(df[c], utc=True, format="mixed") if df[c].dtype == object or \
+                str(df[c].dtype).startswith(("str", "string")) else df[c]
+        return df
+
+    base = ddf.map_partitions(lambda d: _base_pandas(fix(d)), meta=meta_base)
+    views = [base]
+    if requests:
+        meta_req = meta_base.assign(trace_id=pd.Series([], dtype=object))[
+            ["trace_id", "agent", "s_us", "e_us", "ttft", "in_tok", "out_tok", "cost", "err"]]
+        by_trace = ddf.shuffle(on="trace_id")
+        req = by_trace.map_partitions(lambda d: _requests_pandas(fix(d)), meta=meta_req)
+        views.append(req.drop(columns=["trace_id"]))
+    meta_s = pd.DataFrame({c: pd.Series([], dtype=object if c == "agent" else float) for c in _START_COLS})
+    meta_e = pd.DataFrame({c: pd.Series([], dtype=object if c == "agent" else float) for c in _END_COLS})
+    tasks = []
+    for v in views:
+        st = v.map_partitions(_starts_partial, P, meta=meta_s)
+        keyed = v.assign(_key=v["agent"].astype(str) + ":" + (v["e_us"].fillna(-P) // P).astype("int64").astype(str))
+        en = keyed.shuffle(on="_key").map_partitions(lambda d: _ends_partial(d.drop(columns=["_key"]), P),
+                                                     meta=meta_e)
+        tasks += [st, en]
+    if scheduler is None:
+        results = dask.compute(*tasks)
+    elif isinstance(scheduler, str):
+        from distributed import Client
+        with Client(scheduler) as client:
+            results = client.compute(tasks, sync=True)
+    else:  # a distributed.Client
+        results = scheduler.compute(tasks, sync=True)
+    out = []
+    for i in range(0, len(results), 2):
+        st, en = results[i], results[i + 1]
+        g = st.groupby(["agent", "b"], sort=False)
+        sums = g[["n_arr", "n_sc", "off_s_us"]].sum()
+        for c in ("in_tok", "out_tok", "cost"):
+            sums[c] = g[c].sum(min_count=1)
+        out.append((sums.reset_index()[_START_COLS], en.reset_index(drop=True)[_END_COLS]))
+    return out
+
+
+# ----------------------------------------------------------------------------- public
+def aggregate(source, period: str = "1min", *, engine: str = "duckdb", scheduler=None, requests: bool = True,
+              start=None, end=None, threads: int | None = None, memory_limit: str | None = None,
+              return_requests: bool = False) -> TracePanel:
+    """Aggregate spans into per-period, per-agent panels (see module docstring for definitions).
+
+    Parameters
+    ----------
+    source : canonical span DataFrame, or path(s) / directory of canonical Parquet or CSV
+        files (streamed by DuckDB, read lazily by Dask), or a Dask DataFrame.
+    period : fixed pandas offset (``"10s"``, ``"1min"``).
+    engine : ``"duckdb"`` (default), ``"dask"`` or ``"pandas"``.
+    scheduler : Dask only: ``None`` (current/default scheduler), a scheduler address
+        ``"tcp://host:8786"`` or a ``distributed.Client``.
+    requests : also build the request-level rows (agent ``_all``).
+    start, end : optional timestamps widening the period grid (empty periods included).
+    threads, memory_limit : DuckDB settings (defaults: all cores, DuckDB's default limit).
+    return_requests : keep the request table on the result (pandas engine builds it anyway).
+    """
+    P = period_us(period)
+    if engine == "duckdb":
+        parts = _duck_panels(source, P, requests, threads, memory_limit)
+    elif engine == "dask":
+        parts = _dask_panels(source, P, requests, scheduler)
+    elif engine == "pandas":
+        df = source if isinstance(source, pd.DataFrame) else _read_any(source)
+        b = _base_pandas(df)
+        parts = [(_starts_partial(b, P), _ends_partial(b, P))]
+        if requests:
+            r = _requests_pandas(df)
+            parts.append((_starts_partial(r, P), _ends_partial(r, P)))
+    else:
+        raise ValueError(f"engine must be 'duckdb', 'dask' or 'pandas', got {engine!r}")
+
+    def bound(ts, fn):
+        if ts is None:
+            return None
+        v = pd.Timestamp(ts)
+        v = v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC")
+        return fn(v.value // 1000, P)
+
+    b_min = bound(start, lambda u, p: u // p)
+    b_max = bound(end, lambda u, p: (u - 1) // p)
+    all_s = pd.concat([p[0] for p in parts]) if parts else None
+    all_e = pd.concat([p[1] for p in parts]) if parts else None
+    lo = [x for x in (all_s["b"].min() if len(all_s) else None, all_e["b"].min() if len(all_e) else None, b_min)
+          if x is not None and x == x]
+    hi = [x for x in (all_s["b"].max() if len(all_s) else None, all_e["b"].max() if len(all_e) else None, b_max)
+          if x is not None and x == x]
+    frames = []
+    for st, en in parts:
+        frames.append(_finish(st, en, P, b_min=min(lo) if lo else None, b_max=max(hi) if hi else None))
+    tidy = pd.concat(frames, ignore_index=True) if frames else _finish(pd.DataFrame(columns=_START_COLS),
+                                                                      pd.DataFrame(columns=_END_COLS), P)
+    req_table = None
+    if return_requests and isinstance(source, pd.DataFrame):
+        req_table = request_table(source)
+    return TracePanel(tidy=tidy, period=str(period), engine=engine, requests=req_table,
+                      info={"period_us": P})
+
+
+def _read_any(source) -> pd.DataFrame:
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    frames = []
+    for p in paths:
+        p = Path(p)
+        files = sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
+        for f in files:
+            frames.append(pd.read_parquet(f) if f.suffix.lower() in (".parquet", ".pq") else pd.read_csv(f))
+    return pd.concat(frames, ignore_index=True)
+
+
+def request_table(spans: pd.DataFrame) -> pd.DataFrame:
+    """One row per trace: start, end, end-to-end latency (s), summed tokens and cost, status."""
+    r = _requests_pandas(spans)
+    out = pd.DataFrame({
+        "trace_id": r["trace_id"].to_numpy(),
+        "start_ts": pd.to_datetime(r["s_us"].to_numpy(), unit="us", utc=True),
+        "end_ts": pd.to_datetime(r["e_us"].to_numpy(), unit="us", utc=True),
+        "latency_s": (r["e_us"] - r["s_us"]).to_numpy() / 1e6,
+        "ttft_s": r["ttft"].to_numpy(), "input_tokens": r["in_tok"].to_numpy(),
+        "output_tokens": r["out_tok"].to_numpy(), "cost_usd": r["cost"].to_numpy(),
+        "status": np.where(r["err"].to_numpy(bool), "error", "ok"),
+    })
+    return out

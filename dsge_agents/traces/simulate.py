@@ -1,0 +1,548 @@
+"""Trace simulator: a discrete-event twin of an orchestrated agent system (DESIGN §6, issue 4 item 5).
+
+A request enters the DAG at the entry stage; at each stage it is routed to one of the
+stage's agents with the current routing shares; each agent is an FCFS queue with
+``servers`` parallel servers whose service time follows from the call's tokens
+and the agent's speeds (prefill tokens/s, decode tokens/s, fixed overhead) or is
+exponential (``service="exponential"``, for queueing checks). After service the
+request moves to a successor stage with the edge's branch probability (the
+remaining probability ends the request). Shocks: capacity outages (a fraction of
+an agent's servers down on [start, end); jobs in service finish), rate-limit
+windows (at most N calls per second; extra calls fail at once with
+``error_type = "rate_limited"``), SLO-rule changes (new routing shares and/or a new
+queueing timeout from a given time; calls not started within the timeout are
+abandoned with ``error_type = "timeout"``), and client retries with exponential
+backoff. Arrivals (times and token counts) come from a real trace.
+
+Output: the canonical span table (one root ``invoke_agent`` span per request and
+one ``chat`` span per call attempt, with ``queue_wait_s`` and ``stage`` as extra
+columns) and the ground-truth table of injected shocks.
+
+Correctness checks (tests): with Poisson arrivals and exponential service one agent
+reproduces the M/M/c mean wait of the Erlang C formula
+W_q = C(c, λ/μ)/(cμ − λ) (Erlang 1917; Kleinrock, *Queueing Systems I*, §3.5), and
+the output satisfies Little's law L = λW.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dsge_agents.errors import EconomyError, TraceValidationError
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, to_canonical
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass
+class AgentSpec:
+    """One agent (a queue with ``servers`` parallel servers).
+
+    Service time of a call with request tokens (i, o):
+    ``overhead_s + i·input_scale/prefill_tps + o·output_scale/decode_tps`` (``service="tokens"``),
+    or exponential with mean ``mean_service_s`` (``service="exponential"``).
+    Prices are USD per 1M input / output tokens (cost of successful calls).
+    """
+
+    name: str
+    servers: int = 1
+    prefill_tps: float = 5000.0
+    decode_tps: float = 50.0
+    overhead_s: float = 0.05
+    share: float = 1.0
+    input_scale: float = 1.0
+    output_scale: float = 1.0
+    model: str | None = None
+    provider: str | None = None
+    price_in: float = 0.0
+    price_out: float = 0.0
+    service: str = "tokens"
+    mean_service_s: float = 1.0
+
+
+@dataclass
+class StageSpec:
+    """A stage of the DAG: its agents and successor stages with branch probabilities."""
+
+    name: str
+    agents: list
+    next: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outage:
+    """``fraction`` of ``agent``'s servers down on [start, end) (seconds from the first arrival or timestamps)."""
+
+    agent: str
+    start: Any
+    end: Any
+    fraction: float = 1.0
+
+
+@dataclass
+class RateLimit:
+    """At most ``max_per_s`` calls per wall-clock second to ``agent`` on [start, end)."""
+
+    agent: str
+    start: Any
+    end: Any
+    max_per_s: int
+
+
+@dataclass
+class SLOChange:
+    """From ``at`` on: new routing shares (agent -> weight) and/or a new queueing timeout (s)."""
+
+    at: Any
+    shares: dict | None = None
+    timeout_s: float | None = None
+
+
+@dataclass
+class RetryPolicy:
+    """Client retries: after the k-th failure wait backoff_s·multiplier^(k−1)·(1 + jitter·U)."""
+
+    max_retries: int = 3
+    backoff_s: float = 0.5
+    multiplier: float = 2.0
+    jitter: float = 0.25
+
+
+@dataclass
+class SimulationConfig:
+    """DAG of stages and agents plus the shocks to inject."""
+
+    stages: list
+    entry: str | None = None
+    outages: list = field(default_factory=list)
+    rate_limits: list = field(default_factory=list)
+    slo_changes: list = field(default_factory=list)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float | None = None
+    orchestrator: str = "orchestrator"
+    name: str = "simulation"
+
+    # -- helpers
+    @property
+    def agents(self) -> list[AgentSpec]:
+        return [a for s in self.stages for a in s.agents]
+
+    def agent_names(self) -> list[str]:
+        return [a.name for a in self.agents]
+
+    def validate(self) -> None:
+        names = self.agent_names()
+        if len(set(names)) != len(names):
+            raise EconomyError(f"agent names must be unique across stages: {names}")
+        snames = [s.name for s in self.stages]
+        if len(set(snames)) != len(snames):
+            raise EconomyError(f"stage names must be unique: {snames}")
+        for s in self.stages:
+            if not s.agents:
+                raise EconomyError(f"stage {s.name!r} has no agents")
+            tot = sum(s.next.values())
+            if tot > 1 + 1e-9 or any(p < 0 for p in s.next.values()):
+                raise EconomyError(f"stage {s.name!r}: branch probabilities must be >= 0 and sum to <= 1, got {s.next}")
+            for nx in s.next:
+                if nx not in snames:
+                    raise EconomyError(f"stage {s.name!r} links to unknown stage {nx!r}")
+            for a in s.agents:
+                if a.servers < 0 or a.prefill_tps <= 0 or a.decode_tps <= 0:
+                    raise EconomyError(f"agent {a.name!r}: servers >= 0 and positive speeds required")
+                if a.service not in ("tokens", "exponential"):
+                    raise EconomyError(f"agent {a.name!r}: service must be 'tokens' or 'exponential'")
+        # acyclic
+        succ = {s.name: list(s.next) for s in self.stages}
+        state: dict = {}
+
+        def visit(u, path):
+            state[u] = 1
+            for v in succ[u]:
+                if state.get(v) == 1:
+                    raise EconomyError(f"stage graph has a cycle: {' -> '.join(path + [u, v])}")
+                if v not in state:
+                    visit(v, path + [u])
+            state[u] = 2
+
+        for s in snames:
+            if s not in state:
+                visit(s, [])
+        for sh in list(self.outages) + list(self.rate_limits):
+            if sh.agent not in names:
+                raise EconomyError(f"shock names unknown agent {sh.agent!r}; agents are {names}")
+        for ch in self.slo_changes:
+            for a in (ch.shares or {}):
+                if a not in names:
+                    raise EconomyError(f"SLO change names unknown agent {a!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    # -- constructors
+    @classmethod
+    def single_queue(cls, servers: int, mean_service_s: float, name: str = "server") -> "SimulationConfig":
+        """One M/M/c-style agent with exponential service (queueing checks)."""
+        return cls(stages=[StageSpec("serve", [AgentSpec(name, servers=servers, service="exponential",
+                                                         mean_service_s=mean_service_s, overhead_s=0.0)])],
+                   retry=RetryPolicy(max_retries=0))
+
+    @classmethod
+    def default(cls) -> "SimulationConfig":
+        """A 6-agent, 3-stage DAG sized for the Azure conversation trace (~5.5 requests/s).
+
+        triage (small / medium) → solve (medium / large) with probability 0.85 →
+        review (small / large) with probability 0.6. Speeds and prices follow the
+        calibration facts of DESIGN §5.2 (decode ~5 ms/token small, ~25 ms/token large;
+        prices per 1M tokens small $0.15/$0.60, medium $1.25/$10, large $3/$15).
+        """
+        small = dict(prefill_tps=20000.0, decode_tps=150.0, overhead_s=0.03, model="small-8b", provider="selfhosted",
+                     price_in=0.15, price_out=0.60)
+        medium = dict(prefill_tps=10000.0, decode_tps=80.0, overhead_s=0.05, model="medium", provider="api-medium",
+                      price_in=1.25, price_out=10.0)
+        large = dict(prefill_tps=5000.0, decode_tps=40.0, overhead_s=0.08, model="large-70b", provider="api-large",
+                     price_in=3.0, price_out=15.0)
+        stages = [
+            StageSpec("triage", [AgentSpec("triage_small", servers=4, share=0.7, output_scale=0.1, **small),
+                                 AgentSpec("triage_medium", servers=3, share=0.3, output_scale=0.1, **medium)],
+                      next={"solve": 0.85}),
+            StageSpec("solve", [AgentSpec("solve_medium", servers=24, share=0.6, **medium),
+                                AgentSpec("solve_large", servers=32, share=0.4, **large)],
+                      next={"review": 0.6}),
+            StageSpec("review", [AgentSpec("review_small", servers=4, share=0.5, input_scale=1.2, output_scale=0.3,
+                                           **small),
+                                 AgentSpec("review_large", servers=12, share=0.5, input_scale=1.2, output_scale=0.3,
+                                           **large)]),
+        ]
+        return cls(stages=stages, name="default_6_agents")
+
+    @classmethod
+    def from_economy(cls, source, *, servers_scale: float = 1.0) -> "SimulationConfig":
+        """Build from an orchestrated-economy YAML (``kind: orchestrated_economy``) or its dict.
+
+        Stages, agents, DAG edges and routing shares are taken as declared; an agent's
+        ``servers`` is its steady-state capacity in requests per second divided by its
+        per-request service rate (rounded up), or ``servers`` when the YAML gives it.
+        """
+        from dsge_agents.traces._economy_adapter import config_from_economy
+        return config_from_economy(source, servers_scale=servers_scale)
+
+
+# ----------------------------------------------------------------------------- arrivals
+def poisson_arrivals(rate: float, n: int, *, seed: int = 0, start="2024-01-01T00:00:00Z",
+                     input_tokens: int = 1000, output_tokens: int = 200) -> pd.DataFrame:
+    """``n`` Poisson arrivals of intensity ``rate`` (per second) with constant token counts."""
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.exponential(1.0 / rate, size=n))
+    t0 = pd.Timestamp(start)
+    t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0.tz_convert("UTC")
+    return pd.DataFrame({"start_ts": t0 + pd.to_timedelta(np.round(t * 1e6), unit="us"),
+                         "input_tokens": np.full(n, input_tokens), "output_tokens": np.full(n, output_tokens)})
+
+
+def _arrivals_frame(arrivals) -> pd.DataFrame:
+    if isinstance(arrivals, (str, Path)):
+        from dsge_agents.traces.readers import read_spans
+        arrivals = read_spans(arrivals)
+    if not isinstance(arrivals, pd.DataFrame):
+        raise TraceValidationError("arrivals must be a DataFrame with start_ts (and token counts) or a trace file")
+    df = arrivals
+    if "start_ts" not in df.columns and "TIMESTAMP" in df.columns:
+        df = df.rename(columns={"TIMESTAMP": "start_ts", "ContextTokens": "input_tokens",
+                                "GeneratedTokens": "output_tokens"})
+    if "start_ts" not in df.columns:
+        raise TraceValidationError(f"arrivals need a start_ts column; got {list(df.columns)[:10]}")
+    if "parent_span_id" in df.columns and df["parent_span_id"].notna().any():
+        df = df[df["parent_span_id"].isna()]  # root spans = requests
+    return df
+
+
+# ----------------------------------------------------------------------------- ids
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex_digits(values: np.ndarray, width: int) -> np.ndarray:
+    v = np.asarray(values, dtype=np.uint64)
+    digits = np.empty((len(v), width), dtype=np.uint8)
+    x = v.copy()
+    for k in range(width - 1, -1, -1):
+        digits[:, k] = _HEX[(x & np.uint64(15)).astype(np.int64)]
+        x >>= np.uint64(4)
+    return digits
+
+
+def hex_ids_arrow(values: np.ndarray, width: int = 16, prefix: int = 0):
+    """Lower-case zero-padded hex ids as a pyarrow string array (built from one byte buffer)."""
+    import pyarrow as pa
+
+    n = len(values)
+    if width > 16:
+        pre = np.frombuffer(f"{prefix:0{width - 16}x}"[-(width - 16):].encode(), dtype=np.uint8)
+        digits = np.concatenate([np.broadcast_to(pre, (n, width - 16)), _hex_digits(values, 16)], axis=1)
+    else:
+        digits = _hex_digits(values, width)
+    data = pa.py_buffer(np.ascontiguousarray(digits).tobytes())
+    offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int64) * width).tobytes())
+    return pa.Array.from_buffers(pa.large_string(), n, [None, offsets, data]).cast(pa.string())
+
+
+def hex_ids(values: np.ndarray, width: int = 16, prefix: int = 0) -> np.ndarray:
+    """Lower-case hex strings of non-negative integers, zero-padded to ``width``."""
+    return np.asarray(hex_ids_arrow(values, width, prefix).to_pylist(), dtype=object)
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass
+class SimulationResult:
+    spans: pd.DataFrame
+    shocks: pd.DataFrame
+    config: SimulationConfig
+    stats: dict
+
+    def summary(self) -> str:
+        s = self.stats
+        return (f"{s['n_requests']} requests, {s['n_spans']} spans, {s['failed_requests']} failed, "
+                f"{s['wall_s']:.2f} s wall ({s['requests_per_min_wall']:.3g} requests/min)")
+
+
+def _to_seconds(x, t0: pd.Timestamp) -> float:
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return float(x)
+    ts = pd.Timestamp(x)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return (ts - t0).total_seconds()
+
+
+def simulate(config: SimulationConfig | None = None, arrivals=None, *, seed: int = 0, time_scale: float = 1.0,
+             repeat: int = 1, max_requests: int | None = None, progress: bool = False,
+             emit_spans: bool = True) -> SimulationResult:
+    """Run the discrete-event simulation.
+
+    Parameters
+    ----------
+    config : the DAG and shocks (default :meth:`SimulationConfig.default`).
+    arrivals : DataFrame (``start_ts``, ``input_tokens``, ``output_tokens``; root spans of a
+        span table are used) or a trace file (Azure, any span format).
+    seed : random seed (routing, branching, backoff jitter, exponential service).
+    time_scale : arrivals are compressed by this factor (2 = twice the rate).
+    repeat : replay the trace this many times back to back (long runs).
+    max_requests : cut the arrivals.
+    progress : show a tqdm bar for the phases of long runs.
+    emit_spans : build the span DataFrame (False: statistics only, for speed tests).
+
+    Outage / rate-limit / SLO-change times are seconds from the first arrival, or
+    timestamps. Returns :class:`SimulationResult` with ``spans``, ``shocks`` and ``stats``.
+    """
+    from tqdm.auto import tqdm
+
+    from dsge_agents.traces._simkernel import simulate_kernel
+
+    cfg = config or SimulationConfig.default()
+    cfg.validate()
+    bar = tqdm(total=4, desc="simulate-traces", disable=not progress)
+    if arrivals is None:
+        raise TraceValidationError("simulate needs arrivals (a trace file or DataFrame)")
+    arr = _arrivals_frame(arrivals)
+    ts = pd.to_datetime(arr["start_ts"], utc=True)
+    ok = ts.notna().to_numpy()
+    ts = ts[ok]
+    tns = ts.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    order = np.argsort(tns, kind="stable")
+    t0 = pd.Timestamp(int(tns[order[0]]), tz="UTC") if len(tns) else pd.Timestamp(0, tz="UTC")
+    t_rel = (tns[order] - t0.value) / 1e9
+    tin = pd.to_numeric(arr["input_tokens"], errors="coerce").to_numpy(float)[ok][order] \
+        if "input_tokens" in arr.columns else np.zeros(len(t_rel))
+    tout = pd.to_numeric(arr["output_tokens"], errors="coerce").to_numpy(float)[ok][order] \
+        if "output_tokens" in arr.columns else np.zeros(len(t_rel))
+    tin, tout = np.nan_to_num(tin), np.nan_to_num(tout)
+    t_rel = t_rel / time_scale
+    if repeat > 1:
+        span = (t_rel[-1] if len(t_rel) else 0.0) + (np.mean(np.diff(t_rel)) if len(t_rel) > 1 else 1.0)
+        t_rel = np.concatenate([t_rel + k * span for k in range(repeat)])
+        tin, tout = np.tile(tin, repeat), np.tile(tout, repeat)
+    if max_requests is not None:
+        t_rel, tin, tout = t_rel[:max_requests], tin[:max_requests], tout[:max_requests]
+    n_req = len(t_rel)
+    bar.update(1)
+
+    # --- compile the DAG
+    agents = cfg.agents
+    aidx = {a.name: i for i, a in enumerate(agents)}
+    sidx = {s.name: i for i, s in enumerate(cfg.stages)}
+    entry = sidx[cfg.entry] if cfg.entry else 0
+    # renumber so the entry stage is 0
+    perm = [entry] + [i for i in range(len(cfg.stages)) if i != entry]
+    stages = [cfg.stages[i] for i in perm]
+    sidx = {s.name: i for i, s in enumerate(stages)}
+    stage_ptr = np.zeros(len(stages) + 1, np.int64)
+    stage_agents, edge_to, edge_cum = [], [], []
+    edge_ptr = np.zeros(len(stages) + 1, np.int64)
+    for i, s in enumerate(stages):
+        stage_agents += [aidx[a.name] for a in s.agents]
+        stage_ptr[i + 1] = len(stage_agents)
+        c = 0.0
+        for nx, p in s.next.items():
+            c += p
+            edge_to.append(sidx[nx])
+            edge_cum.append(c)
+        edge_ptr[i + 1] = len(edge_to)
+    f = lambda attr: np.array([getattr(a, attr) for a in agents], dtype=float)  # noqa: E731
+    servers = np.array([a.servers for a in agents], dtype=np.int64)
+    svc_kind = np.array([1 if a.service == "exponential" else 0 for a in agents], dtype=np.int64)
+    # epochs of routing shares and timeout
+    changes = sorted(cfg.slo_changes, key=lambda c: _to_seconds(c.at, t0))
+    ep_t = [-np.inf]
+    share = [f("share")]
+    tmo = [np.inf if cfg.timeout_s is None else float(cfg.timeout_s)]
+    for ch in changes:
+        row = share[-1].copy()
+        for a, w in (ch.shares or {}).items():
+            row[aidx[a]] = w
+        ep_t.append(_to_seconds(ch.at, t0))
+        share.append(row)
+        tmo.append(tmo[-1] if ch.timeout_s is None else float(ch.timeout_s))
+    cap_t, cap_agent, cap_delta = [], [], []
+    for o in cfg.outages:
+        a = aidx[o.agent]
+        down = int(round(o.fraction * agents[a].servers))
+        cap_t += [_to_seconds(o.start, t0), _to_seconds(o.end, t0)]
+        cap_agent += [a, a]
+        cap_delta += [-down, down]
+    rl = cfg.rate_limits
+    bar.update(1)
+    t_start = time.perf_counter()
+    out = simulate_kernel(
+        t_rel.astype(np.float64), tin.astype(np.float64), tout.astype(np.float64),
+        stage_ptr, np.array(stage_agents, np.int64), edge_ptr, np.array(edge_to, np.int64),
+        np.array(edge_cum, np.float64), servers, f("prefill_tps"), f("decode_tps"), f("overhead_s"),
+        f("input_scale"), f("output_scale"), svc_kind, f("mean_service_s"),
+        np.array(ep_t, np.float64), np.array(share, np.float64), np.array(tmo, np.float64),
+        np.array(cap_t, np.float64), np.array(cap_agent, np.int64), np.array(cap_delta, np.int64),
+        np.array([aidx[r.agent] for r in rl], np.int64), np.array([_to_seconds(r.start, t0) for r in rl], np.float64),
+        np.array([_to_seconds(r.end, t0) for r in rl], np.float64), np.array([r.max_per_s for r in rl], np.int64),
+        int(cfg.retry.max_retries), float(cfg.retry.backoff_s), float(cfg.retry.multiplier), float(cfg.retry.jitter),
+        int(seed), 64)
+    kernel_s = time.perf_counter() - t_start
+    (sp_req, sp_agent, sp_stage, sp_start, sp_svc, sp_end, sp_ttft, sp_in, sp_out, sp_err, req_end,
+     req_failed) = out
+    bar.update(1)
+    spans = _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stage, sp_start, sp_svc, sp_end,
+                         sp_ttft, sp_in, sp_out, sp_err, req_end, req_failed) if emit_spans else None
+    shocks = _shock_table(cfg, t0)
+    bar.update(1)
+    bar.close()
+    wall = time.perf_counter() - t_start
+    stats = {"n_requests": n_req, "n_spans": int(len(sp_req) + n_req), "failed_requests": int(req_failed.sum()),
+             "kernel_s": kernel_s, "wall_s": wall,
+             "requests_per_min_wall": n_req / max(wall, 1e-9) * 60.0,
+             "mean_wait_s": float(np.nanmean(sp_svc - sp_start)) if len(sp_req) else float("nan"),
+             "horizon_s": float(t_rel[-1]) if n_req else 0.0, "origin": t0}
+    return SimulationResult(spans=spans, shocks=shocks, config=cfg, stats=stats)
+
+
+def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stage, sp_start, sp_svc, sp_end,
+                 sp_ttft, sp_in, sp_out, sp_err, req_end, req_failed) -> pd.DataFrame:
+    """Assemble root + call spans as one Arrow table (fast string columns), sorted by start."""
+    import pyarrow as pa
+
+    n_req, ns = len(t_rel), len(sp_req)
+    n = n_req + ns
+    base_ns = t0.value
+
+    def ts(sec):
+        sec = np.asarray(sec, float)
+        fin = np.isfinite(sec)
+        v = base_ns + np.where(fin, np.round(np.where(fin, sec, 0) * 1e6), 0).astype(np.int64) * 1000
+        return pa.array(v, mask=~fin, type=pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+
+    def dict_col(idx, labels, mask=None):
+        labels = [("" if x is None else str(x)) for x in labels]
+        arr = pa.DictionaryArray.from_arrays(pa.array(np.asarray(idx, np.int32), mask=mask), pa.array(labels))
+        return arr.cast(pa.string())
+
+    names = [a.name for a in agents]
+    n_ag = len(agents)
+    pin = np.array([a.price_in for a in agents], dtype=float)
+    pout = np.array([a.price_out for a in agents], dtype=float)
+    ok = sp_err == 0
+    cost = np.where(ok, (sp_in * pin[sp_agent] + sp_out * pout[sp_agent]) / 1e6, 0.0)
+    is_root = np.r_[np.ones(n_req, bool), np.zeros(ns, bool)]
+    req_of = np.r_[np.arange(n_req), sp_req]
+    trace = hex_ids_arrow(req_of, 32, seed)
+    span = hex_ids_arrow(np.r_[np.arange(n_req) + (1 << 60), np.arange(ns) + (2 << 60)], 16)
+    parent = hex_ids_arrow(req_of + (1 << 60), 16)
+    parent = pa.compute.if_else(pa.array(is_root), pa.scalar(None, pa.string()), parent)
+    # agent index n_ag = the orchestrator
+    ag = np.r_[np.full(n_req, n_ag), sp_agent]
+    models = [a.model for a in agents] + [None]
+    provs = [a.provider for a in agents] + [None]
+    model_mask = np.array([m is None for m in models])[ag]
+    prov_mask = np.array([p is None for p in provs])[ag]
+    failed = np.r_[req_failed == 1, ~ok]
+    err_idx = np.r_[np.where(req_failed == 1, 3, 0), sp_err]
+    ints = lambda x, m: pa.array(np.asarray(x, np.int64), mask=m)  # noqa: E731
+    tbl = pa.table({
+        "trace_id": trace, "span_id": span, "parent_span_id": parent,
+        "name": dict_col(ag, [f"chat {x}" for x in names] + [f"invoke_agent {cfg.orchestrator}"]),
+        "operation": dict_col(is_root.astype(np.int32), ["chat", "invoke_agent"]),
+        "agent_name": dict_col(ag, names + [cfg.orchestrator]),
+        "provider": dict_col(ag, provs, mask=prov_mask),
+        "model": dict_col(ag, models, mask=model_mask),
+        "start_ts": ts(np.r_[t_rel, sp_start]), "end_ts": ts(np.r_[req_end, sp_end]),
+        "ttft_s": np.r_[np.full(n_req, np.nan), np.where(ok, sp_ttft, np.nan)],
+        "input_tokens": ints(np.r_[np.zeros(n_req), sp_in], is_root),
+        "output_tokens": ints(np.r_[np.zeros(n_req), sp_out], is_root),
+        "cached_input_tokens": pa.nulls(n, pa.int64()),
+        "cost_usd": np.r_[np.full(n_req, np.nan), cost],
+        "status": dict_col(failed.astype(np.int32), ["ok", "error"]),
+        "error_type": dict_col(err_idx, ["", "rate_limited", "timeout", "retries_exhausted"], mask=err_idx == 0),
+        "stage": dict_col(np.r_[np.zeros(n_req, np.int64), sp_stage], [s.name for s in stages], mask=is_root),
+        "queue_wait_s": np.r_[np.full(n_req, np.nan), sp_svc - sp_start],
+    })
+    order = np.argsort(np.r_[t_rel, sp_start], kind="stable")
+    tbl = tbl.take(pa.array(order))
+    df = tbl.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return df[CANONICAL_COLUMNS + ["stage", "queue_wait_s"]]
+
+
+def _shock_table(cfg: SimulationConfig, t0: pd.Timestamp) -> pd.DataFrame:
+    rows = []
+    ts = lambda x: t0 + pd.to_timedelta(_to_seconds(x, t0), unit="s")  # noqa: E731
+    for o in cfg.outages:
+        rows.append({"shock": "outage", "agent": o.agent, "start_ts": ts(o.start), "end_ts": ts(o.end),
+                     "value": float(o.fraction), "detail": f"{o.fraction:.0%} of servers down"})
+    for r in cfg.rate_limits:
+        rows.append({"shock": "rate_limit", "agent": r.agent, "start_ts": ts(r.start), "end_ts": ts(r.end),
+                     "value": float(r.max_per_s), "detail": f"max {r.max_per_s} calls/s"})
+    for c in cfg.slo_changes:
+        parts = []
+        if c.shares:
+            parts.append("shares " + ", ".join(f"{k}={v:g}" for k, v in c.shares.items()))
+        if c.timeout_s is not None:
+            parts.append(f"timeout {c.timeout_s:g} s")
+        for a in (c.shares or {None: None}):
+            rows.append({"shock": "slo_change", "agent": a, "start_ts": ts(c.at), "end_ts": pd.NaT,
+                         "value": float(c.shares[a]) if a is not None else (
+                             float(c.timeout_s) if c.timeout_s is not None else np.nan),
+                         "detail": "; ".join(parts)})
+    df = pd.DataFrame(rows, columns=["shock", "agent", "start_ts", "end_ts", "value", "detail"])
+    for c in ("start_ts", "end_ts"):
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df
+
+
+def erlang_c_wait(lam: float, mu: float, c: int) -> float:
+    """Mean waiting time in queue of M/M/c: W_q = C(c, a)/(cμ − λ), a = λ/μ (Erlang C).
+
+    C(c, a) = [a^c/c! · c/(c − a)] / [Σ_{k<c} a^k/k! + a^c/c! · c/(c − a)].
+    """
+    a = lam / mu
+    if a >= c:
+        return math.inf
+    s = sum(a ** k / math.factorial(k) for k in range(c))
+    top = a ** c / math.factorial(c) * c / (c - a)
+    return (top / (s + top)) / (c * mu - lam)
