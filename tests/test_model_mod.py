@@ -1,0 +1,296 @@
+"""Dynare .mod reader, data files, writer round trip and the export command."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsge_agents.errors import DataError, ModelSyntaxError, UnknownNameError, UnsupportedStatementError
+from dsge_agents.model import load, read_datafile
+from dsge_agents.model.expr import split_tsym
+from dsge_agents.model.mod_reader import parse_mod
+
+SMALL = """// small model: # locals, a lead of 2, a lag of 2, a lagged shock
+var y $y$ (long_name='output'), p pi;
+varexo e u;
+parameters a b c rho sig;
+a = 0.5; b = 0.3;
+c = 1 - a;      % derived from a
+rho = 0.9;
+sig = 0.01;
+/* a block comment
+   spanning lines */
+model;
+# g = a*b;
+# h = g + c;
+[name = 'output']
+y = g*y(+2) + h*y(-1) + 0.1*y(-2) + e;
+p = rho*p(-1) + u + 0.5*u(-2);
+pi = p(+1) + y;
+end;
+initval;
+y = 0; p = 0; pi = 0;
+end;
+shocks;
+var e; stderr sig;
+var u = 0.0004;
+var e, u = 0.00001;
+end;
+varobs y pi;
+estimated_params;
+a, beta_pdf, 0.5, 0.1;
+b, 0.3, 0, 1, normal_pdf, 0.3, 0.05;
+rho, 0.8, beta_pdf, 0.7, 0.1;
+stderr e, inv_gamma_pdf, 0.035449, inf;
+stderr u, 0.02, 0.001, 1, inv_gamma2_pdf, 0.01, 0.5;
+corr e, u, uniform_pdf, , , -1, 1;
+sig, 0.01, 0.0001, 1;
+end;
+steady;
+check;
+stoch_simul(order=1, irf=20, nograph) y pi;
+estimation(datafile=mydata, nobs=50, first_obs=3, presample=4, lik_init=2, prefilter=0,
+           mode_compute=4, mh_replic=2000, mh_nblocks=2, mh_jscale=0.3, mh_drop=0.4);
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mod")
+    (d / "mydata.csv").write_text("y,pi\n1,2\n")
+    f = d / "small.mod"
+    f.write_text(SMALL)
+    return load(f)
+
+
+def test_declarations_locals_and_params(small):
+    m = small
+    assert m.variables[:3] == ["y", "p", "pi"] and m.shocks == ["e", "u"]
+    assert m.parameters["c"] == pytest.approx(0.5) and m.derived_parameters == ["c"]
+    assert m.param_names == ["a", "b", "rho", "sig"]
+    assert m.equations[0].name == "output" and m.equations[0].line == 15
+    # locals substituted: coefficient of y(-1) is a*b + (1 - a)
+    th = m.compiled.theta()
+    ssv = np.zeros(m.n_var)
+    A_lag, A_cur, A_lead, A_u = m.compiled.jacobian(ssv, th)
+    assert A_lag[0, 0] == pytest.approx(-(0.5 * 0.3 + 0.5))
+    th2 = m.compiled.theta({"a": 0.2})
+    assert m.compiled.jacobian(ssv, th2)[0][0, 0] == pytest.approx(-(0.2 * 0.3 + 0.8))   # c = 1 - a updated
+
+
+def test_aux_variables_for_long_leads_lags(small):
+    m = small
+    assert m.aux_variables == ["AUX_ENDO_LEAD_y_1", "AUX_ENDO_LAG_y_1", "AUX_EXO_LAG_u_0", "AUX_EXO_LAG_u_1"]
+    assert len(m.equations) == len(m.variables) == 7
+    for e in m.equations:
+        assert all(-1 <= split_tsym(s)[1] <= 1 for s in e.expr.free_symbols)
+    j = {v: i for i, v in enumerate(m.variables)}
+    A_lag, A_cur, A_lead, A_u = m.compiled.jacobian(np.zeros(m.n_var), m.compiled.theta())
+    # y(+2) -> AUX_ENDO_LEAD_y_1(+1) with coefficient g = a*b; y(-2) -> AUX_ENDO_LAG_y_1(-1)
+    assert A_lead[0, j["AUX_ENDO_LEAD_y_1"]] == pytest.approx(-0.15)
+    assert A_lag[0, j["AUX_ENDO_LAG_y_1"]] == pytest.approx(-0.1)
+    # u(-2) -> AUX_EXO_LAG_u_1(-1); AUX_EXO_LAG_u_0 = u
+    assert A_lag[1, j["AUX_EXO_LAG_u_1"]] == pytest.approx(-0.5)
+    k = next(i for i, e in enumerate(m.equations) if e.text == "AUX_EXO_LAG_u_0 = u")
+    assert A_u[k, 1] == -1 and A_cur[k, j["AUX_EXO_LAG_u_0"]] == 1
+
+
+def test_shocks_block_variants(small):
+    s_e, v_u, c_eu = 0.01, 0.0004, 0.00001
+    np.testing.assert_allclose(small.shock_cov, [[s_e ** 2, c_eu], [c_eu, v_u]], rtol=1e-14)
+    assert small.shock_stderr_params == {"e": "sig"}
+    th = small.compiled.theta({"sig": 0.02})
+    assert small.compiled.shock_cov(th)[0, 0] == pytest.approx(0.0004)
+
+
+def test_shocks_corr_statement(tmp_path):
+    f = tmp_path / "c.mod"
+    f.write_text("var x z; varexo e u; parameters r; r=0.5;\nmodel; x = r*x(-1) + e; z = u; end;\n"
+                 "shocks; var e; stderr 0.1; var u; stderr 0.2; corr e, u = 0.3; end;\n")
+    m = load(f)
+    np.testing.assert_allclose(m.shock_cov, [[0.01, 0.3 * 0.02], [0.3 * 0.02, 0.04]])
+
+
+def test_estimated_params(small):
+    ep = {(e["kind"], str(e["name"])): e for e in small.estimated_params}
+    a = ep[("param", "a")]
+    assert (a["prior"], a["mean"], a["std"]) == ("beta", 0.5, 0.1) and math.isnan(a["init"])
+    b = ep[("param", "b")]
+    assert (b["init"], b["lower"], b["upper"], b["prior"], b["mean"], b["std"]) == (0.3, 0, 1, "normal", 0.3, 0.05)
+    rho = ep[("param", "rho")]
+    assert rho["init"] == 0.8 and rho["prior"] == "beta" and math.isinf(rho["upper"])
+    se = ep[("stderr", "e")]
+    assert se["prior"] == "inv_gamma1" and se["mean"] == 0.035449 and math.isinf(se["std"])
+    su = ep[("stderr", "u")]
+    assert (su["init"], su["lower"], su["upper"], su["prior"]) == (0.02, 0.001, 1, "inv_gamma2")
+    c = ep[("corr", "['e', 'u']")]
+    assert c["prior"] == "uniform" and math.isnan(c["mean"]) and (c["p3"], c["p4"]) == (-1, 1)
+    ml = ep[("param", "sig")]
+    assert ml["prior"] is None and (ml["init"], ml["lower"], ml["upper"]) == (0.01, 0.0001, 1)
+
+
+def test_commands_and_estimation_options(small):
+    o = small.estimation_options
+    assert o["datafile"] == "mydata" and o["datafile_path"].endswith("mydata.csv")
+    assert (o["nobs"], o["first_obs"], o["presample"], o["lik_init"], o["prefilter"]) == (50, 3, 4, 2, 0)
+    assert (o["mode_compute"], o["mh_replic"], o["mh_nblocks"], o["mh_jscale"], o["mh_drop"]) == (4, 2000, 2, 0.3, 0.4)
+    assert small.loglinear is False
+    names = [c[0] for c in small.commands]
+    assert names == ["steady", "check", "stoch_simul", "estimation"]
+    assert small.commands[2][1] == {"order": 1, "irf": 20, "nograph": True, "varlist": ["y", "pi"]}
+    assert small.observables == ["y", "pi"]
+
+
+def test_unsupported_statements_name_line(tmp_path):
+    base = "var x; varexo e; parameters r; r = 0.5;\nmodel; x = r*x(-1) + e; end;\n"
+    for stmt, token in [("ramsey_model(planner_discount=0.99);", "ramsey_model"),
+                        ("occbin_constraints;\nname 'zlb'; bind x < 0;\nend;", "occbin_constraints"),
+                        ("planner_objective x^2;", "planner_objective"),
+                        ("options_.nograph = 1;", None)]:
+        f = tmp_path / "u.mod"
+        f.write_text(base + "\n" + stmt + "\n")
+        with pytest.raises((UnsupportedStatementError, ModelSyntaxError)) as ei:
+            load(f)
+        assert ei.value.line == 4, stmt
+        if token:
+            assert isinstance(ei.value, UnsupportedStatementError) and ei.value.token == token
+            assert token in str(ei.value) and "line 4" in str(ei.value)
+    f.write_text(base + "@#define N = 3\n")
+    with pytest.raises(UnsupportedStatementError, match="macro") as ei:
+        load(f)
+    assert ei.value.line == 3
+    f.write_text(base + "stoch_simul(order=2);\n")
+    with pytest.raises(UnsupportedStatementError, match="order=1"):
+        load(f)
+
+
+def test_reporting_command_warns(tmp_path):
+    f = tmp_path / "w.mod"
+    f.write_text("var x; varexo e; parameters r; r = 0.5;\nmodel; x = r*x(-1) + e; end;\n"
+                 "write_latex_dynamic_model;\nshock_decomposition y;\n")
+    with pytest.warns(UserWarning, match="line 3.*write_latex_dynamic_model"):
+        m = load(f)
+    assert m.variables == ["x"]
+
+
+def test_mod_unknown_name_and_unbalanced(tmp_path):
+    f = tmp_path / "e.mod"
+    f.write_text("var x; varexo e; parameters r; r = 0.5;\nmodel;\nx = r*x(-1) + e + q;\nend;\n")
+    with pytest.raises(UnknownNameError) as ei:
+        load(f)
+    assert (ei.value.line, ei.value.column, ei.value.token) == (3, 19, "q")
+    f.write_text("var x; varexo e; parameters r; r = 0.5;\nmodel;\nx = r*(x(-1) + e;\nend;\n")
+    with pytest.raises(ModelSyntaxError, match="unbalanced") as ei:
+        load(f)
+    assert (ei.value.line, ei.value.column) == (3, 7)
+
+
+def test_steady_state_model_with_temporaries(models_dir):
+    p = models_dir / "fs2000.mod"
+    if not p.exists():
+        pytest.skip("models/fs2000.mod not present")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(p)
+    assert m.has_analytic_steady_state and m.loglinear
+    ss = m.steady_state()     # verified by residuals inside
+    assert ss["m"] == pytest.approx(1.011) and ss["e"] == 1.0
+    assert ss["R"] == pytest.approx(1.011 / 0.99)
+
+
+def test_loglinear_option_of_stoch_simul(tmp_path):
+    f = tmp_path / "l.mod"
+    f.write_text("var x; varexo e; parameters r; r = 0.5;\nmodel; log(x) = r*log(x(-1)) + e; end;\n"
+                 "initval; x = 1.2; end;\nstoch_simul(order=1, loglinear, irf=10);\n")
+    m = load(f)
+    assert m.loglinear and m.steady_state()["x"] == pytest.approx(1.0)
+    A_lag, A_cur, A_lead, A_u = m.compiled.jacobian(np.ones(1), m.compiled.theta())
+    assert (A_lag[0, 0], A_cur[0, 0]) == (pytest.approx(-0.5), pytest.approx(1.0))
+
+
+def test_datafile_m(tmp_path):
+    f = tmp_path / "d.m"
+    f.write_text("% data\nT = 3;\ngp_obs = [\n 1.01 1.02 ...\n 1.03\n ]';\ngy_obs = [0.99; 1.0; 1e-1];\n")
+    df = read_datafile(f)
+    assert list(df.columns) == ["gp_obs", "gy_obs"]
+    np.testing.assert_array_equal(df["gp_obs"].values, [1.01, 1.02, 1.03])
+    np.testing.assert_array_equal(df["gy_obs"].values, [0.99, 1.0, 0.1])
+    f.write_text("a = [1 2 3];\nb = [1 2];\n")
+    with pytest.raises(DataError, match="different lengths"):
+        read_datafile(f)
+    f.write_text("a = [1 2 x];\n")
+    with pytest.raises(DataError, match="line 1"):
+        read_datafile(f)
+    f.write_text("a = load('x.mat');\n")
+    with pytest.raises(DataError, match="line 1"):
+        read_datafile(f)
+
+
+def test_datafile_csv_with_dates(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text(",gy_obs,gp_obs\n1947Q3,1.0,2.0\n1947Q4,1.5,\n1948Q1,2.0,3.0\n")
+    df = read_datafile(f)
+    assert isinstance(df.index, pd.PeriodIndex) and str(df.index[0]) == "1947Q3"
+    assert list(df.columns) == ["gy_obs", "gp_obs"] and math.isnan(df["gp_obs"].iloc[1])
+    f.write_text("date,y\n1990m1,1\n1990m2,2\n")
+    assert str(read_datafile(f).index[1]) == "1990-02"
+    f.write_text("y,z\n1,2\n3,abc\n")
+    with pytest.raises(DataError, match="row 3.*'z'"):
+        read_datafile(f)
+
+
+def test_datafile_shared_fs2000(shared_data):
+    df = read_datafile(shared_data / "fs2000" / "fsdat_simul.csv")
+    assert df.shape == (203, 2) and df["gy_obs"].iloc[0] == 1.0030045
+
+
+def _ss_vec(m):
+    return np.array([m.steady_state()[v] for v in m.variables])
+
+
+@pytest.mark.parametrize("which", ["nk3.yaml", "rbc.yaml", "fs2000.mod", "small"])
+def test_writer_round_trip(which, models_dir, small, tmp_path):
+    if which == "small":
+        m = small
+    else:
+        p = models_dir / which
+        if not p.exists():
+            pytest.skip(f"{p} not present")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = load(p)
+    out = tmp_path / f"{m.name}_rt.mod"
+    m.to_mod(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m2 = load(out)
+    assert m2.variables == m.variables and m2.shocks == m.shocks and m2.parameters == m.parameters
+    assert m2.loglinear == m.loglinear
+    np.testing.assert_allclose(m2.shock_cov, m.shock_cov, rtol=1e-14)
+    if which == "small":
+        ss1 = ss2 = np.zeros(m.n_var)        # linear in deviations; no loglinear ss needed
+        m_l, m2_l = m, m2
+    else:
+        ss1, ss2 = _ss_vec(m), _ss_vec(m2)
+        np.testing.assert_allclose(ss2, ss1, rtol=1e-12, atol=1e-14)
+    th1, th2 = m.compiled.theta(), m2.compiled.theta()
+    for a, b in zip(m.compiled.jacobian(ss1, th1), m2.compiled.jacobian(ss2, th2)):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+    u = np.full(len(m.shocks), 0.01)
+    np.testing.assert_allclose(m2.compiled.residual(ss2 * 1.01, ss2, ss2 * 0.99, u, th2),
+                               m.compiled.residual(ss1 * 1.01, ss1, ss1 * 0.99, u, th1), rtol=1e-12, atol=1e-14)
+    assert [e["name"] for e in m2.estimated_params] == [e["name"] for e in m.estimated_params]
+
+
+def test_cli_export(tmp_path, models_dir):
+    from dsge_agents.cli.main import main
+    out = tmp_path / "nk3.mod"
+    assert main(["export", str(models_dir / "nk3.yaml"), "--to", "mod", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "stoch_simul(order=1, irf=40, nograph);" in text and "var x pi i rn;" in text
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(out)]) == 1      # exists
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(out), "--force"]) == 0
+    assert load(out).variables == ["x", "pi", "i", "rn"]
