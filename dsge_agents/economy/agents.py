@@ -147,12 +147,13 @@ def firm_supply(p_a, p_l, tau, k, mu, kappa):
     """
     p_a = np.asarray(p_a, dtype=float)
     p_l = np.asarray(p_l, dtype=float)
-    r = (p_a - kappa) / p_l
-    rho = supply_utilization(r, tau, k)
-    s = mu * rho
-    ell = tau * s * (1.0 + k * rho / (1.0 - rho))
-    c = kappa * s
-    profit = (p_a - kappa) * s - p_l * ell
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        r = (p_a - kappa) / p_l
+        rho = supply_utilization(r, tau, k)
+        s = mu * rho
+        ell = tau * s * (1.0 + k * rho / (1.0 - rho))
+        c = kappa * s
+        profit = (p_a - kappa) * s - p_l * ell
     return s, ell, c, profit
 
 

@@ -309,7 +309,9 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
         P = eco.pack(p, pl)
         Z = eco.pack(zg, zl)
         Pn = P + G * Z
-        Pn[:, eco.N] = np.maximum(Pn[:, eco.N], pos_floor)
+        # projection on p_ℓ ≥ η; a p_ℓ far above η may fall at most to a tenth of its value in one
+        # step (keeps p_ℓ > 0 when η = 0, never active near the solution)
+        Pn[:, eco.N] = np.maximum(Pn[:, eco.N], np.maximum(pos_floor, 0.1 * P[:, eco.N]))
         pn, pln = eco.unpack(Pn)
         if not frozen:
             Dn = eco.dual(pn, pln)
@@ -399,7 +401,7 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
             Pn[:, N] = np.maximum(Pn[:, N], floor)
             pn, pln = eco.unpack(Pn)
             Dn = eco.dual(pn, pln)
-            ok = Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)
+            ok = (Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)) & (pln >= 0.1 * pl)
             if ok.all():
                 break
             tstep = np.where(ok, tstep, 0.5 * tstep)

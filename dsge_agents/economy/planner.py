@@ -54,21 +54,27 @@ class PlannerResult:
 
 
 def solve_conic(eco, solver: str = "CLARABEL", verbose: bool = False) -> dict:
-    """The conic program of the module docstring with CVXPY. Returns raw x, h, P (= dual / w_q)."""
+    """The conic program of the module docstring with CVXPY, in scaled variables: stage shares
+    y_a = x_a/(λ v_s) ∈ [0, 1], the latency budget divided by ℓ̄ and the objective by
+    σ = Σ_q w_q λ_q θ; with ρ = x/μ the load reads f_a = τ x + τ k μ (inv_pos(1 − ρ) − 1 − ρ) and
+    entr(D y) = D entr(y) − D log D · y. Returns raw x, h and P = σ·dual_q /(w_q ℓ̄_q)."""
     import cvxpy as cp
     K, N = eco.K, eco.N
     w = eco.w
-    X = cp.Variable((K, N), nonneg=True)
-    H = cp.Variable(K, nonneg=True)
-    lin = w[:, None] * (eco.theta * eco.quality - eco.kappa)[None, :]
-    obj = cp.sum(cp.multiply(lin, X)) + cp.sum(cp.multiply(w[:, None] / eco.beta, cp.entr(X))) \
-        + eco.eta * (w @ H)
-    tau = np.broadcast_to(eco.tau, (K, N))
-    tk = np.broadcast_to(eco.tau * eco.kq, (K, N))
-    mu = eco.mu
-    load = cp.multiply(tau, X) + cp.multiply(tk, cp.multiply(mu ** 2, cp.inv_pos(mu - X)) - mu - X)
-    cons_flow = X @ eco._member.T == eco.demand_stage
-    cons_lat = cp.sum(load, axis=1) + H <= eco.lbar
+    Dn = eco.demand_stage[:, eco.stage_index]                     # (K, N) stage demand per agent
+    sigma = float(w @ eco.lam) * max(eco.theta, 1e-300)
+    Y = cp.Variable((K, N), nonneg=True)
+    H = cp.Variable(K, nonneg=True)                               # headroom / ℓ̄
+    lin = w[:, None] * Dn * ((eco.theta * eco.quality - eco.kappa)[None, :] - np.log(Dn) / eco.beta) / sigma
+    ent = w[:, None] * Dn / (eco.beta * sigma)
+    obj = cp.sum(cp.multiply(lin, Y)) + cp.sum(cp.multiply(ent, cp.entr(Y))) + eco.eta * ((w * eco.lbar) @ H) / sigma
+    a = Dn / eco.mu                                               # ρ = a·y
+    rho = cp.multiply(a, Y)
+    lb = eco.lbar[:, None]
+    load = cp.multiply(eco.tau * Dn / lb, Y) + cp.multiply((eco.tau * eco.kq)[None, :] * eco.mu / lb,
+                                                           cp.inv_pos(1 - rho) - 1 - rho)
+    cons_flow = Y @ eco._member.T == 1.0
+    cons_lat = cp.sum(load, axis=1) + H <= 1.0
     prob = cp.Problem(cp.Maximize(obj), [cons_flow, cons_lat])
     t0 = time.perf_counter()
     try:
@@ -78,8 +84,9 @@ def solve_conic(eco, solver: str = "CLARABEL", verbose: bool = False) -> dict:
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise EconomyError(f"the conic planner returned status {prob.status!r}")
     y = np.asarray(cons_lat.dual_value, dtype=float).ravel()
-    return {"x": np.asarray(X.value, float), "h": np.asarray(H.value, float), "P": y / w,
-            "status": prob.status, "objective": float(prob.value), "seconds": time.perf_counter() - t0}
+    return {"x": np.asarray(Y.value, float) * Dn, "h": np.asarray(H.value, float) * eco.lbar,
+            "P": y * sigma / (w * eco.lbar), "status": prob.status, "objective": float(prob.value) * sigma,
+            "seconds": time.perf_counter() - t0}
 
 
 def _kkt_residual(eco, x, nu, P, active):

@@ -260,7 +260,8 @@ class StaticEconomy:
         _, _, lse = self.demand(p, pl)
         Ds = self.demand_stage
         cons = (Ds / self.beta * (lse - np.log(Ds))).sum(axis=1)
-        return cons + prof.sum(axis=1) + np.asarray(pl, float) * self.lbar
+        out = cons + prof.sum(axis=1) + np.asarray(pl, float) * self.lbar
+        return np.where(np.isfinite(out), out, np.inf)
 
     # ------------------------------------------------------------------ Jacobian (DESIGN §5.1)
     def jacobian_parts(self, p, pl):
@@ -271,7 +272,8 @@ class StaticEconomy:
         _, pi, _ = self.demand(p, pl)
         bD = self.beta * self.demand_stage[:, self.stage_index]
         g = firm_jacobian_weight(s, pl[:, None], self.tau, self.kq, self.mu)
-        r = (np.asarray(p, float) - self.kappa) / pl[:, None]
+        with np.errstate(over="ignore", divide="ignore"):
+            r = (np.asarray(p, float) - self.kappa) / pl[:, None]
         return pi, bD, g, r
 
     def jacobian_node(self, q: int, parts) -> np.ndarray:
