@@ -1,0 +1,212 @@
+"""Prior densities with Dynare's shapes and mean/std parameterization.
+
+Shapes (Dynare ``estimated_params`` names and codes): beta (1), gamma (2),
+normal (3), inv_gamma / inv_gamma1 (4), uniform (5), inv_gamma2 (6).
+Hyper-parameters follow Dynare 5.3 (``set_prior.m``, ``beta_specification.m``,
+``gamma_specification``, ``inverse_gamma_specification.m``; see
+../shared/DYNARE_NOTES.md):
+
+* beta on [a, b] (default [0, 1]): with μ = (m−a)/(b−a), σ = s/(b−a),
+  α = μ(μ(1−μ)/σ² − 1), β = α(1−μ)/μ;
+* gamma with lower bound a (default 0): shape k = (m−a)²/s², scale θ = s²/(m−a);
+* normal: N(m, s²);
+* inverse gamma type 1 (density of a standard deviation x):
+  log p(x) = log 2 − lgamma(ν/2) − (ν/2) log(2/s) − (ν+1) log x − s/(2x²),
+  ν solved from m = √(s/2) Γ((ν−1)/2)/Γ(ν/2) and s/(ν−2) = m² + sd²;
+  with sd = inf: ν = 2, s = 2m²/π;
+* inverse gamma type 2 (density of a variance x): ν = 2(2 + m²/sd²),
+  s = 2m(1 + m²/sd²), log p(x) = −lgamma(ν/2) − (ν/2) log(2/s) − (ν/2+1) log x − s/(2x);
+  with sd = inf: ν = 4, s = 2m (mean m, infinite variance);
+* uniform on [a, b] (given, or m ∓ √3·s).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from dsge_agents.errors import PriorError
+
+__all__ = ["Prior", "make_prior", "PRIOR_SHAPES"]
+
+PRIOR_SHAPES = {
+    "beta": "beta", "beta_pdf": "beta", "1": "beta",
+    "gamma": "gamma", "gamma_pdf": "gamma", "2": "gamma",
+    "normal": "normal", "normal_pdf": "normal", "3": "normal",
+    "inv_gamma": "inv_gamma1", "inv_gamma_pdf": "inv_gamma1", "inv_gamma1": "inv_gamma1",
+    "inv_gamma1_pdf": "inv_gamma1", "4": "inv_gamma1",
+    "uniform": "uniform", "uniform_pdf": "uniform", "5": "uniform",
+    "inv_gamma2": "inv_gamma2", "inv_gamma2_pdf": "inv_gamma2", "6": "inv_gamma2",
+}
+
+LOG2 = math.log(2.0)
+
+
+def _ig1_nu(m: float, sd: float) -> tuple[float, float]:
+    """(s, ν) of Dynare's inverse gamma type 1 from mean m and std sd (sd = inf: ν = 2)."""
+    if not np.isfinite(sd):
+        return 2.0 * m * m / math.pi, 2.0
+
+    def s_of(nu):
+        return 2.0 * (m * math.exp(special.gammaln(nu / 2) - special.gammaln((nu - 1) / 2))) ** 2
+
+    def f(nu):
+        return s_of(nu) / (nu - 2.0) - (m * m + sd * sd)
+
+    lo, hi = 2.0 + 1e-10, 3.0
+    while f(hi) > 0:
+        hi *= 2.0
+        if hi > 1e9:
+            raise PriorError(f"inverse gamma 1: cannot match mean {m} and std {sd}")
+    nu = optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500)
+    return s_of(nu), nu
+
+
+@dataclass
+class Prior:
+    """One prior density (Dynare shape; hyper-parameters in ``hyper``)."""
+
+    shape: str
+    mean: float
+    std: float
+    lower: float          # support lower bound
+    upper: float          # support upper bound
+    hyper: tuple          # shape-specific (see module doc)
+    name: str = ""
+
+    # ------------------------------------------------------------------ density
+    def logpdf(self, x: float) -> float:
+        """Log prior density at x (−inf outside the support)."""
+        a, b = self.lower, self.upper
+        if not (a <= x <= b) or not np.isfinite(x):
+            return -np.inf
+        sh = self.shape
+        h = self.hyper
+        if sh == "normal":
+            m, s = h
+            z = (x - m) / s
+            return -0.5 * z * z - math.log(s) - 0.5 * math.log(2 * math.pi)
+        if sh == "beta":
+            al, be, lo, hi = h
+            if x <= lo or x >= hi:
+                return -np.inf
+            u = (x - lo) / (hi - lo)
+            return ((al - 1) * math.log(u) + (be - 1) * math.log1p(-u) - special.betaln(al, be)
+                    - math.log(hi - lo))
+        if sh == "gamma":
+            k, th, lo = h
+            if x <= lo:
+                return -np.inf
+            z = x - lo
+            return (k - 1) * math.log(z) - z / th - special.gammaln(k) - k * math.log(th)
+        if sh == "inv_gamma1":
+            s, nu = h
+            if x <= 0:
+                return -np.inf
+            return (LOG2 - special.gammaln(nu / 2) - (nu / 2) * math.log(2 / s)
+                    - (nu + 1) * math.log(x) - 0.5 * s / (x * x))
+        if sh == "inv_gamma2":
+            s, nu = h
+            if x <= 0:
+                return -np.inf
+            return (-special.gammaln(nu / 2) - (nu / 2) * math.log(2 / s)
+                    - (nu / 2 + 1) * math.log(x) - 0.5 * s / x)
+        if sh == "uniform":
+            lo, hi = h
+            return -math.log(hi - lo)
+        raise PriorError(f"unknown prior shape {sh!r}")
+
+    def scipy(self):
+        """Equivalent frozen scipy.stats distribution (inv_gamma1: of x² — see tests)."""
+        h = self.hyper
+        if self.shape == "normal":
+            return stats.norm(h[0], h[1])
+        if self.shape == "beta":
+            return stats.beta(h[0], h[1], loc=h[2], scale=h[3] - h[2])
+        if self.shape == "gamma":
+            return stats.gamma(h[0], loc=h[2], scale=h[1])
+        if self.shape == "inv_gamma2":
+            return stats.invgamma(h[1] / 2, scale=h[0] / 2)
+        if self.shape == "inv_gamma1":
+            return stats.invgamma(h[1] / 2, scale=h[0] / 2)   # distribution of x²
+        if self.shape == "uniform":
+            return stats.uniform(h[0], h[1] - h[0])
+        raise PriorError(self.shape)
+
+    def rvs(self, size, rng) -> np.ndarray:
+        """Draws from the prior."""
+        d = self.scipy()
+        x = d.rvs(size=size, random_state=rng)
+        if self.shape == "inv_gamma1":
+            x = np.sqrt(x)
+        return np.asarray(x, dtype=float)
+
+    def interval(self, q=0.9) -> tuple[float, float]:
+        d = self.scipy()
+        lo, hi = d.interval(q)
+        if self.shape == "inv_gamma1":
+            lo, hi = math.sqrt(lo), math.sqrt(hi)
+        return float(lo), float(hi)
+
+    def describe(self) -> str:
+        return f"{self.shape}({self.mean:g}, {self.std:g})"
+
+
+def make_prior(shape, mean, std, p3=np.nan, p4=np.nan, name: str = "") -> Prior:
+    """Build a :class:`Prior` from Dynare's (shape, mean, std, p3, p4)."""
+    key = PRIOR_SHAPES.get(str(shape).lower())
+    if key is None:
+        raise PriorError(f"{name}: unknown prior shape {shape!r} "
+                         f"(beta, gamma, normal, inv_gamma1, inv_gamma2, uniform)")
+    m, s = float(mean), float(std)
+    p3 = float(p3) if p3 is not None else np.nan
+    p4 = float(p4) if p4 is not None else np.nan
+    if key != "uniform" and not (s > 0):
+        raise PriorError(f"{name}: prior standard deviation must be positive, got {s}")
+    if key == "normal":
+        if not np.isfinite(s):
+            raise PriorError(f"{name}: normal prior needs a finite std")
+        return Prior("normal", m, s, -np.inf, np.inf, (m, s), name)
+    if key == "beta":
+        a = 0.0 if np.isnan(p3) else p3
+        b = 1.0 if np.isnan(p4) else p4
+        if not (a < m < b):
+            raise PriorError(f"{name}: beta prior mean {m} outside ({a}, {b})")
+        mu = (m - a) / (b - a)
+        sig = s / (b - a)
+        al = mu * (mu * (1 - mu) / sig ** 2 - 1)
+        be = al * (1 - mu) / mu
+        if not (al > 0 and be > 0):
+            raise PriorError(f"{name}: beta prior with mean {m} and std {s} does not exist "
+                             f"(std must be < sqrt(mean(1-mean)) on the unit interval)")
+        return Prior("beta", m, s, a, b, (al, be, a, b), name)
+    if key == "gamma":
+        a = 0.0 if np.isnan(p3) else p3
+        mm = m - a
+        if not mm > 0:
+            raise PriorError(f"{name}: gamma prior mean {m} must exceed its lower bound {a}")
+        return Prior("gamma", m, s, a, np.inf, (mm * mm / (s * s), s * s / mm, a), name)
+    if key == "inv_gamma1":
+        if not m > 0:
+            raise PriorError(f"{name}: inverse gamma prior mean must be positive, got {m}")
+        sv, nu = _ig1_nu(m, s)
+        return Prior("inv_gamma1", m, s, 0.0, np.inf, (sv, nu), name)
+    if key == "inv_gamma2":
+        if not m > 0:
+            raise PriorError(f"{name}: inverse gamma prior mean must be positive, got {m}")
+        if np.isfinite(s):
+            r = m * m / (s * s)
+            nu, sv = 2 * (2 + r), 2 * m * (1 + r)
+        else:
+            nu, sv = 4.0, 2.0 * m
+        return Prior("inv_gamma2", m, s, 0.0, np.inf, (sv, nu), name)
+    # uniform
+    if np.isfinite(p3) and np.isfinite(p4):
+        a, b = p3, p4
+    else:
+        a, b = m - math.sqrt(3) * s, m + math.sqrt(3) * s
+    if not a < b:
+        raise PriorError(f"{name}: uniform prior needs lower < upper, got [{a}, {b}]")
+    return Prior("uniform", (a + b) / 2, (b - a) / math.sqrt(12), a, b, (a, b), name)
