@@ -45,7 +45,7 @@ from dsge_agents.model.expr import split_tsym, tsym
 
 __all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir"]
 
-_CODEGEN_VERSION = "3"
+_CODEGEN_VERSION = "4"
 _LOCK = threading.Lock()
 
 
@@ -97,11 +97,17 @@ class _Printer(PythonCodePrinter):
 def _model_key(m) -> str:
     parts = [_CODEGEN_VERSION, m.name, repr(m.variables), repr(m.shocks), repr(list(m.parameters)),
              repr(m.param_names), repr(m.loglinear)]
-    parts += [sp.srepr(e.expr) for e in m.equations]
-    parts += [f"{d}:{sp.srepr(m.param_exprs[d])}" for d in m.derived_order]
+    # str() of SymPy expressions is canonical for a given SymPy version (srepr is much slower)
+    parts += [sp.__version__] + [str(e.expr) for e in m.equations]
+    parts += [f"{d}:{m.param_exprs[d]}" for d in m.derived_order]
     if m.ss_exprs is not None:
-        parts += [f"{v}:{sp.srepr(m.ss_exprs[v])}" for v in m.variables]
-    parts += [sp.srepr(sp.Matrix(m.shock_cov_exprs))]
+        if m.ss_block:
+            parts += [f"{t}:{e}" for t, e in m.ss_block] + [f"{a}:{k}" for a, k in m.aux_info.items()]
+            parts += [f"{v}:{m.ss_exprs[v]}" for v in m.variables
+                      if v not in m.aux_info and v not in {t for t, _ in m.ss_block}]
+        else:
+            parts += [f"{v}:{m.ss_exprs[v]}" for v in m.variables]
+    parts += [str(sp.Matrix(m.shock_cov_exprs).tolist())]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
@@ -259,8 +265,30 @@ def generate_source(m) -> str:
                                            "which is not a parameter")
         out += ["@njit(cache=True)", "def steady_state(theta):"]
         out += _header(m, base)
-        lines, res = _emit(ss_list, base, prefix="q")
-        out += lines + [f"    out = np.empty({nv})"]
+        if m.ss_block:
+            # sequential evaluation of the file's steady-state block (temporaries as locals)
+            names = dict(base)
+            pr = _Printer(names)
+            cur = {}
+            for k, (target, e) in enumerate(m.ss_block):
+                ident = f"q{k}"
+                out.append(f"    {ident} = {_Printer(names).doprint(sp.sympify(e))}")
+                names[tsym(target)] = ident
+                cur[target] = ident
+            res = []
+            for v in m.variables:
+                src = v
+                if v in m.aux_info:
+                    kind, orig = m.aux_info[v]
+                    if kind == "exo":
+                        res.append("0.0")
+                        continue
+                    src = orig
+                res.append(cur[src] if src in cur else pr.doprint(sp.sympify(m.ss_exprs[src])))
+        else:
+            lines, res = _emit(ss_list, base, prefix="q")
+            out += lines
+        out += [f"    out = np.empty({nv})"]
         out += [f"    out[{j}] = {r}" for j, r in enumerate(res)]
         out += ["    return out", ""]
     return "\n".join(out) + "\n"

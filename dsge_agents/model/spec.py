@@ -82,6 +82,7 @@ class Model:
     shock_cov_exprs: Any = None                              # sympy Matrix of params
     original_equations: list = field(default_factory=list)   # pre-aux Equations (writer)
     declared_variables: list = field(default_factory=list)
+    aux_info: dict = field(default_factory=dict)             # aux -> (kind 'lead'|'lag'|'exo', original)
 
     def __post_init__(self):
         self._compiled = None
@@ -338,7 +339,8 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
               policy_rule=policy_rule, shock_stderr_params=dict(shock_stderr_params or {}),
               initval=initval, param_exprs=dict(param_exprs), derived_order=derived, ss_exprs=ss_exprs,
               ss_block=list(ss_block or []), shock_cov_exprs=shock_cov_exprs,
-              original_equations=list(equations), declared_variables=list(variables))
+              original_equations=list(equations), declared_variables=list(variables),
+              aux_info=dict(aux_src))
     if policy_rule is not None:
         pr = dict(policy_rule)
         pr["equation"] = m.equation_index(pr.get("equation"))
