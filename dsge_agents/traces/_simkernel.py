@@ -16,30 +16,42 @@ import numpy as np
 from numba import njit
 
 
+# span record layout: float fields F_* in sf[:, k], integer fields I_* in si[:, k]
+F_START, F_SVC, F_END, F_TTFT = 0, 1, 2, 3
+I_REQ, I_AGENT, I_STAGE, I_IN, I_OUT, I_ERR, I_STATE, I_QNEXT = 0, 1, 2, 3, 4, 5, 6, 7
+
+
 @njit(cache=True)
-def _heap_push(ht, hs, hk, ha, n, t, seq, kind, a):
+def _push(ht, hp, n, t, payload):
+    """Binary-heap insert keyed by (time, payload order of insertion via hp[:, 0] = sequence)."""
     i = n
     ht[i] = t
-    hs[i] = seq
-    hk[i] = kind
-    ha[i] = a
+    hp[i, 0] = payload[0]
+    hp[i, 1] = payload[1]
+    hp[i, 2] = payload[2]
     while i > 0:
         p = (i - 1) >> 1
-        if ht[p] < ht[i] or (ht[p] == ht[i] and hs[p] < hs[i]):
+        if ht[p] < ht[i] or (ht[p] == ht[i] and hp[p, 0] < hp[i, 0]):
             break
-        ht[p], ht[i] = ht[i], ht[p]
-        hs[p], hs[i] = hs[i], hs[p]
-        hk[p], hk[i] = hk[i], hk[p]
-        ha[p], ha[i] = ha[i], ha[p]
+        tt = ht[p]
+        ht[p] = ht[i]
+        ht[i] = tt
+        for k in range(3):
+            x = hp[p, k]
+            hp[p, k] = hp[i, k]
+            hp[i, k] = x
         i = p
     return n + 1
 
 
 @njit(cache=True)
-def _heap_pop(ht, hs, hk, ha, n):
-    t, k, a = ht[0], hk[0], ha[0]
+def _pop(ht, hp, n):
+    """Remove the heap minimum; returns (time, kind, arg, new size)."""
+    t, kind, a = ht[0], hp[0, 1], hp[0, 2]
     n -= 1
-    ht[0], hs[0], hk[0], ha[0] = ht[n], hs[n], hk[n], ha[n]
+    ht[0] = ht[n]
+    for k in range(3):
+        hp[0, k] = hp[n, k]
     i = 0
     while True:
         l = 2 * i + 1
@@ -47,21 +59,31 @@ def _heap_pop(ht, hs, hk, ha, n):
             break
         c = l
         r = l + 1
-        if r < n and (ht[r] < ht[l] or (ht[r] == ht[l] and hs[r] < hs[l])):
+        if r < n and (ht[r] < ht[l] or (ht[r] == ht[l] and hp[r, 0] < hp[l, 0])):
             c = r
-        if ht[i] < ht[c] or (ht[i] == ht[c] and hs[i] < hs[c]):
+        if ht[i] < ht[c] or (ht[i] == ht[c] and hp[i, 0] < hp[c, 0]):
             break
-        ht[c], ht[i] = ht[i], ht[c]
-        hs[c], hs[i] = hs[i], hs[c]
-        hk[c], hk[i] = hk[i], hk[c]
-        ha[c], ha[i] = ha[i], ha[c]
+        tt = ht[c]
+        ht[c] = ht[i]
+        ht[i] = tt
+        for k in range(3):
+            x = hp[c, k]
+            hp[c, k] = hp[i, k]
+            hp[i, k] = x
         i = c
-    return t, k, a, n
+    return t, kind, a, n
 
 
 @njit(cache=True)
-def _grow_f(x, m):
+def _grow1(x, m):
     y = np.empty(m, x.dtype)
+    y[:x.shape[0]] = x
+    return y
+
+
+@njit(cache=True)
+def _grow2(x, m):
+    y = np.empty((m, x.shape[1]), x.dtype)
     y[:x.shape[0]] = x
     return y
 
@@ -81,35 +103,20 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
     np.random.seed(seed)
     n_req = arr_t.shape[0]
     n_ag = servers.shape[0]
-    # --- heap
     hcap = n_req + cap_t.shape[0] + 1024
     ht = np.empty(hcap, np.float64)
-    hs = np.empty(hcap, np.int64)
-    hk = np.empty(hcap, np.int64)
-    ha = np.empty(hcap, np.int64)
+    hp = np.empty((hcap, 3), np.int64)      # sequence, kind, argument
+    pl = np.empty(3, np.int64)
     hn = 0
     seq = 0
-    # --- spans
     scap = max(16, 3 * n_req)
-    sp_req = np.empty(scap, np.int64)
-    sp_agent = np.empty(scap, np.int64)
-    sp_stage = np.empty(scap, np.int64)
-    sp_start = np.empty(scap, np.float64)
-    sp_svc = np.empty(scap, np.float64)
-    sp_end = np.empty(scap, np.float64)
-    sp_ttft = np.empty(scap, np.float64)
-    sp_in = np.empty(scap, np.int64)
-    sp_out = np.empty(scap, np.int64)
-    sp_err = np.empty(scap, np.int64)      # 0 ok, 1 rate limited, 2 timeout
-    sp_state = np.empty(scap, np.int64)    # 0 waiting, 1 in service, 2 done, 3 abandoned
-    q_next = np.empty(scap, np.int64)
+    sf = np.empty((scap, 4), np.float64)
+    si = np.empty((scap, 8), np.int64)
     ns = 0
-    # --- requests
     req_attempt = np.zeros(n_req, np.int64)
     req_visits = np.zeros(n_req, np.int64)
     req_end = np.full(n_req, np.nan)
     req_failed = np.zeros(n_req, np.int64)
-    # --- agents
     busy = np.zeros(n_ag, np.int64)
     cap = servers.copy()
     q_head = np.full(n_ag, -1, np.int64)
@@ -120,65 +127,63 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
     n_ep = ep_t.shape[0]
 
     for r in range(n_req):
-        hn = _heap_push(ht, hs, hk, ha, hn, arr_t[r], seq, 0, r * 65536 + 0)
+        pl[0] = seq; pl[1] = 0; pl[2] = r * 65536
+        hn = _push(ht, hp, hn, arr_t[r], pl)
         seq += 1
     for j in range(cap_t.shape[0]):
-        if hn >= hcap:
-            hcap *= 2
-            ht = _grow_f(ht, hcap); hs = _grow_f(hs, hcap); hk = _grow_f(hk, hcap); ha = _grow_f(ha, hcap)
-        hn = _heap_push(ht, hs, hk, ha, hn, cap_t[j], seq, 2, j)
+        pl[0] = seq; pl[1] = 2; pl[2] = j
+        hn = _push(ht, hp, hn, cap_t[j], pl)
         seq += 1
 
     while hn > 0:
-        t, kind, a, hn = _heap_pop(ht, hs, hk, ha, hn)
-        # ensure room for up to 3 pushes and one new span
+        t, kind, a, hn = _pop(ht, hp, hn)
         if hn + 4 >= hcap:
             hcap *= 2
-            ht = _grow_f(ht, hcap); hs = _grow_f(hs, hcap); hk = _grow_f(hk, hcap); ha = _grow_f(ha, hcap)
+            ht = _grow1(ht, hcap)
+            hp = _grow2(hp, hcap)
         if ns + 2 >= scap:
             scap *= 2
-            sp_req = _grow_f(sp_req, scap); sp_agent = _grow_f(sp_agent, scap); sp_stage = _grow_f(sp_stage, scap)
-            sp_start = _grow_f(sp_start, scap); sp_svc = _grow_f(sp_svc, scap); sp_end = _grow_f(sp_end, scap)
-            sp_ttft = _grow_f(sp_ttft, scap); sp_in = _grow_f(sp_in, scap); sp_out = _grow_f(sp_out, scap)
-            sp_err = _grow_f(sp_err, scap); sp_state = _grow_f(sp_state, scap); q_next = _grow_f(q_next, scap)
+            sf = _grow2(sf, scap)
+            si = _grow2(si, scap)
         dispatch_agent = -1
-        if kind == 0:  # arrival of request r at stage st
+        retry_req = -1
+        retry_stage = -1
+        if kind == 0:  # request a//65536 arrives at stage a%65536
             r = a // 65536
             st = a % 65536
-            # epoch
             e = 0
             while e + 1 < n_ep and ep_t[e + 1] <= t:
                 e += 1
-            lo, hi = stage_ptr[st], stage_ptr[st + 1]
-            tot = 0.0
-            for k in range(lo, hi):
-                tot += ep_share[e, stage_agents[k]]
+            lo = stage_ptr[st]
+            hi = stage_ptr[st + 1]
             ag = stage_agents[lo]
             if hi - lo > 1:
+                tot = 0.0
+                for k in range(lo, hi):
+                    tot += ep_share[e, stage_agents[k]]
                 u = np.random.random()
                 if tot > 0:
                     acc = 0.0
                     for k in range(lo, hi):
-                        acc += ep_share[e, stage_agents[k]] / tot
-                        if u < acc:
-                            ag = stage_agents[k]
-                            break
                         ag = stage_agents[k]
+                        acc += ep_share[e, ag] / tot
+                        if u < acc:
+                            break
                 else:
                     ag = stage_agents[lo + min(int(u * (hi - lo)), hi - lo - 1)]
             s = ns
             ns += 1
-            sp_req[s] = r
-            sp_agent[s] = ag
-            sp_stage[s] = st
-            sp_start[s] = t
-            sp_svc[s] = np.nan
-            sp_end[s] = np.nan
-            sp_ttft[s] = np.nan
-            sp_in[s] = int(round(in_tok[r] * in_scale[ag]))
-            sp_out[s] = int(round(out_tok[r] * out_scale[ag]))
-            sp_err[s] = 0
-            q_next[s] = -1
+            sf[s, F_START] = t
+            sf[s, F_SVC] = np.nan
+            sf[s, F_END] = np.nan
+            sf[s, F_TTFT] = np.nan
+            si[s, I_REQ] = r
+            si[s, I_AGENT] = ag
+            si[s, I_STAGE] = st
+            si[s, I_IN] = int(np.round(in_tok[r] * in_scale[ag]))
+            si[s, I_OUT] = int(np.round(out_tok[r] * out_scale[ag]))
+            si[s, I_ERR] = 0
+            si[s, I_QNEXT] = -1
             limited = False
             for w in range(n_rl):
                 if rl_agent[w] == ag and rl_start[w] <= t and t < rl_end[w]:
@@ -191,45 +196,38 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
                     else:
                         rl_cnt[w] += 1
             if limited:
-                sp_end[s] = t
-                sp_state[s] = 2
-                sp_err[s] = 1
-                sp_out[s] = 0
-                fail = True
+                sf[s, F_END] = t
+                si[s, I_STATE] = 2
+                si[s, I_ERR] = 1
+                si[s, I_OUT] = 0
+                retry_req = r
+                retry_stage = st
             else:
-                fail = False
-                sp_state[s] = 0
+                si[s, I_STATE] = 0
                 if q_tail[ag] < 0:
                     q_head[ag] = s
                 else:
-                    q_next[q_tail[ag]] = s
+                    si[q_tail[ag], I_QNEXT] = s
                 q_tail[ag] = s
                 dispatch_agent = ag
                 to = ep_timeout[e]
                 if np.isfinite(to):
-                    hn = _heap_push(ht, hs, hk, ha, hn, t + to, seq, 3, s)
+                    pl[0] = seq; pl[1] = 3; pl[2] = s
+                    hn = _push(ht, hp, hn, t + to, pl)
                     seq += 1
-            if fail:
-                req_attempt[r] += 1
-                if req_attempt[r] <= max_retries:
-                    back = backoff_base * backoff_mult ** (req_attempt[r] - 1) * (1.0 + backoff_jitter * np.random.random())
-                    hn = _heap_push(ht, hs, hk, ha, hn, t + back, seq, 0, r * 65536 + st)
-                    seq += 1
-                else:
-                    req_failed[r] = 1
-                    req_end[r] = t
         elif kind == 1:  # service completion of span a
             s = a
-            ag = sp_agent[s]
+            ag = si[s, I_AGENT]
             busy[ag] -= 1
-            sp_end[s] = t
-            sp_state[s] = 2
-            r = sp_req[s]
+            sf[s, F_END] = t
+            si[s, I_STATE] = 2
+            r = si[s, I_REQ]
             req_attempt[r] = 0
             req_visits[r] += 1
-            st = sp_stage[s]
+            st = si[s, I_STAGE]
             nxt = -1
-            lo, hi = edge_ptr[st], edge_ptr[st + 1]
+            lo = edge_ptr[st]
+            hi = edge_ptr[st + 1]
             if hi > lo and req_visits[r] < max_visits:
                 u = np.random.random()
                 for k in range(lo, hi):
@@ -237,7 +235,8 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
                         nxt = edge_to[k]
                         break
             if nxt >= 0:
-                hn = _heap_push(ht, hs, hk, ha, hn, t, seq, 0, r * 65536 + nxt)
+                pl[0] = seq; pl[1] = 0; pl[2] = r * 65536 + nxt
+                hn = _push(ht, hp, hn, t, pl)
                 seq += 1
             else:
                 req_end[r] = t
@@ -248,45 +247,50 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
             dispatch_agent = ag
         else:  # queueing timeout of span a
             s = a
-            if sp_state[s] == 0:
-                sp_state[s] = 3
-                sp_end[s] = t
-                sp_err[s] = 2
-                sp_out[s] = 0
-                r = sp_req[s]
-                st = sp_stage[s]
-                req_attempt[r] += 1
-                if req_attempt[r] <= max_retries:
-                    back = backoff_base * backoff_mult ** (req_attempt[r] - 1) * (1.0 + backoff_jitter * np.random.random())
-                    hn = _heap_push(ht, hs, hk, ha, hn, t + back, seq, 0, r * 65536 + st)
-                    seq += 1
-                else:
-                    req_failed[r] = 1
-                    req_end[r] = t
-        # start service while servers are free
-        if dispatch_agent >= 0:
+            if si[s, I_STATE] == 0:
+                si[s, I_STATE] = 3
+                sf[s, F_END] = t
+                si[s, I_ERR] = 2
+                si[s, I_OUT] = 0
+                retry_req = si[s, I_REQ]
+                retry_stage = si[s, I_STAGE]
+        if retry_req >= 0:  # failed call: back off and retry, or give up
+            r = retry_req
+            req_attempt[r] += 1
+            if req_attempt[r] <= max_retries:
+                back = backoff_base * backoff_mult ** (req_attempt[r] - 1) * (1.0 + backoff_jitter * np.random.random())
+                pl[0] = seq; pl[1] = 0; pl[2] = r * 65536 + retry_stage
+                hn = _push(ht, hp, hn, t + back, pl)
+                seq += 1
+            else:
+                req_failed[r] = 1
+                req_end[r] = t
+        if dispatch_agent >= 0:  # start service while servers are free (FCFS)
             ag = dispatch_agent
             while busy[ag] < cap[ag] and q_head[ag] >= 0:
                 s = q_head[ag]
-                q_head[ag] = q_next[s]
+                q_head[ag] = si[s, I_QNEXT]
                 if q_head[ag] < 0:
                     q_tail[ag] = -1
-                if sp_state[s] != 0:
+                if si[s, I_STATE] != 0:
                     continue  # abandoned while waiting
                 if hn + 2 >= hcap:
                     hcap *= 2
-                    ht = _grow_f(ht, hcap); hs = _grow_f(hs, hcap); hk = _grow_f(hk, hcap); ha = _grow_f(ha, hcap)
+                    ht = _grow1(ht, hcap)
+                    hp = _grow2(hp, hcap)
                 busy[ag] += 1
-                sp_state[s] = 1
-                sp_svc[s] = t
+                si[s, I_STATE] = 1
+                sf[s, F_SVC] = t
                 if svc_kind[ag] == 1:
                     svc = -svc_mean[ag] * np.log(1.0 - np.random.random())
-                    sp_ttft[s] = t - sp_start[s]
+                    sf[s, F_TTFT] = t - sf[s, F_START]
                 else:
-                    pre = overhead[ag] + sp_in[s] / prefill[ag]
-                    svc = pre + sp_out[s] / decode[ag]
-                    sp_ttft[s] = t - sp_start[s] + pre
-                hn = _heap_push(ht, hs, hk, ha, hn, t + svc, seq, 1, s)
+                    pre = overhead[ag] + si[s, I_IN] / prefill[ag]
+                    svc = pre + si[s, I_OUT] / decode[ag]
+                    sf[s, F_TTFT] = t - sf[s, F_START] + pre
+                pl[0] = seq; pl[1] = 1; pl[2] = s
+                hn = _push(ht, hp, hn, t + svc, pl)
                 seq += 1
-    return (sp_req[:ns], sp_agent[:ns], sp_stage[:ns], sp_start[:ns], sp_svc[:ns], sp_end[:ns], sp_ttft[:ns],
-            sp_in[:ns], sp_out[:ns], sp_err[:ns], req_end, req_failed)
+    return (si[:ns, I_REQ].copy(), si[:ns, I_AGENT].copy(), si[:ns, I_STAGE].copy(), sf[:ns, F_START].copy(),
+            sf[:ns, F_SVC].copy(), sf[:ns, F_END].copy(), sf[:ns, F_TTFT].copy(), si[:ns, I_IN].copy(),
+            si[:ns, I_OUT].copy(), si[:ns, I_ERR].copy(), req_end, req_failed)

@@ -194,7 +194,7 @@ def _base_pandas(df: pd.DataFrame) -> pd.DataFrame:
                                                                                                  na_value=np.nan),
         "cost": pd.to_numeric(df["cost_usd"], errors="coerce").to_numpy(float),
         "err": (df["status"].astype(str) == "error").to_numpy(),
-    })
+    }, index=df.index)
     return out[np.isfinite(out["s_us"].to_numpy())]
 
 
