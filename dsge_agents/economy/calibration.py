@@ -50,6 +50,7 @@ class AgentArrays:
     delta: np.ndarray
     user_cost: np.ndarray     # u_a = p^I (1/β_d − 1 + δ)
     n_stages: int
+    stage_names: list = field(default_factory=list)
 
 
 def agent_arrays(cfg: EconomyConfig) -> AgentArrays:
@@ -69,7 +70,7 @@ def agent_arrays(cfg: EconomyConfig) -> AgentArrays:
         kappa=np.array([a.unit_cost for a in A], float),
         kbar=np.array([np.nan if a.self_hosted else a.capacity for a in A], float),
         pI=pI, delta=dl, user_cost=pI * (1.0 / cfg.discount - 1.0 + dl),
-        n_stages=len(cfg.stages))
+        n_stages=len(cfg.stages), stage_names=list(cfg.stages))
 
 
 def fprime(rho, tau, k):
@@ -148,9 +149,11 @@ def solve_routing(P, lam, arr: AgentArrays, fixed, x_fixed, mu, offset, b, L0=No
 
     if np.any(~has_fixed & (cap_share <= 1.0)):
         s = int(np.flatnonzero(~has_fixed & (cap_share <= 1.0))[0])
-        raise EconomyError(f"stage #{s}: the API rate limits sum to {cap_share[s]:.4g} × the stage's demand "
-                           "(utilization ≥ 1 at any routing); raise the capacity of its API agents or add a "
-                           "self-hosted agent")
+        sname = arr.stage_names[s] if arr.stage_names else f"#{s}"
+        who = ", ".join(arr.names[j] for j in np.flatnonzero(idx == s))
+        raise EconomyError(f"stage {sname!r}: the capacities of its agents ({who}) sum to {cap_share[s]:.4g} × "
+                           "the stage's demand (utilization ≥ 1 at any routing); raise their capacity (API rate "
+                           "limits) above the stage demand or add a self-hosted agent")
     # lower bracket: Σπ(L_lo) ≥ 1 (exists: a fixed agent alone reaches π = 1; flexible ones tend to c_a)
     L_lo = L_hi - 8.0
     step = 8.0
@@ -293,17 +296,20 @@ def steady_state(cfg) -> SteadyState:
         lo -= 2.0
         f_lo = logW(lo)
         n += 1
+    # numerically safe ceiling: β·P·τ ≤ 1e6 keeps the logit weights accurate to ~1e-10
+    log_pmax = math.log(1e6 / (cfg.beta * float(np.max(arr.tau * arr.k))))
     n = 0
-    while f_hi > 0 and n < 200:
+    while f_hi > 0 and n < 200 and hi < log_pmax:
         lo, f_lo = hi, f_hi
-        hi += 2.0
+        hi = min(hi + 2.0, log_pmax)
         f_hi = logW(hi)
         n += 1
     if f_hi > 0:
         raise SLOInfeasibleError(
             f"{where}SLO unreachable: even at a latency price of {math.exp(hi):.3g} $/(request·s) the mean "
-            f"end-to-end latency is {Wstar * math.exp(f_hi):.4g} s > W* = {Wstar:.4g} s (API agents saturated by "
-            "their rate limits); raise slo_target_latency or the API agents' capacity")
+            f"end-to-end latency is {Wstar * math.exp(f_hi):.4g} s > W* = {Wstar:.4g} s (self-hosted agents idle, "
+            "API agents congested at their rate limits); raise slo_target_latency above that, or raise the API "
+            "agents' capacity / lower their base_latency")
     if f_lo <= 0:
         raise EconomyError(f"{where}the latency price could not be bracketed (W(P) ≤ W* at every price tried)")
     logP = optimize.brentq(logW, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
@@ -322,10 +328,17 @@ def _assemble(cfg, arr, P) -> SteadyState:
     pi, x, W = _long_run(cfg, arr, P, lam)
     rho = x / (1.0 + x)
     s = lam * arr.visits * pi
-    if np.any(~(s > 0)) or np.any(~np.isfinite(s)):
+    if np.any(~np.isfinite(s)) or np.any(s <= 0):
         j = int(np.flatnonzero(~(s > 0))[0])
         raise EconomyError(f"{where}agent {arr.names[j]!r}: non-positive steady-state flow {s[j]:.3g}; "
                            "check its quality, unit_cost and base_latency against the other agents of its stage")
+    if np.any(pi < 1e-10):
+        j = int(np.argmin(pi))
+        raise SLOInfeasibleError(
+            f"{where}SLO unreachable in practice: at the latency price {P:.3g} $/(request·s) needed for "
+            f"W* = {cfg.slo.slo_target_latency:.4g} s, agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) "
+            f"gets a routing share of {pi[j]:.3g}: the target is met only by starving it; raise "
+            "slo_target_latency or lower that agent's base_latency")
     if np.any(rho >= 1.0) or np.any(rho <= 0.0):
         j = int(np.flatnonzero((rho >= 1.0) | (rho <= 0.0))[0])
         raise EconomyError(f"{where}agent {arr.names[j]!r}: steady-state utilization {rho[j]:.6g} is not in (0, 1);"
