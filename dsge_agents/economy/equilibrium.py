@@ -14,8 +14,8 @@ Methods
     from the Jacobian J_q = ∂z_q/∂p_q: with d = −diag J_q, G_q = c_q diag(1/d) where
     c_q = 2/(λ_min + λ_max) of the Jacobi-scaled −J_q (the optimal fixed step for a
     quadratic, Polyak 1987 §1.4), then halved while max_q ‖I + G^½ J_q G^½‖₂ ≥ 1. G is
-    re-chosen along the path (at the start and each time the relative excess demand
-    fell by 10²) and frozen once it is below ``freeze_tol``; far from the solution a
+    re-chosen along the path (at the start, every ``refresh_every`` iterations and each time
+    the relative excess demand fell by 10²) and frozen once it is below ``freeze_tol``; far from the solution a
     node's step is halved whenever it would increase D (monotone descent safeguard).
     The reported ``contraction_modulus`` is max_q ‖I + G^½ J_q G^½‖₂ for the frozen G
     evaluated at the final iterate (the solution), and ``measured_rate`` the geometric
@@ -221,28 +221,46 @@ def walras_identity(economy, p, pl=None) -> float:
     return float(np.dot(np.asarray(p, float), economy.excess_demand(p)))
 
 
-def _extreme_eigs_scaled(economy, q, parts, scale):
-    """(λ_min, λ_max) of S(−J_q)S with S = diag(scale) (symmetric)."""
+def _free_latency(economy, p, pl):
+    """Nodes where the latency price is free (not held at its floor η by a slack SLO). At the other
+    nodes the projection fixes p_ℓ = η and the linearised tâtonnement acts on the agent prices only,
+    so the modulus is that of the principal submatrix without the latency row/column."""
+    _, ell, _, _ = economy.supply(p, pl)
+    slack = ell.sum(axis=1) < economy.lbar
+    at_floor = np.asarray(pl) <= max(economy.eta, 0.0) * (1 + 1e-12)
+    return ~(at_floor & slack)
+
+
+def _extreme_eigs_scaled(economy, q, parts, scale, lat_free=True):
+    """(λ_min, λ_max) of S(−J_q)S with S = diag(scale) (symmetric), restricted to the agent prices
+    when ``lat_free`` is False."""
     n = economy.N + 1
+    m = n if lat_free else n - 1
     if n <= 400:
         J = economy.jacobian_node(q, parts)
-        M = -(scale[:, None] * J * scale[None, :])
+        M = -(scale[:, None] * J * scale[None, :])[:m, :m]
         ev = np.linalg.eigvalsh(M)
         return float(ev[0]), float(ev[-1])
     from scipy.sparse.linalg import LinearOperator, eigsh
-    op = LinearOperator((n, n), matvec=lambda y: -scale * economy.jacobian_matvec(q, parts, scale * np.ravel(y)),
-                        dtype=float)
+
+    def mv(y):
+        full = np.zeros(n)
+        full[:m] = np.ravel(y)
+        return (-scale * economy.jacobian_matvec(q, parts, scale * full))[:m]
+    op = LinearOperator((m, m), matvec=mv, dtype=float)
     vals = eigsh(op, k=2, which="BE", tol=1e-12, maxiter=20 * n, return_eigenvectors=False)
     return float(np.min(vals)), float(np.max(vals))
 
 
 def contraction_modulus(economy, p, pl, G) -> tuple[float, np.ndarray]:
     """max_q ‖I + G_q^½ J_q G_q^½‖₂ (DESIGN §5.1) and the per-node values; J_q symmetric NSD so
-    the norm is max(|1 − λ_min|, |1 − λ_max|) of G^½(−J_q)G^½."""
+    the norm is max(|1 − λ_min|, |1 − λ_max|) of G^½(−J_q)G^½ (on the free prices: the latency
+    coordinate is dropped at nodes where p_ℓ = η and the SLO is slack)."""
     parts = economy.jacobian_parts(p, pl)
+    free = _free_latency(economy, p, pl)
     mods = np.empty(economy.K)
     for q in range(economy.K):
-        lo, hi = _extreme_eigs_scaled(economy, q, parts, np.sqrt(G[q]))
+        lo, hi = _extreme_eigs_scaled(economy, q, parts, np.sqrt(G[q]), bool(free[q]))
         mods[q] = max(abs(1 - lo), abs(1 - hi))
     return float(mods.max()), mods
 
@@ -251,12 +269,13 @@ def choose_steps(economy, p, pl, max_halvings: int = 60):
     """Diagonal steps G (K, N+1): Jacobi scaling times the optimal constant, halved until the
     modulus ‖I + G^½ J_q G^½‖₂ < 1 at every node (see module docstring). Returns (G, modulus per node)."""
     parts = economy.jacobian_parts(p, pl)
+    free = _free_latency(economy, p, pl)
     dg = -economy.jacobian_diag(parts)
     dg = np.maximum(dg, 1e-14 * dg.max(axis=1, keepdims=True) + 1e-300)
     G = np.empty_like(dg)
     mods = np.empty(economy.K)
     for q in range(economy.K):
-        lo, hi = _extreme_eigs_scaled(economy, q, parts, 1.0 / np.sqrt(dg[q]))
+        lo, hi = _extreme_eigs_scaled(economy, q, parts, 1.0 / np.sqrt(dg[q]), bool(free[q]))
         lo = max(lo, 0.0)
         c = 2.0 / (lo + hi)
         for _ in range(max_halvings):
@@ -285,7 +304,8 @@ def _rel(eco, zg, zl):
 
 
 def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 200_000,
-                freeze_tol: float = 1e-6, refresh_factor: float = 1e2, walras_every: int = 50):
+                freeze_tol: float = 1e-6, refresh_factor: float = 1e2, refresh_every: int = 25,
+                walras_every: int = 50):
     """Projected dual-gradient tâtonnement (see module docstring). Returns a dict of raw outputs."""
     eco = economy
     eco.check_feasible()
@@ -298,7 +318,7 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
     G, _ = choose_steps(eco, p, pl)
     zg, zl, *_ = _z_nodal(eco, p, pl)
     rel = _rel(eco, zg, zl)
-    last_refresh, frozen = rel, rel <= freeze_tol
+    last_refresh, frozen, last_refresh_it = rel, rel <= freeze_tol, 0
     Dold = eco.dual(p, pl)
     hist, steps = [rel], []
     walras_max = eco.walras_value(p, pl)[1]
@@ -333,19 +353,19 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
         if not np.isfinite(rel):
             break
         converged = rel <= tol
-        if not frozen and (rel <= last_refresh / refresh_factor or rel <= freeze_tol):
+        if not frozen and (rel <= last_refresh / refresh_factor or rel <= freeze_tol
+                           or it - last_refresh_it >= refresh_every):
             G, _ = choose_steps(eco, p, pl)
             n_refresh += 1
-            last_refresh = rel
+            last_refresh, last_refresh_it = rel, it
             frozen = rel <= freeze_tol
             Dold = eco.dual(p, pl)
     walras_max = max(walras_max, eco.walras_value(p, pl)[1])
     mod, mods = contraction_modulus(eco, p, pl, G)
     # measured geometric rate over the frozen phase, dropping steps at rounding level
     st = np.array(steps)
-    scale = float(np.linalg.norm(eco.pack(p, pl) / np.sqrt(G)))
-    st = st[st > 1e-13 * scale]
-    rate = float((st[-1] / st[0]) ** (1.0 / (len(st) - 1))) if len(st) >= 3 else float("nan")
+    st = st[st > 0]
+    rate = float((st[-1] / st[0]) ** (1.0 / (len(st) - 1))) if len(st) >= 2 else float("nan")
     return {"p": p, "pl": pl, "iterations": it, "converged": bool(converged), "rel": rel, "G": G,
             "modulus": mod, "modulus_nodes": mods, "rate": rate, "history": hist, "walras_max": walras_max,
             "n_refresh": n_refresh}

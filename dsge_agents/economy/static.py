@@ -367,15 +367,16 @@ class StaticEconomy:
     # ------------------------------------------------------------------ starting point
     def initial_prices(self):
         """A feasible, interior starting point: the latency-minimising flows x₀ (water-filling) priced at
-        marginal cost p_a = κ_a + p_ℓ f_a'(x₀) (x₀ half latency-minimising, half capacity-proportional) with p_ℓ = max(η, P₀), P₀ the price making the average
-        quality rent θ·q̄ equal p_ℓ·f'(x₀) on average."""
+        marginal cost p_a = κ_a + p_ℓ f_a'(x₀) (x₀ half latency-minimising, half capacity-proportional) with p_ℓ = max(η, P₀), P₀ a tenth of the price making the
+        average quality rent θ·q̄ equal p_ℓ·f'(x₀) (starting low: an excess demand for latency
+        raises p_ℓ quickly, while a slack SLO lowers it only along a flat valley of the dual)."""
         _, xmin = self.check_feasible()
         # mix with capacity-proportional flows so that f_a' differs within a stage (at the pure
         # latency-minimising flows all f_a' of a stage are equal and J_q is singular)
         xcap = self.demand_stage[:, self.stage_index] * self.mu / (self.mu @ self._member.T)[:, self.stage_index]
         x0 = 0.5 * xmin + 0.5 * xcap
         d1 = latency_load_d1(x0, self.tau, self.kq, self.mu)
-        P0 = self.theta * np.mean(self.quality) / np.mean(d1, axis=1)
+        P0 = 0.1 * self.theta * np.mean(self.quality) / np.mean(d1, axis=1)
         pl = np.maximum(self.eta, P0)
         pl = np.where(pl > 0, pl, 1e-8)
         p = self.kappa + pl[:, None] * d1
