@@ -195,7 +195,7 @@ def test_utilization_at_least_one(raw):
     for a in raw["agents"]:
         if a["name"] == "verify_api":
             a["capacity"] = 200.0          # stage demand 231 req/min
-    with pytest.raises(EconomyError, match=r"stage 'verify'.*verify_api.*sum to 0\.866.*utilization ≥ 1"):
+    with pytest.raises(EconomyError, match=r"stage 'verify'.*verify_api.*sum to 0\.86.*utilization ≥ 1"):
         calibration.steady_state(_load(raw))
 
 
