@@ -297,7 +297,7 @@ def _format_from_columns(cols: Iterable[str]) -> str | None:
     if cols & {"parentObservationId", "parent_observation_id", "completionStartTime", "completion_start_time",
                "traceId", "startTime"}:
         return "langfuse"
-    if {"span_id", "start_ts"} <= cols or {"trace_id", "span_id"} <= cols:
+    if {"span_id", "start_ts"} <= cols or {"trace_id", "span_id"} <= cols or len(cols & set(CANONICAL_COLUMNS)) >= 3:
         return "canonical"
     return None
 
@@ -445,7 +445,6 @@ def read_otlp_json(path) -> pd.DataFrame:
     df = _frame(cols, str(path), rows)
     s, bs = _ns_to_utc(starts)
     e, be = _ns_to_utc(ends)
-    df["start_ts"], df["end_ts"] = s.values, e.values
     df["start_ts"] = s.array
     df["end_ts"] = e.array
     _raw_cols(df, bs, be)

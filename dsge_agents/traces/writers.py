@@ -196,7 +196,7 @@ def write_phoenix(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Path
         "name": s["name"].values,
         "span_kind": op.map(lambda o: _PHX_KIND.get(o, "CHAIN") if isinstance(o, str) else "UNKNOWN").values,
         "parent_id": s["parent_span_id"].values,
-        "start_time": s["start_ts"].values, "end_time": s["end_ts"].values,
+        "start_time": s["start_ts"].array, "end_time": s["end_ts"].array,
         "status_code": s["status"].map({"ok": "OK", "error": "ERROR"}).fillna("UNSET").values,
         "status_message": s["error_type"].where(s["status"] == "error", "").fillna("").values,
         "events": pd.Series([json.dumps(e) for e in events], dtype="object").values,
