@@ -143,7 +143,9 @@ def find_problems(df: pd.DataFrame, *, allow_missing_end: bool | None = None, ch
             negtok |= (df[c].astype("Float64").fillna(0) < 0).to_numpy(dtype=bool)
     out["negative_tokens"] = negtok
     ok_id = ~out["missing_id"]
-    dup = sid.duplicated(keep="first").to_numpy() & ok_id
+    dup = np.zeros(n, dtype=bool)
+    usable = ok_id & ~mc  # rows of a file without required columns do not claim ids
+    dup[usable] = sid[usable].duplicated(keep="first").to_numpy()
     out["duplicate_span_id"] = dup
     if check_parents and "parent_span_id" in df.columns:
         par = df["parent_span_id"]
