@@ -94,35 +94,32 @@ def test_rbc_jacobian_fd(rbc):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_loglinear_columns_scaled_by_steady_state(models_dir):
-    d = {"name": "rbc_log", "variables": ["y", "c", "k", "i", "l", "z"], "shocks": {"e": 0.01},
-         "parameters": {"alpha": 0.33, "beta": 0.99, "delta": 0.025, "psi": 1.75, "rho": 0.95},
-         "equations": ["1/c = beta/c(+1)*(alpha*exp(z(+1))*k^(alpha-1)*l(+1)^(1-alpha) + 1 - delta)",
-                       "psi*c/(1-l) = (1-alpha)*y/l", "y = exp(z)*k(-1)^alpha*l^(1-alpha)",
-                       "k = (1-delta)*k(-1) + i", "y = c + i", "exp(z) = exp(z(-1))^rho*exp(e)"],
-         "initval": {"y": 1.0, "c": 0.75, "k": 9.0, "i": 0.25, "l": 0.3, "z": 0.0}}
-    lev = from_dict(d)
-    d2 = dict(d, options={"loglinear": True})
-    # z has steady state 0 -> loglinear must refuse it
-    with pytest.raises(SteadyStateError, match="positive"):
-        from_dict(d2).steady_state()
-    # replace z by its exponential Z = exp(z) > 0
-    d3 = dict(d2, variables=["y", "c", "k", "i", "l", "Z"],
-              equations=d["equations"][:2] + ["y = Z*k(-1)^alpha*l^(1-alpha)"] + d["equations"][3:5]
-              + ["log(Z) = rho*log(Z(-1)) + e"],
-              initval={"y": 1.0, "c": 0.75, "k": 9.0, "i": 0.25, "l": 0.3, "Z": 1.0})
-    d3["equations"][0] = "1/c = beta/c(+1)*(alpha*Z(+1)*k^(alpha-1)*l(+1)^(1-alpha) + 1 - delta)"
-    lg = from_dict(d3)
-    d4 = dict(d3, options={"loglinear": False})
-    lv = from_dict(d4)
-    th = lg.compiled.theta()
+def test_loglinear_columns_scaled_by_steady_state():
+    """Dynare's loglinear: d f / d log y_j = (d f / d y_j) * ss_j, shock columns unchanged."""
+    d = {"name": "solow", "variables": ["y", "k", "Z"], "shocks": {"e": 0.01},
+         "parameters": {"a": 0.33, "s": 0.2, "dl": 0.1, "rho": 0.9},
+         "equations": ["y = Z*k(-1)^a", "k = s*y + (1-dl)*k(-1)", "log(Z) = rho*log(Z(-1)) + e"],
+         "initval": {"y": 1.0, "k": 2.0, "Z": 1.0}}
+    lv = from_dict(d)
+    lg = from_dict(dict(d, options={"loglinear": True}))
     ss = np.array(list(lg.steady_state().values()))
-    J_log = lg.compiled.jacobian(ss, th)
+    kss = (0.2 / 0.1) ** (1 / (1 - 0.33))                       # k = s k^a / dl
+    np.testing.assert_allclose(ss, [kss ** 0.33, kss, 1.0], rtol=1e-10)
+    J_log = lg.compiled.jacobian(ss, lg.compiled.theta())
     J_lev = lv.compiled.jacobian(ss, lv.compiled.theta())
     for a, b in zip(J_log[:3], J_lev[:3]):
         np.testing.assert_allclose(a, b * ss[None, :], rtol=1e-13)
     np.testing.assert_allclose(J_log[3], J_lev[3])
-    assert lev.steady_state()["z"] == 0.0
+    # by hand: y-equation in logs: 1*dlog y - a*dlog k(-1) - dlog Z
+    np.testing.assert_allclose(J_log[0][0] / ss[0], [0, -0.33, 0], atol=1e-13)
+
+
+def test_loglinear_needs_positive_steady_state():
+    d = {"variables": ["x", "z"], "shocks": {"e": 0.01}, "parameters": {"rho": 0.5},
+         "equations": ["x = exp(z)", "z = rho*z(-1) + e"], "steady_state": {"x": 1, "z": 0},
+         "options": {"loglinear": True}}
+    with pytest.raises(SteadyStateError, match="positive.*z=0"):
+        from_dict(d).steady_state()
 
 
 def test_derived_parameters_propagate():

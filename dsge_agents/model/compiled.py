@@ -95,7 +95,7 @@ class _Printer(PythonCodePrinter):
 
 
 def _model_key(m) -> str:
-    parts = [_CODEGEN_VERSION, m.name, repr(m.variables), repr(m.shocks), repr(list(m.parameters)),
+    parts = [_CODEGEN_VERSION, repr(m.variables), repr(m.shocks), repr(list(m.parameters)),
              repr(m.param_names), repr(m.loglinear)]
     # str() of SymPy expressions is canonical for a given SymPy version (srepr is much slower)
     parts += [sp.__version__] + [str(e.expr) for e in m.equations]
