@@ -214,11 +214,13 @@ def walras_identity(economy, p, pl=None) -> float:
     array); for an ExchangeEconomy a price vector. The value is identically zero because money
     is the budget residual; it is computed in basis coefficients so it also checks BᵀWB = I.
     """
+    if hasattr(economy, "equilibrium_exchange"):
+        return economy.walras_value(np.asarray(p, float))[0]
     if hasattr(economy, "walras_value"):
         if pl is None:
             p, pl = economy.unpack(p)
         return economy.walras_value(p, pl)[0]
-    return float(np.dot(np.asarray(p, float), economy.excess_demand(p)))
+    raise EconomyError(f"walras_identity: {type(economy).__name__} is not an economy")
 
 
 def _free_latency(economy, p, pl):

@@ -1,0 +1,54 @@
+"""``dsge-agents equilibrium`` (issue 3, item 4)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dsge_agents.cli.main import main
+
+
+def test_equilibrium_cli_example_json(tmp_path, capsys):
+    out = tmp_path / "eq.json"
+    rc = main(["equilibrium", "example", "--K", "6", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "Walras' law" in text and "first welfare theorem" in text and "second welfare theorem" in text
+    d = json.loads(out.read_text())
+    for key in ("walras_residual", "converged", "contraction_modulus", "measured_rate", "first_welfare_gap",
+                "second_welfare_gap", "excess_demand_norm", "prices", "allocations", "shares"):
+        assert key in d, key
+    assert d["converged"] is True
+    assert d["first_welfare_gap"] <= 1e-8 and d["second_welfare_gap"] <= 1e-8
+    assert d["walras_residual"] <= 1e-10 and d["excess_demand_norm"] <= 1e-10
+    assert d["measured_rate"] <= d["contraction_modulus"] + 1e-6
+    assert np.array(d["prices"]["agents"]).shape == (6, 6)
+
+
+def test_equilibrium_cli_default_model(tmp_path):
+    pytest.importorskip("dsge_agents.economy.config")
+    out = tmp_path / "eq.json"
+    assert main(["equilibrium", "--method", "newton", "--K", "4", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["converged"] and d["first_welfare_gap"] <= 1e-8
+
+
+def test_equilibrium_cli_scarf_reports_failure(tmp_path, capsys):
+    out = tmp_path / "scarf.json"
+    rc = main(["equilibrium", "scarf", "--json", str(out)])
+    assert rc == 1
+    assert "NOT converged" in capsys.readouterr().out
+    d = json.loads(out.read_text())
+    assert d["converged"] is False and d["contraction_modulus"] >= 1
+    assert main(["equilibrium", "scarf", "--method", "newton"]) == 0
+
+
+def test_equilibrium_cli_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [a]\nagents: [{name: x, stage: a, service_time: 1.0, capacity: 2.0}]\n"
+                   "demand: 3.0\nslo: 1.0\n")
+    assert main(["equilibrium", str(bad)]) == 1
+    assert "SLOInfeasibleError" in capsys.readouterr().err
+    assert main(["equilibrium", str(tmp_path / "missing.yaml")]) == 1
+    assert "no such model file" in capsys.readouterr().err
