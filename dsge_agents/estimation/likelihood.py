@@ -28,7 +28,7 @@ import pandas as pd
 from numba import njit
 
 from dsge_agents.errors import DataError, DSGEError, PriorError
-from dsge_agents.estimation.priors import Prior, make_prior
+from dsge_agents.estimation.priors import Prior, log_prior_vec, make_prior, prior_arrays
 from dsge_agents.filtering import _kernels as K
 from dsge_agents.filtering.kalman import LoglikResult
 
@@ -93,6 +93,34 @@ def _ll_core(ss, T, R, Q, H, ridx, oidx_r, loglin, dconst, y, presample, lik_ini
     return ll, sw, 0
 
 
+@njit(cache=True)
+def _cov_update(Q0, x, pos_std, idx_std, pos_corr, idx_corr):
+    """Covariance D C D with D = std (calibrated, replaced by x[pos_std] at idx_std) and
+    C the calibrated correlation with entries idx_corr replaced by x[pos_corr]."""
+    n = Q0.shape[0]
+    std = np.empty(n)
+    for i in range(n):
+        std[i] = math.sqrt(Q0[i, i]) if Q0[i, i] > 0 else 0.0
+    C = np.eye(n)
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                den = std[i] * std[j]
+                C[i, j] = Q0[i, j] / den if den > 0 else 0.0
+    for k in range(pos_std.shape[0]):
+        std[idx_std[k]] = x[pos_std[k]]
+    for k in range(pos_corr.shape[0]):
+        a = idx_corr[k, 0]
+        b = idx_corr[k, 1]
+        C[a, b] = x[pos_corr[k]]
+        C[b, a] = x[pos_corr[k]]
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = C[i, j] * std[i] * std[j]
+    return out
+
+
 STATUS = {0: "ok", 1: "indeterminacy", 2: "no stable solution", 3: "solver did not converge",
           4: "singular system", 5: "non-finite steady state / Jacobian", 6: "steady state not found",
           7: "unit root: stationary initialization impossible", 8: "innovation covariance not PD",
@@ -135,6 +163,7 @@ class ParameterSpace:
         self.lower = np.array([p.lower for p in params], dtype=float)
         self.upper = np.array([p.upper for p in params], dtype=float)
         self.priors = [p.prior for p in params]
+        self._packed = prior_arrays(self.priors, self.lower, self.upper)
 
     def __len__(self):
         return len(self.params)
@@ -209,6 +238,10 @@ class ParameterSpace:
     # ------------------------------------------------------------------ priors
     def log_prior(self, x) -> float:
         """Σ log p_i(x_i) (−inf outside a support or bound)."""
+        return float(log_prior_vec(np.asarray(x, dtype=float), *self._packed))
+
+    def log_prior_slow(self, x) -> float:
+        """Same as :meth:`log_prior`, term by term in Python (reference for tests)."""
         s = 0.0
         for p, xi in zip(self.params, x):
             if not (p.lower <= xi <= p.upper):
@@ -440,6 +473,10 @@ class LogLikelihood:
         self._corr = [(i, sp.params[i].index) for i, k in enumerate(kinds) if k == "corr"]
         self._me = [(i, sp.params[i].index[0]) for i, k in enumerate(kinds) if k == "me_stderr"]
         self._mecorr = [(i, sp.params[i].index) for i, k in enumerate(kinds) if k == "me_corr"]
+        self._sd_pos = np.array([i for i, _ in self._stderr], dtype=np.int64)
+        self._sd_idx = np.array([s for _, s in self._stderr], dtype=np.int64)
+        self._co_pos = np.array([i for i, _ in self._corr], dtype=np.int64)
+        self._co_idx = np.array([list(ab) for _, ab in self._corr], dtype=np.int64).reshape(-1, 2)
 
     # ------------------------------------------------------------------ building blocks
     def theta(self, x) -> np.ndarray:
@@ -450,18 +487,11 @@ class LogLikelihood:
 
     def shock_cov(self, x, theta=None) -> np.ndarray:
         th = self.theta(x) if theta is None else theta
-        Q = np.array(self._cm.shock_cov(th), dtype=float)
+        Q = np.ascontiguousarray(self._cm.shock_cov(th), dtype=float)
         if self._stderr or self._corr:
-            std = np.sqrt(np.clip(np.diag(Q), 0, None))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                C = np.where(np.outer(std, std) > 0, Q / np.outer(std, std), 0.0)
-            np.fill_diagonal(C, 1.0)
-            for i, s in self._stderr:
-                std[s] = x[i]
-            for i, (a, b) in self._corr:
-                C[a, b] = C[b, a] = x[i]
-            Q = C * np.outer(std, std)
-        return np.ascontiguousarray(Q)
+            Q = _cov_update(Q, np.asarray(x, dtype=float), self._sd_pos, self._sd_idx,
+                            self._co_pos, self._co_idx)
+        return Q
 
     def meas_cov(self, x) -> np.ndarray:
         if not (self._me or self._mecorr):
@@ -490,8 +520,7 @@ class LogLikelihood:
         if code != 0:
             self.last_status = int(code)
             return -np.inf
-        Q = self.shock_cov(x, th) if (self._stderr or self._corr) else np.ascontiguousarray(
-            self._cm.shock_cov(th))
+        Q = self.shock_cov(x, th)
         H = self.meas_cov(x)
         ll, sw, st = _ll_core(ss, T, R, Q, H, self.ridx, self.oidx_r, self.loglinear,
                               not self.prefilter, self.y, self.presample, self.lik_init,
