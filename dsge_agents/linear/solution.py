@@ -1,0 +1,404 @@
+"""Model-level first-order solution: :func:`solve` and the :class:`Solution` results object.
+
+``solve(model)`` evaluates the compiled steady state and Jacobians at θ and
+solves ``A_lag ŷ_{t-1} + A_cur ŷ_t + A_lead E ŷ_{t+1} + A_u u_t = 0`` by ordered
+QZ (:func:`dsge_agents.linear.qz.solve_matrices`, Villemot 2011) or by cyclic
+reduction (:mod:`dsge_agents.linear.cyclic`). The decision rules are
+Dynare's ``oo_.dr.ghx`` / ``ghu`` rearranged in declaration order; for
+``loglinear`` models they act on log deviations, as in Dynare.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dsge_agents.errors import DSGEError, IndeterminacyError, NoStableSolutionError, SingularPencilError
+from dsge_agents.linear import kernels
+from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_NO_STABLE, CR_OK, cr_solve
+from dsge_agents.linear.qz import SolveInfo, format_eigenvalues, solve_matrices
+
+__all__ = ["solve", "Solution", "lower_cholesky", "incidence"]
+
+
+def lower_cholesky(Q: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a positive semi-definite shock covariance.
+
+    Shocks with zero variance get a zero column (Dynare skips them in IRFs).
+    Raises :class:`DSGEError` if the positive-variance block is not positive definite.
+    """
+    Q = np.asarray(Q, dtype=float)
+    n = Q.shape[0]
+    L = np.zeros_like(Q)
+    pos = np.flatnonzero(np.diag(Q) > 0)
+    if len(pos):
+        try:
+            L[np.ix_(pos, pos)] = np.linalg.cholesky(Q[np.ix_(pos, pos)])
+        except np.linalg.LinAlgError:
+            raise DSGEError("the shock covariance matrix is not positive definite") from None
+    return L if n else L
+
+
+def incidence(model) -> tuple[np.ndarray, np.ndarray]:
+    """Structural lead–lag incidence: ``(has_lag, has_lead)`` booleans per variable.
+
+    Read from the timing symbols of the model's equations (Dynare's
+    ``lead_lag_incidence``), so a variable stays a state even when its lag
+    coefficient is zero at the current parameters (e.g. ``rho_i = 0``).
+    Returns ``(None, None)`` when the equations carry no symbolic form.
+    """
+    try:
+        import sympy as sp
+        from dsge_agents.model.expr import split_tsym
+    except ImportError:  # pragma: no cover
+        return None, None
+    idx = {v: j for j, v in enumerate(model.variables)}
+    lag = np.zeros(len(idx), bool)
+    lead = np.zeros(len(idx), bool)
+    try:
+        for eq in model.equations:
+            expr = eq.expr if isinstance(eq.expr, sp.Basic) else sp.sympify(eq.expr)
+            for s in expr.free_symbols:
+                name, k = split_tsym(s)
+                if name in idx:
+                    if k < 0:
+                        lag[idx[name]] = True
+                    elif k > 0:
+                        lead[idx[name]] = True
+    except Exception:  # noqa: BLE001 - fall back to the numeric pattern
+        return None, None
+    return lag, lead
+
+
+def _theta_of(cm, params):
+    if params is None or isinstance(params, dict):
+        return cm.theta(params)
+    th = np.asarray(params, dtype=float)
+    if th.shape != (len(cm.param_names),):
+        raise DSGEError(f"parameter vector has shape {th.shape}, expected ({len(cm.param_names)},) "
+                        f"in the order {cm.param_names}")
+    return th
+
+
+def solve(model, params=None, method: str = "qz", qz_criterium: float = 1 + 1e-6) -> "Solution":
+    """First-order solution of ``model`` at the calibration updated by ``params``.
+
+    Parameters
+    ----------
+    model : dsge_agents.model.Model
+    params : dict or ndarray, optional
+        Parameter overrides ``{name: value}`` or a full θ in ``model.param_names`` order.
+    method : {"qz", "cr", "cycle_reduction"}
+        Ordered generalized Schur (Villemot 2011) or cyclic reduction (Bini,
+        Iannazzo & Meini 2012). With "cr" the eigenvalues / BK diagnostics are
+        computed by QZ on demand (and whenever CR reports a failure).
+    qz_criterium : float
+        Modulus above which an eigenvalue counts as explosive (Dynare: 1 + 1e-6).
+
+    Raises
+    ------
+    SteadyStateError, IndeterminacyError, NoStableSolutionError, SingularPencilError
+    """
+    from dsge_agents.model.steady import steady_state_vector
+
+    method = {"cycle_reduction": "cr", "cyclic_reduction": "cr"}.get(method, method)
+    if method not in ("qz", "cr"):
+        raise DSGEError(f"unknown solution method {method!r} (use 'qz' or 'cr')")
+    cm = model.compiled
+    theta = _theta_of(cm, params)
+    ss = np.asarray(steady_state_vector(model, theta), dtype=float)
+    A_lag, A_cur, A_lead, A_u = (np.ascontiguousarray(a, dtype=float) for a in cm.jacobian(ss, theta))
+    Q = np.asarray(cm.shock_cov(theta), dtype=float)
+    lag_mask, lead_mask = incidence(model)
+    info = None
+    if method == "qz":
+        T, R, info = solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask)
+    else:
+        T, R, code = cr_solve(A_lag, A_cur, A_lead, A_u, float(qz_criterium), 1e-13, 100)
+        if code != CR_OK:
+            # QZ gives the diagnosis with eigenvalue counts (and a solution if CR merely stalled)
+            T, R, info = solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask)
+            if code in (CR_INDETERMINATE, CR_NO_STABLE):  # pragma: no cover - QZ raised already
+                raise DSGEError("cyclic reduction and QZ disagree on the Blanchard-Kahn conditions")
+    matrices = (A_lag, A_cur, A_lead, A_u)
+    return Solution._build(model, cm, theta, ss, T, R, Q, info, method, qz_criterium, matrices,
+                           lag_mask)
+
+
+@dataclass
+class Solution:
+    """First-order solution ``y_t − ȳ = T (y_{t−1} − ȳ) + R u_t`` of a model (docs/ARCHITECTURE.md).
+
+    Attributes
+    ----------
+    model : the solved model
+    params : dict — parameter values (``param_names`` order) at which it was solved
+    theta : ndarray — the same as a vector
+    steady_state : pd.Series — steady state in model units (levels), declared variables
+    T, R : ndarray — transition / impact matrices on the full variable vector
+        (auxiliary variables included); log deviations for loglinear models
+    shock_cov : ndarray — covariance of the shocks
+    variables : list — full variable vector (declared + auxiliary)
+    declared : list — declared variables (rows of ghx/ghu, IRFs, moments)
+    state_variables : list — variables with a lag, declaration order (ghx columns)
+    ghx, ghu : DataFrame — decision rules (Dynare's oo_.dr in declaration order)
+    method : "qz" or "cr"
+    """
+
+    model: object
+    params: dict
+    theta: np.ndarray
+    steady_state: pd.Series
+    T: np.ndarray
+    R: np.ndarray
+    shock_cov: np.ndarray
+    variables: list
+    declared: list
+    shocks: list
+    state_variables: list
+    ghx: pd.DataFrame
+    ghu: pd.DataFrame
+    method: str = "qz"
+    loglinear: bool = False
+    qz_criterium: float = 1 + 1e-6
+    _info: SolveInfo | None = field(default=None, repr=False)
+    _matrices: tuple | None = field(default=None, repr=False)
+    _masks: tuple | None = field(default=None, repr=False)
+
+    @classmethod
+    def _build(cls, model, cm, theta, ss, T, R, Q, info, method, crit, matrices, lag_mask):
+        variables = list(model.variables)
+        aux = set(getattr(model, "aux_variables", []) or [])
+        declared = [v for v in variables if v not in aux]
+        rows = [variables.index(v) for v in declared]
+        if lag_mask is None:
+            lag_mask = np.any(matrices[0] != 0, axis=0)
+        states = [j for j in range(len(variables)) if lag_mask[j]]
+        ghx = pd.DataFrame(T[np.ix_(rows, states)], index=declared,
+                           columns=[f"{variables[j]}(-1)" for j in states])
+        ghu = pd.DataFrame(R[rows, :], index=declared, columns=list(model.shocks))
+        params = {p: float(v) for p, v in zip(cm.param_names, theta)}
+        obj = cls(model=model, params=params, theta=np.asarray(theta, float),
+                  steady_state=pd.Series(ss[rows], index=declared, name="steady_state"),
+                  T=T, R=R, shock_cov=Q, variables=variables, declared=declared, shocks=list(model.shocks),
+                  state_variables=[variables[j] for j in states], ghx=ghx, ghu=ghu, method=method,
+                  loglinear=bool(getattr(model, "loglinear", False)), qz_criterium=crit, _info=info,
+                  _matrices=matrices, _masks=(lag_mask, None))
+        obj._rows = np.asarray(rows, dtype=np.int64)
+        return obj
+
+    # ------------------------------------------------------------------ diagnostics
+    @property
+    def info(self) -> SolveInfo:
+        """QZ diagnostics (computed on demand for cyclic-reduction solutions)."""
+        if self._info is None:
+            lag_mask, lead_mask = incidence(self.model)
+            _, _, self._info = solve_matrices(*self._matrices, self.qz_criterium, lag_mask, lead_mask)
+        return self._info
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """Generalized eigenvalues sorted by modulus (Dynare's ``check``)."""
+        return self.info.eigenvalues
+
+    @property
+    def bk(self) -> dict:
+        """Blanchard–Kahn counts: n_explosive, n_forward, n_states, rank_condition, determinate."""
+        return self.info.bk
+
+    # ------------------------------------------------------------------ IRFs
+    def _shock_index(self, shocks) -> list[int]:
+        if shocks is None:
+            return list(range(len(self.shocks)))
+        if isinstance(shocks, str):
+            shocks = [shocks]
+        out = []
+        for s in shocks:
+            if s not in self.shocks:
+                raise DSGEError(f"unknown shock {s!r}; the model's shocks are {self.shocks}")
+            out.append(self.shocks.index(s))
+        return out
+
+    def irf_array(self, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarray]:
+        """``(shock names, array (n_shocks, periods, n_declared))`` of one-std IRFs (see :meth:`irf`)."""
+        if periods < 1:
+            raise DSGEError("periods must be at least 1")
+        L = lower_cholesky(self.shock_cov)
+        names, arrs = [], []
+        T = np.ascontiguousarray(self.T)
+        R = np.ascontiguousarray(self.R)
+        for j in self._shock_index(shocks):
+            if self.shock_cov[j, j] <= 1e-13:   # Dynare skips shocks with zero variance
+                continue
+            resp = kernels.irf(T, R, np.ascontiguousarray(L[:, j]), int(periods))
+            names.append(self.shocks[j])
+            arrs.append(resp[:, self._rows])
+        arr = np.stack(arrs) if arrs else np.zeros((0, periods, len(self.declared)))
+        return names, arr
+
+    def irf(self, periods: int = 40, shocks=None) -> pd.DataFrame:
+        """Impulse responses to one-standard-deviation shocks, tidy.
+
+        Dynare's first-order ``oo_.irfs``: the impulse of shock j is column j of
+        the lower Cholesky factor of the shock covariance (= one standard
+        deviation of shock j when shocks are uncorrelated; with correlated shocks
+        Dynare orthogonalizes in declaration order, and so do we). Period 1 is
+        the impact period; values are deviations from the steady state in model
+        units (log deviations for loglinear models). Unlike ``oo_.irfs``,
+        responses below 1e-10 are kept. Shocks with zero variance are skipped.
+
+        Returns
+        -------
+        DataFrame with columns exactly ``shock, variable, period, value``.
+        """
+        names, arr = self.irf_array(periods, shocks)
+        ns, P, nv = arr.shape
+        return pd.DataFrame({
+            "shock": np.repeat(np.array(names, dtype=object), nv * P),
+            "variable": np.tile(np.repeat(np.array(self.declared, dtype=object), P), ns),
+            "period": np.tile(np.arange(1, P + 1), ns * nv),
+            "value": arr.transpose(0, 2, 1).reshape(-1),
+        })
+
+    # ------------------------------------------------------------------ simulation
+    def simulate(self, n: int, seed: int = 0, burn: int = 0, deviations: bool = False) -> pd.DataFrame:
+        """Simulate n periods after ``burn`` discarded ones, starting at the steady state.
+
+        Shocks are N(0, shock_cov) drawn with ``numpy.random.default_rng(seed)``
+        (standard normals times the lower Cholesky factor). Returns the declared
+        variables in levels (``ȳ + ŷ``; ``ȳ·exp(ŷ)`` for loglinear models), or the
+        deviations ŷ with ``deviations=True``. Index: periods 1..n.
+        """
+        if n < 0 or burn < 0:
+            raise DSGEError("n and burn must be non-negative")
+        rng = np.random.default_rng(seed)
+        L = lower_cholesky(self.shock_cov)
+        eps = rng.standard_normal((n + burn, len(self.shocks))) @ L.T
+        dev = kernels.simulate(np.ascontiguousarray(self.T), np.ascontiguousarray(self.R),
+                               np.ascontiguousarray(eps), np.zeros(len(self.variables)))[burn:, self._rows]
+        if not deviations:
+            ss = self.steady_state.to_numpy()
+            dev = ss * np.exp(dev) if self.loglinear else ss + dev
+        return pd.DataFrame(dev, columns=self.declared, index=pd.RangeIndex(1, n + 1, name="period"))
+
+    # ------------------------------------------------------------------ moments
+    def covariance(self) -> np.ndarray:
+        """Unconditional covariance of the full variable vector (discrete Lyapunov by doubling)."""
+        V = self.R @ self.shock_cov @ self.R.T
+        S, ok = kernels.lyapunov_doubling(np.ascontiguousarray(self.T), np.ascontiguousarray(V), 1e-15, 200)
+        if not ok:
+            raise DSGEError("the solution is not stationary (unit or explosive root): unconditional "
+                            "moments do not exist")
+        return S
+
+    def moments(self, nlags: int = 5) -> dict:
+        """Theoretical first-order moments (Dynare's ``oo_.var`` / ``oo_.autocorr``, unfiltered).
+
+        Returns a dict with ``std`` and ``variance`` (Series), ``covariance`` and
+        ``correlation`` (DataFrames, declared variables), ``autocorr``
+        (DataFrame: variables × lags 1..nlags, ``corr(y_t, y_{t-k})``) and
+        ``autocorr_matrices`` (list of DataFrames ``corr(y_t, y'_{t-k})``, Dynare's
+        ``oo_.autocorr{k}``). Variables with zero variance get NaN correlations.
+        """
+        S = self.covariance()
+        G = kernels.autocovariances(np.ascontiguousarray(self.T), S, int(nlags))
+        r = self._rows
+        G = G[:, r][:, :, r]
+        var = np.diag(G[0]).copy()
+        var[var < 0] = 0.0
+        sd = np.sqrt(var)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            denom = np.outer(sd, sd)
+            tiny = sd <= 1e-12 * max(sd.max(initial=0.0), 1e-300)
+            corr = G / denom
+            corr[:, tiny, :] = np.nan
+            corr[:, :, tiny] = np.nan
+        d = self.declared
+        ac = pd.DataFrame(np.stack([np.diag(corr[k]) for k in range(1, nlags + 1)], axis=1)
+                          if nlags > 0 else np.zeros((len(d), 0)),
+                          index=d, columns=list(range(1, nlags + 1)))
+        return {
+            "std": pd.Series(sd, index=d, name="std"),
+            "variance": pd.Series(var, index=d, name="variance"),
+            "covariance": pd.DataFrame(G[0], index=d, columns=d),
+            "correlation": pd.DataFrame(corr[0], index=d, columns=d),
+            "autocorr": ac,
+            "autocorr_matrices": [pd.DataFrame(corr[k], index=d, columns=d) for k in range(1, nlags + 1)],
+        }
+
+    def variance_decomposition(self) -> pd.DataFrame:
+        """Unconditional variance decomposition in percent (rows: variables, columns: shocks).
+
+        One discrete Lyapunov equation per orthogonalized shock (column j of the
+        lower Cholesky factor of the shock covariance, Dynare's convention); rows
+        sum to 100 (NaN for variables with zero variance).
+        """
+        L = lower_cholesky(self.shock_cov)
+        shares, ok = kernels.variance_decomposition(np.ascontiguousarray(self.T), np.ascontiguousarray(self.R),
+                                                    np.ascontiguousarray(L), 1e-15)
+        if not ok:
+            raise DSGEError("the solution is not stationary: the variance decomposition does not exist")
+        out = pd.DataFrame(shares[self._rows], index=self.declared, columns=self.shocks)
+        tot = self.covariance()[self._rows, self._rows]
+        out.loc[tot <= 1e-24 * max(tot.max(initial=0.0), 1e-300)] = np.nan
+        return out
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> str:
+        """Steady state, eigenvalues with the BK verdict, decision rules (what ``dsge-agents solve`` prints)."""
+        name = getattr(self.model, "name", "model")
+        lines = [f"First-order solution of {name} (method {self.method}"
+                 + (", log-linearized" if self.loglinear else "") + ")", "", "STEADY STATE"]
+        lines += [f"  {v:<16s} {x: .10g}" for v, x in self.steady_state.items()]
+        lines += ["", "EIGENVALUES"]
+        lines += ["  " + s for s in format_eigenvalues(self.eigenvalues).splitlines()]
+        bk = self.bk
+        lines += ["", f"There are {bk['n_explosive']} eigenvalue(s) larger than 1 in modulus for "
+                      f"{bk['n_forward']} forward-looking variable(s).",
+                  "The rank condition is verified." if bk["rank_condition"] else "The rank condition FAILS.",
+                  "Blanchard-Kahn conditions are satisfied: unique stable solution."
+                  if bk["determinate"] else "Blanchard-Kahn conditions are NOT satisfied."]
+        unit = " (log deviations)" if self.loglinear else ""
+        lines += ["", f"POLICY AND TRANSITION FUNCTIONS{unit}"]
+        table = pd.concat([self.ghx, self.ghu], axis=1).T
+        with pd.option_context("display.width", 200, "display.max_columns", 50, "display.float_format",
+                               lambda x: f"{x: .6f}"):
+            lines += ["  " + s for s in table.to_string().splitlines()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"Solution({getattr(self.model, 'name', '?')!r}, method={self.method!r}, "
+                f"{len(self.declared)} variables, states={self.state_variables}, shocks={self.shocks})")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (schema of ``dsge-agents solve --json``, issue 2 item 8)."""
+        ev = self.eigenvalues
+        return {
+            "parameters": dict(self.params),
+            "steady_state": {k: float(v) for k, v in self.steady_state.items()},
+            "eigenvalues": [[_jsonnum(e.real), _jsonnum(e.imag)] for e in ev],
+            "ghx": {"rows": list(self.ghx.index), "cols": list(self.ghx.columns),
+                    "values": self.ghx.to_numpy().tolist()},
+            "ghu": {"rows": list(self.ghu.index), "cols": list(self.ghu.columns),
+                    "values": self.ghu.to_numpy().tolist()},
+        }
+
+    def plot_irf(self, periods: int = 40, shocks=None, variables=None, **kwargs):
+        """IRF grid (variables × shocks) as a matplotlib Figure (returned, not shown).
+
+        See :func:`dsge_agents.plots.irf.plot_irf_grid` for the options.
+        """
+        # the figure code lives in the plots layer; imported lazily so that the
+        # linear layer does not depend on matplotlib at import time
+        from dsge_agents.plots.irf import plot_irf_grid
+        title = f"{getattr(self.model, 'name', '')}: impulse responses to one-s.d. shocks"
+        if self.loglinear:
+            title += " (log deviations)"
+        return plot_irf_grid(self.irf(periods, shocks), variables=variables, title=title, **kwargs)
+
+
+def _jsonnum(x: float):
+    """Finite floats as is; infinite eigenvalues (beta = 0) as null (JSON has no infinity)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
