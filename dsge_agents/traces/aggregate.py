@@ -200,6 +200,7 @@ def _base_pandas(df: pd.DataFrame) -> pd.DataFrame:
 
 def _requests_pandas(df: pd.DataFrame) -> pd.DataFrame:
     """Span rows -> request rows (same base layout, agent ``_all``)."""
+    df = df.reset_index(drop=True)
     b = _base_pandas(df)
     par = df.loc[b.index, "parent_span_id"] if "parent_span_id" in df.columns else pd.Series(None, index=b.index)
     root = par.isna().to_numpy() | (par.astype(str).str.len() == 0).to_numpy()

@@ -1,0 +1,187 @@
+"""Aggregation to per-period panels: independent pandas checks, engines agree (issue 4, item 3)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsge_agents.traces.aggregate import METRICS, aggregate, request_table
+from dsge_agents.traces.readers import read_spans
+from dsge_agents.traces.schema import CANONICAL_COLUMNS
+from dsge_agents.traces.simulate import RateLimit, SimulationConfig, simulate
+from dsge_agents.traces.writers import write_canonical
+
+
+@pytest.fixture(scope="module")
+def spans(shared_data):
+    cfg = SimulationConfig.default()
+    cfg.rate_limits = [RateLimit("triage_small", 60, 120, 2)]
+    res = simulate(cfg, shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv", seed=5,
+                   max_requests=2500)
+    return res.spans
+
+
+def test_tidy_and_wide_layout(spans):
+    p = aggregate(spans, "1min")
+    assert list(p.tidy.columns) == ["period", "agent", "metric", "value"]
+    assert set(p.tidy["metric"]) == set(METRICS)
+    assert str(p.tidy["period"].dtype) == "datetime64[ns, UTC]"
+    w = p.wide
+    assert list(w.columns) == METRICS and w.index.names == ["period", "agent"]
+    assert "_all" in set(p.tidy["agent"])
+    # every (agent, period) pair is present exactly once per metric
+    n_agents, n_periods = p.tidy["agent"].nunique(), p.tidy["period"].nunique()
+    assert len(p.tidy) == n_agents * n_periods * len(METRICS)
+    assert (p.tidy["period"].dt.second == 0).all()
+
+
+def test_azure_aggregates_equal_independent_pandas(shared_data):
+    path = shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    raw = pd.read_csv(path)
+    ts = pd.to_datetime(raw["TIMESTAMP"]).dt.tz_localize("UTC")
+    minute = ts.dt.floor("1min")
+    exp = raw.assign(m=minute).groupby("m").agg(arrivals=("TIMESTAMP", "size"),
+                                                input_tokens=("ContextTokens", "sum"),
+                                                output_tokens=("GeneratedTokens", "sum"))
+    full = pd.date_range(exp.index.min(), exp.index.max(), freq="1min")
+    exp = exp.reindex(full, fill_value=0)
+    panel = aggregate(read_spans(path), "1min")
+    for agent in ("code", "_all"):
+        w = panel.wide.xs(agent, level="agent")
+        assert list(w.index) == list(full)
+        for m in ("arrivals", "input_tokens", "output_tokens"):
+            np.testing.assert_array_equal(w[m].to_numpy(), exp[m].to_numpy(float))
+        assert (w["completions"] == 0).all() and w["latency_p95"].isna().all()
+
+
+def _pandas_end_stats(spans, period):
+    """Independent computation: group completed spans by floor(end_ts) and agent."""
+    s = spans[spans["end_ts"].notna()].copy()
+    s["lat"] = (s["end_ts"] - s["start_ts"]).dt.total_seconds()
+    s["p"] = s["end_ts"].dt.floor(period)
+    g = s.groupby(["p", "agent_name"])
+    return pd.DataFrame({
+        "completions": g.size(), "latency_mean": g["lat"].mean(),
+        "latency_p50": g["lat"].quantile(0.5), "latency_p95": g["lat"].quantile(0.95),
+        "latency_p99": g["lat"].quantile(0.99), "ttft_mean": g["ttft_s"].mean(),
+        "error_rate": g["status"].apply(lambda x: (x == "error").mean())})
+
+
+@pytest.mark.parametrize("period", ["1min", "10s"])
+def test_latency_statistics_equal_independent_pandas(spans, period):
+    panel = aggregate(spans, period).wide
+    exp = _pandas_end_stats(spans, period)
+    got = panel.loc[exp.index.set_names(["period", "agent"])]
+    for m in exp.columns:
+        np.testing.assert_allclose(got[m].to_numpy(float), exp[m].to_numpy(float), rtol=1e-9, atol=1e-9,
+                                   err_msg=m)
+    # periods without completions have zero completions and NaN latency
+    rest = panel.drop(index=exp.index.set_names(["period", "agent"]))
+    rest = rest[rest.index.get_level_values("agent") != "_all"]
+    assert (rest["completions"] == 0).all() and rest["latency_p50"].isna().all()
+
+
+def test_arrival_sums_equal_independent_pandas(spans):
+    panel = aggregate(spans, "1min").wide
+    s = spans.assign(p=spans["start_ts"].dt.floor("1min"))
+    g = s.groupby(["p", "agent_name"])
+    exp = pd.DataFrame({"arrivals": g.size(), "input_tokens": g["input_tokens"].sum(),
+                        "output_tokens": g["output_tokens"].sum(), "cost": g["cost_usd"].sum()})
+    got = panel.loc[exp.index.set_names(["period", "agent"])]
+    for m in exp.columns:
+        np.testing.assert_allclose(got[m].to_numpy(float), exp[m].to_numpy(float), rtol=1e-12, err_msg=m)
+    assert panel.xs("solve_large", level="agent")["arrivals"].sum() == (spans["agent_name"] == "solve_large").sum()
+
+
+def test_concurrency_equals_brute_force_overlap(spans):
+    P = 60.0
+    panel = aggregate(spans, "1min").wide
+    s = spans[spans["end_ts"].notna()]
+    for agent in ("solve_medium", "orchestrator"):
+        a = s[s["agent_name"] == agent]
+        w = panel.xs(agent, level="agent")
+        base = w.index[0]
+        sec = lambda x: (x - base).dt.total_seconds().to_numpy()  # noqa: E731  (relative: exact enough)
+        st, en = sec(a["start_ts"]), sec(a["end_ts"])
+        t0 = (w.index - base).total_seconds().to_numpy()
+        overlap = np.clip(np.minimum(en[None, :], t0[:, None] + P) - np.maximum(st[None, :], t0[:, None]), 0, None)
+        np.testing.assert_allclose(w["concurrency"].to_numpy(), overlap.sum(axis=1) / P, rtol=1e-9, atol=1e-9)
+
+
+def test_concurrency_hand_example_and_empty_periods():
+    t0 = pd.Timestamp("2024-01-01 00:00:00", tz="UTC")
+    df = pd.DataFrame({
+        "trace_id": ["t1", "t2", "t3"], "span_id": ["a", "b", "c"], "parent_span_id": [None] * 3,
+        "agent_name": ["x", "x", "x"], "status": ["ok", "error", "ok"],
+        "start_ts": [t0 + pd.Timedelta("15s"), t0 + pd.Timedelta("30s"), t0 + pd.Timedelta("5min")],
+        "end_ts": [t0 + pd.Timedelta("45s"), t0 + pd.Timedelta("90s"), t0 + pd.Timedelta("5min 30s")],
+        "ttft_s": [0.5, np.nan, 1.0], "input_tokens": [1, 2, 3], "output_tokens": [4, 5, 6],
+        "cost_usd": [0.1, 0.2, 0.3]})
+    for c in CANONICAL_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
+    for engine in ("duckdb", "pandas"):
+        w = aggregate(df, "1min", engine=engine).wide.xs("x", level="agent")
+        assert len(w) == 6                                       # minutes 0..5, 2..4 empty
+        np.testing.assert_allclose(w["concurrency"].to_numpy(), [1.0, 0.5, 0, 0, 0, 0.5])
+        np.testing.assert_array_equal(w["arrivals"].to_numpy(), [2, 0, 0, 0, 0, 1])
+        np.testing.assert_array_equal(w["completions"].to_numpy(), [1, 1, 0, 0, 0, 1])
+        assert w["latency_mean"].isna().tolist() == [False, False, True, True, True, False]
+        np.testing.assert_allclose(w["error_rate"].to_numpy()[[0, 1, 5]], [0.0, 1.0, 0.0])
+        np.testing.assert_allclose(w["latency_p50"].to_numpy()[[0, 1, 5]], [30.0, 60.0, 30.0])
+    # start/end widen the grid
+    p = aggregate(df, "1min", start=t0 - pd.Timedelta("2min"), end=t0 + pd.Timedelta("8min"))
+    assert p.tidy["period"].nunique() == 10
+
+
+def test_request_level_rows(spans):
+    panel = aggregate(spans, "1min").wide.xs("_all", level="agent")
+    req = request_table(spans)
+    # independent: group spans by trace
+    g = spans.groupby("trace_id")
+    first, last = g["start_ts"].min(), g["end_ts"].max()
+    lat = (last - first).dt.total_seconds()
+    np.testing.assert_allclose(np.sort(req["latency_s"].to_numpy()), np.sort(lat.to_numpy()), rtol=1e-12)
+    done = pd.DataFrame({"p": last.dt.floor("1min"), "lat": lat}).groupby("p")["lat"]
+    got = panel.loc[done.size().index]
+    np.testing.assert_array_equal(got["completions"].to_numpy(), done.size().to_numpy(float))
+    np.testing.assert_allclose(got["latency_p99"].to_numpy(), done.quantile(0.99).to_numpy(), rtol=1e-9)
+    tok = spans.assign(p=g["start_ts"].transform("min").dt.floor("1min")).groupby("p")["input_tokens"].sum()
+    np.testing.assert_allclose(panel.loc[tok.index, "input_tokens"].to_numpy(), tok.to_numpy(float))
+
+
+def test_duckdb_streams_partitioned_parquet_and_csv(tmp_path, spans):
+    ref = aggregate(spans, "1min").wide
+    parts = np.array_split(np.arange(len(spans)), 3)
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "csv").mkdir()
+    for i, idx in enumerate(parts):
+        write_canonical(spans.iloc[idx], tmp_path / "pq" / f"part-{i}.parquet")
+        write_canonical(spans.iloc[idx], tmp_path / "csv" / f"part-{i}.csv")
+    for src in (tmp_path / "pq", sorted((tmp_path / "csv").glob("*.csv"))):
+        got = aggregate(src, "1min", threads=2, memory_limit="1GB").wide
+        np.testing.assert_allclose(got.to_numpy(float), ref.to_numpy(float), rtol=1e-12, equal_nan=True)
+
+
+def test_dask_equals_duckdb_on_partitioned_input(tmp_path, spans):
+    distributed = pytest.importorskip("distributed")
+    d = tmp_path / "parts"
+    d.mkdir()
+    for i, idx in enumerate(np.array_split(np.arange(len(spans)), 4)):
+        write_canonical(spans.iloc[idx], d / f"part-{i}.parquet")
+    duck = aggregate(d, "1min")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        dsk = aggregate(d, "1min", engine="dask", scheduler=client)
+    a, b = duck.wide, dsk.wide
+    assert a.index.equals(b.index) and list(a.columns) == list(b.columns)
+    counts = ["arrivals", "completions", "input_tokens", "output_tokens"]
+    np.testing.assert_array_equal(a[counts].to_numpy(), b[counts].to_numpy())      # exact
+    np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def test_bad_period():
+    with pytest.raises(ValueError, match="fixed pandas offset"):
+        aggregate(pd.DataFrame(), "MS")
+    with pytest.raises(ValueError):
+        aggregate(pd.DataFrame(), "1min", engine="spark")
