@@ -236,7 +236,7 @@ def _optimal_rule(model, loss, params, *, coef_weight, x0, restarts, seed, tol) 
 
     def local(x):
         r = optimize.minimize(obj, x, method="L-BFGS-B", jac="3-point", bounds=sb,
-                              options={"ftol": tol, "gtol": 1e-10, "maxiter": 2000})
+                              options={"ftol": tol, "gtol": 1e-10, "maxiter": 300})
         return r
 
     rows, best = [], None
@@ -252,7 +252,7 @@ def _optimal_rule(model, loss, params, *, coef_weight, x0, restarts, seed, tol) 
     interior = np.any((xb > bounds[:, 0] + 1e-9 * (hi - lo)) & (xb < bounds[:, 1] - 1e-9 * (hi - lo)))
     if best.fun < _PENALTY and interior:
         nm = optimize.minimize(obj, best.x, method="Nelder-Mead", bounds=sb,
-                               options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
+                               options={"xatol": 1e-9, "fatol": 1e-14, "maxfev": 150 * len(names)})
         cand = local(nm.x) if nm.fun <= best.fun else best
         if cand.fun <= best.fun:
             best = cand

@@ -152,46 +152,94 @@ def current_form(model) -> str | None:
     return spec.get("form")
 
 
-def _rebuild_with_form(model, form: str):
-    """Rebuild an orchestrated-economy model with another SLO-rule form.
+#: parameters of the orchestrated economy that live in the ``slo:`` block of its configuration
+SLO_CONFIG_FIELDS = ("slo_rho", "slo_phi_latency", "slo_phi_cost", "slo_target_latency")
 
-    The rule equation changes, so the model is rebuilt from the configuration
-    the builder recorded on it (``dsge_agents.economy.builder``).
+
+def economy_config(model):
+    """The orchestrated-economy configuration a model was built from, or ``None``.
+
+    The builder (``dsge_agents.economy.builder``) records the configuration file as
+    ``model.source`` and marks the rule with the derived intercept ``slo_rate_bar``.
     """
-    if form not in SLO_FORMS:
-        raise PolicyError(f"unknown rule form {form!r}; expected one of {', '.join(SLO_FORMS)}")
+    spec = getattr(model, "policy_rule", None) or {}
+    src = getattr(model, "source", None)
+    if spec.get("intercept") != "slo_rate_bar" or not src:
+        return None
     try:
-        from ..economy import builder
-    except ImportError as exc:  # pragma: no cover - layer missing
-        raise PolicyError("changing the rule form needs dsge_agents.economy.builder") from exc
-    rebuild = getattr(builder, "with_rule_form", None)
-    if rebuild is not None:
-        new = rebuild(model, form)
-    else:
-        cfg = getattr(model, "economy_config", None) or getattr(model, "config", None)
-        if cfg is None:
-            raise PolicyError(f"model {getattr(model, 'name', '?')!r} was not built from an "
-                              "orchestrated-economy configuration; its rule form cannot change")
-        cfg = _config_with_form(cfg, form)
-        new = builder.build_model(cfg)
-        new = new.with_parameters(**{k: v for k, v in model.parameters.items() if k in new.parameters})
+        from ..economy.config import load_config
+        return load_config(src)
+    except Exception:  # noqa: BLE001 - not an economy file
+        return None
+
+
+def _ss_neutral(model) -> set:
+    try:
+        from ..economy.builder import SS_NEUTRAL_PARAMETERS
+        base = set(SS_NEUTRAL_PARAMETERS)
+    except ImportError:  # pragma: no cover
+        base = {"slo_rho", "slo_phi_latency", "slo_phi_cost"}
+    return base | {p for p in model.parameters if p.startswith(("sd_", "rho_cap_", "rho_cost_"))}
+
+
+def needs_rebuild(model, changes: Mapping[str, Any]) -> bool:
+    """True when ``changes`` cannot be applied by ``with_parameters`` alone.
+
+    That is a change of rule form, or — for an orchestrated economy, whose
+    steady state is computed by the builder (P̄ solves W(P̄) = W*, C̄ is
+    steady-state cost) — a change of a parameter that moves the steady state,
+    such as the SLO target ``slo_target_latency``.
+    """
+    if FORM_KEY in changes and changes[FORM_KEY] != current_form(model):
+        return True
+    if economy_config(model) is None:
+        return False
+    neutral = _ss_neutral(model)
+    return any(k not in neutral for k in changes if k != FORM_KEY)
+
+
+def _rebuild_economy(model, changes: Mapping[str, Any]):
+    """Rebuild an orchestrated-economy model with SLO-rule changes (form, target, coefficients).
+
+    The rule equation (form) and the derived steady state (P̄, C̄ and every
+    variable, for a new target) change, so the model is rebuilt from its
+    configuration by :func:`dsge_agents.economy.builder.build_model`;
+    steady-state-neutral parameters the user had changed are carried over.
+    """
+    import dataclasses
+
+    cfg = economy_config(model)
+    if cfg is None:
+        raise PolicyError(f"model {getattr(model, 'name', '?')!r} was not built from an orchestrated-economy "
+                          "configuration; its rule form cannot change")
+    from ..economy import builder
+    changes = dict(changes)
+    form = changes.pop(FORM_KEY, None)
+    if form is not None and form not in SLO_FORMS:
+        raise PolicyError(f"unknown rule form {form!r}; expected one of {', '.join(SLO_FORMS)}")
+    neutral = _ss_neutral(model)
+    bad = [k for k in changes if k not in neutral and k not in SLO_CONFIG_FIELDS]
+    if bad:
+        raise PolicyError(f"parameter(s) {', '.join(map(repr, bad))} move the steady state of the orchestrated "
+                          "economy; change them in its configuration file and reload it")
+    slo_kw = {k: float(v) for k, v in changes.items() if k in SLO_CONFIG_FIELDS}
+    # carry over the model's current rule coefficients (they may differ from the file)
+    for k in SLO_CONFIG_FIELDS:
+        if k not in slo_kw and k in model.parameters and k != "slo_target_latency":
+            slo_kw[k] = float(model.parameters[k])
+    if "slo_target_latency" not in slo_kw:
+        slo_kw["slo_target_latency"] = float(model.parameters["slo_target_latency"])
+    if form is None:
+        form = current_form(model) or cfg.slo.form
+    cfg = cfg.copy(slo=dataclasses.replace(cfg.slo, form=form, **slo_kw))
+    new = builder.build_model(cfg)
+    carry = {k: float(model.parameters[k]) for k in neutral
+             if k in model.parameters and k in new.parameters and k not in SLO_CONFIG_FIELDS
+             and float(model.parameters[k]) != float(new.parameters[k])}
+    carry.update({k: float(v) for k, v in changes.items() if k not in SLO_CONFIG_FIELDS})
+    if carry:
+        new = new.with_parameters(**carry)
     return _rewrap(model, new)
-
-
-def _config_with_form(cfg, form):
-    import copy
-    cfg = copy.deepcopy(cfg)
-    if isinstance(cfg, dict):
-        slo = cfg.setdefault("slo", {})
-        if isinstance(slo, dict) and "rule" in slo and isinstance(slo["rule"], dict):
-            slo["rule"]["form"] = form
-        elif isinstance(slo, dict):
-            slo["form"] = form
-        return cfg
-    if hasattr(cfg, "slo") and hasattr(cfg.slo, "form"):
-        cfg.slo.form = form
-        return cfg
-    raise PolicyError("cannot set the rule form on this economy configuration")
 
 
 def _rewrap(old, new):
@@ -215,12 +263,14 @@ def apply_changes(model, changes: Mapping[str, Any] | PolicyRule | None):
     changes = dict(changes)
     form = changes.pop(FORM_KEY, None)
     check_parameters(model, list(changes))
-    out = model
-    if form is not None and form != current_form(model):
-        out = _rebuild_with_form(out, str(form))
-    if changes:
-        out = _rewrap(model, out.with_parameters(**{k: float(v) for k, v in changes.items()}))
-    return out
+    if form is not None:
+        changes[FORM_KEY] = str(form)
+    if needs_rebuild(model, changes):
+        return _rebuild_economy(model, changes)
+    changes.pop(FORM_KEY, None)
+    if not changes:
+        return model
+    return _rewrap(model, model.with_parameters(**{k: float(v) for k, v in changes.items()}))
 
 
 def apply_rule(model, rule: PolicyRule | Mapping[str, Any]):
