@@ -46,7 +46,7 @@ class AgentSpec:
     Service time of a call with request tokens (i, o):
     ``overhead_s + i·input_scale/prefill_tps + o·output_scale/decode_tps`` (``service="tokens"``),
     or exponential with mean ``mean_service_s`` (``service="exponential"``).
-    Prices are USD per 1M input / output tokens (cost of successful calls).
+    Prices are USD per 1M input / output tokens, plus ``cost_per_call`` USD (cost of successful calls).
     """
 
     name: str
@@ -61,6 +61,7 @@ class AgentSpec:
     provider: str | None = None
     price_in: float = 0.0
     price_out: float = 0.0
+    cost_per_call: float = 0.0
     service: str = "tokens"
     mean_service_s: float = 1.0
 
@@ -469,7 +470,8 @@ def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stag
     pin = np.array([a.price_in for a in agents], dtype=float)
     pout = np.array([a.price_out for a in agents], dtype=float)
     ok = sp_err == 0
-    cost = np.where(ok, (sp_in * pin[sp_agent] + sp_out * pout[sp_agent]) / 1e6, 0.0)
+    pcall = np.array([a.cost_per_call for a in agents], dtype=float)
+    cost = np.where(ok, (sp_in * pin[sp_agent] + sp_out * pout[sp_agent]) / 1e6 + pcall[sp_agent], 0.0)
     is_root = np.r_[np.ones(n_req, bool), np.zeros(ns, bool)]
     req_of = np.r_[np.arange(n_req), sp_req]
     trace = hex_ids_arrow(req_of, 32, seed)

@@ -1,0 +1,202 @@
+"""Trace simulator: queueing theory checks, Little's law, shocks, retries (issue 4, item 5)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsge_agents.errors import EconomyError
+from dsge_agents.traces.aggregate import aggregate
+from dsge_agents.traces.simulate import (AgentSpec, Outage, RateLimit, RetryPolicy, SimulationConfig, SLOChange,
+                                         StageSpec, erlang_c_wait, hex_ids, poisson_arrivals, simulate)
+
+
+def test_erlang_c_formula_values():
+    # M/M/1: W_q = ρ/(μ − λ); M/M/2 with a = 1: C = 1/3, W_q = C/(2μ − λ)
+    assert erlang_c_wait(0.5, 1.0, 1) == pytest.approx(1.0)
+    assert erlang_c_wait(1.0, 1.0, 2) == pytest.approx((1 / 3) / 1.0)
+    assert erlang_c_wait(3.0, 1.0, 3) == float("inf")
+
+
+@pytest.mark.parametrize("c,lam,mu", [(4, 3.0, 1.0), (1, 0.6, 1.0)])
+def test_mmc_mean_wait_matches_erlang_c(c, lam, mu):
+    n = 1_000_000
+    res = simulate(SimulationConfig.single_queue(c, 1.0 / mu), poisson_arrivals(lam, n, seed=11), seed=12,
+                   emit_spans=False)
+    w = res.stats["mean_wait_s"]
+    assert w == pytest.approx(erlang_c_wait(lam, mu, c), rel=0.03)
+
+
+def test_span_waits_and_service_are_consistent():
+    res = simulate(SimulationConfig.single_queue(2, 0.5), poisson_arrivals(3.0, 20_000, seed=1), seed=2)
+    s = res.spans[res.spans["operation"] == "chat"]
+    assert len(s) == 20_000
+    assert s["queue_wait_s"].mean() == pytest.approx(res.stats["mean_wait_s"], rel=1e-12)
+    svc = (s["end_ts"] - s["start_ts"]).dt.total_seconds() - s["queue_wait_s"]
+    assert svc.mean() == pytest.approx(0.5, rel=0.03)          # exponential service of mean 0.5 s
+    assert (svc > -1e-6).all()
+    # FCFS with 2 servers: never more than 2 calls in service at once
+    t0 = s["start_ts"].min()
+    st = np.round(((s["start_ts"] - t0).dt.total_seconds() + s["queue_wait_s"]).to_numpy() * 1e6)
+    en = np.round((s["end_ts"] - t0).dt.total_seconds().to_numpy() * 1e6)
+    kind = np.r_[np.ones(len(s)), -np.ones(len(s))]
+    order = np.lexsort((kind, np.r_[st, en]))              # at equal times the end comes first
+    assert np.cumsum(kind[order]).max() <= 2
+
+
+@pytest.fixture(scope="module")
+def azure_run(shared_data):
+    return simulate(SimulationConfig.default(), shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv",
+                    seed=3)
+
+
+def test_littles_law_on_simulated_output(azure_run):
+    spans = azure_run.spans
+    panel = aggregate(spans, "1min", requests=False).wide
+    for agent in ("orchestrator", "solve_large", "triage_small"):
+        w = panel.xs(agent, level="agent")
+        a = spans[spans["agent_name"] == agent]
+        lat = (a["end_ts"] - a["start_ts"]).dt.total_seconds()
+        # over a window holding every span, ∫N(t)dt = Σ sojourn times exactly
+        assert (w["concurrency"].sum() * 60.0) == pytest.approx(lat.sum(), rel=1e-9)
+        # interior window: L = λ W
+        mid = w.iloc[5:-5]
+        lam = mid["arrivals"].sum() / (len(mid) * 60.0)
+        W = (mid["latency_mean"] * mid["completions"]).sum() / mid["completions"].sum()
+        assert mid["concurrency"].mean() == pytest.approx(lam * W, rel=0.03)
+
+
+def test_default_dag_routing_and_visits(azure_run):
+    s = azure_run.spans
+    n = azure_run.stats["n_requests"]
+    assert n == 19366 and azure_run.stats["failed_requests"] == 0
+    per_stage = s.groupby("stage")["trace_id"].nunique() / n
+    assert per_stage["triage"] == 1.0
+    assert per_stage["solve"] == pytest.approx(0.85, abs=0.015)
+    assert per_stage["review"] == pytest.approx(0.85 * 0.6, abs=0.015)
+    share = (s["agent_name"] == "triage_small").sum() / (s["stage"] == "triage").sum()
+    assert share == pytest.approx(0.7, abs=0.015)
+    # token-driven service: prefill + decode time of the call
+    c = s[(s["agent_name"] == "solve_large") & (s["status"] == "ok")]
+    svc = (c["end_ts"] - c["start_ts"]).dt.total_seconds() - c["queue_wait_s"]
+    exp = 0.08 + c["input_tokens"] / 5000.0 + c["output_tokens"] / 40.0
+    np.testing.assert_allclose(svc.to_numpy(), exp.to_numpy(float), atol=2e-6)
+    np.testing.assert_allclose(c["cost_usd"], (c["input_tokens"] * 3.0 + c["output_tokens"] * 15.0) / 1e6)
+
+
+def _two_agent_cfg(**kw):
+    return SimulationConfig(stages=[StageSpec("s", [AgentSpec("a", servers=3, service="exponential",
+                                                              mean_service_s=1.0, share=0.5),
+                                                    AgentSpec("b", servers=3, service="exponential",
+                                                              mean_service_s=1.0, share=0.5)])], **kw)
+
+
+def test_outage_blocks_new_service_and_is_recorded():
+    cfg = _two_agent_cfg(outages=[Outage("a", 100.0, 160.0, 1.0)])
+    arr = poisson_arrivals(2.0, 800, seed=4)
+    res = simulate(cfg, arr, seed=5)
+    s = res.spans[res.spans["agent_name"] == "a"]
+    t0 = res.stats["origin"]
+    svc_start = ((s["start_ts"] - t0).dt.total_seconds() + s["queue_wait_s"]).to_numpy()
+    assert not ((svc_start >= 100.0 + 1e-6) & (svc_start < 160.0 - 1e-6)).any()
+    waits_in = s.loc[((s["start_ts"] - t0).dt.total_seconds().between(100, 150)), "queue_wait_s"]
+    assert waits_in.min() > 5.0                              # everyone waits for the end of the outage
+    sh = res.shocks
+    assert len(sh) == 1 and sh["shock"].iloc[0] == "outage" and sh["agent"].iloc[0] == "a"
+    assert sh["start_ts"].iloc[0] == t0 + pd.Timedelta(seconds=100)
+    assert sh["end_ts"].iloc[0] == t0 + pd.Timedelta(seconds=160) and sh["value"].iloc[0] == 1.0
+
+
+def test_rate_limit_and_retries_with_backoff():
+    cfg = _two_agent_cfg(rate_limits=[RateLimit("a", 50.0, 150.0, 1)],
+                         retry=RetryPolicy(max_retries=2, backoff_s=0.5, multiplier=2.0, jitter=0.0))
+    res = simulate(cfg, poisson_arrivals(4.0, 1200, seed=6), seed=7)
+    s = res.spans
+    t0 = res.stats["origin"]
+    a = s[(s["agent_name"] == "a")]
+    rel = (a["start_ts"] - t0).dt.total_seconds()
+    inwin = a[(rel >= 50) & (rel < 150)]
+    ok_per_sec = inwin[inwin["status"] == "ok"].groupby(np.floor(rel[inwin.index]))["span_id"].size()
+    assert ok_per_sec.max() <= 1
+    lim = a[a["error_type"] == "rate_limited"]
+    assert len(lim) > 20 and ((lim["end_ts"] - lim["start_ts"]).dt.total_seconds() == 0).all()
+    # every rejected call is followed by a retry 0.5 s (first) or 1 s (second) later in the same trace
+    calls = s[s["operation"] == "chat"].sort_values("start_ts")
+    for _, g in list(calls[calls["trace_id"].isin(lim["trace_id"])].groupby("trace_id"))[:30]:
+        d = g["start_ts"].diff().dt.total_seconds().dropna().to_numpy()
+        assert set(np.round(d, 6)) <= {0.5, 1.0}
+    # exhausted retries fail the request
+    roots = s[s["operation"] == "invoke_agent"]
+    failed = roots[roots["status"] == "error"]
+    assert res.stats["failed_requests"] == len(failed) > 0
+    assert (failed["error_type"] == "retries_exhausted").all()
+    tries = calls[calls["trace_id"].isin(failed["trace_id"])].groupby("trace_id").size()
+    assert (tries == 3).all()
+
+
+def test_slo_change_timeout_and_shares():
+    cfg = _two_agent_cfg(slo_changes=[SLOChange(at=200.0, shares={"a": 0.9, "b": 0.1}, timeout_s=0.5)],
+                         retry=RetryPolicy(max_retries=0))
+    cfg.stages[0].agents[0].servers = 2                     # a is overloaded after the switch
+    res = simulate(cfg, poisson_arrivals(3.0, 1500, seed=8), seed=9)
+    s = res.spans[res.spans["operation"] == "chat"]
+    rel = (s["start_ts"] - res.stats["origin"]).dt.total_seconds()
+    before, after = s[rel < 200], s[rel >= 200]
+    assert (before["agent_name"] == "a").mean() == pytest.approx(0.5, abs=0.06)
+    assert (after["agent_name"] == "a").mean() == pytest.approx(0.9, abs=0.04)
+    to = after[after["error_type"] == "timeout"]
+    assert len(to) > 10
+    np.testing.assert_allclose((to["end_ts"] - to["start_ts"]).dt.total_seconds(), 0.5, atol=2e-6)
+    served = after[after["status"] == "ok"]
+    assert served["queue_wait_s"].max() <= 0.5 + 1e-9
+    assert before["error_type"].isna().all()
+    sh = res.shocks
+    assert set(sh["shock"]) == {"slo_change"} and set(sh["agent"]) == {"a", "b"}
+
+
+def test_seed_reproducibility():
+    cfg = SimulationConfig.default()
+    arr = poisson_arrivals(5.0, 2000, seed=1)
+    a = simulate(cfg, arr, seed=1).spans
+    b = simulate(cfg, arr, seed=1).spans
+    c = simulate(cfg, arr, seed=2).spans
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["agent_name"].equals(c["agent_name"])
+
+
+def test_config_errors():
+    bad = SimulationConfig(stages=[StageSpec("x", [AgentSpec("a")], next={"y": 1.0}),
+                                   StageSpec("y", [AgentSpec("b")], next={"x": 0.5})])
+    with pytest.raises(EconomyError, match="cycle"):
+        simulate(bad, poisson_arrivals(1.0, 10))
+    with pytest.raises(EconomyError, match="unknown agent"):
+        simulate(_two_agent_cfg(outages=[Outage("zz", 0, 1)]), poisson_arrivals(1.0, 10))
+    with pytest.raises(EconomyError, match="sum to <= 1"):
+        simulate(SimulationConfig(stages=[StageSpec("x", [AgentSpec("a")], next={"x2": 0.8, "x3": 0.5}),
+                                          StageSpec("x2", [AgentSpec("b")]), StageSpec("x3", [AgentSpec("c")])]),
+                 poisson_arrivals(1.0, 10))
+
+
+def test_from_orchestrated_economy_yaml(models_dir):
+    path = models_dir / "orchestrated_default.yaml"
+    if not path.exists():
+        pytest.skip("orchestrated_default.yaml not present")
+    cfg = SimulationConfig.from_economy(path)
+    assert [s.name for s in cfg.stages] == ["plan", "act", "verify"]
+    assert cfg.stages[1].next == {"verify": 0.7}
+    plan_api = cfg.stages[0].agents[0]
+    assert plan_api.name == "plan_api" and plan_api.servers == int(np.ceil(400 / 60 * 2.85))
+    res = simulate(cfg, poisson_arrivals(330 / 60, 6000, seed=2), seed=3)
+    s = res.spans[res.spans["operation"] == "chat"]
+    svc = (s["end_ts"] - s["start_ts"]).dt.total_seconds() - s["queue_wait_s"]
+    for a in ("plan_api", "act_llama"):
+        tau = {"plan_api": 2.85, "act_llama": 12.9}[a]
+        assert svc[s["agent_name"] == a].mean() == pytest.approx(tau, rel=0.06)
+    ver = s[s["stage"] == "verify"]["trace_id"].nunique() / res.stats["n_requests"]
+    assert ver == pytest.approx(0.7, abs=0.02)
+
+
+def test_hex_ids():
+    ids = hex_ids(np.array([0, 1, 255, 2**63]), 16)
+    assert list(ids) == ["0000000000000000", "0000000000000001", "00000000000000ff", "8000000000000000"]
+    assert hex_ids(np.array([10]), 32, prefix=3)[0] == "0000000000000003000000000000000a"
