@@ -1,0 +1,88 @@
+"""Permanent parameter changes: first-order vs perfect-foresight transitions (issue 6 item 3)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsge_agents.cli.main import main
+from dsge_agents.errors import PolicyError
+from dsge_agents.model import load
+from dsge_agents.policy.transition import transition
+
+
+@pytest.fixture(scope="module")
+def rbc(models_dir):
+    return load(models_dir / "rbc.yaml")
+
+
+def rbc_steady_state(alpha, beta, delta, psi):
+    """Closed form (written out independently of the model file)."""
+    kl = (alpha / (1 / beta - 1 + delta)) ** (1 / (1 - alpha))
+    yl = kl ** alpha
+    cl = yl - delta * kl
+    l = (1 - alpha) * yl / (psi * cl + (1 - alpha) * yl)
+    return {"y": yl * l, "c": cl * l, "k": kl * l, "i": delta * kl * l, "l": l, "z": 0.0}
+
+
+@pytest.fixture(scope="module")
+def two_sizes(rbc):
+    b0 = rbc.parameters["beta"]
+    return [transition(rbc, {"beta": b0 + h}, periods=300) for h in (0.002, 0.001)]
+
+
+def test_paths_start_old_end_new_steady_state(rbc, two_sizes):
+    tr = two_sizes[0]
+    p = rbc.parameters
+    old = rbc_steady_state(p["alpha"], p["beta"], p["delta"], p["psi"])
+    new = rbc_steady_state(p["alpha"], p["beta"] + 0.002, p["delta"], p["psi"])
+    pf, fo = tr.path("perfect_foresight"), tr.path("first_order")
+    for v in old:
+        assert pf[v].iloc[0] == pytest.approx(old[v], rel=1e-12, abs=1e-14)
+        assert tr.new_steady_state[v] == pytest.approx(new[v], rel=1e-10, abs=1e-14)
+        assert pf[v].iloc[-1] == pytest.approx(new[v], rel=1e-6, abs=1e-12)
+        assert fo[v].iloc[-1] == pytest.approx(new[v], rel=1e-6, abs=1e-12)
+    assert tr.max_residual < 1e-10 and tr.newton_iterations >= 1
+    # capital is predetermined: it rises monotonically towards the new level
+    k = pf["k"].to_numpy()[:150]
+    assert np.all(np.diff(k) > 0)
+
+
+def test_linearization_error_is_second_order(two_sizes):
+    e_big, e_small = (t.max_linearization_error() for t in two_sizes)
+    assert e_big > 0
+    assert 3.0 < e_big / e_small < 5.0          # ~4x when the change is halved
+    # and small relative to the change itself
+    assert two_sizes[1].max_linearization_error(relative=True) < 0.1
+
+
+def test_perfect_foresight_satisfies_the_nonlinear_model(rbc, two_sizes):
+    tr = two_sizes[0]
+    m = rbc.with_parameters(beta=rbc.parameters["beta"] + 0.002)
+    cm = m.compiled
+    th = cm.theta()
+    Y = tr.perfect_foresight
+    u = np.zeros(len(m.shocks))
+    res = [cm.residual(Y[t - 1], Y[t], Y[t + 1], u, th) for t in range(1, len(Y) - 1)]
+    assert np.abs(res).max() < 1e-9
+    # the first-order path violates it by O(h^2)
+    F = tr.first_order
+    res_fo = [cm.residual(F[t - 1], F[t], F[t + 1], u, th) for t in range(1, len(F) - 1)]
+    assert np.abs(res_fo).max() > 1e3 * np.abs(res).max()
+
+
+def test_tidy_paths_and_bad_input(rbc, two_sizes, tmp_path, models_dir):
+    p = two_sizes[1].paths
+    assert list(p.columns) == ["method", "variable", "period", "value"]
+    assert set(p["method"]) == {"first_order", "perfect_foresight"}
+    assert p["period"].max() == 300
+    with pytest.raises(PolicyError, match="unknown parameter"):
+        transition(rbc, {"gamma": 2.0})
+    with pytest.raises(PolicyError):
+        transition(rbc, {})
+    csv = tmp_path / "t.csv"
+    rc = main(["transition", str(models_dir / "rbc.yaml"), "--set", "beta=0.991", "--periods", "40",
+               "--csv", str(csv), "--plot", str(tmp_path / "t.png")])
+    assert rc == 0
+    df = pd.read_csv(csv)
+    assert list(df.columns) == ["method", "variable", "period", "value"]
