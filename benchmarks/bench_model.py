@@ -15,7 +15,12 @@ Then, in this process, warm per-call costs of ``jacobian`` and ``steady_state``
 from Python and from inside an ``@njit`` loop (what the linear layer's jitted
 re-solve path pays).
 
-Run: ``python benchmarks/bench_model.py`` (writes benchmarks/results/model.md).
+Also (``--dynare``, needs ``octave`` and Dynare 5.3 in /usr/lib/dynare/matlab): exports nk3.yaml,
+rbc.yaml and fs2000.mod with ``dsge-agents export``, runs each exported file in Dynare and compares
+its IRFs and steady state with the Dynare reference JSON of tests/data/dynare/ (the acceptance check
+"a model exported by dsge-agents export runs in Dynare 5.3 and gives the same IRFs").
+
+Run: ``python benchmarks/bench_model.py [--dynare]`` (writes benchmarks/results/model.md).
 """
 from __future__ import annotations
 
@@ -104,6 +109,41 @@ def per_call(model: Path, n: int = 20000) -> dict:
     return res
 
 
+def dynare_export_check() -> list[str]:
+    """Export -> run in Dynare 5.3 -> compare with tests/data/dynare/*.json."""
+    import shutil
+    if shutil.which("octave") is None or not Path("/usr/lib/dynare/matlab").exists():
+        return ["(Dynare export check skipped: octave/Dynare not installed)"]
+    out = ["", "Export check: `dsge-agents export` -> Dynare 5.3 (Octave) -> IRFs vs tests/data/dynare reference:",
+           "", "| model | reference | IRF series | max abs IRF diff | max abs steady-state diff |", "|---|---|---|---|---|"]
+    work = Path(tempfile.mkdtemp(prefix="dsge_export_"))
+    for src, ref in (("nk3.yaml", "nk3"), ("rbc.yaml", "rbc"), ("fs2000.mod", "fs2000_solution")):
+        mp = REPO / "models" / src
+        refp = REPO / "tests" / "data" / "dynare" / f"{ref}.json"
+        if not (mp.exists() and refp.exists()):
+            continue
+        name = mp.stem + "_exp"
+        modp = work / f"{name}.mod"
+        subprocess.run([sys.executable, "-m", "dsge_agents.cli.main", "export", str(mp), "-o", str(modp)],
+                       check=True, cwd=str(REPO), env=dict(os.environ, PYTHONPATH=str(REPO)))
+        with open(modp, "a") as fh:
+            fh.write(f"write_json('{name}.json', solution_struct(M_, oo_, options_));\n")
+        octave_dir = REPO / "tests" / "data" / "dynare" / "octave"
+        cmd = ["octave", "--no-gui", "--no-window-system", "--eval",
+               f"addpath('/usr/lib/dynare/matlab'); addpath('{octave_dir}'); dynare {name} noclearall nograph"]
+        subprocess.run(cmd, cwd=str(work), capture_output=True, check=True)
+        a = json.loads((work / f"{name}.json").read_text())
+        b = json.loads(refp.read_text())
+        irf = max(float(np.max(np.abs(np.array(a["irfs"][k]) - np.array(v)))) for k, v in b["irfs"].items())
+        ssd = max(abs(a["steady_state"][k] - v) for k, v in b["steady_state"].items())
+        out.append(f"| {src} | {refp.name} | {len(a['irfs'])}/{len(b['irfs'])} | {irf:.2e} | {ssd:.2e} |")
+    out.append("")
+    out.append("Command per model: `dsge-agents export models/M -o M_exp.mod`, then "
+               "`octave --no-gui --no-window-system --eval \"addpath('/usr/lib/dynare/matlab'); "
+               "addpath('tests/data/dynare/octave'); dynare M_exp noclearall nograph\"` with a `write_json` tail.")
+    return out
+
+
 def main() -> int:
     models = [REPO / "models" / "nk3.yaml", REPO / "models" / "fs2000.mod"]
     rows = []
@@ -137,6 +177,8 @@ def main() -> int:
               "differentiation, no LLVM compilation). `exec'd`: the same source exec'd in memory recompiles in",
               "every process. The first call of any cached Numba function in a process also pays Numba's",
               "one-time initialisation (~1 s here)."]
+    if "--dynare" in sys.argv:
+        lines += dynare_export_check()
     text = "\n".join(lines) + "\n"
     print(text)
     out = REPO / "benchmarks" / "results" / "model.md"
