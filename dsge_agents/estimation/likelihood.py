@@ -464,6 +464,18 @@ class LogLikelihood:
         self.last_switch = -1
         self.n_evals = 0
 
+    def __getstate__(self):
+        d = self.__dict__.copy()
+        d.pop("resolver", None)
+        d.pop("_cm", None)
+        return d
+
+    def __setstate__(self, d):
+        from dsge_agents.linear.resolver import Resolver
+        self.__dict__.update(d)
+        self.resolver = Resolver(self.model)
+        self._cm = self.model.compiled
+
     def _prep_indices(self):
         sp = self.space
         kinds = [p.kind for p in sp.params]
