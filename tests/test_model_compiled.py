@@ -86,6 +86,17 @@ def test_rbc_numeric_steady_state_matches_closed_form(rbc):
     assert ss2["k"] / ss2["l"] == pytest.approx(kl2, rel=1e-9)
 
 
+def test_rbc_numeric_fallback_without_initval(models_dir):
+    import yaml
+    d = yaml.safe_load((models_dir / "rbc.yaml").read_text())
+    d.pop("initval")
+    m = from_dict(d)          # starts at 0 (log/division fail), falls back to other starting points
+    ss = m.steady_state()
+    a, b, dl = 0.33, 0.99, 0.025
+    assert ss["k"] / ss["l"] == pytest.approx((a / (1 / b - 1 + dl)) ** (1 / (1 - a)), rel=1e-9)
+    assert abs(ss["z"]) < 1e-12
+
+
 def test_rbc_jacobian_fd(rbc):
     cm = rbc.compiled
     th = cm.theta()
