@@ -45,7 +45,11 @@ def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "st
     if not np.all(np.isfinite(ss)):
         bad = [v for v, x in zip(model.variables, ss) if not np.isfinite(x)]
         raise SteadyStateError(f"{model.source or model.name}: {what} is not finite for: {', '.join(bad)}")
-    res = cm.static_residual(ss, theta)
+    try:
+        res = cm.static_residual(ss, theta)
+    except (ZeroDivisionError, ValueError, OverflowError) as exc:
+        raise SteadyStateError(f"{model.source or model.name}: the {what} makes an equation undefined "
+                               f"({type(exc).__name__}: {exc})") from None
     scale = max(1.0, float(np.max(np.abs(ss))) if ss.size else 1.0)
     if not np.all(np.abs(res) <= tol * scale):
         raise SteadyStateError(
@@ -70,10 +74,16 @@ def solve_steady_state(model, theta: np.ndarray, guess: np.ndarray | None = None
                 x0[j] = model.initval[v]
 
     def f(x):
-        return cm.static_residual(x, theta)
+        try:
+            return cm.static_residual(x, theta)
+        except (ZeroDivisionError, ValueError, OverflowError):   # Numba raises on x/0
+            return np.full(n, np.nan)
 
     def jac(x):
-        return cm.static_jacobian(x, theta)
+        try:
+            return cm.static_jacobian(x, theta)
+        except (ZeroDivisionError, ValueError, OverflowError):
+            return np.full((n, n), np.nan)
 
     def ok(x):
         if x is None or not np.all(np.isfinite(x)):
@@ -148,8 +158,12 @@ def steady_state_vector(model, theta: np.ndarray) -> np.ndarray:
     """Steady state at θ, verified (analytic) or solved (numeric); raises :class:`SteadyStateError`."""
     cm = model.compiled
     if cm.analytic_steady_state:
-        with np.errstate(all="ignore"):
-            ss = np.asarray(cm.steady_state(theta), dtype=float)
+        try:
+            with np.errstate(all="ignore"):
+                ss = np.asarray(cm.steady_state(theta), dtype=float)
+        except (ZeroDivisionError, ValueError, OverflowError) as exc:
+            raise SteadyStateError(f"{model.source or model.name}: evaluating the analytic steady state "
+                                   f"failed ({type(exc).__name__}: {exc})") from None
         check_steady_state(model, ss, theta, what="analytic steady state (from the model file)")
         return ss
     ss = cm.steady_state(theta)
