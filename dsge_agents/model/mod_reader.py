@@ -5,7 +5,7 @@ Supported: ``var``/``varexo``/``parameters`` declarations (TeX names and
 parameters assigned earlier), ``model;`` / ``model(linear);`` with ``#`` local
 definitions and equation tags, leads and lags of any order (auxiliary variables,
 :func:`dsge_agents.model.spec._aux_transform`), ``steady_state_model;``,
-``initval;``, ``shocks;`` (``var e; stderr s;``, ``var e = v;``,
+``initval;``, ``predetermined_variables``, ``shocks;`` (``var e; stderr s;``, ``var e = v;``,
 ``var e, u = c;``, ``corr e, u = r;``), ``varobs``, ``estimated_params;``
 (+ ``_init`` / ``_bounds``), and the commands ``steady``, ``check``,
 ``stoch_simul(...)`` (order 1), ``estimation(...)`` whose options are recorded.
@@ -29,7 +29,7 @@ import sympy as sp
 
 from dsge_agents.errors import (ModelStructureError, ModelSyntaxError, UnknownNameError,
                                 UnsupportedStatementError)
-from dsge_agents.model.expr import FUNCTIONS, parse_equation, parse_expr, tsym
+from dsge_agents.model.expr import FUNCTIONS, parse_equation, parse_expr, split_tsym, tsym
 from dsge_agents.model.spec import Equation, Model, build_model
 from dsge_agents.model.yaml_reader import PRIOR_SHAPES
 
@@ -53,7 +53,7 @@ UNSUPPORTED = {
     "simul": "perfect foresight", "perfect_foresight_setup": "perfect foresight",
     "perfect_foresight_solver": "perfect foresight", "endval": "deterministic simulation",
     "histval": "histval", "varexo_det": "deterministic exogenous variables",
-    "predetermined_variables": "predetermined_variables", "trend_var": "trend variables",
+    "trend_var": "trend variables",
     "observation_trends": "observation trends", "deterministic_trends": "trends",
     "external_function": "external functions", "verbatim": "verbatim blocks",
     "markov_switching": "Markov switching", "svar_identification": "SVAR", "bvar_density": "BVAR",
@@ -292,6 +292,7 @@ class _ModReader:
         self.est_opts: dict = {}
         self.commands: list = []
         self.loglinear = False
+        self.predetermined: list[str] = []
 
     # -- helpers
     def err(self, cls, msg, st: Stmt, token=None):
@@ -375,6 +376,12 @@ class _ModReader:
                 continue
             if re.match(r"\s*=", rest) and not rest.lstrip().startswith("=="):
                 self.assignment(st, kw)
+                continue
+            if low == "predetermined_variables":
+                for n in _declared_names(rest):
+                    if n not in self.variables:
+                        self.err(UnknownNameError, "predetermined_variables names an undeclared variable", st, n)
+                    self.predetermined.append(n)
                 continue
             if low == "varobs":
                 for n in _declared_names(rest):
@@ -713,6 +720,16 @@ class _ModReader:
             cov[i, j] = cov[j, i] = r * std[a] * std[b]
         if self.est_opts.get("loglinear"):
             self.loglinear = True
+        if self.predetermined:
+            # beginning-of-period stocks: Dynare reads k as k(-1) and k(+1) as k
+            pre = set(self.predetermined)
+            for e in self.equations:
+                rep = {}
+                for sym in e.expr.free_symbols:
+                    nm, lag = split_tsym(sym)
+                    if nm in pre:
+                        rep[sym] = tsym(nm, lag - 1)
+                e.expr = e.expr.xreplace(rep)
         name = Path(self.file).stem
         return build_model(name=name, source=self.file, variables=self.variables, shocks=self.shocks,
                            parameters={p: self.values[p] for p in self.params}, param_exprs=self.param_exprs,
