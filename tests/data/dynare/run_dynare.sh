@@ -44,8 +44,14 @@ targets=("$@")
 for t in "${targets[@]}"; do
   case "$t" in
     nk3|rbc|nk3_osr) run "$t" "$HERE/$t.mod" ;;
-    fs2000_solution|fs2000_loglik|fs2000_mode|fs2000_mh)
+    fs2000_solution|fs2000_loglik|fs2000_mode)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
+    fs2000_mh)
+      # MH chains in parallel processes (set MH_SEQUENTIAL=1 for Dynare's plain sequential loop;
+      # the draws are identical either way)
+      fs2000_run_file "$t" "$HERE/tails/$t.tail"
+      if [ -z "${MH_SEQUENTIAL:-}" ]; then export DYNARE_PARALLEL_CHAINS_DIR="$HERE/octave/parallel_chains"; fi
+      run "$t" "$HERE/$t.mod"; unset DYNARE_PARALLEL_CHAINS_DIR ;;
     timings)
       # fs2000: dynare_resolve / dsge_likelihood loops; nk3: stoch_simul loop; nk3: whole `dynare nk3`
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod"

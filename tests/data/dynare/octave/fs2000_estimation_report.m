@@ -54,6 +54,12 @@ function out = fs2000_estimation_report(with_mh, wall_seconds)
     record = load_last_mh_history_file(MetropolisFolder, M_.fname);
     mh.acceptance_ratio_per_chain = record.AcceptanceRatio(:)';
     mh.seeds_note = 'Dynare default seeds (set_dynare_seed default)';
+    if exist('mh_chain_times.json', 'file')
+      mh.chains_in_parallel_processes = true;
+      mh.chain_times = jsondecode(fileread('mh_chain_times.json'));
+    else
+      mh.chains_in_parallel_processes = false;
+    end
     mh.log_data_density_mhm = oo_.MarginalDensity.ModifiedHarmonicMean;
     mh.posterior_mean = oo_.posterior_mean;
     mh.posterior_median = oo_.posterior_median;
