@@ -224,6 +224,9 @@ def test_datafile_m(tmp_path):
     f.write_text("a = [1 2 x];\n")
     with pytest.raises(DataError, match="line 1"):
         read_datafile(f)
+    f.write_text("a = [1 2\n 3 4];\n")
+    with pytest.raises(DataError, match="matrix"):
+        read_datafile(f)
     f.write_text("a = load('x.mat');\n")
     with pytest.raises(DataError, match="line 1"):
         read_datafile(f)

@@ -108,17 +108,27 @@ def _read_m(path: Path) -> pd.DataFrame:
         if j < n and text[j] == "[":
             j += 1
             vals: list[float] = []
+            rows = [0]          # numbers per row: rows end at ';' or a new line (not after '...')
             while True:
                 t = _MTOK.match(text, j)
                 if not t:
                     ln = text.count("\n", 0, j) + 1
                     bad = text[j:j + 15].split()[0] if text[j:j + 15].split() else "end of file"
                     raise DataError(f"{path}, line {ln}: {name}: not a number: {bad!r}")
+                if "\n" in text[j:t.start(t.lastgroup)]:
+                    rows.append(0)
                 j = t.end()
                 if t.group("close"):
                     break
+                if t.group("sep") == ";":
+                    rows.append(0)
                 if t.group("num"):
                     vals.append(float(t.group("num").replace("d", "e").replace("D", "e")))
+                    rows[-1] += 1
+            filled = [r for r in rows if r]
+            if len(filled) > 1 and max(filled) > 1:
+                raise DataError(f"{path}, line {line}: {name} is a matrix ({len(filled)} rows); only vectors "
+                                "'name = [ ... ];' are read")
             while j < n and text[j] in " \t'":
                 j += 1
             if j < n and text[j] not in ";\n\r":
