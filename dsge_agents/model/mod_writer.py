@@ -7,8 +7,9 @@ its own auxiliaries), ``model(linear)`` when declared, the steady state
 (``steady_state_model`` with the file's formulas when it has one, else
 ``initval`` with the numerically computed steady state), ``steady; check;``,
 the ``shocks`` block (standard deviations and covariances), ``varobs``,
-``estimated_params`` and ``stoch_simul(order=1, irf=40, nograph)`` (plus
-``loglinear`` for log-linearized models) unless other options are given.
+``estimated_params`` and ``stoch_simul`` with the options the source file gave, else
+``stoch_simul(order=1, irf=40, nograph)`` (plus ``loglinear`` for log-linearized models);
+``stoch_simul=`` overrides the whole statement.
 """
 from __future__ import annotations
 
@@ -166,8 +167,18 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
         L.append("end;")
         L.append("")
     if stoch_simul is None:
-        opts = "order=1, irf=40, nograph" + (", loglinear" if m.loglinear else "")
-        L.append(f"stoch_simul({opts});")
+        rec = next((o for c, o in m.commands if c == "stoch_simul"), None)
+        if rec:
+            # the options the source file gave (order 1 only), plus loglinear when the model is
+            parts = [k if v is True else f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
+                     for k, v in rec.items() if k != "varlist"]
+            if m.loglinear and "loglinear" not in rec:
+                parts.append("loglinear")
+            tail = (" " + " ".join(rec["varlist"])) if rec.get("varlist") else ""
+            L.append(f"stoch_simul({', '.join(parts)}){tail};")
+        else:
+            opts = "order=1, irf=40, nograph" + (", loglinear" if m.loglinear else "")
+            L.append(f"stoch_simul({opts});")
     else:
         L.append(stoch_simul if stoch_simul.rstrip().endswith(";") else stoch_simul + ";")
     text = "\n".join(L) + "\n"
