@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
-import scipy.linalg as sla
 
 from ..errors import PolicyError
 
@@ -60,13 +59,37 @@ def _solve_matrices():
     return solve_matrices
 
 
+def lyapunov_doubling(A: np.ndarray, Q: np.ndarray, tol: float = 1e-15, max_iter: int = 64) -> np.ndarray:
+    """Solve X = A X Aᵀ + Q (A stable) by the doubling algorithm.
+
+    X = Σ_{k≥0} A^k Q (Aᵀ)^k is summed as X_{j+1} = X_j + A_j X_j A_jᵀ,
+    A_{j+1} = A_j² (Smith 1968, "Matrix equation XA + BX = C", SIAM J. Appl.
+    Math. 16(1); Anderson & Moore 1979, *Optimal Filtering*, §4.4), which doubles
+    the number of terms per step. Every added term is positive semidefinite, so
+    the sum is accurate to rounding, unlike the bilinear transformation that
+    SciPy uses for larger systems (relative residual ~1e-9 on the orchestrated
+    economy, enough to make optimal-rule losses noisy).
+    """
+    X = np.array(Q, float, copy=True)
+    Ak = np.array(A, float, copy=True)
+    for _ in range(max_iter):
+        inc = Ak @ X @ Ak.T
+        X = X + inc
+        if np.abs(inc).max() <= tol * max(np.abs(X).max(), 1e-300):
+            break
+        Ak = Ak @ Ak
+    else:
+        if np.abs(Ak).max() > 1e-8:
+            raise PolicyError("unconditional moments: the transition matrix is not stable")
+    return 0.5 * (X + X.T)
+
+
 def unconditional_cov(T: np.ndarray, R: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """Unconditional covariance Σ of ``y_t = T y_{t-1} + R u_t``, ``u ~ (0, Q)``.
 
     Σ = T Σ Tᵀ + R Q Rᵀ (discrete Lyapunov equation), solved on the state block
-    s (nonzero columns of T): Σ_ss = T_ss Σ_ss T_ssᵀ + R_s Q R_sᵀ by
-    :func:`scipy.linalg.solve_discrete_lyapunov` (Bartels–Stewart / bilinear
-    transformation), then Σ = T_{:s} Σ_ss T_{:s}ᵀ + R Q Rᵀ.
+    s (nonzero columns of T): Σ_ss = T_ss Σ_ss T_ssᵀ + R_s Q R_sᵀ by doubling
+    (:func:`lyapunov_doubling`), then Σ = T_{:s} Σ_ss T_{:s}ᵀ + R Q Rᵀ.
     """
     T = np.asarray(T, float)
     R = np.asarray(R, float)
@@ -75,7 +98,7 @@ def unconditional_cov(T: np.ndarray, R: np.ndarray, Q: np.ndarray) -> np.ndarray
     if s.size == 0:
         return RQR
     Tss = T[np.ix_(s, s)]
-    Sss = sla.solve_discrete_lyapunov(Tss, RQR[np.ix_(s, s)])
+    Sss = lyapunov_doubling(Tss, RQR[np.ix_(s, s)])
     Ts = T[:, s]
     S = Ts @ Sss @ Ts.T + RQR
     return 0.5 * (S + S.T)

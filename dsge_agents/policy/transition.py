@@ -198,6 +198,41 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
     return _from_x(X, loglinear), it, err
 
 
+def _new_regime(model, changes):
+    """Compiled functions, θ and steady state of the model after ``changes``.
+
+    For an orchestrated economy whose SLO target (or another steady-state-moving
+    SLO parameter) changes, the equations are unchanged but the builder derives a
+    new steady state and new P̄, C̄ (DESIGN §5.2): those come from
+    :func:`dsge_agents.economy.builder.build` and are used with the *old* compiled
+    functions (same equations, new θ) — no recompilation. Otherwise the model is
+    transformed with :func:`apply_changes` and its own compiled functions used.
+    """
+    from .rules import SLO_CONFIG_FIELDS, economy_config, needs_rebuild
+    cfg = economy_config(model)
+    if cfg is not None and needs_rebuild(model, changes) and set(changes) <= set(SLO_CONFIG_FIELDS):
+        import dataclasses
+        from ..economy import builder
+        slo_kw = {k: float(model.parameters[k]) for k in SLO_CONFIG_FIELDS if k in model.parameters}
+        slo_kw.update({k: float(v) for k, v in changes.items()})
+        d = builder.build(cfg.copy(slo=dataclasses.replace(cfg.slo, **slo_kw)))
+        comp = model.compiled
+        if list(d["variables"]) == list(model.variables) and all(p in d["parameters"] for p in comp.param_names):
+            params = dict(model.parameters)
+            # steady-state-moving parameters from the rebuilt economy, the rest as in the model
+            from .rules import _ss_neutral
+            neutral = _ss_neutral(model)
+            params.update({k: float(v) for k, v in d["parameters"].items() if k not in neutral})
+            params.update({k: float(v) for k, v in changes.items()})
+            theta = np.array([params[p] for p in comp.param_names], float)
+            ss = np.array([float(d["steady_state"][v]) for v in model.variables])
+            return comp, theta, ss
+    new_model = apply_changes(model, changes)
+    comp = new_model.compiled
+    theta = comp.theta(model_params(new_model))
+    return comp, theta, np.asarray(comp.steady_state(theta), float)
+
+
 def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinear: bool = True,
                tol: float = 1e-11, max_iter: int = 60) -> Transition:
     """Transition after a permanent, unanticipated change of parameters (e.g. the SLO target).
@@ -227,11 +262,14 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     if int(periods) < 1:
         raise PolicyError("periods must be >= 1")
     N = int(periods)
-    new_model = apply_changes(model, changes)
-    old_c, new_c = model.compiled, new_model.compiled
-    th_old, th_new = old_c.theta(model_params(model)), new_c.theta(model_params(new_model))
+    old_c = model.compiled
+    th_old = old_c.theta(model_params(model))
     ss_old = np.asarray(old_c.steady_state(th_old), float)
-    ss_new = np.asarray(new_c.steady_state(th_new), float)
+    new_c, th_new, ss_new = _new_regime(model, changes)
+    r_ss = np.asarray(new_c.static_residual(ss_new, th_new), float)
+    if not np.all(np.isfinite(r_ss)) or np.abs(r_ss).max() > 1e-8 * max(1.0, np.abs(ss_new).max()):
+        raise PolicyError(f"the new steady state does not solve the model (max residual "
+                          f"{np.abs(r_ss).max():.3e})")
     loglin = bool(getattr(model, "loglinear", False))
     A_lag, A_cur, A_lead, A_u = new_c.jacobian(ss_new, th_new)
     T, _R, _info = solve_matrices(A_lag, A_cur, A_lead, A_u)
