@@ -11,7 +11,6 @@ import pytest
 from dsge_agents.errors import DataError, ModelSyntaxError, UnknownNameError, UnsupportedStatementError
 from dsge_agents.model import load, read_datafile
 from dsge_agents.model.expr import split_tsym
-from dsge_agents.model.mod_reader import parse_mod
 
 SMALL = """// small model: # locals, a lead of 2, a lag of 2, a lagged shock
 var y $y$ (long_name='output'), p pi;

@@ -7,7 +7,7 @@ import os
 import pytest
 import sympy as sp
 
-from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError, UnsupportedStatementError
+from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError
 from dsge_agents.model import from_dict, load
 from dsge_agents.model.expr import parse_equation, parse_expr, split_tsym, tokenize, tsym
 

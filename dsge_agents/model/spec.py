@@ -16,14 +16,13 @@ with Dynare's timing. Readers parse text into SymPy residuals ``lhs - rhs``
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dsge_agents.errors import ModelStructureError, UnknownNameError, SteadyStateError
+from dsge_agents.errors import ModelStructureError, UnknownNameError
 from dsge_agents.model.expr import split_tsym, tsym
 
 __all__ = ["Equation", "Model", "build_model"]
