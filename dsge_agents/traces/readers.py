@@ -147,7 +147,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = v.values
     order = CANONICAL_COLUMNS + [c for c in out.columns if c not in CANONICAL_COLUMNS
                                  and not c.startswith("_")] + [c for c in ("_source", "_row", "_raw_start",
-                                                                              "_raw_end") if c in out.columns]
+                                                                              "_raw_end", "_arrival_only")
+                                                                    if c in out.columns]
     return out[order]
 
 
@@ -592,19 +593,19 @@ def read_phoenix(path) -> pd.DataFrame:
     status = col("status_code").astype("object").fillna("UNSET").astype(str).str.upper().map(
         {"OK": "ok", "ERROR": "error", "UNSET": "unset"}).fillna("unset")
 
-    def first_token(ev, st):
+    def first_token_ts(ev):
         ev = _maybe_json(ev)
-        if ev is None or st is pd.NaT or (isinstance(ev, float) and np.isnan(ev)):
-            return np.nan
+        if ev is None or (isinstance(ev, float) and np.isnan(ev)):
+            return None
         for e in list(ev):
             e = dict(e) if not isinstance(e, dict) else e
             if "first token" in str(e.get("name", "")).lower():
-                ts, _ = _parse_times([e.get("timestamp")])
-                return (ts.iloc[0] - st).total_seconds() if ts.notna().iloc[0] else np.nan
-        return np.nan
+                return e.get("timestamp")
+        return None
 
     events = col("events")
-    ttft = pd.Series([first_token(ev, st) for ev, st in zip(events, start)], index=df.index, dtype="float64")
+    ft, _ = _parse_times([first_token_ts(ev) for ev in events])
+    ttft = (ft.set_axis(df.index) - start.set_axis(df.index)).dt.total_seconds().astype("float64")
     ttft = ttft.where(ttft.notna(), pd.to_numeric(col("attributes.llm.time_to_first_token_s"), errors="coerce"))
 
     def exc_type(ev):
@@ -709,7 +710,8 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
 
     Each row is one request: ``start_ts`` = TIMESTAMP (UTC), ``input_tokens`` =
     ContextTokens, ``output_tokens`` = GeneratedTokens; ``end_ts`` is NA (the trace has no
-    completion times). ``trace_id = span_id`` = 16-hex-digit row number; ``agent_name``
+    completion times). ``trace_id = span_id`` = 16 hex digits (4 from a CRC of the file name, 12 from the
+    row number); ``agent_name``
     defaults to the file's kind (``conv`` / ``code``) or its stem.
     """
     path = Path(path)
@@ -726,7 +728,9 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
         m = re.search(r"_(conv|code)\b", path.stem)
         agent_name = m.group(1) if m else path.stem
     start, bs = _parse_times(df["TIMESTAMP"].tolist())
-    ids = [f"{i:016x}" for i in range(len(df))]
+    import zlib
+    tag = zlib.crc32(path.stem.encode()) & 0xFFFF  # ids unique across trace files
+    ids = [f"{tag:04x}{i:012x}" for i in range(len(df))]
     res = pd.DataFrame({"trace_id": ids, "span_id": ids, "parent_span_id": None, "name": "llm_request",
                         "operation": "chat", "agent_name": agent_name, "provider": provider, "model": None,
                         "input_tokens": df["ContextTokens"].values, "output_tokens": df["GeneratedTokens"].values,
@@ -735,6 +739,7 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
     res["end_ts"] = pd.Series(pd.NaT, index=res.index, dtype="datetime64[ns, UTC]").array
     res["_source"] = str(path)
     res["_row"] = rows
+    res["_arrival_only"] = True
     _raw_cols(res, bs, [None] * len(res))
     out = _finish(res)
     out.attrs["arrivals_only"] = True

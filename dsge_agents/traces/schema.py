@@ -25,7 +25,8 @@ error_type             str                         ``error.type`` (NA when no er
 
 Extra columns are kept after the canonical ones. Readers may add the bookkeeping
 columns ``_source`` (file), ``_row`` (1-based row / line number in that file) and
-``_raw_start`` / ``_raw_end`` (the raw timestamp text where it could not be parsed);
+``_raw_start`` / ``_raw_end`` (the raw timestamp text where it could not be parsed) and
+``_arrival_only`` (rows of arrival traces, which have no end time);
 :func:`dsge_agents.traces.validate.validate` consumes and removes them.
 """
 from __future__ import annotations
@@ -45,7 +46,7 @@ INT_COLUMNS = ["input_tokens", "output_tokens", "cached_input_tokens"]
 FLOAT_COLUMNS = ["ttft_s", "cost_usd"]
 #: columns without which a span table cannot be used
 REQUIRED_COLUMNS = ["trace_id", "span_id", "start_ts", "end_ts"]
-BOOKKEEPING_COLUMNS = ["_source", "_row", "_raw_start", "_raw_end"]
+BOOKKEEPING_COLUMNS = ["_source", "_row", "_raw_start", "_raw_end", "_arrival_only"]
 STATUS_VALUES = ("ok", "error", "unset")
 
 

@@ -105,7 +105,7 @@ def find_problems(df: pd.DataFrame, *, allow_missing_end: bool | None = None, ch
     """
     n = len(df)
     out: dict[str, np.ndarray] = {}
-    if allow_missing_end is None:
+    if allow_missing_end is None:  # per row from the readers' _arrival_only flag, or the frame's attrs
         allow_missing_end = bool(df.attrs.get("arrivals_only", False))
     mc = np.zeros(n, dtype=bool)
     if missing_columns:
@@ -129,7 +129,10 @@ def find_problems(df: pd.DataFrame, *, allow_missing_end: bool | None = None, ch
     start = df["start_ts"] if "start_ts" in df.columns else pd.Series(pd.NaT, index=df.index)
     end = df["end_ts"] if "end_ts" in df.columns else pd.Series(pd.NaT, index=df.index)
     s_na, e_na = start.isna().to_numpy(), end.isna().to_numpy()
-    nan_dur = s_na | (e_na & (not allow_missing_end))
+    arrival_rows = np.full(n, bool(allow_missing_end))
+    if "_arrival_only" in df.columns and not allow_missing_end:
+        arrival_rows |= df["_arrival_only"].fillna(False).to_numpy(dtype=bool)
+    nan_dur = s_na | (e_na & ~arrival_rows)
     out["nan_duration"] = nan_dur & ~bad_ts & ~mc
     dur = (end - start).dt.total_seconds().to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):

@@ -1,0 +1,98 @@
+"""``dsge-agents ingest TRACES... -o OUT.parquet|OUT.csv``: read, validate and aggregate traces.
+
+Reads span files of any supported format (auto-detected or ``--format``), validates
+them (``--on-error raise`` stops at the first bad rows; ``quarantine`` moves bad rows
+to a side file and writes ``--report``), aggregates them into per-period, per-agent
+panels (``--period``, ``--engine duckdb|dask``, ``--scheduler ADDR``) and writes the
+tidy table ``period, agent, metric, value`` (``--wide`` for one column per metric).
+Existing outputs are never overwritten without ``--force``; the quarantine file is
+always a fresh name.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dsge_agents.errors import DSGEError
+
+
+class OutputExistsError(DSGEError):
+    """An output file exists and ``--force`` was not given."""
+
+
+def _check_out(path, force: bool) -> Path:
+    p = Path(path)
+    if p.exists() and not force:
+        raise OutputExistsError(f"{p} exists; use --force to overwrite it")
+    if not p.parent.exists():
+        raise OutputExistsError(f"directory {p.parent} does not exist")
+    return p
+
+
+def register(subparsers) -> None:
+    from dsge_agents.traces.readers import FORMATS
+
+    p = subparsers.add_parser("ingest", help="read, validate and aggregate agent traces into per-period panels",
+                              description=__doc__.split("\n\n")[1] if __doc__ else None)
+    p.add_argument("traces", nargs="+", metavar="TRACES", help="trace files (OTLP JSON, Langfuse, Phoenix, "
+                   "LangSmith, Azure CSV, canonical CSV/Parquet)")
+    p.add_argument("--format", default="auto", choices=("auto",) + FORMATS, help="input format (default: detect)")
+    p.add_argument("--period", default="1min", help="aggregation period, a fixed pandas offset (default 1min)")
+    p.add_argument("-o", "--output", required=True, help="output panel, .parquet or .csv")
+    p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"))
+    p.add_argument("--report", help="JSON validation report (with --on-error quarantine)")
+    p.add_argument("--quarantine", help="side file for bad rows (default: next to the output; never overwritten)")
+    p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"))
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for --engine dask")
+    p.add_argument("--price-table", help="CSV/YAML of model prices per 1M tokens to fill missing cost")
+    p.add_argument("--time-unit", default="auto", choices=("auto", "s", "ms"), help="Langfuse latency unit")
+    p.add_argument("--no-check-parents", action="store_true", help="accept parent ids missing from the input")
+    p.add_argument("--wide", action="store_true", help="write one column per metric instead of the tidy table")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tqdm.auto import tqdm
+
+    import pandas as pd
+
+    from dsge_agents.traces.aggregate import aggregate
+    from dsge_agents.traces.readers import _columns_of, detect_format, read_spans
+    from dsge_agents.traces.schema import REQUIRED_COLUMNS
+    from dsge_agents.traces.validate import free_path, validate
+
+    out = _check_out(args.output, args.force)
+    if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
+        raise OutputExistsError(f"{out}: the output must end in .parquet or .csv")
+    report_path = _check_out(args.report, args.force) if args.report else None
+    for t in args.traces:
+        if not Path(t).exists():
+            raise DSGEError(f"{t}: no such trace file")
+    frames, missing = [], {}
+    bar = tqdm(args.traces, desc="reading traces", unit="file", disable=len(args.traces) < 2)
+    for t in bar:
+        fmt = detect_format(t) if args.format == "auto" else args.format
+        if fmt == "canonical":
+            cols = _columns_of(Path(t)) or []
+            missing[str(Path(t))] = [c for c in REQUIRED_COLUMNS if c not in cols]
+        frames.append(read_spans(t, format=fmt, price_table=args.price_table, time_unit=args.time_unit))
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df.attrs["arrivals_only"] = all(f.attrs.get("arrivals_only", False) for f in frames)
+    qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
+    spans, rep = validate(df, args.on_error, quarantine_path=free_path(qpath), report_path=report_path,
+                          check_parents=not args.no_check_parents, missing_columns=missing or None,
+                          overwrite_report=args.force)
+    print(rep.summary())
+    panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler)
+    table = panel.wide.reset_index() if args.wide else panel.tidy
+    if out.suffix.lower() == ".csv":
+        table.to_csv(out, index=False)
+    else:
+        table.to_parquet(out, index=False)
+    print(panel.summary())
+    print(f"wrote {out}" + (f" and {report_path}" if report_path else ""))
+    if report_path is None and rep.quarantined_rows:
+        print(json.dumps({k: rep.to_dict()[k] for k in ("input_rows", "accepted_rows", "quarantined_rows",
+                                                         "problems", "quarantine_file")}))
+    return 0

@@ -1,0 +1,110 @@
+"""``dsge-agents simulate-traces -o spans.parquet``: discrete-event simulation of an agent DAG.
+
+Arrivals (times and token counts) come from the Azure LLM trace 2023 (``azure-conv``,
+``azure-code``; local cache or download) or any span / arrival file. The DAG is the
+built-in 6-agent example (``--model default``) or an orchestrated-economy YAML
+(``--model models/orchestrated_default.yaml`` or a bundled name). Shocks:
+``--outage AGENT:START:END:FRACTION``, ``--rate-limit AGENT:START:END:N`` (times in
+seconds from the first arrival), ``--timeout S``. Writes the canonical span table
+(Parquet/CSV, or ``--format otlp|langfuse|phoenix|langsmith``) and the ground-truth
+shocks table (``--shocks``, default ``<output>.shocks.csv``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dsge_agents.errors import DSGEError
+
+
+class OutputExistsError(DSGEError):
+    """An output file exists and ``--force`` was not given."""
+
+
+def _check_out(path, force: bool) -> Path:
+    p = Path(path)
+    if p.exists() and not force:
+        raise OutputExistsError(f"{p} exists; use --force to overwrite it")
+    if not p.parent.exists():
+        raise OutputExistsError(f"directory {p.parent} does not exist")
+    return p
+
+
+def _parse_shock(text: str, kind: str):
+    from dsge_agents.traces.simulate import Outage, RateLimit
+
+    parts = text.split(":")
+    if len(parts) != 4:
+        form = "AGENT:START:END:FRACTION" if kind == "outage" else "AGENT:START:END:N"
+        raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: expected {form}")
+    agent, a, b, v = parts
+    try:
+        start, end, val = float(a), float(b), float(v)
+    except ValueError:
+        raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: START, END and the value must be numbers") from None
+    if end <= start:
+        raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: END must be after START")
+    if kind == "outage":
+        if not 0 <= val <= 1:
+            raise DSGEError(f"--outage {text!r}: FRACTION must be in [0, 1]")
+        return Outage(agent, start, end, val)
+    return RateLimit(agent, start, end, int(val))
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("simulate-traces", help="simulate span traces of an agent DAG from real arrivals",
+                              description=__doc__.split("\n\n")[1] if __doc__ else None)
+    p.add_argument("--arrivals", default="azure-conv",
+                   help="azure-conv | azure-code | PATH of an arrival/span file (default azure-conv)")
+    p.add_argument("--model", default="default", help="'default' (6-agent DAG) or an orchestrated-economy YAML")
+    p.add_argument("--outage", action="append", default=[], metavar="AGENT:START:END:FRACTION")
+    p.add_argument("--rate-limit", action="append", default=[], metavar="AGENT:START:END:N")
+    p.add_argument("--timeout", type=float, help="queueing timeout (s) after which calls are abandoned and retried")
+    p.add_argument("--retries", type=int, default=3, help="client retries per call (default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-scale", type=float, default=1.0, help="compress arrival times by this factor")
+    p.add_argument("--repeat", type=int, default=1, help="replay the arrivals this many times back to back")
+    p.add_argument("--max-requests", type=int)
+    p.add_argument("-o", "--output", required=True, help="span table (.parquet, .csv, or per --format)")
+    p.add_argument("--format", default="canonical",
+                   choices=("canonical", "otlp", "otlp-jsonl", "langfuse", "phoenix", "langsmith"))
+    p.add_argument("--shocks", help="ground-truth shocks table (default <output>.shocks.csv)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from dsge_agents.traces import writers
+    from dsge_agents.traces.simulate import RetryPolicy, SimulationConfig, simulate
+
+    out = _check_out(args.output, args.force)
+    shocks_path = _check_out(args.shocks or out.with_name(out.name + ".shocks.csv"), args.force)
+    if args.arrivals in ("azure-conv", "azure-code"):
+        from dsge_agents.datasets import azure_llm_2023
+        arrivals = azure_llm_2023(args.arrivals.split("-")[1])
+    else:
+        if not Path(args.arrivals).exists():
+            raise DSGEError(f"--arrivals {args.arrivals}: no such file (or use azure-conv / azure-code)")
+        arrivals = args.arrivals
+    cfg = SimulationConfig.default() if args.model == "default" else SimulationConfig.from_economy(args.model)
+    cfg.outages = [_parse_shock(x, "outage") for x in args.outage]
+    cfg.rate_limits = [_parse_shock(x, "rate_limit") for x in args.rate_limit]
+    if args.timeout is not None:
+        cfg.timeout_s = args.timeout
+    cfg.retry = RetryPolicy(max_retries=args.retries)
+    res = simulate(cfg, arrivals, seed=args.seed, time_scale=args.time_scale, repeat=args.repeat,
+                   max_requests=args.max_requests, progress=True)
+    spans = res.spans
+    if args.format == "canonical":
+        writers.write_canonical(spans, out, overwrite=True)
+    elif args.format in ("otlp", "otlp-jsonl"):
+        writers.write_otlp_json(spans, out, jsonl=args.format == "otlp-jsonl", overwrite=True)
+    elif args.format == "langfuse":
+        writers.write_langfuse(spans, out, overwrite=True)
+    elif args.format == "phoenix":
+        writers.write_phoenix(spans, out, overwrite=True)
+    else:
+        writers.write_langsmith(spans, out, overwrite=True)
+    res.shocks.to_csv(shocks_path, index=False)
+    print(res.summary())
+    print(f"wrote {out} and {shocks_path}")
+    return 0
