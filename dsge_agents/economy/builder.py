@@ -202,8 +202,11 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
             eq(f"{n}_provisioned", f"{n}_provisioned = Kbar_{n}")
             eq(f"{n}_invest", f"{n}_invest = 0")
     # routing per stage
+    groups: dict[str, list] = {s: [] for s in cfg.stages}
+    for a in cfg.agents:
+        groups[a.stage].append(a)
     for s in cfg.stages:
-        members = cfg.stage_agents(s)
+        members = groups[s]
         r = members[0].name
         if len(members) == 1:
             eq(f"{r}_share", f"{r}_share = 1")
@@ -333,3 +336,55 @@ def residuals(d: dict, values: dict | None = None, params: dict | None = None) -
 
 def equation_names(d: dict) -> list[str]:
     return [e["name"] if isinstance(e, dict) else f"eq{i}" for i, e in enumerate(d["equations"])]
+
+
+def synthetic_config(n_agents: int, topology: str = "chain", seed: int = 0, target_price: float = 1e-4,
+                     **overrides) -> EconomyConfig:
+    """A scalable economy for benchmarks and scale tests: ``n_agents`` (even) agents, two per stage.
+
+    ``chain``: stages s0 → s1 → … → s_{n/2−1}; ``star``: a hub stage branching with equal probabilities
+    to n/2 − 1 leaf stages. Each stage has an API agent and a self-hosted agent whose numbers are the
+    default model's, jittered (seeded). The SLO target is set to W(target_price) of the long-run map so
+    the steady state is feasible by construction.
+    """
+    if n_agents < 2 or n_agents % 2:
+        raise EconomyError(f"synthetic_config needs an even number of agents ≥ 2, got {n_agents}")
+    rng = np.random.default_rng(seed)
+    n_st = n_agents // 2
+    stages = [f"s{i}" for i in range(n_st)]
+    if topology == "chain":
+        edges = [{"from": stages[i], "to": stages[i + 1], "prob": 1.0} for i in range(n_st - 1)]
+    elif topology == "star":
+        if n_st < 2:
+            raise EconomyError("a star needs at least 4 agents")
+        leaves = stages[1:]
+        p = 1.0 / len(leaves)
+        edges = [{"from": stages[0], "to": s, "prob": p} for s in leaves[:-1]]
+        edges.append({"from": stages[0], "to": leaves[-1], "prob": 1.0 - p * (len(leaves) - 1)})
+    else:
+        raise EconomyError(f"topology must be 'chain' or 'star', got {topology!r}")
+    lam = 330.0
+    visits = {stages[0]: 1.0}
+    for s in stages[1:]:
+        visits[s] = 1.0 if topology == "chain" else 1.0 / (n_st - 1)
+    agents = []
+    for s in stages:
+        j = rng.uniform(0.8, 1.25, size=6)
+        agents.append({"name": f"{s}_api", "stage": s, "kind": "api", "quality": 0.70 * j[0] ** 0.1,
+                       "base_latency": 2.85 * j[1], "kingman": 1.098, "unit_cost": 0.00045 * j[2],
+                       "capacity": 1.25 * lam * visits[s] * j[3]})
+        agents.append({"name": f"{s}_gpu", "stage": s, "kind": "self_hosted", "quality": 0.85 * j[4] ** 0.1,
+                       "base_latency": 6.5 * j[5], "kingman": 1.098, "unit_cost": 0.0,
+                       "invest_price": 0.0088 * j[2], "depreciation": 1.0 / 60.0})
+    raw = {"kind": "orchestrated_economy", "name": f"synthetic_{topology}_{n_agents}", "stages": stages,
+           "edges": edges, "agents": agents,
+           "demand": {"mean": lam, "persistence": 0.8, "std": 0.165},
+           "routing": {"beta": 800.0, "theta": 0.01, "omega": 0.5},
+           "capital": {"discount": 0.9999999, "adjustment_cost": 4.0},
+           "slo": {"form": "current", "slo_target_latency": 1.0}}
+    raw.update(overrides)
+    cfg = load_config(raw)
+    from .calibration import _arrays_with_value, _long_run, agent_arrays
+    arr = _arrays_with_value(cfg, agent_arrays(cfg))
+    cfg.slo.slo_target_latency = _long_run(cfg, arr, target_price, cfg.demand_mean)[2]
+    return cfg

@@ -55,13 +55,14 @@ class AgentArrays:
 
 def agent_arrays(cfg: EconomyConfig) -> AgentArrays:
     v = cfg.visit_ratios
+    sidx = {s: i for i, s in enumerate(cfg.stages)}
     A = cfg.agents
     sh = np.array([a.self_hosted for a in A])
     pI = np.array([a.invest_price for a in A], float)
     dl = np.array([a.depreciation for a in A], float)
     return AgentArrays(
         names=[a.name for a in A],
-        stage_idx=np.array([cfg.stages.index(a.stage) for a in A], dtype=np.int64),
+        stage_idx=np.array([sidx[a.stage] for a in A], dtype=np.int64),
         visits=np.array([v[a.stage] for a in A], float),
         self_hosted=sh,
         q=np.array([a.quality for a in A], float),
@@ -265,14 +266,12 @@ def steady_state(cfg) -> SteadyState:
     Wstar = cfg.slo.slo_target_latency
     lam = cfg.demand_mean
     # no-load latency: every stage at its fastest agent with ρ = 0
-    noload = 0.0
-    for s_i, s in enumerate(cfg.stages):
-        m = arr.stage_idx == s_i
-        j = np.flatnonzero(m)[np.argmin(arr.tau[m])]
-        noload += cfg.visit_ratios[s] * arr.tau[j]
+    tmin = np.full(arr.n_stages, np.inf)
+    np.minimum.at(tmin, arr.stage_idx, arr.tau)
+    vis = cfg.visit_ratios
+    noload = float(sum(vis[s] * tmin[i] for i, s in enumerate(cfg.stages)))
     if Wstar <= noload * (1 + 1e-9):
-        fastest = [cfg.stage_agents(s)[int(np.argmin([a.base_latency for a in cfg.stage_agents(s)]))].name
-                   for s in cfg.stages]
+        fastest = [arr.names[j] for j in range(len(arr.names)) if arr.tau[j] == tmin[arr.stage_idx[j]]]
         raise SLOInfeasibleError(
             f"{where}SLO unreachable: slo_target_latency W* = {Wstar:.4g} s is at or below the no-load latency "
             f"{noload:.4g} s (Σ_s v_s min_a τ_a; fastest agents {', '.join(fastest)}); raise slo_target_latency "

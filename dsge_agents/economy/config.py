@@ -172,10 +172,13 @@ class EconomyConfig:
     def visit_ratios(self) -> dict[str, float]:
         """Expected visits per request v_s = entry_s + Σ_{p→s} v_p P(p→s) (topological order)."""
         v = {s: float(self.entry.get(s, 0.0)) for s in self.stages}
+        out: dict[str, list] = {s: [] for s in self.stages}
+        for e in self.edges:
+            if e.dst != END:
+                out[e.src].append(e)
         for s in topological_order(self.stages, self.edges):
-            for e in self.edges:
-                if e.src == s and e.dst != END:
-                    v[e.dst] += v[s] * e.prob
+            for e in out[s]:
+                v[e.dst] += v[s] * e.prob
         return v
 
     def copy(self, **changes) -> "EconomyConfig":
@@ -200,9 +203,10 @@ def topological_order(stages: list[str], edges: list[Edge], where: str = "") -> 
         if e.dst != END:
             succ[e.src].append(e.dst)
             indeg[e.dst] += 1
-    order, ready = [], [s for s in stages if indeg[s] == 0]
+    from collections import deque
+    order, ready = [], deque(s for s in stages if indeg[s] == 0)
     while ready:
-        s = ready.pop(0)
+        s = ready.popleft()
         order.append(s)
         for t in succ[s]:
             indeg[t] -= 1
@@ -370,8 +374,11 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
                                "(model retries with demand.retry_feedback)")
         prob = _num(e, "prob", w, 1.0, lo=0.0, hi=1.0)
         edges.append(Edge(str(src), str(dst), prob, e.get("__line__")))
+    by_src: dict[str, list] = {s: [] for s in stages}
+    for e in edges:
+        by_src[e.src].append(e)
     for s in stages:
-        out = [e for e in edges if e.src == s]
+        out = by_src[s]
         if out:
             tot = sum(e.prob for e in out)
             if abs(tot - 1.0) > 1e-9:
@@ -481,16 +488,20 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
             capacity_shock=_shock(ra.get("capacity_shock"), f"{w}: capacity_shock", cap_default),
             cost_shock=_shock(ra.get("cost_shock"), f"{w}: cost_shock", cost_default),
             line=ra.get("__line__")))
+    used = {a.stage for a in agents}
     for s in stages:
-        if not any(a.stage == s for a in agents):
+        if s not in used:
             raise EconomyError(f"{file}: stage {s!r} has no candidate agent; attach at least one agent to it "
                                "or remove the stage")
     # reachable stages
     cfg_tmp_v = {s: float(entry.get(s, 0.0)) for s in stages}
+    outs: dict[str, list] = {s: [] for s in stages}
+    for e in edges:
+        if e.dst != END:
+            outs[e.src].append(e)
     for s in order:
-        for e in edges:
-            if e.src == s and e.dst != END:
-                cfg_tmp_v[e.dst] += cfg_tmp_v[s] * e.prob
+        for e in outs[s]:
+            cfg_tmp_v[e.dst] += cfg_tmp_v[s] * e.prob
     for s in stages:
         if cfg_tmp_v[s] <= 0:
             raise EconomyError(f"{file}: stage {s!r} is never visited (visit ratio 0): give it a positive "
