@@ -61,9 +61,35 @@ class BKResult:
     eigenvalues: np.ndarray = field(repr=False, default=None)
 
 
+def _eliminate_static(A_lag, A_cur, A_lead, atol):
+    """Remove static variables (only dated t) by a QR of their columns of A_cur.
+
+    With A_cur[:, S] = Q [R1; 0] (R1 square, full rank), the rows of Qᵀ·(system)
+    below the first |S| involve the dynamic variables only; the top rows then
+    give the static variables from the dynamic ones (Villemot 2011, §3). The
+    generalized eigenvalues of the dynamic block are those of the full pencil
+    minus one zero (stable) eigenvalue per static variable, so the BK rule
+    "stable count = number of variables" carries over.
+    """
+    n = A_cur.shape[1]
+    static = (np.abs(A_lag).max(axis=0, initial=0) <= atol) & (np.abs(A_lead).max(axis=0, initial=0) <= atol)
+    ns = int(static.sum())
+    if ns == 0 or ns == n:
+        return A_lag, A_cur, A_lead
+    S = np.flatnonzero(static)
+    D = np.flatnonzero(~static)
+    Qm, Rm = np.linalg.qr(A_cur[:, S], mode="complete")
+    d = np.abs(np.diag(Rm[:ns, :ns]))
+    if d.min(initial=np.inf) <= 1e-10 * max(d.max(initial=0), 1e-300):
+        raise SingularPencilError("singular pencil: the static variables are not determined "
+                                  "(rank-deficient columns)")
+    rows = Qm[:, ns:].T
+    return rows @ A_lag[:, D], rows @ A_cur[:, D], rows @ A_lead[:, D]
+
+
 def bk_classify(A_lag: np.ndarray, A_cur: np.ndarray, A_lead: np.ndarray,
                 qz_criterium: float = QZ_CRITERIUM, tol: float = 1e-12,
-                return_eigenvalues: bool = False) -> BKResult:
+                return_eigenvalues: bool = False, reduce_static: bool = True) -> BKResult:
     """Classify ``A_lag y_{t-1} + A_cur y_t + A_lead E y_{t+1} = 0`` by the BK counts.
 
     Implements the counting rule of Blanchard & Kahn (1980, Econometrica 48(5))
@@ -80,10 +106,12 @@ def bk_classify(A_lag: np.ndarray, A_cur: np.ndarray, A_lead: np.ndarray,
     A_lag = np.asarray(A_lag, float)
     A_cur = np.asarray(A_cur, float)
     A_lead = np.asarray(A_lead, float)
-    n = A_cur.shape[1]
     scale = max(np.abs(A_lag).max(initial=0), np.abs(A_cur).max(initial=0),
                 np.abs(A_lead).max(initial=0), 1e-300)
-    fwd = np.flatnonzero(np.abs(A_lead).max(axis=0) > tol * scale)
+    if reduce_static:
+        A_lag, A_cur, A_lead = _eliminate_static(A_lag, A_cur, A_lead, tol * scale)
+    n = A_cur.shape[1]
+    fwd = np.flatnonzero(np.abs(A_lead).max(axis=0, initial=0) > tol * scale)
     nf = fwd.size
     N = n + nf
     E = np.zeros((N, N))
@@ -106,7 +134,7 @@ def bk_classify(A_lag: np.ndarray, A_cur: np.ndarray, A_lead: np.ndarray,
                                   n_forward=nf)
     explosive = alpha > qz_criterium * beta
     n_exp = int(explosive.sum())
-    n_stable = N - n_exp
+    n_stable = N - n_exp  # of the (possibly reduced) pencil
     if n_exp == nf:
         status = "determinate"
     elif n_exp < nf:
@@ -149,17 +177,24 @@ _WORKER_MODELS: dict[str, Any] = {}
 class _DeterminacyPoint:
     """Picklable per-point classifier; keeps one compiled model per worker process."""
 
-    def __init__(self, model, qz_criterium: float = QZ_CRITERIUM):
+    def __init__(self, model, qz_criterium: float = QZ_CRITERIUM, reduce_static: bool = True):
         self.model = model
         self.token = uuid.uuid4().hex
         self.qz_criterium = qz_criterium
+        self.reduce_static = reduce_static
+        # forked worker processes inherit this entry, compiled functions included
+        model.compiled  # noqa: B018 - compile (or load from the disk cache) once, here
+        _WORKER_MODELS.clear()
+        _WORKER_MODELS[self.token] = model
 
     def __getstate__(self):
-        return {"model": self.model, "token": self.token, "qz_criterium": self.qz_criterium}
+        return {"model": self.model, "token": self.token, "qz_criterium": self.qz_criterium,
+                "reduce_static": self.reduce_static}
 
     def __setstate__(self, state):
         self.token = state["token"]
         self.qz_criterium = state["qz_criterium"]
+        self.reduce_static = state.get("reduce_static", True)
         cached = _WORKER_MODELS.get(self.token)
         if cached is None:
             cached = state["model"]
@@ -168,7 +203,8 @@ class _DeterminacyPoint:
         self.model = cached
 
     def __call__(self, point: Mapping[str, float]) -> dict:
-        r = bk_classify(*_pencil(self.model, point), qz_criterium=self.qz_criterium)
+        r = bk_classify(*_pencil(self.model, point), qz_criterium=self.qz_criterium,
+                        reduce_static=self.reduce_static)
         return {"status": r.status, "n_explosive": r.n_explosive, "n_forward": r.n_forward}
 
 
