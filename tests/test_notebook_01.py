@@ -4,13 +4,17 @@ The notebook asserts its own theorem checks and IRF signs; a failing cell fails 
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 
-def test_notebook_01_executes(repo):
+def test_notebook_01_executes(repo, monkeypatch):
+    # the kernel is a separate process: make the package importable without an install
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
     path = repo / "notebooks" / "01_slo_impulse_responses.ipynb"
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
