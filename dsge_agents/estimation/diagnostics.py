@@ -31,9 +31,7 @@ def _split(x):
     if x.ndim == 1:
         x = x[None, :]
     m, n = x.shape
-    h = n // 2
-    if n % 2:
-        x = x[:, 1:]   # drop the first draw so that the halves are equal
+    h = n // 2         # odd length: the middle draw is left out of both halves
     return np.concatenate([x[:, :h], x[:, -h:]], axis=0)
 
 
@@ -96,18 +94,29 @@ def _ess_raw(x):
         return float(m * n)
     rho = 1.0 - (W - acov.mean(axis=0)) / var_plus
     rho[0] = 1.0
-    # Geyer: sum of pairs Γ_k = ρ_{2k} + ρ_{2k+1} while positive, made monotone
-    t = 0
-    pairs = []
-    while t + 1 < n:
-        g = rho[t] + rho[t + 1]
+    # Geyer's initial positive sequence on pair sums P_k = ρ_{2k} + ρ_{2k+1} (P_0 always kept);
+    # stop at the first negative pair, whose even term is added once if positive
+    # (Vehtari et al. 2021, appendix; Stan's improved estimator); then make the kept pair
+    # sums monotone non-increasing (initial monotone sequence).
+    pairs = [rho[0] + rho[1]]
+    extra = 0.0
+    k = 1
+    while True:
+        if 2 * k + 1 >= n - 1:
+            # ran out of lags with all pairs positive: the last pair counts by its even term once
+            if len(pairs) > 1:
+                pairs.pop()
+                extra = rho[2 * k - 2] if rho[2 * k - 2] > 0 else 0.0
+            break
+        g = rho[2 * k] + rho[2 * k + 1]
         if g < 0:
+            extra = rho[2 * k] if rho[2 * k] > 0 else 0.0
             break
         pairs.append(g)
-        t += 2
-    pairs = np.minimum.accumulate(np.array(pairs)) if pairs else np.array([1.0])
-    tau = -1.0 + 2.0 * pairs.sum()
-    tau = max(tau, 1.0 / math.log10(m * n)) if m * n > 1 else tau
+        k += 1
+    pairs = np.minimum.accumulate(np.array(pairs))
+    tau = -1.0 + 2.0 * pairs.sum() + extra
+    tau = max(tau, 1.0 / math.log10(m * n))
     return float(m * n / tau)
 
 
