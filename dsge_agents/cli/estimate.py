@@ -1,0 +1,121 @@
+"""``dsge-agents estimate MODEL [--data PATH] [--mode-only] [--draws N --chains C --jscale S
+--seed N] [--out DIR] [--resume] [--force]``.
+
+Posterior mode (several optimizers, Dynare-style Hessian), then random-walk
+Metropolis–Hastings chains in parallel processes with checkpoints. Writes into DIR:
+``summary.csv`` (parameter, prior, prior_mean, prior_std, mode, mode_std, post_mean,
+hpd_low, hpd_high, rhat, ess), ``draws.parquet`` (kept draws), ``marginal_likelihood.json``,
+``mode.json`` and figures (``priors.png``, ``traces.png``, ``irf.png``,
+``shock_decomposition.png``). An existing non-empty DIR is never overwritten unless
+``--resume`` (continue an interrupted run from DIR/checkpoints) or ``--force``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from dsge_agents.errors import DSGEError
+
+
+def register(subparsers):
+    p = subparsers.add_parser("estimate", help="Bayesian estimation (mode + MCMC), Dynare-style",
+                              description=__doc__.split("\n\n")[1])
+    p.add_argument("model", help="model file (.mod or .yaml) with estimated_params / priors")
+    p.add_argument("--data", help="data file (.csv or .m); default: the model's datafile")
+    p.add_argument("--mode-only", action="store_true", help="stop after the posterior mode")
+    p.add_argument("--draws", type=int, default=None, help="MH draws per chain (default: mh_replic or 20000)")
+    p.add_argument("--chains", type=int, default=None, help="chains (default: mh_nblocks or 2)")
+    p.add_argument("--jscale", type=float, default=None, help="proposal scale (default: tuned)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="output folder (default: estimate_<model>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--stop-after", type=int, default=None, help=argparse_suppress())
+    p.set_defaults(func=run)
+    return p
+
+
+def argparse_suppress():
+    import argparse
+    return argparse.SUPPRESS
+
+
+def _mode_to_json(mode) -> dict:
+    return dict(names=mode.names, mode=mode.mode.tolist(), std=mode.std.tolist(),
+                log_posterior=mode.log_posterior, log_likelihood=mode.log_likelihood,
+                log_prior=mode.log_prior, log_marginal_laplace=mode.log_marginal_laplace,
+                hessian=mode.hessian.tolist(), inv_hessian=mode.inv_hessian.tolist(),
+                hessian_pd=mode.hessian_pd)
+
+
+def _mode_from_json(d, space):
+    from dsge_agents.estimation.mode import ModeResult
+    return ModeResult(d["names"], np.array(d["mode"]), d["log_posterior"], d["log_likelihood"],
+                      d["log_prior"], np.array(d["hessian"]), np.array(d["inv_hessian"]),
+                      np.array(d["std"]), d["log_marginal_laplace"], d["hessian_pd"], [], 0, space)
+
+
+def run(args) -> int:
+    from dsge_agents.cli.loglik import _load
+    from dsge_agents.estimation import LogLikelihood, estimate, posterior_mode
+    model = _load(args.model)
+    if not model.estimated_params:
+        raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
+    out = Path(args.out or f"estimate_{model.name}")
+    if out.exists() and any(out.iterdir()):
+        if args.resume:
+            pass
+        elif args.force:
+            shutil.rmtree(out)
+        else:
+            raise DSGEError(f"output folder {out} exists and is not empty; use --resume to continue "
+                            "an interrupted run or --force to overwrite it")
+    elif args.resume:
+        raise DSGEError(f"--resume: {out} holds no run to resume")
+    out.mkdir(parents=True, exist_ok=True)
+    opts = model.estimation_options or {}
+    llk = LogLikelihood(model, args.data)
+    mode_path = out / "mode.json"
+    if args.resume and mode_path.exists():
+        mode = _mode_from_json(json.loads(mode_path.read_text()), llk.space)
+    else:
+        mode = posterior_mode(llk)
+        mode_path.write_text(json.dumps(_mode_to_json(mode), indent=1))
+    print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
+          f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
+    draws = args.draws if args.draws is not None else int(opts.get("mh_replic", 20000) or 20000)
+    chains = args.chains if args.chains is not None else int(opts.get("mh_nblocks", 2) or 2)
+    method = "mode" if (args.mode_only or draws <= 0) else "mcmc"
+    res = estimate(model, llk=llk, mode=mode, method=method, draws=draws, chains=chains,
+                   jscale=args.jscale, seed=args.seed, checkpoint_dir=out / "checkpoints",
+                   checkpoint_every=args.checkpoint_every, resume=args.resume,
+                   progress=not args.no_progress, stop_after=args.stop_after)
+    if res.chains is not None and not res.chains.complete:
+        print(f"stopped after {res.chains.draws.shape[1]} of {draws} draws per chain; "
+              f"continue with --resume --out {out}")
+        return 0
+    summ = res.summary()
+    summ.to_csv(out / "summary.csv", index=False)
+    ml = res.marginal_likelihood()
+    (out / "marginal_likelihood.json").write_text(json.dumps(ml, indent=1))
+    if res.chains is not None:
+        res.posterior_draws().to_parquet(out / "draws.parquet", index=False)
+    if not args.no_figures:
+        kinds = ["priors", "irf", "decomposition"] + (["traces"] if res.chains is not None else [])
+        names = {"priors": "priors.png", "traces": "traces.png", "irf": "irf.png",
+                 "decomposition": "shock_decomposition.png"}
+        for k in kinds:
+            fig = res.plot(k)
+            fig.savefig(out / names[k], dpi=90)
+    import pandas as pd
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(summ.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    print(json.dumps(ml))
+    print(f"results written to {out}/")
+    return 0
