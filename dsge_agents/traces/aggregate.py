@@ -313,7 +313,7 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
         con.execute(f"""
             CREATE TEMP VIEW base AS
             SELECT coalesce(CAST(agent_name AS VARCHAR), '{UNKNOWN_AGENT}') AS agent,
-                   epoch_us(CAST(start_ts AS TIMESTAMPTZ)) AS s_us, epoch_us(CAST(end_ts AS TIMESTAMPTZ)) AS e_us,
+                   epoch_ns(start_ts) // 1000 AS s_us, epoch_ns(end_ts) // 1000 AS e_us,
                    CAST(ttft_s AS DOUBLE) AS ttft, CAST(input_tokens AS DOUBLE) AS in_tok,
                    CAST(output_tokens AS DOUBLE) AS out_tok, CAST(cost_usd AS DOUBLE) AS cost,
                    coalesce(CAST(status AS VARCHAR) = 'error', false) AS err,
@@ -332,11 +332,11 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
         for view in (["base", "req"] if requests else ["base"]):
             starts = con.execute(f"""
                 SELECT agent, s_us // {P} AS b, count(*) AS n_arr, count(e_us) AS n_sc,
-                       coalesce(sum(CASE WHEN e_us IS NOT NULL THEN s_us - (s_us // {P}) * {P} END), 0) AS off_s_us,
+                       coalesce(sum(CASE WHEN e_us IS NOT NULL THEN s_us % {P} END), 0) AS off_s_us,
                        sum(in_tok) AS in_tok, sum(out_tok) AS out_tok, sum(cost) AS cost
                 FROM {view} GROUP BY ALL""").df()
             ends = con.execute(f"""
-                SELECT agent, e_us // {P} AS b, count(*) AS n_comp, sum(e_us - (e_us // {P}) * {P}) AS off_e_us,
+                SELECT agent, e_us // {P} AS b, count(*) AS n_comp, sum(e_us % {P}) AS off_e_us,
                        sum(e_us - s_us) AS lat_sum_us, sum(CAST(err AS BIGINT)) AS n_err,
                        sum(ttft) AS ttft_sum, count(ttft) AS ttft_n,
                        quantile_cont(CAST(e_us - s_us AS DOUBLE), [0.5, 0.95, 0.99]) AS q

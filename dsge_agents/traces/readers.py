@@ -115,7 +115,11 @@ def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
         out[is_num] = pd.to_datetime(np.round(x.to_numpy() * scale).astype(np.int64), unit="ns", utc=True)
     txt = (~is_num) & s.notna() & (s.astype(str).str.strip() != "")
     if txt.any():
-        parsed = pd.to_datetime(s[txt].astype(str), utc=True, errors="coerce", format="mixed")
+        texts = s[txt].astype(str)
+        parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")  # fast path
+        redo = parsed.isna()
+        if redo.any():  # other layouts, element by element
+            parsed[redo] = pd.to_datetime(texts[redo], utc=True, errors="coerce", format="mixed")
         out[txt] = parsed.astype("datetime64[ns, UTC]")
         for i in np.flatnonzero(txt.to_numpy() & out.isna().to_numpy()):
             bad_raw[i] = str(s.iloc[i])
