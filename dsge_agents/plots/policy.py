@@ -142,8 +142,11 @@ def plot_transition(tr, variables: Sequence[str] | None = None, ncols: int = 3, 
     return fig
 
 
-def plot_replay(rep, variables: Sequence[str] | None = None, figsize=None):
-    """Observed (or baseline) history vs the counterfactual under another rule."""
+def plot_replay(rep, variables: Sequence[str] | None = None, figsize=None, mark=None):
+    """Observed (or baseline) history vs the counterfactual under another rule.
+
+    ``mark``: a period (or list of periods) drawn as a vertical line, e.g. an incident.
+    """
     if variables is None:
         variables = [v for v in ("latency", "cost", "slo_rate") if v in rep.counterfactual.columns] or \
             list(rep.counterfactual.columns[:3])
@@ -155,5 +158,7 @@ def plot_replay(rep, variables: Sequence[str] | None = None, figsize=None):
         ax.plot(rep.baseline.index, rep.baseline[v], label=rep.baseline_label, lw=1.2)
         ax.plot(rep.counterfactual.index, rep.counterfactual[v], "--", label=rep.label, lw=1.2)
         ax.set_title(v, fontsize=9)
+        for p in ([] if mark is None else np.atleast_1d(mark)):
+            ax.axvline(p, color="0.4", lw=0.8, ls=":")
     axes[0, 0].legend(fontsize=7)
     return fig
