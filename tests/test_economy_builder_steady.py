@@ -127,8 +127,9 @@ def test_rule_coefficients_do_not_move_steady_state(cfg):
 
 def test_steady_state_is_static_equilibrium(cfg, ss):
     """DSGE steady state = static equilibrium of DESIGN §5.1 with constant paths (prices, allocations 1e-8)."""
+    from dsge_agents.economy.config import to_static_economy
     from dsge_agents.economy.equilibrium import equilibrium
-    eco = calibration.static_economy(cfg, K=2)
+    eco = to_static_economy(cfg, K=2)
     # zero excess demand at the DSGE steady-state prices
     p = np.tile(ss.price, (2, 1))
     pl = np.full(2, ss.P)
@@ -213,3 +214,21 @@ def test_slo_not_binding(raw):
     raw["eta"] = 1.0
     with pytest.raises(EconomyError, match="does not bind"):
         calibration.steady_state(_load(raw))
+
+
+def test_estimation_and_observables_pass_through(raw):
+    raw["estimation"] = {"priors": {"omega": {"prior": "beta", "mean": 0.5, "std": 0.2}}}
+    raw["observables"] = ["latency", "cost"]
+    d = builder.build(_load(raw))
+    assert d["estimation"]["priors"]["omega"]["mean"] == 0.5
+    assert d["observables"] == ["latency", "cost"]
+
+
+def test_synthetic_configs_feasible():
+    for top in ("chain", "star"):
+        cfg = builder.synthetic_config(40, top)
+        ss = calibration.steady_state(cfg)
+        assert ss.P == pytest.approx(1e-4, rel=1e-9)        # W* was set to W(1e-4)
+        assert np.max(np.abs(builder.residuals(builder.build(cfg, ss)))) < 1e-9
+    with pytest.raises(EconomyError, match="even number"):
+        builder.synthetic_config(7)
