@@ -29,6 +29,14 @@ def _check_out(path, force: bool) -> Path:
     return p
 
 
+def _write(panel, out: Path, wide: bool) -> None:
+    table = panel.wide.reset_index() if wide else panel.tidy
+    if out.suffix.lower() == ".csv":
+        table.to_csv(out, index=False)
+    else:
+        table.to_parquet(out, index=False)
+
+
 def register(subparsers) -> None:
     from dsge_agents.traces.readers import FORMATS
 
@@ -47,6 +55,9 @@ def register(subparsers) -> None:
     p.add_argument("--price-table", help="CSV/YAML of model prices per 1M tokens to fill missing cost")
     p.add_argument("--time-unit", default="auto", choices=("auto", "s", "ms"), help="Langfuse latency unit")
     p.add_argument("--no-check-parents", action="store_true", help="accept parent ids missing from the input")
+    p.add_argument("--no-validate", action="store_true",
+                   help="canonical Parquet/CSV only: skip validation and stream the files through the engine "
+                        "(for inputs larger than memory)")
     p.add_argument("--wide", action="store_true", help="write one column per metric instead of the tidy table")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=run)
@@ -69,6 +80,15 @@ def run(args) -> int:
     for t in args.traces:
         if not Path(t).exists():
             raise DSGEError(f"{t}: no such trace file")
+    if args.no_validate:
+        fmts = {detect_format(t) if args.format == "auto" else args.format for t in args.traces}
+        if fmts != {"canonical"}:
+            raise DSGEError(f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}")
+        panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler)
+        _write(panel, out, args.wide)
+        print(panel.summary())
+        print(f"wrote {out}")
+        return 0
     frames, missing = [], {}
     bar = tqdm(args.traces, desc="reading traces", unit="file", disable=len(args.traces) < 2)
     for t in bar:
@@ -85,11 +105,7 @@ def run(args) -> int:
                           overwrite_report=args.force)
     print(rep.summary())
     panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler)
-    table = panel.wide.reset_index() if args.wide else panel.tidy
-    if out.suffix.lower() == ".csv":
-        table.to_csv(out, index=False)
-    else:
-        table.to_parquet(out, index=False)
+    _write(panel, out, args.wide)
     print(panel.summary())
     print(f"wrote {out}" + (f" and {report_path}" if report_path else ""))
     if report_path is None and rep.quarantined_rows:

@@ -270,8 +270,15 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
 def _duck_source(con, source) -> str:
     """Register the input and return a SQL relation expression."""
     if isinstance(source, pd.DataFrame):
-        cols = [c for c in source.columns if not str(c).startswith("_")]
-        con.register("spans_df", source[cols])
+        need = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd", "status",
+                "trace_id", "parent_span_id"]
+        df = source[[c for c in need if c in source.columns]]
+        missing = [c for c in need if c not in source.columns]
+        if missing:
+            df = df.assign(**{c: pd.Series([None] * len(df), index=df.index, dtype="object") for c in missing})
+            if "start_ts" in missing or "end_ts" in missing:
+                raise TraceValidationError(f"span table lacks {', '.join(m for m in missing if m.endswith('_ts'))}")
+        con.register("spans_df", df)
         return "spans_df"
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     files = []
