@@ -99,9 +99,14 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
     for c in CANONICAL_COLUMNS:
         col = df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
         if c in STRING_COLUMNS:
-            col = col.astype("object").where(col.notna(), None)
-            out[c] = col.map(lambda v: v if v is None or isinstance(v, str) else str(v)).astype("str")
-            out[c] = out[c].where(col.notna(), None)
+            if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
+                out[c] = col
+            else:
+                obj = col.astype("object")
+                nn = obj.notna()
+                if not obj[nn].map(type).eq(str).all():
+                    obj = obj.map(lambda v: v if v is None or isinstance(v, str) or v != v else str(v))
+                out[c] = obj.astype("str").where(nn, None)
         elif c in TIME_COLUMNS:
             parsed, bad = _to_utc(col)
             out[c] = pd.Series(parsed.array, index=df.index)

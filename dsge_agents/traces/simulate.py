@@ -288,7 +288,7 @@ def hex_ids_arrow(values: np.ndarray, width: int = 16, prefix: int = 0):
         digits = _hex_digits(values, width)
     data = pa.py_buffer(np.ascontiguousarray(digits).tobytes())
     offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int64) * width).tobytes())
-    return pa.Array.from_buffers(pa.large_string(), n, [None, offsets, data]).cast(pa.string())
+    return pa.Array.from_buffers(pa.large_string(), n, [None, offsets, data])
 
 
 def hex_ids(values: np.ndarray, width: int = 16, prefix: int = 0) -> np.ndarray:
@@ -469,23 +469,33 @@ def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stag
     n_ag = len(agents)
     pin = np.array([a.price_in for a in agents], dtype=float)
     pout = np.array([a.price_out for a in agents], dtype=float)
-    ok = sp_err == 0
     pcall = np.array([a.cost_per_call for a in agents], dtype=float)
+    ok = sp_err == 0
     cost = np.where(ok, (sp_in * pin[sp_agent] + sp_out * pout[sp_agent]) / 1e6 + pcall[sp_agent], 0.0)
-    is_root = np.r_[np.ones(n_req, bool), np.zeros(ns, bool)]
-    req_of = np.r_[np.arange(n_req), sp_req]
+    # rows: roots then calls, put in start-time order on the numeric arrays (no string shuffling)
+    order = np.argsort(np.r_[t_rel, sp_start], kind="stable")
+    is_root = np.r_[np.ones(n_req, bool), np.zeros(ns, bool)][order]
+    req_of = np.r_[np.arange(n_req), sp_req][order]
+    span_no = np.r_[np.arange(n_req) + (1 << 60), np.arange(ns) + (2 << 60)][order]
+    ag = np.r_[np.full(n_req, n_ag), sp_agent][order]          # index n_ag = the orchestrator
+    failed = np.r_[req_failed == 1, ~ok][order]
+    err_idx = np.r_[np.where(req_failed == 1, 3, 0), sp_err][order]
+    stage = np.r_[np.zeros(n_req, np.int64), sp_stage][order]
+    start = np.r_[t_rel, sp_start][order]
+    end = np.r_[req_end, sp_end][order]
+    ttft = np.r_[np.full(n_req, np.nan), np.where(ok, sp_ttft, np.nan)][order]
+    tin = np.r_[np.zeros(n_req, np.int64), sp_in][order]
+    tout = np.r_[np.zeros(n_req, np.int64), sp_out][order]
+    cost = np.r_[np.full(n_req, np.nan), cost][order]
+    wait = np.r_[np.full(n_req, np.nan), sp_svc - sp_start][order]
     trace = hex_ids_arrow(req_of, 32, seed)
-    span = hex_ids_arrow(np.r_[np.arange(n_req) + (1 << 60), np.arange(ns) + (2 << 60)], 16)
+    span = hex_ids_arrow(span_no, 16)
     parent = hex_ids_arrow(req_of + (1 << 60), 16)
-    parent = pa.compute.if_else(pa.array(is_root), pa.scalar(None, pa.string()), parent)
-    # agent index n_ag = the orchestrator
-    ag = np.r_[np.full(n_req, n_ag), sp_agent]
+    parent = pa.compute.if_else(pa.array(is_root), pa.scalar(None, pa.large_string()), parent)
     models = [a.model for a in agents] + [None]
     provs = [a.provider for a in agents] + [None]
     model_mask = np.array([m is None for m in models])[ag]
     prov_mask = np.array([p is None for p in provs])[ag]
-    failed = np.r_[req_failed == 1, ~ok]
-    err_idx = np.r_[np.where(req_failed == 1, 3, 0), sp_err]
     ints = lambda x, m: pa.array(np.asarray(x, np.int64), mask=m)  # noqa: E731
     tbl = pa.table({
         "trace_id": trace, "span_id": span, "parent_span_id": parent,
@@ -494,19 +504,14 @@ def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stag
         "agent_name": dict_col(ag, names + [cfg.orchestrator]),
         "provider": dict_col(ag, provs, mask=prov_mask),
         "model": dict_col(ag, models, mask=model_mask),
-        "start_ts": ts(np.r_[t_rel, sp_start]), "end_ts": ts(np.r_[req_end, sp_end]),
-        "ttft_s": np.r_[np.full(n_req, np.nan), np.where(ok, sp_ttft, np.nan)],
-        "input_tokens": ints(np.r_[np.zeros(n_req), sp_in], is_root),
-        "output_tokens": ints(np.r_[np.zeros(n_req), sp_out], is_root),
-        "cached_input_tokens": pa.nulls(n, pa.int64()),
-        "cost_usd": np.r_[np.full(n_req, np.nan), cost],
+        "start_ts": ts(start), "end_ts": ts(end), "ttft_s": ttft,
+        "input_tokens": ints(tin, is_root), "output_tokens": ints(tout, is_root),
+        "cached_input_tokens": pa.nulls(n, pa.int64()), "cost_usd": cost,
         "status": dict_col(failed.astype(np.int32), ["ok", "error"]),
         "error_type": dict_col(err_idx, ["", "rate_limited", "timeout", "retries_exhausted"], mask=err_idx == 0),
-        "stage": dict_col(np.r_[np.zeros(n_req, np.int64), sp_stage], [s.name for s in stages], mask=is_root),
-        "queue_wait_s": np.r_[np.full(n_req, np.nan), sp_svc - sp_start],
+        "stage": dict_col(stage, [s.name for s in stages], mask=is_root),
+        "queue_wait_s": wait,
     })
-    order = np.argsort(np.r_[t_rel, sp_start], kind="stable")
-    tbl = tbl.take(pa.array(order))
     df = tbl.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     return df[CANONICAL_COLUMNS + ["stage", "queue_wait_s"]]
 
