@@ -173,7 +173,9 @@ def test_dask_equals_duckdb_on_partitioned_input(tmp_path, spans):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         dsk = aggregate(d, "1min", engine="dask", scheduler=client)
+        by_address = aggregate(d, "1min", engine="dask", scheduler=cluster.scheduler_address)
     a, b = duck.wide, dsk.wide
+    np.testing.assert_array_equal(b.to_numpy(float), by_address.wide.to_numpy(float))
     assert a.index.equals(b.index) and list(a.columns) == list(b.columns)
     counts = ["arrivals", "completions", "input_tokens", "output_tokens"]
     np.testing.assert_array_equal(a[counts].to_numpy(), b[counts].to_numpy())      # exact

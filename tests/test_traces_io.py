@@ -226,3 +226,14 @@ def test_unknown_format_is_a_clear_error(tmp_path):
         R.read_spans(p)
     with pytest.raises(TraceValidationError, match="unknown trace format"):
         R.read_spans(p, format="nope")
+
+
+def test_extra_columns_are_kept(tmp_path, sim_spans):
+    from dsge_agents.traces.validate import load_spans
+    df = sim_spans.head(30).assign(tenant="acme", region_code=7)
+    p = W.write_canonical(df, tmp_path / "x.csv")
+    back = R.read_spans(p)
+    assert list(back.columns[:len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
+    assert (back["tenant"] == "acme").all() and (back["region_code"].astype(int) == 7).all()
+    acc, _ = load_spans(p, check_parents=False)
+    assert "tenant" in acc.columns and not any(c.startswith("_") for c in acc.columns)
