@@ -346,7 +346,7 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
                 SELECT agent, e_us // {P} AS b, count(*) AS n_comp, sum(e_us % {P}) AS off_e_us,
                        sum(e_us - s_us) AS lat_sum_us, sum(CAST(err AS BIGINT)) AS n_err,
                        sum(ttft) AS ttft_sum, count(ttft) AS ttft_n,
-                       quantile_cont(CAST(e_us - s_us AS DOUBLE), [0.5, 0.95, 0.99]) AS q
+                       quantile_cont(e_us - s_us, [0.5, 0.95, 0.99]) AS q
                 FROM {view} WHERE e_us IS NOT NULL GROUP BY ALL""").df()
             if len(ends):
                 qq = np.array([np.asarray(v, dtype=float) for v in ends.pop("q")])
