@@ -134,3 +134,13 @@ def test_slo_target_transition(econ, cfg):
     # tightening the SLO: latency falls quickly
     pf = small.path("perfect_foresight")["latency"]
     assert pf.iloc[5] < W0 - 0.5
+
+
+def test_steady_state_moving_parameters_refused_in_grids(econ):
+    from dsge_agents.errors import PolicyError
+    with pytest.raises(PolicyError, match="moves the steady state"):
+        determinacy_map(econ, {"slo_target_latency": [20.0, 30.0]})
+    with pytest.raises(PolicyError, match="moves the steady state"):
+        optimal_rule(econ, {"latency": 1.0}, {"slo_target_latency": (10.0, 40.0)})
+    with pytest.raises(PolicyError, match="configuration"):
+        apply_changes(econ, {"lam_bar": 400.0})

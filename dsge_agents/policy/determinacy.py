@@ -40,7 +40,7 @@ import pandas as pd
 import scipy.linalg as sla
 
 from ..errors import PolicyError, SingularPencilError
-from .rules import apply_changes, check_parameters
+from .rules import apply_changes, check_fast_parameters, check_parameters
 from .sweep import make_grid, sweep
 
 __all__ = ["BKResult", "bk_classify", "classify", "determinacy_map", "DeterminacyMap", "STATUSES"]
@@ -286,6 +286,7 @@ def determinacy_map(model, grid: Any, executor: Any = "serial", *, form: str | N
     df = make_grid(grid)
     names = list(df.columns)
     check_parameters(model, names, what="grid parameter")
+    check_fast_parameters(model, names, what="grid parameter")
     if form is not None:
         model = apply_changes(model, {"form": form})
     res = sweep(_DeterminacyPoint(model, qz_criterium), df, executor=executor,

@@ -28,7 +28,7 @@ from scipy import optimize
 
 from ..errors import DSGEError, PolicyError
 from ._core import first_order, single_threaded_blas, unconditional_cov, variable_index
-from .rules import apply_changes, check_parameters
+from .rules import apply_changes, check_fast_parameters, check_parameters
 
 __all__ = ["optimal_rule", "OSRResult", "osr_loss", "parse_loss", "parse_params"]
 
@@ -72,6 +72,7 @@ def parse_params(model, params) -> tuple[list[str], np.ndarray]:
         items = [(p, None) for p in params]
     names = [k for k, _ in items]
     check_parameters(model, names, what="rule parameter")
+    check_fast_parameters(model, names, what="rule parameter")
     bounds = np.empty((len(names), 2))
     for k, (name, b) in enumerate(items):
         if b is None:

@@ -198,6 +198,24 @@ def needs_rebuild(model, changes: Mapping[str, Any]) -> bool:
     return any(k not in neutral for k in changes if k != FORM_KEY)
 
 
+def check_fast_parameters(model, names, what: str = "parameter") -> None:
+    """Raise :class:`PolicyError` if a parameter cannot be varied by θ alone.
+
+    Sweeps and optimisers evaluate the compiled model at many θ without
+    rebuilding it; for an orchestrated economy the parameters that move the
+    steady state (e.g. ``slo_target_latency``) need a rebuild per value, so they
+    are refused there (use :func:`transition` or :func:`whatif` for them).
+    """
+    if economy_config(model) is None:
+        return
+    neutral = _ss_neutral(model)
+    bad = [n for n in names if n not in neutral]
+    if bad:
+        raise PolicyError(f"{what} {', '.join(map(repr, bad))} moves the steady state of the orchestrated "
+                          "economy (it is rebuilt per value); grids and optimal rules take steady-state-"
+                          f"neutral parameters: {', '.join(sorted(p for p in neutral if p in model.parameters))}")
+
+
 def _rebuild_economy(model, changes: Mapping[str, Any]):
     """Rebuild an orchestrated-economy model with SLO-rule changes (form, target, coefficients).
 
