@@ -12,10 +12,12 @@ Methods
     p_q ← Proj_{p_ℓ ≥ η}(p_q + G_q z_q(p)) at every node q, with a diagonal step G_q (one
     step per good). z = −∇D with D the convex dual (``StaticEconomy.dual``). G is chosen
     from the Jacobian J_q = ∂z_q/∂p_q: with d = −diag J_q, G_q = c_q diag(1/d) where
-    c_q = 2/(λ_min + λ_max) of the Jacobi-scaled −J_q (the optimal fixed step for a
-    quadratic, Polyak 1987 §1.4), then halved while max_q ‖I + G^½ J_q G^½‖₂ ≥ 1. G is
-    re-chosen along the path (at the start, every ``refresh_every`` iterations and each time
-    the relative excess demand fell by 10²) and frozen once it is below ``freeze_tol``; far from the solution a
+    c_q = 1/λ_max of the Jacobi-scaled −J_q along the path (no overshoot) and, once the
+    relative excess demand is below ``freeze_tol``, c_q = 2/(λ_min + λ_max) (the optimal
+    fixed step for a quadratic, Polyak 1987 §1.4), then halved while max_q ‖I + G^½ J_q G^½‖₂ ≥ 1. G is
+    re-chosen along the path (at the start, after ``refresh_every`` iterations — an interval
+    doubled after each such periodic refresh — and each time the relative excess demand fell
+    by 10²) and frozen once it is below ``freeze_tol``; far from the solution a
     node's step is halved whenever it would increase D (monotone descent safeguard).
     The reported ``contraction_modulus`` is max_q ‖I + G^½ J_q G^½‖₂ for the frozen G
     evaluated at the final iterate (the solution), and ``measured_rate`` the geometric
@@ -233,25 +235,67 @@ def _free_latency(economy, p, pl):
     return ~(at_floor & slack)
 
 
+_DENSE_MAX = 200     # above this many prices per node the structured eigen-solver is used
+
+
+def _extreme_eigs_structured(economy, q, parts, scale, lat_free=True):
+    """(λ_min, λ_max) of M = S(−J_q)S exploiting its structure: restricted to agent prices M is
+    block-diagonal by stage (each block diag − rank-one), and the latency price borders it,
+    M = [[A, b], [bᵀ, c]]. With A = QΛQᵀ (block eigendecompositions) the eigenvalues of M outside
+    [Λ_min, Λ_max] are the roots of the secular equation (Golub 1973)
+        f(λ) = c − λ − Σ_i (Qᵀb)_i² / (Λ_i − λ) = 0,
+    which is monotone on (−∞, Λ_min) and (Λ_max, ∞); by interlacing these roots are the extreme
+    eigenvalues. Cost O(Σ_s n_s³) instead of O(N³)."""
+    from scipy.optimize import brentq
+    pi, bD, g, r = (a[q] for a in parts)
+    N = economy.N
+    lams, proj = [], []
+    for s_ in range(economy.S):
+        idx = np.flatnonzero(economy.stage_index == s_)
+        Ss = scale[idx]
+        B = -bD[idx][:, None] * np.outer(pi[idx], pi[idx])
+        B[np.diag_indices(idx.size)] += bD[idx] * pi[idx] + g[idx]
+        B = Ss[:, None] * B * Ss[None, :]
+        L, Q = np.linalg.eigh(B)
+        lams.append(L)
+        if lat_free:
+            proj.append(Q.T @ (Ss * (-g[idx] * r[idx]) * scale[N]))
+    L = np.concatenate(lams)
+    lmin, lmax = float(L.min()), float(L.max())
+    if not lat_free:
+        return lmin, lmax
+    w = np.concatenate(proj) ** 2
+    c = float(scale[N] ** 2 * np.sum(g * r * r))
+    nb = float(np.sqrt(w.sum()))
+
+    def f(lam):
+        return c - lam - np.sum(w / (L - lam))
+    span = max(abs(lmin), abs(lmax), abs(c), nb, 1e-300)
+    d = 1e-13 * span
+    lo_end = lmin - d
+    if f(lo_end) < 0:
+        lo = brentq(f, min(lmin, c) - nb - d, lo_end, xtol=1e-15 * span, rtol=1e-15)   # Weyl bracket
+    else:
+        lo = lmin
+    hi_end = lmax + d
+    if f(hi_end) > 0:
+        hi = brentq(f, hi_end, max(lmax, c) + nb + d, xtol=1e-15 * span, rtol=1e-15)
+    else:
+        hi = lmax
+    return float(min(lo, lmin)), float(max(hi, lmax))
+
+
 def _extreme_eigs_scaled(economy, q, parts, scale, lat_free=True):
     """(λ_min, λ_max) of S(−J_q)S with S = diag(scale) (symmetric), restricted to the agent prices
-    when ``lat_free`` is False."""
+    when ``lat_free`` is False. Dense for small N, structured (secular equation) otherwise."""
     n = economy.N + 1
     m = n if lat_free else n - 1
-    if n <= 400:
-        J = economy.jacobian_node(q, parts)
-        M = -(scale[:, None] * J * scale[None, :])[:m, :m]
-        ev = np.linalg.eigvalsh(M)
-        return float(ev[0]), float(ev[-1])
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    def mv(y):
-        full = np.zeros(n)
-        full[:m] = np.ravel(y)
-        return (-scale * economy.jacobian_matvec(q, parts, scale * full))[:m]
-    op = LinearOperator((m, m), matvec=mv, dtype=float)
-    vals = eigsh(op, k=2, which="BE", tol=1e-12, maxiter=20 * n, return_eigenvectors=False)
-    return float(np.min(vals)), float(np.max(vals))
+    if n > _DENSE_MAX:
+        return _extreme_eigs_structured(economy, q, parts, scale, lat_free)
+    J = economy.jacobian_node(q, parts)
+    M = -(scale[:, None] * J * scale[None, :])[:m, :m]
+    ev = np.linalg.eigvalsh(M)
+    return float(ev[0]), float(ev[-1])
 
 
 def contraction_modulus(economy, p, pl, G) -> tuple[float, np.ndarray]:
@@ -267,10 +311,12 @@ def contraction_modulus(economy, p, pl, G) -> tuple[float, np.ndarray]:
     return float(mods.max()), mods
 
 
-def choose_steps(economy, p, pl, max_halvings: int = 60):
-    """Diagonal steps G (K, N+1): Jacobi scaling times the optimal constant, halved until the
-    modulus ‖I + G^½ J_q G^½‖₂ < 1 at every node (see module docstring). Returns (G, modulus per node)."""
-    parts = economy.jacobian_parts(p, pl)
+def choose_steps(economy, p, pl, max_halvings: int = 60, optimal: bool = True):
+    """Diagonal steps G (K, N+1): Jacobi scaling times a constant c, halved until the modulus
+    ‖I + G^½ J_q G^½‖₂ < 1 at every node (see module docstring). ``optimal``: c = 2/(λ_min + λ_max)
+    (best linear rate, used once near the solution); otherwise the conservative c = 1/λ_max (no
+    overshoot of the stiffest direction; used along the nonlinear path). Returns (G, modulus per node)."""
+    parts = economy.jacobian_parts(p, pl, one_sided=True)
     free = _free_latency(economy, p, pl)
     dg = -economy.jacobian_diag(parts)
     dg = np.maximum(dg, 1e-14 * dg.max(axis=1, keepdims=True) + 1e-300)
@@ -279,7 +325,7 @@ def choose_steps(economy, p, pl, max_halvings: int = 60):
     for q in range(economy.K):
         lo, hi = _extreme_eigs_scaled(economy, q, parts, 1.0 / np.sqrt(dg[q]), bool(free[q]))
         lo = max(lo, 0.0)
-        c = 2.0 / (lo + hi)
+        c = 2.0 / (lo + hi) if optimal else 1.0 / hi
         for _ in range(max_halvings):
             mod = max(abs(1 - c * lo), abs(1 - c * hi))
             if mod < 1.0 or c * hi < 2.0:   # c·λ_min ≈ 0: halving cannot help (singular J_q)
@@ -287,6 +333,15 @@ def choose_steps(economy, p, pl, max_halvings: int = 60):
             c *= 0.5
         G[q] = c / dg[q]
         mods[q] = mod
+        if not free[q]:
+            # p_ℓ sits at its floor with a slack SLO: the modulus above is on the agent prices. Keep
+            # the latency step from overshooting should the SLO bind again: halve G_ℓ until the
+            # largest eigenvalue of G^½(−J_q)G^½ on all prices is ≤ 1 + modulus.
+            for _ in range(max_halvings):
+                _, hi_full = _extreme_eigs_scaled(economy, q, parts, np.sqrt(G[q]), True)
+                if hi_full <= 1.0 + mod:
+                    break
+                G[q, -1] *= 0.5
     return G, mods
 
 
@@ -317,15 +372,15 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
         p, pl = np.array(p0, float), np.array(pl0, float)
     floor = max(eco.eta, 0.0)
     pos_floor = np.maximum(floor, 1e-300)
-    G, _ = choose_steps(eco, p, pl)
     zg, zl, *_ = _z_nodal(eco, p, pl)
     rel = _rel(eco, zg, zl)
+    G, _ = choose_steps(eco, p, pl, optimal=rel <= freeze_tol)
     last_refresh, frozen, last_refresh_it = rel, rel <= freeze_tol, 0
     Dold = eco.dual(p, pl)
     hist, steps = [rel], []
     walras_max = eco.walras_value(p, pl)[1]
     it, converged = 0, rel <= tol
-    n_refresh = 1
+    n_refresh, n_bad = 1, 0
     while not converged and it < max_iter:
         it += 1
         P = eco.pack(p, pl)
@@ -340,6 +395,7 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
             bad = Dn > Dold + 1e-13 * np.abs(Dold)
             if bad.any():      # safeguard: halve the step at nodes where D would increase
                 G[bad] *= 0.5
+                n_bad += 1
                 Pn[bad] = P[bad]
                 pn, pln = eco.unpack(Pn)
                 Dn = np.where(bad, Dold, Dn)
@@ -355,10 +411,14 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
         if not np.isfinite(rel):
             break
         converged = rel <= tol
+        stale = n_bad >= 3 and it - last_refresh_it >= 5      # repeated safeguard halvings: G is stale
         if not frozen and (rel <= last_refresh / refresh_factor or rel <= freeze_tol
-                           or it - last_refresh_it >= refresh_every):
-            G, _ = choose_steps(eco, p, pl)
+                           or it - last_refresh_it >= refresh_every or stale):
+            n_bad = 0
+            G, _ = choose_steps(eco, p, pl, optimal=rel <= freeze_tol)
             n_refresh += 1
+            if it - last_refresh_it >= refresh_every:
+                refresh_every *= 2          # periodic refreshes become rarer (cost ∝ eigen-solves)
             last_refresh, last_refresh_it = rel, it
             frozen = rel <= freeze_tol
             Dold = eco.dual(p, pl)

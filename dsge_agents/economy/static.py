@@ -264,14 +264,17 @@ class StaticEconomy:
         return np.where(np.isfinite(out), out, np.inf)
 
     # ------------------------------------------------------------------ Jacobian (DESIGN §5.1)
-    def jacobian_parts(self, p, pl):
+    def jacobian_parts(self, p, pl, one_sided: bool = False):
         """Ingredients of J_q = ∂z_q/∂p_q at every node: shares π (K,N), βλv_s per agent (K,N),
-        firm weights g = 1/(p_ℓ f'') (K,N) and r = (p_a − κ)/p_ℓ (K,N)."""
+        firm weights g = 1/(p_ℓ f'') (K,N) and r = (p_a − κ)/p_ℓ (K,N). A shut-down firm (s = 0)
+        has g = 0; with ``one_sided`` it gets the right derivative 1/(p_ℓ f''(0)) it will have once
+        it produces (used to choose steps that do not overshoot the switch-on)."""
         pl = np.asarray(pl, float)
         s, _, _, _ = self.supply(p, pl)
         _, pi, _ = self.demand(p, pl)
         bD = self.beta * self.demand_stage[:, self.stage_index]
-        g = firm_jacobian_weight(s, pl[:, None], self.tau, self.kq, self.mu)
+        g = firm_jacobian_weight(np.maximum(s, 1e-300) if one_sided else s, pl[:, None], self.tau, self.kq,
+                                 self.mu)
         with np.errstate(over="ignore", divide="ignore"):
             r = (np.asarray(p, float) - self.kappa) / pl[:, None]
         return pi, bD, g, r
