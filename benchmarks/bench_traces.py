@@ -187,7 +187,8 @@ def main() -> int:
               f"**{p['cpu_s'] / d['cpu_s']:.1f}×** in CPU time (with request-level rows: "
               f"{p['seconds'] / r['seconds']:.1f}× wall, {p['cpu_s'] / r['cpu_s']:.1f}× CPU). On an otherwise idle "
               f"2-core machine the embedded engine's wall time is about its CPU time / 2 "
-              f"(≈ {2 * n / d["cpu_s"] / 1e6:.1f} M spans/s, an estimate assuming both threads run); pandas' groupby is single-threaded.", "",
+              f"(≈ {2 * n / d['cpu_s'] / 1e6:.1f} M spans/s, an estimate assuming both threads run); "
+              "pandas' groupby is single-threaded.", "",
               "| simulator (6-agent DAG, Azure conv trace replayed) | value |", "|---|---:|",
               f"| requests | {sim['requests']:,} |", f"| spans emitted | {sim['spans']:,} |",
               f"| wall time incl. span table (s) | {sim['wall_s']:.1f} |",
