@@ -166,3 +166,13 @@ def test_bad_input():
     # singular F (no measurement error, more observables than shocks): -inf, not a crash
     Zs = np.vstack([Z[0], Z[0]])
     assert kalman_loglik(y, T, R, Q, Zs, d, np.zeros((2, 2))).loglik == -np.inf
+
+
+def test_chandrasekhar_large_system_and_convergence():
+    """m ≥ 16 uses BLAS for T W; the recursion stops updating once ΔF is below rounding."""
+    rng = np.random.default_rng(12)
+    y, T, R, Q, Z, d, H = _system(rng, 20, 3, 4, 300)
+    a = kalman_loglik(y, T, R, Q, Z, d, H, method="chandrasekhar")
+    b = kalman_loglik(y, T, R, Q, Z, d, H, method="standard")
+    assert a.loglik == pytest.approx(b.loglik, rel=1e-11)
+    np.testing.assert_allclose(a.contributions, b.contributions, rtol=1e-9, atol=1e-9)

@@ -181,7 +181,13 @@ def kf_loglik_chandrasekhar(y, T, RQR, Z, d, H, a1, P1, presample, contrib):
     TWt = np.empty((p, m))
     tmp = np.empty((p, p))
     tmp2 = np.empty((p, p))
+    big = m >= 16                     # BLAS for the m×m product of larger systems
+    big_all = False                   # (BLAS for the p-sized products measured slower)
+    Zt = np.ascontiguousarray(Z.T)
+    ZWt = np.empty((p, p))
+    bufpm = np.empty((p, m))
     total = 0.0
+    converged = False
     for t in range(n):
         for i in range(p):
             s = y[t, i] - d[i]
@@ -213,15 +219,21 @@ def kf_loglik_chandrasekhar(y, T, RQR, Z, d, H, a1, P1, presample, contrib):
                 a_new[j] += wi * Kt[i, j]
         for j in range(m):
             a[j] = a_new[j]
-        if t == n - 1:
-            break
+        if t == n - 1 or converged:
+            continue
         # ZW = Z W (p×p): ZW[i,j] = Z[i,:]·Wt[j,:]
-        for i in range(p):
-            for j in range(p):
-                s = 0.0
-                for k in range(m):
-                    s += Z[i, k] * Wt[j, k]
-                ZW[i, j] = s
+        if big_all:
+            np.dot(Wt, Zt, ZWt)
+            for i in range(p):
+                for j in range(p):
+                    ZW[i, j] = ZWt[j, i]
+        else:
+            for i in range(p):
+                for j in range(p):
+                    s = 0.0
+                    for k in range(m):
+                        s += Z[i, k] * Wt[j, k]
+                    ZW[i, j] = s
         # ZWM = ZW M
         for i in range(p):
             for j in range(p):
@@ -229,15 +241,18 @@ def kf_loglik_chandrasekhar(y, T, RQR, Z, d, H, a1, P1, presample, contrib):
                 for k in range(p):
                     s += ZW[i, k] * M[k, j]
                 ZWM[i, j] = s
-        # TWt = (T W)' = Wt T'
-        for i in range(p):
-            for j in range(m):
-                TWt[i, j] = 0.0
-            for k in range(m):
-                c = Wt[i, k]
-                if c != 0.0:
-                    for j in range(m):
-                        TWt[i, j] += c * Tt[k, j]
+        # TWt = (T W)' = Wt T'  (BLAS for larger systems, loops for small ones)
+        if big:
+            np.dot(Wt, Tt, TWt)
+        else:
+            for i in range(p):
+                for j in range(m):
+                    TWt[i, j] = 0.0
+                for k in range(m):
+                    c = Wt[i, k]
+                    if c != 0.0:
+                        for j in range(m):
+                            TWt[i, j] += c * Tt[k, j]
         # M += ZWM' Finv ZWM   (old F)
         for i in range(p):
             for j in range(p):
@@ -252,18 +267,34 @@ def kf_loglik_chandrasekhar(y, T, RQR, Z, d, H, a1, P1, presample, contrib):
                     s += ZWM[k, i] * tmp[k, j]
                 M[i, j] += s
         # F += ZWM ZW'
+        dF = 0.0
+        Fmax = 0.0
         for i in range(p):
             for j in range(p):
                 s = 0.0
                 for k in range(p):
                     s += ZWM[i, k] * ZW[j, k]
                 F[i, j] += s
+                if abs(s) > dF:
+                    dF = abs(s)
+                if abs(F[i, j]) > Fmax:
+                    Fmax = abs(F[i, j])
+        # increments below the rounding unit of F: the recursion has converged to machine
+        # precision; further updates cannot change F or K̄ (exact, not Dynare's riccati_tol)
+        if dF <= 1e-16 * Fmax:
+            converged = True
         # K̄' += (T W M W' Z')' = ZWM (T W)' = ZWM TWt
-        for i in range(p):
-            for k in range(p):
-                c = ZWM[i, k]
+        if big_all:
+            np.dot(ZWM, TWt, bufpm)
+            for i in range(p):
                 for j in range(m):
-                    Kt[i, j] += c * TWt[k, j]
+                    Kt[i, j] += bufpm[i, j]
+        else:
+            for i in range(p):
+                for k in range(p):
+                    c = ZWM[i, k]
+                    for j in range(m):
+                        Kt[i, j] += c * TWt[k, j]
         for i in range(p):
             for j in range(p):
                 L[i, j] = F[i, j]
@@ -277,13 +308,22 @@ def kf_loglik_chandrasekhar(y, T, RQR, Z, d, H, a1, P1, presample, contrib):
                 for k in range(p):
                     s += Finv[i, k] * ZW[k, j]
                 tmp2[i, j] = s
-        for i in range(p):
-            for j in range(m):
-                Wt[i, j] = TWt[i, j]
-            for k in range(p):
-                c = tmp2[k, i]
+        if big_all:
+            for i in range(p):
+                for k in range(p):
+                    tmp[i, k] = tmp2[k, i]
+            np.dot(tmp, Kt, bufpm)
+            for i in range(p):
                 for j in range(m):
-                    Wt[i, j] -= c * Kt[k, j]
+                    Wt[i, j] = TWt[i, j] - bufpm[i, j]
+        else:
+            for i in range(p):
+                for j in range(m):
+                    Wt[i, j] = TWt[i, j]
+                for k in range(p):
+                    c = tmp2[k, i]
+                    for j in range(m):
+                        Wt[i, j] -= c * Kt[k, j]
     return total
 
 
