@@ -126,3 +126,28 @@ def test_expected_rule_indeterminate_above_about_inverse_eps_sr(cfg):
     linear.solve(m.with_parameters(slo_phi_latency=0.5 / e["eps_SR"], slo_rho=0.0))
     with pytest.raises(SolutionError):
         linear.solve(m.with_parameters(slo_phi_latency=2.0 / e["eps_SR"], slo_rho=0.0))
+
+
+def test_irfs_match_dynare(repo, model, irf):
+    """The built default model exported to .mod and run in Dynare 5.3 (tests/data/dynare/orchestrated_irfs.sh):
+    same steady state and IRFs (max |diff| ≤ 1e-6 × the variable's IRF scale)."""
+    import json
+    ref = json.loads((repo / "tests" / "data" / "dynare" / "orchestrated_default_irfs.json").read_text())
+    assert ref["parameters"]["pI_plan_llama"] == model.parameters["pI_plan_llama"]
+    ss = model.steady_state()
+    for k, v in ref["steady_state"].items():
+        assert ss[k] == pytest.approx(v, rel=1e-9, abs=1e-14), k
+    # scale of each variable: its largest response to any shock (responses of a variable to tiny shocks are
+    # compared on the variable's scale, as Dynare's own 1e-10 cut-off does)
+    var_scale = {v: max(np.max(np.abs(path(irf, sh, v))) for sh in model.shocks) for v in model.variables}
+    n_checked = 0
+    for shock in model.shocks:
+        for var in model.variables:
+            key = f"{var}_{shock}"
+            ours = path(irf, shock, var)
+            theirs = np.asarray(ref["irfs"].get(key, np.zeros(40)))   # Dynare drops |irf| < 1e-10
+            if var_scale[var] < 1e-10:
+                continue
+            assert np.max(np.abs(ours - theirs)) <= 1e-6 * var_scale[var], key
+            n_checked += 1
+    assert n_checked >= 700
