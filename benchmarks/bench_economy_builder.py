@@ -32,14 +32,36 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
+def _watchdog(out: dict, budget: float, start: float):
+    """After ``budget`` seconds print the stages finished so far as the result and exit (partial timings)."""
+    import threading
+
+    def fire():
+        done = ", ".join(f"{k[:-2]} {out[k]:.1f} s" for k in ("ss_dict_s", "model_s", "compile_s", "solve_s",
+                                                              "irf_s") if k in out)
+        nxt = next((k[:-2] for k in ("ss_dict_s", "model_s", "compile_s", "solve_s", "irf_s") if k not in out), "")
+        out["error"] = (f"{nxt} not finished after {budget:.0f} s" + (f" (done: {done})" if done else "")
+                        + (f"; {out['n_var']} variables" if "n_var" in out else ""))
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        print(json.dumps(out), flush=True)
+        os._exit(0)
+    t = threading.Timer(max(budget - (time.perf_counter() - start), 1.0), fire)
+    t.daemon = True
+    t.start()
+
+
 def worker(n: int, topology: str) -> dict:
     t0 = time.perf_counter()
+    out: dict = {}
+    budget = float(os.environ.get("BENCH_BUDGET", "900") or 0)
+    if budget > 0:
+        _watchdog(out, budget, t0)
     from dsge_agents.economy import builder
     from dsge_agents.economy.calibration import steady_state
     from dsge_agents.model import from_dict
     from dsge_agents.linear import solve
     t_import = time.perf_counter() - t0
-    out = {"n": n, "topology": topology, "import_s": t_import}
+    out.update({"n": n, "topology": topology, "import_s": t_import})
     t = time.perf_counter()
     cfg = builder.synthetic_config(n, topology)
     ss = steady_state(cfg)
@@ -67,13 +89,14 @@ def worker(n: int, topology: str) -> dict:
 
 
 def run_case(n, topology, cache, timeout):
-    env = dict(os.environ, DSGE_AGENTS_CACHE=str(cache), PYTHONPATH=str(REPO))
+    env = dict(os.environ, DSGE_AGENTS_CACHE=str(cache), PYTHONPATH=str(REPO),
+               BENCH_BUDGET=str(max(timeout - 30.0, 1.0)))
     cmd = [sys.executable, "-W", "ignore", str(Path(__file__).resolve()), "--worker", str(n), topology]
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
     except subprocess.TimeoutExpired:
         return {"n": n, "topology": topology, "error": f"timeout after {timeout:.0f} s"}
-    if p.returncode != 0:
+    if p.returncode != 0 or not p.stdout.strip():
         return {"n": n, "topology": topology, "error": (p.stderr.strip().splitlines() or ["?"])[-1][:200]}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
