@@ -51,6 +51,7 @@ class AgentArrays:
     user_cost: np.ndarray     # u_a = p^I (1/β_d − 1 + δ)
     n_stages: int
     stage_names: list = field(default_factory=list)
+    theta_q_minus_kappa: np.ndarray | None = None   # θ q_a − κ_a (set by _arrays_with_value)
 
 
 def agent_arrays(cfg: EconomyConfig) -> AgentArrays:
