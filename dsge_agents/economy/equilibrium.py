@@ -430,7 +430,7 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
     rate = float((st[-1] / st[0]) ** (1.0 / (len(st) - 1))) if len(st) >= 2 else float("nan")
     return {"p": p, "pl": pl, "iterations": it, "converged": bool(converged), "rel": rel, "G": G,
             "modulus": mod, "modulus_nodes": mods, "rate": rate, "history": hist, "walras_max": walras_max,
-            "n_refresh": n_refresh}
+            "n_refresh": n_refresh, "n_frozen": len(steps), "freeze_tol": freeze_tol}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,7 +545,9 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
                             iterations=out["iterations"], message=msg, G=out["G"], modulus=out["modulus"],
                             rate=out["rate"], walras=out["walras_max"], history=out["history"],
                             seconds=time.perf_counter() - t0,
-                            extra={"contraction_modulus_nodes": out["modulus_nodes"].tolist()})
+                            extra={"contraction_modulus_nodes": out["modulus_nodes"].tolist(),
+                                   "frozen_iterations": out["n_frozen"], "freeze_tol": out["freeze_tol"],
+                                   "step_refreshes": out["n_refresh"]})
     if method == "newton":
         out = newton_dual(eco, p0, pl0, tol=min(tol, 1e-12), max_iter=max_iter or 200)
         G, mods = choose_steps(eco, out["p"], out["pl"])

@@ -138,7 +138,18 @@ def polish_kkt(eco, x0, P0, tol: float = 1e-14, max_iter: int = 100):
             c = (d1 / dd) @ eco._member.T
             e = (-F + ((-Gs - b) / A)[:, eco.stage_index]) / dd
             hh = (d1 - (c / A)[:, eco.stage_index]) / dd
-            dP_act = (Lres - (d1 * e).sum(axis=1)) / (d1 * hh).sum(axis=1)
+            den = (d1 * hh).sum(axis=1)
+            # den = 0: the stage flows fix every x (one agent per stage), the latency load cannot be
+            # moved by P, so the SLO can only be slack there (P = η) — drop it from the active set
+            rigid = ~(np.abs(den) > 1e-14 * np.abs(d1 * d1 / dd).sum(axis=1))
+            if np.any(rigid & active):
+                active = active & ~rigid
+                F, Gs, Lres, d1 = _kkt_residual(eco, x, nu, P, active)
+                r0 = _res_norm(eco, F, Gs, Lres, active, P)
+                b = (-F / dd) @ eco._member.T
+                e = (-F + ((-Gs - b) / A)[:, eco.stage_index]) / dd
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dP_act = (Lres - (d1 * e).sum(axis=1)) / den
             dP = np.where(active, dP_act, eco.eta - P)
             dx = e + hh * dP[:, None]
             dnu = (-Gs - b - c * dP[:, None]) / A
