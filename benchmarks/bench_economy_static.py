@@ -76,7 +76,7 @@ def main() -> int:
             "N": N, "K": eco.K, "t_tat": t_tat, "it": tat.iterations, "frozen": tat.extra["frozen_iterations"],
             "mod": mod, "rate": tat.measured_rate, "bound_full": bound_full, "bound_frozen": bound_frozen,
             "t_pla": t_pla, "t_new": t_new, "new_it": new_it, "rel": tat.excess_demand_norm,
-            "wal": tat.walras_residual, "gap": abs(tat.welfare - pla.welfare) / abs(pla.welfare - eco.money),
+            "wal": tat.walras_residual, "gap": abs(tat.surplus - pla.surplus) / abs(pla.surplus),
             "alloc": allocation_gap(eco, tat, _planner_of(pla)), "conv": tat.converged})
         r = rows[-1]
         print(f"N={N:5d} K={eco.K}: tâtonnement {t_tat:7.2f} s, {r['it']} it ({r['frozen']} frozen), modulus "

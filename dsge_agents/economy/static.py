@@ -226,11 +226,12 @@ class StaticEconomy:
         income = self.money + float(Pl @ Lbar) + float(profits.sum())
         spend_goods = float((P * X_).sum() + Pl @ H_)
         m = income - spend_goods
+        net_money = (float(Pl @ Lbar) + float(profits.sum())) - spend_goods     # m − M without rounding M
         z_goods = x - s
         z_lat = h + ell_tot - self.lbar
         z_money = m + float(cost_int.sum()) - self.money
         return {"z_goods": z_goods, "z_latency": z_lat, "z_money": z_money, "x": x, "s": s, "ell": ell,
-                "c": c, "profit": profits, "h": h, "m": m, "pi": pi, "lse": lse, "income": income,
+                "c": c, "profit": profits, "h": h, "m": m, "m_minus_M": net_money, "pi": pi, "lse": lse, "income": income,
                 "expenditure": spend_goods + m}
 
     def walras_value(self, p, pl, h=None) -> tuple[float, float]:

@@ -1,8 +1,9 @@
 """Welfare theorems and K-convergence as functions returning numbers (DESIGN §5.1).
 
 * :func:`first_welfare_gap` — |S(eq) − S*| / |S*| with S the planner objective (social surplus);
-  S(eq) is the consumer's welfare U = …+ m at the market equilibrium minus the money endowment M,
-  so the budget accounting (profits paid out, endowment priced) enters the check.
+  S(eq) is the consumer's welfare U = …+ m at the market equilibrium minus the money endowment M
+  (m − M = priced headroom + profits − spending, computed without adding M), so the budget
+  accounting (profits paid out, endowment priced) enters the check.
 * :func:`allocation_gap` — max relative distance between the equilibrium and planner allocations.
 * :func:`second_welfare_gap` — decentralise the planner optimum: at its multipliers (p_a, p_ℓ) the
   firms' closed-form supply and the consumer's logit demand must reproduce it; returns the max
@@ -31,7 +32,7 @@ def first_welfare_gap(economy, result=None, planner=None, method: str = "tatonne
     res = result if result is not None else _solve(economy, method)
     eco = res._economy if res._economy is not None else economy
     pl = planner if planner is not None else solve_planner(eco)
-    s_eq = res.welfare - eco.money
+    s_eq = res.surplus if res.surplus is not None else res.welfare - eco.money
     return float(abs(s_eq - pl.objective) / max(abs(pl.objective), 1e-300))
 
 
