@@ -12,6 +12,7 @@ Where the file comes from, in order: ``path=`` (a CSV file or a folder holding
 ``download=True`` and the network is reachable (saved into the cache). Offline without
 a local copy, :class:`DatasetUnavailableError` says how to supply the file.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ import pandas as pd
 
 from dsge_agents.errors import DataError
 
-AZURE_2023_URL = ("https://raw.githubusercontent.com/Azure/AzurePublicDataset/master/data/"
-                  "AzureLLMInferenceTrace_{kind}.csv")
+AZURE_2023_URL = (
+    "https://raw.githubusercontent.com/Azure/AzurePublicDataset/master/data/"
+    "AzureLLMInferenceTrace_{kind}.csv"
+)
 AZURE_2023_FILE = "AzureLLMInferenceTrace_{kind}.csv"
 AZURE_2023_ROWS = {"conv": 19366, "code": 8819}
 
@@ -71,18 +74,23 @@ def azure_llm_2023_path(kind: str = "conv", path=None, *, download: bool = True)
     if cached.exists():
         return cached
     url = AZURE_2023_URL.format(kind=kind)
-    hint = (f"download {url} (CC-BY-4.0, Azure/AzurePublicDataset) and pass path=... "
-            f"(or --arrivals PATH on the command line), or copy it to {cached}")
+    hint = (
+        f"download {url} (CC-BY-4.0, Azure/AzurePublicDataset) and pass path=... "
+        f"(or --arrivals PATH on the command line), or copy it to {cached}"
+    )
     if not download:
         raise DatasetUnavailableError(f"Azure LLM trace 2023 ({kind}) not found locally; {hint}")
     try:
         return _download(url, cached)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise DatasetUnavailableError(
-            f"Azure LLM trace 2023 ({kind}) is not available offline and the download failed ({exc}); {hint}") from None
+            f"Azure LLM trace 2023 ({kind}) is not available offline and the download failed ({exc}); {hint}"
+        ) from None
 
 
-def azure_llm_2023(kind: str = "conv", path=None, *, download: bool = True, raw: bool = False) -> pd.DataFrame:
+def azure_llm_2023(
+    kind: str = "conv", path=None, *, download: bool = True, raw: bool = False
+) -> pd.DataFrame:
     """The Azure LLM inference trace 2023 as canonical arrival spans (or the raw CSV with ``raw=True``).
 
     Canonical spans: one row per request, ``start_ts`` = TIMESTAMP (UTC), ``input_tokens`` =

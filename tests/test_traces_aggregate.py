@@ -1,4 +1,5 @@
 """Aggregation to per-period panels: independent pandas checks, engines agree (issue 4, item 3)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,9 @@ from dsge_agents.traces.writers import write_canonical
 def spans(shared_data):
     cfg = SimulationConfig.default()
     cfg.rate_limits = [RateLimit("triage_small", 60, 120, 2)]
-    res = simulate(cfg, shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv", seed=5,
-                   max_requests=2500)
+    res = simulate(
+        cfg, shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv", seed=5, max_requests=2500
+    )
     return res.spans
 
 
@@ -40,9 +42,15 @@ def test_azure_aggregates_equal_independent_pandas(shared_data):
     raw = pd.read_csv(path)
     ts = pd.to_datetime(raw["TIMESTAMP"]).dt.tz_localize("UTC")
     minute = ts.dt.floor("1min")
-    exp = raw.assign(m=minute).groupby("m").agg(arrivals=("TIMESTAMP", "size"),
-                                                input_tokens=("ContextTokens", "sum"),
-                                                output_tokens=("GeneratedTokens", "sum"))
+    exp = (
+        raw.assign(m=minute)
+        .groupby("m")
+        .agg(
+            arrivals=("TIMESTAMP", "size"),
+            input_tokens=("ContextTokens", "sum"),
+            output_tokens=("GeneratedTokens", "sum"),
+        )
+    )
     full = pd.date_range(exp.index.min(), exp.index.max(), freq="1min")
     exp = exp.reindex(full, fill_value=0)
     panel = aggregate(read_spans(path), "1min")
@@ -60,11 +68,17 @@ def _pandas_end_stats(spans, period):
     s["lat"] = (s["end_ts"] - s["start_ts"]).dt.total_seconds()
     s["p"] = s["end_ts"].dt.floor(period)
     g = s.groupby(["p", "agent_name"])
-    return pd.DataFrame({
-        "completions": g.size(), "latency_mean": g["lat"].mean(),
-        "latency_p50": g["lat"].quantile(0.5), "latency_p95": g["lat"].quantile(0.95),
-        "latency_p99": g["lat"].quantile(0.99), "ttft_mean": g["ttft_s"].mean(),
-        "error_rate": g["status"].apply(lambda x: (x == "error").mean())})
+    return pd.DataFrame(
+        {
+            "completions": g.size(),
+            "latency_mean": g["lat"].mean(),
+            "latency_p50": g["lat"].quantile(0.5),
+            "latency_p95": g["lat"].quantile(0.95),
+            "latency_p99": g["lat"].quantile(0.99),
+            "ttft_mean": g["ttft_s"].mean(),
+            "error_rate": g["status"].apply(lambda x: (x == "error").mean()),
+        }
+    )
 
 
 @pytest.mark.parametrize("period", ["1min", "10s"])
@@ -73,8 +87,9 @@ def test_latency_statistics_equal_independent_pandas(spans, period):
     exp = _pandas_end_stats(spans, period)
     got = panel.loc[exp.index.set_names(["period", "agent"])]
     for m in exp.columns:
-        np.testing.assert_allclose(got[m].to_numpy(float), exp[m].to_numpy(float), rtol=1e-9, atol=1e-9,
-                                   err_msg=m)
+        np.testing.assert_allclose(
+            got[m].to_numpy(float), exp[m].to_numpy(float), rtol=1e-9, atol=1e-9, err_msg=m
+        )
     # periods without completions have zero completions and NaN latency
     rest = panel.drop(index=exp.index.set_names(["period", "agent"]))
     rest = rest[rest.index.get_level_values("agent") != "_all"]
@@ -85,12 +100,21 @@ def test_arrival_sums_equal_independent_pandas(spans):
     panel = aggregate(spans, "1min").wide
     s = spans.assign(p=spans["start_ts"].dt.floor("1min"))
     g = s.groupby(["p", "agent_name"])
-    exp = pd.DataFrame({"arrivals": g.size(), "input_tokens": g["input_tokens"].sum(),
-                        "output_tokens": g["output_tokens"].sum(), "cost": g["cost_usd"].sum()})
+    exp = pd.DataFrame(
+        {
+            "arrivals": g.size(),
+            "input_tokens": g["input_tokens"].sum(),
+            "output_tokens": g["output_tokens"].sum(),
+            "cost": g["cost_usd"].sum(),
+        }
+    )
     got = panel.loc[exp.index.set_names(["period", "agent"])]
     for m in exp.columns:
         np.testing.assert_allclose(got[m].to_numpy(float), exp[m].to_numpy(float), rtol=1e-12, err_msg=m)
-    assert panel.xs("solve_large", level="agent")["arrivals"].sum() == (spans["agent_name"] == "solve_large").sum()
+    assert (
+        panel.xs("solve_large", level="agent")["arrivals"].sum()
+        == (spans["agent_name"] == "solve_large").sum()
+    )
 
 
 def test_concurrency_equals_brute_force_overlap(spans):
@@ -104,25 +128,35 @@ def test_concurrency_equals_brute_force_overlap(spans):
         sec = lambda x: (x - base).dt.total_seconds().to_numpy()  # noqa: E731  (relative: exact enough)
         st, en = sec(a["start_ts"]), sec(a["end_ts"])
         t0 = (w.index - base).total_seconds().to_numpy()
-        overlap = np.clip(np.minimum(en[None, :], t0[:, None] + P) - np.maximum(st[None, :], t0[:, None]), 0, None)
+        overlap = np.clip(
+            np.minimum(en[None, :], t0[:, None] + P) - np.maximum(st[None, :], t0[:, None]), 0, None
+        )
         np.testing.assert_allclose(w["concurrency"].to_numpy(), overlap.sum(axis=1) / P, rtol=1e-9, atol=1e-9)
 
 
 def test_concurrency_hand_example_and_empty_periods():
     t0 = pd.Timestamp("2024-01-01 00:00:00", tz="UTC")
-    df = pd.DataFrame({
-        "trace_id": ["t1", "t2", "t3"], "span_id": ["a", "b", "c"], "parent_span_id": [None] * 3,
-        "agent_name": ["x", "x", "x"], "status": ["ok", "error", "ok"],
-        "start_ts": [t0 + pd.Timedelta("15s"), t0 + pd.Timedelta("30s"), t0 + pd.Timedelta("5min")],
-        "end_ts": [t0 + pd.Timedelta("45s"), t0 + pd.Timedelta("90s"), t0 + pd.Timedelta("5min 30s")],
-        "ttft_s": [0.5, np.nan, 1.0], "input_tokens": [1, 2, 3], "output_tokens": [4, 5, 6],
-        "cost_usd": [0.1, 0.2, 0.3]})
+    df = pd.DataFrame(
+        {
+            "trace_id": ["t1", "t2", "t3"],
+            "span_id": ["a", "b", "c"],
+            "parent_span_id": [None] * 3,
+            "agent_name": ["x", "x", "x"],
+            "status": ["ok", "error", "ok"],
+            "start_ts": [t0 + pd.Timedelta("15s"), t0 + pd.Timedelta("30s"), t0 + pd.Timedelta("5min")],
+            "end_ts": [t0 + pd.Timedelta("45s"), t0 + pd.Timedelta("90s"), t0 + pd.Timedelta("5min 30s")],
+            "ttft_s": [0.5, np.nan, 1.0],
+            "input_tokens": [1, 2, 3],
+            "output_tokens": [4, 5, 6],
+            "cost_usd": [0.1, 0.2, 0.3],
+        }
+    )
     for c in CANONICAL_COLUMNS:
         if c not in df.columns:
             df[c] = None
     for engine in ("duckdb", "pandas"):
         w = aggregate(df, "1min", engine=engine).wide.xs("x", level="agent")
-        assert len(w) == 6                                       # minutes 0..5, 2..4 empty
+        assert len(w) == 6  # minutes 0..5, 2..4 empty
         np.testing.assert_allclose(w["concurrency"].to_numpy(), [1.0, 0.5, 0, 0, 0, 0.5])
         np.testing.assert_array_equal(w["arrivals"].to_numpy(), [2, 0, 0, 0, 0, 1])
         np.testing.assert_array_equal(w["completions"].to_numpy(), [1, 1, 0, 0, 0, 1])
@@ -170,15 +204,19 @@ def test_dask_equals_duckdb_on_partitioned_input(tmp_path, spans):
     for i, idx in enumerate(np.array_split(np.arange(len(spans)), 4)):
         write_canonical(spans.iloc[idx], d / f"part-{i}.parquet")
     duck = aggregate(d, "1min")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         dsk = aggregate(d, "1min", engine="dask", scheduler=client)
         by_address = aggregate(d, "1min", engine="dask", scheduler=cluster.scheduler_address)
     a, b = duck.wide, dsk.wide
     np.testing.assert_array_equal(b.to_numpy(float), by_address.wide.to_numpy(float))
     assert a.index.equals(b.index) and list(a.columns) == list(b.columns)
     counts = ["arrivals", "completions", "input_tokens", "output_tokens"]
-    np.testing.assert_array_equal(a[counts].to_numpy(), b[counts].to_numpy())      # exact
+    np.testing.assert_array_equal(a[counts].to_numpy(), b[counts].to_numpy())  # exact
     np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-12, atol=1e-12, equal_nan=True)
 
 

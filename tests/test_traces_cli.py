@@ -1,4 +1,5 @@
 """Command line: ``dsge-agents ingest`` and ``dsge-agents simulate-traces`` (issue 4, item 7)."""
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ from dsge_agents.traces.writers import write_langfuse
 @pytest.fixture
 def offline_cache(monkeypatch, tmp_path, shared_data):
     from dsge_agents import datasets
+
     cache = tmp_path / "cache"
     (cache / "azure_llm_2023").mkdir(parents=True)
     shutil.copy(shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv", cache / "azure_llm_2023")
@@ -25,17 +27,36 @@ def offline_cache(monkeypatch, tmp_path, shared_data):
 
     def offline(url, dest, timeout=30.0):
         raise urllib.error.URLError("offline")
+
     monkeypatch.setattr(datasets, "_download", offline)
     return cache
 
 
 def test_simulate_then_ingest(tmp_path, offline_cache, capsys):
     spans = tmp_path / "spans.parquet"
-    rc = main(["simulate-traces", "--arrivals", "azure-code", "--outage", "solve_large:600:900:0.5",
-               "--rate-limit", "triage_small:100:200:3", "--seed", "2", "--max-requests", "3000", "-o", str(spans)])
+    rc = main(
+        [
+            "simulate-traces",
+            "--arrivals",
+            "azure-code",
+            "--outage",
+            "solve_large:600:900:0.5",
+            "--rate-limit",
+            "triage_small:100:200:3",
+            "--seed",
+            "2",
+            "--max-requests",
+            "3000",
+            "-o",
+            str(spans),
+        ]
+    )
     assert rc == 0
     sh = pd.read_csv(str(spans) + ".shocks.csv")
-    assert list(sh["shock"]) == ["outage", "rate_limit"] and list(sh["agent"]) == ["solve_large", "triage_small"]
+    assert list(sh["shock"]) == ["outage", "rate_limit"] and list(sh["agent"]) == [
+        "solve_large",
+        "triage_small",
+    ]
     df = read_spans(spans)
     assert df["trace_id"].nunique() == 3000 and (df["error_type"] == "rate_limited").any()
     # refuse to overwrite
@@ -43,8 +64,23 @@ def test_simulate_then_ingest(tmp_path, offline_cache, capsys):
     assert "exists" in capsys.readouterr().err
     out = tmp_path / "panel.csv"
     rep = tmp_path / "report.json"
-    assert main(["ingest", str(spans), "--period", "1min", "-o", str(out), "--on-error", "quarantine",
-                 "--report", str(rep)]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                str(spans),
+                "--period",
+                "1min",
+                "-o",
+                str(out),
+                "--on-error",
+                "quarantine",
+                "--report",
+                str(rep),
+            ]
+        )
+        == 0
+    )
     panel = pd.read_csv(out)
     assert list(panel.columns) == ["period", "agent", "metric", "value"]
     assert set(panel["metric"]) == set(METRICS) and "_all" in set(panel["agent"])
@@ -58,14 +94,32 @@ def test_ingest_quarantine_and_formats(tmp_path, shared_data):
     azure = shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv"
     spans = read_spans(azure).head(300)
     lf = tmp_path / "lf.csv"
-    sp = spans.assign(end_ts=spans["start_ts"] + pd.Timedelta("2s"), status="ok",
-                      span_id=[f"lf{i:06d}" for i in range(300)])
-    sp.loc[sp.index[:3], "input_tokens"] = -1                   # three bad rows
+    sp = spans.assign(
+        end_ts=spans["start_ts"] + pd.Timedelta("2s"), status="ok", span_id=[f"lf{i:06d}" for i in range(300)]
+    )
+    sp.loc[sp.index[:3], "input_tokens"] = -1  # three bad rows
     write_langfuse(sp, lf)
     out = tmp_path / "p.parquet"
     rep = tmp_path / "r.json"
-    assert main(["ingest", str(lf), str(azure), "-o", str(out), "--on-error", "quarantine",
-                 "--report", str(rep), "--period", "10s", "--wide"]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                str(lf),
+                str(azure),
+                "-o",
+                str(out),
+                "--on-error",
+                "quarantine",
+                "--report",
+                str(rep),
+                "--period",
+                "10s",
+                "--wide",
+            ]
+        )
+        == 0
+    )
     r = json.loads(rep.read_text())
     assert r["input_rows"] == 300 + 19366 and r["quarantined_rows"] == 3
     assert r["problems"] == {"negative_tokens": 3}
@@ -80,13 +134,14 @@ def test_ingest_quarantine_and_formats(tmp_path, shared_data):
 def test_ingest_dask_engine(tmp_path, spans_small=None):
     from dsge_agents.traces.simulate import SimulationConfig, poisson_arrivals, simulate
     from dsge_agents.traces.writers import write_canonical
+
     sp = simulate(SimulationConfig.default(), poisson_arrivals(5.0, 800, seed=1), seed=1).spans
     p = write_canonical(sp, tmp_path / "s.parquet")
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     assert main(["ingest", str(p), "-o", str(a)]) == 0
     assert main(["ingest", str(p), "-o", str(b), "--engine", "dask"]) == 0
     c = tmp_path / "c.parquet"
-    assert main(["ingest", str(p), "-o", str(c), "--no-validate"]) == 0      # streamed straight from the file
+    assert main(["ingest", str(p), "-o", str(c), "--no-validate"]) == 0  # streamed straight from the file
     x, y, z = pd.read_parquet(a), pd.read_parquet(b), pd.read_parquet(c)
     for other in (y, z):
         assert (x[["period", "agent", "metric"]] == other[["period", "agent", "metric"]]).all().all()
@@ -95,6 +150,21 @@ def test_ingest_dask_engine(tmp_path, spans_small=None):
 
 def test_cli_errors(tmp_path):
     assert main(["ingest", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o.csv")]) == 1
-    assert main(["simulate-traces", "--arrivals", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "s.parquet")]) == 1
-    assert main(["simulate-traces", "--outage", "a:1:2", "-o", str(tmp_path / "s2.parquet"),
-                 "--arrivals", str(tmp_path / "nope.csv")]) == 1
+    assert (
+        main(["simulate-traces", "--arrivals", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "s.parquet")])
+        == 1
+    )
+    assert (
+        main(
+            [
+                "simulate-traces",
+                "--outage",
+                "a:1:2",
+                "-o",
+                str(tmp_path / "s2.parquet"),
+                "--arrivals",
+                str(tmp_path / "nope.csv"),
+            ]
+        )
+        == 1
+    )

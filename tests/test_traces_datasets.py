@@ -1,10 +1,10 @@
 """Public data loader for the Azure LLM trace 2023 (issue 4, item 6). Never touches the network."""
+
 from __future__ import annotations
 
 import shutil
 import urllib.error
 
-import pandas as pd
 import pytest
 
 from dsge_agents import datasets
@@ -18,6 +18,7 @@ def no_network(monkeypatch, tmp_path):
 
     def offline(url, dest, timeout=30.0):
         raise urllib.error.URLError("network is unreachable")
+
     monkeypatch.setattr(datasets, "_download", offline)
 
 
@@ -61,10 +62,11 @@ def test_download_goes_to_cache(monkeypatch, shared_data, tmp_path):
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dest)
         return dest
+
     monkeypatch.setattr(datasets, "_download", fake)
     df = datasets.azure_llm_2023("code")
     assert calls == [datasets.AZURE_2023_URL.format(kind="code")] and len(df) == 8819
-    datasets.azure_llm_2023("code")                   # second call: from the cache, no download
+    datasets.azure_llm_2023("code")  # second call: from the cache, no download
     assert len(calls) == 1
 
 

@@ -1,4 +1,5 @@
-"""Readers and writers of trace formats: round trips and format details (issue 4, items 1 and acceptance 1)."""
+"""Readers and writers of trace formats: round trips and format details (issue 4, item 1)."""
+
 from __future__ import annotations
 
 import json
@@ -11,21 +12,60 @@ from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces import readers as R
 from dsge_agents.traces import writers as W
 from dsge_agents.traces.schema import CANONICAL_COLUMNS, canonical_equal
-from dsge_agents.traces.simulate import (AgentSpec, Outage, RateLimit, RetryPolicy, SimulationConfig, StageSpec,
-                                         poisson_arrivals, simulate)
+from dsge_agents.traces.simulate import (
+    AgentSpec,
+    Outage,
+    RateLimit,
+    RetryPolicy,
+    SimulationConfig,
+    StageSpec,
+    poisson_arrivals,
+    simulate,
+)
 
 
 @pytest.fixture(scope="module")
 def sim_spans():
     """Simulated spans with errors of both kinds (rate limit, timeout) and retries."""
     cfg = SimulationConfig(
-        stages=[StageSpec("plan", [AgentSpec("planner", servers=2, decode_tps=200, model="m-small", provider="p1",
-                                             price_in=0.15, price_out=0.6)], next={"act": 0.8}),
-                StageSpec("act", [AgentSpec("coder", servers=1, decode_tps=100, model="m-large", provider="p2",
-                                            price_in=3, price_out=15, share=0.5),
-                                  AgentSpec("tester", servers=1, decode_tps=300, share=0.5)])],
-        rate_limits=[RateLimit("planner", 5, 15, 2)], outages=[Outage("coder", 20, 30, 1.0)],
-        timeout_s=4.0, retry=RetryPolicy(max_retries=1, backoff_s=0.2))
+        stages=[
+            StageSpec(
+                "plan",
+                [
+                    AgentSpec(
+                        "planner",
+                        servers=2,
+                        decode_tps=200,
+                        model="m-small",
+                        provider="p1",
+                        price_in=0.15,
+                        price_out=0.6,
+                    )
+                ],
+                next={"act": 0.8},
+            ),
+            StageSpec(
+                "act",
+                [
+                    AgentSpec(
+                        "coder",
+                        servers=1,
+                        decode_tps=100,
+                        model="m-large",
+                        provider="p2",
+                        price_in=3,
+                        price_out=15,
+                        share=0.5,
+                    ),
+                    AgentSpec("tester", servers=1, decode_tps=300, share=0.5),
+                ],
+            ),
+        ],
+        rate_limits=[RateLimit("planner", 5, 15, 2)],
+        outages=[Outage("coder", 20, 30, 1.0)],
+        timeout_s=4.0,
+        retry=RetryPolicy(max_retries=1, backoff_s=0.2),
+    )
     arr = poisson_arrivals(3.0, 150, seed=3, input_tokens=300, output_tokens=60)
     res = simulate(cfg, arr, seed=4)
     sp = res.spans[CANONICAL_COLUMNS].copy()
@@ -34,17 +74,20 @@ def sim_spans():
     return sp
 
 
-@pytest.mark.parametrize("name,writer,kw", [
-    ("spans_otlp.json", W.write_otlp_json, {}),
-    ("spans_otlp.jsonl", W.write_otlp_json, {"jsonl": True}),
-    ("lf.csv", W.write_langfuse, {}),
-    ("lf_ms.jsonl", W.write_langfuse, {"time_unit": "ms"}),
-    ("lf.parquet", W.write_langfuse, {}),
-    ("phoenix.parquet", W.write_phoenix, {}),
-    ("langsmith.jsonl", W.write_langsmith, {}),
-    ("canonical.csv", W.write_canonical, {}),
-    ("canonical.parquet", W.write_canonical, {}),
-])
+@pytest.mark.parametrize(
+    "name,writer,kw",
+    [
+        ("spans_otlp.json", W.write_otlp_json, {}),
+        ("spans_otlp.jsonl", W.write_otlp_json, {"jsonl": True}),
+        ("lf.csv", W.write_langfuse, {}),
+        ("lf_ms.jsonl", W.write_langfuse, {"time_unit": "ms"}),
+        ("lf.parquet", W.write_langfuse, {}),
+        ("phoenix.parquet", W.write_phoenix, {}),
+        ("langsmith.jsonl", W.write_langsmith, {}),
+        ("canonical.csv", W.write_canonical, {}),
+        ("canonical.parquet", W.write_canonical, {}),
+    ],
+)
 def test_round_trip(tmp_path, sim_spans, name, writer, kw):
     path = writer(sim_spans, tmp_path / name, **kw)
     back = R.read_spans(path)
@@ -67,42 +110,73 @@ def test_canonical_equal_detects_differences(sim_spans):
 def _otlp_doc():
     def attr(k, v):
         return {"key": k, "value": v}
+
     spans = [
-        {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "invoke_agent Planner",
-         "kind": 1, "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": 1700000003000000000,
-         "attributes": [attr("gen_ai.operation.name", {"stringValue": "invoke_agent"})],
-         "status": {"code": 1}, "droppedAttributesCount": 0, "someFutureField": {"x": 1}},
-        {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b175", "parentSpanId": "eee19b7ec3c1b174",
-         "name": "chat gpt-4", "kind": 3, "startTimeUnixNano": 1700000000500000000,
-         "endTimeUnixNano": "1700000002500000000",
-         "attributes": [attr("gen_ai.operation.name", {"stringValue": "chat"}),
-                        attr("gen_ai.system", {"stringValue": "openai"}),               # old name
-                        attr("gen_ai.request.model", {"stringValue": "gpt-4"}),
-                        attr("gen_ai.usage.prompt_tokens", {"intValue": "120"}),        # old name, int as string
-                        attr("gen_ai.usage.completion_tokens", {"intValue": 30}),       # int as number
-                        attr("gen_ai.usage.cache_read_input_tokens", {"intValue": "20"}),
-                        attr("gen_ai.request.stop_sequences", {"arrayValue": {"values": [{"stringValue": "x"}]}}),
-                        attr("error.type", {"stringValue": "timeout"})],
-         "status": {"code": 2, "message": "deadline"}},
-        {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b176", "parentSpanId": "eee19b7ec3c1b175",
-         "name": "execute_tool search", "kind": 1, "startTimeUnixNano": "1700000001000000000",
-         "endTimeUnixNano": "1700000001200000000",
-         "attributes": [attr("gen_ai.operation.name", {"stringValue": "execute_tool"}),
-                        attr("gen_ai.provider.name", {"stringValue": "anthropic"}),     # new name
-                        attr("gen_ai.usage.input_tokens", {"intValue": "7"}),
-                        attr("gen_ai.usage.output_tokens", {"intValue": "3"}),
-                        attr("gen_ai.usage.cost", {"doubleValue": 0.5})],
-         "status": {}},
+        {
+            "traceId": "5b8efff798038103d269b633813fc60c",
+            "spanId": "eee19b7ec3c1b174",
+            "name": "invoke_agent Planner",
+            "kind": 1,
+            "startTimeUnixNano": "1700000000000000000",
+            "endTimeUnixNano": 1700000003000000000,
+            "attributes": [attr("gen_ai.operation.name", {"stringValue": "invoke_agent"})],
+            "status": {"code": 1},
+            "droppedAttributesCount": 0,
+            "someFutureField": {"x": 1},
+        },
+        {
+            "traceId": "5b8efff798038103d269b633813fc60c",
+            "spanId": "eee19b7ec3c1b175",
+            "parentSpanId": "eee19b7ec3c1b174",
+            "name": "chat gpt-4",
+            "kind": 3,
+            "startTimeUnixNano": 1700000000500000000,
+            "endTimeUnixNano": "1700000002500000000",
+            "attributes": [
+                attr("gen_ai.operation.name", {"stringValue": "chat"}),
+                attr("gen_ai.system", {"stringValue": "openai"}),  # old name
+                attr("gen_ai.request.model", {"stringValue": "gpt-4"}),
+                attr("gen_ai.usage.prompt_tokens", {"intValue": "120"}),  # old name, int as string
+                attr("gen_ai.usage.completion_tokens", {"intValue": 30}),  # int as number
+                attr("gen_ai.usage.cache_read_input_tokens", {"intValue": "20"}),
+                attr("gen_ai.request.stop_sequences", {"arrayValue": {"values": [{"stringValue": "x"}]}}),
+                attr("error.type", {"stringValue": "timeout"}),
+            ],
+            "status": {"code": 2, "message": "deadline"},
+        },
+        {
+            "traceId": "5b8efff798038103d269b633813fc60c",
+            "spanId": "eee19b7ec3c1b176",
+            "parentSpanId": "eee19b7ec3c1b175",
+            "name": "execute_tool search",
+            "kind": 1,
+            "startTimeUnixNano": "1700000001000000000",
+            "endTimeUnixNano": "1700000001200000000",
+            "attributes": [
+                attr("gen_ai.operation.name", {"stringValue": "execute_tool"}),
+                attr("gen_ai.provider.name", {"stringValue": "anthropic"}),  # new name
+                attr("gen_ai.usage.input_tokens", {"intValue": "7"}),
+                attr("gen_ai.usage.output_tokens", {"intValue": "3"}),
+                attr("gen_ai.usage.cost", {"doubleValue": 0.5}),
+            ],
+            "status": {},
+        },
     ]
-    return {"resourceSpans": [{"resource": {"attributes": [attr("service.name", {"stringValue": "svc"})]},
-                               "scopeSpans": [{"scope": {"name": "x"}, "spans": spans}]}]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [attr("service.name", {"stringValue": "svc"})]},
+                "scopeSpans": [{"scope": {"name": "x"}, "spans": spans}],
+            }
+        ]
+    }
 
 
 def test_otlp_details(tmp_path):
     p = tmp_path / "t.json"
     p.write_text(json.dumps(_otlp_doc()))
     df = R.read_spans(p)
-    assert list(df.columns[:len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
+    assert list(df.columns[: len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
     assert str(df["start_ts"].dtype) == "datetime64[ns, UTC]"
     by = df.set_index("span_id")
     chat = by.loc["eee19b7ec3c1b175"]
@@ -141,7 +215,7 @@ def test_langfuse_ms_detection_and_option(tmp_path, sim_spans):
     df2 = df.drop(columns=["endTime"])
     q = tmp_path / "lf2.csv"
     df2.to_csv(q, index=False)
-    forced = R.read_spans(q, time_unit="ms")      # no end time: the unit cannot be detected
+    forced = R.read_spans(q, time_unit="ms")  # no end time: the unit cannot be detected
     assert canonical_equal(sub, forced) == []
     wrong = R.read_spans(q, time_unit="s")
     d = (wrong["end_ts"] - wrong["start_ts"]).dt.total_seconds().to_numpy()
@@ -150,12 +224,33 @@ def test_langfuse_ms_detection_and_option(tmp_path, sim_spans):
 
 
 def test_langfuse_snake_case_blob_export(tmp_path):
-    rows = [{"id": "o1", "trace_id": "t1", "type": "AGENT", "name": "writer", "start_time": "2024-05-29 13:46:19.963000",
-             "end_time": "2024-05-29 13:46:21.963000", "parent_observation_id": None, "level": "DEFAULT"},
-            {"id": "o2", "trace_id": "t1", "type": "GENERATION", "name": "llm", "start_time": "2024-05-29 13:46:20.000000",
-             "end_time": "2024-05-29 13:46:21.000000", "completion_start_time": "2024-05-29 13:46:20.250000",
-             "parent_observation_id": "o1", "level": "ERROR", "status_message": "RateLimit", "model": "gpt-4o",
-             "usage_details": {"input": 10, "output": 5}, "cost_details": {"total": 0.01}}]
+    rows = [
+        {
+            "id": "o1",
+            "trace_id": "t1",
+            "type": "AGENT",
+            "name": "writer",
+            "start_time": "2024-05-29 13:46:19.963000",
+            "end_time": "2024-05-29 13:46:21.963000",
+            "parent_observation_id": None,
+            "level": "DEFAULT",
+        },
+        {
+            "id": "o2",
+            "trace_id": "t1",
+            "type": "GENERATION",
+            "name": "llm",
+            "start_time": "2024-05-29 13:46:20.000000",
+            "end_time": "2024-05-29 13:46:21.000000",
+            "completion_start_time": "2024-05-29 13:46:20.250000",
+            "parent_observation_id": "o1",
+            "level": "ERROR",
+            "status_message": "RateLimit",
+            "model": "gpt-4o",
+            "usage_details": {"input": 10, "output": 5},
+            "cost_details": {"total": 0.01},
+        },
+    ]
     p = tmp_path / "obs.jsonl"
     p.write_text("\n".join(json.dumps(r) for r in rows))
     df = R.read_spans(p).set_index("span_id")
@@ -166,22 +261,47 @@ def test_langfuse_snake_case_blob_export(tmp_path):
 
 
 def test_phoenix_nested_attributes(tmp_path):
-    df = pd.DataFrame({
-        "context.span_id": ["a1", "a2"], "context.trace_id": ["t", "t"], "parent_id": [None, "a1"],
-        "name": ["agent", "ChatOpenAI"], "span_kind": ["AGENT", "LLM"],
-        "start_time": pd.to_datetime(["2024-01-01 00:00:00", "2024-01-01 00:00:01"], utc=True),
-        "end_time": pd.to_datetime(["2024-01-01 00:00:05", "2024-01-01 00:00:03"], utc=True),
-        "status_code": ["OK", "ERROR"], "status_message": ["", "boom"],
-        "events": [json.dumps([]), json.dumps([{"name": "exception", "timestamp": "2024-01-01T00:00:02Z",
-                                                "attributes": {"exception.type": "ValueError"}}])],
-        "attributes": [json.dumps({"agent": {"name": "researcher"}}),
-                       json.dumps({"llm": {"model_name": "gpt-4o", "provider": "openai",
-                                           "token_count": {"prompt": 11, "completion": 4}}})],
-    })
+    df = pd.DataFrame(
+        {
+            "context.span_id": ["a1", "a2"],
+            "context.trace_id": ["t", "t"],
+            "parent_id": [None, "a1"],
+            "name": ["agent", "ChatOpenAI"],
+            "span_kind": ["AGENT", "LLM"],
+            "start_time": pd.to_datetime(["2024-01-01 00:00:00", "2024-01-01 00:00:01"], utc=True),
+            "end_time": pd.to_datetime(["2024-01-01 00:00:05", "2024-01-01 00:00:03"], utc=True),
+            "status_code": ["OK", "ERROR"],
+            "status_message": ["", "boom"],
+            "events": [
+                json.dumps([]),
+                json.dumps(
+                    [
+                        {
+                            "name": "exception",
+                            "timestamp": "2024-01-01T00:00:02Z",
+                            "attributes": {"exception.type": "ValueError"},
+                        }
+                    ]
+                ),
+            ],
+            "attributes": [
+                json.dumps({"agent": {"name": "researcher"}}),
+                json.dumps(
+                    {
+                        "llm": {
+                            "model_name": "gpt-4o",
+                            "provider": "openai",
+                            "token_count": {"prompt": 11, "completion": 4},
+                        }
+                    }
+                ),
+            ],
+        }
+    )
     p = tmp_path / "phx.parquet"
     df.to_parquet(p)
     out = R.read_spans(p).set_index("span_id")
-    assert out.loc["a2", "agent_name"] == "researcher"      # from the AGENT ancestor
+    assert out.loc["a2", "agent_name"] == "researcher"  # from the AGENT ancestor
     assert out.loc["a2", "model"] == "gpt-4o" and out.loc["a2", "input_tokens"] == 11
     assert out.loc["a2", "error_type"] == "ValueError" and out.loc["a2", "operation"] == "chat"
 
@@ -202,14 +322,16 @@ def test_azure_reader(shared_data):
 def test_price_table_fills_missing_cost(tmp_path, sim_spans):
     sub = sim_spans[sim_spans["operation"] == "chat"].head(20).copy()
     sub["cost_usd"] = np.nan
-    sub.loc[sub.index[0], "cost_usd"] = 42.0                 # present costs are kept
+    sub.loc[sub.index[0], "cost_usd"] = 42.0  # present costs are kept
     sub["cached_input_tokens"] = pd.array([10] * len(sub), dtype="Int64")
     p = W.write_canonical(sub, tmp_path / "c.parquet")
     prices = {"m-small": (0.15, 0.60, 0.075), "m-large": {"input": 3.0, "output": 15.0}}
     df = R.read_spans(p, price_table=prices)
     exp = []
     for _, r in sub.iterrows():
-        pin, pout, pc = {"m-small": (0.15, 0.6, 0.075), "m-large": (3.0, 15.0, 3.0)}.get(r["model"], (np.nan,) * 3)
+        pin, pout, pc = {"m-small": (0.15, 0.6, 0.075), "m-large": (3.0, 15.0, 3.0)}.get(
+            r["model"], (np.nan,) * 3
+        )
         exp.append(((r["input_tokens"] - 10) * pin + 10 * pc + r["output_tokens"] * pout) / 1e6)
     exp = np.array(exp)
     exp[0] = 42.0
@@ -230,10 +352,11 @@ def test_unknown_format_is_a_clear_error(tmp_path):
 
 def test_extra_columns_are_kept(tmp_path, sim_spans):
     from dsge_agents.traces.validate import load_spans
+
     df = sim_spans.head(30).assign(tenant="acme", region_code=7)
     p = W.write_canonical(df, tmp_path / "x.csv")
     back = R.read_spans(p)
-    assert list(back.columns[:len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
+    assert list(back.columns[: len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
     assert (back["tenant"] == "acme").all() and (back["region_code"].astype(int) == 7).all()
     acc, _ = load_spans(p, check_parents=False)
     assert "tenant" in acc.columns and not any(c.startswith("_") for c in acc.columns)

@@ -1,4 +1,5 @@
 """SFSL in the traces layer: within-window trajectories on V_K, merge = one pass (issue 4, item 4)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,9 +39,16 @@ def test_merged_partitions_equal_one_pass(spans, basis):
             well.add(key)
     # coefficients (a linear solve with G) agree to rounding wherever G is well conditioned
     m = merged.coefficients()
-    assert (one[["window", "agent", "metric", "n", "k"]].values == m[["window", "agent", "metric", "n", "k"]].values).all()
-    sel = np.array([(int(w.value // (1800 * 10**9)), a, mt) in well
-                    for w, a, mt in zip(one["window"], one["agent"], one["metric"])])
+    assert (
+        one[["window", "agent", "metric", "n", "k"]].values
+        == m[["window", "agent", "metric", "n", "k"]].values
+    ).all()
+    sel = np.array(
+        [
+            (int(w.value // (1800 * 10**9)), a, mt) in well
+            for w, a, mt in zip(one["window"], one["agent"], one["metric"])
+        ]
+    )
     assert sel.mean() > 0.5
     x, y = one["coef"].to_numpy()[sel], m["coef"].to_numpy()[sel]
     np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9 * np.abs(x).max())
@@ -52,18 +60,28 @@ def test_recovers_a_trajectory_in_vk():
     rng = np.random.default_rng(1)
     w0 = pd.Timestamp("2024-01-01 10:00", tz="UTC")
     t = np.sort(rng.uniform(0, 3600, 500))
-    lat = 1.0 + 2e-3 * t - 4e-7 * t ** 2
+    lat = 1.0 + 2e-3 * t - 4e-7 * t**2
     end = w0 + pd.to_timedelta(np.round(t * 1e6), unit="us")
     start = end - pd.to_timedelta(np.round(lat * 1e6), unit="us")
-    df = pd.DataFrame({"agent_name": "x", "start_ts": start, "end_ts": end, "ttft_s": np.nan,
-                       "input_tokens": 1, "output_tokens": 1, "cost_usd": 0.0, "status": "ok"})
+    df = pd.DataFrame(
+        {
+            "agent_name": "x",
+            "start_ts": start,
+            "end_ts": end,
+            "ttft_s": np.nan,
+            "input_tokens": 1,
+            "output_tokens": 1,
+            "cost_usd": 0.0,
+            "status": "ok",
+        }
+    )
     s = project_spans(df, window="1h", K=3, metrics=["latency"])
     tq = np.linspace(0, 3600, 7)
     tt = np.round(tq * 1e6) / 1e6
-    np.testing.assert_allclose(s.evaluate(w0, "x", "latency", tq), 1.0 + 2e-3 * tt - 4e-7 * tt ** 2, atol=1e-5)
+    np.testing.assert_allclose(s.evaluate(w0, "x", "latency", tq), 1.0 + 2e-3 * tt - 4e-7 * tt**2, atol=1e-5)
     # coefficients are the L2 projection: <f, phi_k> by Gauss-Legendre quadrature
     b = make_basis("legendre", 3, 3600.0)
-    f = 1.0 + 2e-3 * b.nodes - 4e-7 * b.nodes ** 2
+    f = 1.0 + 2e-3 * b.nodes - 4e-7 * b.nodes**2
     exact = b.B.T @ (b.weights * f)
     got = s.coefficients().query("metric == 'latency'")["coef"].to_numpy()
     np.testing.assert_allclose(got, exact, rtol=1e-5)

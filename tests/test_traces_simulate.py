@@ -1,4 +1,5 @@
 """Trace simulator: queueing theory checks, Little's law, shocks, retries (issue 4, item 5)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,19 @@ import pytest
 
 from dsge_agents.errors import EconomyError
 from dsge_agents.traces.aggregate import aggregate
-from dsge_agents.traces.simulate import (AgentSpec, Outage, RateLimit, RetryPolicy, SimulationConfig, SLOChange,
-                                         StageSpec, erlang_c_wait, hex_ids, poisson_arrivals, simulate)
+from dsge_agents.traces.simulate import (
+    AgentSpec,
+    Outage,
+    RateLimit,
+    RetryPolicy,
+    SimulationConfig,
+    SLOChange,
+    StageSpec,
+    erlang_c_wait,
+    hex_ids,
+    poisson_arrivals,
+    simulate,
+)
 
 
 def test_erlang_c_formula_values():
@@ -21,8 +33,12 @@ def test_erlang_c_formula_values():
 @pytest.mark.parametrize("c,lam,mu", [(4, 3.0, 1.0), (1, 0.6, 1.0)])
 def test_mmc_mean_wait_matches_erlang_c(c, lam, mu):
     n = 1_000_000
-    res = simulate(SimulationConfig.single_queue(c, 1.0 / mu), poisson_arrivals(lam, n, seed=11), seed=12,
-                   emit_spans=False)
+    res = simulate(
+        SimulationConfig.single_queue(c, 1.0 / mu),
+        poisson_arrivals(lam, n, seed=11),
+        seed=12,
+        emit_spans=False,
+    )
     w = res.stats["mean_wait_s"]
     assert w == pytest.approx(erlang_c_wait(lam, mu, c), rel=0.03)
 
@@ -33,21 +49,22 @@ def test_span_waits_and_service_are_consistent():
     assert len(s) == 20_000
     assert s["queue_wait_s"].mean() == pytest.approx(res.stats["mean_wait_s"], rel=1e-12)
     svc = (s["end_ts"] - s["start_ts"]).dt.total_seconds() - s["queue_wait_s"]
-    assert svc.mean() == pytest.approx(0.5, rel=0.03)          # exponential service of mean 0.5 s
+    assert svc.mean() == pytest.approx(0.5, rel=0.03)  # exponential service of mean 0.5 s
     assert (svc > -1e-6).all()
     # FCFS with 2 servers: never more than 2 calls in service at once
     t0 = s["start_ts"].min()
     st = np.round(((s["start_ts"] - t0).dt.total_seconds() + s["queue_wait_s"]).to_numpy() * 1e6)
     en = np.round((s["end_ts"] - t0).dt.total_seconds().to_numpy() * 1e6)
     kind = np.r_[np.ones(len(s)), -np.ones(len(s))]
-    order = np.lexsort((kind, np.r_[st, en]))              # at equal times the end comes first
+    order = np.lexsort((kind, np.r_[st, en]))  # at equal times the end comes first
     assert np.cumsum(kind[order]).max() <= 2
 
 
 @pytest.fixture(scope="module")
 def azure_run(shared_data):
-    return simulate(SimulationConfig.default(), shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv",
-                    seed=3)
+    return simulate(
+        SimulationConfig.default(), shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv", seed=3
+    )
 
 
 def test_littles_law_on_simulated_output(azure_run):
@@ -85,10 +102,18 @@ def test_default_dag_routing_and_visits(azure_run):
 
 
 def _two_agent_cfg(**kw):
-    return SimulationConfig(stages=[StageSpec("s", [AgentSpec("a", servers=3, service="exponential",
-                                                              mean_service_s=1.0, share=0.5),
-                                                    AgentSpec("b", servers=3, service="exponential",
-                                                              mean_service_s=1.0, share=0.5)])], **kw)
+    return SimulationConfig(
+        stages=[
+            StageSpec(
+                "s",
+                [
+                    AgentSpec("a", servers=3, service="exponential", mean_service_s=1.0, share=0.5),
+                    AgentSpec("b", servers=3, service="exponential", mean_service_s=1.0, share=0.5),
+                ],
+            )
+        ],
+        **kw,
+    )
 
 
 def test_outage_blocks_new_service_and_is_recorded():
@@ -100,7 +125,7 @@ def test_outage_blocks_new_service_and_is_recorded():
     svc_start = ((s["start_ts"] - t0).dt.total_seconds() + s["queue_wait_s"]).to_numpy()
     assert not ((svc_start >= 100.0 + 1e-6) & (svc_start < 160.0 - 1e-6)).any()
     waits_in = s.loc[((s["start_ts"] - t0).dt.total_seconds().between(100, 150)), "queue_wait_s"]
-    assert waits_in.min() > 5.0                              # everyone waits for the end of the outage
+    assert waits_in.min() > 5.0  # everyone waits for the end of the outage
     sh = res.shocks
     assert len(sh) == 1 and sh["shock"].iloc[0] == "outage" and sh["agent"].iloc[0] == "a"
     assert sh["start_ts"].iloc[0] == t0 + pd.Timedelta(seconds=100)
@@ -108,8 +133,10 @@ def test_outage_blocks_new_service_and_is_recorded():
 
 
 def test_rate_limit_and_retries_with_backoff():
-    cfg = _two_agent_cfg(rate_limits=[RateLimit("a", 50.0, 150.0, 1)],
-                         retry=RetryPolicy(max_retries=2, backoff_s=0.5, multiplier=2.0, jitter=0.0))
+    cfg = _two_agent_cfg(
+        rate_limits=[RateLimit("a", 50.0, 150.0, 1)],
+        retry=RetryPolicy(max_retries=2, backoff_s=0.5, multiplier=2.0, jitter=0.0),
+    )
     res = simulate(cfg, poisson_arrivals(4.0, 1200, seed=6), seed=7)
     s = res.spans
     t0 = res.stats["origin"]
@@ -135,9 +162,11 @@ def test_rate_limit_and_retries_with_backoff():
 
 
 def test_slo_change_timeout_and_shares():
-    cfg = _two_agent_cfg(slo_changes=[SLOChange(at=200.0, shares={"a": 0.9, "b": 0.1}, timeout_s=0.5)],
-                         retry=RetryPolicy(max_retries=0))
-    cfg.stages[0].agents[0].servers = 2                     # a is overloaded after the switch
+    cfg = _two_agent_cfg(
+        slo_changes=[SLOChange(at=200.0, shares={"a": 0.9, "b": 0.1}, timeout_s=0.5)],
+        retry=RetryPolicy(max_retries=0),
+    )
+    cfg.stages[0].agents[0].servers = 2  # a is overloaded after the switch
     res = simulate(cfg, poisson_arrivals(3.0, 1500, seed=8), seed=9)
     s = res.spans[res.spans["operation"] == "chat"]
     rel = (s["start_ts"] - res.stats["origin"]).dt.total_seconds()
@@ -165,16 +194,27 @@ def test_seed_reproducibility():
 
 
 def test_config_errors():
-    bad = SimulationConfig(stages=[StageSpec("x", [AgentSpec("a")], next={"y": 1.0}),
-                                   StageSpec("y", [AgentSpec("b")], next={"x": 0.5})])
+    bad = SimulationConfig(
+        stages=[
+            StageSpec("x", [AgentSpec("a")], next={"y": 1.0}),
+            StageSpec("y", [AgentSpec("b")], next={"x": 0.5}),
+        ]
+    )
     with pytest.raises(EconomyError, match="cycle"):
         simulate(bad, poisson_arrivals(1.0, 10))
     with pytest.raises(EconomyError, match="unknown agent"):
         simulate(_two_agent_cfg(outages=[Outage("zz", 0, 1)]), poisson_arrivals(1.0, 10))
     with pytest.raises(EconomyError, match="sum to <= 1"):
-        simulate(SimulationConfig(stages=[StageSpec("x", [AgentSpec("a")], next={"x2": 0.8, "x3": 0.5}),
-                                          StageSpec("x2", [AgentSpec("b")]), StageSpec("x3", [AgentSpec("c")])]),
-                 poisson_arrivals(1.0, 10))
+        simulate(
+            SimulationConfig(
+                stages=[
+                    StageSpec("x", [AgentSpec("a")], next={"x2": 0.8, "x3": 0.5}),
+                    StageSpec("x2", [AgentSpec("b")]),
+                    StageSpec("x3", [AgentSpec("c")]),
+                ]
+            ),
+            poisson_arrivals(1.0, 10),
+        )
 
 
 def test_from_orchestrated_economy_yaml(models_dir):

@@ -1,4 +1,5 @@
 """Validation: each bad-input class, exact quarantine reports, nothing lost (issue 4, item 2)."""
+
 from __future__ import annotations
 
 import json
@@ -20,16 +21,40 @@ def clean_table(n_traces: int = 10, children: int = 4, seed: int = 0) -> pd.Data
         tid = f"{i:032x}"
         root = f"{(i + 1) << 20:016x}"
         start = t0 + pd.Timedelta(seconds=float(i) * 7.3)
-        rows.append(dict(trace_id=tid, span_id=root, parent_span_id=None, name="invoke_agent orch",
-                         operation="invoke_agent", agent_name="orch", start_ts=start,
-                         end_ts=start + pd.Timedelta(seconds=6), status="ok"))
+        rows.append(
+            dict(
+                trace_id=tid,
+                span_id=root,
+                parent_span_id=None,
+                name="invoke_agent orch",
+                operation="invoke_agent",
+                agent_name="orch",
+                start_ts=start,
+                end_ts=start + pd.Timedelta(seconds=6),
+                status="ok",
+            )
+        )
         for j in range(children):
             s = start + pd.Timedelta(seconds=float(j))
-            rows.append(dict(trace_id=tid, span_id=f"{((i + 1) << 20) + j + 1:016x}", parent_span_id=root,
-                             name="chat a", operation="chat", agent_name=f"a{j % 2}", provider="p", model="m",
-                             start_ts=s, end_ts=s + pd.Timedelta(seconds=float(rng.uniform(0.5, 0.9))),
-                             ttft_s=0.1, input_tokens=int(rng.integers(10, 100)), output_tokens=5,
-                             cost_usd=0.001, status="ok"))
+            rows.append(
+                dict(
+                    trace_id=tid,
+                    span_id=f"{((i + 1) << 20) + j + 1:016x}",
+                    parent_span_id=root,
+                    name="chat a",
+                    operation="chat",
+                    agent_name=f"a{j % 2}",
+                    provider="p",
+                    model="m",
+                    start_ts=s,
+                    end_ts=s + pd.Timedelta(seconds=float(rng.uniform(0.5, 0.9))),
+                    ttft_s=0.1,
+                    input_tokens=int(rng.integers(10, 100)),
+                    output_tokens=5,
+                    cost_usd=0.001,
+                    status="ok",
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -37,7 +62,9 @@ def write_csv(df: pd.DataFrame, path) -> None:
     out = df.copy()
     for c in ("start_ts", "end_ts"):
         if c in out.columns:
-            out[c] = out[c].map(lambda v: v if isinstance(v, str) else (None if pd.isna(v) else v.isoformat()))
+            out[c] = out[c].map(
+                lambda v: v if isinstance(v, str) else (None if pd.isna(v) else v.isoformat())
+            )
     out.to_csv(path, index=False)
 
 
@@ -65,8 +92,16 @@ def corrupt(df: pd.DataFrame, kind: str, i: int) -> pd.DataFrame:
     return df
 
 
-ROW_KINDS = ["unparseable_timestamp", "nan_duration", "end_before_start", "negative_duration", "negative_tokens",
-             "duplicate_span_id", "missing_id", "orphan_parent"]
+ROW_KINDS = [
+    "unparseable_timestamp",
+    "nan_duration",
+    "end_before_start",
+    "negative_duration",
+    "negative_tokens",
+    "duplicate_span_id",
+    "missing_id",
+    "orphan_parent",
+]
 
 
 def test_clean_table_passes(tmp_path):
@@ -86,7 +121,7 @@ def test_each_class_raises_named_error(tmp_path, kind):
     with pytest.raises(TraceValidationError) as ei:
         load_spans(p, on_error="raise")
     msg = str(ei.value)
-    assert kind in msg and "bad.csv: row 9" in msg        # data row 7 is CSV line 9 (header is line 1)
+    assert kind in msg and "bad.csv: row 9" in msg  # data row 7 is CSV line 9 (header is line 1)
     other = [k for k in PROBLEMS if k != kind and k in msg]
     assert other == []
 
@@ -96,8 +131,9 @@ def test_each_class_quarantine_report_is_exact(tmp_path, kind):
     df = corrupt(clean_table(), kind, 7)
     p = tmp_path / "bad.csv"
     write_csv(df, p)
-    acc, rep = load_spans(p, on_error="quarantine", quarantine_path=tmp_path / "q.parquet",
-                          report_path=tmp_path / "report.json")
+    acc, rep = load_spans(
+        p, on_error="quarantine", quarantine_path=tmp_path / "q.parquet", report_path=tmp_path / "report.json"
+    )
     d = json.loads((tmp_path / "report.json").read_text())
     assert d["input_rows"] == 50 and d["accepted_rows"] == 49 and d["quarantined_rows"] == 1
     assert d["problems"] == {kind: 1}
@@ -126,10 +162,12 @@ def test_missing_columns(tmp_path):
 
 
 def test_one_percent_mixed_bad_rows_lose_nothing(tmp_path):
-    df = clean_table(n_traces=400, children=4, seed=1)     # 2000 rows
+    df = clean_table(n_traces=400, children=4, seed=1)  # 2000 rows
     rng = np.random.default_rng(7)
     child_rows = np.flatnonzero(df["parent_span_id"].notna().to_numpy())
-    bad_rows = rng.choice(child_rows[child_rows % 5 != 1], size=20, replace=False)  # not first child (dup uses i-1)
+    bad_rows = rng.choice(
+        child_rows[child_rows % 5 != 1], size=20, replace=False
+    )  # not first child (dup uses i-1)
     kinds = [ROW_KINDS[k % len(ROW_KINDS)] for k in range(20)]
     for i, k in zip(bad_rows, kinds):
         df = corrupt(df, k, int(i))
@@ -164,15 +202,23 @@ def test_arrival_only_tables_allow_missing_end(tmp_path, shared_data):
     assert rep.accepted_rows == 19366 and rep.problems == {}
     # the same rows as a generic span table are flagged
     df = acc.head(10).copy()
-    acc2, rep2 = validate(df.assign(_row=np.arange(2, 12)), "quarantine", quarantine_path=tmp_path / "q.parquet",
-                          allow_missing_end=False)
+    acc2, rep2 = validate(
+        df.assign(_row=np.arange(2, 12)),
+        "quarantine",
+        quarantine_path=tmp_path / "q.parquet",
+        allow_missing_end=False,
+    )
     assert rep2.problems == {"nan_duration": 10}
 
 
 def test_parquet_input_and_bad_on_error(tmp_path):
-    p = write_canonical(corrupt(clean_table(), "end_before_start", 12).assign(
-        start_ts=lambda d: pd.to_datetime(d["start_ts"], utc=True), end_ts=lambda d: pd.to_datetime(d["end_ts"], utc=True)),
-        tmp_path / "s.parquet")
+    p = write_canonical(
+        corrupt(clean_table(), "end_before_start", 12).assign(
+            start_ts=lambda d: pd.to_datetime(d["start_ts"], utc=True),
+            end_ts=lambda d: pd.to_datetime(d["end_ts"], utc=True),
+        ),
+        tmp_path / "s.parquet",
+    )
     with pytest.raises(TraceValidationError, match=r"end_before_start \(1 rows\): .*s.parquet: row 13"):
         load_spans(p)
     with pytest.raises(ValueError):

@@ -8,6 +8,7 @@ tidy table ``period, agent, metric, value`` (``--wide`` for one column per metri
 Existing outputs are never overwritten without ``--force``; the quarantine file is
 always a fresh name.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,25 +41,43 @@ def _write(panel, out: Path, wide: bool) -> None:
 def register(subparsers) -> None:
     from dsge_agents.traces.readers import FORMATS
 
-    p = subparsers.add_parser("ingest", help="read, validate and aggregate agent traces into per-period panels",
-                              description=__doc__.split("\n\n")[1] if __doc__ else None)
-    p.add_argument("traces", nargs="+", metavar="TRACES", help="trace files (OTLP JSON, Langfuse, Phoenix, "
-                   "LangSmith, Azure CSV, canonical CSV/Parquet)")
-    p.add_argument("--format", default="auto", choices=("auto",) + FORMATS, help="input format (default: detect)")
-    p.add_argument("--period", default="1min", help="aggregation period, a fixed pandas offset (default 1min)")
+    p = subparsers.add_parser(
+        "ingest",
+        help="read, validate and aggregate agent traces into per-period panels",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    p.add_argument(
+        "traces",
+        nargs="+",
+        metavar="TRACES",
+        help="trace files (OTLP JSON, Langfuse, Phoenix, " "LangSmith, Azure CSV, canonical CSV/Parquet)",
+    )
+    p.add_argument(
+        "--format", default="auto", choices=("auto",) + FORMATS, help="input format (default: detect)"
+    )
+    p.add_argument(
+        "--period", default="1min", help="aggregation period, a fixed pandas offset (default 1min)"
+    )
     p.add_argument("-o", "--output", required=True, help="output panel, .parquet or .csv")
     p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"))
     p.add_argument("--report", help="JSON validation report (with --on-error quarantine)")
-    p.add_argument("--quarantine", help="side file for bad rows (default: next to the output; never overwritten)")
+    p.add_argument(
+        "--quarantine", help="side file for bad rows (default: next to the output; never overwritten)"
+    )
     p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"))
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for --engine dask")
     p.add_argument("--price-table", help="CSV/YAML of model prices per 1M tokens to fill missing cost")
     p.add_argument("--time-unit", default="auto", choices=("auto", "s", "ms"), help="Langfuse latency unit")
     p.add_argument("--no-check-parents", action="store_true", help="accept parent ids missing from the input")
-    p.add_argument("--no-validate", action="store_true",
-                   help="canonical Parquet/CSV only: skip validation and stream the files through the engine "
-                        "(for inputs larger than memory)")
-    p.add_argument("--wide", action="store_true", help="write one column per metric instead of the tidy table")
+    p.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="canonical Parquet/CSV only: skip validation and stream the files through the engine "
+        "(for inputs larger than memory)",
+    )
+    p.add_argument(
+        "--wide", action="store_true", help="write one column per metric instead of the tidy table"
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=run)
 
@@ -83,7 +102,9 @@ def run(args) -> int:
     if args.no_validate:
         fmts = {detect_format(t) if args.format == "auto" else args.format for t in args.traces}
         if fmts != {"canonical"}:
-            raise DSGEError(f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}")
+            raise DSGEError(
+                f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}"
+            )
         panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler)
         _write(panel, out, args.wide)
         print(panel.summary())
@@ -100,15 +121,33 @@ def run(args) -> int:
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     df.attrs["arrivals_only"] = all(f.attrs.get("arrivals_only", False) for f in frames)
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
-    spans, rep = validate(df, args.on_error, quarantine_path=free_path(qpath), report_path=report_path,
-                          check_parents=not args.no_check_parents, missing_columns=missing or None,
-                          overwrite_report=args.force)
+    spans, rep = validate(
+        df,
+        args.on_error,
+        quarantine_path=free_path(qpath),
+        report_path=report_path,
+        check_parents=not args.no_check_parents,
+        missing_columns=missing or None,
+        overwrite_report=args.force,
+    )
     print(rep.summary())
     panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler)
     _write(panel, out, args.wide)
     print(panel.summary())
     print(f"wrote {out}" + (f" and {report_path}" if report_path else ""))
     if report_path is None and rep.quarantined_rows:
-        print(json.dumps({k: rep.to_dict()[k] for k in ("input_rows", "accepted_rows", "quarantined_rows",
-                                                         "problems", "quarantine_file")}))
+        print(
+            json.dumps(
+                {
+                    k: rep.to_dict()[k]
+                    for k in (
+                        "input_rows",
+                        "accepted_rows",
+                        "quarantined_rows",
+                        "problems",
+                        "quarantine_file",
+                    )
+                }
+            )
+        )
     return 0

@@ -9,6 +9,7 @@ seconds from the first arrival), ``--timeout S``. Writes the canonical span tabl
 (Parquet/CSV, or ``--format otlp|langfuse|phoenix|langsmith``) and the ground-truth
 shocks table (``--shocks``, default ``<output>.shocks.csv``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,7 +41,9 @@ def _parse_shock(text: str, kind: str):
     try:
         start, end, val = float(a), float(b), float(v)
     except ValueError:
-        raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: START, END and the value must be numbers") from None
+        raise DSGEError(
+            f"--{kind.replace('_', '-')} {text!r}: START, END and the value must be numbers"
+        ) from None
     if end <= start:
         raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: END must be after START")
     if kind == "outage":
@@ -51,22 +54,35 @@ def _parse_shock(text: str, kind: str):
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("simulate-traces", help="simulate span traces of an agent DAG from real arrivals",
-                              description=__doc__.split("\n\n")[1] if __doc__ else None)
-    p.add_argument("--arrivals", default="azure-conv",
-                   help="azure-conv | azure-code | PATH of an arrival/span file (default azure-conv)")
-    p.add_argument("--model", default="default", help="'default' (6-agent DAG) or an orchestrated-economy YAML")
+    p = subparsers.add_parser(
+        "simulate-traces",
+        help="simulate span traces of an agent DAG from real arrivals",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    p.add_argument(
+        "--arrivals",
+        default="azure-conv",
+        help="azure-conv | azure-code | PATH of an arrival/span file (default azure-conv)",
+    )
+    p.add_argument(
+        "--model", default="default", help="'default' (6-agent DAG) or an orchestrated-economy YAML"
+    )
     p.add_argument("--outage", action="append", default=[], metavar="AGENT:START:END:FRACTION")
     p.add_argument("--rate-limit", action="append", default=[], metavar="AGENT:START:END:N")
-    p.add_argument("--timeout", type=float, help="queueing timeout (s) after which calls are abandoned and retried")
+    p.add_argument(
+        "--timeout", type=float, help="queueing timeout (s) after which calls are abandoned and retried"
+    )
     p.add_argument("--retries", type=int, default=3, help="client retries per call (default 3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-scale", type=float, default=1.0, help="compress arrival times by this factor")
     p.add_argument("--repeat", type=int, default=1, help="replay the arrivals this many times back to back")
     p.add_argument("--max-requests", type=int)
     p.add_argument("-o", "--output", required=True, help="span table (.parquet, .csv, or per --format)")
-    p.add_argument("--format", default="canonical",
-                   choices=("canonical", "otlp", "otlp-jsonl", "langfuse", "phoenix", "langsmith"))
+    p.add_argument(
+        "--format",
+        default="canonical",
+        choices=("canonical", "otlp", "otlp-jsonl", "langfuse", "phoenix", "langsmith"),
+    )
     p.add_argument("--shocks", help="ground-truth shocks table (default <output>.shocks.csv)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=run)
@@ -80,6 +96,7 @@ def run(args) -> int:
     shocks_path = _check_out(args.shocks or out.with_name(out.name + ".shocks.csv"), args.force)
     if args.arrivals in ("azure-conv", "azure-code"):
         from dsge_agents.datasets import azure_llm_2023
+
         arrivals = azure_llm_2023(args.arrivals.split("-")[1])
     else:
         if not Path(args.arrivals).exists():
@@ -91,8 +108,15 @@ def run(args) -> int:
     if args.timeout is not None:
         cfg.timeout_s = args.timeout
     cfg.retry = RetryPolicy(max_retries=args.retries)
-    res = simulate(cfg, arrivals, seed=args.seed, time_scale=args.time_scale, repeat=args.repeat,
-                   max_requests=args.max_requests, progress=True)
+    res = simulate(
+        cfg,
+        arrivals,
+        seed=args.seed,
+        time_scale=args.time_scale,
+        repeat=args.repeat,
+        max_requests=args.max_requests,
+        progress=True,
+    )
     spans = res.spans
     if args.format == "canonical":
         writers.write_canonical(spans, out, overwrite=True)

@@ -14,6 +14,7 @@ Mapping (DESIGN §5.2 → the discrete-event twin):
 * spend per successful call is the economy's unit cost κ_a ($/request; zero for self-hosted
   agents, whose GPUs are paid through capacity); provider ``api`` or ``self_hosted``.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,11 @@ def resolve_model_path(name) -> Path:
     if p.exists():
         return p
     here = Path(__file__).resolve().parents[1]
-    for cand in (here / "models" / f"{name}.yaml", here.parent / "models" / f"{name}.yaml",
-                 Path("models") / f"{name}.yaml"):
+    for cand in (
+        here / "models" / f"{name}.yaml",
+        here.parent / "models" / f"{name}.yaml",
+        Path("models") / f"{name}.yaml",
+    ):
         if cand.exists():
             return cand
     raise EconomyError(f"economy model {name!r} not found (give a YAML path or a name in models/)")
@@ -44,7 +48,9 @@ def config_from_economy(source, *, servers_scale: float = 1.0):
     cfg = load_config(source)
     entries = [s for s, p in cfg.entry.items() if p > 0]
     if len(entries) != 1:
-        raise EconomyError(f"{cfg.source or cfg.name}: the trace simulator needs a single entry stage, got {cfg.entry}")
+        raise EconomyError(
+            f"{cfg.source or cfg.name}: the trace simulator needs a single entry stage, got {cfg.entry}"
+        )
     per = float(cfg.period_seconds)
     visits = cfg.visit_ratios
     stages = []
@@ -59,9 +65,18 @@ def config_from_economy(source, *, servers_scale: float = 1.0):
             else:
                 mu = cfg.demand_mean / per * visits[s] / len(ags) / 0.7
             c = max(1, int(math.ceil(mu * tau * servers_scale - 1e-9)))
-            specs.append(AgentSpec(name=a.name, servers=c, service="exponential", mean_service_s=tau,
-                                   overhead_s=0.0, share=1.0, model=a.name,
-                                   provider="self_hosted" if a.self_hosted else "api",
-                                   cost_per_call=float(a.unit_cost)))
+            specs.append(
+                AgentSpec(
+                    name=a.name,
+                    servers=c,
+                    service="exponential",
+                    mean_service_s=tau,
+                    overhead_s=0.0,
+                    share=1.0,
+                    model=a.name,
+                    provider="self_hosted" if a.self_hosted else "api",
+                    cost_per_call=float(a.unit_cost),
+                )
+            )
         stages.append(StageSpec(s, specs, next=nxt))
     return SimulationConfig(stages=stages, entry=entries[0], name=cfg.name)

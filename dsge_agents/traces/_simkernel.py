@@ -10,11 +10,11 @@ check, join queue), 1 service completion, 2 capacity change (outage start/end),
 3 queueing timeout of a call. Failed calls (rate-limited or timed out) are retried
 after exponential backoff base·mult^k·(1 + jitter·U) up to ``max_retries`` times.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
 
 # span record layout: float fields F_* in sf[:, k], integer fields I_* in si[:, k]
 F_START, F_SVC, F_END, F_TTFT = 0, 1, 2, 3
@@ -77,23 +77,52 @@ def _pop(ht, hp, n):
 @njit(cache=True)
 def _grow1(x, m):
     y = np.empty(m, x.dtype)
-    y[:x.shape[0]] = x
+    y[: x.shape[0]] = x
     return y
 
 
 @njit(cache=True)
 def _grow2(x, m):
     y = np.empty((m, x.shape[1]), x.dtype)
-    y[:x.shape[0]] = x
+    y[: x.shape[0]] = x
     return y
 
 
 @njit(cache=True)
-def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, edge_to, edge_cum,
-                    servers, prefill, decode, overhead, in_scale, out_scale, svc_kind, svc_mean,
-                    ep_t, ep_share, ep_timeout, cap_t, cap_agent, cap_delta,
-                    rl_agent, rl_start, rl_end, rl_limit,
-                    max_retries, backoff_base, backoff_mult, backoff_jitter, seed, max_visits):
+def simulate_kernel(
+    arr_t,
+    in_tok,
+    out_tok,
+    stage_ptr,
+    stage_agents,
+    edge_ptr,
+    edge_to,
+    edge_cum,
+    servers,
+    prefill,
+    decode,
+    overhead,
+    in_scale,
+    out_scale,
+    svc_kind,
+    svc_mean,
+    ep_t,
+    ep_share,
+    ep_timeout,
+    cap_t,
+    cap_agent,
+    cap_delta,
+    rl_agent,
+    rl_start,
+    rl_end,
+    rl_limit,
+    max_retries,
+    backoff_base,
+    backoff_mult,
+    backoff_jitter,
+    seed,
+    max_visits,
+):
     """Run the simulation; returns span arrays and per-request outcome arrays.
 
     Times are seconds from an arbitrary origin. Service time of a call to agent a with
@@ -105,7 +134,7 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
     n_ag = servers.shape[0]
     hcap = n_req + cap_t.shape[0] + 1024
     ht = np.empty(hcap, np.float64)
-    hp = np.empty((hcap, 3), np.int64)      # sequence, kind, argument
+    hp = np.empty((hcap, 3), np.int64)  # sequence, kind, argument
     pl = np.empty(3, np.int64)
     hn = 0
     seq = 0
@@ -127,11 +156,15 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
     n_ep = ep_t.shape[0]
 
     for r in range(n_req):
-        pl[0] = seq; pl[1] = 0; pl[2] = r * 65536
+        pl[0] = seq
+        pl[1] = 0
+        pl[2] = r * 65536
         hn = _push(ht, hp, hn, arr_t[r], pl)
         seq += 1
     for j in range(cap_t.shape[0]):
-        pl[0] = seq; pl[1] = 2; pl[2] = j
+        pl[0] = seq
+        pl[1] = 2
+        pl[2] = j
         hn = _push(ht, hp, hn, cap_t[j], pl)
         seq += 1
 
@@ -212,7 +245,9 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
                 dispatch_agent = ag
                 to = ep_timeout[e]
                 if np.isfinite(to):
-                    pl[0] = seq; pl[1] = 3; pl[2] = s
+                    pl[0] = seq
+                    pl[1] = 3
+                    pl[2] = s
                     hn = _push(ht, hp, hn, t + to, pl)
                     seq += 1
         elif kind == 1:  # service completion of span a
@@ -235,7 +270,9 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
                         nxt = edge_to[k]
                         break
             if nxt >= 0:
-                pl[0] = seq; pl[1] = 0; pl[2] = r * 65536 + nxt
+                pl[0] = seq
+                pl[1] = 0
+                pl[2] = r * 65536 + nxt
                 hn = _push(ht, hp, hn, t, pl)
                 seq += 1
             else:
@@ -258,8 +295,14 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
             r = retry_req
             req_attempt[r] += 1
             if req_attempt[r] <= max_retries:
-                back = backoff_base * backoff_mult ** (req_attempt[r] - 1) * (1.0 + backoff_jitter * np.random.random())
-                pl[0] = seq; pl[1] = 0; pl[2] = r * 65536 + retry_stage
+                back = (
+                    backoff_base
+                    * backoff_mult ** (req_attempt[r] - 1)
+                    * (1.0 + backoff_jitter * np.random.random())
+                )
+                pl[0] = seq
+                pl[1] = 0
+                pl[2] = r * 65536 + retry_stage
                 hn = _push(ht, hp, hn, t + back, pl)
                 seq += 1
             else:
@@ -288,9 +331,22 @@ def simulate_kernel(arr_t, in_tok, out_tok, stage_ptr, stage_agents, edge_ptr, e
                     pre = overhead[ag] + si[s, I_IN] / prefill[ag]
                     svc = pre + si[s, I_OUT] / decode[ag]
                     sf[s, F_TTFT] = t - sf[s, F_START] + pre
-                pl[0] = seq; pl[1] = 1; pl[2] = s
+                pl[0] = seq
+                pl[1] = 1
+                pl[2] = s
                 hn = _push(ht, hp, hn, t + svc, pl)
                 seq += 1
-    return (si[:ns, I_REQ].copy(), si[:ns, I_AGENT].copy(), si[:ns, I_STAGE].copy(), sf[:ns, F_START].copy(),
-            sf[:ns, F_SVC].copy(), sf[:ns, F_END].copy(), sf[:ns, F_TTFT].copy(), si[:ns, I_IN].copy(),
-            si[:ns, I_OUT].copy(), si[:ns, I_ERR].copy(), req_end, req_failed)
+    return (
+        si[:ns, I_REQ].copy(),
+        si[:ns, I_AGENT].copy(),
+        si[:ns, I_STAGE].copy(),
+        sf[:ns, F_START].copy(),
+        sf[:ns, F_SVC].copy(),
+        sf[:ns, F_END].copy(),
+        sf[:ns, F_TTFT].copy(),
+        si[:ns, I_IN].copy(),
+        si[:ns, I_OUT].copy(),
+        si[:ns, I_ERR].copy(),
+        req_end,
+        req_failed,
+    )

@@ -36,6 +36,7 @@ Engines: ``"duckdb"`` (embedded, streams Parquet/CSV larger than memory, multi-t
 (agent, period)) and ``"pandas"`` (in-memory reference). All engines give the same
 panel: integer partial sums are exact, floating sums agree to rounding.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,12 +48,36 @@ import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
 
-METRICS = ["arrivals", "completions", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "ttft_mean",
-           "input_tokens", "output_tokens", "cost", "error_rate", "concurrency"]
+METRICS = [
+    "arrivals",
+    "completions",
+    "latency_mean",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "ttft_mean",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+    "error_rate",
+    "concurrency",
+]
 ALL_AGENT = "_all"
 UNKNOWN_AGENT = "_unknown"
 _START_COLS = ["agent", "b", "n_arr", "n_sc", "off_s_us", "in_tok", "out_tok", "cost"]
-_END_COLS = ["agent", "b", "n_comp", "off_e_us", "lat_sum_us", "n_err", "ttft_sum", "ttft_n", "q50", "q95", "q99"]
+_END_COLS = [
+    "agent",
+    "b",
+    "n_comp",
+    "off_e_us",
+    "lat_sum_us",
+    "n_err",
+    "ttft_sum",
+    "ttft_n",
+    "q50",
+    "q95",
+    "q99",
+]
 
 
 def period_us(period) -> int:
@@ -80,8 +105,14 @@ class TracePanel:
     @property
     def wide(self) -> pd.DataFrame:
         """One row per (period, agent), one column per metric (in :data:`METRICS` order)."""
-        w = self.tidy.pivot_table(index=["period", "agent"], columns="metric", values="value", dropna=False,
-                                  sort=True, aggfunc="first")
+        w = self.tidy.pivot_table(
+            index=["period", "agent"],
+            columns="metric",
+            values="value",
+            dropna=False,
+            sort=True,
+            aggfunc="first",
+        )
         w = w.reindex(columns=METRICS)
         w.columns.name = None
         return w
@@ -96,28 +127,38 @@ class TracePanel:
     def summary(self) -> str:
         t = self.tidy
         per = t["period"]
-        return (f"TracePanel: {t['agent'].nunique()} agents, {per.nunique()} periods of {self.period} "
-                f"from {per.min()} to {per.max()} ({self.engine})")
+        return (
+            f"TracePanel: {t['agent'].nunique()} agents, {per.nunique()} periods of {self.period} "
+            f"from {per.min()} to {per.max()} ({self.engine})"
+        )
 
 
 # ----------------------------------------------------------------------------- finisher
-def _finish(starts: pd.DataFrame, ends: pd.DataFrame, P: int, *, b_min=None, b_max=None,
-            agents=None) -> pd.DataFrame:
+def _finish(
+    starts: pd.DataFrame, ends: pd.DataFrame, P: int, *, b_min=None, b_max=None, agents=None
+) -> pd.DataFrame:
     """Partial sums per (agent, period) -> tidy panel on the full (agent × period) grid."""
     starts = starts.copy()
     ends = ends.copy()
     for d in (starts, ends):
         d["b"] = d["b"].astype(np.int64)
         d["agent"] = d["agent"].astype(object)
-    bs = [x for x in (starts["b"].min() if len(starts) else None, ends["b"].min() if len(ends) else None, b_min)
-          if x is not None and x == x]
-    be = [x for x in (starts["b"].max() if len(starts) else None, ends["b"].max() if len(ends) else None, b_max)
-          if x is not None and x == x]
+    bs = [
+        x
+        for x in (starts["b"].min() if len(starts) else None, ends["b"].min() if len(ends) else None, b_min)
+        if x is not None and x == x
+    ]
+    be = [
+        x
+        for x in (starts["b"].max() if len(starts) else None, ends["b"].max() if len(ends) else None, b_max)
+        if x is not None and x == x
+    ]
     if agents is None:
         agents = sorted(set(starts["agent"]) | set(ends["agent"]))
     if not bs or not agents:
-        return pd.DataFrame({"period": pd.Series([], dtype="datetime64[ns, UTC]"), "agent": [], "metric": [],
-                             "value": []})
+        return pd.DataFrame(
+            {"period": pd.Series([], dtype="datetime64[ns, UTC]"), "agent": [], "metric": [], "value": []}
+        )
     b0, b1 = int(min(bs)), int(max(be))
     nb = b1 - b0 + 1
     na = len(agents)
@@ -152,11 +193,23 @@ def _finish(starts: pd.DataFrame, ends: pd.DataFrame, P: int, *, b_min=None, b_m
         lat_mean = np.where(n_comp > 0, lat_sum / np.maximum(n_comp, 1) / 1e6, np.nan)
         ttft_mean = np.where(ttft_n > 0, ttft_sum / np.maximum(ttft_n, 1), np.nan)
         err_rate = np.where(n_comp > 0, n_err / np.maximum(n_comp, 1), np.nan)
-    conc = (np.cumsum(n_sc, axis=1) - np.cumsum(n_comp, axis=1)) - (np.nan_to_num(off_s) - np.nan_to_num(off_e)) / P
-    values = {"arrivals": n_arr, "completions": n_comp, "latency_mean": lat_mean,
-              "latency_p50": q[0] / 1e6, "latency_p95": q[1] / 1e6, "latency_p99": q[2] / 1e6,
-              "ttft_mean": ttft_mean, "input_tokens": in_tok, "output_tokens": out_tok, "cost": cost,
-              "error_rate": err_rate, "concurrency": conc}
+    conc = (np.cumsum(n_sc, axis=1) - np.cumsum(n_comp, axis=1)) - (
+        np.nan_to_num(off_s) - np.nan_to_num(off_e)
+    ) / P
+    values = {
+        "arrivals": n_arr,
+        "completions": n_comp,
+        "latency_mean": lat_mean,
+        "latency_p50": q[0] / 1e6,
+        "latency_p95": q[1] / 1e6,
+        "latency_p99": q[2] / 1e6,
+        "ttft_mean": ttft_mean,
+        "input_tokens": in_tok,
+        "output_tokens": out_tok,
+        "cost": cost,
+        "error_rate": err_rate,
+        "concurrency": conc,
+    }
     periods_ns = np.arange(b0, b1 + 1, dtype=np.int64) * P * 1000
     nm = len(METRICS)
     # row order: agent, period, metric
@@ -164,9 +217,14 @@ def _finish(starts: pd.DataFrame, ends: pd.DataFrame, P: int, *, b_min=None, b_m
     period_col = np.tile(np.repeat(periods_ns, nm), na)
     metric_col = np.tile(np.asarray(METRICS, dtype=object), na * nb)
     stacked = np.stack([values[m] for m in METRICS], axis=-1)  # (na, nb, nm)
-    tidy = pd.DataFrame({"period": pd.to_datetime(period_col, unit="ns", utc=True),
-                         "agent": agent_col.astype(str), "metric": metric_col.astype(str),
-                         "value": stacked.reshape(-1).astype(float)})
+    tidy = pd.DataFrame(
+        {
+            "period": pd.to_datetime(period_col, unit="ns", utc=True),
+            "agent": agent_col.astype(str),
+            "metric": metric_col.astype(str),
+            "value": stacked.reshape(-1).astype(float),
+        }
+    )
     return tidy
 
 
@@ -183,18 +241,28 @@ def _base_pandas(df: pd.DataFrame) -> pd.DataFrame:
         v[s.isna().to_numpy()] = np.nan
         return v
 
-    agent = df["agent_name"].astype(object).where(df["agent_name"].notna(), UNKNOWN_AGENT) \
-        if "agent_name" in df.columns else pd.Series(UNKNOWN_AGENT, index=df.index)
-    out = pd.DataFrame({
-        "agent": agent.astype(str).to_numpy(),
-        "s_us": us(st), "e_us": us(en),
-        "ttft": pd.to_numeric(df["ttft_s"], errors="coerce").to_numpy(float),
-        "in_tok": pd.to_numeric(df["input_tokens"], errors="coerce").astype("Float64").to_numpy(float, na_value=np.nan),
-        "out_tok": pd.to_numeric(df["output_tokens"], errors="coerce").astype("Float64").to_numpy(float,
-                                                                                                 na_value=np.nan),
-        "cost": pd.to_numeric(df["cost_usd"], errors="coerce").to_numpy(float),
-        "err": (df["status"].astype(str) == "error").to_numpy(),
-    }, index=df.index)
+    agent = (
+        df["agent_name"].astype(object).where(df["agent_name"].notna(), UNKNOWN_AGENT)
+        if "agent_name" in df.columns
+        else pd.Series(UNKNOWN_AGENT, index=df.index)
+    )
+    out = pd.DataFrame(
+        {
+            "agent": agent.astype(str).to_numpy(),
+            "s_us": us(st),
+            "e_us": us(en),
+            "ttft": pd.to_numeric(df["ttft_s"], errors="coerce").to_numpy(float),
+            "in_tok": pd.to_numeric(df["input_tokens"], errors="coerce")
+            .astype("Float64")
+            .to_numpy(float, na_value=np.nan),
+            "out_tok": pd.to_numeric(df["output_tokens"], errors="coerce")
+            .astype("Float64")
+            .to_numpy(float, na_value=np.nan),
+            "cost": pd.to_numeric(df["cost_usd"], errors="coerce").to_numpy(float),
+            "err": (df["status"].astype(str) == "error").to_numpy(),
+        },
+        index=df.index,
+    )
     return out[np.isfinite(out["s_us"].to_numpy())]
 
 
@@ -202,18 +270,32 @@ def _requests_pandas(df: pd.DataFrame) -> pd.DataFrame:
     """Span rows -> request rows (same base layout, agent ``_all``)."""
     df = df.reset_index(drop=True)
     b = _base_pandas(df)
-    par = df.loc[b.index, "parent_span_id"] if "parent_span_id" in df.columns else pd.Series(None, index=b.index)
+    par = (
+        df.loc[b.index, "parent_span_id"]
+        if "parent_span_id" in df.columns
+        else pd.Series(None, index=b.index)
+    )
     root = par.isna().to_numpy() | (par.astype(str).str.len() == 0).to_numpy()
-    b = b.assign(trace=df.loc[b.index, "trace_id"].astype(str).to_numpy(), root=root,
-                 root_err=root & b["err"].to_numpy(), root_ttft=np.where(root, b["ttft"].to_numpy(), np.nan))
+    b = b.assign(
+        trace=df.loc[b.index, "trace_id"].astype(str).to_numpy(),
+        root=root,
+        root_err=root & b["err"].to_numpy(),
+        root_ttft=np.where(root, b["ttft"].to_numpy(), np.nan),
+    )
     g = b.groupby("trace", sort=False)
-    r = pd.DataFrame({
-        "s_us": g["s_us"].min(), "e_us": g["e_us"].max(),
-        "ttft": g["root_ttft"].max(),
-        "in_tok": g["in_tok"].sum(min_count=1), "out_tok": g["out_tok"].sum(min_count=1),
-        "cost": g["cost"].sum(min_count=1),
-        "has_root": g["root"].any(), "root_err": g["root_err"].any(), "any_err": g["err"].any(),
-    })
+    r = pd.DataFrame(
+        {
+            "s_us": g["s_us"].min(),
+            "e_us": g["e_us"].max(),
+            "ttft": g["root_ttft"].max(),
+            "in_tok": g["in_tok"].sum(min_count=1),
+            "out_tok": g["out_tok"].sum(min_count=1),
+            "cost": g["cost"].sum(min_count=1),
+            "has_root": g["root"].any(),
+            "root_err": g["root_err"].any(),
+            "any_err": g["err"].any(),
+        }
+    )
     r["err"] = np.where(r["has_root"], r["root_err"], r["any_err"])
     r["agent"] = ALL_AGENT
     r.index.name = "trace_id"
@@ -224,9 +306,18 @@ def _starts_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
     s = b["s_us"].to_numpy(np.int64) if len(b) else np.zeros(0, np.int64)
     bb = np.floor_divide(s, P)
     has_end = np.isfinite(b["e_us"].to_numpy(float))
-    t = pd.DataFrame({"agent": b["agent"].to_numpy(), "b": bb, "n_arr": 1, "n_sc": has_end.astype(np.int64),
-                      "off_s_us": np.where(has_end, s - bb * P, 0), "in_tok": b["in_tok"].to_numpy(float),
-                      "out_tok": b["out_tok"].to_numpy(float), "cost": b["cost"].to_numpy(float)})
+    t = pd.DataFrame(
+        {
+            "agent": b["agent"].to_numpy(),
+            "b": bb,
+            "n_arr": 1,
+            "n_sc": has_end.astype(np.int64),
+            "off_s_us": np.where(has_end, s - bb * P, 0),
+            "in_tok": b["in_tok"].to_numpy(float),
+            "out_tok": b["out_tok"].to_numpy(float),
+            "cost": b["cost"].to_numpy(float),
+        }
+    )
     g = t.groupby(["agent", "b"], sort=False)
     out = g[["n_arr", "n_sc", "off_s_us"]].sum()
     for c in ("in_tok", "out_tok", "cost"):
@@ -242,9 +333,17 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
     eu = e["e_us"].to_numpy(np.int64)
     su = e["s_us"].to_numpy(np.int64)
     bb = np.floor_divide(eu, P)
-    t = pd.DataFrame({"agent": e["agent"].to_numpy(), "b": bb, "n_comp": 1, "off_e_us": eu - bb * P,
-                      "lat": (eu - su), "n_err": e["err"].to_numpy().astype(np.int64),
-                      "ttft": e["ttft"].to_numpy(float)})
+    t = pd.DataFrame(
+        {
+            "agent": e["agent"].to_numpy(),
+            "b": bb,
+            "n_comp": 1,
+            "off_e_us": eu - bb * P,
+            "lat": (eu - su),
+            "n_err": e["err"].to_numpy().astype(np.int64),
+            "ttft": e["ttft"].to_numpy(float),
+        }
+    )
     t["ttft_n"] = np.isfinite(t["ttft"].to_numpy()).astype(np.int64)
     g = t.groupby(["agent", "b"], sort=False)
     out = g[["n_comp", "off_e_us", "n_err", "ttft_n"]].sum()
@@ -253,15 +352,27 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
     # type-7 percentiles per group (numpy "linear" == DuckDB quantile_cont)
     t = t.sort_values(["agent", "b", "lat"], kind="stable")
     keys = t[["agent", "b"]]
-    starts = np.flatnonzero(np.r_[True, (keys["agent"].to_numpy()[1:] != keys["agent"].to_numpy()[:-1])
-                                  | (keys["b"].to_numpy()[1:] != keys["b"].to_numpy()[:-1])])
+    starts = np.flatnonzero(
+        np.r_[
+            True,
+            (keys["agent"].to_numpy()[1:] != keys["agent"].to_numpy()[:-1])
+            | (keys["b"].to_numpy()[1:] != keys["b"].to_numpy()[:-1]),
+        ]
+    )
     ends_ = np.r_[starts[1:], len(t)]
     lat = t["lat"].to_numpy(float)
     qs = np.empty((len(starts), 3))
     for i, (a, z) in enumerate(zip(starts, ends_)):
         qs[i] = np.percentile(lat[a:z], [50, 95, 99], method="linear")
-    qdf = pd.DataFrame({"agent": keys["agent"].to_numpy()[starts], "b": keys["b"].to_numpy()[starts],
-                        "q50": qs[:, 0], "q95": qs[:, 1], "q99": qs[:, 2]}).set_index(["agent", "b"])
+    qdf = pd.DataFrame(
+        {
+            "agent": keys["agent"].to_numpy()[starts],
+            "b": keys["b"].to_numpy()[starts],
+            "q50": qs[:, 0],
+            "q95": qs[:, 1],
+            "q99": qs[:, 2],
+        }
+    ).set_index(["agent", "b"])
     out = out.join(qdf)
     return out.reset_index()[_END_COLS]
 
@@ -270,14 +381,28 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
 def _duck_source(con, source) -> str:
     """Register the input and return a SQL relation expression."""
     if isinstance(source, pd.DataFrame):
-        need = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd", "status",
-                "trace_id", "parent_span_id"]
+        need = [
+            "agent_name",
+            "start_ts",
+            "end_ts",
+            "ttft_s",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "status",
+            "trace_id",
+            "parent_span_id",
+        ]
         df = source[[c for c in need if c in source.columns]]
         missing = [c for c in need if c not in source.columns]
         if missing:
-            df = df.assign(**{c: pd.Series([None] * len(df), index=df.index, dtype="object") for c in missing})
+            df = df.assign(
+                **{c: pd.Series([None] * len(df), index=df.index, dtype="object") for c in missing}
+            )
             if "start_ts" in missing or "end_ts" in missing:
-                raise TraceValidationError(f"span table lacks {', '.join(m for m in missing if m.endswith('_ts'))}")
+                raise TraceValidationError(
+                    f"span table lacks {', '.join(m for m in missing if m.endswith('_ts'))}"
+                )
         con.register("spans_df", df)
         return "spans_df"
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
@@ -295,14 +420,18 @@ def _duck_source(con, source) -> str:
     csv = [f for f in files if f not in pq]
     parts = []
     if pq:
-        parts.append("SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
-                     "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true)")
+        parts.append(
+            "SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
+            "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true)"
+        )
     if csv:
-        parts.append("SELECT agent_name, CAST(start_ts AS TIMESTAMPTZ) AS start_ts, "
-                     "CAST(end_ts AS TIMESTAMPTZ) AS end_ts, ttft_s, input_tokens, output_tokens, cost_usd, "
-                     "status, trace_id, parent_span_id FROM read_csv(" + repr(csv) + ", header=true, "
-                     "union_by_name=true, types={'start_ts':'VARCHAR','end_ts':'VARCHAR','trace_id':'VARCHAR',"
-                     "'parent_span_id':'VARCHAR','agent_name':'VARCHAR','status':'VARCHAR'})")
+        parts.append(
+            "SELECT agent_name, CAST(start_ts AS TIMESTAMPTZ) AS start_ts, "
+            "CAST(end_ts AS TIMESTAMPTZ) AS end_ts, ttft_s, input_tokens, output_tokens, cost_usd, "
+            "status, trace_id, parent_span_id FROM read_csv(" + repr(csv) + ", header=true, "
+            "union_by_name=true, types={'start_ts':'VARCHAR','end_ts':'VARCHAR','trace_id':'VARCHAR',"
+            "'parent_span_id':'VARCHAR','agent_name':'VARCHAR','status':'VARCHAR'})"
+        )
     return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
 
@@ -331,7 +460,8 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
             con.execute(f"""
                 CREATE TEMP VIEW req AS
                 SELECT '{ALL_AGENT}' AS agent, min(s_us) AS s_us, max(e_us) AS e_us,
-                       max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok, sum(out_tok) AS out_tok,
+                       max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok,
+                       sum(out_tok) AS out_tok,
                        sum(cost) AS cost,
                        CASE WHEN bool_or(root) THEN bool_or(root AND err) ELSE bool_or(err) END AS err
                 FROM base GROUP BY trace_id""")
@@ -382,26 +512,52 @@ def _dask_panels(source, P: int, requests: bool, scheduler):
     import dask
 
     ddf = _dask_frame(source)
-    cols = [c for c in ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd",
-                        "status", "trace_id", "parent_span_id"] if c in ddf.columns]
+    cols = [
+        c
+        for c in [
+            "agent_name",
+            "start_ts",
+            "end_ts",
+            "ttft_s",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "status",
+            "trace_id",
+            "parent_span_id",
+        ]
+        if c in ddf.columns
+    ]
     ddf = ddf[cols]
-    meta_base = pd.DataFrame({"agent": pd.Series([], dtype=object), "s_us": pd.Series([], dtype=float),
-                              "e_us": pd.Series([], dtype=float), "ttft": pd.Series([], dtype=float),
-                              "in_tok": pd.Series([], dtype=float), "out_tok": pd.Series([], dtype=float),
-                              "cost": pd.Series([], dtype=float), "err": pd.Series([], dtype=bool)})
+    meta_base = pd.DataFrame(
+        {
+            "agent": pd.Series([], dtype=object),
+            "s_us": pd.Series([], dtype=float),
+            "e_us": pd.Series([], dtype=float),
+            "ttft": pd.Series([], dtype=float),
+            "in_tok": pd.Series([], dtype=float),
+            "out_tok": pd.Series([], dtype=float),
+            "cost": pd.Series([], dtype=float),
+            "err": pd.Series([], dtype=bool),
+        }
+    )
 
     def fix(df):
         df = df.copy()
         for c in ("start_ts", "end_ts"):
-            df[c] = pd.to_datetime(df[c], utc=True, format="mixed") if df[c].dtype == object or \
-                str(df[c].dtype).startswith(("str", "string")) else df[c]
+            df[c] = (
+                pd.to_datetime(df[c], utc=True, format="mixed")
+                if df[c].dtype == object or str(df[c].dtype).startswith(("str", "string"))
+                else df[c]
+            )
         return df
 
     base = ddf.map_partitions(lambda d: _base_pandas(fix(d)), meta=meta_base)
     views = [base]
     if requests:
         meta_req = meta_base.assign(trace_id=pd.Series([], dtype=object))[
-            ["trace_id", "agent", "s_us", "e_us", "ttft", "in_tok", "out_tok", "cost", "err"]]
+            ["trace_id", "agent", "s_us", "e_us", "ttft", "in_tok", "out_tok", "cost", "err"]
+        ]
         by_trace = ddf.shuffle(on="trace_id")
         req = by_trace.map_partitions(lambda d: _requests_pandas(fix(d)), meta=meta_req)
         views.append(req.drop(columns=["trace_id"]))
@@ -410,14 +566,18 @@ def _dask_panels(source, P: int, requests: bool, scheduler):
     tasks = []
     for v in views:
         st = v.map_partitions(_starts_partial, P, meta=meta_s)
-        keyed = v.assign(_key=v["agent"].astype(str) + ":" + (v["e_us"].fillna(-P) // P).astype("int64").astype(str))
-        en = keyed.shuffle(on="_key").map_partitions(lambda d: _ends_partial(d.drop(columns=["_key"]), P),
-                                                     meta=meta_e)
+        keyed = v.assign(
+            _key=v["agent"].astype(str) + ":" + (v["e_us"].fillna(-P) // P).astype("int64").astype(str)
+        )
+        en = keyed.shuffle(on="_key").map_partitions(
+            lambda d: _ends_partial(d.drop(columns=["_key"]), P), meta=meta_e
+        )
         tasks += [st, en]
     if scheduler is None:
         results = dask.compute(*tasks)
     elif isinstance(scheduler, str):
         from distributed import Client
+
         with Client(scheduler) as client:
             results = client.compute(tasks, sync=True)
     else:  # a distributed.Client
@@ -434,9 +594,19 @@ def _dask_panels(source, P: int, requests: bool, scheduler):
 
 
 # ----------------------------------------------------------------------------- public
-def aggregate(source, period: str = "1min", *, engine: str = "duckdb", scheduler=None, requests: bool = True,
-              start=None, end=None, threads: int | None = None, memory_limit: str | None = None,
-              return_requests: bool = False) -> TracePanel:
+def aggregate(
+    source,
+    period: str = "1min",
+    *,
+    engine: str = "duckdb",
+    scheduler=None,
+    requests: bool = True,
+    start=None,
+    end=None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    return_requests: bool = False,
+) -> TracePanel:
     """Aggregate spans into per-period, per-agent panels (see module docstring for definitions).
 
     Parameters
@@ -478,20 +648,28 @@ def aggregate(source, period: str = "1min", *, engine: str = "duckdb", scheduler
     b_max = bound(end, lambda u, p: (u - 1) // p)
     all_s = pd.concat([p[0] for p in parts]) if parts else None
     all_e = pd.concat([p[1] for p in parts]) if parts else None
-    lo = [x for x in (all_s["b"].min() if len(all_s) else None, all_e["b"].min() if len(all_e) else None, b_min)
-          if x is not None and x == x]
-    hi = [x for x in (all_s["b"].max() if len(all_s) else None, all_e["b"].max() if len(all_e) else None, b_max)
-          if x is not None and x == x]
+    lo = [
+        x
+        for x in (all_s["b"].min() if len(all_s) else None, all_e["b"].min() if len(all_e) else None, b_min)
+        if x is not None and x == x
+    ]
+    hi = [
+        x
+        for x in (all_s["b"].max() if len(all_s) else None, all_e["b"].max() if len(all_e) else None, b_max)
+        if x is not None and x == x
+    ]
     frames = []
     for st, en in parts:
         frames.append(_finish(st, en, P, b_min=min(lo) if lo else None, b_max=max(hi) if hi else None))
-    tidy = pd.concat(frames, ignore_index=True) if frames else _finish(pd.DataFrame(columns=_START_COLS),
-                                                                      pd.DataFrame(columns=_END_COLS), P)
+    tidy = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else _finish(pd.DataFrame(columns=_START_COLS), pd.DataFrame(columns=_END_COLS), P)
+    )
     req_table = None
     if return_requests and isinstance(source, pd.DataFrame):
         req_table = request_table(source)
-    return TracePanel(tidy=tidy, period=str(period), engine=engine, requests=req_table,
-                      info={"period_us": P})
+    return TracePanel(tidy=tidy, period=str(period), engine=engine, requests=req_table, info={"period_us": P})
 
 
 def _read_any(source) -> pd.DataFrame:
@@ -508,13 +686,17 @@ def _read_any(source) -> pd.DataFrame:
 def request_table(spans: pd.DataFrame) -> pd.DataFrame:
     """One row per trace: start, end, end-to-end latency (s), summed tokens and cost, status."""
     r = _requests_pandas(spans)
-    out = pd.DataFrame({
-        "trace_id": r["trace_id"].to_numpy(),
-        "start_ts": pd.to_datetime(r["s_us"].to_numpy(), unit="us", utc=True),
-        "end_ts": pd.to_datetime(r["e_us"].to_numpy(), unit="us", utc=True),
-        "latency_s": (r["e_us"] - r["s_us"]).to_numpy() / 1e6,
-        "ttft_s": r["ttft"].to_numpy(), "input_tokens": r["in_tok"].to_numpy(),
-        "output_tokens": r["out_tok"].to_numpy(), "cost_usd": r["cost"].to_numpy(),
-        "status": np.where(r["err"].to_numpy(bool), "error", "ok"),
-    })
+    out = pd.DataFrame(
+        {
+            "trace_id": r["trace_id"].to_numpy(),
+            "start_ts": pd.to_datetime(r["s_us"].to_numpy(), unit="us", utc=True),
+            "end_ts": pd.to_datetime(r["e_us"].to_numpy(), unit="us", utc=True),
+            "latency_s": (r["e_us"] - r["s_us"]).to_numpy() / 1e6,
+            "ttft_s": r["ttft"].to_numpy(),
+            "input_tokens": r["in_tok"].to_numpy(),
+            "output_tokens": r["out_tok"].to_numpy(),
+            "cost_usd": r["cost"].to_numpy(),
+            "status": np.where(r["err"].to_numpy(bool), "error", "ok"),
+        }
+    )
     return out

@@ -38,6 +38,7 @@ All timestamps become tz-aware UTC. Every reader adds ``_source`` and ``_row``
 (1-based data row, or JSON-lines line number) so validation can name the input
 position of a problem.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,10 @@ def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     bad_raw: list = [None] * len(s)
     num = pd.to_numeric(s, errors="coerce")
-    is_num = num.notna() & s.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
-                                 or (isinstance(v, str) and re.fullmatch(r"\s*[0-9.eE+-]+\s*", v) is not None))
+    is_num = num.notna() & s.map(
+        lambda v: isinstance(v, (int, float, np.integer, np.floating))
+        or (isinstance(v, str) and re.fullmatch(r"\s*[0-9.eE+-]+\s*", v) is not None)
+    )
     if is_num.any():
         x = num[is_num].astype(float)
         u = unit
@@ -149,10 +152,11 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = out[c].where(out[c].notna(), v.values)
         else:
             out[c] = v.values
-    order = CANONICAL_COLUMNS + [c for c in out.columns if c not in CANONICAL_COLUMNS
-                                 and not c.startswith("_")] + [c for c in ("_source", "_row", "_raw_start",
-                                                                              "_raw_end", "_arrival_only")
-                                                                    if c in out.columns]
+    order = (
+        CANONICAL_COLUMNS
+        + [c for c in out.columns if c not in CANONICAL_COLUMNS and not c.startswith("_")]
+        + [c for c in ("_source", "_row", "_raw_start", "_raw_end", "_arrival_only") if c in out.columns]
+    )
     return out[order]
 
 
@@ -179,7 +183,9 @@ def fill_agent_names(df: pd.DataFrame) -> pd.DataFrame:
     cur = df["parent_span_id"].to_numpy(dtype=object)[idx]
     found = np.full(len(idx), None, dtype=object)
     for _ in range(256):  # depth bound (cycles are caught by validation)
-        open_ = np.array([c is not None and c == c and found[j] is None for j, c in enumerate(cur)], dtype=bool)
+        open_ = np.array(
+            [c is not None and c == c and found[j] is None for j, c in enumerate(cur)], dtype=bool
+        )
         if not open_.any():
             break
         for j in np.flatnonzero(open_):
@@ -190,8 +196,11 @@ def fill_agent_names(df: pd.DataFrame) -> pd.DataFrame:
                 cur[j] = parent.get(cur[j])
     col = df["agent_name"].to_numpy(dtype=object)
     col[idx] = np.where(pd.isna(found), None, found)
-    df["agent_name"] = pd.Series(col, index=df.index, dtype="object").astype("str").where(
-        pd.Series(col, index=df.index).notna(), None)
+    df["agent_name"] = (
+        pd.Series(col, index=df.index, dtype="object")
+        .astype("str")
+        .where(pd.Series(col, index=df.index).notna(), None)
+    )
     return df
 
 
@@ -217,7 +226,9 @@ def apply_price_table(df: pd.DataFrame, price_table) -> pd.DataFrame:
     tout = sub["output_tokens"].astype("Float64").fillna(0).to_numpy(float)
     tc = sub["cached_input_tokens"].astype("Float64").fillna(0).to_numpy(float)
     pc = p["cached_input_per_1m"].fillna(p["input_per_1m"]).to_numpy(float)
-    cost = ((tin - tc) * p["input_per_1m"].to_numpy(float) + tc * pc + tout * p["output_per_1m"].to_numpy(float)) / 1e6
+    cost = (
+        (tin - tc) * p["input_per_1m"].to_numpy(float) + tc * pc + tout * p["output_per_1m"].to_numpy(float)
+    ) / 1e6
     df.loc[need, "cost_usd"] = cost
     return df
 
@@ -227,6 +238,7 @@ def _price_frame(price_table) -> pd.DataFrame:
         p = Path(price_table)
         if p.suffix in (".yaml", ".yml"):
             import yaml
+
             price_table = yaml.safe_load(p.read_text())
         else:
             price_table = pd.read_csv(p)
@@ -236,13 +248,24 @@ def _price_frame(price_table) -> pd.DataFrame:
         rows = []
         for model, v in dict(price_table).items():
             if isinstance(v, Mapping):
-                rows.append({"model": model, "input_per_1m": v.get("input", v.get("input_per_1m")),
-                             "output_per_1m": v.get("output", v.get("output_per_1m")),
-                             "cached_input_per_1m": v.get("cached_input", v.get("cached_input_per_1m"))})
+                rows.append(
+                    {
+                        "model": model,
+                        "input_per_1m": v.get("input", v.get("input_per_1m")),
+                        "output_per_1m": v.get("output", v.get("output_per_1m")),
+                        "cached_input_per_1m": v.get("cached_input", v.get("cached_input_per_1m")),
+                    }
+                )
             else:
                 v = list(v)
-                rows.append({"model": model, "input_per_1m": v[0], "output_per_1m": v[1],
-                             "cached_input_per_1m": v[2] if len(v) > 2 else None})
+                rows.append(
+                    {
+                        "model": model,
+                        "input_per_1m": v[0],
+                        "output_per_1m": v[1],
+                        "cached_input_per_1m": v[2] if len(v) > 2 else None,
+                    }
+                )
         t = pd.DataFrame(rows)
     if "cached_input_per_1m" not in t.columns:
         t["cached_input_per_1m"] = np.nan
@@ -271,7 +294,9 @@ def _json_records(path: Path) -> tuple[list, list[int]]:
             try:
                 recs.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise TraceFormatError(f"{path}: line {i}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+                raise TraceFormatError(
+                    f"{path}: line {i}, column {exc.colno}: invalid JSON ({exc.msg})"
+                ) from None
             lines.append(i)
         return recs, lines
 
@@ -280,6 +305,7 @@ def _columns_of(path: Path) -> list[str] | None:
     suf = path.suffix.lower()
     if suf in (".parquet", ".pq"):
         import pyarrow.parquet as pq
+
         return list(pq.read_schema(path).names)
     if suf in (".csv", ".tsv", ".txt"):
         with open(path, encoding="utf-8") as fh:
@@ -299,10 +325,20 @@ def _format_from_columns(cols: Iterable[str]) -> str | None:
         return "phoenix"
     if cols & {"run_type", "parent_run_id", "dotted_order"}:
         return "langsmith"
-    if cols & {"parentObservationId", "parent_observation_id", "completionStartTime", "completion_start_time",
-               "traceId", "startTime"}:
+    if cols & {
+        "parentObservationId",
+        "parent_observation_id",
+        "completionStartTime",
+        "completion_start_time",
+        "traceId",
+        "startTime",
+    }:
         return "langfuse"
-    if {"span_id", "start_ts"} <= cols or {"trace_id", "span_id"} <= cols or len(cols & set(CANONICAL_COLUMNS)) >= 3:
+    if (
+        {"span_id", "start_ts"} <= cols
+        or {"trace_id", "span_id"} <= cols
+        or len(cols & set(CANONICAL_COLUMNS)) >= 3
+    ):
         return "canonical"
     return None
 
@@ -328,7 +364,8 @@ def detect_format(path: str | os.PathLike) -> str:
     if fmt is None:
         raise TraceFormatError(
             f"{path}: cannot recognise the trace format from its columns {sorted(cols)[:12]}; "
-            f"pass format= one of {', '.join(FORMATS)}")
+            f"pass format= one of {', '.join(FORMATS)}"
+        )
     return fmt
 
 
@@ -376,7 +413,10 @@ def _otlp_value(v):
     if "arrayValue" in v:
         return [_otlp_value(x) for x in (v["arrayValue"] or {}).get("values", []) or []]
     if "kvlistValue" in v:
-        return {kv.get("key"): _otlp_value(kv.get("value")) for kv in (v["kvlistValue"] or {}).get("values", []) or []}
+        return {
+            kv.get("key"): _otlp_value(kv.get("value"))
+            for kv in (v["kvlistValue"] or {}).get("values", []) or []
+        }
     if "bytesValue" in v:
         return v["bytesValue"]
     return None
@@ -390,8 +430,14 @@ def _otlp_attrs(lst) -> dict:
     return out
 
 
-_OTLP_STATUS = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_UNSET": "unset", "STATUS_CODE_OK": "ok",
-                "STATUS_CODE_ERROR": "error"}
+_OTLP_STATUS = {
+    0: "unset",
+    1: "ok",
+    2: "error",
+    "STATUS_CODE_UNSET": "unset",
+    "STATUS_CODE_OK": "ok",
+    "STATUS_CODE_ERROR": "error",
+}
 ATTR = {
     "operation": ("gen_ai.operation.name",),
     "provider": ("gen_ai.provider.name", "gen_ai.system"),
@@ -399,8 +445,11 @@ ATTR = {
     "agent_name": ("gen_ai.agent.name",),
     "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
     "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"),
-    "cached_input_tokens": ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-                            "gen_ai.usage.input_tokens.cached"),
+    "cached_input_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "gen_ai.usage.input_tokens.cached",
+    ),
     # not (yet) standard span attributes: the names used by our writer first, then common ones
     "ttft_s": ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token", "ttft_s"),
     "cost_usd": ("gen_ai.usage.cost", "gen_ai.usage.cost_usd", "cost_usd", "llm.usage.total_cost"),
@@ -412,10 +461,28 @@ def read_otlp_json(path) -> pd.DataFrame:
     """OTLP/JSON ``ExportTraceServiceRequest`` (one document or JSON lines) -> canonical spans."""
     path = Path(path)
     recs, lines = _json_records(path)
-    cols: dict[str, list] = {c: [] for c in ("trace_id", "span_id", "parent_span_id", "name", "operation",
-                                             "agent_name", "provider", "model", "ttft_s", "input_tokens",
-                                             "output_tokens", "cached_input_tokens", "cost_usd", "status",
-                                             "error_type", "service_name", "kind")}
+    cols: dict[str, list] = {
+        c: []
+        for c in (
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "name",
+            "operation",
+            "agent_name",
+            "provider",
+            "model",
+            "ttft_s",
+            "input_tokens",
+            "output_tokens",
+            "cached_input_tokens",
+            "cost_usd",
+            "status",
+            "error_type",
+            "service_name",
+            "kind",
+        )
+    }
     starts, ends, rows = [], [], []
     ordinal = 0
     for rec, line in zip(recs, lines):
@@ -423,7 +490,7 @@ def read_otlp_json(path) -> pd.DataFrame:
             raise TraceFormatError(f"{path}: line {line}: expected a JSON object (ExportTraceServiceRequest)")
         for rs in rec.get("resourceSpans", []) or []:
             res = _otlp_attrs((rs.get("resource") or {}).get("attributes"))
-            for ss in (rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []):
+            for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
                 for sp in ss.get("spans", []) or []:
                     ordinal += 1
                     a = _otlp_attrs(sp.get("attributes"))
@@ -436,8 +503,18 @@ def read_otlp_json(path) -> pd.DataFrame:
                     cols["span_id"].append(sp.get("spanId"))
                     cols["parent_span_id"].append(sp.get("parentSpanId") or None)
                     cols["name"].append(sp.get("name"))
-                    for k in ("operation", "provider", "model", "agent_name", "input_tokens", "output_tokens",
-                              "cached_input_tokens", "ttft_s", "cost_usd", "error_type"):
+                    for k in (
+                        "operation",
+                        "provider",
+                        "model",
+                        "agent_name",
+                        "input_tokens",
+                        "output_tokens",
+                        "cached_input_tokens",
+                        "ttft_s",
+                        "cost_usd",
+                        "error_type",
+                    ):
                         cols[k].append(_first(a, ATTR[k]))
                     if status == "error" and cols["error_type"][-1] is None:
                         cols["error_type"][-1] = st.get("message") or "_OTHER"
@@ -461,8 +538,13 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-_LF_OPERATION = {"GENERATION": "chat", "AGENT": "invoke_agent", "TOOL": "execute_tool", "EMBEDDING": "embeddings",
-                 "RETRIEVER": "retrieval"}
+_LF_OPERATION = {
+    "GENERATION": "chat",
+    "AGENT": "invoke_agent",
+    "TOOL": "execute_tool",
+    "EMBEDDING": "embeddings",
+    "RETRIEVER": "retrieval",
+}
 
 
 def _meta_get(meta, keys):
@@ -506,7 +588,9 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
         raise ValueError("time_unit must be 's', 'ms' or 'auto'")
     fac = 1e-3 if unit == "ms" else 1.0
     # end from start + latency where the export gives only the latency
-    fill_end = end.isna() & start.notna() & latency.notna() & pd.Series([v is None for v in be], index=df.index)
+    fill_end = (
+        end.isna() & start.notna() & latency.notna() & pd.Series([v is None for v in be], index=df.index)
+    )
     if fill_end.any():
         end = end.copy()
         end[fill_end] = start[fill_end] + pd.to_timedelta(latency[fill_end] * fac, unit="s")
@@ -520,35 +604,68 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
 
     in_tok = from_dicts(details, ("input",)).combine_first(from_dicts(usage, ("input", "promptTokens")))
     in_tok = in_tok.combine_first(col("prompt_tokens", "input_usage"))
-    out_tok = from_dicts(details, ("output",)).combine_first(from_dicts(usage, ("output", "completionTokens")))
+    out_tok = from_dicts(details, ("output",)).combine_first(
+        from_dicts(usage, ("output", "completionTokens"))
+    )
     out_tok = out_tok.combine_first(col("completion_tokens", "output_usage"))
-    cached = from_dicts(details, ("cache_read_input_tokens", "input_cached_tokens", "input_cache_read",
-                                  "cached_tokens"))
+    cached = from_dicts(
+        details, ("cache_read_input_tokens", "input_cached_tokens", "input_cache_read", "cached_tokens")
+    )
     cost = from_dicts(costd, ("total",)).combine_first(col("calculated_total_cost", "total_cost"))
     typ = col("type").astype("object")
     level = col("level").astype("object").fillna("DEFAULT").astype(str).str.upper()
     status = np.where(level == "ERROR", "error", "ok")
     msg = col("status_message")
     op = meta.map(lambda m: _meta_get(m, ("gen_ai.operation.name",)))
-    op = op.combine_first(typ.map(lambda t: _LF_OPERATION.get(str(t).upper(), str(t).lower()) if t is not None
-                                  and t == t else None))
+    op = op.combine_first(
+        typ.map(
+            lambda t: _LF_OPERATION.get(str(t).upper(), str(t).lower()) if t is not None and t == t else None
+        )
+    )
     out = {
-        "trace_id": col("trace_id"), "span_id": col("id"), "parent_span_id": col("parent_observation_id"),
-        "name": col("name"), "operation": op,
+        "trace_id": col("trace_id"),
+        "span_id": col("id"),
+        "parent_span_id": col("parent_observation_id"),
+        "name": col("name"),
+        "operation": op,
         "agent_name": meta.map(lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name"))),
         "provider": meta.map(lambda m: _meta_get(m, ("gen_ai.provider.name", "gen_ai.system", "provider"))),
         "model": col("model", "provided_model_name"),
-        "ttft_s": ttft, "input_tokens": in_tok, "output_tokens": out_tok, "cached_input_tokens": cached,
-        "cost_usd": cost, "status": status,
+        "ttft_s": ttft,
+        "input_tokens": in_tok,
+        "output_tokens": out_tok,
+        "cached_input_tokens": cached,
+        "cost_usd": cost,
+        "status": status,
         "error_type": msg.where(pd.Series(status, index=df.index) == "error", None),
     }
     res = pd.DataFrame({k: (v.values if isinstance(v, pd.Series) else v) for k, v in out.items()})
     res["start_ts"] = start.array
     res["end_ts"] = end.array
-    extra = [c for c in df.columns if c not in {"id", "trace_id", "parent_observation_id", "name", "type", "model",
-                                                 "start_time", "end_time", "completion_start_time", "usage",
-                                                 "usage_details", "cost_details", "metadata", "level",
-                                                 "status_message", "latency", "time_to_first_token"}]
+    extra = [
+        c
+        for c in df.columns
+        if c
+        not in {
+            "id",
+            "trace_id",
+            "parent_observation_id",
+            "name",
+            "type",
+            "model",
+            "start_time",
+            "end_time",
+            "completion_start_time",
+            "usage",
+            "usage_details",
+            "cost_details",
+            "metadata",
+            "level",
+            "status_message",
+            "latency",
+            "time_to_first_token",
+        }
+    ]
     for c in extra:
         res[c] = df[c].values
     res["_source"] = str(path)
@@ -558,9 +675,17 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- Phoenix
-_PHX_OPERATION = {"LLM": "chat", "AGENT": "invoke_agent", "TOOL": "execute_tool", "EMBEDDING": "embeddings",
-                  "RETRIEVER": "retrieval", "CHAIN": "chain", "RERANKER": "rerank", "GUARDRAIL": "guardrail",
-                  "EVALUATOR": "evaluator"}
+_PHX_OPERATION = {
+    "LLM": "chat",
+    "AGENT": "invoke_agent",
+    "TOOL": "execute_tool",
+    "EMBEDDING": "embeddings",
+    "RETRIEVER": "retrieval",
+    "CHAIN": "chain",
+    "RERANKER": "rerank",
+    "GUARDRAIL": "guardrail",
+    "EVALUATOR": "evaluator",
+}
 
 
 def _flatten(prefix: str, d, out: dict):
@@ -592,10 +717,26 @@ def read_phoenix(path) -> pd.DataFrame:
     start, bs = _parse_times(col("start_time").tolist())
     end, be = _parse_times(col("end_time").tolist())
     kind = col("span_kind", "attributes.openinference.span.kind").astype("object")
-    op = col("attributes.gen_ai.operation.name").astype("object").combine_first(
-        kind.map(lambda k: _PHX_OPERATION.get(str(k).upper(), str(k).lower()) if k is not None and k == k else None))
-    status = col("status_code").astype("object").fillna("UNSET").astype(str).str.upper().map(
-        {"OK": "ok", "ERROR": "error", "UNSET": "unset"}).fillna("unset")
+    op = (
+        col("attributes.gen_ai.operation.name")
+        .astype("object")
+        .combine_first(
+            kind.map(
+                lambda k: (
+                    _PHX_OPERATION.get(str(k).upper(), str(k).lower()) if k is not None and k == k else None
+                )
+            )
+        )
+    )
+    status = (
+        col("status_code")
+        .astype("object")
+        .fillna("UNSET")
+        .astype(str)
+        .str.upper()
+        .map({"OK": "ok", "ERROR": "error", "UNSET": "unset"})
+        .fillna("unset")
+    )
 
     def first_token_ts(ev):
         ev = _maybe_json(ev)
@@ -610,7 +751,9 @@ def read_phoenix(path) -> pd.DataFrame:
     events = col("events")
     ft, _ = _parse_times([first_token_ts(ev) for ev in events])
     ttft = (ft.set_axis(df.index) - start.set_axis(df.index)).dt.total_seconds().astype("float64")
-    ttft = ttft.where(ttft.notna(), pd.to_numeric(col("attributes.llm.time_to_first_token_s"), errors="coerce"))
+    ttft = ttft.where(
+        ttft.notna(), pd.to_numeric(col("attributes.llm.time_to_first_token_s"), errors="coerce")
+    )
 
     def exc_type(ev):
         ev = _maybe_json(ev)
@@ -626,22 +769,28 @@ def read_phoenix(path) -> pd.DataFrame:
     err = col("attributes.error.type").astype("object").combine_first(events.map(exc_type))
     err = err.combine_first(col("status_message").astype("object").replace("", None))
     err = err.where(status == "error", None)
-    res = pd.DataFrame({
-        "trace_id": col("context.trace_id", "trace_id").values,
-        "span_id": col("context.span_id", "span_id").values,
-        "parent_span_id": col("parent_id", "parent_span_id").values,
-        "name": col("name").values, "operation": op.values,
-        "agent_name": col("attributes.agent.name", "attributes.gen_ai.agent.name").values,
-        "provider": col("attributes.llm.provider").astype("object").combine_first(
-            col("attributes.llm.system").astype("object")).values,
-        "model": col("attributes.llm.model_name").values,
-        "ttft_s": ttft.values,
-        "input_tokens": col("attributes.llm.token_count.prompt").values,
-        "output_tokens": col("attributes.llm.token_count.completion").values,
-        "cached_input_tokens": col("attributes.llm.token_count.prompt_details.cache_read").values,
-        "cost_usd": col("attributes.llm.cost.total").values,
-        "status": status.values, "error_type": err.values,
-    })
+    res = pd.DataFrame(
+        {
+            "trace_id": col("context.trace_id", "trace_id").values,
+            "span_id": col("context.span_id", "span_id").values,
+            "parent_span_id": col("parent_id", "parent_span_id").values,
+            "name": col("name").values,
+            "operation": op.values,
+            "agent_name": col("attributes.agent.name", "attributes.gen_ai.agent.name").values,
+            "provider": col("attributes.llm.provider")
+            .astype("object")
+            .combine_first(col("attributes.llm.system").astype("object"))
+            .values,
+            "model": col("attributes.llm.model_name").values,
+            "ttft_s": ttft.values,
+            "input_tokens": col("attributes.llm.token_count.prompt").values,
+            "output_tokens": col("attributes.llm.token_count.completion").values,
+            "cached_input_tokens": col("attributes.llm.token_count.prompt_details.cache_read").values,
+            "cost_usd": col("attributes.llm.cost.total").values,
+            "status": status.values,
+            "error_type": err.values,
+        }
+    )
     res["start_ts"] = start.array
     res["end_ts"] = end.array
     res["_source"] = str(path)
@@ -651,8 +800,15 @@ def read_phoenix(path) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- LangSmith
-_LS_OPERATION = {"llm": "chat", "tool": "execute_tool", "embedding": "embeddings", "retriever": "retrieval",
-                 "chain": "chain", "prompt": "prompt", "parser": "parser"}
+_LS_OPERATION = {
+    "llm": "chat",
+    "tool": "execute_tool",
+    "embedding": "embeddings",
+    "retriever": "retrieval",
+    "chain": "chain",
+    "prompt": "prompt",
+    "parser": "parser",
+}
 
 
 def read_langsmith(path) -> pd.DataFrame:
@@ -674,32 +830,55 @@ def read_langsmith(path) -> pd.DataFrame:
     start, bs = _parse_times(col("start_time").tolist())
     end, be = _parse_times(col("end_time").tolist())
     ftt, _ = _parse_times(col("first_token_time").tolist())
-    status = col("status").astype("object").fillna("unset").astype(str).str.lower().map(
-        {"success": "ok", "error": "error", "pending": "unset"}).fillna("unset")
+    status = (
+        col("status")
+        .astype("object")
+        .fillna("unset")
+        .astype(str)
+        .str.lower()
+        .map({"success": "ok", "error": "error", "pending": "unset"})
+        .fillna("unset")
+    )
     err = col("error").astype("object")
     etype = meta.map(lambda m: _meta_get(m, ("error.type", "error_type")))
-    parsed = err.map(lambda s: re.split(r"[(:\s]", s.strip(), maxsplit=1)[0] if isinstance(s, str) and s.strip()
-                     else None)
+    parsed = err.map(
+        lambda s: re.split(r"[(:\s]", s.strip(), maxsplit=1)[0] if isinstance(s, str) and s.strip() else None
+    )
     etype = etype.combine_first(parsed)
     status = status.where(~(err.notna() & (err.astype(str).str.len() > 0)), "error")
     run_type = col("run_type").astype("object")
     op = meta.map(lambda m: _meta_get(m, ("gen_ai.operation.name",))).combine_first(
-        run_type.map(lambda r: _LS_OPERATION.get(str(r).lower(), str(r).lower()) if r is not None and r == r
-                     else None))
+        run_type.map(
+            lambda r: _LS_OPERATION.get(str(r).lower(), str(r).lower()) if r is not None and r == r else None
+        )
+    )
     pdet = col("prompt_token_details")
     cached = pdet.map(lambda d: _first(d, ("cache_read", "cached_tokens")) if isinstance(d, dict) else None)
-    res = pd.DataFrame({
-        "trace_id": col("trace_id").values, "span_id": col("id").values,
-        "parent_span_id": col("parent_run_id").values, "name": col("name").values, "operation": op.values,
-        "agent_name": meta.map(lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name", "lc_agent_name"))).values,
-        "provider": meta.map(lambda m: _meta_get(m, ("ls_provider", "gen_ai.provider.name"))).values,
-        "model": meta.map(lambda m: _meta_get(m, ("ls_model_name",))).combine_first(
-            inv.map(lambda d: _first(d, ("model", "model_name")) if isinstance(d, dict) else None)).values,
-        "ttft_s": (ftt - start).dt.total_seconds().values,
-        "input_tokens": col("prompt_tokens").values, "output_tokens": col("completion_tokens").values,
-        "cached_input_tokens": cached.values, "cost_usd": col("total_cost").values,
-        "status": status.values, "error_type": etype.where(status == "error", None).values,
-    })
+    res = pd.DataFrame(
+        {
+            "trace_id": col("trace_id").values,
+            "span_id": col("id").values,
+            "parent_span_id": col("parent_run_id").values,
+            "name": col("name").values,
+            "operation": op.values,
+            "agent_name": meta.map(
+                lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name", "lc_agent_name"))
+            ).values,
+            "provider": meta.map(lambda m: _meta_get(m, ("ls_provider", "gen_ai.provider.name"))).values,
+            "model": meta.map(lambda m: _meta_get(m, ("ls_model_name",)))
+            .combine_first(
+                inv.map(lambda d: _first(d, ("model", "model_name")) if isinstance(d, dict) else None)
+            )
+            .values,
+            "ttft_s": (ftt - start).dt.total_seconds().values,
+            "input_tokens": col("prompt_tokens").values,
+            "output_tokens": col("completion_tokens").values,
+            "cached_input_tokens": cached.values,
+            "cost_usd": col("total_cost").values,
+            "status": status.values,
+            "error_type": etype.where(status == "error", None).values,
+        }
+    )
     res["start_ts"] = start.array
     res["end_ts"] = end.array
     res["_source"] = str(path)
@@ -733,12 +912,24 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
         agent_name = m.group(1) if m else path.stem
     start, bs = _parse_times(df["TIMESTAMP"].tolist())
     import zlib
+
     tag = zlib.crc32(path.stem.encode()) & 0xFFFF  # ids unique across trace files
     ids = [f"{tag:04x}{i:012x}" for i in range(len(df))]
-    res = pd.DataFrame({"trace_id": ids, "span_id": ids, "parent_span_id": None, "name": "llm_request",
-                        "operation": "chat", "agent_name": agent_name, "provider": provider, "model": None,
-                        "input_tokens": df["ContextTokens"].values, "output_tokens": df["GeneratedTokens"].values,
-                        "status": "unset"})
+    res = pd.DataFrame(
+        {
+            "trace_id": ids,
+            "span_id": ids,
+            "parent_span_id": None,
+            "name": "llm_request",
+            "operation": "chat",
+            "agent_name": agent_name,
+            "provider": provider,
+            "model": None,
+            "input_tokens": df["ContextTokens"].values,
+            "output_tokens": df["GeneratedTokens"].values,
+            "status": "unset",
+        }
+    )
     res["start_ts"] = start.array
     res["end_ts"] = pd.Series(pd.NaT, index=res.index, dtype="datetime64[ns, UTC]").array
     res["_source"] = str(path)
@@ -751,12 +942,19 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
 
 
 # ----------------------------------------------------------------------------- entry point
-_READERS = {"canonical": read_canonical, "otlp": read_otlp_json, "langfuse": read_langfuse,
-            "phoenix": read_phoenix, "langsmith": read_langsmith, "azure": read_azure}
+_READERS = {
+    "canonical": read_canonical,
+    "otlp": read_otlp_json,
+    "langfuse": read_langfuse,
+    "phoenix": read_phoenix,
+    "langsmith": read_langsmith,
+    "azure": read_azure,
+}
 
 
-def read_spans(paths, format: str = "auto", *, price_table=None, time_unit: str = "auto",
-               agent_name: str | None = None) -> pd.DataFrame:
+def read_spans(
+    paths, format: str = "auto", *, price_table=None, time_unit: str = "auto", agent_name: str | None = None
+) -> pd.DataFrame:
     """Read one or more trace files into one canonical span table (not yet validated).
 
     Parameters
@@ -791,7 +989,11 @@ def read_spans(paths, format: str = "auto", *, price_table=None, time_unit: str 
         frames.append(_READERS[fmt](p, **kw))
         fmts.append(fmt)
     frames = [f for f in frames if len(f.columns)]
-    df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    df = (
+        pd.concat(frames, ignore_index=True, sort=False)
+        if len(frames) > 1
+        else frames[0].reset_index(drop=True)
+    )
     df = apply_price_table(df, price_table)
     df.attrs["formats"] = fmts
     df.attrs["arrivals_only"] = all(f == "azure" for f in fmts)

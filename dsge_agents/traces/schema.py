@@ -29,18 +29,43 @@ columns ``_source`` (file), ``_row`` (1-based row / line number in that file) an
 ``_arrival_only`` (rows of arrival traces, which have no end time);
 :func:`dsge_agents.traces.validate.validate` consumes and removes them.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 CANONICAL_COLUMNS = [
-    "trace_id", "span_id", "parent_span_id", "name", "operation", "agent_name", "provider", "model",
-    "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd",
-    "status", "error_type",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "operation",
+    "agent_name",
+    "provider",
+    "model",
+    "start_ts",
+    "end_ts",
+    "ttft_s",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_usd",
+    "status",
+    "error_type",
 ]
-STRING_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "operation", "agent_name", "provider",
-                  "model", "status", "error_type"]
+STRING_COLUMNS = [
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "operation",
+    "agent_name",
+    "provider",
+    "model",
+    "status",
+    "error_type",
+]
 TIME_COLUMNS = ["start_ts", "end_ts"]
 INT_COLUMNS = ["input_tokens", "output_tokens", "cached_input_tokens"]
 FLOAT_COLUMNS = ["ttft_s", "cost_usd"]
@@ -133,9 +158,22 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
 
 def normalize_status(s: pd.Series) -> pd.Series:
     """Map the many spellings of a span status onto ``ok`` / ``error`` / ``unset``."""
-    m = {"ok": "ok", "success": "ok", "status_code_ok": "ok", "1": "ok", "default": "ok",
-         "error": "error", "status_code_error": "error", "2": "error", "failed": "error", "failure": "error",
-         "unset": "unset", "status_code_unset": "unset", "0": "unset", "pending": "unset"}
+    m = {
+        "ok": "ok",
+        "success": "ok",
+        "status_code_ok": "ok",
+        "1": "ok",
+        "default": "ok",
+        "error": "error",
+        "status_code_error": "error",
+        "2": "error",
+        "failed": "error",
+        "failure": "error",
+        "unset": "unset",
+        "status_code_unset": "unset",
+        "0": "unset",
+        "pending": "unset",
+    }
     low = s.astype("str").str.strip().str.lower()
     out = low.map(m)
     out = out.where(s.notna(), "unset")
@@ -170,5 +208,7 @@ def canonical_equal(a: pd.DataFrame, b: pd.DataFrame, *, rtol: float = 1e-9) -> 
         bad = np.asarray(bad, dtype=bool)
         if bad.any():
             i = int(np.argmax(bad))
-            diffs.append(f"{c}: {int(bad.sum())} rows differ, e.g. span {a['span_id'][i]}: {x[i]!r} != {y[i]!r}")
+            diffs.append(
+                f"{c}: {int(bad.sum())} rows differ, e.g. span {a['span_id'][i]}: {x[i]!r} != {y[i]!r}"
+            )
     return diffs

@@ -16,6 +16,7 @@ missing value are skipped. :func:`project_panel` does the same for the per-perio
 series of a :class:`~dsge_agents.traces.aggregate.TracePanel` (samples at the period
 midpoints), e.g. arrivals or concurrency.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,9 @@ class TraceSFSL:
     estimator : ``"lsq"`` (least squares, exact on V_K) or ``"projection"`` (see SFSL).
     """
 
-    def __init__(self, window="1h", K: int = 8, basis: str = "legendre", metrics=SPAN_METRICS,
-                 estimator: str = "lsq"):
+    def __init__(
+        self, window="1h", K: int = 8, basis: str = "legendre", metrics=SPAN_METRICS, estimator: str = "lsq"
+    ):
         self.window = window
         self.W = _window_ns(window)
         self.basis = make_basis(basis, K, self.W / 1e9)
@@ -106,8 +108,11 @@ class TraceSFSL:
         out = TraceSFSL(self.window, self.basis.K, self.basis.name, self.metrics, self.estimator)
         for key in set(self.states) | set(other.states):
             a, b = self.states.get(key), other.states.get(key)
-            out.states[key] = a.merge(b) if a is not None and b is not None else (a or b).merge(
-                SFSL(self.basis, estimator=self.estimator))
+            out.states[key] = (
+                a.merge(b)
+                if a is not None and b is not None
+                else (a or b).merge(SFSL(self.basis, estimator=self.estimator))
+            )
         return out
 
     __add__ = merge
@@ -134,14 +139,21 @@ class TraceSFSL:
         return self.states[(int(w.value // self.W), agent, metric)].evaluate(t)
 
 
-def project_spans(spans: pd.DataFrame, window="1h", K: int = 8, basis: str = "legendre", metrics=SPAN_METRICS,
-                  estimator: str = "lsq") -> TraceSFSL:
+def project_spans(
+    spans: pd.DataFrame,
+    window="1h",
+    K: int = 8,
+    basis: str = "legendre",
+    metrics=SPAN_METRICS,
+    estimator: str = "lsq",
+) -> TraceSFSL:
     """One-pass :class:`TraceSFSL` of a span table."""
     return TraceSFSL(window, K, basis, metrics, estimator).update(spans)
 
 
-def project_panel(panel, window="1h", K: int = 8, basis: str = "legendre", metrics=None,
-                  estimator: str = "lsq") -> pd.DataFrame:
+def project_panel(
+    panel, window="1h", K: int = 8, basis: str = "legendre", metrics=None, estimator: str = "lsq"
+) -> pd.DataFrame:
     """Project the per-period series of a panel (tidy frame or TracePanel) within each window.
 
     Samples are (period midpoint − window start, value) for non-NaN values. Returns the

@@ -23,6 +23,7 @@ reproduces the M/M/c mean wait of the Erlang C formula
 W_q = C(c, λ/μ)/(cμ − λ) (Erlang 1917; Kleinrock, *Queueing Systems I*, §3.5), and
 the output satisfies Little's law L = λW.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import EconomyError, TraceValidationError
-from dsge_agents.traces.schema import CANONICAL_COLUMNS, to_canonical
+from dsge_agents.traces.schema import CANONICAL_COLUMNS
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -77,7 +78,10 @@ class StageSpec:
 
 @dataclass
 class Outage:
-    """``fraction`` of ``agent``'s servers down on [start, end) (seconds from the first arrival or timestamps)."""
+    """``fraction`` of ``agent``'s servers down on [start, end).
+
+    Times are seconds from the first arrival, or timestamps.
+    """
 
     agent: str
     start: Any
@@ -148,7 +152,9 @@ class SimulationConfig:
                 raise EconomyError(f"stage {s.name!r} has no agents")
             tot = sum(s.next.values())
             if tot > 1 + 1e-9 or any(p < 0 for p in s.next.values()):
-                raise EconomyError(f"stage {s.name!r}: branch probabilities must be >= 0 and sum to <= 1, got {s.next}")
+                raise EconomyError(
+                    f"stage {s.name!r}: branch probabilities must be >= 0 and sum to <= 1, got {s.next}"
+                )
             for nx in s.next:
                 if nx not in snames:
                     raise EconomyError(f"stage {s.name!r} links to unknown stage {nx!r}")
@@ -177,7 +183,7 @@ class SimulationConfig:
             if sh.agent not in names:
                 raise EconomyError(f"shock names unknown agent {sh.agent!r}; agents are {names}")
         for ch in self.slo_changes:
-            for a in (ch.shares or {}):
+            for a in ch.shares or {}:
                 if a not in names:
                     raise EconomyError(f"SLO change names unknown agent {a!r}")
 
@@ -188,9 +194,23 @@ class SimulationConfig:
     @classmethod
     def single_queue(cls, servers: int, mean_service_s: float, name: str = "server") -> "SimulationConfig":
         """One M/M/c-style agent with exponential service (queueing checks)."""
-        return cls(stages=[StageSpec("serve", [AgentSpec(name, servers=servers, service="exponential",
-                                                         mean_service_s=mean_service_s, overhead_s=0.0)])],
-                   retry=RetryPolicy(max_retries=0))
+        return cls(
+            stages=[
+                StageSpec(
+                    "serve",
+                    [
+                        AgentSpec(
+                            name,
+                            servers=servers,
+                            service="exponential",
+                            mean_service_s=mean_service_s,
+                            overhead_s=0.0,
+                        )
+                    ],
+                )
+            ],
+            retry=RetryPolicy(max_retries=0),
+        )
 
     @classmethod
     def default(cls) -> "SimulationConfig":
@@ -201,23 +221,61 @@ class SimulationConfig:
         calibration facts of DESIGN §5.2 (decode ~5 ms/token small, ~25 ms/token large;
         prices per 1M tokens small $0.15/$0.60, medium $1.25/$10, large $3/$15).
         """
-        small = dict(prefill_tps=20000.0, decode_tps=150.0, overhead_s=0.03, model="small-8b", provider="selfhosted",
-                     price_in=0.15, price_out=0.60)
-        medium = dict(prefill_tps=10000.0, decode_tps=80.0, overhead_s=0.05, model="medium", provider="api-medium",
-                      price_in=1.25, price_out=10.0)
-        large = dict(prefill_tps=5000.0, decode_tps=40.0, overhead_s=0.08, model="large-70b", provider="api-large",
-                     price_in=3.0, price_out=15.0)
+        small = dict(
+            prefill_tps=20000.0,
+            decode_tps=150.0,
+            overhead_s=0.03,
+            model="small-8b",
+            provider="selfhosted",
+            price_in=0.15,
+            price_out=0.60,
+        )
+        medium = dict(
+            prefill_tps=10000.0,
+            decode_tps=80.0,
+            overhead_s=0.05,
+            model="medium",
+            provider="api-medium",
+            price_in=1.25,
+            price_out=10.0,
+        )
+        large = dict(
+            prefill_tps=5000.0,
+            decode_tps=40.0,
+            overhead_s=0.08,
+            model="large-70b",
+            provider="api-large",
+            price_in=3.0,
+            price_out=15.0,
+        )
         stages = [
-            StageSpec("triage", [AgentSpec("triage_small", servers=4, share=0.7, output_scale=0.1, **small),
-                                 AgentSpec("triage_medium", servers=3, share=0.3, output_scale=0.1, **medium)],
-                      next={"solve": 0.85}),
-            StageSpec("solve", [AgentSpec("solve_medium", servers=24, share=0.6, **medium),
-                                AgentSpec("solve_large", servers=32, share=0.4, **large)],
-                      next={"review": 0.6}),
-            StageSpec("review", [AgentSpec("review_small", servers=4, share=0.5, input_scale=1.2, output_scale=0.3,
-                                           **small),
-                                 AgentSpec("review_large", servers=12, share=0.5, input_scale=1.2, output_scale=0.3,
-                                           **large)]),
+            StageSpec(
+                "triage",
+                [
+                    AgentSpec("triage_small", servers=4, share=0.7, output_scale=0.1, **small),
+                    AgentSpec("triage_medium", servers=3, share=0.3, output_scale=0.1, **medium),
+                ],
+                next={"solve": 0.85},
+            ),
+            StageSpec(
+                "solve",
+                [
+                    AgentSpec("solve_medium", servers=24, share=0.6, **medium),
+                    AgentSpec("solve_large", servers=32, share=0.4, **large),
+                ],
+                next={"review": 0.6},
+            ),
+            StageSpec(
+                "review",
+                [
+                    AgentSpec(
+                        "review_small", servers=4, share=0.5, input_scale=1.2, output_scale=0.3, **small
+                    ),
+                    AgentSpec(
+                        "review_large", servers=12, share=0.5, input_scale=1.2, output_scale=0.3, **large
+                    ),
+                ],
+            ),
         ]
         return cls(stages=stages, name="default_6_agents")
 
@@ -230,31 +288,52 @@ class SimulationConfig:
         per-request service rate (rounded up), or ``servers`` when the YAML gives it.
         """
         from dsge_agents.traces._economy_adapter import config_from_economy
+
         return config_from_economy(source, servers_scale=servers_scale)
 
 
 # ----------------------------------------------------------------------------- arrivals
-def poisson_arrivals(rate: float, n: int, *, seed: int = 0, start="2024-01-01T00:00:00Z",
-                     input_tokens: int = 1000, output_tokens: int = 200) -> pd.DataFrame:
+def poisson_arrivals(
+    rate: float,
+    n: int,
+    *,
+    seed: int = 0,
+    start="2024-01-01T00:00:00Z",
+    input_tokens: int = 1000,
+    output_tokens: int = 200,
+) -> pd.DataFrame:
     """``n`` Poisson arrivals of intensity ``rate`` (per second) with constant token counts."""
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.exponential(1.0 / rate, size=n))
     t0 = pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0.tz_convert("UTC")
-    return pd.DataFrame({"start_ts": t0 + pd.to_timedelta(np.round(t * 1e6), unit="us"),
-                         "input_tokens": np.full(n, input_tokens), "output_tokens": np.full(n, output_tokens)})
+    return pd.DataFrame(
+        {
+            "start_ts": t0 + pd.to_timedelta(np.round(t * 1e6), unit="us"),
+            "input_tokens": np.full(n, input_tokens),
+            "output_tokens": np.full(n, output_tokens),
+        }
+    )
 
 
 def _arrivals_frame(arrivals) -> pd.DataFrame:
     if isinstance(arrivals, (str, Path)):
         from dsge_agents.traces.readers import read_spans
+
         arrivals = read_spans(arrivals)
     if not isinstance(arrivals, pd.DataFrame):
-        raise TraceValidationError("arrivals must be a DataFrame with start_ts (and token counts) or a trace file")
+        raise TraceValidationError(
+            "arrivals must be a DataFrame with start_ts (and token counts) or a trace file"
+        )
     df = arrivals
     if "start_ts" not in df.columns and "TIMESTAMP" in df.columns:
-        df = df.rename(columns={"TIMESTAMP": "start_ts", "ContextTokens": "input_tokens",
-                                "GeneratedTokens": "output_tokens"})
+        df = df.rename(
+            columns={
+                "TIMESTAMP": "start_ts",
+                "ContextTokens": "input_tokens",
+                "GeneratedTokens": "output_tokens",
+            }
+        )
     if "start_ts" not in df.columns:
         raise TraceValidationError(f"arrivals need a start_ts column; got {list(df.columns)[:10]}")
     if "parent_span_id" in df.columns and df["parent_span_id"].notna().any():
@@ -282,7 +361,7 @@ def hex_ids_arrow(values: np.ndarray, width: int = 16, prefix: int = 0):
 
     n = len(values)
     if width > 16:
-        pre = np.frombuffer(f"{prefix:0{width - 16}x}"[-(width - 16):].encode(), dtype=np.uint8)
+        pre = np.frombuffer(f"{prefix:0{width - 16}x}"[-(width - 16) :].encode(), dtype=np.uint8)
         digits = np.concatenate([np.broadcast_to(pre, (n, width - 16)), _hex_digits(values, 16)], axis=1)
     else:
         digits = _hex_digits(values, width)
@@ -306,8 +385,10 @@ class SimulationResult:
 
     def summary(self) -> str:
         s = self.stats
-        return (f"{s['n_requests']} requests, {s['n_spans']} spans, {s['failed_requests']} failed, "
-                f"{s['wall_s']:.2f} s wall ({s['requests_per_min_wall']:.3g} requests/min)")
+        return (
+            f"{s['n_requests']} requests, {s['n_spans']} spans, {s['failed_requests']} failed, "
+            f"{s['wall_s']:.2f} s wall ({s['requests_per_min_wall']:.3g} requests/min)"
+        )
 
 
 def _to_seconds(x, t0: pd.Timestamp) -> float:
@@ -318,9 +399,17 @@ def _to_seconds(x, t0: pd.Timestamp) -> float:
     return (ts - t0).total_seconds()
 
 
-def simulate(config: SimulationConfig | None = None, arrivals=None, *, seed: int = 0, time_scale: float = 1.0,
-             repeat: int = 1, max_requests: int | None = None, progress: bool = False,
-             emit_spans: bool = True) -> SimulationResult:
+def simulate(
+    config: SimulationConfig | None = None,
+    arrivals=None,
+    *,
+    seed: int = 0,
+    time_scale: float = 1.0,
+    repeat: int = 1,
+    max_requests: int | None = None,
+    progress: bool = False,
+    emit_spans: bool = True,
+) -> SimulationResult:
     """Run the discrete-event simulation.
 
     Parameters
@@ -355,10 +444,16 @@ def simulate(config: SimulationConfig | None = None, arrivals=None, *, seed: int
     order = np.argsort(tns, kind="stable")
     t0 = pd.Timestamp(int(tns[order[0]]), tz="UTC") if len(tns) else pd.Timestamp(0, tz="UTC")
     t_rel = (tns[order] - t0.value) / 1e9
-    tin = pd.to_numeric(arr["input_tokens"], errors="coerce").to_numpy(float)[ok][order] \
-        if "input_tokens" in arr.columns else np.zeros(len(t_rel))
-    tout = pd.to_numeric(arr["output_tokens"], errors="coerce").to_numpy(float)[ok][order] \
-        if "output_tokens" in arr.columns else np.zeros(len(t_rel))
+    tin = (
+        pd.to_numeric(arr["input_tokens"], errors="coerce").to_numpy(float)[ok][order]
+        if "input_tokens" in arr.columns
+        else np.zeros(len(t_rel))
+    )
+    tout = (
+        pd.to_numeric(arr["output_tokens"], errors="coerce").to_numpy(float)[ok][order]
+        if "output_tokens" in arr.columns
+        else np.zeros(len(t_rel))
+    )
     tin, tout = np.nan_to_num(tin), np.nan_to_num(tout)
     t_rel = t_rel / time_scale
     if repeat > 1:
@@ -417,36 +512,117 @@ def simulate(config: SimulationConfig | None = None, arrivals=None, *, seed: int
     bar.update(1)
     t_start = time.perf_counter()
     out = simulate_kernel(
-        t_rel.astype(np.float64), tin.astype(np.float64), tout.astype(np.float64),
-        stage_ptr, np.array(stage_agents, np.int64), edge_ptr, np.array(edge_to, np.int64),
-        np.array(edge_cum, np.float64), servers, f("prefill_tps"), f("decode_tps"), f("overhead_s"),
-        f("input_scale"), f("output_scale"), svc_kind, f("mean_service_s"),
-        np.array(ep_t, np.float64), np.array(share, np.float64), np.array(tmo, np.float64),
-        np.array(cap_t, np.float64), np.array(cap_agent, np.int64), np.array(cap_delta, np.int64),
-        np.array([aidx[r.agent] for r in rl], np.int64), np.array([_to_seconds(r.start, t0) for r in rl], np.float64),
-        np.array([_to_seconds(r.end, t0) for r in rl], np.float64), np.array([r.max_per_s for r in rl], np.int64),
-        int(cfg.retry.max_retries), float(cfg.retry.backoff_s), float(cfg.retry.multiplier), float(cfg.retry.jitter),
-        int(seed), 64)
+        t_rel.astype(np.float64),
+        tin.astype(np.float64),
+        tout.astype(np.float64),
+        stage_ptr,
+        np.array(stage_agents, np.int64),
+        edge_ptr,
+        np.array(edge_to, np.int64),
+        np.array(edge_cum, np.float64),
+        servers,
+        f("prefill_tps"),
+        f("decode_tps"),
+        f("overhead_s"),
+        f("input_scale"),
+        f("output_scale"),
+        svc_kind,
+        f("mean_service_s"),
+        np.array(ep_t, np.float64),
+        np.array(share, np.float64),
+        np.array(tmo, np.float64),
+        np.array(cap_t, np.float64),
+        np.array(cap_agent, np.int64),
+        np.array(cap_delta, np.int64),
+        np.array([aidx[r.agent] for r in rl], np.int64),
+        np.array([_to_seconds(r.start, t0) for r in rl], np.float64),
+        np.array([_to_seconds(r.end, t0) for r in rl], np.float64),
+        np.array([r.max_per_s for r in rl], np.int64),
+        int(cfg.retry.max_retries),
+        float(cfg.retry.backoff_s),
+        float(cfg.retry.multiplier),
+        float(cfg.retry.jitter),
+        int(seed),
+        64,
+    )
     kernel_s = time.perf_counter() - t_start
-    (sp_req, sp_agent, sp_stage, sp_start, sp_svc, sp_end, sp_ttft, sp_in, sp_out, sp_err, req_end,
-     req_failed) = out
+    (
+        sp_req,
+        sp_agent,
+        sp_stage,
+        sp_start,
+        sp_svc,
+        sp_end,
+        sp_ttft,
+        sp_in,
+        sp_out,
+        sp_err,
+        req_end,
+        req_failed,
+    ) = out
     bar.update(1)
-    spans = _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stage, sp_start, sp_svc, sp_end,
-                         sp_ttft, sp_in, sp_out, sp_err, req_end, req_failed) if emit_spans else None
+    spans = (
+        _build_spans(
+            cfg,
+            agents,
+            stages,
+            t0,
+            t_rel,
+            seed,
+            sp_req,
+            sp_agent,
+            sp_stage,
+            sp_start,
+            sp_svc,
+            sp_end,
+            sp_ttft,
+            sp_in,
+            sp_out,
+            sp_err,
+            req_end,
+            req_failed,
+        )
+        if emit_spans
+        else None
+    )
     shocks = _shock_table(cfg, t0)
     bar.update(1)
     bar.close()
     wall = time.perf_counter() - t_start
-    stats = {"n_requests": n_req, "n_spans": int(len(sp_req) + n_req), "failed_requests": int(req_failed.sum()),
-             "kernel_s": kernel_s, "wall_s": wall,
-             "requests_per_min_wall": n_req / max(wall, 1e-9) * 60.0,
-             "mean_wait_s": float(np.nanmean(sp_svc - sp_start)) if len(sp_req) else float("nan"),
-             "horizon_s": float(t_rel[-1]) if n_req else 0.0, "origin": t0}
+    stats = {
+        "n_requests": n_req,
+        "n_spans": int(len(sp_req) + n_req),
+        "failed_requests": int(req_failed.sum()),
+        "kernel_s": kernel_s,
+        "wall_s": wall,
+        "requests_per_min_wall": n_req / max(wall, 1e-9) * 60.0,
+        "mean_wait_s": float(np.nanmean(sp_svc - sp_start)) if len(sp_req) else float("nan"),
+        "horizon_s": float(t_rel[-1]) if n_req else 0.0,
+        "origin": t0,
+    }
     return SimulationResult(spans=spans, shocks=shocks, config=cfg, stats=stats)
 
 
-def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stage, sp_start, sp_svc, sp_end,
-                 sp_ttft, sp_in, sp_out, sp_err, req_end, req_failed) -> pd.DataFrame:
+def _build_spans(
+    cfg,
+    agents,
+    stages,
+    t0,
+    t_rel,
+    seed,
+    sp_req,
+    sp_agent,
+    sp_stage,
+    sp_start,
+    sp_svc,
+    sp_end,
+    sp_ttft,
+    sp_in,
+    sp_out,
+    sp_err,
+    req_end,
+    req_failed,
+) -> pd.DataFrame:
     """Assemble root + call spans as one Arrow table (fast string columns), sorted by start."""
     import pyarrow as pa
 
@@ -477,7 +653,7 @@ def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stag
     is_root = np.r_[np.ones(n_req, bool), np.zeros(ns, bool)][order]
     req_of = np.r_[np.arange(n_req), sp_req][order]
     span_no = np.r_[np.arange(n_req) + (1 << 60), np.arange(ns) + (2 << 60)][order]
-    ag = np.r_[np.full(n_req, n_ag), sp_agent][order]          # index n_ag = the orchestrator
+    ag = np.r_[np.full(n_req, n_ag), sp_agent][order]  # index n_ag = the orchestrator
     failed = np.r_[req_failed == 1, ~ok][order]
     err_idx = np.r_[np.where(req_failed == 1, 3, 0), sp_err][order]
     stage = np.r_[np.zeros(n_req, np.int64), sp_stage][order]
@@ -497,21 +673,31 @@ def _build_spans(cfg, agents, stages, t0, t_rel, seed, sp_req, sp_agent, sp_stag
     model_mask = np.array([m is None for m in models])[ag]
     prov_mask = np.array([p is None for p in provs])[ag]
     ints = lambda x, m: pa.array(np.asarray(x, np.int64), mask=m)  # noqa: E731
-    tbl = pa.table({
-        "trace_id": trace, "span_id": span, "parent_span_id": parent,
-        "name": dict_col(ag, [f"chat {x}" for x in names] + [f"invoke_agent {cfg.orchestrator}"]),
-        "operation": dict_col(is_root.astype(np.int32), ["chat", "invoke_agent"]),
-        "agent_name": dict_col(ag, names + [cfg.orchestrator]),
-        "provider": dict_col(ag, provs, mask=prov_mask),
-        "model": dict_col(ag, models, mask=model_mask),
-        "start_ts": ts(start), "end_ts": ts(end), "ttft_s": ttft,
-        "input_tokens": ints(tin, is_root), "output_tokens": ints(tout, is_root),
-        "cached_input_tokens": pa.nulls(n, pa.int64()), "cost_usd": cost,
-        "status": dict_col(failed.astype(np.int32), ["ok", "error"]),
-        "error_type": dict_col(err_idx, ["", "rate_limited", "timeout", "retries_exhausted"], mask=err_idx == 0),
-        "stage": dict_col(stage, [s.name for s in stages], mask=is_root),
-        "queue_wait_s": wait,
-    })
+    tbl = pa.table(
+        {
+            "trace_id": trace,
+            "span_id": span,
+            "parent_span_id": parent,
+            "name": dict_col(ag, [f"chat {x}" for x in names] + [f"invoke_agent {cfg.orchestrator}"]),
+            "operation": dict_col(is_root.astype(np.int32), ["chat", "invoke_agent"]),
+            "agent_name": dict_col(ag, names + [cfg.orchestrator]),
+            "provider": dict_col(ag, provs, mask=prov_mask),
+            "model": dict_col(ag, models, mask=model_mask),
+            "start_ts": ts(start),
+            "end_ts": ts(end),
+            "ttft_s": ttft,
+            "input_tokens": ints(tin, is_root),
+            "output_tokens": ints(tout, is_root),
+            "cached_input_tokens": pa.nulls(n, pa.int64()),
+            "cost_usd": cost,
+            "status": dict_col(failed.astype(np.int32), ["ok", "error"]),
+            "error_type": dict_col(
+                err_idx, ["", "rate_limited", "timeout", "retries_exhausted"], mask=err_idx == 0
+            ),
+            "stage": dict_col(stage, [s.name for s in stages], mask=is_root),
+            "queue_wait_s": wait,
+        }
+    )
     df = tbl.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     return df[CANONICAL_COLUMNS + ["stage", "queue_wait_s"]]
 
@@ -520,22 +706,48 @@ def _shock_table(cfg: SimulationConfig, t0: pd.Timestamp) -> pd.DataFrame:
     rows = []
     ts = lambda x: t0 + pd.to_timedelta(_to_seconds(x, t0), unit="s")  # noqa: E731
     for o in cfg.outages:
-        rows.append({"shock": "outage", "agent": o.agent, "start_ts": ts(o.start), "end_ts": ts(o.end),
-                     "value": float(o.fraction), "detail": f"{o.fraction:.0%} of servers down"})
+        rows.append(
+            {
+                "shock": "outage",
+                "agent": o.agent,
+                "start_ts": ts(o.start),
+                "end_ts": ts(o.end),
+                "value": float(o.fraction),
+                "detail": f"{o.fraction:.0%} of servers down",
+            }
+        )
     for r in cfg.rate_limits:
-        rows.append({"shock": "rate_limit", "agent": r.agent, "start_ts": ts(r.start), "end_ts": ts(r.end),
-                     "value": float(r.max_per_s), "detail": f"max {r.max_per_s} calls/s"})
+        rows.append(
+            {
+                "shock": "rate_limit",
+                "agent": r.agent,
+                "start_ts": ts(r.start),
+                "end_ts": ts(r.end),
+                "value": float(r.max_per_s),
+                "detail": f"max {r.max_per_s} calls/s",
+            }
+        )
     for c in cfg.slo_changes:
         parts = []
         if c.shares:
             parts.append("shares " + ", ".join(f"{k}={v:g}" for k, v in c.shares.items()))
         if c.timeout_s is not None:
             parts.append(f"timeout {c.timeout_s:g} s")
-        for a in (c.shares or {None: None}):
-            rows.append({"shock": "slo_change", "agent": a, "start_ts": ts(c.at), "end_ts": pd.NaT,
-                         "value": float(c.shares[a]) if a is not None else (
-                             float(c.timeout_s) if c.timeout_s is not None else np.nan),
-                         "detail": "; ".join(parts)})
+        for a in c.shares or {None: None}:
+            rows.append(
+                {
+                    "shock": "slo_change",
+                    "agent": a,
+                    "start_ts": ts(c.at),
+                    "end_ts": pd.NaT,
+                    "value": (
+                        float(c.shares[a])
+                        if a is not None
+                        else (float(c.timeout_s) if c.timeout_s is not None else np.nan)
+                    ),
+                    "detail": "; ".join(parts),
+                }
+            )
     df = pd.DataFrame(rows, columns=["shock", "agent", "start_ts", "end_ts", "value", "detail"])
     for c in ("start_ts", "end_ts"):
         df[c] = pd.to_datetime(df[c], utc=True)
@@ -550,6 +762,6 @@ def erlang_c_wait(lam: float, mu: float, c: int) -> float:
     a = lam / mu
     if a >= c:
         return math.inf
-    s = sum(a ** k / math.factorial(k) for k in range(c))
-    top = a ** c / math.factorial(c) * c / (c - a)
+    s = sum(a**k / math.factorial(k) for k in range(c))
+    top = a**c / math.factorial(c) * c / (c - a)
     return (top / (s + top)) / (c * mu - lam)

@@ -23,6 +23,7 @@ rows in a side file (never overwriting an existing file) and returns a report wi
 ``input_rows, accepted_rows, quarantined_rows, problems, quarantine_file, examples``;
 ``input_rows == accepted_rows + quarantined_rows`` always holds.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,17 @@ import pandas as pd
 from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, INT_COLUMNS, REQUIRED_COLUMNS
 
-PROBLEMS = ("missing_columns", "missing_id", "unparseable_timestamp", "nan_duration", "end_before_start",
-            "negative_duration", "negative_tokens", "duplicate_span_id", "orphan_parent")
+PROBLEMS = (
+    "missing_columns",
+    "missing_id",
+    "unparseable_timestamp",
+    "nan_duration",
+    "end_before_start",
+    "negative_duration",
+    "negative_tokens",
+    "duplicate_span_id",
+    "orphan_parent",
+)
 N_EXAMPLES = 5
 
 
@@ -54,9 +64,15 @@ class ValidationReport:
     files: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"input_rows": self.input_rows, "accepted_rows": self.accepted_rows,
-                "quarantined_rows": self.quarantined_rows, "problems": dict(self.problems),
-                "quarantine_file": self.quarantine_file, "examples": self.examples, "files": self.files}
+        return {
+            "input_rows": self.input_rows,
+            "accepted_rows": self.accepted_rows,
+            "quarantined_rows": self.quarantined_rows,
+            "problems": dict(self.problems),
+            "quarantine_file": self.quarantine_file,
+            "examples": self.examples,
+            "files": self.files,
+        }
 
     def write(self, path, *, overwrite: bool = False) -> Path:
         path = Path(path)
@@ -67,8 +83,10 @@ class ValidationReport:
         return path
 
     def summary(self) -> str:
-        lines = [f"input rows {self.input_rows}, accepted {self.accepted_rows}, "
-                 f"quarantined {self.quarantined_rows}"]
+        lines = [
+            f"input rows {self.input_rows}, accepted {self.accepted_rows}, "
+            f"quarantined {self.quarantined_rows}"
+        ]
         lines += [f"  {k}: {v}" for k, v in self.problems.items()]
         if self.quarantine_file:
             lines.append(f"  bad rows in {self.quarantine_file}")
@@ -76,7 +94,10 @@ class ValidationReport:
 
 
 def free_path(path) -> Path:
-    """``path`` if it does not exist, else ``stem-1.suffix``, ``stem-2.suffix``... (never an existing file)."""
+    """``path`` if it does not exist, else ``stem-1.suffix``, ``stem-2.suffix``...
+
+    Never returns an existing file.
+    """
     path = Path(path)
     if not path.exists():
         return path
@@ -96,8 +117,13 @@ def _where(df: pd.DataFrame, i: int) -> str:
     return f"{loc} (span_id {sid})" if sid is not None and sid == sid else loc
 
 
-def find_problems(df: pd.DataFrame, *, allow_missing_end: bool | None = None, check_parents: bool = True,
-                  missing_columns: dict | None = None) -> dict[str, np.ndarray]:
+def find_problems(
+    df: pd.DataFrame,
+    *,
+    allow_missing_end: bool | None = None,
+    check_parents: bool = True,
+    missing_columns: dict | None = None,
+) -> dict[str, np.ndarray]:
     """Boolean masks (one per problem class) over the rows of ``df``.
 
     ``missing_columns`` maps source file -> list of absent required columns (readers of
@@ -109,7 +135,11 @@ def find_problems(df: pd.DataFrame, *, allow_missing_end: bool | None = None, ch
         allow_missing_end = bool(df.attrs.get("arrivals_only", False))
     mc = np.zeros(n, dtype=bool)
     if missing_columns:
-        src = df["_source"].to_numpy(dtype=object) if "_source" in df.columns else np.full(n, None, dtype=object)
+        src = (
+            df["_source"].to_numpy(dtype=object)
+            if "_source" in df.columns
+            else np.full(n, None, dtype=object)
+        )
         for f, cols in missing_columns.items():
             if cols:
                 mc |= src == f
@@ -163,10 +193,17 @@ def find_problems(df: pd.DataFrame, *, allow_missing_end: bool | None = None, ch
     return out
 
 
-def validate(df: pd.DataFrame, on_error: str = "raise", *, quarantine_path=None, report_path=None,
-             allow_missing_end: bool | None = None, check_parents: bool = True,
-             missing_columns: dict | None = None, overwrite_report: bool = False
-             ) -> tuple[pd.DataFrame, ValidationReport]:
+def validate(
+    df: pd.DataFrame,
+    on_error: str = "raise",
+    *,
+    quarantine_path=None,
+    report_path=None,
+    allow_missing_end: bool | None = None,
+    check_parents: bool = True,
+    missing_columns: dict | None = None,
+    overwrite_report: bool = False,
+) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a span table (as returned by the readers) and split good from bad rows.
 
     Parameters
@@ -187,8 +224,9 @@ def validate(df: pd.DataFrame, on_error: str = "raise", *, quarantine_path=None,
     """
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
-    masks = find_problems(df, allow_missing_end=allow_missing_end, check_parents=check_parents,
-                          missing_columns=missing_columns)
+    masks = find_problems(
+        df, allow_missing_end=allow_missing_end, check_parents=check_parents, missing_columns=missing_columns
+    )
     n = len(df)
     bad = np.zeros(n, dtype=bool)
     for m in masks.values():
@@ -200,16 +238,27 @@ def validate(df: pd.DataFrame, on_error: str = "raise", *, quarantine_path=None,
         if len(idx):
             ex = []
             for i in idx:
-                e = {"row": int(df["_row"].iat[i]) if "_row" in df.columns else int(i) + 1,
-                     "span_id": None if "span_id" not in df.columns or pd.isna(df["span_id"].iat[i])
-                     else str(df["span_id"].iat[i])}
+                e = {
+                    "row": int(df["_row"].iat[i]) if "_row" in df.columns else int(i) + 1,
+                    "span_id": (
+                        None
+                        if "span_id" not in df.columns or pd.isna(df["span_id"].iat[i])
+                        else str(df["span_id"].iat[i])
+                    ),
+                }
                 if "_source" in df.columns:
                     e["file"] = str(df["_source"].iat[i])
                 if k == "missing_columns" and missing_columns:
                     e["missing"] = missing_columns.get(e.get("file"), [])
                 if k == "unparseable_timestamp":
-                    e["value"] = next((str(df[c].iat[i]) for c in ("_raw_start", "_raw_end")
-                                       if c in df.columns and df[c].iat[i] is not None), None)
+                    e["value"] = next(
+                        (
+                            str(df[c].iat[i])
+                            for c in ("_raw_start", "_raw_end")
+                            if c in df.columns and df[c].iat[i] is not None
+                        ),
+                        None,
+                    )
                 ex.append(e)
             examples[k] = ex
     files = sorted(set(df["_source"].astype(str))) if "_source" in df.columns and n else []
@@ -228,31 +277,52 @@ def validate(df: pd.DataFrame, on_error: str = "raise", *, quarantine_path=None,
         qpath = free_path(quarantine_path or "quarantine.parquet")
         qpath.parent.mkdir(parents=True, exist_ok=True)
         q = df.loc[bad].copy()
-        q["_problems"] = [",".join(k for k in PROBLEMS if k in masks and masks[k][i]) for i in np.flatnonzero(bad)]
+        q["_problems"] = [
+            ",".join(k for k in PROBLEMS if k in masks and masks[k][i]) for i in np.flatnonzero(bad)
+        ]
         for c in q.columns:  # keep the raw text; mixed object columns as strings
             if q[c].dtype == object:
-                q[c] = q[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+                q[c] = q[c].map(
+                    lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                )
         if qpath.suffix.lower() == ".csv":
             q.to_csv(qpath, index=False)
         else:
             q.to_parquet(qpath, index=False)
         qfile = str(qpath)
     good = df.loc[~bad]
-    keep = CANONICAL_COLUMNS + [c for c in good.columns if c not in CANONICAL_COLUMNS
-                                and c not in BOOKKEEPING_COLUMNS]
+    keep = CANONICAL_COLUMNS + [
+        c for c in good.columns if c not in CANONICAL_COLUMNS and c not in BOOKKEEPING_COLUMNS
+    ]
     accepted = good[[c for c in keep if c in good.columns]].reset_index(drop=True)
     accepted.attrs = {k: v for k, v in df.attrs.items()}
-    report = ValidationReport(input_rows=n, accepted_rows=int(len(accepted)), quarantined_rows=int(bad.sum()),
-                              problems=counts, quarantine_file=qfile, examples=examples, files=files)
+    report = ValidationReport(
+        input_rows=n,
+        accepted_rows=int(len(accepted)),
+        quarantined_rows=int(bad.sum()),
+        problems=counts,
+        quarantine_file=qfile,
+        examples=examples,
+        files=files,
+    )
     assert report.input_rows == report.accepted_rows + report.quarantined_rows
     if report_path is not None:
         report.write(report_path, overwrite=overwrite_report)
     return accepted, report
 
 
-def load_spans(paths, format: str = "auto", *, on_error: str = "raise", quarantine_path=None, report_path=None,
-               price_table=None, time_unit: str = "auto", agent_name: str | None = None,
-               check_parents: bool = True) -> tuple[pd.DataFrame, ValidationReport]:
+def load_spans(
+    paths,
+    format: str = "auto",
+    *,
+    on_error: str = "raise",
+    quarantine_path=None,
+    report_path=None,
+    price_table=None,
+    time_unit: str = "auto",
+    agent_name: str | None = None,
+    check_parents: bool = True,
+) -> tuple[pd.DataFrame, ValidationReport]:
     """Read (:func:`~dsge_agents.traces.readers.read_spans`) and :func:`validate` in one call.
 
     A canonical CSV/Parquet file that lacks required columns is reported as
@@ -270,5 +340,11 @@ def load_spans(paths, format: str = "auto", *, on_error: str = "raise", quaranti
             if cols:
                 missing[str(Path(p))] = [c for c in REQUIRED_COLUMNS if c not in cols]
     df = read_spans(paths, format=format, price_table=price_table, time_unit=time_unit, agent_name=agent_name)
-    return validate(df, on_error, quarantine_path=quarantine_path, report_path=report_path,
-                    check_parents=check_parents, missing_columns=missing or None)
+    return validate(
+        df,
+        on_error,
+        quarantine_path=quarantine_path,
+        report_path=report_path,
+        check_parents=check_parents,
+        missing_columns=missing or None,
+    )

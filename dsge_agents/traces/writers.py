@@ -5,6 +5,7 @@ for examples. Each writer is the inverse of the matching reader in
 :mod:`dsge_agents.traces.readers` on the canonical columns (timestamps at
 microsecond resolution where the format stores ISO text).
 """
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,14 @@ def _otlp_any(v):
     return {"stringValue": str(v)}
 
 
-def write_otlp_json(spans: pd.DataFrame, path, *, jsonl: bool = False, service_name: str = "dsge_agents",
-                    overwrite: bool = False) -> Path:
+def write_otlp_json(
+    spans: pd.DataFrame,
+    path,
+    *,
+    jsonl: bool = False,
+    service_name: str = "dsge_agents",
+    overwrite: bool = False,
+) -> Path:
     """OTLP/JSON ``ExportTraceServiceRequest`` (one document, or one request per trace as JSON lines).
 
     GenAI attributes use the current names (``gen_ai.provider.name``,
@@ -83,23 +90,42 @@ def write_otlp_json(spans: pd.DataFrame, path, *, jsonl: bool = False, service_n
     ``gen_ai.response.time_to_first_chunk`` (s) and ``gen_ai.usage.cost`` (USD).
     """
     path = _check_new(path, overwrite)
-    attr_map = [("operation", "gen_ai.operation.name"), ("provider", "gen_ai.provider.name"),
-                ("model", "gen_ai.request.model"), ("agent_name", "gen_ai.agent.name"),
-                ("input_tokens", "gen_ai.usage.input_tokens"), ("output_tokens", "gen_ai.usage.output_tokens"),
-                ("cached_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
-                ("ttft_s", "gen_ai.response.time_to_first_chunk"), ("cost_usd", "gen_ai.usage.cost"),
-                ("error_type", "error.type")]
-    start = spans["start_ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
-    end = spans["end_ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    attr_map = [
+        ("operation", "gen_ai.operation.name"),
+        ("provider", "gen_ai.provider.name"),
+        ("model", "gen_ai.request.model"),
+        ("agent_name", "gen_ai.agent.name"),
+        ("input_tokens", "gen_ai.usage.input_tokens"),
+        ("output_tokens", "gen_ai.usage.output_tokens"),
+        ("cached_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
+        ("ttft_s", "gen_ai.response.time_to_first_chunk"),
+        ("cost_usd", "gen_ai.usage.cost"),
+        ("error_type", "error.type"),
+    ]
+    start = (
+        spans["start_ts"]
+        .dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .to_numpy("datetime64[ns]")
+        .astype(np.int64)
+    )
+    end = (
+        spans["end_ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    )
     s_na, e_na = spans["start_ts"].isna().to_numpy(), spans["end_ts"].isna().to_numpy()
     code = {"unset": 0, "ok": 1, "error": 2}
     recs = _records(spans[CANONICAL_COLUMNS])
     otlp_spans = []
     for i, r in enumerate(recs):
         attrs = [{"key": k, "value": _otlp_any(r[c])} for c, k in attr_map if r[c] is not None]
-        sp = {"traceId": r["trace_id"], "spanId": r["span_id"], "name": r["name"] or "",
-              "kind": 3 if r["operation"] == "chat" else 1, "attributes": attrs,
-              "status": {"code": code.get(r["status"], 0)}}
+        sp = {
+            "traceId": r["trace_id"],
+            "spanId": r["span_id"],
+            "name": r["name"] or "",
+            "kind": 3 if r["operation"] == "chat" else 1,
+            "attributes": attrs,
+            "status": {"code": code.get(r["status"], 0)},
+        }
         if r["parent_span_id"] is not None:
             sp["parentSpanId"] = r["parent_span_id"]
         if not s_na[i]:
@@ -111,9 +137,16 @@ def write_otlp_json(spans: pd.DataFrame, path, *, jsonl: bool = False, service_n
         otlp_spans.append(sp)
 
     def request(sp_list):
-        return {"resourceSpans": [{
-            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]},
-            "scopeSpans": [{"scope": {"name": "dsge_agents.traces"}, "spans": sp_list}]}]}
+        return {
+            "resourceSpans": [
+                {
+                    "resource": {
+                        "attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]
+                    },
+                    "scopeSpans": [{"scope": {"name": "dsge_agents.traces"}, "spans": sp_list}],
+                }
+            ]
+        }
 
     with open(path, "w", encoding="utf-8") as fh:
         if jsonl:
@@ -128,8 +161,13 @@ def write_otlp_json(spans: pd.DataFrame, path, *, jsonl: bool = False, service_n
 
 
 # ----------------------------------------------------------------------------- Langfuse
-_LF_TYPE = {"chat": "GENERATION", "invoke_agent": "AGENT", "execute_tool": "TOOL", "embeddings": "EMBEDDING",
-            "retrieval": "RETRIEVER"}
+_LF_TYPE = {
+    "chat": "GENERATION",
+    "invoke_agent": "AGENT",
+    "execute_tool": "TOOL",
+    "embeddings": "EMBEDDING",
+    "retrieval": "RETRIEVER",
+}
 
 
 def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite: bool = False) -> Path:
@@ -147,19 +185,44 @@ def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite
     dur = (spans["end_ts"] - spans["start_ts"]).dt.total_seconds().to_numpy()
     rows = []
     for i, r in enumerate(recs):
-        meta = {k: r[c] for c, k in (("agent_name", "gen_ai.agent.name"), ("provider", "gen_ai.provider.name"),
-                                      ("operation", "gen_ai.operation.name")) if r[c] is not None}
-        usage = {k: r[c] for c, k in (("input_tokens", "input"), ("output_tokens", "output"),
-                                       ("cached_input_tokens", "cache_read_input_tokens")) if r[c] is not None}
-        rows.append({
-            "id": r["span_id"], "traceId": r["trace_id"], "parentObservationId": r["parent_span_id"],
-            "type": _LF_TYPE.get(r["operation"], "SPAN"), "name": r["name"], "startTime": st[i], "endTime": en[i],
-            "completionStartTime": cst[i], "model": r["model"],
-            "level": "ERROR" if r["status"] == "error" else "DEFAULT",
-            "statusMessage": r["error_type"] if r["status"] == "error" else None,
-            "usageDetails": usage, "costDetails": {"total": r["cost_usd"]} if r["cost_usd"] is not None else {},
-            "latency": None if np.isnan(dur[i]) else dur[i] * fac,
-            "timeToFirstToken": None if r["ttft_s"] is None else r["ttft_s"] * fac, "metadata": meta})
+        meta = {
+            k: r[c]
+            for c, k in (
+                ("agent_name", "gen_ai.agent.name"),
+                ("provider", "gen_ai.provider.name"),
+                ("operation", "gen_ai.operation.name"),
+            )
+            if r[c] is not None
+        }
+        usage = {
+            k: r[c]
+            for c, k in (
+                ("input_tokens", "input"),
+                ("output_tokens", "output"),
+                ("cached_input_tokens", "cache_read_input_tokens"),
+            )
+            if r[c] is not None
+        }
+        rows.append(
+            {
+                "id": r["span_id"],
+                "traceId": r["trace_id"],
+                "parentObservationId": r["parent_span_id"],
+                "type": _LF_TYPE.get(r["operation"], "SPAN"),
+                "name": r["name"],
+                "startTime": st[i],
+                "endTime": en[i],
+                "completionStartTime": cst[i],
+                "model": r["model"],
+                "level": "ERROR" if r["status"] == "error" else "DEFAULT",
+                "statusMessage": r["error_type"] if r["status"] == "error" else None,
+                "usageDetails": usage,
+                "costDetails": {"total": r["cost_usd"]} if r["cost_usd"] is not None else {},
+                "latency": None if np.isnan(dur[i]) else dur[i] * fac,
+                "timeToFirstToken": None if r["ttft_s"] is None else r["ttft_s"] * fac,
+                "metadata": meta,
+            }
+        )
     suf = path.suffix.lower()
     if suf in (".jsonl", ".json", ".ndjson"):
         with open(path, "w", encoding="utf-8") as fh:
@@ -177,8 +240,13 @@ def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite
 
 
 # ----------------------------------------------------------------------------- Phoenix
-_PHX_KIND = {"chat": "LLM", "invoke_agent": "AGENT", "execute_tool": "TOOL", "embeddings": "EMBEDDING",
-             "retrieval": "RETRIEVER"}
+_PHX_KIND = {
+    "chat": "LLM",
+    "invoke_agent": "AGENT",
+    "execute_tool": "TOOL",
+    "embeddings": "EMBEDDING",
+    "retrieval": "RETRIEVER",
+}
 
 
 def write_phoenix(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
@@ -189,30 +257,38 @@ def write_phoenix(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Path
     path = _check_new(path, overwrite)
     s = spans
     first_tok = _iso(s["start_ts"] + pd.to_timedelta(s["ttft_s"], unit="s"))
-    events = [[{"name": "First Token Stream Event", "timestamp": t}] if t is not None else []
-              for t in first_tok]
+    events = [
+        [{"name": "First Token Stream Event", "timestamp": t}] if t is not None else [] for t in first_tok
+    ]
     op = s["operation"]
-    df = pd.DataFrame({
-        "name": s["name"].values,
-        "span_kind": op.map(lambda o: _PHX_KIND.get(o, "CHAIN") if isinstance(o, str) else "UNKNOWN").values,
-        "parent_id": s["parent_span_id"].values,
-        "start_time": s["start_ts"].array, "end_time": s["end_ts"].array,
-        "status_code": s["status"].map({"ok": "OK", "error": "ERROR"}).fillna("UNSET").values,
-        "status_message": s["error_type"].where(s["status"] == "error", "").fillna("").values,
-        "events": pd.Series([json.dumps(e) for e in events], dtype="object").values,
-        "context.span_id": s["span_id"].values, "context.trace_id": s["trace_id"].values,
-        "attributes.openinference.span.kind": op.map(
-            lambda o: _PHX_KIND.get(o, "CHAIN") if isinstance(o, str) else None).values,
-        "attributes.gen_ai.operation.name": op.values,
-        "attributes.agent.name": s["agent_name"].values,
-        "attributes.llm.provider": s["provider"].values,
-        "attributes.llm.model_name": s["model"].values,
-        "attributes.llm.token_count.prompt": s["input_tokens"].values,
-        "attributes.llm.token_count.completion": s["output_tokens"].values,
-        "attributes.llm.token_count.prompt_details.cache_read": s["cached_input_tokens"].values,
-        "attributes.llm.cost.total": s["cost_usd"].values,
-        "attributes.error.type": s["error_type"].values,
-    })
+    df = pd.DataFrame(
+        {
+            "name": s["name"].values,
+            "span_kind": op.map(
+                lambda o: _PHX_KIND.get(o, "CHAIN") if isinstance(o, str) else "UNKNOWN"
+            ).values,
+            "parent_id": s["parent_span_id"].values,
+            "start_time": s["start_ts"].array,
+            "end_time": s["end_ts"].array,
+            "status_code": s["status"].map({"ok": "OK", "error": "ERROR"}).fillna("UNSET").values,
+            "status_message": s["error_type"].where(s["status"] == "error", "").fillna("").values,
+            "events": pd.Series([json.dumps(e) for e in events], dtype="object").values,
+            "context.span_id": s["span_id"].values,
+            "context.trace_id": s["trace_id"].values,
+            "attributes.openinference.span.kind": op.map(
+                lambda o: _PHX_KIND.get(o, "CHAIN") if isinstance(o, str) else None
+            ).values,
+            "attributes.gen_ai.operation.name": op.values,
+            "attributes.agent.name": s["agent_name"].values,
+            "attributes.llm.provider": s["provider"].values,
+            "attributes.llm.model_name": s["model"].values,
+            "attributes.llm.token_count.prompt": s["input_tokens"].values,
+            "attributes.llm.token_count.completion": s["output_tokens"].values,
+            "attributes.llm.token_count.prompt_details.cache_read": s["cached_input_tokens"].values,
+            "attributes.llm.cost.total": s["cost_usd"].values,
+            "attributes.error.type": s["error_type"].values,
+        }
+    )
     df.to_parquet(path, index=False)
     return path
 
@@ -222,26 +298,48 @@ _LS_TYPE = {"chat": "llm", "execute_tool": "tool", "embeddings": "embedding", "r
 
 
 def write_langsmith(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
-    """LangSmith runs as JSON lines (``run_type``, ``parent_run_id``, ``first_token_time``, ``extra.metadata``)."""
+    """LangSmith runs as JSON lines.
+
+    Fields: ``run_type``, ``parent_run_id``, ``first_token_time``, ``extra.metadata``.
+    """
     path = _check_new(path, overwrite)
     recs = _records(spans[CANONICAL_COLUMNS])
     st, en = _iso(spans["start_ts"]), _iso(spans["end_ts"])
     ftt = _iso(spans["start_ts"] + pd.to_timedelta(spans["ttft_s"], unit="s"))
     with open(path, "w", encoding="utf-8") as fh:
         for i, r in enumerate(recs):
-            meta = {k: r[c] for c, k in (("agent_name", "gen_ai.agent.name"), ("provider", "ls_provider"),
-                                          ("model", "ls_model_name"), ("operation", "gen_ai.operation.name"))
-                    if r[c] is not None}
-            tot = None if r["input_tokens"] is None and r["output_tokens"] is None else \
-                (r["input_tokens"] or 0) + (r["output_tokens"] or 0)
-            run = {"id": r["span_id"], "trace_id": r["trace_id"], "parent_run_id": r["parent_span_id"],
-                   "name": r["name"], "run_type": _LS_TYPE.get(r["operation"], "chain"),
-                   "start_time": st[i], "end_time": en[i],
-                   "status": {"ok": "success", "error": "error"}.get(r["status"], "pending"),
-                   "error": (r["error_type"] or "error") if r["status"] == "error" else None,
-                   "prompt_tokens": r["input_tokens"], "completion_tokens": r["output_tokens"],
-                   "total_tokens": tot, "total_cost": r["cost_usd"], "first_token_time": ftt[i],
-                   "extra": {"metadata": meta}}
+            meta = {
+                k: r[c]
+                for c, k in (
+                    ("agent_name", "gen_ai.agent.name"),
+                    ("provider", "ls_provider"),
+                    ("model", "ls_model_name"),
+                    ("operation", "gen_ai.operation.name"),
+                )
+                if r[c] is not None
+            }
+            tot = (
+                None
+                if r["input_tokens"] is None and r["output_tokens"] is None
+                else (r["input_tokens"] or 0) + (r["output_tokens"] or 0)
+            )
+            run = {
+                "id": r["span_id"],
+                "trace_id": r["trace_id"],
+                "parent_run_id": r["parent_span_id"],
+                "name": r["name"],
+                "run_type": _LS_TYPE.get(r["operation"], "chain"),
+                "start_time": st[i],
+                "end_time": en[i],
+                "status": {"ok": "success", "error": "error"}.get(r["status"], "pending"),
+                "error": (r["error_type"] or "error") if r["status"] == "error" else None,
+                "prompt_tokens": r["input_tokens"],
+                "completion_tokens": r["output_tokens"],
+                "total_tokens": tot,
+                "total_cost": r["cost_usd"],
+                "first_token_time": ftt[i],
+                "extra": {"metadata": meta},
+            }
             if r["cached_input_tokens"] is not None:
                 run["prompt_token_details"] = {"cache_read": r["cached_input_tokens"]}
             fh.write(json.dumps(run) + "\n")
