@@ -169,7 +169,8 @@ class EquilibriumResult:
              "shares": arr(self.shares),
              "slo_binding": None if self.slo_binding is None else [bool(b) for b in self.slo_binding],
              "money": num(self.money), "spend": num(self.spend), "spend_cap_slack": num(self.spend_cap_slack),
-             "welfare": num(self.welfare), "surplus": num(self.surplus), "step_sizes": arr(self.step_sizes), "seconds": num(self.seconds)}
+             "welfare": num(self.welfare), "surplus": num(self.surplus), "step_sizes": arr(self.step_sizes),
+             "seconds": num(self.seconds)}
         if self._economy is not None and hasattr(self._economy, "basis"):
             tg, pa, pl = self.prices_on_grid(101)
             d["price_grid"] = {"t": tg.tolist(), "agents": pa.tolist(), "latency": pl.tolist()}
@@ -513,7 +514,8 @@ def _make_result(eco, method, p, pl, *, converged, iterations, message, G=None, 
         basis=eco.basis.name, K=eco.K, T=eco.basis.T, supply=s, demand=x, latency=ell, headroom=h,
         headroom_total=eco.lbar, shares=pi, slo_binding=binding, money=eco.money, spend=spend,
         spend_cap_slack=None if eco.orchestrator.spend_cap is None else eco.orchestrator.spend_cap - spend,
-        welfare=eco.utility(x, h, ed["m"]), surplus=eco.utility(x, h, ed["m_minus_M"]), walras_residual=float(wal),
+        welfare=eco.utility(x, h, ed["m"]), surplus=eco.utility(x, h, ed["m_minus_M"]),
+        walras_residual=float(wal),
         excess_demand_norm=_rel(eco, zg, zl), contraction_modulus=float(modulus), measured_rate=float(rate),
         step_sizes=G, history=list(history), seconds=seconds, extra=dict(extra or {}))
     res._economy = eco

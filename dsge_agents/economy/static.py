@@ -231,7 +231,8 @@ class StaticEconomy:
         z_lat = h + ell_tot - self.lbar
         z_money = m + float(cost_int.sum()) - self.money
         return {"z_goods": z_goods, "z_latency": z_lat, "z_money": z_money, "x": x, "s": s, "ell": ell,
-                "c": c, "profit": profits, "h": h, "m": m, "m_minus_M": net_money, "pi": pi, "lse": lse, "income": income,
+                "c": c, "profit": profits, "h": h, "m": m, "m_minus_M": net_money, "pi": pi, "lse": lse,
+                "income": income,
                 "expenditure": spend_goods + m}
 
     def walras_value(self, p, pl, h=None) -> tuple[float, float]:
@@ -370,14 +371,15 @@ class StaticEconomy:
 
     # ------------------------------------------------------------------ starting point
     def initial_prices(self):
-        """A feasible, interior starting point: the latency-minimising flows x₀ (water-filling) priced at
-        marginal cost p_a = κ_a + p_ℓ f_a'(x₀) (x₀ half latency-minimising, half capacity-proportional) with p_ℓ = max(η, P₀), P₀ a tenth of the price making the
-        average quality rent θ·q̄ equal p_ℓ·f'(x₀) (starting low: an excess demand for latency
+        """A feasible, interior starting point: flows x₀ (half the latency-minimising water-filling flows,
+        half capacity-proportional) priced at marginal cost p_a = κ_a + p_ℓ f_a'(x₀) with
+        p_ℓ = max(η, P₀), P₀ a tenth of the price making the average quality rent θ·q̄ equal p_ℓ·f'(x₀) (starting low: an excess demand for latency
         raises p_ℓ quickly, while a slack SLO lowers it only along a flat valley of the dual)."""
         _, xmin = self.check_feasible()
         # mix with capacity-proportional flows so that f_a' differs within a stage (at the pure
         # latency-minimising flows all f_a' of a stage are equal and J_q is singular)
-        xcap = self.demand_stage[:, self.stage_index] * self.mu / (self.mu @ self._member.T)[:, self.stage_index]
+        cap_stage = (self.mu @ self._member.T)[:, self.stage_index]
+        xcap = self.demand_stage[:, self.stage_index] * self.mu / cap_stage
         x0 = 0.5 * xmin + 0.5 * xcap
         d1 = latency_load_d1(x0, self.tau, self.kq, self.mu)
         P0 = 0.1 * self.theta * np.mean(self.quality) / np.mean(d1, axis=1)
