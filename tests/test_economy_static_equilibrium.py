@@ -196,3 +196,33 @@ def test_structured_eigen_solver_matches_dense():
                 dense = E._extreme_eigs_scaled(eco, q, parts, sc, lat_free)
                 struct = E._extreme_eigs_structured(eco, q, parts, sc, lat_free)
                 assert np.allclose(dense, struct, rtol=1e-10)
+
+
+@functools.lru_cache(maxsize=None)
+def _default():
+    config = pytest.importorskip("dsge_agents.economy.config")
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "models" / "orchestrated_default.yaml"
+    if not path.exists():
+        pytest.skip("default model not present")
+    return config.to_static_economy(str(path), K=4)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_walras_law_default_economy(seed):
+    eco = _default()
+    p, pl = _random_prices(eco, np.random.default_rng(seed))
+    assert _walras_normalised(eco, p, pl) <= 1e-10
+
+
+def test_default_economy_equilibrium_and_theorems():
+    eco = _default()
+    res = equilibrium(eco, method="tatonnement")
+    pl = solve_planner(eco)
+    assert res.converged and res.excess_demand_norm <= 1e-10
+    assert res.measured_rate <= res.contraction_modulus + 1e-6 < 1 + 1e-6
+    assert allocation_gap(eco, res, pl) <= 1e-6
+    assert first_welfare_gap(eco, res, pl) <= 1e-8
+    assert second_welfare_gap(eco, pl) <= 1e-8
+    assert np.all(res.slo_binding)
