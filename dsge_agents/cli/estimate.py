@@ -36,6 +36,9 @@ def register(subparsers):
     p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--optimizers", default="bfgs,nelder-mead,bfgs",
+                   help="comma-separated chain of mode optimizers (bfgs, nelder-mead, powell)")
+    p.add_argument("--restarts", type=int, default=1, help="repeat the optimizer chain while it improves")
     p.add_argument("--stop-after", type=int, default=None, help=argparse_suppress())
     p.set_defaults(func=run)
     return p
@@ -85,7 +88,8 @@ def run(args) -> int:
     if args.resume and mode_path.exists():
         mode = _mode_from_json(json.loads(mode_path.read_text()), llk.space)
     else:
-        mode = posterior_mode(llk)
+        mode = posterior_mode(llk, optimizers=tuple(o.strip() for o in args.optimizers.split(",") if o.strip()),
+                              restarts=args.restarts)
         mode_path.write_text(json.dumps(_mode_to_json(mode), indent=1))
     print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
           f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
