@@ -377,25 +377,59 @@ class Solution:
         return {
             "parameters": dict(self.params),
             "steady_state": {k: float(v) for k, v in self.steady_state.items()},
-            "eigenvalues": [[_jsonnum(e.real), _jsonnum(e.imag)] for e in ev],
+            "eigenvalues": [[_jsonnum(e.real), _jsonnum(e.imag)] if np.isfinite(e) else [None, None] for e in ev],
             "ghx": {"rows": list(self.ghx.index), "cols": list(self.ghx.columns),
                     "values": self.ghx.to_numpy().tolist()},
             "ghu": {"rows": list(self.ghu.index), "cols": list(self.ghu.columns),
                     "values": self.ghu.to_numpy().tolist()},
         }
 
-    def plot_irf(self, periods: int = 40, shocks=None, variables=None, **kwargs):
+    def plot_irf(self, periods: int = 40, shocks=None, variables=None, max_variables: int = 8,
+                 max_shocks: int = 4, **kwargs):
         """IRF grid (variables × shocks) as a matplotlib Figure (returned, not shown).
 
-        See :func:`dsge_agents.plots.irf.plot_irf_grid` for the options.
+        Without ``variables`` the grid shows the model's observables when there
+        are at most ``max_variables`` of them, else the first ``max_variables``
+        declared variables; without ``shocks`` at most ``max_shocks`` shocks, those
+        with the largest responses of the shown variables (each variable's
+        responses scaled by its largest one), in declaration order. See
+        :func:`dsge_agents.plots.irf.plot_irf_grid` for the other options.
         """
         # the figure code lives in the plots layer; imported lazily so that the
         # linear layer does not depend on matplotlib at import time
         from dsge_agents.plots.irf import plot_irf_grid
+        variables, shocks = self.irf_selection(periods, shocks, variables, max_variables, max_shocks)
         title = f"{getattr(self.model, 'name', '')}: impulse responses to one-s.d. shocks"
         if self.loglinear:
             title += " (log deviations)"
-        return plot_irf_grid(self.irf(periods, shocks), variables=variables, title=title, **kwargs)
+        irf = self.irf(periods, shocks)
+        return plot_irf_grid(irf, variables=variables, shocks=shocks, title=title, **kwargs)
+
+    def irf_selection(self, periods=40, shocks=None, variables=None, max_variables=8, max_shocks=4):
+        """Default ``(variables, shocks)`` shown by :meth:`plot_irf` (see there)."""
+        if variables is None:
+            obs = [v for v in (getattr(self.model, "observables", None) or []) if v in self.declared]
+            variables = obs if 0 < len(obs) <= max_variables else self.declared[:max_variables]
+        else:
+            variables = [variables] if isinstance(variables, str) else list(variables)
+            for v in variables:
+                if v not in self.declared:
+                    raise DSGEError(f"unknown variable {v!r}; the model's variables are {self.declared}")
+        if shocks is None:
+            names, arr = self.irf_array(periods)
+            if len(names) > max_shocks:
+                cols = [self.declared.index(v) for v in variables]
+                peak = np.abs(arr[:, :, cols]).max(axis=1)          # shocks x variables
+                scale = peak.max(axis=0)
+                scale[scale == 0] = 1.0
+                score = (peak / scale).sum(axis=1)
+                keep = sorted(np.argsort(-score, kind="stable")[:max_shocks])
+                shocks = [names[k] for k in keep]
+            else:
+                shocks = names
+        else:
+            shocks = [shocks] if isinstance(shocks, str) else list(shocks)
+        return variables, shocks
 
 
 def _jsonnum(x: float):

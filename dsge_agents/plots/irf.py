@@ -44,7 +44,11 @@ def plot_irf_grid(irf: pd.DataFrame, variables=None, shocks=None, title: str | N
         if s not in all_shocks:
             raise DSGEError(f"unknown shock {s!r} in the IRFs (have {all_shocks})")
     nr, nc = max(len(variables), 1), max(len(shocks), 1)
-    fig = Figure(figsize=(width * nc + 0.6, height * nr + 0.8), **(figure_kw or {}))
+    W, H = width * nc + 0.9, height * nr + 0.9
+    fig = Figure(figsize=(W, H), **(figure_kw or {}))
+    # fixed margins in inches instead of tight_layout (which measures every tick label)
+    fig.subplots_adjust(left=0.75 / W, right=1 - 0.15 / W, bottom=0.5 / H, top=1 - 0.55 / H,
+                        wspace=0.35, hspace=0.3)
     axes = np.atleast_2d(fig.subplots(nr, nc, sharex=True, squeeze=False))
     grouped = {k: g for k, g in irf.groupby(["variable", "shock"], sort=False)}
     for i, v in enumerate(variables):
@@ -56,6 +60,7 @@ def plot_irf_grid(irf: pd.DataFrame, variables=None, shocks=None, title: str | N
                 ax.plot(g["period"].to_numpy(), g["value"].to_numpy(), color=color, lw=1.5)
             ax.axhline(0.0, color="0.6", lw=0.7)
             ax.tick_params(labelsize=7)
+            ax.locator_params(nbins=4)
             if i == 0:
                 ax.set_title(s, fontsize=9)
             if j == 0:
@@ -63,6 +68,5 @@ def plot_irf_grid(irf: pd.DataFrame, variables=None, shocks=None, title: str | N
             if i == nr - 1:
                 ax.set_xlabel("period", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=10, y=1 - 0.12 / H, va="top")
     return fig

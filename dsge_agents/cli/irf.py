@@ -1,0 +1,94 @@
+"""``dsge-agents irf [MODEL] [--periods N] [--shock NAME ...] [--csv PATH] [--plot PATH]``.
+
+Impulse responses to one-standard-deviation shocks (Dynare's ``oo_.irfs``):
+writes the IRF grid figure (default ``./irf_<model>.png``) and prints where.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dsge_agents.cli.solve import check_output, load_model
+
+_MARK = "dsge-agents irf"
+
+
+def _ours(path: Path) -> bool:
+    """True if ``path`` is a figure this command wrote (PNG text chunk carries our mark)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"\x89PNG") and _MARK.encode() in head
+
+
+def _default_plot_path(name: str) -> Path:
+    """``./irf_<model>.png``; an existing file is reused only if we wrote it, else a free numbered name."""
+    base = Path(f"irf_{name}.png")
+    if not base.exists() or _ours(base):
+        return base
+    k = 2
+    while True:
+        cand = Path(f"irf_{name}-{k}.png")
+        if not cand.exists() or _ours(cand):
+            return cand
+        k += 1
+
+
+def run(args) -> int:
+    from dsge_agents.linear import solve
+    if args.periods < 1:
+        from dsge_agents.errors import DSGEError
+        raise DSGEError("--periods must be at least 1")
+    csv = check_output(args.csv, args.force) if args.csv else None
+    plot = check_output(args.plot, args.force) if args.plot else None
+    m = load_model(args.model)
+    sol = solve(m)
+    irf = sol.irf(periods=args.periods, shocks=args.shock)
+    if args.var is not None:
+        irf = irf[irf.variable.isin(args.var)]
+    name = getattr(m, "name", "model") or "model"
+    if csv is not None:
+        irf.to_csv(csv, index=False, columns=["shock", "variable", "period", "value"])
+        print(f"wrote IRFs ({len(irf)} rows: shock,variable,period,value) to {csv}")
+    if not args.no_plot:
+        target = plot if plot is not None else _default_plot_path(name)
+        variables, shocks = sol.irf_selection(args.periods, args.shock, args.var)
+        fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
+        fig.savefig(target, dpi=args.dpi, metadata={"Software": _MARK})
+        print(f"wrote IRF figure to {target.resolve()}")
+        if len(variables) < len(sol.declared) or len(shocks) < len(sol.shocks):
+            print(f"  (figure shows {len(variables)} of {len(sol.declared)} variables and {len(shocks)} of "
+                  f"{len(sol.shocks)} shocks; choose with --var / --shock; the CSV has all)")
+    # a short table: impact responses (rows variables, columns shocks)
+    unit = "log deviation" if sol.loglinear else "deviation from steady state"
+    print(f"\nimpact (period 1) responses to one-s.d. shocks ({unit}), model {name}:")
+    tab = irf[irf.period == 1].pivot(index="variable", columns="shock", values="value")
+    tab = tab.loc[[v for v in sol.declared if v in tab.index], [s for s in sol.shocks if s in tab.columns]]
+    if tab.shape[1] > 6 and args.shock is None:
+        tab = tab.iloc[:, :6]
+        print("(first 6 shocks; --csv writes all)")
+    if len(tab) > 20 and args.var is None:
+        tab = tab.head(20)
+        print("(first 20 variables; --csv writes all)")
+    print(tab.to_string(float_format=lambda x: f"{x: .5g}"))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "irf", help="impulse responses (figure + optional CSV)",
+        description="Impulse responses of MODEL (default: the bundled default model) to one-standard-"
+                    "deviation shocks, period 1 = impact (Dynare's oo_.irfs). Writes the IRF grid figure "
+                    "(default ./irf_<model>.png) and prints where.")
+    p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (optional)")
+    p.add_argument("--periods", type=int, default=40, help="number of periods (default 40)")
+    p.add_argument("--shock", nargs="+", default=None, metavar="NAME", help="shock(s) to show (default: all)")
+    p.add_argument("--var", nargs="+", default=None, metavar="NAME",
+                   help="variable(s) in the figure (default: observables or the first 8)")
+    p.add_argument("--csv", metavar="PATH", help="write the tidy IRFs (shock,variable,period,value)")
+    p.add_argument("--plot", metavar="PATH", help="figure path (default ./irf_<model>.png)")
+    p.add_argument("--no-plot", action="store_true", help="do not write a figure")
+    p.add_argument("--dpi", type=int, default=110, help="figure resolution (default 110)")
+    p.add_argument("--force", action="store_true", help="overwrite existing --csv/--plot files")
+    p.set_defaults(func=run)

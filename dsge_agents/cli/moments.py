@@ -1,0 +1,52 @@
+"""``dsge-agents moments MODEL [--csv PATH]``: theoretical moments and variance decomposition."""
+from __future__ import annotations
+
+import pandas as pd
+
+from dsge_agents.cli.solve import check_output, load_model
+
+
+def moments_table(sol, nlags: int = 5) -> pd.DataFrame:
+    """One row per declared variable: std, variance, autocorr_1..nlags, vd_<shock> (percent)."""
+    mo = sol.moments(nlags=nlags)
+    tab = pd.DataFrame({"std": mo["std"], "variance": mo["variance"]})
+    for k in mo["autocorr"].columns:
+        tab[f"autocorr_{k}"] = mo["autocorr"][k]
+    vd = sol.variance_decomposition()
+    for s in vd.columns:
+        tab[f"vd_{s}"] = vd[s]
+    tab.index.name = "variable"
+    return tab
+
+
+def run(args) -> int:
+    from dsge_agents.linear import solve
+    csv = check_output(args.csv, args.force) if args.csv else None
+    m = load_model(args.model)
+    sol = solve(m)
+    tab = moments_table(sol, args.nlags)
+    unit = " (log deviations)" if sol.loglinear else ""
+    fmt = lambda x: f"{x: .6g}"  # noqa: E731
+    print(f"THEORETICAL MOMENTS{unit} of {getattr(m, 'name', '')} (first order, unfiltered)")
+    print(tab[["std", "variance"]].to_string(float_format=fmt))
+    print(f"\nAUTOCORRELATIONS (lags 1-{args.nlags})")
+    print(tab[[c for c in tab.columns if c.startswith("autocorr_")]].to_string(float_format=fmt))
+    print("\nVARIANCE DECOMPOSITION (in percent)")
+    print(tab[[c for c in tab.columns if c.startswith("vd_")]].rename(columns=lambda c: c[3:])
+          .to_string(float_format=lambda x: f"{x: .2f}"))
+    if csv is not None:
+        tab.to_csv(csv)
+        print(f"\nwrote {csv}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "moments", help="theoretical moments and variance decomposition",
+        description="Theoretical first-order moments of MODEL (std, variance, autocorrelations, "
+                    "variance decomposition in percent), as Dynare's stoch_simul reports them.")
+    p.add_argument("model", help="model file or bundled model name")
+    p.add_argument("--nlags", type=int, default=5, help="autocorrelation lags (default 5)")
+    p.add_argument("--csv", metavar="PATH", help="write the table as CSV (one row per variable)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --csv file")
+    p.set_defaults(func=run)
