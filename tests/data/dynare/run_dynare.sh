@@ -52,6 +52,18 @@ for t in "${targets[@]}"; do
       fs2000_run_file "$t" "$HERE/tails/$t.tail"
       if [ -z "${MH_SEQUENTIAL:-}" ]; then export DYNARE_PARALLEL_CHAINS_DIR="$HERE/octave/parallel_chains"; fi
       run "$t" "$HERE/$t.mod"; unset DYNARE_PARALLEL_CHAINS_DIR ;;
+    fs2000_mh_report)
+      # re-run only the posterior analysis of an existing fs2000_mh scratch run (no new draws)
+      d="$SCRATCH/fs2000_mh/repo/models"
+      [ -d "$d/fs2000_mh/metropolis" ] || { echo "no fs2000_mh run in $SCRATCH"; exit 1; }
+      fs2000_run_file fs2000_mh "$HERE/tails/fs2000_mh_report.tail"
+      cp "$HERE/fs2000_mh.mod" "$d/fs2000_mh.mod"
+      ( cd "$d" && octave --no-gui --no-window-system --eval \
+          "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); dynare fs2000_mh noclearall nograph" \
+          > "$SCRATCH/fs2000_mh/octave_report.log" 2>&1 ) || { echo "FAILED (log: $SCRATCH/fs2000_mh/octave_report.log)"; exit 1; }
+      cp "$d/fs2000_mh.json" "$HERE/"
+      fs2000_run_file fs2000_mh "$HERE/tails/fs2000_mh.tail"   # restore the run file that made the draws
+      echo "done fs2000_mh_report -> fs2000_mh.json" ;;
     timings)
       # fs2000: dynare_resolve / dsge_likelihood loops; nk3: stoch_simul loop; nk3: whole `dynare nk3`
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod"

@@ -47,7 +47,7 @@ function out = fs2000_estimation_report(with_mh, wall_seconds)
   if with_mh
     mh = struct();
     mh.mh_replic = options_.mh_replic;
-    mh.mh_nblocks = options_.mh_nblocks;
+    mh.mh_nblocks = options_.mh_nblck;
     mh.mh_jscale = options_.mh_jscale;
     mh.mh_drop = options_.mh_drop;
     MetropolisFolder = CheckPath('metropolis', M_.dname);
@@ -72,8 +72,8 @@ function out = fs2000_estimation_report(with_mh, wall_seconds)
       mh.metropolis_variance = struct('json_matrix_', oo_.posterior.metropolis.Variance);
     end
     % the same statistics from the raw chains with a 20 % burn-in (computed here, not by Dynare)
-    draws = cell(1, options_.mh_nblocks);
-    for b = 1:options_.mh_nblocks
+    draws = cell(1, options_.mh_nblck);
+    for b = 1:options_.mh_nblck
       xb = [];
       for f = 1:record.LastFileNumber
         s = load(fullfile(MetropolisFolder, sprintf('%s_mh%d_blck%d.mat', M_.fname, f, b)), 'x2');
