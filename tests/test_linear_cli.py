@@ -1,0 +1,94 @@
+"""`dsge-agents solve / irf / moments` (called in-process through the CLI dispatcher)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsge_agents.cli.main import main
+
+
+@pytest.fixture()
+def nk3_path(models_dir):
+    return str(models_dir / "nk3.yaml")
+
+
+def test_solve_json_schema(nk3_path, tmp_path, capsys, repo):
+    out = tmp_path / "sol.json"
+    assert main(["solve", nk3_path, "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "STEADY STATE" in text and "EIGENVALUES" in text and "Blanchard-Kahn conditions are satisfied" in text
+    d = json.loads(out.read_text())
+    assert list(d) == ["parameters", "steady_state", "eigenvalues", "ghx", "ghu"]
+    assert d["ghx"]["rows"] == ["x", "pi", "i", "rn"] and d["ghx"]["cols"] == ["i(-1)", "rn(-1)"]
+    assert d["ghu"]["cols"] == ["e_i", "e_r"]
+    assert all(len(e) == 2 for e in d["eigenvalues"])
+    ref = repo / "tests" / "data" / "dynare" / "nk3.json"
+    if ref.exists():
+        r = json.loads(ref.read_text())
+        np.testing.assert_allclose(d["ghx"]["values"], r["ghx"]["values"], atol=1e-8)
+    # refuses to overwrite without --force
+    assert main(["solve", nk3_path, "--json", str(out)]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["solve", nk3_path, "--json", str(out), "--force"]) == 0
+
+
+def test_irf_csv_and_plot(nk3_path, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    csv = tmp_path / "irf.csv"
+    assert main(["irf", nk3_path, "--periods", "12", "--shock", "e_r", "--csv", str(csv)]) == 0
+    text = capsys.readouterr().out
+    df = pd.read_csv(csv)
+    assert list(df.columns) == ["shock", "variable", "period", "value"]
+    assert set(df.shock) == {"e_r"} and df.period.min() == 1 and df.period.max() == 12
+    rn = df[df.variable == "rn"].sort_values("period").value.to_numpy()
+    np.testing.assert_allclose(rn, 0.5 * 0.8 ** np.arange(12), rtol=1e-12)
+    png = tmp_path / "irf_nk3.png"
+    assert png.exists() and str(png.resolve()) in text
+    # default figure name is ours: a second run overwrites it without --force
+    assert main(["irf", nk3_path, "--periods", "5"]) == 0
+    # a user's file with the default name is not overwritten
+    png.write_bytes(b"user data")
+    assert main(["irf", nk3_path, "--periods", "5"]) == 0
+    assert png.read_bytes() == b"user data"
+    assert (tmp_path / "irf_nk3-2.png").exists()
+    # explicit targets need --force
+    assert main(["irf", nk3_path, "--csv", str(csv)]) == 1
+    assert main(["irf", nk3_path, "--plot", str(png)]) == 1
+    assert png.read_bytes() == b"user data"
+    # unknown shock: one-line error
+    capsys.readouterr()
+    assert main(["irf", nk3_path, "--shock", "nope"]) == 1
+    assert "unknown shock" in capsys.readouterr().err
+
+
+def test_moments_csv(nk3_path, tmp_path, capsys):
+    csv = tmp_path / "mom.csv"
+    assert main(["moments", nk3_path, "--csv", str(csv)]) == 0
+    text = capsys.readouterr().out
+    assert "VARIANCE DECOMPOSITION" in text and "AUTOCORRELATIONS" in text
+    df = pd.read_csv(csv, index_col=0)
+    assert list(df.columns[:7]) == ["std", "variance", "autocorr_1", "autocorr_2", "autocorr_3", "autocorr_4",
+                                    "autocorr_5"]
+    np.testing.assert_allclose(df[["vd_e_i", "vd_e_r"]].sum(axis=1), 100.0)
+    assert df.loc["rn", "std"] == pytest.approx(0.5 / np.sqrt(1 - 0.8 ** 2))
+
+
+def test_indeterminate_model_error(tmp_path, capsys):
+    p = tmp_path / "nk3_bad.yaml"
+    p.write_text("""name: nk3_bad
+variables: [x, pi, i, rn]
+shocks: {e_i: 0.25, e_r: 0.5}
+parameters: {beta: 0.99, sigma: 1.0, kappa: 0.1, phi_pi: 0.5, phi_x: 0.0, rho_i: 0.5, rho_r: 0.8}
+equations:
+  - x = x(+1) - sigma*(i - pi(+1) - rn)
+  - pi = beta*pi(+1) + kappa*x
+  - i = rho_i*i(-1) + (1-rho_i)*(phi_pi*pi + phi_x*x) + e_i
+  - rn = rho_r*rn(-1) + e_r
+steady_state: {x: 0, pi: 0, i: 0, rn: 0}
+""")
+    assert main(["solve", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "IndeterminacyError" in err and "1 eigenvalue(s)" in err and "2 forward-looking" in err
