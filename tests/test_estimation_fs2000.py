@@ -101,14 +101,21 @@ def test_posterior_means_equal_dynare(fs2000, llk, repo):
     path = repo / "tests/data/dynare/fs2000_mh.json"
     if not path.exists():
         pytest.skip("Dynare MH reference not produced yet")
-    ref = json.load(open(path))
+    ref = json.load(open(path))["mh"]
     res = estimate(fs2000, draws=20000, chains=2, seed=1, progress=False, llk=llk)
     s = res.summary().set_index("parameter")
-    names = [n if n in s.index else f"stderr {n}" for n in ref["estimated_parameters"]]
-    mean = np.array(ref["posterior_mean"])
-    std = np.array(ref["posterior_std"])
-    ours = s.loc[names, "post_mean"].to_numpy()
+
+    def pick(d, name):
+        bare = name.replace("stderr ", "")
+        return d["shocks_std"][bare] if name.startswith("stderr ") else d["parameters"][name]
+
+    names = list(s.index)
+    mean = np.array([pick(ref["posterior_mean"], n) for n in names])
+    std = np.array([pick(ref["posterior_std"], n) for n in names])
+    ours = s["post_mean"].to_numpy()
     assert np.all(np.abs(ours - mean) <= 0.2 * std), (ours, mean, std)
+    ml = res.marginal_likelihood()
+    assert ml["modified_harmonic_mean"] == pytest.approx(ref["log_data_density_mhm"], abs=0.5)
     assert (s["rhat"] < 1.05).all()
 
 
