@@ -240,3 +240,12 @@ def test_hex_ids():
     ids = hex_ids(np.array([0, 1, 255, 2**63]), 16)
     assert list(ids) == ["0000000000000000", "0000000000000001", "00000000000000ff", "8000000000000000"]
     assert hex_ids(np.array([10]), 32, prefix=3)[0] == "0000000000000003000000000000000a"
+
+
+def test_rerun_with_more_span_room_gives_the_same_run():
+    cfg = SimulationConfig.default()
+    cfg.rate_limits = [RateLimit("triage_small", 10, 40, 1)]
+    arr = poisson_arrivals(5.0, 600, seed=5)
+    a = simulate(cfg, arr, seed=6).spans
+    b = simulate(cfg, arr, seed=6, _span_capacity=20).spans  # overflows several times, reruns
+    pd.testing.assert_frame_equal(a, b)

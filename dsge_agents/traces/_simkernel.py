@@ -75,20 +75,6 @@ def _pop(ht, hp, n):
 
 
 @njit(cache=True)
-def _grow1(x, m):
-    y = np.empty(m, x.dtype)
-    y[: x.shape[0]] = x
-    return y
-
-
-@njit(cache=True)
-def _grow2(x, m):
-    y = np.empty((m, x.shape[1]), x.dtype)
-    y[: x.shape[0]] = x
-    return y
-
-
-@njit(cache=True)
 def simulate_kernel(
     arr_t,
     in_tok,
@@ -122,8 +108,16 @@ def simulate_kernel(
     backoff_jitter,
     seed,
     max_visits,
+    scap,
 ):
-    """Run the simulation; returns span arrays and per-request outcome arrays.
+    """Run the simulation; returns span arrays, per-request outcome arrays and an overflow flag.
+
+    ``scap`` is the number of span slots. The event list never holds more than
+    2·n_req + n_capacity_events + scap entries (initial arrivals; one pending arrival or
+    departure per request; at most one timeout per span), so it is allocated once. If the
+    spans outgrow ``scap`` the run stops with ``overflow = True`` and the caller reruns
+    with more room (the run is deterministic given the seed). Growing arrays inside the
+    loop is avoided on purpose: it multiplies Numba's compile time.
 
     Times are seconds from an arbitrary origin. Service time of a call to agent a with
     request tokens (i, o): kind 0: overhead_a + i·in_scale_a/prefill_a + o·out_scale_a/decode_a
@@ -132,13 +126,14 @@ def simulate_kernel(
     np.random.seed(seed)
     n_req = arr_t.shape[0]
     n_ag = servers.shape[0]
-    hcap = n_req + cap_t.shape[0] + 1024
+    scap = max(16, scap)
+    hcap = 2 * n_req + cap_t.shape[0] + scap + 16
     ht = np.empty(hcap, np.float64)
     hp = np.empty((hcap, 3), np.int64)  # sequence, kind, argument
     pl = np.empty(3, np.int64)
     hn = 0
     seq = 0
-    scap = max(16, 3 * n_req)
+    overflow = False
     sf = np.empty((scap, 4), np.float64)
     si = np.empty((scap, 8), np.int64)
     ns = 0
@@ -170,14 +165,9 @@ def simulate_kernel(
 
     while hn > 0:
         t, kind, a, hn = _pop(ht, hp, hn)
-        if hn + 4 >= hcap:
-            hcap *= 2
-            ht = _grow1(ht, hcap)
-            hp = _grow2(hp, hcap)
-        if ns + 2 >= scap:
-            scap *= 2
-            sf = _grow2(sf, scap)
-            si = _grow2(si, scap)
+        if ns + 2 >= scap:  # out of span slots: the caller reruns with more room
+            overflow = True
+            break
         dispatch_agent = -1
         retry_req = -1
         retry_stage = -1
@@ -317,10 +307,6 @@ def simulate_kernel(
                     q_tail[ag] = -1
                 if si[s, I_STATE] != 0:
                     continue  # abandoned while waiting
-                if hn + 2 >= hcap:
-                    hcap *= 2
-                    ht = _grow1(ht, hcap)
-                    hp = _grow2(hp, hcap)
                 busy[ag] += 1
                 si[s, I_STATE] = 1
                 sf[s, F_SVC] = t
@@ -349,4 +335,5 @@ def simulate_kernel(
         si[:ns, I_ERR].copy(),
         req_end,
         req_failed,
+        overflow,
     )

@@ -409,6 +409,7 @@ def simulate(
     max_requests: int | None = None,
     progress: bool = False,
     emit_spans: bool = True,
+    _span_capacity: int | None = None,
 ) -> SimulationResult:
     """Run the discrete-event simulation.
 
@@ -511,40 +512,70 @@ def simulate(
     rl = cfg.rate_limits
     bar.update(1)
     t_start = time.perf_counter()
-    out = simulate_kernel(
-        t_rel.astype(np.float64),
-        tin.astype(np.float64),
-        tout.astype(np.float64),
-        stage_ptr,
-        np.array(stage_agents, np.int64),
-        edge_ptr,
-        np.array(edge_to, np.int64),
-        np.array(edge_cum, np.float64),
-        servers,
-        f("prefill_tps"),
-        f("decode_tps"),
-        f("overhead_s"),
-        f("input_scale"),
-        f("output_scale"),
-        svc_kind,
-        f("mean_service_s"),
-        np.array(ep_t, np.float64),
-        np.array(share, np.float64),
-        np.array(tmo, np.float64),
-        np.array(cap_t, np.float64),
-        np.array(cap_agent, np.int64),
-        np.array(cap_delta, np.int64),
-        np.array([aidx[r.agent] for r in rl], np.int64),
-        np.array([_to_seconds(r.start, t0) for r in rl], np.float64),
-        np.array([_to_seconds(r.end, t0) for r in rl], np.float64),
-        np.array([r.max_per_s for r in rl], np.int64),
-        int(cfg.retry.max_retries),
-        float(cfg.retry.backoff_s),
-        float(cfg.retry.multiplier),
-        float(cfg.retry.jitter),
-        int(seed),
-        64,
+
+    def run_kernel(scap):
+        return simulate_kernel(
+            t_rel.astype(np.float64),
+            tin.astype(np.float64),
+            tout.astype(np.float64),
+            stage_ptr,
+            np.array(stage_agents, np.int64),
+            edge_ptr,
+            np.array(edge_to, np.int64),
+            np.array(edge_cum, np.float64),
+            servers,
+            f("prefill_tps"),
+            f("decode_tps"),
+            f("overhead_s"),
+            f("input_scale"),
+            f("output_scale"),
+            svc_kind,
+            f("mean_service_s"),
+            np.array(ep_t, np.float64),
+            np.array(share, np.float64),
+            np.array(tmo, np.float64),
+            np.array(cap_t, np.float64),
+            np.array(cap_agent, np.int64),
+            np.array(cap_delta, np.int64),
+            np.array([aidx[r.agent] for r in rl], np.int64),
+            np.array([_to_seconds(r.start, t0) for r in rl], np.float64),
+            np.array([_to_seconds(r.end, t0) for r in rl], np.float64),
+            np.array([r.max_per_s for r in rl], np.int64),
+            int(cfg.retry.max_retries),
+            float(cfg.retry.backoff_s),
+            float(cfg.retry.multiplier),
+            float(cfg.retry.jitter),
+            int(seed),
+            64,
+            scap,
+        )
+
+    visits = np.zeros(len(stages))
+    visits[0] = 1.0
+    for _ in range(len(stages)):  # propagate along the DAG (acyclic: converges in <= S passes)
+        nv = np.zeros(len(stages))
+        nv[0] = 1.0
+        for i_s, st in enumerate(stages):
+            for nx, pr in st.next.items():
+                nv[sidx[nx]] += visits[i_s] * pr
+        visits = nv
+    factor = 1.0 + (
+        cfg.retry.max_retries
+        if (
+            cfg.rate_limits
+            or cfg.timeout_s is not None
+            or any(c.timeout_s is not None for c in cfg.slo_changes)
+        )
+        else 0
     )
+    scap = int(n_req * visits.sum() * min(factor, 2.0) * 1.2) + 1024
+    if _span_capacity is not None:  # testing hook: force reruns with more room
+        scap = int(_span_capacity)
+    while True:
+        out = run_kernel(scap)
+        if not out[-1]:
+            break
+        scap *= 2
     kernel_s = time.perf_counter() - t_start
     (
         sp_req,
@@ -559,7 +590,7 @@ def simulate(
         sp_err,
         req_end,
         req_failed,
-    ) = out
+    ) = out[:-1]
     bar.update(1)
     spans = (
         _build_spans(
