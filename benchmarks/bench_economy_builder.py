@@ -114,6 +114,7 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="*", default=[6, 60, 600])
     ap.add_argument("--topologies", nargs="*", default=["chain", "star"])
     ap.add_argument("--timeout", type=float, default=1800.0)
+    ap.add_argument("--out", default=str(HERE / "results" / "economy_builder.md"))
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -153,7 +154,7 @@ def main() -> int:
             "other jobs during the run, so times are upper bounds).", "", head]
     text += [fmt(r) for r in rows]
     text += [""] + notes
-    out = HERE / "results" / "economy_builder.md"
+    out = Path(a.out)
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(text) + "\n", encoding="utf-8")
     print("\n".join(notes))
