@@ -26,7 +26,7 @@ import pandas as pd
 from dsge_agents.filtering import _kernels as K
 from dsge_agents.filtering.kalman import kalman_filter, _smooth_from_filter
 
-__all__ = ["Smoothed", "smooth", "shock_decomposition", "irf_at"]
+__all__ = ["Smoothed", "smooth", "shock_decomposition", "irf_at", "largest_shocks"]
 
 
 @dataclass
@@ -152,3 +152,23 @@ def irf_at(llk, x, periods=40) -> np.ndarray:
             out[j, h] = v
             v = T @ v
     return out
+
+
+def largest_shocks(sm: Smoothed, shock_std, start=None, end=None) -> pd.DataFrame:
+    """Rank shocks by their largest standardized smoothed value û_{j,t}/σ_j in [start, end).
+
+    Returns a frame (shock, max_abs_z, z_at_max, sum_z, period_at_max) sorted by max_abs_z:
+    the attribution of a spike in the window to the shocks that caused it.
+    """
+    z = sm.shocks / np.asarray(shock_std, dtype=float)
+    idx = z.index
+    mask = np.ones(len(idx), dtype=bool)
+    if start is not None:
+        mask &= idx >= start
+    if end is not None:
+        mask &= idx < end
+    w = z[mask]
+    am = w.abs().idxmax()
+    rows = [dict(shock=c, max_abs_z=float(w[c].abs().max()), z_at_max=float(w.loc[am[c], c]),
+                 sum_z=float(w[c].sum()), period_at_max=am[c]) for c in w.columns]
+    return pd.DataFrame(rows).sort_values("max_abs_z", ascending=False, ignore_index=True)

@@ -37,8 +37,11 @@ __all__ = ["EstimatedParam", "ParameterSpace", "LogLikelihood", "loglik", "prepa
 
 # ----------------------------------------------------------------------------- Numba core
 @njit(cache=True)
-def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst):
-    """Restricted system: T_rr, R_r, RQR', Z (selection) and d (log ss if loglinear)."""
+def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, logdev=False):
+    """Restricted system: T_rr, R_r, RQR', Z (selection) and d (log ss if loglinear).
+
+    ``logdev``: observables are log deviations from their sample mean and the model is in
+    levels: y_t = ŷ_t / ȳ (first-order log deviation), Z entries 1/ȳ, d = 0."""
     m = ridx.shape[0]
     k = R.shape[1]
     p = oidx_r.shape[0]
@@ -54,8 +57,10 @@ def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst):
     Z = np.zeros((p, m))
     d = np.empty(p)
     for i in range(p):
-        Z[i, oidx_r[i]] = 1.0
-        if dconst:
+        Z[i, oidx_r[i]] = 1.0 / ss[ridx[oidx_r[i]]] if logdev else 1.0
+        if logdev:
+            d[i] = 0.0
+        elif dconst:
             v = ss[ridx[oidx_r[i]]]
             d[i] = math.log(v) if loglin else v
         else:
@@ -65,13 +70,13 @@ def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst):
 
 @njit(cache=True)
 def _ll_core(ss, T, R, Q, H, ridx, oidx_r, loglin, dconst, y, presample, lik_init,
-             init_scale, riccati_tol, use_chandra, contrib):
+             init_scale, riccati_tol, use_chandra, contrib, logdev=False):
     """Restrict, initialize (Lyapunov or scale·I) and filter; returns (ℓ, switch, status).
 
     status 0 ok, 7 stationary init impossible (unit root), 8 F_t not PD,
     9 steady state of an observable not positive with ``loglinear``.
     """
-    Tr, Rr, RQR, Z, d = _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst)
+    Tr, Rr, RQR, Z, d = _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, logdev)
     for i in range(d.shape[0]):
         if not np.isfinite(d[i]):
             return -np.inf, -1, 9
@@ -330,7 +335,7 @@ def _resolve_datafile(model):
 
 
 def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, loglinear=None,
-                 prefilter=None):
+                 prefilter=None, transform="level"):
     """Select, validate and transform the estimation sample.
 
     Returns (y (n×p float array, NaN = missing), observables, index, info dict).
@@ -392,6 +397,13 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
     if allnan:
         raise DataError(f"{src}: no observations of {allnan} in the sample")
     loglin = model.loglinear if loglinear is None else bool(loglinear)
+    if transform == "logdev":
+        if model.loglinear:
+            raise DSGEError("transform='logdev' is for models in levels; a loglinear model takes "
+                            "the log of the data itself")
+        loglin = True      # take logs of the data below; demeaned afterwards
+    elif transform != "level":
+        raise DSGEError(f"unknown data transform {transform!r} (level or logdev)")
     if loglin:
         bad = np.argwhere(~(y > 0) & ~np.isnan(y))
         if len(bad):
@@ -400,11 +412,14 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
                             f"at row {fo + r}")
         y = np.log(y)
     pf = int(prefilter if prefilter is not None else opts.get("prefilter", 0))
+    if transform == "logdev":
+        pf = 1
     means = np.nanmean(y, axis=0)
     if pf:
         y = y - means
     return np.ascontiguousarray(y), obs, index, dict(first_obs=fo, nobs=n, loglinear=loglin,
-                                                     prefilter=pf, means=means, source=src)
+                                                     prefilter=pf, means=means, source=src,
+                                                     transform=transform)
 
 
 # ----------------------------------------------------------------------------- likelihood
@@ -420,14 +435,16 @@ class LogLikelihood:
     def __init__(self, model, data=None, params: dict | None = None, observables=None,
                  first_obs=None, nobs=None, presample=None, lik_init=None, prefilter=None,
                  loglinear=None, riccati_tol: float = 0.0, use_chandrasekhar: bool = True,
-                 space: ParameterSpace | None = None):
+                 space: ParameterSpace | None = None, transform: str = "level",
+                 measurement_error: dict | None = None):
         from dsge_agents.linear.resolver import Resolver
         opts = model.estimation_options or {}
         self.model = model
         y, obs, index, info = prepare_data(model, data, observables, first_obs, nobs, loglinear,
-                                           prefilter)
+                                           prefilter, transform)
         self.y, self.observables, self.index, self.data_info = y, obs, index, info
-        self.loglinear = info["loglinear"]
+        self.logdev = transform == "logdev"
+        self.loglinear = info["loglinear"] and not self.logdev
         if self.loglinear and not model.loglinear:
             raise DSGEError("loglinear=True needs a model linearized in logs (declare `loglinear`)")
         self.presample = int(presample if presample is not None else opts.get("presample", 0))
@@ -459,6 +476,10 @@ class LogLikelihood:
         self.state_names = [model.variables[i] for i in ridx]
         self.contrib = np.zeros(y.shape[0])
         self.H0 = np.zeros((len(obs), len(obs)))
+        for o, sd in (measurement_error or {}).items():
+            if o not in obs:
+                raise DataError(f"measurement error for {o!r}, which is not an observable {obs}")
+            self.H0[obs.index(o), obs.index(o)] = float(sd) ** 2
         self._prep_indices()
         self.last_status = 0
         self.last_switch = -1
@@ -536,7 +557,8 @@ class LogLikelihood:
         H = self.meas_cov(x)
         ll, sw, st = _ll_core(ss, T, R, Q, H, self.ridx, self.oidx_r, self.loglinear,
                               not self.prefilter, self.y, self.presample, self.lik_init,
-                              self.init_scale, self.riccati_tol, self.use_chandra, self.contrib)
+                              self.init_scale, self.riccati_tol, self.use_chandra, self.contrib,
+                              self.logdev)
         self.last_status = int(st)
         self.last_switch = int(sw)
         return float(ll)
@@ -601,7 +623,7 @@ class LogLikelihood:
         if code != 0:
             raise DSGEError(f"cannot solve the model at these parameters: {self.resolver.message(code)}")
         Tr, Rr, RQR, Z, d = _restrict(ss, T, R, Q, self.ridx, self.oidx_r, self.loglinear,
-                                      not self.prefilter)
+                                      not self.prefilter, self.logdev)
         if self.lik_init == 1:
             P1, ok = K.lyapunov_doubling(Tr, RQR, 1e-15, 200)
         else:
