@@ -40,6 +40,9 @@ def test_outage_attributed_to_capacity_shock(outage_panel):
     top = ranking.iloc[0]
     assert top.shock == "eps_capacity_act_llama", ranking.head()
     assert top.z_at_max < 0 and top.sum_z < 0          # capacity falls
+    by_max = largest_shocks(sm, np.sqrt(np.diag(llk.shock_cov(x))), start=t0 + pd.Timedelta("29min"),
+                            end=t0 + pd.Timedelta("41min"), by="max")
+    assert by_max.iloc[0].shock == "eps_capacity_act_llama"
     # outside the window the same shock is unremarkable
     before = largest_shocks(sm, np.sqrt(np.diag(llk.shock_cov(x))), end=t0 + pd.Timedelta("25min"))
     row = before.set_index("shock").loc["eps_capacity_act_llama"]

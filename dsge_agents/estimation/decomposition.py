@@ -154,11 +154,13 @@ def irf_at(llk, x, periods=40) -> np.ndarray:
     return out
 
 
-def largest_shocks(sm: Smoothed, shock_std, start=None, end=None) -> pd.DataFrame:
-    """Rank shocks by their largest standardized smoothed value û_{j,t}/σ_j in [start, end).
+def largest_shocks(sm: Smoothed, shock_std, start=None, end=None, by="sum") -> pd.DataFrame:
+    """Rank shocks by their standardized smoothed values z_{j,t} = û_{j,t}/σ_j in [start, end).
 
-    Returns a frame (shock, max_abs_z, z_at_max, sum_z, period_at_max) sorted by max_abs_z:
-    the attribution of a spike in the window to the shocks that caused it.
+    ``by="sum"`` (default): |Σ_t z_{j,t}|, the cumulative standardized shock over the window
+    (a persistent event such as an outage shows up as a run of same-signed shocks);
+    ``by="max"``: max_t |z_{j,t}|. Returns a frame (shock, sum_z, max_abs_z, z_at_max,
+    period_at_max) sorted accordingly: the attribution of a spike in the window.
     """
     z = sm.shocks / np.asarray(shock_std, dtype=float)
     idx = z.index
@@ -169,6 +171,8 @@ def largest_shocks(sm: Smoothed, shock_std, start=None, end=None) -> pd.DataFram
         mask &= idx < end
     w = z[mask]
     am = w.abs().idxmax()
-    rows = [dict(shock=c, max_abs_z=float(w[c].abs().max()), z_at_max=float(w.loc[am[c], c]),
-                 sum_z=float(w[c].sum()), period_at_max=am[c]) for c in w.columns]
-    return pd.DataFrame(rows).sort_values("max_abs_z", ascending=False, ignore_index=True)
+    rows = [dict(shock=c, sum_z=float(w[c].sum()), max_abs_z=float(w[c].abs().max()),
+                 z_at_max=float(w.loc[am[c], c]), period_at_max=am[c]) for c in w.columns]
+    df = pd.DataFrame(rows)
+    key = df["sum_z"].abs() if by == "sum" else df["max_abs_z"]
+    return df.loc[key.sort_values(ascending=False).index].reset_index(drop=True)
