@@ -236,6 +236,74 @@ def _sub_cols(M, cols, V):
 
 
 @njit(cache=True)
+def _lu_inplace(LU, piv):
+    """In-place LU with partial pivoting of LU (Golub & Van Loan Alg. 3.4.1); False if (near) singular."""
+    n = LU.shape[0]
+    amax = 0.0
+    for i in range(n):
+        for j in range(n):
+            a = abs(LU[i, j])
+            if a > amax:
+                amax = a
+    if not np.isfinite(amax):
+        return False
+    thresh = 1e-14 * amax
+    for k in range(n):
+        piv[k] = k
+    for k in range(n):
+        p = k
+        best = abs(LU[k, k])
+        for i in range(k + 1, n):
+            a = abs(LU[i, k])
+            if a > best:
+                best = a
+                p = i
+        if best <= thresh or best == 0.0:
+            return False
+        if p != k:
+            for j in range(n):
+                tmp = LU[k, j]
+                LU[k, j] = LU[p, j]
+                LU[p, j] = tmp
+            t = piv[k]
+            piv[k] = piv[p]
+            piv[p] = t
+        inv = 1.0 / LU[k, k]
+        for i in range(k + 1, n):
+            f = LU[i, k] * inv
+            LU[i, k] = f
+            if f != 0.0:
+                for j in range(k + 1, n):
+                    LU[i, j] -= f * LU[k, j]
+    return True
+
+
+@njit(cache=True)
+def _lu_solve_into(LU, piv, B, X):
+    """X = A^{-1} B given the in-place LU of A (no allocation)."""
+    n = LU.shape[0]
+    m = B.shape[1]
+    for i in range(n):
+        for j in range(m):
+            X[i, j] = B[piv[i], j]
+    for i in range(n):
+        for p in range(i):
+            f = LU[i, p]
+            if f != 0.0:
+                for j in range(m):
+                    X[i, j] -= f * X[p, j]
+    for i in range(n - 1, -1, -1):
+        for p in range(i + 1, n):
+            f = LU[i, p]
+            if f != 0.0:
+                for j in range(m):
+                    X[i, j] -= f * X[p, j]
+        inv = 1.0 / LU[i, i]
+        for j in range(m):
+            X[i, j] *= inv
+
+
+@njit(cache=True)
 def cyclic_reduction(A_lag, A_cur, A_lead, tol=1e-13, max_iter=100):
     """Cyclic reduction (Bini, Iannazzo & Meini 2012, §5.3) for ``A_lead X² + A_cur X + A_lag = 0``.
 
@@ -244,7 +312,7 @@ def cyclic_reduction(A_lag, A_cur, A_lead, tol=1e-13, max_iter=100):
     with a lead, f of them): ``A_-^{(k+1)} = -A_-^{(k)} (S_k A_-^{(k)})`` only
     reads the state rows of ``S_k A_-^{(k)}``. The iterates are therefore kept
     as n×s and n×f blocks, so one step costs an n×n LU plus O(n²(s+f)) instead
-    of several n³ products.
+    of several n³ products; all work arrays are allocated once.
 
     Parameters
     ----------
@@ -267,36 +335,85 @@ def cyclic_reduction(A_lag, A_cur, A_lead, tol=1e-13, max_iter=100):
     fc = _nonzero_columns(A_lead)    # forward-looking
     ns = sc.shape[0]
     nf = fc.shape[0]
+    m = ns + nf
     scale = max(1.0, max(_norm1(A_lag), max(_norm1(A_cur), _norm1(A_lead))))
-    a0 = _take_cols(A_lag, sc)       # n x ns
-    a2 = _take_cols(A_lead, fc)      # n x nf
+    # rhs = [a0 | a2] (n x (ns+nf)) holds the current A_-^{(k)}, A_+^{(k)} column blocks
+    rhs = np.empty((n, m))
+    for i in range(n):
+        for k in range(ns):
+            rhs[i, k] = A_lag[i, sc[k]]
+        for k in range(nf):
+            rhs[i, ns + k] = A_lead[i, fc[k]]
     a1 = A_cur.copy()
     ahat = A_cur.copy()
     atil = A_cur.copy()
-    converged = max(_norm1(a0), _norm1(a2)) <= tol * scale
+    LU = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    sol = np.empty((n, m))
+    p02 = np.empty((n, nf))
+    p20 = np.empty((n, ns))
+    row0 = np.empty(ns)
+    row2 = np.empty(nf)
+    n0 = np.empty(ns)
+    n2 = np.empty(nf)
+    crit = tol * scale
+    converged = max(_norm1(rhs[:, :ns]), _norm1(rhs[:, ns:])) <= crit
     it = 0
-    rhs = np.empty((n, ns + nf))
     while not converged and it < max_iter:
         it += 1
-        # S a0 and S a2 (S = a1^{-1}) through one LU with a stacked right-hand side
-        rhs[:, :ns] = a0
-        rhs[:, ns:] = a2
-        sol, ok = solve_small(a1, rhs)
-        if not ok:  # singular A_0^{(k)}
+        LU[:, :] = a1
+        if not _lu_inplace(LU, piv):          # singular A_0^{(k)}
             return X, Y, 4
-        s_a0 = np.ascontiguousarray(sol[:, :ns])   # n x ns  (columns = states)
-        s_a2 = np.ascontiguousarray(sol[:, ns:])   # n x nf  (columns = forward)
-        a0_s_a2 = _matmul(a0, _take_rows(s_a2, sc))   # n x nf, lives in forward columns
-        a2_s_a0 = _matmul(a2, _take_rows(s_a0, fc))   # n x ns, lives in state columns
-        _sub_cols(a1, fc, a0_s_a2)
-        _sub_cols(a1, sc, a2_s_a0)
-        _sub_cols(ahat, sc, a2_s_a0)
-        _sub_cols(atil, fc, a0_s_a2)
-        a0 = -_matmul(a0, _take_rows(s_a0, sc))
-        a2 = -_matmul(a2, _take_rows(s_a2, fc))
-        if not (_all_finite(a1) and _all_finite(a0) and _all_finite(a2)):
+        _lu_solve_into(LU, piv, rhs, sol)     # sol = [S a0 | S a2]
+        # products through the state / forward rows of S a0, S a2
+        for i in range(n):
+            for k in range(nf):
+                acc = 0.0
+                for p in range(ns):
+                    acc += rhs[i, p] * sol[sc[p], ns + k]
+                p02[i, k] = acc                  # a0 S a2  (forward columns)
+            for k in range(ns):
+                acc = 0.0
+                for p in range(nf):
+                    acc += rhs[i, ns + p] * sol[fc[p], k]
+                p20[i, k] = acc                  # a2 S a0  (state columns)
+        # new a0 = -a0 S a0 and a2 = -a2 S a2, row by row (each row reads only its own old row)
+        n0[:] = 0.0
+        n2[:] = 0.0
+        for i in range(n):
+            for k in range(ns):
+                acc = 0.0
+                for p in range(ns):
+                    acc += rhs[i, p] * sol[sc[p], k]
+                row0[k] = -acc
+            for k in range(nf):
+                acc = 0.0
+                for p in range(nf):
+                    acc += rhs[i, ns + p] * sol[fc[p], ns + k]
+                row2[k] = -acc
+            for k in range(ns):
+                rhs[i, k] = row0[k]
+                n0[k] += abs(row0[k])
+            for k in range(nf):
+                rhs[i, ns + k] = row2[k]
+                n2[k] += abs(row2[k])
+        for i in range(n):
+            for k in range(nf):
+                a1[i, fc[k]] -= p02[i, k]
+                atil[i, fc[k]] -= p02[i, k]
+            for k in range(ns):
+                a1[i, sc[k]] -= p20[i, k]
+                ahat[i, sc[k]] -= p20[i, k]
+        nrm = 0.0
+        for k in range(ns):
+            if n0[k] > nrm or not np.isfinite(n0[k]):
+                nrm = n0[k]
+        for k in range(nf):
+            if n2[k] > nrm or not np.isfinite(n2[k]):
+                nrm = n2[k]
+        if not np.isfinite(nrm):
             return X, Y, 3   # diverged: no splitting at the unit circle
-        converged = max(_norm1(a0), _norm1(a2)) <= tol * scale
+        converged = nrm <= crit
     if not converged:
         return X, Y, 3
     Xs, ok1 = solve_small(ahat, _take_cols(A_lag, sc))
