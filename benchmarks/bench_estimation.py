@@ -218,7 +218,12 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "estimation.md").write_text(text)
+    out = HERE / "results" / "estimation.md"
+    marker = "### Parameter recovery"
+    old = out.read_text() if out.exists() else ""
+    if marker in old:                       # keep the (slow) recovery section of an earlier run
+        text = text.rstrip("\n") + "\n\n" + old[old.index(marker):]
+    out.write_text(text)
     return 0
 
 
