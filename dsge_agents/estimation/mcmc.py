@@ -138,7 +138,7 @@ def _chain_worker(args):
             x = np.array(x0, dtype=float)
             lp = llk.log_posterior(x)
     limit = ndraws if stop_after is None else min(ndraws, int(stop_after))
-    block = ckpt_every if (path is not None and ckpt_every) else 500
+    block = ckpt_every if (path is not None and ckpt_every) else 200   # also the progress step
     while i < limit:
         n = min(block, limit - i)
         x, lp = _mh_steps(llk, x, lp, L, jscale, rng, n, draws, lps, acc, i)
