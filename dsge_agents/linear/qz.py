@@ -106,19 +106,29 @@ class SolveInfo:
 def classify_variables(A_lag, A_lead, lag_mask=None, lead_mask=None):
     """Split variables into static / purely predetermined / mixed / forward.
 
-    Incidence is taken from ``lag_mask`` / ``lead_mask`` (booleans per variable,
-    e.g. the model's symbolic lead–lag incidence) when given, otherwise from the
-    non-zero columns of ``A_lag`` / ``A_lead``.
+    Incidence is the union of the non-zero columns of ``A_lag`` / ``A_lead`` and
+    the optional ``lag_mask`` / ``lead_mask`` (booleans per variable, e.g. the
+    model's symbolic lead–lag incidence, which keeps a variable a state when its
+    coefficient happens to be zero at the current parameters).
 
     Returns
     -------
     static, pred, mixed, fwrd : ndarray of int (ascending)
     """
     n = A_lag.shape[1]
-    has_lag = np.asarray(lag_mask, bool) if lag_mask is not None else np.any(A_lag != 0, axis=0)
-    has_lead = np.asarray(lead_mask, bool) if lead_mask is not None else np.any(A_lead != 0, axis=0)
-    if has_lag.shape != (n,) or has_lead.shape != (n,):
-        raise ValueError("lag_mask/lead_mask must have one entry per variable")
+    has_lag = np.any(A_lag != 0, axis=0)
+    has_lead = np.any(A_lead != 0, axis=0)
+    # structural incidence may add variables (zero coefficients at these parameters), never remove any
+    if lag_mask is not None:
+        lag_mask = np.asarray(lag_mask, bool)
+        if lag_mask.shape != (n,):
+            raise ValueError("lag_mask must have one entry per variable")
+        has_lag = has_lag | lag_mask
+    if lead_mask is not None:
+        lead_mask = np.asarray(lead_mask, bool)
+        if lead_mask.shape != (n,):
+            raise ValueError("lead_mask must have one entry per variable")
+        has_lead = has_lead | lead_mask
     idx = np.arange(n)
     static = idx[~has_lag & ~has_lead]
     pred = idx[has_lag & ~has_lead]

@@ -172,8 +172,8 @@ class Solution:
         aux = set(getattr(model, "aux_variables", []) or [])
         declared = [v for v in variables if v not in aux]
         rows = [variables.index(v) for v in declared]
-        if lag_mask is None:
-            lag_mask = np.any(matrices[0] != 0, axis=0)
+        nonzero = np.any(matrices[0] != 0, axis=0)
+        lag_mask = nonzero if lag_mask is None else (np.asarray(lag_mask, bool) | nonzero)
         states = [j for j in range(len(variables)) if lag_mask[j]]
         ghx = pd.DataFrame(T[np.ix_(rows, states)], index=declared,
                            columns=[f"{variables[j]}(-1)" for j in states])
