@@ -4,8 +4,12 @@
 and ``jacobian(ss, theta)`` with the cyclic-reduction solver
 (:func:`dsge_agents.linear.cyclic.cr_solve`) into a single ``@njit`` function,
 so one call costs one Python→Numba transition. Numba lets a jitted closure call
-dispatchers captured from the enclosing scope (they are frozen as compile-time
-constants), which is what :func:`make_resolve` does.
+dispatchers captured from the enclosing scope (frozen as compile-time constants;
+:func:`make_resolve`), but such closures cannot be cached on disk and recompile
+in every process (~10 s here). :func:`generated_resolver_module` therefore
+writes a tiny module that imports the model's generated dispatchers and defines
+``resolve`` with ``@njit(cache=True)``; the closure is only the fallback when no
+cache directory is writable.
 
 Status codes (``Resolver.__call__`` returns them as the 4th element; never
 raises for a failed solve):
@@ -221,6 +225,8 @@ class Resolver:
         return self._cm.theta(params)
 
     def __call__(self, theta):
+        if type(theta) is not np.ndarray or theta.dtype != np.float64:
+            theta = np.ascontiguousarray(theta, dtype=np.float64)
         if self.fn is not None:
             out = self.fn(theta)
         else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dsge_agents.errors import DSGEError, IndeterminacyError, NoStableSolutionError, SingularPencilError
+from dsge_agents.errors import DSGEError
 from dsge_agents.linear import kernels
 from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_NO_STABLE, CR_OK, cr_solve
 from dsge_agents.linear.qz import SolveInfo, format_eigenvalues, solve_matrices
