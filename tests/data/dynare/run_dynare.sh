@@ -65,6 +65,7 @@ for t in "${targets[@]}"; do
       fs2000_run_file fs2000_mh "$HERE/tails/fs2000_mh.tail"   # restore the run file that made the draws
       echo "done fs2000_mh_report -> fs2000_mh.json" ;;
     timings)
+      export LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
       # fs2000: dynare_resolve / dsge_likelihood loops; nk3: stoch_simul loop; nk3: whole `dynare nk3`
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod"
       run nk3_timing "$HERE/nk3_timing.mod"
@@ -78,7 +79,7 @@ import json, os, sys, glob, platform, subprocess, datetime
 here, d = sys.argv[1:]
 out = {"date": datetime.datetime.utcnow().isoformat() + "Z",
        "command": "tests/data/dynare/run_dynare.sh timings",
-       "machine": {"nproc": os.cpu_count(), "loadavg_at_end": os.getloadavg(),
+       "machine": {"nproc": os.cpu_count(), "loadavg_at_start": [float(x) for x in os.environ.get("LOADAVG_START", "nan nan nan").split()], "loadavg_at_end": os.getloadavg(),
                    "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), ""),
                    "platform": platform.platform()},
        "versions": subprocess.run("dpkg-query -W dynare octave octave-io", shell=True, capture_output=True, text=True).stdout.split("\n")[:3],
@@ -89,7 +90,12 @@ for part in ("timings_fs2000_part.json", "timings_nk3_part.json"):
 runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, "run_*.json")))]
 out["nk3_whole_dynare_command_s"] = runs
 out["nk3_whole_dynare_command_note"] = "wall time of `dynare nk3 noclearall nograph` (preprocessing + steady + check + stoch_simul with printing), 5 fresh Octave processes"
-json.dump(out, open(os.path.join(here, "timings.json"), "w"), indent=1)
+prev_path = os.path.join(here, "timings.json")
+if os.path.exists(prev_path):   # keep earlier measurements (load differs between runs)
+    prev = json.load(open(prev_path))
+    earlier = prev.pop("earlier_runs", [])
+    out["earlier_runs"] = earlier + [prev]
+json.dump(out, open(prev_path, "w"), indent=1)
 print(json.dumps(out, indent=1))
 PY
       ;;
