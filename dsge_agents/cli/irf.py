@@ -35,6 +35,31 @@ def _default_plot_path(name: str) -> Path:
         k += 1
 
 
+#: headline aggregates of an orchestrated economy (DESIGN §5.2) shown by default
+_ECONOMY_VARS = ["latency", "slo_rate", "cost", "quality", "net_value", "demand"]
+
+
+def _economy_headline(sol, periods: int):
+    """Default figure of an orchestrated economy: SLO tightening, the capacity shock that moves
+    end-to-end latency most, and a demand surge; headline aggregates plus that agent's
+    utilization, share and provisioned capacity. ``None`` for other models."""
+    declared, shocks = list(sol.declared), list(sol.shocks)
+    if not (set(_ECONOMY_VARS) <= set(declared) and {"eps_slo", "eps_demand"} <= set(shocks)):
+        return None
+    cap = [s for s in shocks if s.startswith("eps_capacity_")]
+    chosen_shocks = ["eps_slo"]
+    variables = list(_ECONOMY_VARS)
+    if cap:
+        irf = sol.irf(periods=1, shocks=cap)
+        imp = irf[irf.variable == "latency"].set_index("shock")["value"].abs()
+        best = str(imp.idxmax())
+        chosen_shocks.append(best)
+        agent = best[len("eps_capacity_"):]
+        variables += [v for v in (f"{agent}_util", f"{agent}_share", f"{agent}_provisioned") if v in declared]
+    chosen_shocks.append("eps_demand")
+    return variables, chosen_shocks
+
+
 def run(args) -> int:
     from dsge_agents.linear import solve
     if args.periods < 1:
@@ -53,7 +78,11 @@ def run(args) -> int:
         print(f"wrote IRFs ({len(irf)} rows: shock,variable,period,value) to {csv}")
     if not args.no_plot:
         target = plot if plot is not None else _default_plot_path(name)
-        variables, shocks = sol.irf_selection(args.periods, args.shock, args.var)
+        headline = _economy_headline(sol, args.periods) if args.shock is None and args.var is None else None
+        if headline is not None:
+            variables, shocks = headline
+        else:
+            variables, shocks = sol.irf_selection(args.periods, args.shock, args.var)
         fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
         fig.savefig(target, dpi=args.dpi, metadata={"Software": _MARK})
         print(f"wrote IRF figure to {target.resolve()}")

@@ -18,13 +18,24 @@ SUBCOMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested(argv: list[str]) -> list[str]:
+    """Subcommand modules to import: only the one named on the command line (fast start-up),
+    or all of them when none is named (``--help``)."""
+    for tok in argv:
+        if tok.startswith("-"):
+            continue
+        name = tok.replace("-", "_")
+        return [name] if name in SUBCOMMANDS else SUBCOMMANDS
+    return SUBCOMMANDS
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dsge-agents",
         description="DSGE engine and orchestrated-agent economy (see README).")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in (SUBCOMMANDS if argv is None else _requested(argv)):
         try:
             mod = importlib.import_module(f"dsge_agents.cli.{name}")
         except ModuleNotFoundError as exc:  # subcommand not built yet
@@ -38,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -51,13 +51,20 @@ def plot_irf_grid(irf: pd.DataFrame, variables=None, shocks=None, title: str | N
                         wspace=0.35, hspace=0.3)
     axes = np.atleast_2d(fig.subplots(nr, nc, sharex=True, squeeze=False))
     grouped = {k: g for k, g in irf.groupby(["variable", "shock"], sort=False)}
+    # responses below 1e-9 of the variable's largest response across the shown shocks are rounding
+    # noise (Dynare likewise drops responses below 1e-10); draw them as exact zeros
+    row_scale = {v: max((float(np.abs(grouped[(v, s)]["value"]).max()) for s in shocks if (v, s) in grouped),
+                        default=0.0) for v in variables}
     for i, v in enumerate(variables):
         for j, s in enumerate(shocks):
             ax = axes[i, j]
             g = grouped.get((v, s))
             if g is not None:
                 g = g.sort_values("period")
-                ax.plot(g["period"].to_numpy(), g["value"].to_numpy(), color=color, lw=1.5)
+                y = g["value"].to_numpy()
+                if np.abs(y).max() <= 1e-9 * row_scale[v]:
+                    y = np.zeros_like(y)
+                ax.plot(g["period"].to_numpy(), y, color=color, lw=1.5)
             ax.axhline(0.0, color="0.6", lw=0.7)
             ax.tick_params(labelsize=7)
             ax.locator_params(nbins=4)
