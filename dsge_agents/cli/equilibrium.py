@@ -79,20 +79,10 @@ def load_economy(model, K=None, basis=None, T=None):
 
 
 def _default_path():
-    try:
-        from dsge_agents.api import DEFAULT_MODEL, bundled_model_path
-        p = bundled_model_path(DEFAULT_MODEL)
-        if p.exists():
-            import dsge_agents.economy.config  # noqa: F401  (the reader of that file)
-            return p
-    except Exception:   # noqa: BLE001 - fall back to the repository copy or the example
-        pass
-    p = Path(__file__).resolve().parents[2] / "models" / "orchestrated_default.yaml"
-    try:
-        import dsge_agents.economy.config  # noqa: F401
-    except ImportError:
-        return None
-    return p if p.exists() else None
+    """The bundled default economy (package data)."""
+    from dsge_agents.api import DEFAULT_MODEL, bundled_model_path
+    p = bundled_model_path(DEFAULT_MODEL)
+    return p if p.is_file() else None
 
 
 def checks(economy, result, k_convergence: bool = False, n_random: int = 200, seed: int = 0) -> dict:

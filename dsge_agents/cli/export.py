@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dsge_agents.cli._common import load_model
 from dsge_agents.errors import DSGEError
 
 
-def _load(path):
-    """Model loader used by this command (the api layer may replace it with ``api.load_model``)."""
-    from dsge_agents.model import load
-    return load(path)
+_load = load_model
 
 
 class ExportError(DSGEError):

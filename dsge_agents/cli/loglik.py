@@ -14,16 +14,11 @@ import json
 import time
 from pathlib import Path
 
+from dsge_agents.cli._common import load_model
 from dsge_agents.errors import DSGEError
 
 
-def _load(path):
-    try:
-        from dsge_agents.api import load_model
-        return load_model(path)
-    except ImportError:  # pragma: no cover
-        from dsge_agents.model import load
-        return load(path)
+_load = load_model
 
 
 def parse_params(text):

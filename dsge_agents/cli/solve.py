@@ -6,45 +6,9 @@ Also holds the small helpers shared by the ``irf`` and ``moments`` subcommands
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-from dsge_agents.errors import DSGEError
 
 
-class OutputExistsError(DSGEError):
-    """An output file exists and ``--force`` was not given."""
-
-
-def load_model(source=None):
-    """Load the model a command names (the bundled default when ``source`` is None).
-
-    Uses :func:`dsge_agents.api.load_model` / ``default_model`` (which also
-    understand bundled names and orchestrated-economy YAML) when the api layer is
-    present, else :func:`dsge_agents.model.load` and ``models/nk3.yaml``.
-    """
-    try:
-        from dsge_agents import api
-    except ImportError:  # pragma: no cover - api layer not built
-        api = None
-    if source is None:
-        if api is not None and hasattr(api, "default_model"):
-            return api.default_model()
-        from dsge_agents.model import load
-        return load(Path(__file__).resolve().parents[2] / "models" / "nk3.yaml")
-    if api is not None and hasattr(api, "load_model"):
-        return api.load_model(source)
-    from dsge_agents.model import load
-    return load(source)
-
-
-def check_output(path, force: bool) -> Path:
-    """Refuse to overwrite an existing user-named output file unless ``force``."""
-    p = Path(path)
-    if p.exists() and not force:
-        raise OutputExistsError(f"{p} exists; use --force to overwrite it")
-    if p.parent and not p.parent.exists():
-        raise OutputExistsError(f"directory {p.parent} does not exist")
-    return p
+from dsge_agents.cli._common import OutputExistsError, check_output, load_model  # noqa: F401 (re-exported)
 
 
 def run(args) -> int:

@@ -8,8 +8,7 @@ Also holds the small helpers the other policy subcommands share.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+from dsge_agents.cli._common import load_model
 from dsge_agents.errors import PolicyError
 
 
@@ -20,20 +19,7 @@ def add_model_argument(p) -> None:
                         "default model")
 
 
-def load_model_arg(path):
-    """Load MODEL (or the default model) through the api layer."""
-    try:
-        from dsge_agents import api
-    except ImportError:  # pragma: no cover
-        api = None
-    if path is None:
-        if api is not None and hasattr(api, "default_model"):
-            return api.default_model()
-        path = Path(__file__).resolve().parents[2] / "models" / "nk3.yaml"
-    if api is not None and hasattr(api, "load_model"):
-        return api.load_model(path)
-    from dsge_agents.model import load
-    return load(path)
+load_model_arg = load_model  # MODEL or the bundled default, through the api layer
 
 
 def parse_set_args(values) -> dict:
