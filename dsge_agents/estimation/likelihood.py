@@ -37,11 +37,13 @@ __all__ = ["EstimatedParam", "ParameterSpace", "LogLikelihood", "loglik", "prepa
 
 # ----------------------------------------------------------------------------- Numba core
 @njit(cache=True)
-def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, logdev=False):
+def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, obsmode):
     """Restricted system: T_rr, R_r, RQR', Z (selection) and d (log ss if loglinear).
 
-    ``logdev``: observables are log deviations from their sample mean and the model is in
-    levels: y_t = ŷ_t / ȳ (first-order log deviation), Z entries 1/ȳ, d = 0."""
+    ``obsmode[i]`` (per observable): 0 = the model's own measurement (y = ȳ + ŷ, or log ȳ + ŷ
+    if loglinear; d = 0 when prefiltered); 1 = log deviation from the sample mean of a model in
+    levels: y_t = ŷ_t / ȳ (first-order log deviation), Z entry 1/ȳ, d = 0; 2 = level deviation
+    from the sample mean: y_t = ŷ_t, Z entry 1, d = 0."""
     m = ridx.shape[0]
     k = R.shape[1]
     p = oidx_r.shape[0]
@@ -57,8 +59,9 @@ def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, logdev=False):
     Z = np.zeros((p, m))
     d = np.empty(p)
     for i in range(p):
-        Z[i, oidx_r[i]] = 1.0 / ss[ridx[oidx_r[i]]] if logdev else 1.0
-        if logdev:
+        md = obsmode[i]
+        Z[i, oidx_r[i]] = 1.0 / ss[ridx[oidx_r[i]]] if md == 1 else 1.0
+        if md != 0:
             d[i] = 0.0
         elif dconst:
             v = ss[ridx[oidx_r[i]]]
@@ -70,13 +73,13 @@ def _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, logdev=False):
 
 @njit(cache=True)
 def _ll_core(ss, T, R, Q, H, ridx, oidx_r, loglin, dconst, y, presample, lik_init,
-             init_scale, riccati_tol, use_chandra, contrib, logdev=False):
+             init_scale, riccati_tol, use_chandra, contrib, obsmode):
     """Restrict, initialize (Lyapunov or scale·I) and filter; returns (ℓ, switch, status).
 
     status 0 ok, 7 stationary init impossible (unit root), 8 F_t not PD,
     9 steady state of an observable not positive with ``loglinear``.
     """
-    Tr, Rr, RQR, Z, d = _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, logdev)
+    Tr, Rr, RQR, Z, d = _restrict(ss, T, R, Q, ridx, oidx_r, loglin, dconst, obsmode)
     for i in range(d.shape[0]):
         if not np.isfinite(d[i]):
             return -np.inf, -1, 9
@@ -396,6 +399,8 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
     allnan = [o for j, o in enumerate(obs) if np.isnan(y[:, j]).all()]
     if allnan:
         raise DataError(f"{src}: no observations of {allnan} in the sample")
+    if isinstance(transform, dict):
+        return _prepare_per_observable(model, y, obs, index, transform, fo, n, src)
     loglin = model.loglinear if loglinear is None else bool(loglinear)
     if transform == "logdev":
         if model.loglinear:
@@ -403,7 +408,8 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
                             "the log of the data itself")
         loglin = True      # take logs of the data below; demeaned afterwards
     elif transform != "level":
-        raise DSGEError(f"unknown data transform {transform!r} (level or logdev)")
+        raise DSGEError(f"unknown data transform {transform!r} (level, logdev or a dict "
+                        "{observable: log_dev_mean | level_dev_mean | level})")
     if loglin:
         bad = np.argwhere(~(y > 0) & ~np.isnan(y))
         if len(bad):
@@ -417,9 +423,49 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
     means = np.nanmean(y, axis=0)
     if pf:
         y = y - means
+    mode = 1 if transform == "logdev" else 0
     return np.ascontiguousarray(y), obs, index, dict(first_obs=fo, nobs=n, loglinear=loglin,
                                                      prefilter=pf, means=means, source=src,
-                                                     transform=transform)
+                                                     transform=transform,
+                                                     obsmode=np.full(len(obs), mode, dtype=np.int64))
+
+
+#: per-observable data transforms (``transform={obs: name}``) → measurement mode of :func:`_restrict`
+OBS_TRANSFORMS = {"log_dev_mean": 1, "logdev": 1, "level_dev_mean": 2, "level": 0}
+
+
+def _prepare_per_observable(model, y, obs, index, transform, fo, n, src):
+    """Per-observable transforms of a model in levels (DESIGN §6 measurement equations):
+    ``log_dev_mean``: log x_t − mean log x (model ŷ_t/ȳ); ``level_dev_mean``: x_t − mean x
+    (model ŷ_t); ``level``: x_t (model ȳ + ŷ_t). Observables not named default to ``level``."""
+    if model.loglinear:
+        raise DSGEError("per-observable transforms are for models in levels; a loglinear model "
+                        "takes the log of the data itself")
+    unknown = [o for o in transform if o not in obs]
+    if unknown:
+        raise DataError(f"transform given for {unknown}, which are not observables {obs}")
+    mode = np.zeros(len(obs), dtype=np.int64)
+    means = np.full(len(obs), np.nan)
+    y = y.copy()
+    for j, o in enumerate(obs):
+        t = transform.get(o, "level")
+        if t not in OBS_TRANSFORMS:
+            raise DSGEError(f"unknown transform {t!r} of observable {o!r} "
+                            f"(known: {', '.join(OBS_TRANSFORMS)})")
+        mode[j] = OBS_TRANSFORMS[t]
+        if mode[j] == 1:
+            bad = np.flatnonzero(~(y[:, j] > 0) & ~np.isnan(y[:, j]))
+            if len(bad):
+                r = bad[0]
+                raise DataError(f"{src}: transform {t} of {o!r} needs positive data; value "
+                                f"{y[r, j]} at row {fo + r}")
+            y[:, j] = np.log(y[:, j])
+        if mode[j] != 0:
+            means[j] = np.nanmean(y[:, j])
+            y[:, j] -= means[j]
+    return np.ascontiguousarray(y), obs, index, dict(first_obs=fo, nobs=n, loglinear=False,
+                                                     prefilter=0, means=means, source=src,
+                                                     transform=dict(transform), obsmode=mode)
 
 
 # ----------------------------------------------------------------------------- likelihood
@@ -444,6 +490,7 @@ class LogLikelihood:
                                            prefilter, transform)
         self.y, self.observables, self.index, self.data_info = y, obs, index, info
         self.logdev = transform == "logdev"
+        self.obsmode = np.ascontiguousarray(info["obsmode"], dtype=np.int64)
         self.loglinear = info["loglinear"] and not self.logdev
         if self.loglinear and not model.loglinear:
             raise DSGEError("loglinear=True needs a model linearized in logs (declare `loglinear`)")
@@ -558,7 +605,7 @@ class LogLikelihood:
         ll, sw, st = _ll_core(ss, T, R, Q, H, self.ridx, self.oidx_r, self.loglinear,
                               not self.prefilter, self.y, self.presample, self.lik_init,
                               self.init_scale, self.riccati_tol, self.use_chandra, self.contrib,
-                              self.logdev)
+                              self.obsmode)
         self.last_status = int(st)
         self.last_switch = int(sw)
         return float(ll)
@@ -623,7 +670,7 @@ class LogLikelihood:
         if code != 0:
             raise DSGEError(f"cannot solve the model at these parameters: {self.resolver.message(code)}")
         Tr, Rr, RQR, Z, d = _restrict(ss, T, R, Q, self.ridx, self.oidx_r, self.loglinear,
-                                      not self.prefilter, self.logdev)
+                                      not self.prefilter, self.obsmode)
         if self.lik_init == 1:
             P1, ok = K.lyapunov_doubling(Tr, RQR, 1e-15, 200)
         else:
