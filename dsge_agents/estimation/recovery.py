@@ -24,12 +24,28 @@ __all__ = ["with_estimation", "simulate_observables", "parameter_recovery", "Rec
 DEFAULT_ECONOMY_OBSERVABLES = [
     "demand", "latency", "spend", "slo_rate", "plan_api_latency", "plan_llama_latency",
     "act_api_latency", "act_llama_latency", "verify_api_latency", "verify_llama_latency"]
-#: (parameter, prior shape, prior mean, prior std): persistence and shock sizes
-DEFAULT_ECONOMY_PRIORS = [
-    ("rho_demand", "beta", 0.5, 0.2), ("sd_demand", "inv_gamma1", 0.1, np.inf),
-    ("rho_slo", "beta", 0.5, 0.2), ("sd_slo", "inv_gamma1", 0.1, np.inf),
-    ("sd_capacity_act_api", "inv_gamma1", 0.05, np.inf),
-    ("sd_capacity_act_llama", "inv_gamma1", 0.05, np.inf)]
+
+
+def _default_economy_priors() -> list:
+    """Shock-process priors (persistences ``rho_*`` and stds ``sd_*``) of the ``estimation:``
+    section of the packaged models/orchestrated_default.yaml (the source of the defaults; the
+    structural priors there — slo_phi_latency, omega, psi — are left out of the recovery
+    experiment)."""
+    from importlib import resources
+
+    import yaml
+    text = resources.files("dsge_agents").joinpath("models/orchestrated_default.yaml").read_text()
+    pri = (yaml.safe_load(text).get("estimation") or {}).get("priors") or {}
+
+    def num(x):
+        return float("inf") if str(x).strip().lower() in ("inf", "+inf") else float(x)
+    return [(n, str(p["prior"]), num(p["mean"]), num(p["std"])) for n, p in pri.items()
+            if n.startswith(("rho_", "sd_"))]
+
+
+#: (parameter, prior shape, prior mean, prior std): persistence and shock sizes, read from the
+#: default model's YAML (rho_demand, sd_demand, rho_slo, sd_slo, sd_capacity_act_api/_llama)
+DEFAULT_ECONOMY_PRIORS = _default_economy_priors()
 
 
 def with_estimation(model, observables, priors, options=None):
