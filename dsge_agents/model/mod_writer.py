@@ -144,9 +144,14 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
         L.append("")
     if m.estimated_params:
         L.append("estimated_params;")
+        # a parameter that is exactly a shock's standard deviation is estimated as Dynare's
+        # `stderr <shock>` (Dynare rejects estimating a parameter used in the shocks block)
+        std_of = {str(v).strip(): u for u, v in m.shock_stderr_params.items()}
         for e in m.estimated_params:
             if e["kind"] == "stderr":
                 head = f"stderr {e['name']}"
+            elif e["kind"] == "param" and e["name"] in std_of:
+                head = f"stderr {std_of[e['name']]}"
             elif e["kind"] == "corr":
                 head = f"corr {e['name'][0]}, {e['name'][1]}"
             else:

@@ -52,7 +52,7 @@ def plot_irf_grid(irf: pd.DataFrame, variables=None, shocks=None, title: str | N
     axes = np.atleast_2d(fig.subplots(nr, nc, sharex=True, squeeze=False))
     grouped = {k: g for k, g in irf.groupby(["variable", "shock"], sort=False)}
     # responses below 1e-9 of the variable's largest response across the shown shocks are rounding
-    # noise (Dynare likewise drops responses below 1e-10); draw them as exact zeros
+    # noise (Dynare likewise does not plot responses below 1e-10); draw them as exact zeros
     row_scale = {v: max((float(np.abs(grouped[(v, s)]["value"]).max()) for s in shocks if (v, s) in grouped),
                         default=0.0) for v in variables}
     for i, v in enumerate(variables):
