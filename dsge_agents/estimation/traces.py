@@ -46,8 +46,10 @@ def _num(x):
     return float(x)
 
 
-def measurement_spec(model) -> dict:
+def measurement_spec(model, observables=None) -> dict:
     """Validated measurement spec {observable: dict(agent, metric, per, transform, stderr)}.
+
+    ``observables``: optional subset (and order) of the declared observables to use.
 
     ``stderr`` is normalized to a float (fixed; 0 = none) or a prior dict. Raises
     ModelStructureError naming the observable for unknown keys/transforms or an observable
@@ -89,6 +91,12 @@ def measurement_spec(model) -> dict:
         out[obs] = dict(agent=str(spec["agent"]), metric=str(spec["metric"]),
                         per=None if per is None else dict(agent=str(per["agent"]), metric=str(per["metric"])),
                         transform=tr, stderr=se, scale=float(spec.get("scale", 1.0)))
+    if observables is not None:
+        unknown = [o for o in observables if o not in out]
+        if unknown:
+            raise ModelStructureError(f"observables {unknown} have no declared measurement equation "
+                                      f"(declared: {', '.join(out)})")
+        out = {o: out[o] for o in observables}
     return out
 
 
@@ -102,11 +110,12 @@ def _tidy(panel) -> pd.DataFrame:
     return tidy
 
 
-def panel_series(model, panel, period=None) -> pd.DataFrame:
+def panel_series(model, panel, period=None, observables=None) -> pd.DataFrame:
     """Raw (untransformed) series of every declared observable, one column each, indexed by
     period. ``period``: optional (start, end) pair or explicit list of periods to keep; every
-    requested period must be present for every series (DataError otherwise)."""
-    spec = measurement_spec(model)
+    requested period must be present for every series (DataError otherwise). ``observables``:
+    optional subset of the declared ones."""
+    spec = measurement_spec(model, observables)
     tidy = _tidy(panel)
     if tidy.duplicated(["period", "agent", "metric"]).any():
         r = tidy[tidy.duplicated(["period", "agent", "metric"], keep=False)].iloc[0]
@@ -182,23 +191,25 @@ def apply_transforms(raw: pd.DataFrame, spec: dict) -> pd.DataFrame:
     return pd.DataFrame(out, index=raw.index)
 
 
-def observations_from_panel(model, panel, period=None) -> pd.DataFrame:
+def observations_from_panel(model, panel, period=None, observables=None) -> pd.DataFrame:
     """Estimation observables of ``model`` from a trace panel: the declared mapping
-    (:func:`panel_series`) followed by the declared transforms (:func:`apply_transforms`)."""
-    return apply_transforms(panel_series(model, panel, period), measurement_spec(model))
+    (:func:`panel_series`) followed by the declared transforms (:func:`apply_transforms`).
+    ``period``: (start, end) or a list of periods; ``observables``: subset of the declared ones."""
+    return apply_transforms(panel_series(model, panel, period, observables),
+                            measurement_spec(model, observables))
 
 
-def fixed_measurement_errors(model) -> dict:
+def fixed_measurement_errors(model, observables=None) -> dict:
     """{observable: std} of the fixed (non-zero) measurement errors."""
-    return {o: sp["stderr"] for o, sp in measurement_spec(model).items()
+    return {o: sp["stderr"] for o, sp in measurement_spec(model, observables).items()
             if not isinstance(sp["stderr"], dict) and sp["stderr"] > 0}
 
 
-def model_for_panel(model, priors=None):
+def model_for_panel(model, priors=None, observables=None):
     """Copy of ``model`` whose ``observables`` are the declared ones and whose
     ``estimated_params`` are ``priors`` (default: the model's own, e.g. the YAML
     ``estimation:`` section) plus ``stderr OBS`` entries for estimated measurement errors."""
-    spec = measurement_spec(model)
+    spec = measurement_spec(model, observables)
     m = copy.copy(model)
     m.observables = list(spec)
     if priors is None:
@@ -217,15 +228,17 @@ def model_for_panel(model, priors=None):
     return m
 
 
-def likelihood_from_panel(model, panel, period=None, priors=None, **options):
+def likelihood_from_panel(model, panel, period=None, priors=None, observables=None, **options):
     """:class:`~dsge_agents.estimation.likelihood.LogLikelihood` of ``model`` on a trace panel
     with the declared mapping, per-observable transforms and measurement errors (fixed ones
-    in H, estimated ones as ``stderr OBS`` parameters). ``options`` go to LogLikelihood."""
+    in H, estimated ones as ``stderr OBS`` parameters). ``priors``: list of (param, shape,
+    mean, std) replacing the model's ``estimation:`` priors; ``observables``: subset of the
+    declared observables. ``options`` go to LogLikelihood."""
     from dsge_agents.estimation.likelihood import LogLikelihood
-    spec = measurement_spec(model)
-    raw = panel_series(model, panel, period)
+    spec = measurement_spec(model, observables)
+    raw = panel_series(model, panel, period, observables)
     apply_transforms(raw, spec)          # validation with errors naming observable, agent, metric, period
-    m = model_for_panel(model, priors)
+    m = model_for_panel(model, priors, observables)
     return LogLikelihood(m, data=raw, observables=list(spec),
                          transform={o: sp["transform"] for o, sp in spec.items()},
-                         measurement_error=fixed_measurement_errors(model), **options)
+                         measurement_error=fixed_measurement_errors(model, observables), **options)
