@@ -23,7 +23,8 @@ from dsge_agents.errors import DSGEError
 def register(subparsers):
     p = subparsers.add_parser("estimate", help="Bayesian estimation (mode + MCMC), Dynare-style",
                               description=__doc__.split("\n\n")[1])
-    p.add_argument("model", help="model file (.mod or .yaml) with estimated_params / priors")
+    p.add_argument("model", nargs="?", default=None,
+                   help="model file (.mod or .yaml) with estimated_params / priors (default: the bundled default model)")
     p.add_argument("--data", help="data file (.csv or .m); default: the model's datafile")
     p.add_argument("--mode-only", action="store_true", help="stop after the posterior mode")
     p.add_argument("--draws", type=int, default=None, help="MH draws per chain (default: mh_replic or 20000)")

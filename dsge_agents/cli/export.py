@@ -30,7 +30,7 @@ def run(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="export a model file (e.g. to a Dynare .mod)",
                               description="Export a model to another format (Dynare 5.3 .mod).")
-    p.add_argument("model", help="model file (.yaml or .mod)")
+    p.add_argument("model", nargs="?", default=None, help="model file (.yaml or .mod; default: the bundled default model)")
     p.add_argument("--to", default="mod", choices=["mod"], help="output format (default: mod)")
     p.add_argument("-o", "--output", required=True, help="output path")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")

@@ -42,7 +42,7 @@ def parse_params(text):
 def register(subparsers):
     p = subparsers.add_parser("loglik", help="log-likelihood of a model on data (Dynare-consistent)",
                               description=__doc__.split("\n\n")[1])
-    p.add_argument("model", help="model file (.mod or .yaml)")
+    p.add_argument("model", nargs="?", default=None, help="model file (.mod or .yaml; default: the bundled default model)")
     p.add_argument("--data", help="data file (.csv or .m); default: the model's datafile")
     p.add_argument("--params", help="JSON object of parameter values (inline or a file)")
     p.add_argument("--exact", action="store_true", help="exact filter (no steady-state gain switch)")

@@ -45,7 +45,7 @@ def register(subparsers) -> None:
         "moments", help="theoretical moments and variance decomposition",
         description="Theoretical first-order moments of MODEL (std, variance, autocorrelations, "
                     "variance decomposition in percent), as Dynare's stoch_simul reports them.")
-    p.add_argument("model", help="model file or bundled model name")
+    p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (default: the bundled default model)")
     p.add_argument("--nlags", type=int, default=5, help="autocorrelation lags (default 5)")
     p.add_argument("--csv", metavar="PATH", help="write the table as CSV (one row per variable)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --csv file")

@@ -30,7 +30,8 @@ def register(subparsers) -> None:
         description="Solve MODEL at first order (ordered QZ as Dynare) and print the steady state, the "
                     "eigenvalues with the Blanchard-Kahn verdict and the decision rules (ghx, ghu; log "
                     "deviations for loglinear models).")
-    p.add_argument("model", help="model file (.yaml or Dynare .mod) or a bundled model name")
+    p.add_argument("model", nargs="?", default=None,
+                   help="model file (.yaml or Dynare .mod) or a bundled model name (default: the bundled default model)")
     p.add_argument("--json", metavar="PATH", help="also write the solution as JSON (parameters, steady_state, "
                    "eigenvalues, ghx, ghu)")
     p.add_argument("--method", default="qz", choices=["qz", "cr"], help="solver (default: qz)")
