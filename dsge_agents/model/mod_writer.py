@@ -146,7 +146,9 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
         L.append("estimated_params;")
         # a parameter that is exactly a shock's standard deviation is estimated as Dynare's
         # `stderr <shock>` (Dynare rejects estimating a parameter used in the shocks block)
-        std_of = {str(v).strip(): u for u, v in m.shock_stderr_params.items()}
+        # (unless the file also estimates that shock's stderr itself: then there is nothing to rename)
+        has_stderr = {e["name"] for e in m.estimated_params if e["kind"] == "stderr"}
+        std_of = {str(v).strip(): u for u, v in m.shock_stderr_params.items() if u not in has_stderr}
         for e in m.estimated_params:
             if e["kind"] == "stderr":
                 head = f"stderr {e['name']}"
