@@ -298,4 +298,16 @@ var eps_capacity_verify_llama; stderr sd_capacity_verify_llama;
 var eps_cost_verify_llama; stderr sd_cost_verify_llama;
 end;
 
+estimated_params;
+rho_demand, beta_pdf, 0.5, 0.2;
+stderr eps_demand, inv_gamma_pdf, 0.1, inf;
+rho_slo, beta_pdf, 0.5, 0.2;
+stderr eps_slo, inv_gamma_pdf, 0.1, inf;
+stderr eps_capacity_act_api, inv_gamma_pdf, 0.05, inf;
+stderr eps_capacity_act_llama, inv_gamma_pdf, 0.05, inf;
+slo_phi_latency, gamma_pdf, 2.0, 1.0;
+omega, beta_pdf, 0.5, 0.2;
+psi, gamma_pdf, 4.0, 2.0;
+end;
+
 stoch_simul(order=1, irf=40, nograph);
