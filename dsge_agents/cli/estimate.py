@@ -25,7 +25,8 @@ def register(subparsers):
                               description=__doc__.split("\n\n")[1])
     p.add_argument("model", nargs="?", default=None,
                    help="model file (.mod or .yaml) with estimated_params / priors (default: the bundled default model)")
-    p.add_argument("--data", help="data file (.csv or .m); default: the model's datafile")
+    p.add_argument("--data", help="data file (.csv or .m), or a trace panel from `dsge-agents ingest` "
+                                  "(period,agent,metric,value); default: the model's datafile")
     p.add_argument("--mode-only", action="store_true", help="stop after the posterior mode")
     p.add_argument("--draws", type=int, default=None, help="MH draws per chain (default: mh_replic or 20000)")
     p.add_argument("--chains", type=int, default=None, help="chains (default: mh_nblocks or 2)")
@@ -66,8 +67,8 @@ def _mode_from_json(d, space):
 
 
 def run(args) -> int:
-    from dsge_agents.cli.loglik import _load
-    from dsge_agents.estimation import LogLikelihood, estimate, posterior_mode
+    from dsge_agents.cli.loglik import _load, make_likelihood
+    from dsge_agents.estimation import estimate, posterior_mode
     model = _load(args.model)
     if not model.estimated_params:
         raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
@@ -84,7 +85,7 @@ def run(args) -> int:
         raise DSGEError(f"--resume: {out} holds no run to resume")
     out.mkdir(parents=True, exist_ok=True)
     opts = model.estimation_options or {}
-    llk = LogLikelihood(model, args.data)
+    llk = make_likelihood(model, args.data)
     mode_path = out / "mode.json"
     if args.resume and mode_path.exists():
         mode = _mode_from_json(json.loads(mode_path.read_text()), llk.space)

@@ -21,6 +21,44 @@ from dsge_agents.errors import DSGEError
 _load = load_model
 
 
+PANEL_COLUMNS = {"period", "agent", "metric", "value"}
+
+
+def _read_panel(path):
+    """A tidy trace panel (``dsge-agents ingest`` output) or ``None`` if ``path`` is other data."""
+    import pandas as pd
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        df = pd.read_parquet(p)
+    elif p.suffix.lower() == ".csv":
+        head = pd.read_csv(p, nrows=0)
+        if not PANEL_COLUMNS <= set(head.columns):
+            return None
+        df = pd.read_csv(p)
+    else:
+        return None
+    if not PANEL_COLUMNS <= set(df.columns):
+        return None
+    df["period"] = pd.to_datetime(df["period"], utc=True)
+    return df
+
+
+def make_likelihood(model, data=None, **options):
+    """The likelihood of ``model`` on ``data``: a trace panel (``period, agent, metric, value``, as
+    written by ``dsge-agents ingest``) goes through the model's declared observables (mapping,
+    transforms, measurement errors: :func:`dsge_agents.estimation.traces.likelihood_from_panel`);
+    any other data (or the model's own datafile) through :class:`LogLikelihood`."""
+    from dsge_agents.estimation.likelihood import LogLikelihood
+    panel = _read_panel(data) if data is not None else None
+    if panel is not None:
+        if not getattr(model, "measurement", None):
+            raise DSGEError(f"{data} is a trace panel but the model declares no observables mapping "
+                            "(an `observables:` section with agent/metric per observable)")
+        from dsge_agents.estimation.traces import likelihood_from_panel
+        return likelihood_from_panel(model, panel, **options)
+    return LogLikelihood(model, data, **options)
+
+
 def parse_params(text):
     """JSON object inline or in a file -> dict of floats."""
     if not text:
@@ -43,7 +81,8 @@ def register(subparsers):
     p = subparsers.add_parser("loglik", help="log-likelihood of a model on data (Dynare-consistent)",
                               description=__doc__.split("\n\n")[1])
     p.add_argument("model", nargs="?", default=None, help="model file (.mod or .yaml; default: the bundled default model)")
-    p.add_argument("--data", help="data file (.csv or .m); default: the model's datafile")
+    p.add_argument("--data", help="data file (.csv or .m), or a trace panel from `dsge-agents ingest` "
+                                  "(.parquet/.csv with period,agent,metric,value); default: the model's datafile")
     p.add_argument("--params", help="JSON object of parameter values (inline or a file)")
     p.add_argument("--exact", action="store_true", help="exact filter (no steady-state gain switch)")
     p.add_argument("--time", type=int, default=0, metavar="N",
@@ -55,7 +94,7 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from dsge_agents.estimation.likelihood import LogLikelihood, STATUS
+    from dsge_agents.estimation.likelihood import STATUS
     model = _load(args.model)
     params = parse_params(args.params)
     opts = dict(riccati_tol=0.0 if args.exact else 1e-6)
@@ -64,7 +103,7 @@ def run(args) -> int:
     if args.nobs is not None:
         opts["nobs"] = args.nobs
     pparams = {k: v for k, v in params.items() if k in model.param_names}
-    llk = LogLikelihood(model, args.data, params=pparams, **opts)
+    llk = make_likelihood(model, args.data, params=pparams, **opts)
     x = llk.x_from_params(params)
     unknown = [k for k in params if k not in model.param_names and k not in llk.space.names
                and f"stderr {k}" not in llk.space.names]
