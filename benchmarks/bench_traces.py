@@ -222,8 +222,8 @@ def main() -> int:
         "aggregated to "
         f"one-minute per-agent panels; reading included; each engine in its own process "
         f"({platform.machine()}, {os.cpu_count()} cores; load average {load[0]:.1f} when the run started "
-        "— the "
-        f"machine was shared, so absolute times are pessimistic; the ratio is measured in the same run). "
+        "— "
+        f"absolute times depend on machine load; the ratio is measured in the same run). "
         f"Targets: ≥ 5 M spans/s, ≥ 5× pandas, peak < 2 GB.",
         "",
         "| engine | wall s | spans/s (wall) | CPU s | spans per CPU-s | peak RSS (MB) |",
