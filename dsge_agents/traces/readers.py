@@ -461,27 +461,9 @@ def read_otlp_json(path) -> pd.DataFrame:
     """OTLP/JSON ``ExportTraceServiceRequest`` (one document or JSON lines) -> canonical spans."""
     path = Path(path)
     recs, lines = _json_records(path)
+    # every canonical column except the timestamps (collected separately), plus two OTLP extras
     cols: dict[str, list] = {
-        c: []
-        for c in (
-            "trace_id",
-            "span_id",
-            "parent_span_id",
-            "name",
-            "operation",
-            "agent_name",
-            "provider",
-            "model",
-            "ttft_s",
-            "input_tokens",
-            "output_tokens",
-            "cached_input_tokens",
-            "cost_usd",
-            "status",
-            "error_type",
-            "service_name",
-            "kind",
-        )
+        c: [] for c in [*(c for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")), "service_name", "kind"]
     }
     starts, ends, rows = [], [], []
     ordinal = 0
