@@ -238,30 +238,22 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
         return nm
 
     for v in variables:  # declaration order for determinism
-        if v in max_lead:
+        # leads (sign +1) then lags (sign -1) beyond one period: a chain of auxiliary variables
+        # AUX_1 = v(±1), AUX_j = AUX_{j-1}(±1), and v(±k) is replaced by AUX_{k-1}(±1)
+        for kind, tag, sign, longest in (("lead", "LEAD", 1, max_lead), ("lag", "LAG", -1, max_lag)):
+            if v not in longest:
+                continue
             names = []
-            for j in range(1, max_lead[v]):
-                a = newname(f"AUX_ENDO_LEAD_{v}_{j}")
+            t = f"{sign:+d}"
+            for j in range(1, longest[v]):
+                a = newname(f"AUX_ENDO_{tag}_{v}_{j}")
                 names.append(a)
                 aux_vars.append(a)
-                aux_src[a] = ("lead", v)
-                prev = tsym(v, 1) if j == 1 else tsym(names[j - 2], 1)
-                txt = f"{a} = {v}(+1)" if j == 1 else f"{a} = {names[j - 2]}(+1)"
-                aux_eqs.append(Equation(txt, tsym(a) - prev, aux=True))
-            for k in range(2, max_lead[v] + 1):
-                rep[tsym(v, k)] = tsym(names[k - 2], 1)
-        if v in max_lag:
-            names = []
-            for j in range(1, max_lag[v]):
-                a = newname(f"AUX_ENDO_LAG_{v}_{j}")
-                names.append(a)
-                aux_vars.append(a)
-                aux_src[a] = ("lag", v)
-                prev = tsym(v, -1) if j == 1 else tsym(names[j - 2], -1)
-                txt = f"{a} = {v}(-1)" if j == 1 else f"{a} = {names[j - 2]}(-1)"
-                aux_eqs.append(Equation(txt, tsym(a) - prev, aux=True))
-            for k in range(2, max_lag[v] + 1):
-                rep[tsym(v, -k)] = tsym(names[k - 2], -1)
+                aux_src[a] = (kind, v)
+                src = v if j == 1 else names[j - 2]
+                aux_eqs.append(Equation(f"{a} = {src}({t})", tsym(a) - tsym(src, sign), aux=True))
+            for k in range(2, longest[v] + 1):
+                rep[tsym(v, sign * k)] = tsym(names[k - 2], sign)
     for u in shocks:
         if u in max_exo_lag:
             names = []
