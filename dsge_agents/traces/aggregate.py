@@ -377,24 +377,17 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
     return out.reset_index()[_END_COLS]
 
 
+#: the span columns the aggregation reads (both engines)
+AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd",
+               "status", "trace_id", "parent_span_id"]
+
+
 # ----------------------------------------------------------------------------- DuckDB
 def _duck_source(con, source) -> str:
     """Register the input and return a SQL relation expression."""
     if isinstance(source, pd.DataFrame):
-        need = [
-            "agent_name",
-            "start_ts",
-            "end_ts",
-            "ttft_s",
-            "input_tokens",
-            "output_tokens",
-            "cost_usd",
-            "status",
-            "trace_id",
-            "parent_span_id",
-        ]
-        df = source[[c for c in need if c in source.columns]]
-        missing = [c for c in need if c not in source.columns]
+        df = source[[c for c in AGG_COLUMNS if c in source.columns]]
+        missing = [c for c in AGG_COLUMNS if c not in source.columns]
         if missing:
             df = df.assign(
                 **{c: pd.Series([None] * len(df), index=df.index, dtype="object") for c in missing}
@@ -514,18 +507,7 @@ def _dask_panels(source, P: int, requests: bool, scheduler):
     ddf = _dask_frame(source)
     cols = [
         c
-        for c in [
-            "agent_name",
-            "start_ts",
-            "end_ts",
-            "ttft_s",
-            "input_tokens",
-            "output_tokens",
-            "cost_usd",
-            "status",
-            "trace_id",
-            "parent_span_id",
-        ]
+        for c in AGG_COLUMNS
         if c in ddf.columns
     ]
     ddf = ddf[cols]
