@@ -663,7 +663,9 @@ class _ModReader:
                 return e
         self.err(ModelSyntaxError, "not declared in estimated_params", s)
 
-    def block_estimated_params_init(self, st, opts, body):
+    def _est_updates(self, body):
+        """(entry already declared in estimated_params, its new values) per statement of an
+        ``estimated_params_init`` / ``estimated_params_bounds`` block."""
         pn = {p: "param" for p in self.params}
         for s in body:
             if not s.text.strip():
@@ -671,17 +673,14 @@ class _ModReader:
             parts = _split_top(s.text)
             kind, name, rest = self._est_target(parts[0], parts[1:], s)
             vals = self._est_values(rest, s, pn)
-            self._find_est(kind, name, s)["init"] = vals[0]
+            yield self._find_est(kind, name, s), vals
+
+    def block_estimated_params_init(self, st, opts, body):
+        for e, vals in self._est_updates(body):
+            e["init"] = vals[0]
 
     def block_estimated_params_bounds(self, st, opts, body):
-        pn = {p: "param" for p in self.params}
-        for s in body:
-            if not s.text.strip():
-                continue
-            parts = _split_top(s.text)
-            kind, name, rest = self._est_target(parts[0], parts[1:], s)
-            vals = self._est_values(rest, s, pn)
-            e = self._find_est(kind, name, s)
+        for e, vals in self._est_updates(body):
             e["lower"], e["upper"] = vals[0], vals[1]
 
     # -- assemble
