@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from dsge_agents.errors import DSGEError
 from dsge_agents.linear import kernels
@@ -20,6 +19,19 @@ from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_NO_STABLE, CR_OK, cr_
 from dsge_agents.linear.qz import SolveInfo, format_eigenvalues, solve_matrices
 
 __all__ = ["solve", "Solution", "lower_cholesky", "incidence"]
+
+
+class _LazyPandas:
+    """``pd`` imported on first use: a solve and its IRF arrays need no pandas (CLI start-up time);
+    the DataFrame-returning methods import it when called."""
+
+    def __getattr__(self, name):
+        import pandas
+        globals()["pd"] = pandas
+        return getattr(pandas, name)
+
+
+pd = _LazyPandas()
 
 
 def lower_cholesky(Q: np.ndarray) -> np.ndarray:
@@ -46,8 +58,16 @@ def incidence(model) -> tuple[np.ndarray, np.ndarray]:
     Read from the timing symbols of the model's equations (Dynare's
     ``lead_lag_incidence``), so a variable stays a state even when its lag
     coefficient is zero at the current parameters (e.g. ``rho_i = 0``).
+    Uses ``model.lead_lag_incidence`` (stored at parse time, no SymPy) when the model has it.
     Returns ``(None, None)`` when the equations carry no symbolic form.
     """
+    try:
+        stored = getattr(model, "lead_lag_incidence", None)
+    except Exception:  # noqa: BLE001 - a model without it: scan the equations below
+        stored = None
+    if stored is not None:
+        lag, lead = stored
+        return np.asarray(lag, bool), np.asarray(lead, bool)
     try:
         import sympy as sp
         from dsge_agents.model.expr import split_tsym
@@ -81,7 +101,7 @@ def _theta_of(cm, params):
     return th
 
 
-def solve(model, params=None, method: str = "qz", qz_criterium: float = 1 + 1e-6) -> "Solution":
+def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e-6) -> "Solution":
     """First-order solution of ``model`` at the calibration updated by ``params``.
 
     Parameters
@@ -89,10 +109,13 @@ def solve(model, params=None, method: str = "qz", qz_criterium: float = 1 + 1e-6
     model : dsge_agents.model.Model
     params : dict or ndarray, optional
         Parameter overrides ``{name: value}`` or a full θ in ``model.param_names`` order.
-    method : {"qz", "cr", "cycle_reduction"}
+    method : {"auto", "qz", "cr", "cycle_reduction", "large"}
         Ordered generalized Schur (Villemot 2011) or cyclic reduction (Bini,
         Iannazzo & Meini 2012). With "cr" the eigenvalues / BK diagnostics are
-        computed by QZ on demand (and whenever CR reports a failure).
+        computed by QZ on demand (and whenever CR reports a failure). "large":
+        the sparse structured solver of :mod:`dsge_agents.linear.large`
+        (exogenous blocks + low-rank cyclic reduction on sparse Jacobians); "auto"
+        (default) uses it from ``large.LARGE_THRESHOLD`` variables on and QZ below.
     qz_criterium : float
         Modulus above which an eigenvalue counts as explosive (Dynare: 1 + 1e-6).
 
@@ -103,11 +126,16 @@ def solve(model, params=None, method: str = "qz", qz_criterium: float = 1 + 1e-6
     from dsge_agents.model.steady import steady_state_vector
 
     method = {"cycle_reduction": "cr", "cyclic_reduction": "cr"}.get(method, method)
-    if method not in ("qz", "cr"):
-        raise DSGEError(f"unknown solution method {method!r} (use 'qz' or 'cr')")
+    if method not in ("auto", "qz", "cr", "large"):
+        raise DSGEError(f"unknown solution method {method!r} (use 'auto', 'qz', 'cr' or 'large')")
     cm = model.compiled
     theta = _theta_of(cm, params)
     ss = np.asarray(steady_state_vector(model, theta), dtype=float)
+    if method == "auto":
+        from dsge_agents.linear.large import LARGE_THRESHOLD
+        method = "large" if len(model.variables) >= LARGE_THRESHOLD else "qz"
+    if method == "large":
+        return _solve_large(model, cm, theta, ss, qz_criterium)
     A_lag, A_cur, A_lead, A_u = (np.ascontiguousarray(a, dtype=float) for a in cm.jacobian(ss, theta))
     Q = np.asarray(cm.shock_cov(theta), dtype=float)
     lag_mask, lead_mask = incidence(model)
@@ -124,6 +152,21 @@ def solve(model, params=None, method: str = "qz", qz_criterium: float = 1 + 1e-6
     matrices = (A_lag, A_cur, A_lead, A_u)
     return Solution._build(model, cm, theta, ss, T, R, Q, info, method, qz_criterium, matrices,
                            lag_mask)
+
+
+def _solve_large(model, cm, theta, ss, qz_criterium):
+    """``solve(method="large")``: sparse Jacobians → :func:`dsge_agents.linear.large.solve_large`."""
+    from dsge_agents.linear.large import large_matrices, solve_large, solve_info
+    matrices, lag_mask, lead_mask = large_matrices(model, cm, ss, theta)
+    res = solve_large(*matrices, qz_criterium=qz_criterium, lag_mask=lag_mask, lead_mask=lead_mask)
+    Q = np.asarray(cm.shock_cov(theta), dtype=float)
+    info = solve_info(res, qz_criterium)      # None: exact QZ diagnostics on demand (moderate n)
+    if info is None:
+        matrices = tuple(M.toarray() for M in matrices)
+    obj = Solution._build(model, cm, theta, ss, res.transition(), res.ghu, Q, info, "large", qz_criterium,
+                          matrices, lag_mask)
+    obj._large = res
+    return obj
 
 
 @dataclass
@@ -143,13 +186,13 @@ class Solution:
     declared : list — declared variables (rows of ghx/ghu, IRFs, moments)
     state_variables : list — variables with a lag, declaration order (ghx columns)
     ghx, ghu : DataFrame — decision rules (Dynare's oo_.dr in declaration order)
-    method : "qz" or "cr"
+    method : "qz", "cr" or "large" (then ``_large`` holds the
+        :class:`dsge_agents.linear.large.LargeSolution`: state-space ghx/ghu, block sizes, timings)
     """
 
     model: object
     params: dict
     theta: np.ndarray
-    steady_state: pd.Series
     T: np.ndarray
     R: np.ndarray
     shock_cov: np.ndarray
@@ -157,14 +200,13 @@ class Solution:
     declared: list
     shocks: list
     state_variables: list
-    ghx: pd.DataFrame
-    ghu: pd.DataFrame
     method: str = "qz"
     loglinear: bool = False
     qz_criterium: float = 1 + 1e-6
     _info: SolveInfo | None = field(default=None, repr=False)
     _matrices: tuple | None = field(default=None, repr=False)
     _masks: tuple | None = field(default=None, repr=False)
+    _ss: np.ndarray | None = field(default=None, repr=False)   # steady state of the declared variables
 
     @classmethod
     def _build(cls, model, cm, theta, ss, T, R, Q, info, method, crit, matrices, lag_mask):
@@ -172,21 +214,48 @@ class Solution:
         aux = set(getattr(model, "aux_variables", []) or [])
         declared = [v for v in variables if v not in aux]
         rows = [variables.index(v) for v in declared]
-        nonzero = np.any(matrices[0] != 0, axis=0)
+        nonzero = (np.asarray(abs(matrices[0]).sum(axis=0)).ravel() != 0 if hasattr(matrices[0], "tocsc")
+                   else np.any(matrices[0] != 0, axis=0))
         lag_mask = nonzero if lag_mask is None else (np.asarray(lag_mask, bool) | nonzero)
         states = [j for j in range(len(variables)) if lag_mask[j]]
-        ghx = pd.DataFrame(T[np.ix_(rows, states)], index=declared,
-                           columns=[f"{variables[j]}(-1)" for j in states])
-        ghu = pd.DataFrame(R[rows, :], index=declared, columns=list(model.shocks))
         params = {p: float(v) for p, v in zip(cm.param_names, theta)}
         obj = cls(model=model, params=params, theta=np.asarray(theta, float),
-                  steady_state=pd.Series(ss[rows], index=declared, name="steady_state"),
                   T=T, R=R, shock_cov=Q, variables=variables, declared=declared, shocks=list(model.shocks),
-                  state_variables=[variables[j] for j in states], ghx=ghx, ghu=ghu, method=method,
+                  state_variables=[variables[j] for j in states], method=method,
                   loglinear=bool(getattr(model, "loglinear", False)), qz_criterium=crit, _info=info,
-                  _matrices=matrices, _masks=(lag_mask, None))
+                  _matrices=matrices, _masks=(lag_mask, None), _ss=np.asarray(ss, float)[rows])
         obj._rows = np.asarray(rows, dtype=np.int64)
         return obj
+
+    # pandas views, built on first access (a solve itself needs no pandas)
+    @property
+    def steady_state(self) -> "pd.Series":
+        """Steady state of the declared variables in model units (levels), a Series."""
+        s = self.__dict__.get("_steady_state_series")
+        if s is None:
+            s = self.__dict__["_steady_state_series"] = pd.Series(self._ss, index=self.declared,
+                                                                  name="steady_state")
+        return s
+
+    @property
+    def ghx(self) -> "pd.DataFrame":
+        """Dynare's ``oo_.dr.ghx`` in declaration order: rows declared variables, columns ``name(-1)``."""
+        g = self.__dict__.get("_ghx_frame")
+        if g is None:
+            cols = [self.variables.index(v) for v in self.state_variables]
+            g = self.__dict__["_ghx_frame"] = pd.DataFrame(
+                np.asarray(self.T)[np.ix_(self._rows, cols)], index=self.declared,
+                columns=[f"{v}(-1)" for v in self.state_variables])
+        return g
+
+    @property
+    def ghu(self) -> "pd.DataFrame":
+        """Dynare's ``oo_.dr.ghu`` in declaration order: rows declared variables, columns shocks."""
+        g = self.__dict__.get("_ghu_frame")
+        if g is None:
+            g = self.__dict__["_ghu_frame"] = pd.DataFrame(np.asarray(self.R)[self._rows, :],
+                                                           index=self.declared, columns=list(self.shocks))
+        return g
 
     # ------------------------------------------------------------------ diagnostics
     @property
@@ -224,18 +293,20 @@ class Solution:
         """``(shock names, array (n_shocks, periods, n_declared))`` of one-std IRFs (see :meth:`irf`)."""
         if periods < 1:
             raise DSGEError("periods must be at least 1")
+        periods = int(periods)
         L = lower_cholesky(self.shock_cov)
-        names, arrs = [], []
-        T = np.ascontiguousarray(self.T)
-        R = np.ascontiguousarray(self.R)
-        for j in self._shock_index(shocks):
-            if self.shock_cov[j, j] <= 1e-13:   # Dynare skips shocks with zero variance
-                continue
-            resp = kernels.irf(T, R, np.ascontiguousarray(L[:, j]), int(periods))
-            names.append(self.shocks[j])
-            arrs.append(resp[:, self._rows])
-        arr = np.stack(arrs) if arrs else np.zeros((0, periods, len(self.declared)))
-        return names, arr
+        # Dynare skips shocks with zero variance
+        keep = [j for j in self._shock_index(shocks) if self.shock_cov[j, j] > 1e-13]
+        arr = np.zeros((len(keep), periods, len(self.declared)))
+        if keep:
+            # y_1 = R c_j, y_h = T y_{h-1} (as kernels.irf), every shock at once: one product per period;
+            # plain NumPy, so a one-shot IRF (the CLI) loads no Numba kernel
+            Y = self.R @ L[:, keep]
+            for h in range(periods):
+                arr[:, h, :] = Y[self._rows].T
+                if h + 1 < periods:
+                    Y = self.T @ Y
+        return [self.shocks[j] for j in keep], arr
 
     def irf(self, periods: int = 40, shocks=None) -> pd.DataFrame:
         """Impulse responses to one-standard-deviation shocks, tidy.
@@ -393,17 +464,19 @@ class Solution:
         declared variables; without ``shocks`` at most ``max_shocks`` shocks, those
         with the largest responses of the shown variables (each variable's
         responses scaled by its largest one), in declaration order. See
-        :func:`dsge_agents.plots.irf.plot_irf_grid` for the other options.
+        :func:`dsge_agents.plots.irf.plot_irf_panels` for the other options (``light=True``: panels
+        drawn without matplotlib Axes, several times faster to save; what the CLI writes).
         """
         # the figure code lives in the plots layer; imported lazily so that the
         # linear layer does not depend on matplotlib at import time
-        from dsge_agents.plots.irf import plot_irf_grid
+        from dsge_agents.plots.irf import plot_irf_panels
         variables, shocks = self.irf_selection(periods, shocks, variables, max_variables, max_shocks)
         title = f"{getattr(self.model, 'name', '')}: impulse responses to one-s.d. shocks"
         if self.loglinear:
             title += " (log deviations)"
-        irf = self.irf(periods, shocks)
-        return plot_irf_grid(irf, variables=variables, shocks=shocks, title=title, **kwargs)
+        names, arr = self.irf_array(periods, shocks)
+        return plot_irf_panels(np.arange(1, int(periods) + 1), arr, names, self.declared, variables=variables,
+                               shocks=shocks, title=title, **kwargs)
 
     def irf_selection(self, periods=40, shocks=None, variables=None, max_variables=8, max_shocks=4):
         """Default ``(variables, shocks)`` shown by :meth:`plot_irf` (see there)."""
