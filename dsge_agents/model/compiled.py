@@ -37,16 +37,19 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import sympy as sp
-from sympy.printing.pycode import PythonCodePrinter
 
 from dsge_agents.errors import UnknownNameError
-from dsge_agents.model.expr import split_tsym, tsym
+from dsge_agents.model import tree as T
 
-__all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir"]
+__all__ = ["CompiledModel", "compile_model", "generate_source", "generate_large_source", "cache_dir",
+           "LARGE_THRESHOLD"]
 
-_CODEGEN_VERSION = "4"
+_CODEGEN_VERSION = "5"
 _LOCK = threading.Lock()
+
+#: models with more equations than this get the vectorized NumPy code path (no Numba compilation)
+LARGE_THRESHOLD = int(os.environ.get("DSGE_AGENTS_LARGE_THRESHOLD", "400"))
+_BLOCKS = ("lag", "cur", "lead", "u")
 
 
 def cache_dir() -> Path:
@@ -63,67 +66,97 @@ def cache_dir() -> Path:
     return p
 
 
-class _Printer(PythonCodePrinter):
-    """Python printer for Numba: fixed identifiers, exact floats, float-valued step functions."""
-
-    def __init__(self, names: dict):
-        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
-        self._names = names
-
-    def _print_Symbol(self, s):
-        try:
-            return self._names[s]
-        except KeyError:
-            return s.name  # cse temporaries
-
-    def _print_Float(self, f):
-        return repr(float(f))
-
-    def _print_Heaviside(self, e):
-        a = self._print(e.args[0])
-        return f"(0.0 if ({a}) < 0.0 else (0.5 if ({a}) == 0.0 else 1.0))"
-
-    def _print_sign(self, e):
-        a = self._print(e.args[0])
-        return f"(0.0 if ({a}) == 0.0 else math.copysign(1.0, {a}))"
-
-    def _print_Rational(self, e):
-        return f"({float(e.p)}/{float(e.q)})"
-
-    def _print_Integer(self, e):
-        return repr(float(int(e))) if abs(int(e)) > 2 ** 52 else str(int(e))
+_PRINTER_CLS = None
 
 
-def _model_key(m) -> str:
-    parts = [_CODEGEN_VERSION, repr(m.variables), repr(m.shocks), repr(list(m.parameters)),
-             repr(m.param_names), repr(m.loglinear)]
-    # str() of SymPy expressions is canonical for a given SymPy version (srepr is much slower)
-    parts += [sp.__version__] + [str(e.expr) for e in m.equations]
-    parts += [f"{d}:{m.param_exprs[d]}" for d in m.derived_order]
+def _printer_class():
+    """The SymPy code printer class (defined on first use: importing SymPy is deferred)."""
+    global _PRINTER_CLS
+    if _PRINTER_CLS is None:
+        from sympy.printing.pycode import PythonCodePrinter
+
+        class _Printer(PythonCodePrinter):
+            """Python printer for Numba: fixed identifiers, exact floats, float-valued step functions."""
+
+            def __init__(self, names: dict):
+                super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
+                self._names = names
+
+            def _print_Symbol(self, s):
+                try:
+                    return self._names[s]
+                except KeyError:
+                    return s.name  # cse temporaries
+
+            def _print_Float(self, f):
+                return repr(float(f))
+
+            def _print_Heaviside(self, e):
+                a = self._print(e.args[0])
+                return f"(0.0 if ({a}) < 0.0 else (0.5 if ({a}) == 0.0 else 1.0))"
+
+            def _print_sign(self, e):
+                a = self._print(e.args[0])
+                return f"(0.0 if ({a}) == 0.0 else math.copysign(1.0, {a}))"
+
+            def _print_Rational(self, e):
+                return f"({float(e.p)}/{float(e.q)})"
+
+            def _print_Integer(self, e):
+                return repr(float(int(e))) if abs(int(e)) > 2 ** 52 else str(int(e))
+
+        _PRINTER_CLS = _Printer
+    return _PRINTER_CLS
+
+
+def _Printer(names):
+    return _printer_class()(names)
+
+
+def _model_key(m, large: bool = False) -> str:
+    """Hash of everything the generated code depends on (expression trees, names, options; no SymPy)."""
+    h = hashlib.sha256()
+    parts = [_CODEGEN_VERSION, "large" if large else "small", repr(m.variables), repr(m.shocks),
+             repr(list(m.parameters)), repr(m.param_names), repr(m.loglinear)]
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\n")
+    for e in m.equations:
+        h.update(T.canonical(e.tree).encode())
+        h.update(b"\n")
+    for d in m.derived_order:
+        h.update(f"{d}:{T.canonical(m.param_exprs[d])}\n".encode())
     if m.ss_exprs is not None:
         if m.ss_block:
-            parts += [f"{t}:{e}" for t, e in m.ss_block] + [f"{a}:{k}" for a, k in m.aux_info.items()]
-            parts += [f"{v}:{m.ss_exprs[v]}" for v in m.variables
-                      if v not in m.aux_info and v not in {t for t, _ in m.ss_block}]
+            for t, e in m.ss_block:
+                h.update(f"{t}:{T.canonical(e)}\n".encode())
+            h.update(repr(sorted(m.aux_info.items())).encode())
+            assigned = {t for t, _ in m.ss_block}
+            for v in m.variables:
+                if v not in m.aux_info and v not in assigned:
+                    h.update(f"{v}:{T.canonical(m.ss_exprs[v])}\n".encode())
         else:
-            parts += [f"{v}:{m.ss_exprs[v]}" for v in m.variables]
-    parts += [str(sp.Matrix(m.shock_cov_exprs).tolist())]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+            for v in m.variables:
+                h.update(f"{v}:{T.canonical(m.ss_exprs[v])}\n".encode())
+    h.update(repr(sorted(m.shock_cov_entries.items())).encode())
+    return h.hexdigest()[:24]
 
 
 def _header(m, names, indent="    ") -> list[str]:
     """Unpack θ and recompute derived parameters (in assignment order)."""
+    from dsge_agents.model.expr import tsym
     lines = []
     pr = _Printer(names)
     for i, p in enumerate(m.param_names):
         lines.append(f"{indent}{names[tsym(p)]} = theta[{i}]")
     for d in m.derived_order:
-        lines.append(f"{indent}{names[tsym(d)]} = {pr.doprint(sp.sympify(m.param_exprs[d]))}")
+        lines.append(f"{indent}{names[tsym(d)]} = {pr.doprint(T.to_sympy(m.param_exprs[d]))}")
     return lines
 
 
 def _emit(exprs, names, indent="    ", prefix="x"):
     """CSE a list of expressions; return (lines, printed results)."""
+    import sympy as sp
     pr = _Printer(names)
     if not exprs:
         return [], []
@@ -134,6 +167,8 @@ def _emit(exprs, names, indent="    ", prefix="x"):
 
 def generate_source(m) -> str:
     """Python source of the compiled functions of model ``m`` (SymPy runs here, once)."""
+    import sympy as sp
+    from dsge_agents.model.expr import split_tsym, tsym
     nv, nu = len(m.variables), len(m.shocks)
     vidx = {v: j for j, v in enumerate(m.variables)}
     uidx = {u: k for k, u in enumerate(m.shocks)}
@@ -149,7 +184,7 @@ def generate_source(m) -> str:
         dyn[tsym(v, 1)] = f"vp{j}"
     for u, k in uidx.items():
         dyn[tsym(u)] = f"u{k}"
-    exprs = [sp.sympify(e.expr) for e in m.equations]
+    exprs = [sp.sympify(e.expr) for e in m.equations]   # built from the trees
     for e in exprs:
         for s in e.free_symbols:
             if s not in dyn:
@@ -255,9 +290,22 @@ def generate_source(m) -> str:
             out.append(f"    {arr[blk]}[{i}, {j}] = {r}")
     out += ["    return A_lag, A_cur, A_lead, A_u", ""]
 
+    # ---- sparse view: static pattern (sorted by block, row, col) and jacobian_coo
+    for blk in _BLOCKS:
+        cells = [(i, j) for b, i, j, _ in entries if b == blk]
+        out.append(f"_ROWS_{blk} = np.array({[i for i, _ in cells]!r}, dtype=np.int64)")
+        out.append(f"_COLS_{blk} = np.array({[j for _, j in cells]!r}, dtype=np.int64)")
+        out.append(f"_ROWS_{blk}.flags.writeable = False")
+        out.append(f"_COLS_{blk}.flags.writeable = False")
+    out += ["JACOBIAN_PATTERN = {" + ", ".join(f"{b!r}: (_ROWS_{b}, _COLS_{b})" for b in _BLOCKS) + "}", "",
+            "def jacobian_coo(ss, theta):",
+            "    A = jacobian(np.asarray(ss, dtype=np.float64), np.asarray(theta, dtype=np.float64))",
+            "    return {" + ", ".join(f"{b!r}: (_ROWS_{b}, _COLS_{b}, A[{k}][_ROWS_{b}, _COLS_{b}])"
+                                   for k, b in enumerate(_BLOCKS)) + "}", ""]
+
     # ---- analytic steady state
     if m.ss_exprs is not None:
-        ss_list = [sp.sympify(m.ss_exprs[v]) for v in m.variables]
+        ss_list = [T.to_sympy(m.ss_exprs[v]) for v in m.variables]
         for e in ss_list:
             for s in e.free_symbols:
                 if s not in base:
@@ -272,7 +320,7 @@ def generate_source(m) -> str:
             cur = {}
             for k, (target, e) in enumerate(m.ss_block):
                 ident = f"q{k}"
-                out.append(f"    {ident} = {_Printer(names).doprint(sp.sympify(e))}")
+                out.append(f"    {ident} = {_Printer(names).doprint(T.to_sympy(e))}")
                 names[tsym(target)] = ident
                 cur[target] = ident
             res = []
@@ -284,7 +332,7 @@ def generate_source(m) -> str:
                         res.append("0.0")
                         continue
                     src = orig
-                res.append(cur[src] if src in cur else pr.doprint(sp.sympify(m.ss_exprs[src])))
+                res.append(cur[src] if src in cur else pr.doprint(T.to_sympy(m.ss_exprs[src])))
         else:
             lines, res = _emit(ss_list, base, prefix="q")
             out += lines
@@ -294,41 +342,342 @@ def generate_source(m) -> str:
     return "\n".join(out) + "\n"
 
 
+# ====================================================================================== large models
+def _canon(t, slotmap: dict, slots: list):
+    """Tree with every symbol replaced by its slot number (first-occurrence order): the equation's shape."""
+    k = t[0]
+    if k == "sym":
+        key = (t[1], t[2])
+        i = slotmap.get(key)
+        if i is None:
+            i = slotmap[key] = len(slots)
+            slots.append(key)
+        return ("sym", i, 0)
+    if k == "add" or k == "mul":
+        return (k, tuple([_canon(a, slotmap, slots) for a in t[1]]))
+    if k == "neg":
+        return (k, _canon(t[1], slotmap, slots))
+    if k == "div" or k == "pow":
+        return (k, _canon(t[1], slotmap, slots), _canon(t[2], slotmap, slots))
+    if k == "fn":
+        return (k, t[1], tuple([_canon(a, slotmap, slots) for a in t[2]]))
+    return t
+
+
+class _Arrays:
+    """Static arrays of a generated large-model module, saved next to it as one ``.npz``.
+
+    All integer arrays are concatenated into one, float arrays into another, with a table of
+    (kind, start, end): loading a few large arrays is much faster than many small ones.
+    """
+
+    def __init__(self):
+        self.items: list[np.ndarray] = []
+
+    def add(self, a, dtype=np.int64) -> str:
+        self.items.append(np.ascontiguousarray(a, dtype=dtype))
+        return f"_A[{len(self.items) - 1}]"
+
+    @property
+    def arrays(self) -> dict:
+        ints = [a for a in self.items if a.dtype == np.int64]
+        flts = [a for a in self.items if a.dtype != np.int64]
+        tab = np.zeros((len(self.items), 3), dtype=np.int64)
+        pos = [0, 0]
+        for k, a in enumerate(self.items):
+            kind = 0 if a.dtype == np.int64 else 1
+            tab[k] = (kind, pos[kind], pos[kind] + len(a))
+            pos[kind] += len(a)
+        return {"tab": tab,
+                "ints": np.concatenate(ints) if ints else np.zeros(0, np.int64),
+                "floats": np.concatenate(flts) if flts else np.zeros(0)}
+
+
+_LOAD_ARRAYS = """def _load_arrays(d):
+    src = (d['ints'], d['floats'])
+    out = []
+    for kind, a, b in d['tab'].tolist():
+        x = src[kind][a:b]
+        x.flags.writeable = False
+        out.append(x)
+    return out
+"""
+
+
+def _vec_lines(tree, slot_src, indent="        "):
+    """Gather lines for the slots used by ``tree`` and its printed vector expression."""
+    used = sorted({s for s, _ in T.symbols(tree)})
+    pr = T.VectorPrinter(lambda t: f"s{t[1]}")
+    lines = [f"{indent}s{k} = {slot_src[k]}" for k in used]
+    return lines, pr(tree)
+
+
+def generate_large_source(m) -> tuple[str, dict]:
+    """Source and static arrays of the vectorized NumPy functions of a large model (no SymPy, no Numba).
+
+    Equations are grouped by *shape* (the expression tree with its symbols replaced by slot
+    numbers, :func:`_canon`): the agent economies repeat a few equation shapes for hundreds of
+    agents, so each group is evaluated as one NumPy expression over index arrays (gathers of
+    y, θ). Each shape is differentiated once (reverse mode, :func:`dsge_agents.model.tree.gradient`),
+    w.r.t. the slots that are variables or shocks — only the symbols that occur in the equation.
+    The Jacobian is emitted as sparse triplets (COO, sorted by row and column within each block
+    lag/cur/lead/u); the dense ``jacobian`` is assembled from them. Cost: linear in the model text.
+    """
+    nv, nu = len(m.variables), len(m.shocks)
+    vidx = {v: j for j, v in enumerate(m.variables)}
+    uidx = {u: k for k, u in enumerate(m.shocks)}
+    pnames = list(m.parameters)
+    pidx = {p: i for i, p in enumerate(pnames)}
+    ne = len(m.equations)
+    A = _Arrays()
+    # ---- group equations by shape
+    groups: dict = {}
+    for i, e in enumerate(m.equations):
+        slotmap: dict = {}
+        slots: list = []
+        c = _canon(e.tree, slotmap, slots)
+        cls = []
+        for n, lag in slots:
+            if n in vidx:
+                if not -1 <= lag <= 1:
+                    raise UnknownNameError(f"symbol {n}({lag:+d}) in model {m.name} is outside -1..+1")
+                cls.append(("v", lag))
+            elif n in uidx:
+                cls.append(("u", lag))
+            elif n in pidx:
+                cls.append(("p", 0))
+            else:
+                raise UnknownNameError(f"symbol {n} in model {m.name} is not declared")
+        g = groups.get((c, tuple(cls)))
+        if g is None:
+            g = groups[(c, tuple(cls))] = []
+        g.append((i, slots))
+
+    out = ["# generated by dsge_agents.model.compiled (large-model NumPy path) -- do not edit",
+           f"# model: {m.name}", "import math", "import numpy as np", "",
+           _LOAD_ARRAYS, "with np.load(__file__[:-3] + '.npz', allow_pickle=False) as _f:",
+           "    _A = _load_arrays({k: _f[k] for k in ('tab', 'ints', 'floats')})", ""]
+    need_erf = False
+
+    # ---- all_params (vectorized base, scalar derived)
+    base_pos = A.add([pidx[p] for p in m.param_names])
+    names_p = {(p, 0): f"P[{i}]" for i, p in enumerate(pnames)}
+    sp_ = T.ScalarPrinter(names_p)
+    out += ["def all_params(theta):", f"    P = np.empty({len(pnames)})",
+            f"    P[{base_pos}] = np.asarray(theta, dtype=np.float64)"]
+    for d in m.derived_order:
+        out.append(f"    P[{pidx[d]}] = {sp_(m.param_exprs[d])}")
+    out += ["    return P", ""]
+
+    # ---- shock_cov
+    out += ["def shock_cov(theta):", "    P = all_params(theta)", f"    out = np.zeros(({nu}, {nu}))"]
+    for (i, j), e in sorted(m.shock_cov_entries.items()):
+        out.append(f"    out[{i}, {j}] = {sp_(e)}")
+    out += ["    return out", ""]
+
+    # ---- residual (one vector expression per shape)
+    res_lines = []
+    jac_lines = []
+    emitted = {b: [] for b in _BLOCKS}      # per block: list of (rows, cols) in emission order
+    jac_slots = []                          # (block, line index in jac_lines to patch, offset)
+    for (c, cls), members in groups.items():
+        rows = [i for i, _ in members]
+        row_ref = A.add(rows)
+        slot_res, slot_jac = {}, {}
+        for k, (kind, lag) in enumerate(cls):
+            if kind == "p":
+                ref = A.add([pidx[sl[k][0]] for _, sl in members])
+                slot_res[k] = slot_jac[k] = f"P[{ref}]"
+            elif kind == "u":
+                ref = A.add([uidx[sl[k][0]] for _, sl in members])
+                slot_res[k] = f"U[{ref}]"
+                slot_jac[k] = "0.0"
+            else:
+                ref = A.add([vidx[sl[k][0]] for _, sl in members])
+                slot_res[k] = f"{ {-1: 'YL', 0: 'Y', 1: 'YF'}[lag]}[{ref}]"
+                slot_jac[k] = f"SS[{ref}]"
+        lines, ex = _vec_lines(c, slot_res)
+        need_erf |= "_erf(" in ex
+        res_lines += lines + [f"        out[{row_ref}] = {ex}"]
+        # derivatives of the shape w.r.t. its variable/shock slots
+        targets = {k for k, (kind, _) in enumerate(cls) if kind != "p"}
+        grad = T.gradient(c, targets)
+        if not grad:
+            continue
+        used = sorted({s for d in grad.values() for s, _ in T.symbols(d)})
+        pr = T.VectorPrinter(lambda t: f"s{t[1]}")
+        jac_lines += [f"        s{k} = {slot_jac[k]}" for k in used]
+        for (k, _), d in sorted(grad.items()):
+            kind, lag = cls[k]
+            blk = "u" if kind == "u" else {-1: "lag", 0: "cur", 1: "lead"}[lag]
+            cols = [(uidx if kind == "u" else vidx)[sl[k][0]] for _, sl in members]
+            emitted[blk].append((rows, cols))
+            ex = pr(d)
+            need_erf |= "_erf(" in ex
+            jac_slots.append((blk, len(jac_lines), len(emitted[blk]) - 1))
+            jac_lines.append(ex)
+    # sorted COO pattern and the position of each emitted run in it
+    pattern = {}
+    positions = {}
+    for blk in _BLOCKS:
+        runs = emitted[blk]
+        if runs:
+            r = np.concatenate([np.asarray(a, dtype=np.int64) for a, _ in runs])
+            cc = np.concatenate([np.asarray(b, dtype=np.int64) for _, b in runs])
+        else:
+            r = cc = np.zeros(0, dtype=np.int64)
+        order = np.lexsort((cc, r))
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        pattern[blk] = (A.add(r[order]), A.add(cc[order]), len(r))
+        offs = np.cumsum([0] + [len(a) for a, _ in runs])
+        positions[blk] = [inv[offs[q]:offs[q + 1]] for q in range(len(runs))]
+    for blk, li, q in jac_slots:
+        pos = A.add(positions[blk][q])
+        jac_lines[li] = f"        V_{blk}[{pos}] = {jac_lines[li]}"
+
+    out += ["def residual(y_lag, y, y_lead, u, theta):", "    P = all_params(theta)",
+            "    YL = np.asarray(y_lag, dtype=np.float64)", "    Y = np.asarray(y, dtype=np.float64)",
+            "    YF = np.asarray(y_lead, dtype=np.float64)", "    U = np.asarray(u, dtype=np.float64)",
+            f"    out = np.empty({ne})", "    with np.errstate(all='ignore'):"]
+    out += res_lines or ["        pass"]
+    out += ["    return out", "",
+            "def static_residual(y, theta):",
+            f"    return residual(y, y, y, np.zeros({nu}), theta)", ""]
+
+    # ---- jacobian values (levels), COO, dense, static
+    out += ["def _jacobian_values(ss, theta):", "    P = all_params(theta)",
+            "    SS = np.asarray(ss, dtype=np.float64)"]
+    out += [f"    V_{b} = np.empty({pattern[b][2]})" for b in _BLOCKS]
+    out += ["    with np.errstate(all='ignore'):"] + (jac_lines or ["        pass"])
+    out += ["    return V_lag, V_cur, V_lead, V_u", ""]
+    for b in _BLOCKS:
+        out.append(f"_ROWS_{b}, _COLS_{b} = {pattern[b][0]}, {pattern[b][1]}")
+    out += ["JACOBIAN_PATTERN = {" + ", ".join(f"{b!r}: (_ROWS_{b}, _COLS_{b})" for b in _BLOCKS) + "}", ""]
+    out += ["def jacobian_coo(ss, theta):", "    V_lag, V_cur, V_lead, V_u = _jacobian_values(ss, theta)"]
+    if m.loglinear:
+        out += ["    SS = np.asarray(ss, dtype=np.float64)"]
+        out += [f"    V_{b} *= SS[_COLS_{b}]" for b in ("lag", "cur", "lead")]
+    out += ["    return {" + ", ".join(f"{b!r}: (_ROWS_{b}, _COLS_{b}, V_{b})" for b in _BLOCKS) + "}", ""]
+    out += ["def jacobian(ss, theta):", "    J = jacobian_coo(ss, theta)", "    out = []",
+            f"    for b, n in (('lag', {nv}), ('cur', {nv}), ('lead', {nv}), ('u', {nu})):",
+            "        r, c, v = J[b]", f"        a = np.zeros(({ne}, n))", "        a[r, c] = v",
+            "        out.append(a)", "    return tuple(out)", "",
+            "def static_jacobian(y, theta):", "    V = _jacobian_values(y, theta)",
+            f"    out = np.zeros(({ne}, {nv}))",
+            "    for k, b in enumerate(('lag', 'cur', 'lead')):",
+            "        r, c = JACOBIAN_PATTERN[b]", "        np.add.at(out, (r, c), V[k])", "    return out", ""]
+
+    # ---- analytic steady state (scalar code, or a constant vector)
+    if m.ss_exprs is not None:
+        out += ["def steady_state(theta):"]
+        if all(T.is_number(m.ss_exprs[v]) for v in m.variables):
+            ref = A.add([T.evaluate(m.ss_exprs[v], {}) for v in m.variables], dtype=np.float64)
+            out += [f"    return {ref}.copy()", ""]
+        else:
+            out += ["    P = all_params(theta)"]
+            names = dict(names_p)
+            cur = {}
+            block = m.ss_block if m.ss_block else []
+            for k, (target, e) in enumerate(block):
+                out.append(f"    q{k} = {T.ScalarPrinter(names)(e)}")
+                names[(target, 0)] = f"q{k}"
+                cur[target] = f"q{k}"
+            out.append(f"    out = np.empty({nv})")
+            spn = T.ScalarPrinter(names_p)
+            for j, v in enumerate(m.variables):
+                src = v
+                if v in m.aux_info:
+                    kind, orig = m.aux_info[v]
+                    if kind == "exo":
+                        out.append(f"    out[{j}] = 0.0")
+                        continue
+                    src = orig
+                out.append(f"    out[{j}] = {cur[src] if src in cur else spn(m.ss_exprs[src])}")
+            out += ["    return out", ""]
+    if need_erf:
+        out.insert(4, "from scipy.special import erf as _erf")
+    return "\n".join(out) + "\n", A.arrays
+
+
 def _import_source(path: Path, modname: str):
     spec = importlib.util.spec_from_file_location(modname, str(path))
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod
-    spec.loader.exec_module(mod)
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        sys.modules.pop(modname, None)
+        raise
     return mod
 
 
-def load_generated(m, use_cache: bool = True):
+def _atomic_write(path: Path, data: bytes):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)   # atomic: concurrent processes write identical content
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _write_generated(m, d: Path, modname: str, large: bool):
+    path = d / f"{modname}.py"
+    if large:
+        import io
+        src, arrays = generate_large_source(m)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        _atomic_write(d / f"{modname}.npz", buf.getvalue())   # the arrays first: the .py marks completion
+    else:
+        src = generate_source(m)
+    _atomic_write(path, src.encode())
+    return path
+
+
+def load_generated(m, use_cache: bool = True, large: bool | None = None):
     """Generate (or reuse) the source of ``m``'s compiled functions and import it.
 
     With ``use_cache=False`` the source is exec'd in memory (Numba compiles
-    without its on-disk cache); used by the benchmark to compare.
+    without its on-disk cache); used by the benchmark to compare. ``large``
+    selects the vectorized NumPy path (default: more than :data:`LARGE_THRESHOLD`
+    equations). A generated file that fails to import is regenerated once.
     """
-    key = _model_key(m)
+    if large is None:
+        large = len(m.equations) > LARGE_THRESHOLD
+    key = _model_key(m, large)
     modname = f"dsge_agents_gen_{key}"
     if use_cache and modname in sys.modules:
         return sys.modules[modname], key
     if not use_cache:
-        src = generate_source(m).replace("@njit(cache=True)", "@njit")
-        ns: dict = {"__name__": modname + "_mem"}
-        exec(compile(src, f"<dsge_agents generated {m.name}>", "exec"), ns)  # our own generated code
         import types
+        if large:
+            import io
+            src, arrays = generate_large_source(m)
+            src = src.replace("with np.load(__file__[:-3] + '.npz', allow_pickle=False) as _f:",
+                              "if True:").replace("{k: _f[k] for k in ('tab', 'ints', 'floats')}", "__arrays__")
+            ns: dict = {"__name__": modname + "_mem", "__arrays__": arrays}
+        else:
+            src = generate_source(m).replace("@njit(cache=True)", "@njit")
+            ns = {"__name__": modname + "_mem"}
+        exec(compile(src, f"<dsge_agents generated {m.name}>", "exec"), ns)  # our own generated code
         mod = types.SimpleNamespace(**{k: v for k, v in ns.items() if not k.startswith("__")})
         return mod, key
     d = cache_dir()
     path = d / f"{modname}.py"
     with _LOCK:
         if not path.exists():
-            src = generate_source(m)
-            fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(src)
-            os.replace(tmp, path)   # atomic: concurrent processes write identical content
-        return _import_source(path, modname), key
+            _write_generated(m, d, modname, large)
+        try:
+            return _import_source(path, modname), key
+        except Exception:   # noqa: BLE001 - a corrupt or truncated cache file: regenerate once
+            _write_generated(m, d, modname, large)
+            return _import_source(path, modname), key
 
 
 class CompiledModel:
@@ -336,12 +685,15 @@ class CompiledModel:
 
     Attributes ``residual``, ``jacobian``, ``shock_cov``, ``all_params``,
     ``static_residual``, ``static_jacobian`` and (for analytic steady states)
-    ``steady_state`` are Numba dispatchers, callable from other ``@njit`` code.
+    ``steady_state`` are Numba dispatchers, callable from other ``@njit`` code,
+    unless ``large`` (then they are vectorized NumPy functions, see
+    :func:`generate_large_source`). ``jacobian_coo`` (a Python function) returns
+    the sparse triplets of the Jacobian (contract in docs/ARCHITECTURE.md).
     Without an analytic steady state, ``steady_state`` is a Python function
     running the numeric solver (:mod:`dsge_agents.model.steady`).
     """
 
-    def __init__(self, model, use_cache: bool = True):
+    def __init__(self, model, use_cache: bool = True, large: bool | None = None):
         self.model_name = model.name
         self.param_names = list(model.param_names)
         self.all_param_names = list(model.parameters)
@@ -350,10 +702,14 @@ class CompiledModel:
         self.loglinear = model.loglinear
         self._defaults = np.array([model.parameters[p] for p in self.param_names], dtype=float)
         self._derived = set(model.derived_order)
-        mod, self.key = load_generated(model, use_cache=use_cache)
+        self.large = bool(len(model.equations) > LARGE_THRESHOLD if large is None else large)
+        mod, self.key = load_generated(model, use_cache=use_cache, large=self.large)
         self.module = mod
         self.residual = mod.residual
         self.jacobian = mod.jacobian
+        self.jacobian_coo = mod.jacobian_coo
+        self.jacobian_pattern = mod.JACOBIAN_PATTERN
+        self.jacobian_nnz = {b: int(len(r)) for b, (r, _) in self.jacobian_pattern.items()}
         self.shock_cov = mod.shock_cov
         self.all_params = mod.all_params
         self.static_residual = mod.static_residual
@@ -388,6 +744,6 @@ class CompiledModel:
         return f"CompiledModel({self.model_name!r}, key={self.key})"
 
 
-def compile_model(model, use_cache: bool = True) -> CompiledModel:
-    """Build the :class:`CompiledModel` of ``model`` (SymPy differentiation runs at most once)."""
-    return CompiledModel(model, use_cache=use_cache)
+def compile_model(model, use_cache: bool = True, large: bool | None = None) -> CompiledModel:
+    """Build the :class:`CompiledModel` of ``model`` (differentiation runs at most once per model key)."""
+    return CompiledModel(model, use_cache=use_cache, large=large)

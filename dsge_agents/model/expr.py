@@ -28,20 +28,19 @@ Timing: a variable ``x`` at lead/lag ``k`` is the SymPy symbol returned by
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Mapping
-
-import sympy as sp
+from typing import Callable, Mapping, NamedTuple
 
 from dsge_agents.errors import ModelSyntaxError, UnknownNameError
+from dsge_agents.model import tree as T
 
-__all__ = ["Token", "tokenize", "ExprParser", "parse_expr", "parse_equation", "tsym", "split_tsym",
-           "FUNCTIONS", "shift"]
+__all__ = ["Token", "tokenize", "ExprParser", "parse_expr", "parse_equation", "parse_expr_tree",
+           "parse_equation_tree", "tsym", "split_tsym", "FUNCTIONS", "shift"]
 
 
 # --------------------------------------------------------------------------- timing symbols
-def tsym(name: str, lag: int = 0) -> sp.Symbol:
+def tsym(name: str, lag: int = 0):
     """SymPy symbol of variable ``name`` at timing ``lag`` (``x``, ``x__p1``, ``x__m1``...)."""
+    import sympy as sp
     if lag == 0:
         return sp.Symbol(name, real=True)
     return sp.Symbol(f"{name}__{'p' if lag > 0 else 'm'}{abs(lag)}", real=True)
@@ -50,7 +49,7 @@ def tsym(name: str, lag: int = 0) -> sp.Symbol:
 _TS_RE = re.compile(r"^(.*)__([pm])(\d+)$")
 
 
-def split_tsym(sym: sp.Symbol | str) -> tuple[str, int]:
+def split_tsym(sym) -> tuple[str, int]:
     """Inverse of :func:`tsym`: ``'x__m2' -> ('x', -2)``."""
     s = sym if isinstance(sym, str) else sym.name
     m = _TS_RE.match(s)
@@ -60,10 +59,12 @@ def split_tsym(sym: sp.Symbol | str) -> tuple[str, int]:
     return m.group(1), k if m.group(2) == "p" else -k
 
 
-def shift(expr: sp.Expr, k: int, names: set[str]) -> sp.Expr:
-    """Shift every timed symbol of a name in ``names`` by ``k`` periods."""
+def shift(expr, k: int, names: set[str]):
+    """Shift every timed symbol of a name in ``names`` by ``k`` periods (SymPy expression or tree)."""
     if k == 0:
         return expr
+    if isinstance(expr, tuple):
+        return T.shift(expr, k, names)
     rep = {}
     for s in expr.free_symbols:
         n, lag = split_tsym(s)
@@ -73,60 +74,24 @@ def shift(expr: sp.Expr, k: int, names: set[str]) -> sp.Expr:
 
 
 # --------------------------------------------------------------------------- functions
-_SQRT2 = sp.sqrt(2)
-
-
-def _normcdf(*a):
-    if len(a) == 1:
-        x = a[0]
-    elif len(a) == 3:
-        x = (a[0] - a[1]) / a[2]
-    else:
-        raise TypeError("normcdf takes 1 or 3 arguments")
-    return (1 + sp.erf(x / _SQRT2)) / 2
-
-
-def _normpdf(*a):
-    if len(a) == 1:
-        x, s = a[0], sp.Integer(1)
-    elif len(a) == 3:
-        x, s = (a[0] - a[1]) / a[2], a[2]
-    else:
-        raise TypeError("normpdf takes 1 or 3 arguments")
-    return sp.exp(-x ** 2 / 2) / (sp.sqrt(2 * sp.pi) * s)
-
-
-def _one(f):
+def _arity(name, n):
     def g(*a):
-        if len(a) != 1:
-            raise TypeError("takes exactly 1 argument")
-        return f(a[0])
+        want = T.FUNCTION_NAMES[name]
+        ok = (len(a) in want) if isinstance(want, tuple) else len(a) == want
+        if not ok:
+            if isinstance(want, tuple):
+                raise TypeError(f"takes {' or '.join(map(str, want))} arguments")
+            raise TypeError("takes exactly 1 argument" if want == 1 else f"takes exactly {want} arguments")
+        return T.fn(name, *a)
     return g
 
 
-def _two(f):
-    def g(*a):
-        if len(a) != 2:
-            raise TypeError("takes exactly 2 arguments")
-        return f(a[0], a[1])
-    return g
-
-
-#: The fixed whitelist of functions (name -> builder of a SymPy expression).
-FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
-    "exp": _one(sp.exp), "log": _one(sp.log), "ln": _one(sp.log),
-    "log10": _one(lambda x: sp.log(x) / sp.log(10)), "sqrt": _one(sp.sqrt),
-    "abs": _one(sp.Abs), "sign": _one(sp.sign),
-    "min": _two(sp.Min), "max": _two(sp.Max),
-    "normcdf": _normcdf, "normpdf": _normpdf, "erf": _one(sp.erf),
-    "sin": _one(sp.sin), "cos": _one(sp.cos), "tan": _one(sp.tan),
-    "atan": _one(sp.atan), "tanh": _one(sp.tanh),
-}
+#: The fixed whitelist of functions (name -> builder of an expression tree).
+FUNCTIONS: dict[str, Callable[..., tuple]] = {name: _arity(name, n) for name, n in T.FUNCTION_NAMES.items()}
 
 
 # --------------------------------------------------------------------------- tokenizer
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str      # NUM, NAME, OP, EOF
     text: str
     line: int
@@ -136,6 +101,42 @@ class Token:
 _NUM = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = ("**", "+", "-", "*", "/", "^", "(", ")", ",", "=")
+# one pass over well-formed text (the checked tokenizer below runs only when this one meets anything else)
+_FAST = re.compile(r"[ \t\r\f\v]*(?:(\n)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?![A-Za-z0-9_.])"
+                   r"|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^(),=]))")
+_WS_END = re.compile(r"[ \t\r\f\v]*\Z")
+
+
+def _tokenize_fast(text: str, line: int, col: int) -> list[Token] | None:
+    toks: list[Token] = []
+    app = toks.append
+    i, n = 0, len(text)
+    ln, lstart = line, -(col - 1)
+    match = _FAST.match
+    while True:
+        m = match(text, i)
+        if m is None:
+            e = _WS_END.match(text, i)
+            if e is None:
+                return None
+            i = n
+            break
+        nl, nm, name, op = m.groups()
+        i = m.end()
+        if nl is not None:
+            ln += 1
+            lstart = i
+            continue
+        if nm is not None:
+            app(Token("NUM", nm, ln, m.start(2) - lstart + 1))
+        elif name is not None:
+            app(Token("NAME", name, ln, m.start(3) - lstart + 1))
+        else:
+            app(Token("OP", op, ln, m.start(4) - lstart + 1))
+        if i >= n:
+            break
+    toks.append(Token("EOF", "", ln, i - lstart + 1))
+    return toks
 
 
 def tokenize(text: str, *, file: str | None = None, line: int = 1, col: int = 1) -> list[Token]:
@@ -144,6 +145,9 @@ def tokenize(text: str, *, file: str | None = None, line: int = 1, col: int = 1)
     ``line``/``col`` give the position of ``text[0]`` in the source file so
     errors point at the right place; newlines inside ``text`` advance the line.
     """
+    fast = _tokenize_fast(text, line, col)
+    if fast is not None:
+        return fast
     toks: list[Token] = []
     i, n = 0, len(text)
     ln, lstart = line, -(col - 1)   # column of char i = i - lstart + 1
@@ -203,6 +207,9 @@ def tokenize(text: str, *, file: str | None = None, line: int = 1, col: int = 1)
 class ExprParser:
     """Recursive-descent parser producing SymPy expressions.
 
+    Produces expression trees (:mod:`dsge_agents.model.tree`); :func:`parse_expr` /
+    :func:`parse_equation` convert them to SymPy.
+
     Parameters
     ----------
     names : mapping name -> kind
@@ -210,25 +217,40 @@ class ExprParser:
         ``'shock'`` (may carry timing), ``'param'``, ``'local'`` (``#``
         definitions or steady-state temporaries; value in ``locals``),
         ``'const'`` (value in ``locals``, e.g. ``inf``).
-    locals : mapping name -> sympy.Expr
+    locals : mapping name -> tree (or sympy.Expr)
         Values substituted for ``'local'``/``'const'`` names (a local used with
         a timing suffix is shifted in time).
     allow_timing : bool
         Whether timing suffixes are accepted (model equations only).
     """
 
-    def __init__(self, names: Mapping[str, str], locals: Mapping[str, sp.Expr] | None = None,
+    def __init__(self, names: Mapping[str, str], locals: Mapping | None = None,
                  allow_timing: bool = True, file: str | None = None,
                  timed_names: set[str] | None = None):
         self.names = names
         self.locals = locals or {}
         self.allow_timing = allow_timing
         self.file = file
-        self.timed_names = timed_names if timed_names is not None else {
-            k for k, v in names.items() if v in ("var", "shock")}
+        self._timed_names = timed_names
+        self._local_trees: dict = {}
         self.toks: list[Token] = []
         self.pos = 0
         self.opens: list[Token] = []
+
+    @property
+    def timed_names(self) -> set[str]:
+        # computed only when a local is used with a timing (a scan of all names per parser is O(names))
+        if self._timed_names is None:
+            self._timed_names = {k for k, v in self.names.items() if v in ("var", "shock")}
+        return self._timed_names
+
+    def _local(self, name):
+        t = self._local_trees.get(name)
+        if t is None:
+            v = self.locals[name]
+            t = v if isinstance(v, tuple) else T.from_sympy(v)
+            self._local_trees[name] = t
+        return t
 
     # -- helpers
     def _err(self, msg: str, tok: Token, cls=ModelSyntaxError):
@@ -280,27 +302,37 @@ class ExprParser:
 
     # -- grammar
     def _expr(self):
-        v = self._term()
+        # terms are collected and summed once: building a sum term by term is quadratic
+        terms = [self._term()]
         while self.cur.kind == "OP" and self.cur.text in "+-" and len(self.cur.text) == 1:
             op = self._take().text
             r = self._term()
-            v = v + r if op == "+" else v - r
-        return v
+            terms.append(r if op == "+" else T.neg(r))
+        return terms[0] if len(terms) == 1 else T.add(*terms)
 
     def _term(self):
         v = self._unary()
+        factors = None
         while self.cur.kind == "OP" and self.cur.text in ("*", "/"):
             op = self._take().text
             r = self._unary()
-            v = v * r if op == "*" else v / r
-        return v
+            if op == "*":
+                if factors is None:
+                    factors = [v]
+                factors.append(r)
+            else:
+                if factors is not None:
+                    v = T.mul(*factors)
+                    factors = None
+                v = T.div(v, r)
+        return v if factors is None else T.mul(*factors)
 
     def _unary(self):
         t = self.cur
         if t.kind == "OP" and t.text in ("+", "-"):
             self._take()
             v = self._unary()
-            return -v if t.text == "-" else v
+            return T.neg(v) if t.text == "-" else v
         return self._power()
 
     def _power(self):
@@ -308,14 +340,16 @@ class ExprParser:
         if self.cur.kind == "OP" and self.cur.text in ("^", "**"):
             self._take()
             ex = self._unary()
-            return sp.Pow(base, ex)
+            return T.pow_(base, ex)
         return base
+
+    _INT = re.compile(r"\d+")
 
     def _number(self, t: Token):
         s = t.text
-        if re.fullmatch(r"\d+", s):
-            return sp.Integer(int(s))
-        return sp.Float(float(s))
+        if self._INT.fullmatch(s):
+            return ("num", int(s))
+        return ("num", float(s))
 
     def _atom(self):
         t = self.cur
@@ -355,11 +389,11 @@ class ExprParser:
             if nxt.kind == "OP" and nxt.text == "(":
                 lag = self._timing(t)
             if kind in ("local", "const"):
-                val = self.locals[name]
-                return shift(val, lag, self.timed_names) if lag else val
+                val = self._local(name)
+                return T.shift(val, lag, self.timed_names) if lag else val
             if lag and kind not in ("var", "shock"):
                 self._err(f"timing suffix on {kind} {name!r}", t)
-            return tsym(name, lag)
+            return ("sym", name, lag)
         if t.kind == "EOF":
             if self.opens:
                 o = self.opens[-1]
@@ -394,14 +428,28 @@ class ExprParser:
         return sign * int(t.text)
 
 
-def parse_expr(text: str, names: Mapping[str, str], locals: Mapping[str, sp.Expr] | None = None, *,
-               allow_timing: bool = False, file: str | None = None, line: int = 1, col: int = 1) -> sp.Expr:
-    """Parse one expression (see :class:`ExprParser`)."""
+def parse_expr_tree(text: str, names: Mapping[str, str], locals: Mapping | None = None, *,
+                    allow_timing: bool = False, file: str | None = None, line: int = 1, col: int = 1) -> tuple:
+    """Parse one expression into an expression tree (see :class:`ExprParser`)."""
     return ExprParser(names, locals, allow_timing, file).parse(str(text), line, col)
 
 
-def parse_equation(text: str, names: Mapping[str, str], locals: Mapping[str, sp.Expr] | None = None, *,
-                   file: str | None = None, line: int = 1, col: int = 1) -> sp.Expr:
-    """Parse ``lhs = rhs`` (or a residual expression) into the residual ``lhs - rhs``."""
-    lhs, rhs = ExprParser(names, locals, True, file).parse(str(text), line, col, equation=True)
-    return lhs if rhs is None else lhs - rhs
+def parse_equation_tree(text: str, names: Mapping[str, str], locals: Mapping | None = None, *,
+                        file: str | None = None, line: int = 1, col: int = 1,
+                        timed_names: set[str] | None = None) -> tuple:
+    """Parse ``lhs = rhs`` (or a residual expression) into the tree of the residual ``lhs - rhs``."""
+    lhs, rhs = ExprParser(names, locals, True, file, timed_names).parse(str(text), line, col, equation=True)
+    return lhs if rhs is None else T.sub(lhs, rhs)
+
+
+def parse_expr(text: str, names: Mapping[str, str], locals: Mapping | None = None, *,
+               allow_timing: bool = False, file: str | None = None, line: int = 1, col: int = 1):
+    """Parse one expression into a SymPy expression (see :class:`ExprParser`)."""
+    return T.to_sympy(parse_expr_tree(text, names, locals, allow_timing=allow_timing, file=file, line=line,
+                                      col=col))
+
+
+def parse_equation(text: str, names: Mapping[str, str], locals: Mapping | None = None, *,
+                   file: str | None = None, line: int = 1, col: int = 1):
+    """Parse ``lhs = rhs`` (or a residual expression) into the SymPy residual ``lhs - rhs``."""
+    return T.to_sympy(parse_equation_tree(text, names, locals, file=file, line=line, col=col))

@@ -76,6 +76,9 @@ class _DynarePrinter(StrPrinter):
 
 def dynare_expr(e) -> str:
     """Print a SymPy expression in Dynare syntax."""
+    if isinstance(e, tuple):      # an expression tree (dsge_agents.model.tree)
+        from dsge_agents.model.tree import to_sympy
+        e = to_sympy(e)
     return _DynarePrinter().doprint(sp.sympify(e))
 
 
@@ -126,17 +129,15 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
     L += ["", "steady;", "check;", ""]
     if m.shocks:
         L.append("shocks;")
-        C = sp.Matrix(m.shock_cov_exprs)
+        C = m.shock_cov_entries      # (i, j) -> expression tree of the nonzero cells
         for i, u in enumerate(m.shocks):
-            v = sp.sympify(C[i, i])
             if u in m.shock_stderr_params:
                 L.append(f"var {u}; stderr {m.shock_stderr_params[u]};")
             else:
-                L.append(f"var {u} = {dynare_expr(v)};")
-        for i in range(len(m.shocks)):
-            for j in range(i + 1, len(m.shocks)):
-                if sp.sympify(C[i, j]) != 0:
-                    L.append(f"var {m.shocks[i]}, {m.shocks[j]} = {dynare_expr(C[i, j])};")
+                L.append(f"var {u} = {dynare_expr(C.get((i, i), ('num', 0)))};")
+        for (i, j), c in sorted(C.items()):
+            if i < j:
+                L.append(f"var {m.shocks[i]}, {m.shocks[j]} = {dynare_expr(c)};")
         L.append("end;")
         L.append("")
     if m.observables and not m.measurement:

@@ -20,27 +20,94 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from dsge_agents.errors import ModelStructureError, UnknownNameError
-from dsge_agents.model.expr import split_tsym, tsym
+from dsge_agents.model import tree as T
 
-__all__ = ["Equation", "Model", "build_model"]
+__all__ = ["Equation", "Model", "build_model", "as_tree"]
 
 
-@dataclass
+def as_tree(e):
+    """Expression tree of ``e`` (a tree, a Python number or a SymPy expression)."""
+    if isinstance(e, tuple):
+        return e
+    if isinstance(e, (int, float)) and not isinstance(e, bool):
+        return T.num(e)
+    return T.from_sympy(e)
+
+
 class Equation:
     """One model equation.
 
-    ``expr`` is the residual ``lhs - rhs`` as a SymPy expression whose symbols
-    are parameters and timed variables (see :func:`dsge_agents.model.expr.tsym`).
+    ``tree`` is the residual ``lhs - rhs`` as an expression tree
+    (:mod:`dsge_agents.model.tree`); ``expr`` is the same residual as a SymPy
+    expression whose symbols are parameters and timed variables (see
+    :func:`dsge_agents.model.expr.tsym`), built from the tree on first access.
+    The constructor accepts either form as ``expr``.
     """
-    text: str
-    expr: Any
-    line: int | None = None
-    file: str | None = None
-    name: str | None = None
-    aux: bool = False
+
+    def __init__(self, text: str, expr: Any = None, line: int | None = None, file: str | None = None,
+                 name: str | None = None, aux: bool = False, *, tree: tuple | None = None):
+        self.text = text
+        self.line = line
+        self.file = file
+        self.name = name
+        self.aux = aux
+        if tree is None and isinstance(expr, tuple):
+            tree, expr = expr, None
+        if tree is None and expr is None:
+            raise ValueError("Equation needs an expression")
+        self._tree = tree
+        self._expr = expr
+        self._symbols = None
+
+    @property
+    def symbols(self) -> set:
+        """Set of ``(name, lag)`` in the equation (cached)."""
+        if self._symbols is None:
+            self._symbols = T.symbols(self.tree)
+        return self._symbols
+
+    @property
+    def tree(self) -> tuple:
+        if self._tree is None:
+            self._tree = T.from_sympy(self._expr)
+        return self._tree
+
+    @property
+    def expr(self):
+        if self._expr is None:
+            self._expr = T.to_sympy(self._tree)
+        return self._expr
+
+    @expr.setter
+    def expr(self, value):
+        if isinstance(value, tuple):
+            self._tree, self._expr = value, None
+        else:
+            self._expr, self._tree = value, None
+        self._symbols = None
+
+    def __getstate__(self):
+        d = self.__dict__.copy()
+        d["_tree"] = self.tree
+        d["_expr"] = None      # SymPy is rebuilt lazily: unpickling needs no SymPy
+        d["_symbols"] = None
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+
+    def __eq__(self, other):
+        if not isinstance(other, Equation):
+            return NotImplemented
+        return (self.text, self.tree, self.line, self.file, self.name, self.aux) == (
+            other.text, other.tree, other.line, other.file, other.name, other.aux)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Equation({self.text!r}, line={self.line}, name={self.name!r})"
 
     def where(self) -> str:
         loc = []
@@ -73,15 +140,16 @@ class Model:
     policy_rule: dict | None = None
     shock_stderr_params: dict = field(default_factory=dict)
     initval: dict = field(default_factory=dict)
-    # symbolic internals (SymPy only at build/compile time)
-    param_exprs: dict = field(default_factory=dict)          # derived param -> expr of params
+    # symbolic internals: expression trees (dsge_agents.model.tree), no SymPy
+    param_exprs: dict = field(default_factory=dict)          # derived param -> tree of params
     derived_order: list = field(default_factory=list)        # evaluation order of derived params
-    ss_exprs: dict | None = None                             # var -> expr of params (analytic ss)
-    ss_block: list = field(default_factory=list)             # [(target, expr)] for the writer
-    shock_cov_exprs: Any = None                              # sympy Matrix of params
+    ss_exprs: dict | None = None                             # var -> tree of params (analytic ss)
+    ss_block: list = field(default_factory=list)             # [(target, tree)] for the writer
+    shock_cov_entries: dict = field(default_factory=dict)    # (i, j) -> tree of params (nonzero cells)
     original_equations: list = field(default_factory=list)   # pre-aux Equations (writer)
     declared_variables: list = field(default_factory=list)
     aux_info: dict = field(default_factory=dict)             # aux -> (kind 'lead'|'lag'|'exo', original)
+    lead_lag_incidence: tuple | None = None                  # (has_lag, has_lead) bool arrays (n_var,)
 
     def __post_init__(self):
         self._compiled = None
@@ -99,6 +167,16 @@ class Model:
     @property
     def n_var(self) -> int:
         return len(self.variables)
+
+    @property
+    def shock_cov_exprs(self):
+        """Shock covariance as a SymPy Matrix of parameter expressions (built on demand)."""
+        import sympy as sp
+        n = len(self.shocks)
+        M = sp.zeros(n, n)
+        for (i, j), e in self.shock_cov_entries.items():
+            M[i, j] = T.to_sympy(e)
+        return M
 
     @property
     def derived_parameters(self) -> list[str]:
@@ -156,13 +234,12 @@ class Model:
         for k, v in values.items():
             m.parameters[k] = float(v)
         # recompute derived values
-        env = {tsym(p): m.parameters[p] for p in m.param_names}
+        env = {p: m.parameters[p] for p in m.param_names}
         for d in m.derived_order:
-            val = float(m.param_exprs[d].xreplace(env))
+            val = T.evaluate(m.param_exprs[d], env)
             m.parameters[d] = val
-            env[tsym(d)] = val
-        if m.shock_cov_exprs is not None:
-            m.shock_cov = _eval_matrix(m.shock_cov_exprs, env)
+            env[d] = val
+        m.shock_cov = _eval_cov(m.shock_cov_entries, len(m.shocks), env)
         return m
 
     def to_mod(self, path=None, stoch_simul: str | None = None) -> str:
@@ -183,12 +260,26 @@ class Model:
         raise ModelStructureError(f"no equation named {key!r}")
 
 
-def _eval_matrix(M, env) -> np.ndarray:
-    n = M.shape[0]
+def _eval_cov(entries: dict, n: int, env) -> np.ndarray:
     out = np.zeros((n, n))
-    for i in range(n):
-        for j in range(n):
-            out[i, j] = float(sp.sympify(M[i, j]).xreplace(env))
+    for (i, j), e in entries.items():
+        out[i, j] = T.evaluate(e, env)
+    return out
+
+
+def _cov_entries(C, n: int) -> dict:
+    """Nonzero cells of a shock covariance given as a SymPy Matrix, a dict or None -> {(i, j): tree}."""
+    if C is None:
+        return {}
+    if isinstance(C, dict):
+        items = C.items()
+    else:
+        items = (((i, j), C[i, j]) for i in range(n) for j in range(n))
+    out = {}
+    for (i, j), e in items:
+        t = as_tree(e)
+        if t != T.ZERO:
+            out[(i, j)] = t
     return out
 
 
@@ -208,8 +299,9 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
     max_lag: dict[str, int] = {}
     max_exo_lag: dict[str, int] = {}
     for e in eqs:
-        for s in e.expr.free_symbols:
-            n, k = split_tsym(s)
+        for n, k in e.symbols:
+            if -1 <= k <= 0 or (k == 1 and n not in uset):
+                continue
             if n in vset:
                 if k > 1:
                     max_lead[n] = max(max_lead.get(n, 0), k)
@@ -251,9 +343,9 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
                 aux_vars.append(a)
                 aux_src[a] = (kind, v)
                 src = v if j == 1 else names[j - 2]
-                aux_eqs.append(Equation(f"{a} = {src}({t})", tsym(a) - tsym(src, sign), aux=True))
+                aux_eqs.append(Equation(f"{a} = {src}({t})", T.sub(T.sym(a), T.sym(src, sign)), aux=True))
             for k in range(2, longest[v] + 1):
-                rep[tsym(v, sign * k)] = tsym(names[k - 2], sign)
+                rep[(v, sign * k)] = T.sym(names[k - 2], sign)
     for u in shocks:
         if u in max_exo_lag:
             names = []
@@ -262,13 +354,25 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
                 names.append(a)
                 aux_vars.append(a)
                 aux_src[a] = ("exo", u)
-                prev = tsym(u) if j == 0 else tsym(names[j - 1], -1)
+                prev = T.sym(u) if j == 0 else T.sym(names[j - 1], -1)
                 txt = f"{a} = {u}" if j == 0 else f"{a} = {names[j - 1]}(-1)"
-                aux_eqs.append(Equation(txt, tsym(a) - prev, aux=True))
+                aux_eqs.append(Equation(txt, T.sub(T.sym(a), prev), aux=True))
             for k in range(1, max_exo_lag[u] + 1):
-                rep[tsym(u, -k)] = tsym(names[k - 1], -1)
-    new = [Equation(e.text, e.expr.xreplace(rep), e.line, e.file, e.name, e.aux) for e in eqs]
+                rep[(u, -k)] = T.sym(names[k - 1], -1)
+    new = [Equation(e.text, T.subs(e.tree, rep), e.line, e.file, e.name, e.aux) for e in eqs]
     return new + aux_eqs, aux_vars, aux_src
+
+
+def incidence_of(equations, variables) -> tuple[np.ndarray, np.ndarray]:
+    """Structural ``(has_lag, has_lead)`` of each variable (Dynare's lead_lag_incidence as booleans)."""
+    idx = {v: j for j, v in enumerate(variables)}
+    lag = np.zeros(len(idx), bool)
+    lead = np.zeros(len(idx), bool)
+    for e in equations:
+        for n, k in e.symbols:
+            if k and n in idx:
+                (lag if k < 0 else lead)[idx[n]] = True
+    return lag, lead
 
 
 def build_model(*, name: str, source: str | None, variables: list[str], shocks: list[str],
@@ -292,8 +396,8 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
             f"(the counts must be equal)")
     used = set()
     for e in equations:
-        for s in e.expr.free_symbols:
-            used.add(split_tsym(s)[0])
+        for n, _ in e.symbols:
+            used.add(n)
     unused = [v for v in variables if v not in used]
     if unused:
         raise ModelStructureError(f"{file or name}: declared variable(s) never used in any equation: "
@@ -303,35 +407,35 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
     all_vars = list(variables) + aux_vars
     # -- analytic steady state of aux variables
     if ss_exprs is not None:
-        ss_exprs = dict(ss_exprs)
+        ss_exprs = {k: as_tree(v) for k, v in ss_exprs.items()}
         for a, (kind, orig) in aux_src.items():
-            ss_exprs[a] = sp.Integer(0) if kind == "exo" else ss_exprs[orig]
+            ss_exprs[a] = T.ZERO if kind == "exo" else ss_exprs[orig]
     initval = dict(initval or {})
     for a, (kind, orig) in aux_src.items():
         if kind != "exo" and orig in initval:
             initval.setdefault(a, initval[orig])
     n_u = len(shocks)
-    if shock_cov_exprs is None:
-        shock_cov_exprs = sp.zeros(n_u, n_u)
+    cov_entries = _cov_entries(shock_cov_exprs, n_u)
+    param_exprs = {k: as_tree(v) for k, v in param_exprs.items()}
     derived = [d for d in derived_order if d in param_exprs]
     param_names = [p for p in parameters if p not in param_exprs]
-    env = {tsym(p): float(parameters[p]) for p in param_names}
+    env = {p: float(parameters[p]) for p in param_names}
     params = dict(parameters)
     for d in derived:
-        v = float(sp.sympify(param_exprs[d]).xreplace(env))
+        v = T.evaluate(param_exprs[d], env)
         params[d] = v
-        env[tsym(d)] = v
-    cov = _eval_matrix(shock_cov_exprs, env) if n_u else np.zeros((0, 0))
+        env[d] = v
+    cov = _eval_cov(cov_entries, n_u, env)
     m = Model(name=name, source=source, variables=all_vars, aux_variables=aux_vars, shocks=list(shocks),
               shock_cov=cov, parameters=params, param_names=param_names, equations=new_eqs,
               loglinear=bool(loglinear), linear=bool(linear), observables=list(observables or []),
               measurement=dict(measurement or {}), estimated_params=list(estimated_params or []),
               estimation_options=dict(estimation_options or {}), commands=list(commands or []),
               policy_rule=policy_rule, shock_stderr_params=dict(shock_stderr_params or {}),
-              initval=initval, param_exprs=dict(param_exprs), derived_order=derived, ss_exprs=ss_exprs,
-              ss_block=list(ss_block or []), shock_cov_exprs=shock_cov_exprs,
+              initval=initval, param_exprs=param_exprs, derived_order=derived, ss_exprs=ss_exprs,
+              ss_block=[(t, as_tree(e)) for t, e in (ss_block or [])], shock_cov_entries=cov_entries,
               original_equations=list(equations), declared_variables=list(variables),
-              aux_info=dict(aux_src))
+              aux_info=dict(aux_src), lead_lag_incidence=incidence_of(new_eqs, all_vars))
     if policy_rule is not None:
         pr = dict(policy_rule)
         pr["equation"] = m.equation_index(pr.get("equation"))

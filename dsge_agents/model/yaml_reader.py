@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import sympy as sp
 import yaml
 
 from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError
-from dsge_agents.model.expr import FUNCTIONS, parse_equation, parse_expr, tsym
+from dsge_agents.model import tree as T
+from dsge_agents.model.expr import FUNCTIONS, parse_equation_tree, parse_expr_tree
 from dsge_agents.model.spec import Equation, Model, build_model
 
 __all__ = ["read_yaml", "from_dict"]
@@ -88,13 +88,14 @@ def _check_name(n, what, file, pos: _Pos | None = None, path=()):
         raise ModelSyntaxError(f"{what} name clashes with the function {n!r}", file, line, col, n)
 
 
-def _expr_or_number(val, names, file, line, col, locals=None) -> sp.Expr:
+def _expr_or_number(val, names, file, line, col, locals=None) -> tuple:
+    """Expression tree of a YAML scalar (number or expression text)."""
     if isinstance(val, bool):
         raise ModelSyntaxError("expected a number or an expression", file, line, col, str(val))
     if isinstance(val, (int, float)):
-        return sp.Float(float(val)) if isinstance(val, float) else sp.Integer(val)
+        return ("num", float(val)) if isinstance(val, float) else ("num", int(val))
     if isinstance(val, str):
-        return parse_expr(val, names, locals, allow_timing=False, file=file, line=line or 1, col=col or 1)
+        return parse_expr_tree(val, names, locals, allow_timing=False, file=file, line=line or 1, col=col or 1)
     raise ModelSyntaxError("expected a number or an expression", file, line, col, repr(val))
 
 
@@ -145,35 +146,34 @@ def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     parameters: dict[str, float] = {}
     param_exprs: dict[str, Any] = {}
     derived_order: list[str] = []
-    env: dict = {}
     for p, val in raw_params.items():
         _check_name(p, "parameter", file, pos, ("parameters", p))
         line, col = L("parameters", p)
         e = _expr_or_number(val, names, file, line, col)
-        if e.free_symbols:
+        if e[0] not in ("num", "rat") and T.symbols(e):
             param_exprs[p] = e
             derived_order.append(p)
         try:
-            parameters[p] = float(e.xreplace(env))
-        except TypeError:
+            parameters[p] = T.evaluate(e, parameters)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
             raise ModelSyntaxError("parameter value is not a finite number", file, line, col, str(val))
-        env[tsym(p)] = parameters[p]
         names[p] = "param"
     for v in variables:
         names[v] = "var"
     for s in shocks:
         names[s] = "shock"
     # shock covariance
-    n_u = len(shocks)
-    cov = sp.zeros(n_u, n_u)
+    cov: dict = {}      # sparse shock covariance (i, j) -> tree
     stderr_params = {}
     pnames = {p: "param" for p in parameters}
     for i, s in enumerate(shocks):
         line, col = L("shocks", s)
         e = _expr_or_number(raw_shocks[s], pnames, file, line, col)
-        cov[i, i] = e ** 2
-        if isinstance(e, sp.Symbol):
-            stderr_params[s] = e.name
+        c = T.pow_(e, ("num", 2))
+        if c != T.ZERO:
+            cov[(i, i)] = c
+        if e[0] == "sym":
+            stderr_params[s] = e[1]
     corr = d.get("shock_correlations") or {}
     for key, val in corr.items():
         a, b = [x.strip() for x in str(key).split(",")]
@@ -182,7 +182,9 @@ def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
                 raise UnknownNameError(f"unknown shock in shock_correlations", file, *L("shock_correlations", key), x)
         i, j = shocks.index(a), shocks.index(b)
         e = _expr_or_number(val, pnames, file, *L("shock_correlations", key))
-        cov[i, j] = cov[j, i] = e * sp.sqrt(cov[i, i]) * sp.sqrt(cov[j, j])
+        c = T.mul(e, T.fn("sqrt", cov.get((i, i), T.ZERO)), T.fn("sqrt", cov.get((j, j), T.ZERO)))
+        if c != T.ZERO:
+            cov[(i, j)] = cov[(j, i)] = c
     # locals (model-local definitions, like Dynare '#')
     locals_: dict[str, Any] = {}
     for k, val in (d.get("locals") or {}).items():
@@ -190,13 +192,15 @@ def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         if k in names:
             raise ModelStructureError(f"{file}: local {k!r} clashes with a declared name")
         line, col = L("locals", k)
-        locals_[k] = parse_expr(str(val), names, locals_, allow_timing=True, file=file, line=line or 1, col=col or 1)
+        locals_[k] = parse_expr_tree(str(val), names, locals_, allow_timing=True, file=file, line=line or 1,
+                                     col=col or 1)
         names[k] = "local"
     # equations
     eqs_raw = d["equations"]
     if not isinstance(eqs_raw, list):
         raise ModelSyntaxError("equations must be a list", file, *L("equations"), None)
     equations = []
+    timed = {v for v in variables} | set(shocks)
     for i, item in enumerate(eqs_raw):
         ename = None
         path = ("equations", i)
@@ -212,44 +216,47 @@ def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         if not isinstance(text, str):
             text = str(text)
         line, col = L(*path)
-        expr = parse_equation(text, names, locals_, file=file, line=line or 1, col=col or 1)
-        equations.append(Equation(text=text, expr=expr, line=line, file=file, name=ename))
+        expr = parse_equation_tree(text, names, locals_, file=file, line=line or 1, col=col or 1,
+                                   timed_names=timed)
+        equations.append(Equation(text, line=line, file=file, name=ename, tree=expr))
     # steady state (values or expressions evaluated in order)
     ss_exprs = None
     ss_block = []
     initval: dict[str, float] = {}
     raw_ss = d.get("steady_state")
+    vset, shock_set = set(variables), set(shocks)
     if raw_ss:
         ss_names = {p: "param" for p in parameters}
+        raw_names = dict(ss_names)     # parameters and the temporaries assigned so far, as names
         ss_loc: dict[str, Any] = {}
         tmp = {}
         for v, val in raw_ss.items():
             line, col = L("steady_state", v)
-            if v not in variables:
+            if v not in vset:
                 _check_name(v, "steady-state temporary", file, pos, ("steady_state", v))
-                if v in parameters or v in shocks:
+                if v in parameters or v in shock_set:
                     raise ModelSyntaxError("steady_state may only assign variables or new temporaries",
                                            file, line, col, v)
             e = _expr_or_number(val, ss_names, file, line, col, ss_loc)
-            raw_names = {**{p: "param" for p in parameters}, **{t: "param" for t, _ in ss_block}}
-            e_raw = _expr_or_number(val, raw_names, file, line, col)
+            e_raw = e if e[0] in ("num", "rat") else _expr_or_number(val, raw_names, file, line, col)
             ss_loc[v] = e
             ss_names[v] = "local"
-            if v in variables:
+            if v in vset:
                 tmp[v] = e
             ss_block.append((v, e_raw))
+            raw_names[v] = "param"
         if all(v in tmp for v in variables):
             ss_exprs = tmp
         else:
-            penv = {tsym(p): parameters[p] for p in parameters}
             for v, e in tmp.items():
-                initval[v] = float(e.xreplace(penv))
+                initval[v] = T.evaluate(e, parameters)
+    pn = {p: "param" for p in parameters}
     for v, val in (d.get("initval") or {}).items():
         line, col = L("initval", v)
-        if v not in variables:
+        if v not in vset:
             raise UnknownNameError("initval for an undeclared variable", file, line, col, v)
-        e = _expr_or_number(val, {p: "param" for p in parameters}, file, line, col)
-        initval[v] = float(e.xreplace({tsym(p): parameters[p] for p in parameters}))
+        e = _expr_or_number(val, pn, file, line, col)
+        initval[v] = T.evaluate(e, parameters)
     # observables
     obs = d.get("observables") or []
     measurement = {}
@@ -259,7 +266,7 @@ def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     else:
         observables = list(obs)
         for i, o in enumerate(observables):
-            if o not in variables:
+            if o not in vset:
                 raise UnknownNameError("observable is not a declared variable", file, *L("observables", i), o)
     # estimation
     est = d.get("estimation") or {}
