@@ -281,7 +281,7 @@ def build_model(cfg, ss: SteadyState | None = None):
     """:func:`build` then :func:`dsge_agents.model.from_dict` → a ``Model``."""
     from dsge_agents.model import from_dict
     cfg = load_config(cfg)
-    return from_dict(build(cfg, ss), source=cfg.source)
+    return from_dict(build(cfg, ss), source=cfg.source, cache=True)   # warm: no parsing, no SymPy
 
 
 def variable_values(ss: SteadyState) -> dict[str, float]:

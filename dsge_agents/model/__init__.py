@@ -16,19 +16,34 @@ from dsge_agents.model.compiled import CompiledModel
 __all__ = ["Model", "Equation", "load", "from_dict", "read_datafile", "CompiledModel"]
 
 
-def load(path) -> Model:
-    """Load a model file: ``.yaml``/``.yml`` (native format) or ``.mod`` (Dynare subset)."""
+def load(path, cache: bool = True) -> Model:
+    """Load a model file: ``.yaml``/``.yml`` (native format) or ``.mod`` (Dynare subset).
+
+    With ``cache=True`` a model parsed before from the same file bytes (and path) is read back
+    from the on-disk cache (:mod:`dsge_agents.model.cache`): no parsing and no SymPy import.
+    """
     p = Path(path)
     if not p.exists():
         raise ModelSyntaxError("model file not found", str(p))
     suf = p.suffix.lower()
+    if suf not in (".yaml", ".yml", ".mod"):
+        raise ModelSyntaxError(f"unknown model file type {suf!r} (expected .yaml, .yml or .mod)", str(p))
+    key = None
+    if cache:
+        from dsge_agents.model import cache as _cache
+        key = _cache.key_for_file(p)
+        m = _cache.get(key)
+        if m is not None:
+            return m
     if suf in (".yaml", ".yml"):
         from dsge_agents.model.yaml_reader import read_yaml
-        return read_yaml(p)
-    if suf == ".mod":
+        m = read_yaml(p)
+    else:
         from dsge_agents.model.mod_reader import read_mod
-        return read_mod(p)
-    raise ModelSyntaxError(f"unknown model file type {suf!r} (expected .yaml, .yml or .mod)", str(p))
+        m = read_mod(p)
+    if key is not None:
+        _cache.put(key, m)
+    return m
 
 
 def read_datafile(path, **kw):

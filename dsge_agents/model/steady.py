@@ -14,7 +14,6 @@ their lines.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 from dsge_agents.errors import SteadyStateError
 
@@ -65,6 +64,8 @@ def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "st
 def solve_steady_state(model, theta: np.ndarray, guess: np.ndarray | None = None,
                        tol: float = TOL) -> np.ndarray:
     """Numeric steady state by ``scipy.optimize.root`` with fallbacks (see module docstring)."""
+    from scipy import optimize   # imported here: a warm load with an analytic steady state needs no SciPy
+
     cm = model.compiled
     n = len(model.variables)
     x0 = np.zeros(n) if guess is None else np.asarray(guess, dtype=float).copy()

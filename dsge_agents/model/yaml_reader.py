@@ -99,8 +99,25 @@ def _expr_or_number(val, names, file, line, col, locals=None) -> tuple:
     raise ModelSyntaxError("expected a number or an expression", file, line, col, repr(val))
 
 
-def from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
-    """Build a :class:`Model` from a dict in the DESIGN §3 YAML schema."""
+def from_dict(d: dict, source: str | None = None, *, cache: bool = False, _node=None) -> Model:
+    """Build a :class:`Model` from a dict in the DESIGN §3 YAML schema.
+
+    With ``cache=True`` the model is stored in (and, for an identical dict and source, read
+    back from) the on-disk model cache (:mod:`dsge_agents.model.cache`, key = a hash of a
+    canonical JSON dump of ``d``): a warm call parses nothing and imports no SymPy.
+    """
+    if cache and _node is None:
+        from dsge_agents.model import cache as _cache
+        key = _cache.key_for_dict(d, source) if isinstance(d, dict) else None
+        m = _cache.get(key)
+        if m is None:
+            m = _from_dict(d, source)
+            _cache.put(key, m)
+        return m
+    return _from_dict(d, source, _node=_node)
+
+
+def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     file = source
     pos = _Pos(_node) if _node is not None else None
 
