@@ -301,11 +301,18 @@ class ExprParser:
         return (lhs, rhs) if equation else lhs
 
     # -- grammar
+    # token texts of the operators (NAME/NUM texts never equal them; EOF has the empty text)
+    _ADD = frozenset(("+", "-"))
+    _MUL = frozenset(("*", "/"))
+    _POW = frozenset(("^", "**"))
+
     def _expr(self):
         # terms are collected and summed once: building a sum term by term is quadratic
         terms = [self._term()]
-        while self.cur.kind == "OP" and self.cur.text in "+-" and len(self.cur.text) == 1:
-            op = self._take().text
+        toks, add_ops = self.toks, self._ADD
+        while toks[self.pos].text in add_ops:
+            op = toks[self.pos].text
+            self.pos += 1
             r = self._term()
             terms.append(r if op == "+" else T.neg(r))
         return terms[0] if len(terms) == 1 else T.add(*terms)
@@ -313,8 +320,10 @@ class ExprParser:
     def _term(self):
         v = self._unary()
         factors = None
-        while self.cur.kind == "OP" and self.cur.text in ("*", "/"):
-            op = self._take().text
+        toks, mul_ops = self.toks, self._MUL
+        while toks[self.pos].text in mul_ops:
+            op = toks[self.pos].text
+            self.pos += 1
             r = self._unary()
             if op == "*":
                 if factors is None:
@@ -328,17 +337,22 @@ class ExprParser:
         return v if factors is None else T.mul(*factors)
 
     def _unary(self):
-        t = self.cur
-        if t.kind == "OP" and t.text in ("+", "-"):
-            self._take()
+        t = self.toks[self.pos]
+        if t.text in self._ADD:
+            self.pos += 1
             v = self._unary()
             return T.neg(v) if t.text == "-" else v
-        return self._power()
+        base = self._atom()
+        if self.toks[self.pos].text in self._POW:
+            self.pos += 1
+            ex = self._unary()
+            return T.pow_(base, ex)
+        return base
 
     def _power(self):
         base = self._atom()
-        if self.cur.kind == "OP" and self.cur.text in ("^", "**"):
-            self._take()
+        if self.toks[self.pos].text in self._POW:
+            self.pos += 1
             ex = self._unary()
             return T.pow_(base, ex)
         return base
@@ -352,7 +366,13 @@ class ExprParser:
         return ("num", float(s))
 
     def _atom(self):
-        t = self.cur
+        t = self.toks[self.pos]
+        if t.kind == "NAME":
+            nxt = self.toks[self.pos + 1]
+            kind = self.names.get(t.text)
+            if (kind == "param" or kind == "var" or kind == "shock") and nxt.text != "(":
+                self.pos += 1           # the common case: a declared name without timing
+                return ("sym", t.text, 0)
         if t.kind == "NUM":
             self._take()
             return self._number(t)
