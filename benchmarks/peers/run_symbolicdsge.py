@@ -1,0 +1,61 @@
+"""SymbolicDSGE runner, for both the 2.0 pre-release and 1.4.3 (executed by
+/work/peers/symbolicdsge2/bin/python or /work/peers/symbolicdsge14/bin/python; see _common.py).
+
+The two versions read different model formats: models/nk3_symbolicdsge2.yaml (2.0: natural
+timing, shocks in the equations) and models/nk3_symbolicdsge14.yaml (1.4: linearsolve timing,
+shocks mapped onto exogenous states). Both solve x_{t+1} = A x_t + B e_{t+1}; the check takes the
+unit-shock responses from A and B. Re-solve = ``DSGESolver.solve(compiled, parameters=θ)`` on a
+model compiled once (2.0: Newton steady state + Jacobian + Klein; 1.4: linearization + Klein).
+"""
+from __future__ import annotations
+
+import os
+from importlib import metadata
+
+import _common as C
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VERSION = metadata.version("SymbolicDSGE")
+MAJOR = int(VERSION.split(".")[0])
+
+
+def _load(name):
+    from SymbolicDSGE import DSGESolver, ModelParser
+    path = os.path.join(HERE, "models", f"{name}_symbolicdsge{'2' if MAJOR >= 2 else '14'}.yaml")
+    parser = ModelParser(path)
+    if MAJOR >= 2:
+        solver = DSGESolver(parser.get())
+    else:
+        model, kalman = parser.get_all()
+        solver = DSGESolver(model, kalman)
+    return solver, solver.compile()
+
+
+def _ab(sol):
+    if MAJOR >= 2:
+        return sol.policy.A, sol.policy.B, list(sol.compiled.var_names)
+    return sol.A, sol.B, list(sol.compiled.var_names)
+
+
+def resolve_nk3(args):
+    import warnings
+    warnings.simplefilter("ignore")
+    solver, compiled = _load("nk3")
+    calib = dict(C.NK3_CALIB, s_i=0.25, s_r=0.5)
+    pts = (calib, C.changed(calib, C.NK3_CHANGE))
+
+    def resolve(p):
+        return solver.solve(compiled, parameters=p)
+
+    check = {}
+    for key, p in zip(("calib", "changed"), pts):
+        A, B, names = _ab(resolve(p))
+        rows = [names.index(v) for v in C.NK3_VARS]
+        check[key] = C.irf_from_state_space(A, B, rows)
+    wall, cpu, n = C.per_call(C.alternating(resolve, *pts), args.target_s, args.repeats)
+    return {"check": check, "resolve_s": wall, "resolve_cpu_s": cpu, "calls": n, "state_order": names,
+            "what": "DSGESolver.solve(compiled, parameters=θ) on a model compiled once"}
+
+
+if __name__ == "__main__":
+    C.run({("resolve", "nk3"): resolve_nk3}, ("SymbolicDSGE", "numba"))
