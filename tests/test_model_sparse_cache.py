@@ -273,3 +273,47 @@ def test_warm_load_imports_no_sympy(tmp_path):
     flag, n, nlag, nlead = map(int, second.stdout.split())
     assert flag == 0, "a warm load imported SymPy"
     assert n == len(load(src, cache=False).variables) and nlead >= 2
+
+
+def test_large_path_with_auxiliary_leads_lags_and_shock_lags():
+    d = {"name": "auxy",
+         "variables": ["x", "y", "z"],
+         "shocks": {"e": 0.1, "v": "sd_v"},
+         "parameters": {"a": 0.5, "b": 0.3, "c": 0.2, "sd_v": 0.02, "h": "a*b"},
+         "equations": ["x = a*x(-1) + b*x(-3) + e(-2) + h*v",
+                       "y = c*y(+2) + 0.1*x(+1) + exp(v(-1)) - 1",
+                       "z = min(x, 1) + abs(y) + z(-1)*0.2"],
+         "steady_state": {"x": 0, "y": 0, "z": 0},
+         "shock_correlations": {"e, v": 0.3}}
+    m = from_dict(d)
+    assert any(a.startswith("AUX_EXO_LAG_e") for a in m.aux_variables)
+    small, big = compile_model(m, large=False), compile_model(m, large=True)
+    th = small.theta()
+    ss = small.steady_state(th) + 0.05     # away from the kinks of min/abs
+    for a, b in zip(small.jacobian(ss, th), big.jacobian(ss, th)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(small.shock_cov(th), big.shock_cov(th), rtol=1e-14)
+    np.testing.assert_allclose(small.all_params(th), big.all_params(th), rtol=1e-14)
+    has_lag, has_lead = m.lead_lag_incidence
+    assert has_lag[m.variables.index("x")] and has_lead[m.variables.index("y")]
+    assert not has_lead[m.variables.index("z")]
+
+
+_WARM_ECONOMY = """
+import sys
+from dsge_agents.economy import builder
+m = builder.build_model(builder.synthetic_config(6, "chain"))
+ss = m.steady_state()
+print(int('sympy' in sys.modules), len(ss))
+"""
+
+
+def test_warm_builder_path_imports_no_sympy():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-c", _WARM_ECONOMY], capture_output=True, text=True, env=env,
+                           timeout=600)
+        assert r.returncode == 0, r.stderr
+    flag, n = map(int, r.stdout.split())
+    assert flag == 0 and n == 63

@@ -300,7 +300,7 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
     max_exo_lag: dict[str, int] = {}
     for e in eqs:
         for n, k in e.symbols:
-            if -1 <= k <= 0 or (k == 1 and n not in uset):
+            if k == 0 or (-1 <= k <= 1 and n not in uset):   # nothing to rewrite
                 continue
             if n in vset:
                 if k > 1:
