@@ -79,6 +79,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
+from numba import njit
 
 from dsge_agents.errors import (DSGEError, IndeterminacyError, NoStableSolutionError,
                                 SingularPencilError)
@@ -119,6 +120,31 @@ def _nonzero_rows(M: sp.spmatrix) -> np.ndarray:
     return np.flatnonzero(np.diff(M.indptr) > 0)
 
 
+@njit(cache=True)
+def _lu_solve_inplace(Lp, Li, Lx, Up, Ui, Ux, Ud, X):
+    """``X ← U⁻¹ L⁻¹ X`` for CSR factors (L unit lower, strictly lower part; U strictly upper + diagonal Ud).
+
+    Forward and back substitution by rows (Golub & Van Loan 2013, Alg. 3.1.1–3.1.2), each
+    row update a vector operation over all right-hand sides: O(nnz(L+U) · k) for k columns.
+    """
+    n, k = X.shape
+    for i in range(n):
+        for p in range(Lp[i], Lp[i + 1]):
+            j = Li[p]
+            a = Lx[p]
+            for c in range(k):
+                X[i, c] -= a * X[j, c]
+    for i in range(n - 1, -1, -1):
+        for p in range(Up[i], Up[i + 1]):
+            j = Ui[p]
+            a = Ux[p]
+            for c in range(k):
+                X[i, c] -= a * X[j, c]
+        inv = 1.0 / Ud[i]
+        for c in range(k):
+            X[i, c] *= inv
+
+
 class _SparseLU:
     """SuperLU factorization with a singularity check (Demmel et al. 1999, SuperLU).
 
@@ -143,6 +169,26 @@ class _SparseLU:
         scale = max(float(abs(A).max()) if A.nnz else 0.0, 1e-300)
         if not np.all(np.isfinite(d)) or d.min(initial=np.inf) <= 1e-13 * scale:
             self.ok = False
+            return
+        self.fast = None
+        if A.dtype == np.float64:
+            Lc = sp.tril(self.lu.L, k=-1, format="csr")
+            Uc = self.lu.U.tocsr()
+            Ud = Uc.diagonal().copy()
+            Uc = sp.triu(Uc, k=1, format="csr")
+            self.fast = (Lc.indptr.astype(np.int64), Lc.indices.astype(np.int64), Lc.data,
+                         Uc.indptr.astype(np.int64), Uc.indices.astype(np.int64), Uc.data, Ud)
+            self.perm_r, self.perm_c = self.lu.perm_r, self.lu.perm_c
+
+    def _solve_real(self, B):
+        """``A⁻¹ B`` for real B: ``Pr A Pc = L U`` (SuperLU) ⇒ ``x = Pc U⁻¹ L⁻¹ Pr b``."""
+        one = B.ndim == 1
+        B2 = B[:, None] if one else B
+        X = np.empty((self.n, B2.shape[1]))
+        X[self.perm_r] = B2
+        _lu_solve_inplace(*self.fast, X)
+        out = X[self.perm_c]
+        return out[:, 0] if one else out
 
     def solve(self, B: np.ndarray) -> np.ndarray:
         B = np.asarray(B)
@@ -150,9 +196,11 @@ class _SparseLU:
             return np.zeros_like(B, dtype=np.result_type(B, self.dtype))
         if B.ndim == 2 and B.shape[1] == 0:
             return np.zeros((self.n, 0), dtype=np.result_type(B, self.dtype))
-        if np.iscomplexobj(B) and self.dtype != complex:
-            return self.lu.solve(np.ascontiguousarray(B.real)) + 1j * self.lu.solve(
-                np.ascontiguousarray(B.imag))
+        if getattr(self, "fast", None) is not None:
+            if np.iscomplexobj(B):
+                return self._solve_real(np.ascontiguousarray(B.real)) + 1j * self._solve_real(
+                    np.ascontiguousarray(B.imag))
+            return self._solve_real(np.asarray(B, dtype=float))
         return self.lu.solve(np.asarray(B, dtype=np.result_type(B, self.dtype), order="F"))
 
 
@@ -179,14 +227,22 @@ def rank_factor(M: sp.spmatrix, tol: float = _RANK_TOL) -> tuple[np.ndarray, np.
     # bipartite graph: nodes 0..nr-1 rows, nr..nr+nc-1 columns
     g = sp.coo_matrix((np.ones(sub.nnz), (sub.row, sub.col + nr)), shape=(nr + nc, nr + nc))
     ncomp, lab = csgraph.connected_components(g, directed=False)
-    smax = sla.norm(sub.toarray(), 2) if nr * nc <= 4_000_000 else spla.svds(sub, k=1, return_singular_vectors=False)[0]
-    thresh = tol * max(float(smax), 1e-300)
+    # tolerance relative to the Frobenius norm (≥ the 2-norm, within √rank of it)
+    thresh = tol * max(float(np.sqrt(np.sum(sub.data ** 2))), 1e-300)
     rlab, clab = lab[:nr], lab[nr:]
     r_order = np.argsort(rlab, kind="stable")
     c_order = np.argsort(clab, kind="stable")
     r_bounds = np.searchsorted(rlab[r_order], np.arange(ncomp + 1))
     c_bounds = np.searchsorted(clab[c_order], np.arange(ncomp + 1))
-    subc = sub.tocsr()
+    # local index of each row / column inside its component
+    r_loc = np.empty(nr, np.int64)
+    r_loc[r_order] = np.arange(nr) - r_bounds[rlab[r_order]]
+    c_loc = np.empty(nc, np.int64)
+    c_loc[c_order] = np.arange(nc) - c_bounds[clab[c_order]]
+    e_comp = rlab[sub.row]
+    e_order = np.argsort(e_comp, kind="stable")
+    e_bounds = np.searchsorted(e_comp[e_order], np.arange(ncomp + 1))
+    er_loc, ec_loc, e_val = r_loc[sub.row][e_order], c_loc[sub.col][e_order], sub.data[e_order]
     V_rows, V_cols, V_vals = [], [], []
     U_rows_idx, U_cols_idx, U_vals = [], [], []
     r = 0
@@ -195,24 +251,18 @@ def rank_factor(M: sp.spmatrix, tol: float = _RANK_TOL) -> tuple[np.ndarray, np.
         ci = c_order[c_bounds[k]:c_bounds[k + 1]]
         if len(ri) == 0 or len(ci) == 0:
             continue
-        B = subc[ri][:, ci].toarray()
-        if B.shape == (1, 1) or min(B.shape) == 1:
-            # rank one at most: B = u vᵀ with v normalized
-            if B.shape[0] == 1:
-                v = B[0].copy()
-                nv = np.linalg.norm(v)
-                if nv <= thresh:
-                    continue
-                u = np.array([nv])
-                v /= nv
-            else:
-                u = B[:, 0].copy()
-                nv = np.linalg.norm(u)
-                if nv <= thresh:
-                    continue
-                v = np.array([1.0])
-            q = 1
-            uu, vv = u[:, None], v[:, None]
+        B = np.zeros((len(ri), len(ci)))
+        sl = slice(e_bounds[k], e_bounds[k + 1])
+        B[er_loc[sl], ec_loc[sl]] = e_val[sl]
+        if B.shape[0] == 1:                      # rank one: B = ‖b‖ · (b/‖b‖)ᵀ
+            nv = np.linalg.norm(B[0])
+            if nv <= thresh:
+                continue
+            q, uu, vv = 1, np.array([[nv]]), (B[0] / nv)[:, None]
+        elif B.shape[1] == 1:
+            if np.linalg.norm(B[:, 0]) <= thresh:
+                continue
+            q, uu, vv = 1, B.copy(), np.ones((1, 1))
         else:
             Ub, s, Vt = np.linalg.svd(B, full_matrices=False)
             q = int(np.sum(s > thresh))
@@ -317,43 +367,55 @@ def lowrank_cyclic_reduction(K: np.ndarray, r_lag: int, tol: float = 1e-13, max_
     it = 0
     sl, sf = scale
     crit = tol
-    nrm = max(sl * np.abs(C).sum(axis=0).max(initial=0.0), sf * np.abs(D).sum(axis=0).max(initial=0.0))
+    nl = sl * np.abs(C).sum(axis=0).max(initial=0.0)
+    nf = sf * np.abs(D).sum(axis=0).max(initial=0.0)
+    nrm = max(nl, nf)
     while nrm > crit and it < max_iter:
+        with np.errstate(over="ignore", invalid="ignore"):
+            C, D, X, Y, nl, nf = _cr_step(K, Kl, Kf, C, D, X, Y, rl, rf, sl, sf, it, nl, nf)
         it += 1
-        # I + W K with W = [[0, X], [Y, 0]]:  rows of W K: [X Kf ; Y Kl]
-        IWK = np.empty((m, m))
-        if rl:
-            IWK[:rl] = X @ Kf if rf else 0.0
-        if rf:
-            IWK[rl:] = Y @ Kl if rl else 0.0
-        IWK[np.diag_indices(m)] += 1.0
-        # Σ = K (I + W K)^{-1}  ⇔  Σᵀ = (I + W K)^{-ᵀ} Kᵀ
-        try:
-            Sig = sla.solve(IWK.T, K.T, check_finite=False).T
-        except (np.linalg.LinAlgError, ValueError):
-            raise _CRFailure("singular", it) from None
-        if not np.all(np.isfinite(Sig)):
-            raise _CRFailure("singular", it)
-        S_ll, S_lf = Sig[:rl, :rl], Sig[:rl, rl:]
-        S_fl, S_ff = Sig[rl:, :rl], Sig[rl:, rl:]
-        CS = C @ S_lf
-        DS = D @ S_fl
-        X = X - CS @ D
-        Y = Y - DS @ C
-        C = -(C @ S_ll) @ C
-        D = -(D @ S_ff) @ D
-        nrm = max(sl * np.abs(C).sum(axis=0).max(initial=0.0), sf * np.abs(D).sum(axis=0).max(initial=0.0))
+        nrm = max(nl, nf)
         if not np.isfinite(nrm) or nrm > 1e200:
-            raise _CRFailure("diverged", it)
+            raise _CRFailure("diverged", it, nl, nf)
     if nrm > crit:
-        raise _CRFailure("no convergence", it)
+        raise _CRFailure("no convergence", it, nl, nf)
     return _CRResult(Y=Y, X=X, iterations=it)
 
 
+def _cr_step(K, Kl, Kf, C, D, X, Y, rl, rf, sl, sf, it, nl, nf):
+    """One step of :func:`lowrank_cyclic_reduction`."""
+    m = K.shape[0]
+    # I + W K with W = [[0, X], [Y, 0]]:  rows of W K: [X Kf ; Y Kl]
+    IWK = np.empty((m, m))
+    if rl:
+        IWK[:rl] = X @ Kf if rf else 0.0
+    if rf:
+        IWK[rl:] = Y @ Kl if rl else 0.0
+    IWK[np.diag_indices(m)] += 1.0
+    # Σ = K (I + W K)^{-1}  ⇔  Σᵀ = (I + W K)^{-ᵀ} Kᵀ
+    try:
+        Sig = sla.solve(IWK.T, K.T, check_finite=False).T
+    except (np.linalg.LinAlgError, ValueError):
+        raise _CRFailure("singular", it, nl, nf) from None
+    if not np.all(np.isfinite(Sig)):
+        raise _CRFailure("singular", it, nl, nf)
+    S_ll, S_lf = Sig[:rl, :rl], Sig[:rl, rl:]
+    S_fl, S_ff = Sig[rl:, :rl], Sig[rl:, rl:]
+    CS = C @ S_lf
+    DS = D @ S_fl
+    X = X - CS @ D
+    Y = Y - DS @ C
+    C = -(C @ S_ll) @ C
+    D = -(D @ S_ff) @ D
+    nl = sl * np.abs(C).sum(axis=0).max(initial=0.0)
+    nf = sf * np.abs(D).sum(axis=0).max(initial=0.0)
+    return C, D, X, Y, nl, nf
+
+
 class _CRFailure(Exception):
-    def __init__(self, kind, it):
+    def __init__(self, kind, it, nl=np.nan, nf=np.nan):
         super().__init__(kind)
-        self.kind, self.iterations = kind, it
+        self.kind, self.iterations, self.nl, self.nf = kind, it, nl, nf
 
 
 # ---------------------------------------------------------------------------- result
@@ -379,7 +441,19 @@ class LargeSolution:
     ghx: np.ndarray
     ghu: np.ndarray
     stats: dict = field(default_factory=dict)
-    stable_eigenvalues: np.ndarray = field(default_factory=lambda: np.zeros(0, complex))
+    _small: tuple = field(default=(np.zeros((0, 0)), np.zeros((0, 0))), repr=False)
+    _eig: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def stable_eigenvalues(self) -> np.ndarray:
+        """Non-zero eigenvalues of G sorted by modulus: those of the reduced solvent and of P
+        (computed on first access: a dense eigenvalue problem of size rank A_- + n_exo_states)."""
+        if self._eig is None:
+            Gs, Ps = self._small
+            ev = np.concatenate([np.linalg.eigvals(Gs) if Gs.size else np.zeros(0, complex),
+                                 np.diag(Ps).astype(complex) if _is_diag(Ps) else np.linalg.eigvals(Ps)])
+            self._eig = ev[np.argsort(np.abs(ev), kind="stable")]
+        return self._eig
 
     def transition(self) -> np.ndarray:
         """Dense n × n transition T (zero outside the state columns) — O(n²) memory."""
@@ -413,7 +487,8 @@ class LargeSolution:
 
 # ---------------------------------------------------------------------------- solver
 def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_mask=None, lead_mask=None,
-                tol: float = 1e-13, max_iter: int = 100, check: bool = True) -> LargeSolution:
+                tol: float = 1e-13, max_iter: int = 100, check: bool = True,
+                qz_fallback: bool = True) -> LargeSolution:
     """Stable first-order solution of a large sparse model (module docstring).
 
     Parameters
@@ -426,10 +501,14 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
     lag_mask, lead_mask : bool (n,), optional
         Structural lag / lead incidence (adds state / forward columns with zero coefficients).
     tol, max_iter : cyclic reduction stopping rule (relative to the matrices' norms).
+    qz_fallback : bool
+        When A_0 of the endogenous block is singular or cyclic reduction fails and
+        ``n <= QZ_DIAGNOSTICS_MAX``, solve by dense ordered QZ instead (its named error
+        carries the eigenvalue counts); ``stats["fallback"]`` says why.
     check : bool
-        Verify ‖A_+G²+A_0G+A_-‖ and ‖(A_+G+A_0)H+A_u‖ relative to the matrices' norms
-        (``stats["residual_quadratic"]``, ``stats["residual_impact"]``); above 1e-8 →
-        :class:`SingularPencilError`.
+        Verify ‖A_+G²+A_0G+A_-‖ and ‖(A_+G+A_0)H+A_u‖ relative to the matrices' norms on
+        four random probe vectors (:func:`residuals`; ``stats["residual_quadratic"]``,
+        ``stats["residual_impact"]``); above 1e-8 → :class:`SingularPencilError`.
 
     Raises
     ------
@@ -504,6 +583,9 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
     ne = len(ec)
     lu0 = _SparseLU(A0_e)
     if ne and not lu0.ok:
+        if qz_fallback and n <= QZ_DIAGNOSTICS_MAX:
+            return _qz_solution(Al, A0, Af, Bu, qz_criterium, has_lag, has_lead,
+                                "A_0 of the endogenous block is singular")
         raise SingularPencilError(
             "the current-period Jacobian A_0 of the endogenous block is singular; cyclic reduction needs it "
             "invertible (use method='qz')", n_explosive=None, n_forward=n_fwd)
@@ -524,9 +606,27 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
     try:
         cr = lowrank_cyclic_reduction(K, rl, tol, max_iter, (max(sl, 1e-300), max(sf, 1e-300)))
     except _CRFailure as exc:
+        if qz_fallback and n <= QZ_DIAGNOSTICS_MAX:
+            return _qz_solution(Al, A0, Af, Bu, qz_criterium, has_lag, has_lead,
+                                f"cyclic reduction {exc.kind} after {exc.iterations} iterations")
+        # A_-^{(k)} → 0 iff the n-th smallest root is inside the unit circle, A_+^{(k)} → 0 iff the
+        # (n+1)-th is outside (Bini, Iannazzo & Meini 2012, Thm 5.6): the sequence that fails tells which
+        small = 1e-6
+        if exc.kind != "singular" and exc.nl <= small < exc.nf:
+            raise IndeterminacyError(
+                f"Blanchard-Kahn conditions are not satisfied: indeterminacy. Cyclic reduction: A_+^(k) does not "
+                f"vanish ({exc.kind} after {exc.iterations} iterations) while A_-^(k) does, so more roots lie "
+                f"inside the unit circle than there are predetermined directions; {n_fwd} forward-looking "
+                f"variable(s).", n_explosive=None, n_forward=n_fwd) from None
+        if exc.kind != "singular" and exc.nf <= small < exc.nl:
+            raise NoStableSolutionError(
+                f"Blanchard-Kahn conditions are not satisfied: no stable equilibrium. Cyclic reduction: A_-^(k) "
+                f"does not vanish ({exc.kind} after {exc.iterations} iterations) while A_+^(k) does, so too few "
+                f"roots lie inside the unit circle; {n_fwd} forward-looking variable(s).",
+                n_explosive=None, n_forward=n_fwd) from None
         raise SingularPencilError(
-            f"cyclic reduction failed ({exc.kind} after {exc.iterations} iterations): an eigenvalue on or "
-            "near the unit circle, or a singular pencil; use method='qz' for the eigenvalues",
+            f"cyclic reduction failed ({exc.kind} after {exc.iterations} iterations): a root on or near the "
+            "unit circle, or a singular pencil; use method='qz' for the eigenvalues",
             n_explosive=None, n_forward=n_fwd) from None
     timings["cyclic_reduction"] = time.perf_counter() - t
 
@@ -542,32 +642,34 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
             hatinv_Ul = A0inv_Ul - A0inv_Uf @ Zh
         else:
             hatinv_Ul = A0inv_Ul
-        Gsmall = -(V_l.T @ hatinv_Ul)                 # r_l × r_l: non-zero spectrum of G_e
-        eig_G = np.linalg.eigvals(Gsmall)
+        Gsmall = -(Kll - Klf @ Zh) if rf else -Kll    # = -V_lᵀ hat A⁻¹ U_l (r_l × r_l): non-zero spectrum of G_e
     else:
         hatinv_Ul = np.zeros((ne, 0))
-        eig_G = np.zeros(0, complex)
-    rho_G = float(np.max(np.abs(eig_G), initial=0.0))
+        Gsmall = np.zeros((0, 0))
+    rho_G = spectral_radius(Gsmall)
     if rf:
+        # V_fᵀ tilde A⁻¹ U_f = K_ff - K_fl (I + X K_fl)⁻¹ X K_ff  (Woodbury in the m-space)
         if rl:
             Mt = np.eye(rl) + cr.X @ Kfl
             Zt = _solve_dense(Mt, cr.X @ Kff, "tilde A")
-            tilinv_Uf = A0inv_Uf - A0inv_Ul @ Zt
+            Ysmall = -(Kff - Kfl @ Zt)
         else:
-            tilinv_Uf = A0inv_Uf
-        eig_Y = np.linalg.eigvals(-(V_f.T @ tilinv_Uf))
+            Ysmall = -Kff                              # r_f × r_f: non-zero spectrum of the dual solvent
     else:
-        eig_Y = np.zeros(0, complex)
-    rho_Y = float(np.max(np.abs(eig_Y), initial=0.0))
+        Ysmall = np.zeros((0, 0))
+    rho_Y = spectral_radius(Ysmall)
     timings["bk_check"] = time.perf_counter() - t
-    n_unstable_G = int(np.sum(np.abs(eig_G) > qz_criterium))
     if rho_G > qz_criterium:
+        eig_G = np.linalg.eigvals(Gsmall)
+        n_unstable_G = int(np.sum(np.abs(eig_G) > qz_criterium))
         raise NoStableSolutionError(
             f"Blanchard-Kahn conditions are not satisfied: no stable equilibrium. The cyclic-reduction solvent "
             f"has {n_unstable_G} root(s) outside the unit circle (spectral radius {rho_G:.6g}); there are "
             f"{n_fwd} forward-looking variable(s).", n_explosive=None, n_forward=n_fwd,
             eigenvalues=np.sort_complex(eig_G))
     if rho_Y * qz_criterium >= 1.0:
+        eig_Y = np.linalg.eigvals(Ysmall)
+        eig_G = np.linalg.eigvals(Gsmall)
         n_extra = int(np.sum(np.abs(eig_Y) * qz_criterium >= 1.0))
         raise IndeterminacyError(
             f"Blanchard-Kahn conditions are not satisfied: indeterminacy. The dual solvent has {n_extra} "
@@ -580,8 +682,8 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
     epos = np.full(n, -1)
     epos[ec] = np.arange(ne)
     es_loc = epos[es]                                   # ⊇ lcols (mask may add zero columns)
-    Vl_es = V_l[es_loc].toarray() if rl else np.zeros((len(es), 0))    # n_es × r_l
-    Ge = -(hatinv_Ul @ Vl_es.T) if rl else np.zeros((ne, len(es)))     # ne × n_es
+    Vl_es = V_l[es_loc].tocsc() if rl else sp.csc_matrix((len(es), 0))  # n_es × r_l, sparse
+    Ge = -np.asarray((Vl_es @ hatinv_Ul.T).T) if rl else np.zeros((ne, len(es)))   # ne × n_es
     timings["G"] = time.perf_counter() - t
 
     # ---- 5. loadings on z:  M D + A+_ee D P = -(C P + A-_ez),  M = A0_ee + A+_ee G_e
@@ -599,7 +701,11 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
             rhs_D = -(Cmat @ Pz + lag_ez)                                # ne × n_zs
             D = _sylvester_columns(A0_e, Af_e, lu0, U_f, Zf, V_f, Vl_es, es_loc, P_ss, rhs_D, timings)
         # H_e = -M^{-1} [ (A+_ee D + C) R_z + B_e ]
-        rhsH = (Af_e @ (D @ Rz[zpos[zs]]) if len(zs) else 0.0) + Cmat @ Rz + Bu[er].toarray()
+        rhsH = Cmat @ Rz + Bu[er].toarray()
+        if len(zs):
+            # A+_ee D R_z[zs]: (A+ D) has few non-zero rows; R_z[zs] is sparse for AR(1) shocks
+            fr = _nonzero_rows(Af_e)
+            rhsH[fr] += _dense_times(Af_e[fr] @ D, Rz[zpos[zs]])
         He = -_solve_M(lu0, A0inv_Uf, U_f, Zf, es_loc, rhsH)
     else:
         He = -_solve_M(lu0, A0inv_Uf, U_f, Zf, es_loc, Bu[er].toarray())
@@ -626,12 +732,10 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
              "rank_lag": rl, "rank_lead": rf, "cr_dimension": rl + rf, "cr_iterations": cr.iterations,
              "spectral_radius": max(rho_G, rho_P), "dual_spectral_radius": rho_Y,
              "nnz_A0": int(A0.nnz), "nnz_lu_A0": int(lu0.lu.L.nnz + lu0.lu.U.nnz) if lu0.lu is not None else 0}
-    eig_P = np.diag(P_ss).astype(complex) if _is_diag(P_ss) else np.linalg.eigvals(P_ss)
-    out = LargeSolution(n=n, states=states, ghx=ghx, ghu=ghu, stats=stats,
-                        stable_eigenvalues=np.concatenate([eig_G, eig_P]))
+    out = LargeSolution(n=n, states=states, ghx=ghx, ghu=ghu, stats=stats, _small=(Gsmall, P_ss))
     if check:
         t = time.perf_counter()
-        rq, ri = residuals(out, Al, A0, Af, Bu)
+        rq, ri = residuals(out, Al, A0, Af, Bu, probes=4)
         stats["residual_quadratic"], stats["residual_impact"] = rq, ri
         timings["check"] = time.perf_counter() - t
         if not (rq <= 1e-8 and ri <= 1e-8):
@@ -644,28 +748,56 @@ def solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6, lag_m
     return out
 
 
-def residuals(sol: LargeSolution, Al, A0, Af, Bu) -> tuple[float, float]:
-    """Relative residuals ``‖A_+G²+A_0G+A_-‖₁ / scale`` and ``‖(A_+G+A_0)H+A_u‖₁ / scale``.
+def _qz_solution(Al, A0, Af, Bu, qz_criterium, has_lag, has_lead, reason) -> LargeSolution:
+    """Dense ordered-QZ solution (:func:`dsge_agents.linear.qz.solve_matrices`) as a LargeSolution."""
+    from dsge_agents.linear.qz import solve_matrices
+    T, R, info = solve_matrices(Al.toarray(), A0.toarray(), Af.toarray(), Bu.toarray(), qz_criterium,
+                                has_lag, has_lead)
+    states = np.flatnonzero(has_lag)
+    stats = {"n": T.shape[0], "n_shocks": R.shape[1], "n_states": len(states), "n_forward": int(has_lead.sum()),
+             "fallback": f"qz ({reason})", "timings": {}}
+    ev = info.eigenvalues[np.abs(info.eigenvalues) <= qz_criterium]
+    out = LargeSolution(n=T.shape[0], states=states, ghx=T[:, states], ghu=R, stats=stats)
+    out._eig = ev[np.abs(ev) > 0]
+    return out
 
-    Computed on the state columns only and with A_+ restricted to its non-zero
-    rows (``A_+G²`` never forms an n × n product); ``scale`` = max of the
-    matrices' 1-norms and ‖G‖, ‖H‖.
+
+def residuals(sol: LargeSolution, Al, A0, Af, Bu, probes: int | None = None, seed: int = 0) -> tuple[float, float]:
+    """Relative residuals of ``A_+G²+A_0G+A_-`` and ``(A_+G+A_0)H+A_u``.
+
+    ``probes=None``: the exact max-column-sum norms, computed on the state columns with
+    A_+ restricted to its non-zero rows (no n × n product). ``probes=k``: the norms of the
+    residuals applied to k random Gaussian vectors (a Freivalds-type check, O(k·(nnz + n·n_states))),
+    divided by the norms of the probes. Both are divided by ``scale · max(1, ‖G‖)²``
+    (resp. ``scale · max(1, ‖G‖) · max(1, ‖H‖)``), ``scale`` = the largest 1-norm of the matrices.
     """
     st = sol.states
     Gx, H = sol.ghx, sol.ghu
     Al, A0, Af, Bu = (_as_csr(M) for M in (Al, A0, Af, Bu))
-    fr = _nonzero_rows(Af)
-    AfG = Af[fr] @ Gx                                         # |fr| × ns
-    res = A0 @ Gx + Al[:, st].toarray()
-    res[fr] += AfG @ Gx[st]
-    resH = A0 @ H + Bu.toarray()
-    resH[fr] += AfG @ H[st]
     scale = max(_norm1(Al), _norm1(A0), _norm1(Af), 1.0)
     sG = max(1.0, np.abs(Gx).sum(axis=0).max(initial=0.0))
     sH = max(1.0, np.abs(H).sum(axis=0).max(initial=0.0))
-    rq = np.abs(res).sum(axis=0).max(initial=0.0) / (scale * sG * sG)
-    ri = np.abs(resH).sum(axis=0).max(initial=0.0) / (scale * sG * sH)
-    return float(rq), float(ri)
+    if probes is None:
+        fr = _nonzero_rows(Af)
+        AfG = Af[fr] @ Gx                                         # |fr| × ns
+        res = A0 @ Gx + Al[:, st].toarray()
+        res[fr] += AfG @ Gx[st]
+        resH = A0 @ H + Bu.toarray()
+        resH[fr] += AfG @ H[st]
+        rq = np.abs(res).sum(axis=0).max(initial=0.0)
+        ri = np.abs(resH).sum(axis=0).max(initial=0.0)
+    else:
+        rng = np.random.default_rng(seed)
+        v = rng.standard_normal((len(st), probes))
+        w1 = Gx @ v
+        w2 = Gx @ w1[st]
+        res = Af @ w2 + A0 @ w1 + Al[:, st] @ v
+        rq = (np.abs(res).sum(axis=0) / np.abs(v).sum(axis=0)).max(initial=0.0)
+        q = rng.standard_normal((H.shape[1], probes))
+        h = H @ q
+        resH = Af @ (Gx @ h[st]) + A0 @ h + Bu @ q
+        ri = (np.abs(resH).sum(axis=0) / np.abs(q).sum(axis=0)).max(initial=0.0)
+    return float(rq / (scale * sG * sG)), float(ri / (scale * sG * sH))
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -673,6 +805,36 @@ def _norm1(M) -> float:
     if sp.issparse(M):
         return float(abs(M).sum(axis=0).max()) if M.nnz else 0.0
     return float(np.abs(M).sum(axis=0).max(initial=0.0))
+
+
+def spectral_radius(M: np.ndarray) -> float:
+    """Largest |eigenvalue| of a dense square matrix.
+
+    Up to 150 × 150 by the full QR algorithm (LAPACK ``geev``); larger by
+    implicitly restarted Arnoldi for the few eigenvalues of largest modulus
+    (ARPACK, Lehoucq, Sorensen & Yang 1998), falling back to ``geev`` when
+    Arnoldi does not converge.
+    """
+    m = M.shape[0]
+    if m == 0:
+        return 0.0
+    if m <= 150:
+        return float(np.max(np.abs(np.linalg.eigvals(M))))
+    try:
+        ev = spla.eigs(M, k=6, which="LM", tol=1e-10, ncv=min(m - 1, 60), maxiter=20 * m,
+                       return_eigenvectors=False, v0=np.ones(m))
+        return float(np.max(np.abs(ev)))
+    except (spla.ArpackNoConvergence, spla.ArpackError, ValueError):
+        return float(np.max(np.abs(np.linalg.eigvals(M))))
+
+
+def _dense_times(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` using the sparsity of B when it is mostly zero (e.g. AR(1) impact loadings)."""
+    nnz = np.count_nonzero(B)
+    if nnz < 0.05 * B.size:
+        Bs = sp.csc_matrix(B)
+        return np.asarray((Bs.T @ A.T).T)
+    return A @ B
 
 
 def _is_diag(M: np.ndarray) -> bool:
@@ -817,11 +979,79 @@ def solve_info(res: LargeSolution, qz_criterium: float = 1 + 1e-6):
     sorted by modulus) and sets ``n_explosive = n_forward`` — cyclic reduction verified
     determinacy through the spectral radii of the solvent and of the dual solvent.
     """
-    from dsge_agents.linear.qz import SolveInfo
     if res.n <= QZ_DIAGNOSTICS_MAX:
         return None
-    ev = np.asarray(res.stable_eigenvalues, complex)
-    ev = ev[np.argsort(np.abs(ev), kind="stable")]
-    return SolveInfo(eigenvalues=ev, n_explosive=int(res.stats["n_forward"]),
-                     n_forward=int(res.stats["n_forward"]), n_states=int(res.stats["n_states"]),
-                     state_indices=np.asarray(res.states, np.int64), qz_criterium=qz_criterium)
+    return _LargeInfo(res, eigenvalues=None, n_explosive=int(res.stats["n_forward"]),
+                      n_forward=int(res.stats["n_forward"]), n_states=int(res.stats["n_states"]),
+                      state_indices=np.asarray(res.states, np.int64), qz_criterium=qz_criterium)
+
+
+def _make_large_info():
+    from dsge_agents.linear.qz import SolveInfo
+
+    class LargeSolveInfo(SolveInfo):
+        """SolveInfo whose ``eigenvalues`` (the stable roots only) are computed on first access."""
+
+        def __init__(self, res, **kw):
+            self._res = res
+            super().__init__(**kw)
+
+        @property
+        def eigenvalues(self):
+            if getattr(self, "_ev", None) is None:
+                self._ev = self._res.stable_eigenvalues
+            return self._ev
+
+        @eigenvalues.setter
+        def eigenvalues(self, value):
+            self._ev = value
+
+    return LargeSolveInfo
+
+
+def _LargeInfo(res, **kw):
+    global _LARGE_INFO_CLS
+    if _LARGE_INFO_CLS is None:
+        _LARGE_INFO_CLS = _make_large_info()
+    return _LARGE_INFO_CLS(res, **kw)
+
+
+_LARGE_INFO_CLS = None
+
+
+def irf_array(sol, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarray]:
+    """``Solution.irf_array`` on the state space of a large-path solution (same output).
+
+    One-standard-deviation impulses (columns of the lower Cholesky factor of the
+    shock covariance, Dynare's convention), period 1 = impact, declared variables;
+    shocks with zero variance are skipped. Uses ``sol._large``
+    (:meth:`LargeSolution.irf_array`: O(periods · n · n_states) per shock, all
+    shocks in one matrix product) instead of the dense n × n transition; falls back
+    to ``sol.irf_array`` for solutions of other methods.
+    """
+    from dsge_agents.linear.solution import lower_cholesky
+    res = getattr(sol, "_large", None)
+    if res is None:
+        return sol.irf_array(periods, shocks)
+    if periods < 1:
+        raise DSGEError("periods must be at least 1")
+    idx = sol._shock_index(shocks)
+    idx = [j for j in idx if sol.shock_cov[j, j] > 1e-13]
+    if not idx:
+        return [], np.zeros((0, periods, len(sol.declared)))
+    L = lower_cholesky(sol.shock_cov)
+    arr = res.irf_array(L[:, idx], periods)[:, :, sol._rows]
+    return [sol.shocks[j] for j in idx], arr
+
+
+def irf(sol, periods: int = 40, shocks=None):
+    """Tidy IRF frame (columns ``shock, variable, period, value``) computed by :func:`irf_array`."""
+    import pandas as pd
+    names, arr = irf_array(sol, periods, shocks)
+    ns, P, nv = arr.shape
+    return pd.DataFrame({
+        "shock": np.repeat(np.array(names, dtype=object), nv * P),
+        "variable": np.tile(np.repeat(np.array(sol.declared, dtype=object), P), ns),
+        "period": np.tile(np.arange(1, P + 1), ns * nv),
+        "value": arr.transpose(0, 2, 1).reshape(-1),
+    })
