@@ -12,6 +12,16 @@ exogenous states first, and shocks enter the exogenous states one period ahead. 
 
 linearsolve differentiates the equations numerically at every ``approximate_and_solve`` call; the
 steady state of this linear model is zero at every parameter value.
+
+fs2000 in linearsolve's form (same equations as models/fs2000.mod, ``del`` spelt ``delta``):
+  exogenous states  ea (= e_a, ea_{t+1} = 0 + shock), lm (= log m, AR(1) + shock)
+  endogenous states kl = k_{t-1} (capital that produces at t), yl = y_{t-1}, Pl = P_{t-1}, ml = m_{t-1}
+  controls          m, P, c, e, W, R, k, d, n, l, gy_obs, gp_obs, y, dA, and z = P/(c(+1) P(+1) m),
+                    which carries the Euler equation's two-period lead (z = bet z(+1) (...)).
+linearsolve cannot log-linearize a variable whose steady state is zero (ea), so the model is
+linearized in levels and the level responses are divided by the steady state (log deviations,
+exact at first order). Re-solve = new parameters, ``compute_ss`` (linearsolve's root finder,
+started from the previous steady state) and ``approximate_and_solve``.
 """
 from __future__ import annotations
 
@@ -76,5 +86,114 @@ def resolve_nk3(args):
             "what": "m.parameters = θ; m.approximate_and_solve() (numerical linearization + Klein)"}
 
 
+FS_STATES = ["ea", "lm", "kl", "yl", "Pl", "ml"]
+FS_CONTROLS = ["m", "P", "c", "e", "W", "R", "k", "d", "n", "l", "gy_obs", "gp_obs", "y", "dA", "z"]
+FS_GUESS = {"ea": 0.0, "lm": 0.01, "kl": 6.0, "yl": 0.6, "Pl": 2.0, "ml": 1.0, "m": 1.0, "P": 2.0, "c": 0.5,
+            "e": 1.0, "W": 5.0, "R": 1.0, "k": 6.0, "d": 1.0, "n": 0.2, "l": 1.0, "gy_obs": 1.0, "gp_obs": 1.0,
+            "y": 0.6, "dA": 1.0, "z": 1.0}
+
+
+def _fs_params(p):
+    return {("delta" if k == "del" else k): v for k, v in p.items()}
+
+
+def _fs2000_model():
+    import numpy as np
+    import pandas as pd
+    import linearsolve as ls
+
+    def equations(fwd, cur, p):
+        bet, alp, gam, rho, psi, delta, mst = p.bet, p.alp, p.gam, p.rho, p.psi, p.delta, p.mst
+        return np.array([
+            fwd.ea,
+            fwd.lm - rho * cur.lm - (1 - rho) * np.log(mst),
+            fwd.kl - cur.k,
+            fwd.yl - cur.y,
+            fwd.Pl - cur.P,
+            fwd.ml - cur.m,
+            cur.m - np.exp(cur.lm),
+            cur.dA - np.exp(gam + cur.ea),
+            cur.z - cur.P / (fwd.c * fwd.P * cur.m),
+            cur.z - bet * fwd.z * (alp * cur.k ** (alp - 1) * fwd.n ** (1 - alp) * np.exp(-alp * (gam + np.log(fwd.e)))
+                                   + (1 - delta) * np.exp(-(gam + np.log(fwd.e)))),
+            cur.W - cur.l / cur.n,
+            (psi / (1 - psi)) * cur.c * cur.P / (1 - cur.n) - cur.l / cur.n,
+            cur.R * cur.W - (1 - alp) * cur.P * np.exp(-alp * (gam + cur.ea)) * cur.kl ** alp * cur.n ** (-alp),
+            1 / (cur.c * cur.P) - bet * (1 - alp) * cur.P * np.exp(-alp * (gam + cur.ea)) * cur.kl ** alp
+            * cur.n ** (1 - alp) / (cur.m * cur.l * fwd.c * fwd.P),
+            cur.c + cur.k - cur.y - (1 - delta) * np.exp(-(gam + cur.ea)) * cur.kl,
+            cur.m - cur.P * cur.c,
+            cur.l - cur.m + 1 - cur.d,
+            cur.e - np.exp(cur.ea),
+            cur.y - np.exp(-alp * (gam + cur.ea)) * cur.kl ** alp * cur.n ** (1 - alp),
+            cur.gy_obs - cur.dA * cur.y / cur.yl,
+            cur.gp_obs - cur.ml * cur.P / (cur.Pl * cur.dA),
+        ])
+
+    names = FS_STATES + FS_CONTROLS
+    m = ls.model(equations=equations, variables=names, n_states=len(FS_STATES), n_exo_states=2,
+                 parameters=pd.Series(_fs_params(C.FS_CALIB)))
+    return m, pd, names
+
+
+def _fs_irf(m):
+    import numpy as np
+    F, P = np.asarray(m.f), np.asarray(m.p)
+    ss = np.asarray(m.ss, dtype=float)
+    nc = len(FS_STATES)
+    rows = [FS_CONTROLS.index(v) for v in C.FS_VARS]
+    out = []
+    for j in range(2):                  # e_a enters ea, e_m enters lm
+        s = np.zeros(nc)
+        s[j] = 1.0
+        path = []
+        for _ in range(C.HORIZON):
+            u = F @ s
+            path.append([float(u[r] / ss[nc + r]) for r in rows])
+            s = P @ s
+        out.append(path)
+    return out
+
+
+def _fs_solve(m, p, guess):
+    m.parameters = p
+    m.compute_ss(guess)
+    m.approximate_and_solve(log_linear=False, eigenvalue_warnings=False)
+    return m
+
+
+def resolve_fs2000(args):
+    import warnings
+    warnings.simplefilter("ignore")
+    m, pd, names = _fs2000_model()
+    pts = (pd.Series(_fs_params(C.FS_CALIB)), pd.Series(_fs_params(C.changed(C.FS_CALIB, C.FS_CHANGE))))
+    guess = [FS_GUESS[v] for v in names]
+    check = {}
+    for key, p in zip(("calib", "changed"), pts):
+        check[key] = _fs_irf(_fs_solve(m, p, guess))
+
+    def resolve(p):
+        return _fs_solve(m, p, m.ss)         # starts from the previous steady state
+    wall, cpu, n = C.per_call(C.alternating(resolve, *pts), args.target_s, args.repeats)
+    return {"check": check, "resolve_s": wall, "resolve_cpu_s": cpu, "calls": n,
+            "what": "m.parameters = θ; m.compute_ss(previous ss); m.approximate_and_solve() (levels)"}
+
+
+def first_fs2000(args):
+    import time
+    t0 = time.perf_counter()
+    import warnings
+    warnings.simplefilter("ignore")
+    import linearsolve  # noqa: F401
+    t1 = time.perf_counter()
+    m, pd, names = _fs2000_model()
+    _fs_solve(m, pd.Series(_fs_params(C.FS_CALIB)), [FS_GUESS[v] for v in names])
+    t2 = time.perf_counter()
+    return {"import_s": t1 - t0, "first_solve_s": t2 - t1, "since_start_s": t2 - C.T_START,
+            "check": {"calib": _fs_irf(m)},
+            "what": "import linearsolve; model(...); compute_ss(initval); approximate_and_solve()"}
+
+
 if __name__ == "__main__":
-    C.run({("resolve", "nk3"): resolve_nk3}, ("linearsolve", "pandas"))
+    C.run({("resolve", "nk3"): resolve_nk3, ("resolve", "fs2000"): resolve_fs2000,
+           ("first", "fs2000"): first_fs2000}, ("linearsolve", "pandas"))

@@ -6,6 +6,9 @@ timing, shocks in the equations) and models/nk3_symbolicdsge14.yaml (1.4: linear
 shocks mapped onto exogenous states). Both solve x_{t+1} = A x_t + B e_{t+1}; the check takes the
 unit-shock responses from A and B. Re-solve = ``DSGESolver.solve(compiled, parameters=θ)`` on a
 model compiled once (2.0: Newton steady state + Jacobian + Klein; 1.4: linearization + Klein).
+
+fs2000 (2.0 only: models/fs2000_symbolicdsge2.yaml, levels, Newton steady state from ss_seed; the
+level responses are divided by the steady state to give log deviations, exact at first order).
 """
 from __future__ import annotations
 
@@ -57,5 +60,60 @@ def resolve_nk3(args):
             "what": "DSGESolver.solve(compiled, parameters=θ) on a model compiled once"}
 
 
+FS_EXTRA = {"s_a": 0.014, "s_m": 0.005}
+
+
+def _fs_params(p):
+    out = {("delta" if k == "del" else k): v for k, v in p.items()}
+    out.update(FS_EXTRA)
+    return out
+
+
+def _fs_irf(sol):
+    import numpy as np
+    A, B, names = _ab(sol)
+    ss = np.asarray(sol.policy.steady_state, dtype=float)
+    rows = [names.index(v) for v in C.FS_VARS]
+    shocks = [str(s) for s in sol.compiled.shock_names] if hasattr(sol.compiled, "shock_names") else C.FS_SHOCKS
+    cols = [shocks.index(s) for s in C.FS_SHOCKS]
+    irf = np.array(C.irf_from_state_space(A, np.asarray(B)[:, cols], rows))   # [shock][period][var]
+    return (irf / ss[rows][None, None, :]).tolist()
+
+
+def resolve_fs2000(args):
+    if MAJOR < 2:
+        return {"unsupported": "fs2000 not written in the 1.4 format (linearsolve timing, one-period leads)"}
+    import warnings
+    warnings.simplefilter("ignore")
+    solver, compiled = _load("fs2000")
+    pts = (_fs_params(C.FS_CALIB), _fs_params(C.changed(C.FS_CALIB, C.FS_CHANGE)))
+
+    def resolve(p):
+        return solver.solve(compiled, parameters=p)
+
+    check = {key: _fs_irf(resolve(p)) for key, p in zip(("calib", "changed"), pts)}
+    wall, cpu, n = C.per_call(C.alternating(resolve, *pts), args.target_s, args.repeats)
+    return {"check": check, "resolve_s": wall, "resolve_cpu_s": cpu, "calls": n,
+            "what": "DSGESolver.solve(compiled, parameters=θ) (Newton ss + Jacobian + Klein)"}
+
+
+def first_fs2000(args):
+    if MAJOR < 2:
+        return {"unsupported": "fs2000 not written in the 1.4 format (linearsolve timing, one-period leads)"}
+    import time
+    import warnings
+    warnings.simplefilter("ignore")
+    t0 = time.perf_counter()
+    import SymbolicDSGE  # noqa: F401
+    t1 = time.perf_counter()
+    solver, compiled = _load("fs2000")
+    sol = solver.solve(compiled)
+    t2 = time.perf_counter()
+    return {"import_s": t1 - t0, "first_solve_s": t2 - t1, "since_start_s": t2 - C.T_START,
+            "check": {"calib": _fs_irf(sol)},
+            "what": "import SymbolicDSGE; ModelParser + DSGESolver.compile + solve"}
+
+
 if __name__ == "__main__":
-    C.run({("resolve", "nk3"): resolve_nk3}, ("SymbolicDSGE", "numba"))
+    C.run({("resolve", "nk3"): resolve_nk3, ("resolve", "fs2000"): resolve_fs2000,
+           ("first", "fs2000"): first_fs2000}, ("SymbolicDSGE", "numba"))
