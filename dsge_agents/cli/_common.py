@@ -20,6 +20,32 @@ def load_model(source=None):
     return api.default_model() if source is None else api.load_model(source)
 
 
+def one_shot(model):
+    """The same model, for a command that evaluates its compiled functions once (``irf``).
+
+    Its ``compiled`` is the model layer's vectorized NumPy code path (``compile_model(model,
+    large=True)``, docs/ARCHITECTURE.md), which needs no Numba: importing Numba and loading the first
+    cached Numba function cost a fresh process ~0.7 s on an idle machine, far more than one evaluation
+    of the steady state and Jacobian in NumPy (~1 ms). Same class, same attributes otherwise; results
+    agree with the Numba path to rounding (the model layer's tests check the two paths against each
+    other).
+    """
+    from dsge_agents import api
+
+    class _OneShot(type(model) if isinstance(model, api.Model) else api.Model):
+        @property
+        def compiled(self):
+            cm = self.__dict__.get("_one_shot_compiled")
+            if cm is None:
+                from dsge_agents.model.compiled import compile_model
+                cm = self.__dict__["_one_shot_compiled"] = compile_model(self, large=True)
+            return cm
+
+    m = _OneShot.__new__(_OneShot)
+    m.__dict__.update(model.__dict__)
+    return m
+
+
 def check_output(path, force: bool) -> Path:
     """Refuse to overwrite an existing user-named output file unless ``force``."""
     p = Path(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dsge_agents.cli._common import one_shot
 from dsge_agents.cli.solve import check_output, load_model
 
 _MARK = "dsge-agents irf"
@@ -83,7 +84,10 @@ def run(args) -> int:
     csv = check_output(args.csv, args.force) if args.csv else None
     plot = check_output(args.plot, args.force) if args.plot else None
     m = load_model(args.model)
-    sol = solve(m)
+    # one solve: the model's NumPy code path, no Numba (see one_shot); QZ below the large-model size
+    # (method "auto" would import the large-model solver, and with it Numba, only to compare sizes)
+    from dsge_agents.model.compiled import LARGE_THRESHOLD
+    sol = solve(one_shot(m), method="qz" if len(m.variables) < LARGE_THRESHOLD else "auto")
     names, arr = sol.irf_array(periods=args.periods, shocks=args.shock)   # checks --shock names
     if args.var is not None:
         unknown = [v for v in args.var if v not in sol.declared]

@@ -14,24 +14,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dsge_agents.errors import DSGEError
-from dsge_agents.linear import kernels
-from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_NO_STABLE, CR_OK, cr_solve
 from dsge_agents.linear.qz import SolveInfo, format_eigenvalues, solve_matrices
 
 __all__ = ["solve", "Solution", "lower_cholesky", "incidence"]
 
 
-class _LazyPandas:
-    """``pd`` imported on first use: a solve and its IRF arrays need no pandas (CLI start-up time);
-    the DataFrame-returning methods import it when called."""
+class _Lazy:
+    """A module imported on first attribute access, then bound to its global name here.
 
-    def __getattr__(self, name):
-        import pandas
-        globals()["pd"] = pandas
-        return getattr(pandas, name)
+    A QZ solve and its IRF arrays need neither pandas (``pd``: the DataFrame-returning methods) nor
+    Numba (``kernels``: simulation and moments), and importing them costs a one-shot command
+    (``dsge-agents irf``) a large part of its start-up time."""
+
+    def __init__(self, module: str, name: str):
+        self._module, self._name = module, name
+
+    def __getattr__(self, attr):
+        import importlib
+        mod = importlib.import_module(self._module)
+        globals()[self._name] = mod
+        return getattr(mod, attr)
 
 
-pd = _LazyPandas()
+pd = _Lazy("pandas", "pd")
+kernels = _Lazy("dsge_agents.linear.kernels", "kernels")
 
 
 def lower_cholesky(Q: np.ndarray) -> np.ndarray:
@@ -143,6 +149,7 @@ def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e
     if method == "qz":
         T, R, info = solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask)
     else:
+        from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_NO_STABLE, CR_OK, cr_solve
         T, R, code = cr_solve(A_lag, A_cur, A_lead, A_u, float(qz_criterium), 1e-13, 100)
         if code != CR_OK:
             # QZ gives the diagnosis with eigenvalue counts (and a solution if CR merely stalled)
