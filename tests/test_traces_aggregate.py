@@ -225,3 +225,27 @@ def test_bad_period():
         aggregate(pd.DataFrame(), "MS")
     with pytest.raises(ValueError):
         aggregate(pd.DataFrame(), "1min", engine="spark")
+
+
+def test_parquet_with_open_spans_equals_dataframe_and_pandas(tmp_path, spans):
+    """Spans without an end (still running / arrival-only) in Parquet: the DuckDB path that
+    answers ``end_ts IS NULL`` from row-group statistics must still subtract them from n_sc."""
+    s = spans.copy()
+    s.loc[s.index[::7], "end_ts"] = pd.NaT
+    write_canonical(s.iloc[: len(s) // 2], tmp_path / "a.parquet")
+    write_canonical(s.iloc[len(s) // 2 :], tmp_path / "b.parquet")
+    from_files = aggregate(tmp_path, "1min").wide
+    from_frame = aggregate(s, "1min").wide
+    reference = aggregate(s, "1min", engine="pandas").wide
+    np.testing.assert_allclose(from_files.to_numpy(float), from_frame.to_numpy(float), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(from_files.to_numpy(float), reference.to_numpy(float), rtol=1e-9, atol=1e-9,
+                               equal_nan=True)
+    # independent check of the concurrency of one agent: only spans with an end are in flight
+    a = s[(s["agent_name"] == "solve_medium") & s["end_ts"].notna()]
+    w = from_files.xs("solve_medium", level="agent")
+    base = w.index[0]
+    st = (a["start_ts"] - base).dt.total_seconds().to_numpy()
+    en = (a["end_ts"] - base).dt.total_seconds().to_numpy()
+    t0 = (w.index - base).total_seconds().to_numpy()
+    overlap = np.clip(np.minimum(en[None, :], t0[:, None] + 60) - np.maximum(st[None, :], t0[:, None]), 0, None)
+    np.testing.assert_allclose(w["concurrency"].to_numpy(), overlap.sum(axis=1) / 60, rtol=1e-9, atol=1e-9)

@@ -383,8 +383,12 @@ AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "ou
 
 
 # ----------------------------------------------------------------------------- DuckDB
-def _duck_source(con, source) -> str:
-    """Register the input and return a SQL relation expression."""
+def _duck_source(con, source) -> tuple[str, bool]:
+    """Register the input; return a SQL relation expression and whether it is Parquet only.
+
+    Parquet files carry per-row-group null counts, so a filter such as ``end_ts IS NULL``
+    is answered from the footer without decoding the column when no value is missing.
+    """
     if isinstance(source, pd.DataFrame):
         df = source[[c for c in AGG_COLUMNS if c in source.columns]]
         missing = [c for c in AGG_COLUMNS if c not in source.columns]
@@ -397,7 +401,7 @@ def _duck_source(con, source) -> str:
                     f"span table lacks {', '.join(m for m in missing if m.endswith('_ts'))}"
                 )
         con.register("spans_df", df)
-        return "spans_df"
+        return "spans_df", False
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     files = []
     for p in paths:
@@ -425,10 +429,55 @@ def _duck_source(con, source) -> str:
             "union_by_name=true, types={'start_ts':'VARCHAR','end_ts':'VARCHAR','trace_id':'VARCHAR',"
             "'parent_span_id':'VARCHAR','agent_name':'VARCHAR','status':'VARCHAR'})"
         )
-    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")", not csv
+
+
+_DUCK_BASE = """
+    SELECT coalesce(CAST(agent_name AS VARCHAR), '{unknown}') AS agent,
+           epoch_ns(start_ts) // 1000 AS s_us, epoch_ns(end_ts) // 1000 AS e_us,
+           CAST(ttft_s AS DOUBLE) AS ttft, CAST(input_tokens AS DOUBLE) AS in_tok,
+           CAST(output_tokens AS DOUBLE) AS out_tok, CAST(cost_usd AS DOUBLE) AS cost,
+           coalesce(CAST(status AS VARCHAR) = 'error', false) AS err,
+           CAST(trace_id AS VARCHAR) AS trace_id,
+           (parent_span_id IS NULL OR CAST(parent_span_id AS VARCHAR) = '') AS root
+    FROM {rel} WHERE start_ts IS NOT NULL{extra}"""
+
+
+def _duck_starts_sql(view: str, P: int, all_ended: bool) -> str:
+    """Start-side partial sums per (agent, start period).
+
+    ``all_ended``: count every span as started-and-ended (``n_sc``, ``off_s_us``); the caller
+    subtracts the spans without an end afterwards. This keeps ``end_ts`` out of the scan.
+    """
+    if all_ended:
+        n_sc, off = "count(*)", f"sum(s_us % {P})"
+    else:
+        n_sc, off = "count(e_us)", f"coalesce(sum(CASE WHEN e_us IS NOT NULL THEN s_us % {P} END), 0)"
+    return f"""
+        SELECT agent, s_us // {P} AS b, count(*) AS n_arr, {n_sc} AS n_sc, {off} AS off_s_us,
+               sum(in_tok) AS in_tok, sum(out_tok) AS out_tok, sum(cost) AS cost
+        FROM {view} GROUP BY ALL"""
+
+
+def _duck_ends_sql(view: str, P: int) -> str:
+    """Completion-side partial sums and exact type-7 percentiles per (agent, end period)."""
+    return f"""
+        SELECT * EXCLUDE (q), q[1] AS q50, q[2] AS q95, q[3] AS q99 FROM (
+            SELECT agent, e_us // {P} AS b, count(*) AS n_comp, sum(e_us % {P}) AS off_e_us,
+                   sum(e_us - s_us) AS lat_sum_us, count_if(err) AS n_err,
+                   sum(ttft) AS ttft_sum, count(ttft) AS ttft_n,
+                   quantile_cont(e_us - s_us, [0.5, 0.95, 0.99]) AS q
+            FROM {view} WHERE e_us IS NOT NULL GROUP BY ALL)"""
 
 
 def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None):
+    """Partial sums per (agent, period) with DuckDB: one scan for the start side, one for the end side.
+
+    The two sides have different group keys (start period, end period) and the percentiles
+    are holistic (all latencies of a group are needed), so they are two aggregations. Each
+    reads only its columns; for Parquet input the start side does not read ``end_ts`` at all
+    (spans without an end are found from the row-group null counts and subtracted).
+    """
     import duckdb
 
     con = duckdb.connect()
@@ -438,43 +487,36 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
             con.execute(f"SET threads={int(threads)}")
         if memory_limit:
             con.execute(f"SET memory_limit='{memory_limit}'")
-        rel = _duck_source(con, source)
-        con.execute(f"""
-            CREATE TEMP VIEW base AS
-            SELECT coalesce(CAST(agent_name AS VARCHAR), '{UNKNOWN_AGENT}') AS agent,
-                   epoch_ns(start_ts) // 1000 AS s_us, epoch_ns(end_ts) // 1000 AS e_us,
-                   CAST(ttft_s AS DOUBLE) AS ttft, CAST(input_tokens AS DOUBLE) AS in_tok,
-                   CAST(output_tokens AS DOUBLE) AS out_tok, CAST(cost_usd AS DOUBLE) AS cost,
-                   coalesce(CAST(status AS VARCHAR) = 'error', false) AS err,
-                   CAST(trace_id AS VARCHAR) AS trace_id,
-                   (parent_span_id IS NULL OR CAST(parent_span_id AS VARCHAR) = '') AS root
-            FROM {rel} WHERE start_ts IS NOT NULL""")
+        rel, parquet_only = _duck_source(con, source)
+        con.execute("CREATE TEMP VIEW base AS " + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=""))
+        views = [("base", parquet_only)]
         if requests:
+            # materialised once: both aggregations below read it
             con.execute(f"""
-                CREATE TEMP VIEW req AS
+                CREATE TEMP TABLE req AS
                 SELECT '{ALL_AGENT}' AS agent, min(s_us) AS s_us, max(e_us) AS e_us,
                        max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok,
                        sum(out_tok) AS out_tok,
                        sum(cost) AS cost,
                        CASE WHEN bool_or(root) THEN bool_or(root AND err) ELSE bool_or(err) END AS err
                 FROM base GROUP BY trace_id""")
+            views.append(("req", False))
         out = []
-        for view in (["base", "req"] if requests else ["base"]):
-            starts = con.execute(f"""
-                SELECT agent, s_us // {P} AS b, count(*) AS n_arr, count(e_us) AS n_sc,
-                       coalesce(sum(CASE WHEN e_us IS NOT NULL THEN s_us % {P} END), 0) AS off_s_us,
-                       sum(in_tok) AS in_tok, sum(out_tok) AS out_tok, sum(cost) AS cost
-                FROM {view} GROUP BY ALL""").df()
-            ends = con.execute(f"""
-                SELECT agent, e_us // {P} AS b, count(*) AS n_comp, sum(e_us % {P}) AS off_e_us,
-                       sum(e_us - s_us) AS lat_sum_us, sum(CAST(err AS BIGINT)) AS n_err,
-                       sum(ttft) AS ttft_sum, count(ttft) AS ttft_n,
-                       quantile_cont(e_us - s_us, [0.5, 0.95, 0.99]) AS q
-                FROM {view} WHERE e_us IS NOT NULL GROUP BY ALL""").df()
-            if len(ends):
-                qq = np.array([np.asarray(v, dtype=float) for v in ends.pop("q")])
-                ends["q50"], ends["q95"], ends["q99"] = qq[:, 0], qq[:, 1], qq[:, 2]
-            else:
+        for view, all_ended in views:
+            starts = con.execute(_duck_starts_sql(view, P, all_ended)).df()
+            if all_ended:
+                opened = con.execute(
+                    f"SELECT agent, s_us // {P} AS b, count(*) AS n_open, sum(s_us % {P}) AS off_open "
+                    "FROM ("
+                    + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=" AND end_ts IS NULL")
+                    + ") GROUP BY ALL"
+                ).df()
+                if len(opened):
+                    starts = starts.merge(opened, on=["agent", "b"], how="left")
+                    starts["n_sc"] = starts["n_sc"] - starts["n_open"].fillna(0)
+                    starts["off_s_us"] = starts["off_s_us"] - starts["off_open"].fillna(0)
+            ends = con.execute(_duck_ends_sql(view, P)).df()
+            if not len(ends):
                 ends = pd.DataFrame({c: [] for c in _END_COLS})
             out.append((starts[_START_COLS], ends[_END_COLS]))
         return out
