@@ -284,3 +284,15 @@ def test_cr_failure_classified_without_qz():
     mats, lag, lead = large.large_matrices(m, cm, np.asarray(steady_state_vector(m, th)), th)
     with pytest.raises(IndeterminacyError, match="A_\\+\\^\\(k\\) does not vanish"):
         large.solve_large(*mats, lag_mask=lag, lead_mask=lead, qz_fallback=False)
+
+
+def test_irf_correlated_shocks():
+    m = load("models/nk3.yaml")
+    a = solve(m, method="qz")
+    b = solve(m, method="large")
+    Q = np.array([[0.0625, 0.05], [0.05, 0.25]])
+    a.shock_cov = Q
+    b.shock_cov = Q
+    np.testing.assert_allclose(large.irf(b, 10)["value"], a.irf(10)["value"], rtol=1e-8, atol=1e-12)
+    names, arr = large.irf_array(b, 10, ["e_r"])
+    assert names == ["e_r"] and arr.shape == (1, 10, 4)

@@ -474,15 +474,26 @@ class LargeSolution:
         if E.ndim == 1:
             E = E[:, None]
         k = E.shape[1]
-        out = np.empty((periods, self.n, k))
+        out = np.empty((k, periods, self.n))
         if periods == 0:
-            return out.transpose(2, 0, 1)
-        y = self.ghu @ E
-        out[0] = y
-        for h in range(1, periods):
-            y = self.ghx @ y[self.states]
-            out[h] = y
-        return np.ascontiguousarray(out.transpose(2, 0, 1))
+            return out
+        y1 = self.ghu @ E                                   # n × k, impact
+        out[:, 0, :] = y1.T
+        if periods > 1:
+            # states only: x_h = G_ss x_{h-1} (G_ss sparse when the exogenous rows make it so),
+            # then all later periods of all variables in one product ghx @ [x_1 .. x_{P-1}]
+            Gss = self.ghx[self.states]
+            if np.count_nonzero(Gss) < 0.5 * Gss.size:
+                Gss = sp.csr_matrix(Gss)
+            X = np.empty((periods - 1, len(self.states), k))
+            x = y1[self.states]
+            for h in range(periods - 1):
+                X[h] = x
+                if h < periods - 2:
+                    x = Gss @ x
+            Y = self.ghx @ X.transpose(1, 0, 2).reshape(len(self.states), -1)    # n × ((P-1)·k)
+            out[:, 1:, :] = Y.reshape(self.n, periods - 1, k).transpose(2, 1, 0)
+        return out
 
 
 # ---------------------------------------------------------------------------- solver
@@ -1039,8 +1050,13 @@ def irf_array(sol, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarra
     idx = [j for j in idx if sol.shock_cov[j, j] > 1e-13]
     if not idx:
         return [], np.zeros((0, periods, len(sol.declared)))
-    L = lower_cholesky(sol.shock_cov)
-    arr = res.irf_array(L[:, idx], periods)[:, :, sol._rows]
+    Q = np.asarray(sol.shock_cov, float)
+    if not np.any(Q - np.diag(np.diag(Q))):          # uncorrelated shocks: L = diag(σ), no factorization
+        imp = np.zeros((Q.shape[0], len(idx)))
+        imp[idx, np.arange(len(idx))] = np.sqrt(np.diag(Q)[idx])
+    else:
+        imp = lower_cholesky(Q)[:, idx]
+    arr = res.irf_array(imp, periods)[:, :, sol._rows]
     return [sol.shocks[j] for j in idx], arr
 
 
