@@ -317,3 +317,17 @@ def test_warm_builder_path_imports_no_sympy():
         assert r.returncode == 0, r.stderr
     flag, n = map(int, r.stdout.split())
     assert flag == 0 and n == 63
+
+
+def test_cache_hit_repeats_parse_warnings(tmp_path):
+    p = tmp_path / "w.mod"
+    p.write_text("var y; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + e; end;\n"
+                 "shocks; var e; stderr 0.1; end;\nshock_decomposition y;\n")
+    key = mcache.key_for_file(p)
+    assert not mcache.entry_path(key).exists()
+    with pytest.warns(UserWarning, match="shock_decomposition"):
+        load(p, cache=True)
+    assert mcache.entry_path(key).exists()
+    with pytest.warns(UserWarning, match="shock_decomposition"):
+        m = load(p, cache=True)                 # hit: the warning is issued again
+    assert m.variables == ["y"]

@@ -36,13 +36,13 @@ def load(path, cache: bool = True) -> Model:
         if m is not None:
             return m
     if suf in (".yaml", ".yml"):
-        from dsge_agents.model.yaml_reader import read_yaml
-        m = read_yaml(p)
+        from dsge_agents.model.yaml_reader import read_yaml as reader
     else:
-        from dsge_agents.model.mod_reader import read_mod
-        m = read_mod(p)
-    if key is not None:
-        _cache.put(key, m)
+        from dsge_agents.model.mod_reader import read_mod as reader
+    if key is None:
+        return reader(p)
+    m, warned = _cache.parse_recording(reader, p)
+    _cache.put(key, m, warned)
     return m
 
 

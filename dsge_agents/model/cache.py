@@ -23,7 +23,7 @@ import os
 import pickle
 from pathlib import Path
 
-__all__ = ["code_version", "key_for_file", "key_for_dict", "get", "put", "entry_path"]
+__all__ = ["code_version", "key_for_file", "key_for_dict", "get", "put", "entry_path", "parse_recording"]
 
 _FORMAT = "model-cache-1"
 _CODE_VERSION: str | None = None
@@ -78,7 +78,11 @@ def entry_path(key: str) -> Path:
 
 
 def get(key: str | None):
-    """The cached Model of ``key``, or None (missing or unreadable entries are ignored)."""
+    """The cached Model of ``key``, or None (missing or unreadable entries are ignored).
+
+    Warnings recorded when the entry was parsed (e.g. ignored reporting commands of a .mod) are
+    issued again, so a cache hit tells the user what a fresh parse would.
+    """
     if key is None:
         return None
     path = entry_path(key)
@@ -93,17 +97,28 @@ def get(key: str | None):
         return None
     from dsge_agents.model.spec import Model
     m = obj.get("model")
-    return m if isinstance(m, Model) else None
+    if not isinstance(m, Model):
+        return None
+    import warnings
+    for msg, cat in obj.get("warnings", ()):
+        warnings.warn(msg, cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning,
+                      stacklevel=3)
+    return m
 
 
-def put(key: str | None, model) -> None:
-    """Store ``model`` under ``key`` (atomic; errors writing the cache are not fatal)."""
+def put(key: str | None, model, warned=()) -> None:
+    """Store ``model`` under ``key`` (atomic; errors writing the cache are not fatal).
+
+    ``warned`` — the ``warnings.WarningMessage`` records issued while parsing (re-issued on hits).
+    """
     if key is None:
         return
     import tempfile
     try:
         path = entry_path(key)
-        data = pickle.dumps({"format": _FORMAT, "key": key, "model": model}, protocol=pickle.HIGHEST_PROTOCOL)
+        wl = [(str(w.message), w.category) for w in warned]
+        data = pickle.dumps({"format": _FORMAT, "key": key, "model": model, "warnings": wl},
+                            protocol=pickle.HIGHEST_PROTOCOL)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -117,3 +132,14 @@ def put(key: str | None, model) -> None:
             raise
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
+
+
+def parse_recording(fn, *args, **kw):
+    """Run ``fn(*args, **kw)``, re-issuing its warnings; return (result, recorded warnings)."""
+    import warnings
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = fn(*args, **kw)
+    for w in rec:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out, rec

@@ -111,8 +111,8 @@ def from_dict(d: dict, source: str | None = None, *, cache: bool = False, _node=
         key = _cache.key_for_dict(d, source) if isinstance(d, dict) else None
         m = _cache.get(key)
         if m is None:
-            m = _from_dict(d, source)
-            _cache.put(key, m)
+            m, warned = _cache.parse_recording(_from_dict, d, source)
+            _cache.put(key, m, warned)
         return m
     return _from_dict(d, source, _node=_node)
 
