@@ -13,10 +13,9 @@ Measures, per model (nk3, fs2000):
 * ``solve(model, params)`` (QZ and CR) — the full user-level path (steady-state
   verification, Solution object with labelled frames);
 * ``solve_matrices`` (ordered QZ) on precomputed Jacobians;
-* peers measured in the same run when importable (linearsolve; pydsge/gEconpy
-  are reported with the reason when they cannot be installed beside NumPy 2 /
-  Numba 0.6x), and Dynare 5.3's ``dynare_resolve`` from
-  ``tests/data/dynare/timings.json`` (else the 2.5 ms quoted in issue 2);
+* Dynare 5.3's ``dynare_resolve`` from ``tests/data/dynare/timings.json`` (else
+  the 2.5 ms quoted in issue 2); the Python peers are measured in their own
+  virtual environments by ``benchmarks/bench_peers.py`` (results/peers.md);
 * first solve of fs2000 in a fresh process (parse + derivatives + compile + solve)
   and ``dsge-agents irf`` wall time (cold = empty caches, warm = second run).
 
@@ -33,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 # small matrices: multithreaded BLAS only adds synchronisation (and contention on a shared machine)
@@ -99,56 +97,9 @@ def njit_loop_time(fn, theta, repeats=5, n=2000):
 
 
 # ----------------------------------------------------------------------------- peers
-def linearsolve_nk3():
-    """linearsolve re-solve of nk3 (same calibration; shocks enter through exogenous states)."""
-    import pandas as pd
-    import linearsolve as ls
-    params = pd.Series({"beta": 0.99, "sigma": 1.0, "kappa": 0.1, "phi_pi": 1.5, "phi_x": 0.125,
-                        "rho_i": 0.5, "rho_r": 0.8})
-
-    def eqs(fwd, cur, p):
-        return np.array([
-            cur.x - fwd.x + p.sigma * (cur.i - fwd.pi - cur.rn),
-            cur.pi - p.beta * fwd.pi - p.kappa * cur.x,
-            cur.i - p.rho_i * cur.il - (1 - p.rho_i) * (p.phi_pi * cur.pi + p.phi_x * cur.x) - cur.v,
-            fwd.rn - p.rho_r * cur.rn,
-            fwd.v,
-            fwd.il - cur.i])
-
-    m = ls.model(equations=eqs, variables=["v", "rn", "il", "x", "pi", "i"], n_states=3, n_exo_states=2,
-                 parameters=params)
-    m.set_ss(np.zeros(6))
-
-    def resolve():
-        m.parameters = params       # new parameter values, then linearize + Klein solve
-        m.approximate_and_solve(log_linear=False, eigenvalue_warnings=False)
-        return m.f, m.p
-
-    f, p = resolve()
-    return resolve, f
-
-
-def peer_rows(nk3_T):
-    rows = []
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fn, f = linearsolve_nk3()
-            # check it solves the same model: x on the rn state = our ghx[x, rn(-1)] / rho_r
-            ok = abs(f[0, 1] - nk3_T[0, 3] / 0.8) < 1e-8
-            t = (per_call(fn), LAST_CPU[0])
-        import importlib.metadata as md
-        rows.append(("linearsolve " + md.version("linearsolve"), "nk3", t, "same solution" if ok else "DIFFERS"))
-    except Exception as exc:  # noqa: BLE001
-        rows.append(("linearsolve", "nk3", None, f"not usable here: {type(exc).__name__}: {exc}"[:140]))
-    for name, reason in (("pydsge", None), ("gEconpy", "pip would downgrade numba 0.68.1 -> 0.65.1 and "
-                                                       "llvmlite (pip install --dry-run gEconpy); not installed")):
-        try:
-            __import__(name)
-            rows.append((name, "nk3", None, "importable, but no nk3 port in this benchmark"))
-        except Exception as exc:  # noqa: BLE001
-            rows.append((name, "nk3", None, reason or f"import fails: {type(exc).__name__}: {exc}"[:140]))
-    return rows
+# The Python peers (SymbolicDSGE, gEconpy, pydsge, irispie, linearsolve) are measured by
+# benchmarks/bench_peers.py, each in its own virtual environment and checked against our solution
+# before timing; results in benchmarks/results/peers.md.
 
 
 def dynare_measured():
@@ -202,7 +153,6 @@ def main(argv=None):
     rows = []          # (what, model, seconds, note)
     ours = {}
     ours_cpu = {}
-    nk3_T = None
     for name, path in models:
         if not path.exists():
             rows.append(("(model file missing)", name, None, f"{path} not found: skipped"))
@@ -213,8 +163,6 @@ def main(argv=None):
         ss, T, R, code = r(th)
         sol = solve(m)
         assert code == 0 and np.allclose(T, sol.T, atol=1e-10), "Resolver and QZ disagree"
-        if name == "nk3":
-            nk3_T = sol.T
         # perturb θ slightly each call? the work is identical; use the calibration
         t_res = (per_call(r, th, target_s=target), LAST_CPU[0])
         t_loop = (njit_loop_time(r.fn, th), LAST_CPU[0]) if r.fn is not None else None
@@ -229,8 +177,6 @@ def main(argv=None):
                  ("dsge_agents solve(model, theta) QZ", name, t_qz, "full Solution object, ss verified"),
                  ("dsge_agents solve(model, theta) CR", name, t_cr, "full Solution object, ss verified"),
                  ("dsge_agents solve_matrices (QZ) on Jacobians", name, t_sm, "SciPy ordqz + BK")]
-    peers = peer_rows(nk3_T) if nk3_T is not None else []
-    rows += peers
     dyn = dynare_measured()
     if dyn is not None:
         rows.append(("Dynare 5.3 dynare_resolve (measured here, Octave)", "fs2000", (dyn[0], dyn[1]),
@@ -252,10 +198,7 @@ def main(argv=None):
     for what, model, t, note in rows:
         wall, cpu = t if t is not None else (None, None)
         lines.append(f"| {what} | {model} | {fmt(wall)} | {fmt(cpu)} | {note} |")
-    lines += ["", "Ratios (same run):", ""]
-    for what, model, t, note in peers:
-        if t is not None and model in ours:
-            lines.append(f"* {what} / Resolver on {model}: {t[0] / ours[model]:.0f}× slower than ours (wall)")
+    lines += ["", "Ratios (same run; the Python peers are in `results/peers.md`, from `bench_peers.py`):", ""]
     if "fs2000" in ours:
         lines.append(f"* Dynare dynare_resolve 2.5 ms (issue 2) / Resolver on fs2000 (wall): "
                      f"{DYNARE_ISSUE_MS / 1e3 / ours['fs2000']:.1f}× (target ≥ 10×)")
@@ -272,9 +215,8 @@ def main(argv=None):
         lines += [f"| {w} | {dt:.2f} | {rc} |" for w, dt, rc in fresh_tab]
     lines += ["", "Notes: the Resolver fuses the model's generated Numba `steady_state`/`jacobian` with "
               "cyclic reduction (column-sparse iterates, hand-written LU) in one cached `@njit` function; "
-              "QZ (SciPy) is used for diagnostics and by `solve(method='qz')`. Peer timings include the "
-              "peer's own linearization (linearsolve differentiates numerically at every call). The machine "
-              "is shared with other jobs, so absolute times are noisy; ratios within one run are meaningful."]
+              "QZ (SciPy) is used for diagnostics and by `solve(method='qz')`. The machine is shared with other jobs, so absolute times are noisy; ratios within one run are meaningful. "
+              "The Python peers are measured by `benchmarks/bench_peers.py` (`results/peers.md`)."]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:

@@ -6,7 +6,9 @@ Usage::
     python benchmarks/run_all.py --collect  # only collect benchmarks/results/*.md
 
 Each ``bench_<area>.py`` prints its table and writes ``benchmarks/results/<area>.md``;
-peers are measured in the same run where an issue names one.
+peers are measured in the same run where an issue names one. ``bench_peers.py`` runs the Python
+DSGE peers from their own virtual environments (create them once with
+``bash benchmarks/peers/setup_venvs.sh``; a missing one is reported as not installed).
 """
 from __future__ import annotations
 

@@ -105,8 +105,11 @@ def versions(*dists):
     return out
 
 
-def run(handlers, dists):
-    """Parse the command line, call ``handlers[(task, model)](args)`` and print its dict as PEER_JSON."""
+def run(handlers, dists, unsupported=None):
+    """Parse the command line, call ``handlers[(task, model)](args)`` and print its dict as PEER_JSON.
+
+    ``unsupported``: {model: reason} for models this program is not given here (reported as such).
+    """
     ap = argparse.ArgumentParser()
     ap.add_argument("task", choices=["resolve", "first"])
     ap.add_argument("model")
@@ -116,7 +119,7 @@ def run(handlers, dists):
     out = {"task": args.task, "model": args.model}
     h = handlers.get((args.task, args.model))
     if h is None:
-        out["unsupported"] = f"no {args.task} runner for {args.model}"
+        out["unsupported"] = (unsupported or {}).get(args.model) or f"no {args.task} runner for {args.model}"
     else:
         try:
             out.update(h(args))

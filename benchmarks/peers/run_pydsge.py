@@ -15,6 +15,12 @@ import _common as C
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+FS2000_REASON = ("pydsge takes linear models only: its parser fixes the steady state at 0 and builds the "
+                 "system matrices by differentiating each equation with every variable set to 0 "
+                 "(pydsge/parser.py), and it has no steady-state solver; fs2000's equations (logs, "
+                 "quotients) are undefined there, so the nonlinear fs2000 cannot be given to it")
+
+
 def _irf(mod):
     out = []
     for s in C.NK3_SHOCKS:
@@ -53,4 +59,4 @@ def resolve_nk3(args):
 
 
 if __name__ == "__main__":
-    C.run({("resolve", "nk3"): resolve_nk3}, ("pydsge",))
+    C.run({("resolve", "nk3"): resolve_nk3}, ("pydsge",), unsupported={"fs2000": FS2000_REASON})

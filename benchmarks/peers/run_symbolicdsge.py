@@ -60,6 +60,9 @@ def resolve_nk3(args):
             "what": "DSGESolver.solve(compiled, parameters=θ) on a model compiled once"}
 
 
+FS2000_14_REASON = ("SymbolicDSGE 1.4.3 has no steady-state solver: DSGESolver.solve(compiled, parameters, "
+                    "steady_state=None) linearizes at the steady state it is given (zeros by default), so "
+                    "re-solving fs2000 at a new θ needs the steady state from outside the peer; not timed")
 FS_EXTRA = {"s_a": 0.014, "s_m": 0.005}
 
 
@@ -82,7 +85,7 @@ def _fs_irf(sol):
 
 def resolve_fs2000(args):
     if MAJOR < 2:
-        return {"unsupported": "fs2000 not written in the 1.4 format (linearsolve timing, one-period leads)"}
+        return {"unsupported": FS2000_14_REASON}
     import warnings
     warnings.simplefilter("ignore")
     solver, compiled = _load("fs2000")
@@ -99,7 +102,7 @@ def resolve_fs2000(args):
 
 def first_fs2000(args):
     if MAJOR < 2:
-        return {"unsupported": "fs2000 not written in the 1.4 format (linearsolve timing, one-period leads)"}
+        return {"unsupported": FS2000_14_REASON}
     import time
     import warnings
     warnings.simplefilter("ignore")
