@@ -4,11 +4,15 @@
    Parquet file under /tmp (not the repository).
 2. Aggregates them to one-minute per-agent panels with the embedded engine (DuckDB,
    ``dsge_agents.traces.aggregate``) and with a straightforward pandas implementation
-   (read the columns, ``groupby`` on (agent, minute) with ``quantile``), in the same run.
-   Each engine runs in its own subprocess so its peak resident memory (ru_maxrss) is
-   measured alone. Throughput = spans / wall seconds, reading the file included.
-   The pandas baseline computes every metric except concurrency (which needs the
-   cumulative-offset construction of the embedded engine), so the ratio is conservative.
+   (read the columns, ``groupby`` on (agent, minute) with ``quantile``, concurrency from
+   cumulative sums), in the same run. Both compute the same statistics; their totals
+   (arrivals, completions, Σ p99, Σ concurrency, cost) are compared after the timing.
+   Each engine runs in its own subprocess so its peak resident memory is
+   measured alone (VmHWM of the worker process; ru_maxrss would include the parent's
+   resident size inherited at fork); the two alternate ``--repeat`` times (medians reported, the load
+   average is recorded before every run). Throughput = spans / wall seconds, reading
+   the file included; CPU seconds (user + system, all threads) are reported too because
+   the machine is shared.
 3. Simulator: the 6-agent default DAG driven by the Azure conversation trace replayed
    back to back to about one million requests; requests per minute of wall time (span
    table construction included) and of the event loop alone.
@@ -105,7 +109,20 @@ def work_duckdb(path: str) -> dict:
 
     t, c = time.perf_counter(), _cpu()
     panel = aggregate(path, "1min", requests=False)
-    return {"seconds": time.perf_counter() - t, "cpu_s": _cpu() - c, "rows": int(len(panel.tidy))}
+    res = {"seconds": time.perf_counter() - t, "cpu_s": _cpu() - c, "rows": int(len(panel.tidy))}
+    w = panel.wide  # outside the timing: totals to check that both engines computed the same
+    res["check"] = _checks(w["arrivals"], w["completions"], w["latency_p99"], w["concurrency"], w["cost"])
+    return res
+
+
+def _checks(arrivals, completions, p99, concurrency, cost) -> dict:
+    return {
+        "arrivals": float(arrivals.sum()),
+        "completions": float(completions.sum()),
+        "sum_p99": float(p99.sum()),
+        "sum_concurrency": float(concurrency.sum()),
+        "cost": float(cost.sum()),
+    }
 
 
 def work_duckdb_requests(path: str) -> dict:
@@ -119,7 +136,14 @@ def work_duckdb_requests(path: str) -> dict:
 
 
 def work_pandas(path: str) -> dict:
-    """Straightforward pandas: read, floor to minutes, groupby-agg (no concurrency)."""
+    """Straightforward pandas: read, floor to minutes, two groupby-aggs, concurrency by cumsum.
+
+    The same statistics as the embedded engine's panel (arrivals, token and cost sums by
+    start minute; completions, mean / p50 / p95 / p99 latency, mean TTFT, error rate by end
+    minute; time-weighted concurrency from the cumulative counts and the summed offsets of
+    starts / ends inside their minute). It does not build the zero-filled full
+    (agent x minute) grid nor the tidy long table that the engine returns.
+    """
     import pandas as pd
 
     t, c = time.perf_counter(), _cpu()
@@ -140,11 +164,14 @@ def work_pandas(path: str) -> dict:
     df["err"] = df["status"] == "error"
     df["p_start"] = df["start_ts"].dt.floor("1min")
     df["p_end"] = df["end_ts"].dt.floor("1min")
+    df["off_s"] = (df["start_ts"] - df["p_start"]).dt.total_seconds()
+    df["off_e"] = (df["end_ts"] - df["p_end"]).dt.total_seconds()
     arr = df.groupby(["agent_name", "p_start"]).agg(
         arrivals=("latency", "size"),
         input_tokens=("input_tokens", "sum"),
         output_tokens=("output_tokens", "sum"),
         cost=("cost_usd", "sum"),
+        off_s=("off_s", "sum"),
     )
     g = df.groupby(["agent_name", "p_end"])
     comp = g.agg(
@@ -152,17 +179,37 @@ def work_pandas(path: str) -> dict:
         latency_mean=("latency", "mean"),
         ttft_mean=("ttft_s", "mean"),
         error_rate=("err", "mean"),
+        off_e=("off_e", "sum"),
     )
     q = g["latency"].quantile([0.5, 0.95, 0.99]).unstack()
-    out = arr.join(comp, how="outer").join(q, how="outer")
-    return {"seconds": time.perf_counter() - t, "cpu_s": _cpu() - c, "rows": int(out.size)}
+    arr.index.names = comp.index.names = q.index.names = ["agent", "period"]
+    out = arr.join(comp, how="outer").join(q, how="outer").sort_index()
+    n = out[["arrivals", "completions", "off_s", "off_e"]].fillna(0).groupby(level="agent")
+    cum = n[["arrivals", "completions"]].cumsum()
+    out["concurrency"] = (
+        cum["arrivals"] - cum["completions"] - (out["off_s"].fillna(0) - out["off_e"].fillna(0)) / 60.0
+    )
+    res = {"seconds": time.perf_counter() - t, "cpu_s": _cpu() - c, "rows": int(out.size)}
+    res["check"] = _checks(out["arrivals"], out["completions"], out[0.99], out["concurrency"], out["cost"])
+    return res
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (VmHWM), MB; ru_maxrss where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_worker(name: str, path: Path) -> dict:
     code = (
         f"import json, resource, sys; sys.path.insert(0, {str(HERE)!r}); import bench_traces as b; "
         f"r = b.work_{name}({str(path)!r}); "
-        "r['maxrss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; print(json.dumps(r))"
+        "r['maxrss_mb'] = b.peak_rss_mb(); print(json.dumps(r))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -190,7 +237,9 @@ def bench_simulator() -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spans", type=int, default=N_SPANS)
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each engine (median)")
     ap.add_argument("--keep", action="store_true", help="keep the generated Parquet file in /tmp")
+    ap.add_argument("--no-simulator", action="store_true", help="skip the simulator benchmark")
     args = ap.parse_args()
     path = SPAN_FILE if args.spans == N_SPANS else SPAN_FILE.with_name(f"spans_{args.spans}.parquet")
     if not path.exists():
@@ -202,18 +251,35 @@ def main() -> int:
             flush=True,
         )
     n = args.spans
-    load = os.getloadavg()
-    res = {}
-    for name in ("duckdb", "pandas", "duckdb_requests"):
-        res[name] = run_worker(name, path)
-        print(name, res[name], flush=True)
-    sim = bench_simulator()
-    print("simulator", sim, flush=True)
-    d, p, r = res["duckdb"], res["pandas"], res["duckdb_requests"]
+    runs: dict[str, list[dict]] = {"duckdb": [], "pandas": [], "duckdb_requests": []}
+    order = ["duckdb", "pandas"] * args.repeat + ["duckdb_requests"]
+    for name in order:
+        load1 = os.getloadavg()[0]
+        r = run_worker(name, path)
+        r["load1"] = load1
+        runs[name].append(r)
+        print(name, json.dumps(r), flush=True)
+    chk_d, chk_p = runs["duckdb"][0]["check"], runs["pandas"][0]["check"]
+    for k in chk_d:
+        if not np.isclose(chk_d[k], chk_p[k], rtol=1e-9, atol=1e-9):
+            raise SystemExit(f"engines disagree on {k}: DuckDB {chk_d[k]!r}, pandas {chk_p[k]!r}")
+
+    def med(name, key):
+        return float(np.median([x[key] for x in runs[name]]))
+
+    d = {k: med("duckdb", k) for k in ("seconds", "cpu_s", "maxrss_mb")}
+    p = {k: med("pandas", k) for k in ("seconds", "cpu_s", "maxrss_mb")}
+    r = {k: med("duckdb_requests", k) for k in ("seconds", "cpu_s", "maxrss_mb")}
+    pair = [pp["seconds"] / dd["seconds"] for dd, pp in zip(runs["duckdb"], runs["pandas"])]
+    pair_cpu = [pp["cpu_s"] / dd["cpu_s"] for dd, pp in zip(runs["duckdb"], runs["pandas"])]
+    loads = [x["load1"] for v in runs.values() for x in v]
+    sim = None if args.no_simulator else bench_simulator()
+    if sim:
+        print("simulator", sim, flush=True)
     rows = [
         ("embedded engine (DuckDB), per-agent 1-min panels", d),
         ("same + request-level rows (group by trace)", r),
-        ("pandas groupby baseline (no concurrency)", p),
+        ("pandas groupby baseline (same statistics, incl. concurrency)", p),
     ]
     lines = [
         "## Traces (`benchmarks/bench_traces.py`)",
@@ -221,9 +287,10 @@ def main() -> int:
         f"{n:,} generated spans (6 agents, 6 hours, Parquet {path.stat().st_size / 1e6:.0f} MB in /tmp) "
         "aggregated to "
         f"one-minute per-agent panels; reading included; each engine in its own process "
-        f"({platform.machine()}, {os.cpu_count()} cores; load average {load[0]:.1f} when the run started "
-        "— "
-        f"absolute times depend on machine load; the ratio is measured in the same run). "
+        f"({platform.machine()}, {os.cpu_count()} cores, DuckDB threads = cores). "
+        f"Medians of {args.repeat} alternating runs (DuckDB, pandas, DuckDB, …); 1-min load average "
+        f"before the runs {min(loads):.1f}–{max(loads):.1f} (the machine is shared; absolute times "
+        "depend on its load, the ratio is measured in the same run). "
         f"Targets: ≥ 5 M spans/s, ≥ 5× pandas, peak < 2 GB.",
         "",
         "| engine | wall s | spans/s (wall) | CPU s | spans per CPU-s | peak RSS (MB) |",
@@ -236,27 +303,47 @@ def main() -> int:
     ]
     lines += [
         "",
-        f"Speed-up of the embedded engine over pandas: **{p['seconds'] / d['seconds']:.1f}×** in wall time, "
-        f"**{p['cpu_s'] / d['cpu_s']:.1f}×** in CPU time (with request-level rows: "
-        f"{p['seconds'] / r['seconds']:.1f}× wall, {p['cpu_s'] / r['cpu_s']:.1f}× CPU). "
-        "On an otherwise idle "
-        f"2-core machine the embedded engine's wall time is about its CPU time / 2 "
-        f"(≈ {2 * n / d['cpu_s'] / 1e6:.1f} M spans/s, an estimate assuming both threads run); "
-        "pandas' groupby is single-threaded.",
+        "Per run (wall s / CPU s / load before): DuckDB "
+        + ", ".join(f"{x['seconds']:.2f}/{x['cpu_s']:.2f}/{x['load1']:.1f}" for x in runs["duckdb"])
+        + "; pandas "
+        + ", ".join(f"{x['seconds']:.2f}/{x['cpu_s']:.2f}/{x['load1']:.1f}" for x in runs["pandas"])
+        + "; ratio of adjacent pairs "
+        + ", ".join(f"{v:.1f}×" for v in pair)
+        + " wall, "
+        + ", ".join(f"{v:.1f}×" for v in pair_cpu)
+        + " CPU.",
         "",
-        "| simulator (6-agent DAG, Azure conv trace replayed) | value |",
-        "|---|---:|",
-        f"| requests | {sim['requests']:,} |",
-        f"| spans emitted | {sim['spans']:,} |",
-        f"| wall time incl. span table (s) | {sim['wall_s']:.1f} |",
-        f"| requests per minute of wall time | {sim['req_per_min'] / 1e6:.2f} M |",
-        f"| event loop alone, requests per minute | {sim['kernel_req_per_min'] / 1e6:.1f} M |",
+        "Both engines gave the same totals (checked to 1e-9): "
+        + ", ".join(f"{k} {v:,.6g}" for k, v in chk_d.items())
+        + ".",
+    ]
+    lines += [
+        "",
+        f"Speed-up of the embedded engine over pandas (medians): **{p['seconds'] / d['seconds']:.1f}×** "
+        f"in wall time, **{p['cpu_s'] / d['cpu_s']:.1f}×** in CPU time (with request-level rows: "
+        f"{p['seconds'] / r['seconds']:.1f}× wall, {p['cpu_s'] / r['cpu_s']:.1f}× CPU). "
+        "The embedded engine runs on both cores; pandas' groupby is single-threaded (its Parquet "
+        "read uses threads), so load from other processes costs the embedded engine more wall time.",
         "",
     ]
+    if sim:
+        lines += [
+            "| simulator (6-agent DAG, Azure conv trace replayed) | value |",
+            "|---|---:|",
+            f"| requests | {sim['requests']:,} |",
+            f"| spans emitted | {sim['spans']:,} |",
+            f"| wall time incl. span table (s) | {sim['wall_s']:.1f} |",
+            f"| requests per minute of wall time | {sim['req_per_min'] / 1e6:.2f} M |",
+            f"| event loop alone, requests per minute | {sim['kernel_req_per_min'] / 1e6:.1f} M |",
+            "",
+        ]
     text = "\n".join(lines)
     print(text)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "traces.md").write_text(text + "\n", encoding="utf-8")
+    if args.spans == N_SPANS and sim:
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "traces.md").write_text(text + "\n", encoding="utf-8")
+    else:
+        print("(not written to benchmarks/results/traces.md: only the full run with the simulator is)")
     if not args.keep and args.spans != N_SPANS:
         path.unlink()
     return 0

@@ -237,9 +237,9 @@ def test_parquet_with_open_spans_equals_dataframe_and_pandas(tmp_path, spans):
     from_files = aggregate(tmp_path, "1min").wide
     from_frame = aggregate(s, "1min").wide
     reference = aggregate(s, "1min", engine="pandas").wide
-    np.testing.assert_allclose(from_files.to_numpy(float), from_frame.to_numpy(float), rtol=1e-12, equal_nan=True)
-    np.testing.assert_allclose(from_files.to_numpy(float), reference.to_numpy(float), rtol=1e-9, atol=1e-9,
-                               equal_nan=True)
+    got = from_files.to_numpy(float)
+    np.testing.assert_allclose(got, from_frame.to_numpy(float), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(got, reference.to_numpy(float), rtol=1e-9, atol=1e-9, equal_nan=True)
     # independent check of the concurrency of one agent: only spans with an end are in flight
     a = s[(s["agent_name"] == "solve_medium") & s["end_ts"].notna()]
     w = from_files.xs("solve_medium", level="agent")
@@ -247,5 +247,7 @@ def test_parquet_with_open_spans_equals_dataframe_and_pandas(tmp_path, spans):
     st = (a["start_ts"] - base).dt.total_seconds().to_numpy()
     en = (a["end_ts"] - base).dt.total_seconds().to_numpy()
     t0 = (w.index - base).total_seconds().to_numpy()
-    overlap = np.clip(np.minimum(en[None, :], t0[:, None] + 60) - np.maximum(st[None, :], t0[:, None]), 0, None)
+    overlap = np.clip(
+        np.minimum(en[None, :], t0[:, None] + 60) - np.maximum(st[None, :], t0[:, None]), 0, None
+    )
     np.testing.assert_allclose(w["concurrency"].to_numpy(), overlap.sum(axis=1) / 60, rtol=1e-9, atol=1e-9)
