@@ -85,6 +85,7 @@ t2 = time.perf_counter()
 m = from_dict(d, cache=use_cache)
 t3 = time.perf_counter()
 cm = compile_model(m, large={"auto": None, "small": False, "large": True}[force])
+m._compiled = cm      # steady_state_vector uses m.compiled: the forced code path
 t4 = time.perf_counter()
 th = cm.theta()
 ss = steady_state_vector(m, th)
