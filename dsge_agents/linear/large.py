@@ -482,16 +482,14 @@ class LargeSolution:
         if periods > 1:
             # states only: x_h = G_ss x_{h-1} (G_ss sparse when the exogenous rows make it so),
             # then all later periods of all variables in one product ghx @ [x_1 .. x_{P-1}]
-            Gss = self.ghx[self.states]
-            if np.count_nonzero(Gss) < 0.5 * Gss.size:
-                Gss = sp.csr_matrix(Gss)
+            Gss = _RowSplit(self.ghx[self.states])
             X = np.empty((periods - 1, len(self.states), k))
             x = y1[self.states]
             for h in range(periods - 1):
                 X[h] = x
                 if h < periods - 2:
                     x = Gss @ x
-            Y = self.ghx @ X.transpose(1, 0, 2).reshape(len(self.states), -1)    # n × ((P-1)·k)
+            Y = _RowSplit(self.ghx) @ X.transpose(1, 0, 2).reshape(len(self.states), -1)   # n × ((P-1)·k)
             out[:, 1:, :] = Y.reshape(self.n, periods - 1, k).transpose(2, 1, 0)
         return out
 
@@ -867,6 +865,31 @@ def spectral_radius(M: np.ndarray) -> float:
         return float(np.max(np.abs(np.linalg.eigvals(M))))
 
 
+class _RowSplit:
+    """``M @ X`` with M's dense rows (> 10 % non-zero) as a dense block (BLAS) and the others in CSR.
+
+    The transition of a model with an exogenous block has dense endogenous rows and very
+    sparse exogenous rows (an AR(1) state loads on itself only).
+    """
+
+    def __init__(self, M: np.ndarray):
+        nnz_row = np.count_nonzero(M, axis=1)
+        self.shape = M.shape
+        dense = nnz_row > 0.1 * M.shape[1]
+        self.rd = np.flatnonzero(dense)
+        self.rs = np.flatnonzero(~dense & (nnz_row > 0))
+        self.D = np.ascontiguousarray(M[self.rd])
+        self.S = sp.csr_matrix(M[self.rs])
+
+    def __matmul__(self, X):
+        out = np.zeros((self.shape[0],) + X.shape[1:])
+        if len(self.rd):
+            out[self.rd] = self.D @ X
+        if len(self.rs):
+            out[self.rs] = self.S @ X
+        return out
+
+
 def _dense_times(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``A @ B`` using the sparsity of B when it is mostly zero (e.g. AR(1) impact loadings)."""
     nnz = np.count_nonzero(B)
@@ -1068,6 +1091,7 @@ def irf_array(sol, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarra
     shocks in one matrix product) instead of the dense n × n transition; falls back
     to ``sol.irf_array`` for solutions of other methods.
     """
+    from threadpoolctl import threadpool_limits
     from dsge_agents.linear.solution import lower_cholesky
     res = getattr(sol, "_large", None)
     if res is None:
@@ -1084,7 +1108,8 @@ def irf_array(sol, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarra
         imp[idx, np.arange(len(idx))] = np.sqrt(np.diag(Q)[idx])
     else:
         imp = lower_cholesky(Q)[:, idx]
-    arr = res.irf_array(imp, periods)[:, :, sol._rows]
+    with threadpool_limits(limits=_auto_threads(), user_api="blas"):
+        arr = res.irf_array(imp, periods)[:, :, sol._rows]
     return [sol.shocks[j] for j in idx], arr
 
 
