@@ -69,8 +69,8 @@ def run(args):
     save = PL.save_irf_png
     def save_irf_png(*a, **k):
         t = time.perf_counter()
-        import matplotlib.backends.backend_agg, PIL.PngImagePlugin
-        T["figure: import matplotlib Agg + Pillow"] = time.perf_counter() - t
+        import PIL.Image, PIL.ImageDraw, PIL.ImageFont, PIL.PngImagePlugin
+        T["figure: import Pillow"] = time.perf_counter() - t
         t = time.perf_counter()
         out = save(*a, **k)
         T["figure: layout + render + PNG encode"] = time.perf_counter() - t
@@ -104,8 +104,8 @@ print("NUMBA" + json.dumps({"import numba": t1 - t0, "first cached call": t3 - t
 PROBE = "from numba import njit\n\n@njit(cache=True)\ndef f(x):\n    return x + 1.0\n\n\n" \
         "@njit(cache=True)\ndef g(x):\n    return x * 2.0\n"
 
-HEAVY = ["numpy", "scipy.linalg", "scipy.optimize", "numba", "matplotlib", "matplotlib.figure", "pandas",
-         "sympy", "yaml", "PIL.Image"]
+HEAVY = ["numpy", "scipy.linalg", "scipy.optimize", "scipy.sparse", "numba", "matplotlib", "pandas", "sympy",
+         "yaml", "PIL.Image", "dsge_agents.economy.builder"]
 
 
 def load() -> str:

@@ -7,9 +7,9 @@ Renderings of the same grid:
 * ``light=True`` lays the panels out by hand (:func:`_light_layout`: a few polylines for all curves,
   frames and tick marks, and the text labels) and returns them as figure-level artists: no
   ``Axes``/``Axis``/``Tick`` objects, several times cheaper to save;
-* :func:`save_irf_png` writes that same hand layout straight to a PNG with matplotlib's Agg renderer
-  and Pillow, without creating a ``Figure`` (so ``matplotlib.figure``, ``axes`` and ``projections`` are
-  never imported). The command line (``dsge-agents irf``) writes its PNG this way.
+* :func:`save_irf_png` writes that same hand layout straight to a PNG, with Pillow alone (matplotlib
+  is not imported at all; its bundled DejaVu Sans font file is used) or with matplotlib's Agg renderer
+  (no ``Figure``). The command line (``dsge-agents irf``) writes its PNG this way.
 
 Inputs are plain data: a tidy frame (``plot_irf_grid``) or arrays (the others); pandas is imported
 only to read a frame.
@@ -92,16 +92,28 @@ def plot_irf_panels(periods, responses, shock_names, var_names, variables=None, 
 
 def save_irf_png(path, periods, responses, shock_names, var_names, variables=None, shocks=None,
                  title: str | None = None, width: float = 2.6, height: float = 1.7, color: str = "C0",
-                 dpi: float = 110, metadata: dict | None = None):
+                 dpi: float = 110, metadata: dict | None = None, renderer: str = "auto"):
     """Write the light IRF grid (see the module docstring) to the PNG file ``path``; no ``Figure``.
 
     Arguments as :func:`plot_irf_panels`; ``metadata`` are PNG text chunks (e.g. ``{"Software": ...}``).
-    Draws with ``matplotlib.backends.backend_agg.RendererAgg`` (lines, FreeType text) and encodes with
-    Pillow. Returns the image size in pixels.
+    ``renderer``: ``"pillow"`` draws with Pillow alone (lines supersampled 3x for antialiasing, text with
+    FreeType through ``ImageFont`` in matplotlib's DejaVu Sans): matplotlib is not even imported;
+    ``"agg"`` uses matplotlib's ``RendererAgg``; ``"auto"`` (default) is Pillow when the font file and
+    the colours resolve without matplotlib, else Agg. Returns the image size in pixels.
     """
     x, panels, variables, shocks = _panels(periods, responses, shock_names, var_names, variables, shocks)
-    return _light_png(_light_layout(x, panels, variables, shocks, title, width, height), color, path, dpi,
-                      metadata or {})
+    layout = _light_layout(x, panels, variables, shocks, title, width, height)
+    if renderer not in ("auto", "pillow", "agg"):
+        raise DSGEError(f"unknown renderer {renderer!r} (use 'auto', 'pillow' or 'agg')")
+    if renderer != "agg":
+        font = _dejavu_path()
+        rgb = _rgb_nompl(color)
+        if font is not None and rgb is not None:
+            return _pillow_png(layout, rgb, font, path, dpi, metadata or {})
+        if renderer == "pillow":
+            raise DSGEError("the Pillow renderer needs matplotlib's DejaVu Sans font file and a colour given as "
+                            "'C0'..'C9', '#rrggbb' or a grey level")
+    return _light_png(layout, color, path, dpi, metadata or {})
 
 
 def _panels(periods, responses, shock_names, var_names, variables, shocks):
@@ -329,6 +341,104 @@ def _light_png(layout, color, path, dpi, metadata):
     for k, v in metadata.items():
         info.add_text(str(k), str(v))
     img = Image.frombuffer("RGBA", (wpx, hpx), r.buffer_rgba(), "raw", "RGBA", 0, 1)
+    # zlib level 1: half the encoding time of the default 6 for a ~20 % larger file
+    img.save(path, format="png", pnginfo=info, dpi=(dpi, dpi), compress_level=1)
+    return wpx, hpx
+
+
+#: matplotlib's default colour cycle ("tab10"), so "C0".."C9" resolve without importing matplotlib
+_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+          "#bcbd22", "#17becf"]
+_NAMED = {"black": (0, 0, 0), "white": (255, 255, 255)}
+
+
+def _rgb_nompl(c):
+    """``(r, g, b)`` 0-255 of "Cn", "#rrggbb", a grey level "0.6" or black/white; None otherwise."""
+    c = str(c).strip()
+    if c in _NAMED:
+        return _NAMED[c]
+    if len(c) == 2 and c[0] == "C" and c[1].isdigit():
+        c = _TAB10[int(c[1])]
+    if len(c) == 7 and c[0] == "#":
+        try:
+            return tuple(int(c[k:k + 2], 16) for k in (1, 3, 5))
+        except ValueError:
+            return None
+    try:
+        g = float(c)
+    except ValueError:
+        return None
+    return (round(255 * g),) * 3 if 0.0 <= g <= 1.0 else None
+
+
+def _dejavu_path():
+    """matplotlib's bundled DejaVu Sans (the font of its default style), located without importing it."""
+    import importlib.util
+    import os
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        return None
+    p = os.path.join(os.path.dirname(spec.origin), "mpl-data", "fonts", "ttf", "DejaVuSans.ttf")
+    return p if os.path.isfile(p) else None
+
+
+_SUPER = 3   # line supersampling factor of the Pillow renderer
+#: DejaVu Sans typographic ascender / descender (OS/2 sTypoAscender 1556, sTypoDescender -492 of 2048
+#: units per em): matplotlib's minimum line box, used to place text as its Text does
+_TYPO_ASC, _TYPO_DESC = 1556 / 2048, 492 / 2048
+
+
+def _pillow_png(layout, rgb, font_path, path, dpi, metadata):
+    """Render the light layout with Pillow only and write it as PNG.
+
+    Lines are drawn at ``_SUPER`` times the resolution and box-filtered down (antialiasing); text is drawn
+    at the final resolution with FreeType, its baseline placed from ``ha``/``va`` as matplotlib's Text
+    places it; 90-degree labels are drawn horizontally and turned by an exact transpose.
+    """
+    from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+
+    W, H, lines, texts = layout
+    wpx, hpx = int(W * dpi), int(H * dpi)
+    S = _SUPER
+    img = Image.new("RGB", (wpx * S, hpx * S), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    k = dpi / 72 * S                                           # points -> supersampled pixels
+    for style, pieces in lines.items():
+        c, lw = _STYLES[style]
+        fill = rgb if c is None else _rgb_nompl(c)
+        wid = max(1, round(lw * k))
+        for xs, ys in pieces:
+            pts = np.column_stack([xs * dpi * S, (H - ys) * dpi * S])
+            draw.line([tuple(p) for p in pts.tolist()], fill=fill, width=wid, joint="curve")
+    img = img.reduce(S)
+    draw = ImageDraw.Draw(img)
+    fonts = {}
+    hanchor = {"left": "l", "center": "m", "right": "r"}
+    for xi, yi, s, size, ha, va, rot in texts:
+        px = size * dpi / 72
+        font = fonts.get(size)
+        if font is None:
+            font = fonts[size] = ImageFont.truetype(font_path, px)
+        X, Y = xi * dpi, (H - yi) * dpi                       # anchor in pixels, y downwards
+        # the line box as matplotlib's Text: ink ascent / descent, at least the font's typographic ones
+        left, top, right, bottom = font.getbbox(s, anchor="ls")
+        a, d = max(-top, _TYPO_ASC * px), max(bottom, _TYPO_DESC * px)
+        if rot == 0:
+            base = Y + {"top": a, "center": (a - d) / 2, "bottom": -d, "baseline": 0.0}[va]
+            draw.text((X, base), s, fill=(0, 0, 0), font=font, anchor=hanchor[ha] + "s")
+            continue
+        # rotated by 90 degrees: drawn horizontally into a mask of the line box, turned by an exact
+        # transpose (ascent to the left), pasted; ha / va refer to the turned box (matplotlib's default)
+        mask = Image.new("L", (max(right - left, 1), max(round(a + d), 1)))
+        ImageDraw.Draw(mask).text((-left, round(a)), s, fill=255, font=font, anchor="ls")
+        mask = mask.transpose(Image.Transpose.ROTATE_90)
+        w, h = mask.size
+        x0 = X - {"left": 0.0, "center": w / 2, "right": w}[ha]
+        y0 = Y - {"top": 0.0, "center": h / 2, "bottom": h}[va]
+        img.paste((0, 0, 0), (round(x0), round(y0)), mask)
+    info = PngImagePlugin.PngInfo()
+    for key, v in metadata.items():
+        info.add_text(str(key), str(v))
     # zlib level 1: half the encoding time of the default 6 for a ~20 % larger file
     img.save(path, format="png", pnginfo=info, dpi=(dpi, dpi), compress_level=1)
     return wpx, hpx
