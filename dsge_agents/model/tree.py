@@ -559,7 +559,8 @@ class ScalarPrinter:
         return self.names[(t[1], t[2])]
 
     def num(self, v):
-        return repr(float(v))
+        x = float(v)
+        return repr(x) if math.isfinite(x) else f"float('{x!r}')"
 
     def __call__(self, t) -> str:
         return self.p(t)
