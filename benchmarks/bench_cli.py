@@ -9,8 +9,8 @@ working folder, with the generated-code cache (``DSGE_AGENTS_CACHE``) and Numba'
 * ``warm``  – the next runs on the same caches (median of 5; min and max shown);
 * ``warm, --no-plot`` – the same without the figure (median of 3).
 
-Rows are given for the ``dsge-agents`` found on PATH (here a pyenv shim: bash + ``pyenv exec``) and
-for the console script itself (``pyenv which dsge-agents``) when they differ. Then, on the warm
+Rows are given for the console script ``dsge-agents`` and, when pyenv is used, for its shim (what a
+shell runs when one types ``dsge-agents``: bash + ``pyenv exec``, an overhead of the environment). Then, on the warm
 caches:
 
 * an import-time breakdown (``python -X importtime``) of the warm run: the heavy packages by the time
@@ -160,19 +160,15 @@ def importtime(cmd, env, cwd):
 
 
 def main() -> int:
-    exe = shutil.which("dsge-agents")
-    real = None
-    if exe:
-        try:
-            real = subprocess.run(["pyenv", "which", "dsge-agents"], capture_output=True, text=True).stdout.strip()
-        except OSError:
-            real = None
+    # the console script on PATH, and (if any) the pyenv shim a shell finds first (bash + `pyenv exec`)
     commands = []
+    exe = shutil.which("dsge-agents")
+    shim = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "shims" / "dsge-agents"
+    if shim.is_file() and (exe is None or Path(exe).resolve() != shim.resolve()):
+        commands.append(("dsge-agents irf (pyenv shim, as typed in a shell)", [str(shim), "irf"]))
     if exe:
-        commands.append(("dsge-agents irf (PATH" + (", pyenv shim)" if real and real != exe else ")"), [exe, "irf"]))
-    if real and real != exe:
-        commands.append(("console script irf (no shim)", [real, "irf"]))
-    if not commands:
+        commands.append(("dsge-agents irf (console script)", [exe, "irf"]))
+    else:
         commands.append(("python -m dsge_agents.cli.main irf", [sys.executable, "-m", "dsge_agents.cli.main", "irf"]))
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_cli_"))

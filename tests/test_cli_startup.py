@@ -57,3 +57,14 @@ def test_one_shot_solve_equals_library_solve(name):
     assert np.max(np.abs(a1 - a2) / scale) < 1e-6
     np.testing.assert_allclose(fast.steady_state.to_numpy(), ref.steady_state.to_numpy(), rtol=1e-12)
     assert fast.state_variables == ref.state_variables
+
+
+def test_irf_plot_formats(models_dir, tmp_path, capsys):
+    """--plot follows the suffix: PNG from the Pillow writer, PDF / SVG through matplotlib."""
+    from dsge_agents.cli.main import main
+    nk3 = str(models_dir / "nk3.yaml")
+    for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
+        out = tmp_path / f"f{suffix}"
+        assert main(["irf", nk3, "--periods", "8", "--plot", str(out)]) == 0
+        assert out.read_bytes().startswith(magic), suffix
+        assert str(out.resolve()) in capsys.readouterr().out

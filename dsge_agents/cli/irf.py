@@ -107,12 +107,16 @@ def run(args) -> int:
             variables, shocks = headline
         else:
             variables, shocks = sol.irf_selection(args.periods, args.shock, args.var)
-        # the light grid written straight to PNG (no matplotlib Figure/Axes: a fraction of the time)
-        from dsge_agents.plots.irf import save_irf_png
-        sel, resp = sol.irf_array(periods=args.periods, shocks=shocks)
-        title = f"{name}: impulse responses to one-s.d. shocks" + (" (log deviations)" if sol.loglinear else "")
-        save_irf_png(target, list(range(1, args.periods + 1)), resp, sel, sol.declared, variables=variables,
-                     shocks=shocks, title=title, dpi=args.dpi, metadata={"Software": _MARK})
+        if target.suffix.lower() == ".png":
+            # the light grid drawn straight to PNG with Pillow (no matplotlib: a fraction of the time)
+            from dsge_agents.plots.irf import save_irf_png
+            sel, resp = sol.irf_array(periods=args.periods, shocks=shocks)
+            title = f"{name}: impulse responses to one-s.d. shocks" + (" (log deviations)" if sol.loglinear else "")
+            save_irf_png(target, list(range(1, args.periods + 1)), resp, sel, sol.declared, variables=variables,
+                         shocks=shocks, title=title, dpi=args.dpi, metadata={"Software": _MARK})
+        else:   # another format (pdf, svg, ...): matplotlib's Axes figure, format from the suffix
+            fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
+            fig.savefig(target, dpi=args.dpi)
         print(f"wrote IRF figure to {target.resolve()}")
         if len(variables) < len(sol.declared) or len(shocks) < len(sol.shocks):
             print(f"  (figure shows {len(variables)} of {len(sol.declared)} variables and {len(shocks)} of "
@@ -149,8 +153,8 @@ def register(subparsers) -> None:
                         "orchestrated economy its headline aggregates and the agent hit hardest by capacity)")
     p.add_argument("--csv", metavar="PATH", help="write the tidy IRFs (shock,variable,period,value); "
                    "an existing PATH needs --force")
-    p.add_argument("--plot", metavar="PATH", help="figure path (default ./irf_<model>.png, see above); "
-                   "an existing PATH needs --force")
+    p.add_argument("--plot", metavar="PATH", help="figure path (default ./irf_<model>.png, see above); the "
+                   "format follows the suffix (.png, .pdf, .svg, ...); an existing PATH needs --force")
     p.add_argument("--no-plot", action="store_true", help="do not write a figure")
     p.add_argument("--dpi", type=int, default=110, help="figure resolution (default 110)")
     p.add_argument("--force", action="store_true", help="overwrite existing --csv/--plot files")
