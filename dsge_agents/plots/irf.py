@@ -409,7 +409,12 @@ def _pillow_png(layout, rgb, font_path, path, dpi, metadata):
         wid = max(1, round(lw * k))
         for xs, ys in pieces:
             pts = np.column_stack([xs * dpi * S, (H - ys) * dpi * S])
-            draw.line([tuple(p) for p in pts.tolist()], fill=fill, width=wid, joint="curve")
+            ok = np.isfinite(pts).all(axis=1)
+            # runs of finite points (a missing value breaks the line, as in matplotlib)
+            for run in np.split(pts, np.flatnonzero(~ok)):
+                run = run[np.isfinite(run).all(axis=1)]
+                if len(run) >= 2:
+                    draw.line([tuple(q) for q in run.tolist()], fill=fill, width=wid, joint="curve")
     img = img.reduce(S)
     draw = ImageDraw.Draw(img)
     fonts = {}
