@@ -296,3 +296,39 @@ def test_irf_correlated_shocks():
     np.testing.assert_allclose(large.irf(b, 10)["value"], a.irf(10)["value"], rtol=1e-8, atol=1e-12)
     names, arr = large.irf_array(b, 10, ["e_r"])
     assert names == ["e_r"] and arr.shape == (1, 10, 4)
+
+
+def _edge_cases():
+    back = (np.array([[-0.5, -0.2, 0], [0.1, -0.7, 0], [0, 0, 0]]), np.array([[1, 0, 0], [0, 1, 0], [-1, -2, 1.0]]),
+            np.zeros((3, 3)), np.array([[1, 0], [0, 1], [0, 0.0]]))
+    fwd = (np.zeros((2, 2)), np.array([[1, 0.3], [0, 1.0]]), np.array([[-0.5, 0], [0.2, -0.4]]), np.eye(2))
+    static = (np.zeros((2, 2)), np.array([[1, 2], [3, 4.0]]), np.zeros((2, 2)), np.eye(2))
+    nk = (np.array([[0, 0, 0], [0, 0, 0], [0, 0, -0.5]]), np.array([[1, 0, 1], [-0.1, 1, 0], [-0.0625, -0.75, 1]]),
+          np.array([[-1, -1, 0], [0, -0.99, 0], [0, 0, 0]]), np.array([[0, -1], [0, 0], [-1, 0.0]]))
+    return {"purely-backward": (back, 3), "purely-forward": (fwd, 0), "static": (static, 2), "no-exogenous": (nk, 0)}
+
+
+@pytest.mark.parametrize("name", list(_edge_cases()))
+def test_edge_structures(name):
+    mats, n_exo = _edge_cases()[name]
+    T, R, _ = solve_matrices(*mats)
+    res = large.solve_large(*mats, qz_fallback=False)
+    assert res.stats["n_exogenous"] == n_exo
+    np.testing.assert_allclose(res.transition(), T, atol=1e-13)
+    np.testing.assert_allclose(res.ghu, R, atol=1e-13)
+
+
+def test_info_without_qz(monkeypatch):
+    """Above QZ_DIAGNOSTICS_MAX the Solution's diagnostics come from CR: the stable roots only."""
+    import pickle
+    m = load("models/nk3.yaml")
+    a = solve(m, method="qz")
+    monkeypatch.setattr(large, "QZ_DIAGNOSTICS_MAX", 0)
+    b = solve(m, method="large")
+    assert b.bk["determinate"] and b.bk["n_forward"] == a.bk["n_forward"]
+    assert b.bk["n_states"] == a.bk["n_states"]
+    ev_a = np.sort(np.abs(a.eigenvalues[(np.abs(a.eigenvalues) < 1) & (np.abs(a.eigenvalues) > 1e-12)]))
+    np.testing.assert_allclose(np.sort(np.abs(b.eigenvalues)), ev_a, rtol=1e-8)
+    b2 = pickle.loads(pickle.dumps(b))
+    np.testing.assert_allclose(b2.ghx.to_numpy(), b.ghx.to_numpy())
+    assert b2.bk == b.bk

@@ -83,6 +83,7 @@ from numba import njit
 
 from dsge_agents.errors import (DSGEError, IndeterminacyError, NoStableSolutionError,
                                 SingularPencilError)
+from dsge_agents.linear.qz import SolveInfo
 
 __all__ = ["solve_large", "LargeSolution", "exogenous_blocks", "rank_factor", "lowrank_cyclic_reduction",
            "LARGE_THRESHOLD"]
@@ -829,11 +830,11 @@ def residuals(sol: LargeSolution, Al, A0, Af, Bu, probes: int | None = None, see
         w1 = Gx @ v
         w2 = Gx @ w1[st]
         res = Af @ w2 + A0 @ w1 + Al[:, st] @ v
-        rq = (np.abs(res).sum(axis=0) / np.abs(v).sum(axis=0)).max(initial=0.0)
+        rq = (np.abs(res).sum(axis=0) / np.abs(v).sum(axis=0)).max(initial=0.0) if len(st) else 0.0
         q = rng.standard_normal((H.shape[1], probes))
         h = H @ q
         resH = Af @ (Gx @ h[st]) + A0 @ h + Bu @ q
-        ri = (np.abs(resH).sum(axis=0) / np.abs(q).sum(axis=0)).max(initial=0.0)
+        ri = (np.abs(resH).sum(axis=0) / np.abs(q).sum(axis=0)).max(initial=0.0) if H.shape[1] else 0.0
     return float(rq / (scale * sG * sG)), float(ri / (scale * sG * sH))
 
 
@@ -1048,37 +1049,27 @@ def solve_info(res: LargeSolution, qz_criterium: float = 1 + 1e-6):
                       state_indices=np.asarray(res.states, np.int64), qz_criterium=qz_criterium)
 
 
-def _make_large_info():
-    from dsge_agents.linear.qz import SolveInfo
+class LargeSolveInfo(SolveInfo):
+    """SolveInfo of a large-path solution: ``eigenvalues`` (the stable roots only) computed on first access."""
 
-    class LargeSolveInfo(SolveInfo):
-        """SolveInfo whose ``eigenvalues`` (the stable roots only) are computed on first access."""
+    def __init__(self, res, **kw):
+        self._res = res
+        super().__init__(**kw)
 
-        def __init__(self, res, **kw):
-            self._res = res
-            super().__init__(**kw)
+    @property
+    def eigenvalues(self):
+        if getattr(self, "_ev", None) is None:
+            self._ev = self._res.stable_eigenvalues
+        return self._ev
 
-        @property
-        def eigenvalues(self):
-            if getattr(self, "_ev", None) is None:
-                self._ev = self._res.stable_eigenvalues
-            return self._ev
-
-        @eigenvalues.setter
-        def eigenvalues(self, value):
-            self._ev = value
-
-    return LargeSolveInfo
+    @eigenvalues.setter
+    def eigenvalues(self, value):
+        self._ev = value
 
 
 def _LargeInfo(res, **kw):
-    global _LARGE_INFO_CLS
-    if _LARGE_INFO_CLS is None:
-        _LARGE_INFO_CLS = _make_large_info()
-    return _LARGE_INFO_CLS(res, **kw)
+    return LargeSolveInfo(res, **kw)
 
-
-_LARGE_INFO_CLS = None
 
 
 def irf_array(sol, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarray]:
