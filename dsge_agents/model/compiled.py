@@ -113,10 +113,24 @@ def _Printer(names):
     return _printer_class()(names)
 
 
+_GENERATOR_HASH: str | None = None
+
+
+def _generator_hash() -> str:
+    """Hash of the code generators' sources (this module and the tree printers/derivatives)."""
+    global _GENERATOR_HASH
+    if _GENERATOR_HASH is None:
+        h = hashlib.sha256()
+        for f in (Path(__file__), Path(T.__file__)):
+            h.update(f.read_bytes())
+        _GENERATOR_HASH = h.hexdigest()[:16]
+    return _GENERATOR_HASH
+
+
 def _model_key(m, large: bool = False) -> str:
-    """Hash of everything the generated code depends on (expression trees, names, options; no SymPy)."""
+    """Hash of everything the generated code depends on (expression trees, names, options, generator code)."""
     h = hashlib.sha256()
-    parts = [_CODEGEN_VERSION, "large" if large else "small", repr(m.variables), repr(m.shocks),
+    parts = [_CODEGEN_VERSION, _generator_hash(), "large" if large else "small", repr(m.variables), repr(m.shocks),
              repr(list(m.parameters)), repr(m.param_names), repr(m.loglinear)]
     for p in parts:
         h.update(p.encode())
