@@ -124,10 +124,37 @@ def worker(n: int, topology: str) -> dict:
     return out
 
 
-def run_case(n, topology, cache, timeout):
+def solver_worker(n: int, topology: str) -> dict:
+    """The large solver alone on the model's sparse Jacobians, one and two BLAS threads (best of 2 each)."""
+    import numpy as np
+    from dsge_agents.economy import builder
+    from dsge_agents.model.steady import steady_state_vector
+    from dsge_agents.linear import large
+    m = builder.build_model(builder.synthetic_config(n, topology))
+    cm = m.compiled
+    th = cm.theta(None)
+    mats, lag, lead = large.large_matrices(m, cm, np.asarray(steady_state_vector(m, th)), th)
+    out = {"n": n, "topology": topology, "n_var": mats[0].shape[0]}
+    large.solve_large(*mats, lag_mask=lag, lead_mask=lead, blas_threads=1)      # warm-up (Numba cache load)
+    for th_ in (1, 2):
+        best = None
+        for _ in range(2):
+            t = time.perf_counter()
+            res = large.solve_large(*mats, lag_mask=lag, lead_mask=lead, blas_threads=th_)
+            el = time.perf_counter() - t
+            if best is None or el < best[0]:
+                best = (el, res.stats["timings"]["cyclic_reduction"])
+        out[f"t{th_}"], out[f"cr{th_}"] = best
+    out.update({k: res.stats[k] for k in ("n_states", "n_forward", "n_exogenous", "cr_dimension")})
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return out
+
+
+def run_case(n, topology, cache, timeout, solver=False):
     env = dict(os.environ, DSGE_AGENTS_CACHE=str(cache), PYTHONPATH=str(REPO),
                BENCH_BUDGET=str(max(timeout - 30.0, 1.0)))
-    cmd = [sys.executable, "-W", "ignore", str(Path(__file__).resolve()), "--worker", str(n), topology]
+    flag = "--solver-worker" if solver else "--worker"
+    cmd = [sys.executable, "-W", "ignore", str(Path(__file__).resolve()), flag, str(n), topology]
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
     except subprocess.TimeoutExpired:
@@ -155,6 +182,36 @@ def fmt_solver(r):
             + f" | {r.get('cr_iterations', '–')} |")
 
 
+METHOD_NOTES = [
+    "How N = 600 became fast (issue 3). Before, N = 600 did not finish: parsing and symbolic differentiation "
+    "took minutes (fixed in the model layer: vectorized NumPy code generation, sparse `jacobian_coo`, parsed-model "
+    "cache) and a dense ordered QZ on the ≈ 2,700-dimensional pencil would take several minutes (scipy `ordqz`: "
+    "n = 1,000 13 s, n = 2,000 183 s on this machine). The linear layer now solves models from 400 variables on "
+    "with `dsge_agents.linear.large` (default `method=\"auto\"`), which uses structure it reads off the "
+    "sparsity pattern:",
+    "",
+    "1. *Exogenous block* — a matching on A₀ and the strongly connected components of the dependency graph "
+    "(block-triangular form) find the lead-free blocks that do not depend on the rest: at N = 600, 2,103 "
+    "variables (the 1,202 AR(1) capacity/cost states, the demand and SLO processes, the API agents' fixed capacity "
+    "and investment). They follow z_t = P z_{t-1} + R u_t; their loadings on the rest come from a generalized "
+    "Sylvester equation, one sparse LU per distinct AR root (4 at N = 600).",
+    "2. *Low-rank cyclic reduction* on the remaining 3,306 variables: A₋ and A₊ have rank 601 and 300 (lagged "
+    "share ratios, capacity stocks, latency/SLO lags; one Euler row per self-hosted agent), so cyclic reduction "
+    "runs in an m = 901-dimensional space through the Woodbury identity on one sparse LU of A₀ (static "
+    "variables never enter the iteration). Dynare's reduced pencil would have 902 states + 600 forward "
+    "variables plus the 1,202 exogenous states in QZ.",
+    "3. IRFs on the state space (no n × n transition), dense BLAS for the endogenous rows and CSR for the "
+    "exogenous ones.",
+    "",
+    "On the shared 2-core machine one OpenBLAS thread is 2–3× faster than two (threads spin for busy cores); "
+    "`solve_large` picks 1 thread when the 1-minute load average leaves no core free. The Solution object "
+    "still carries the dense 5,409² transition `T` (234 MB of the ≈ 0.9 GB peak); `Solution.irf` on it is "
+    "O(n²) per period — the benchmark uses `linear.large.irf` (same output). Correctness: "
+    "`tests/test_linear_large.py` (QZ agreement on nk3, fs2000, rbc, built economies N = 6/20 chain and star, "
+    "random models with diagonal and general exogenous AR blocks; quadratic residuals; IRFs).",
+]
+
+
 def _load():
     try:
         return os.getloadavg()
@@ -168,10 +225,16 @@ def main() -> int:
     ap.add_argument("--topologies", nargs="*", default=["chain", "star"])
     ap.add_argument("--timeout", type=float, default=1800.0)
     ap.add_argument("--out", default=str(HERE / "results" / "economy_builder.md"))
+    ap.add_argument("--solver-sizes", type=int, nargs="*", default=[60, 120, 240, 480, 600],
+                    help="sizes of the solver-only scaling table (chain); empty to skip")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--solver-worker", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         print(json.dumps(worker(int(a.worker[0]), a.worker[1])))
+        return 0
+    if a.solver_worker:
+        print(json.dumps(solver_worker(int(a.solver_worker[0]), a.solver_worker[1])))
         return 0
     rows = []
     head = ("| N agents | DAG | phase | variables | states / forward | exogenous / CR dim (rank A₋+A₊) | ss+dict (s) | "
@@ -191,6 +254,14 @@ def main() -> int:
                     print(fmt(r), f"(load {r['load']:.2f})", flush=True)
                     if "error" in r:
                         break
+    srows = []
+    if a.solver_sizes:
+        with tempfile.TemporaryDirectory() as cache:
+            for n in a.solver_sizes:
+                r = run_case(n, "chain", cache, a.timeout, solver=True)
+                r["load"] = _load()[0]
+                srows.append(r)
+                print(r, flush=True)
     load1 = _load()
     ok = [r for r in rows if "error" not in r and r["phase"] == "warm"]
     notes = []
@@ -226,7 +297,24 @@ def main() -> int:
                  "loadings (Sylvester + impact) | assemble | residual check | total | CR iterations |",
                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         text += [fmt_solver(r) for r in lrows]
-    text += [""] + notes
+    ok_s = [r for r in srows if "error" not in r]
+    if ok_s:
+        text += ["", "The large solver alone (`solve_large` on the sparse Jacobians of the chain economy, best of 2, "
+                 "BLAS threads 1 / 2; load average at each row):", "",
+                 "| N | variables | states / forward | exogenous | CR dim m | solve 1 thread (s) | of which CR | "
+                 "solve 2 threads (s) | of which CR | peak RSS | load |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        text += [f"| {r['n']} | {r['n_var']} | {r['n_states']} / {r['n_forward']} | {r['n_exogenous']} | "
+                 f"{r['cr_dimension']} | {r['t1']:.2f} | {r['cr1']:.2f} | {r['t2']:.2f} | {r['cr2']:.2f} | "
+                 f"{r['peak_rss_mb']:.0f} MB | {r['load']:.1f} |" for r in ok_s]
+        if len(ok_s) >= 2:
+            import math
+            a0, a1 = ok_s[0], ok_s[-1]
+            e = math.log(a1["t1"] / a0["t1"]) / math.log(a1["n"] / a0["n"])
+            ec = math.log(a1["cr1"] / a0["cr1"]) / math.log(a1["cr_dimension"] / a0["cr_dimension"])
+            notes.append(f"* Solver alone (1 thread), N = {a0['n']} → {a1['n']}: time ∝ N^{e:.2f}; cyclic reduction "
+                         f"∝ m^{ec:.2f} (m = rank A₋ + rank A₊ = {a0['cr_dimension']} → {a1['cr_dimension']}; "
+                         "O(m³) per iteration, 9 iterations at every size).")
+    text += [""] + notes + [""] + METHOD_NOTES
     out = Path(a.out)
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(text) + "\n", encoding="utf-8")
