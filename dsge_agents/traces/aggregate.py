@@ -488,6 +488,11 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
         if memory_limit:
             con.execute(f"SET memory_limit='{memory_limit}'")
         rel, parquet_only = _duck_source(con, source)
+        if parquet_only:
+            # local files: read column by column instead of prefetching whole row-group ranges
+            # (which include the unread columns between the needed ones); measured on 10 M
+            # spans: half the page faults, about 0.15 s less system time, same user time
+            con.execute("SET disable_parquet_prefetching=true")
         con.execute("CREATE TEMP VIEW base AS " + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=""))
         views = [("base", parquet_only)]
         if requests:
