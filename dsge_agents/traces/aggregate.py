@@ -164,16 +164,21 @@ def _finish(
     na = len(agents)
     aidx = {a: i for i, a in enumerate(agents)}
 
+    positions = {}  # per frame: (agent row, period column, in-grid mask), computed once
+
     def grid(df, col, fill=0.0, dtype=float):
         g = np.full((na, nb), fill, dtype=dtype)
         if len(df):
-            ia = df["agent"].map(aidx).to_numpy()
-            ib = df["b"].to_numpy() - b0
-            ok = ~pd.isna(ia) & (ib >= 0) & (ib < nb)
+            if id(df) not in positions:
+                ia = df["agent"].map(aidx).to_numpy()
+                ib = df["b"].to_numpy() - b0
+                ok = ~pd.isna(ia) & (ib >= 0) & (ib < nb)
+                positions[id(df)] = (ia[ok].astype(int), ib[ok], ok)
+            ia, ib, ok = positions[id(df)]
             v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
             if dtype is not float:
                 v = np.nan_to_num(v)
-            g[ia[ok].astype(int), ib[ok]] = v[ok]
+            g[ia, ib] = v[ok]
         return g
 
     n_arr = grid(starts, "n_arr")
