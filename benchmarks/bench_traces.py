@@ -105,13 +105,14 @@ def _cpu() -> float:
 def work_duckdb(path: str) -> dict:
     sys.path.insert(0, str(REPO))
     from dsge_agents.traces.aggregate import aggregate
-    import duckdb  # noqa: F401  (import outside the timing)
+    import duckdb  # imported outside the timing
 
     t, c = time.perf_counter(), _cpu()
     panel = aggregate(path, "1min", requests=False)
     res = {"seconds": time.perf_counter() - t, "cpu_s": _cpu() - c, "rows": int(len(panel.tidy))}
     w = panel.wide  # outside the timing: totals to check that both engines computed the same
     res["check"] = _checks(w["arrivals"], w["completions"], w["latency_p99"], w["concurrency"], w["cost"])
+    res["duckdb_threads"] = int(duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0])
     return res
 
 
@@ -273,6 +274,7 @@ def main() -> int:
     pair = [pp["seconds"] / dd["seconds"] for dd, pp in zip(runs["duckdb"], runs["pandas"])]
     pair_cpu = [pp["cpu_s"] / dd["cpu_s"] for dd, pp in zip(runs["duckdb"], runs["pandas"])]
     loads = [x["load1"] for v in runs.values() for x in v]
+    threads = runs["duckdb"][0]["duckdb_threads"]
     sim = None if args.no_simulator else bench_simulator()
     if sim:
         print("simulator", sim, flush=True)
@@ -287,7 +289,7 @@ def main() -> int:
         f"{n:,} generated spans (6 agents, 6 hours, Parquet {path.stat().st_size / 1e6:.0f} MB in /tmp) "
         "aggregated to "
         f"one-minute per-agent panels; reading included; each engine in its own process "
-        f"({platform.machine()}, {os.cpu_count()} cores, DuckDB threads = cores). "
+        f"({platform.machine()}, {os.cpu_count()} cores, DuckDB threads = {threads}). "
         f"Medians of {args.repeat} alternating runs (DuckDB, pandas, DuckDB, …); 1-min load average "
         f"before the runs {min(loads):.1f}–{max(loads):.1f} (the machine is shared; absolute times "
         "depend on its load, the ratio is measured in the same run). "
