@@ -163,9 +163,9 @@ def main(argv=None):
             versions.setdefault(key, payload.get("versions"))
             row = {"program": label, "model": model, "payload": payload, "quoted": quoted if model == "nk3" else None}
             if "unsupported" in payload:
-                row["status"] = "no rendition of this model for this program here"
+                row["status"] = "not run: " + one_line(payload["unsupported"], 400)
             elif "error" in payload:
-                row["status"] = "error: " + one_line(payload["error"])
+                row["status"] = "error (see Errors below): " + one_line(payload["error"], 120)
             else:
                 ok, diff, detail = compare(payload.get("check"), ref[model])
                 extra = {k: v for k, v in payload.items() if k.startswith("check_")}
@@ -211,9 +211,9 @@ def main(argv=None):
         for how, p, w in trials:
             row = {"program": label, "model": "fs2000", "how": how, "payload": p, "wall": w}
             if "unsupported" in p:
-                row["status"] = "no fs2000 rendition for this program here"
+                row["status"] = "not run: " + one_line(p["unsupported"], 400)
             elif "error" in p:
-                row["status"] = "error: " + one_line(p["error"])
+                row["status"] = "error (see Errors below): " + one_line(p["error"], 120)
             else:
                 ok, diff, detail = compare(p.get("check"), {"calib": ref["fs2000"]["calib"]})
                 row.update(ok=ok, status=(f"same solution (max abs diff {diff:.1e})" if ok else
@@ -248,29 +248,31 @@ def render(resolve_rows, first_rows, versions, started, load0, load1, quick):
              "Times are per call, best of 5 batches; the re-solve alternates between the calibration and "
              "a changed parameter (nk3: phi_pi 1.5 ↔ 1.7; fs2000: alp 0.33 ↔ 0.35), so every call "
              "really re-solves. CPU time (process time) is less disturbed by the other jobs on the "
-             "machine than wall time; ratios use CPU time.", "",
+             "machine than wall time; ratios are given for both.", "",
              "## Re-solve after a parameter change (steady state + Jacobians at θ + solution + decision rules)",
-             "", "| program | model | wall / call | CPU / call | CPU × ours | issue 2 quoted | "
+             "", "| program | model | wall / call | CPU / call | × ours (wall) | × ours (CPU) | issue 2 quoted | "
              "check against ours (unit-shock IRFs, 12 periods, both points, tol 1e-6) | what is timed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in resolve_rows:
         p = r.get("payload") or {}
         wall, cpu = p.get("resolve_s"), p.get("resolve_cpu_s")
-        ratio = "—"
+        ratio = wratio = "—"
         if r.get("ok") and r["model"] in ours and cpu and r["program"] != "dsge_agents":
             ratio = f"{cpu / ours[r['model']]['resolve_cpu_s']:.0f}×"
+            wratio = f"{wall / ours[r['model']]['resolve_s']:.0f}×"
         elif r["program"] == "dsge_agents" and r.get("ok"):
-            ratio = "1×"
+            ratio = wratio = "1×"
         if not r.get("ok"):
             wall = cpu = None
-        lines.append(f"| {r['program']} | {r['model']} | {fmt_t(wall)} | {fmt_t(cpu)} | {ratio} | "
+        lines.append(f"| {r['program']} | {r['model']} | {fmt_t(wall)} | {fmt_t(cpu)} | {wratio} | {ratio} | "
                      f"{r.get('quoted') or '—'} | {r['status']} | {p.get('what', '')} |")
         for name, v in (p.get("variants") or {}).items():
             if r.get("ok"):
-                rr = (f"{v['resolve_cpu_s'] / ours[r['model']]['resolve_cpu_s']:.0f}×"
-                      if r["model"] in ours else "—")
+                o = ours.get(r["model"])
+                rr = f"{v['resolve_cpu_s'] / o['resolve_cpu_s']:.0f}×" if o else "—"
+                wr = f"{v['resolve_s'] / o['resolve_s']:.0f}×" if o else "—"
                 lines.append(f"| {r['program']} (variant) | {r['model']} | {fmt_t(v['resolve_s'])} | "
-                             f"{fmt_t(v['resolve_cpu_s'])} | {rr} | — | as above | {name} |")
+                             f"{fmt_t(v['resolve_cpu_s'])} | {wr} | {rr} | — | as above | {name} |")
     lines += ["", "## First solve of fs2000 in a fresh process (import + read the model + derivatives + "
               "compile + solve)", "",
               "| program | caches | whole process, wall | import | read + solve | check against ours | what |",
@@ -291,8 +293,13 @@ def render(resolve_rows, first_rows, versions, started, load0, load1, quick):
               if (r.get("payload") or {}).get("error")]
     if errors:
         lines += ["", "## Errors (exact messages)", ""]
+        seen = set()
         for r in errors:
-            lines.append(f"* {r['program']}, {r['model']}: `{one_line(r['payload']['error'], 600)}`")
+            msg = one_line(r["payload"]["error"], 600)
+            if (r["program"], msg) not in seen:
+                seen.add((r["program"], msg))
+                task = "first solve" if "how" in r else "re-solve"
+                lines.append(f"* {r['program']}, {r['model']} ({task}): `{msg}`")
     lines += ["", "Notes: each runner's docstring in `benchmarks/peers/` says how the model is written for that "
               "program and which call is timed; the model files there were written for this benchmark from "
               "the equations of `models/nk3.yaml` and `models/fs2000.mod`. Recreate the environments with "
