@@ -331,3 +331,21 @@ def test_cache_hit_repeats_parse_warnings(tmp_path):
     with pytest.warns(UserWarning, match="shock_decomposition"):
         m = load(p, cache=True)                 # hit: the warning is issued again
     assert m.variables == ["y"]
+
+
+def test_generated_code_object_cache_survives_corruption(tmp_path):
+    from dsge_agents.model.compiled import _code_of
+    src = tmp_path / "gen_mod.py"
+    src.write_text("X = 6 * 7\n")
+    ns: dict = {}
+    exec(_code_of(src), ns)
+    assert ns["X"] == 42 and src.with_suffix(".code").exists()
+    blob = src.with_suffix(".code").read_bytes()
+    src.with_suffix(".code").write_bytes(blob[:-3])        # truncated
+    ns = {}
+    exec(_code_of(src), ns)
+    assert ns["X"] == 42
+    src.write_text("X = 6 * 8\n")                          # changed source: the stale code is not used
+    ns = {}
+    exec(_code_of(src), ns)
+    assert ns["X"] == 48

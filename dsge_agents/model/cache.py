@@ -115,6 +115,8 @@ def put(key: str | None, model, warned=()) -> None:
         return
     import tempfile
     try:
+        from dsge_agents.model.compiled import static_digest
+        static_digest(model)          # memoized in the pickle: a warm compile skips hashing the trees
         path = entry_path(key)
         wl = [(str(w.message), w.category) for w in warned]
         data = pickle.dumps({"format": _FORMAT, "key": key, "model": model, "warnings": wl},

@@ -135,11 +135,23 @@ def _model_key(m, large: bool = False) -> str:
     for p in parts:
         h.update(p.encode())
         h.update(b"\n")
+    h.update(static_digest(m).encode())
+    for d in m.derived_order:
+        h.update(f"{d}:{T.canonical(m.param_exprs[d])}\n".encode())
+    h.update(repr(sorted(m.shock_cov_entries.items())).encode())
+    return h.hexdigest()[:24]
+
+
+def static_digest(m) -> str:
+    """Digest of the equations and the steady-state formulas of ``m`` (memoized on the model: these
+    never change after the model is built, ``with_parameters`` copies them unchanged)."""
+    dg = m.__dict__.get("_static_digest")
+    if dg is not None:
+        return dg
+    h = hashlib.sha256()
     for e in m.equations:
         h.update(T.canonical(e.tree).encode())
         h.update(b"\n")
-    for d in m.derived_order:
-        h.update(f"{d}:{T.canonical(m.param_exprs[d])}\n".encode())
     if m.ss_exprs is not None:
         if m.ss_block:
             for t, e in m.ss_block:
@@ -152,8 +164,9 @@ def _model_key(m, large: bool = False) -> str:
         else:
             for v in m.variables:
                 h.update(f"{v}:{T.canonical(m.ss_exprs[v])}\n".encode())
-    h.update(repr(sorted(m.shock_cov_entries.items())).encode())
-    return h.hexdigest()[:24]
+    dg = h.hexdigest()
+    m.__dict__["_static_digest"] = dg
+    return dg
 
 
 def _header(m, names, indent="    ") -> list[str]:
@@ -614,12 +627,34 @@ def generate_large_source(m) -> tuple[str, dict]:
     return "\n".join(out) + "\n", A.arrays
 
 
+def _code_of(path: Path):
+    """Code object of a generated source, cached beside it as ``.code`` (marshal, keyed by a hash of the
+    source and the interpreter's bytecode magic): large generated modules take most of their import
+    time in ``compile``, and Python's own ``.pyc`` cache may be disabled (PYTHONDONTWRITEBYTECODE)."""
+    import marshal
+    src = path.read_bytes()
+    tag = hashlib.sha256(src).digest()[:16] + importlib.util.MAGIC_NUMBER
+    cpath = path.with_suffix(".code")
+    try:
+        blob = cpath.read_bytes()
+        if blob[:len(tag)] == tag:
+            return marshal.loads(blob[len(tag):])
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(src, str(path), "exec")
+    try:
+        _atomic_write(cpath, tag + marshal.dumps(code))
+    except OSError:
+        pass
+    return code
+
+
 def _import_source(path: Path, modname: str):
     spec = importlib.util.spec_from_file_location(modname, str(path))
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod
     try:
-        spec.loader.exec_module(mod)
+        exec(_code_of(path), mod.__dict__)   # our own generated code (see load_generated)
     except BaseException:
         sys.modules.pop(modname, None)
         raise
