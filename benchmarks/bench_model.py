@@ -120,6 +120,7 @@ def large_rows(sizes=(60, 240, 600)) -> list[str]:
     keys = ["from_dict", "derive+codegen+import", "steady state + residual check", "first jacobian_coo",
             "jacobian_coo", "dense jacobian", "peak RSS MB"]
     lines = ["", "## Large models (agent economies, `builder.synthetic_config(N, DAG)`)", "",
+             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
              "Fresh process per row; seconds. `cold`: empty cache directory, `from_dict(d)` parses; "
              "`warm`: second process, `from_dict(d, cache=True)` reads the pickled model and the generated "
              "module is imported (no parsing, no differentiation, no SymPy). `nnz` = structural nonzeros of "
@@ -278,8 +279,16 @@ def main() -> int:
     if "--dynare" in sys.argv:
         lines += dynare_export_check()
     text = "\n".join(lines) + "\n"
-    print(text)
     out = REPO / "benchmarks" / "results" / "model.md"
+    if "--large-only" in sys.argv and out.exists():
+        # keep the small-model tables and the Dynare export check of the previous run
+        old = out.read_text()
+        head = old.split("\n## Large models", 1)[0].rstrip("\n")
+        tail = old.split("\nExport check:", 1)[1] if "\nExport check:" in old else None
+        new = text.split("\n## Large models", 1)[1]
+        text = head + "\n\n## Large models" + new + ("\nExport check:" + tail if tail else "")
+        text = text.replace("\n\n\n", "\n\n")
+    print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"wrote {out}")
