@@ -349,3 +349,30 @@ def test_generated_code_object_cache_survives_corruption(tmp_path):
     ns = {}
     exec(_code_of(src), ns)
     assert ns["X"] == 48
+
+
+_CONCURRENT = """
+import sys, numpy as np
+from dsge_agents.model import load
+m = load(sys.argv[1], cache=True)
+cm = m.compiled
+th = cm.theta()
+ss = m.steady_state()
+J = cm.jacobian_coo(cm.steady_state(th), th)
+print(cm.large, len(ss), float(np.sum(J['cur'][2])))
+"""
+
+
+def test_concurrent_processes_share_the_cache(tmp_path):
+    src = tmp_path / "rbc.yaml"
+    src.write_bytes((MODELS / "rbc.yaml").read_bytes())
+    env = dict(os.environ, DSGE_AGENTS_CACHE=str(tmp_path / "cache"), DSGE_AGENTS_LARGE_THRESHOLD="0")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    procs = [subprocess.Popen([sys.executable, "-c", _CONCURRENT, str(src)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    assert len({o for o, _ in outs}) == 1 and outs[0][0].startswith("True")
+    files = sorted(f.name for f in (tmp_path / "cache").iterdir())
+    assert not [f for f in files if f.endswith(".tmp")]
+    assert any(f.startswith("model_") for f in files) and any(f.endswith(".npz") for f in files)
