@@ -68,3 +68,34 @@ def test_irf_plot_formats(models_dir, tmp_path, capsys):
         assert main(["irf", nk3, "--periods", "8", "--plot", str(out)]) == 0
         assert out.read_bytes().startswith(magic), suffix
         assert str(out.resolve()) in capsys.readouterr().out
+
+
+def test_cli_economy_cache(tmp_path, monkeypatch):
+    """The CLI reads an orchestrated-economy YAML back from the model cache: the same model as a fresh
+    build, a new entry when the file changes, nothing cached for other model files."""
+    from dsge_agents import api
+    from dsge_agents.cli import _common
+    monkeypatch.setenv("DSGE_AGENTS_CACHE", str(tmp_path / "cache"))
+    src = api.bundled_model_path(api.DEFAULT_MODEL).read_text()
+    f = tmp_path / "econ.yaml"
+    f.write_text(src)
+    fresh = api.load_model(f)
+    m1 = _common.load_model(str(f))                      # builds and stores
+    entries = sorted((tmp_path / "cache").glob("model_*.pkl"))
+    assert entries
+    m2 = _common.load_model(str(f))                      # read back
+    assert sorted((tmp_path / "cache").glob("model_*.pkl")) == entries
+    for m in (m1, m2):
+        assert isinstance(m, api.Model)
+        assert m.variables == fresh.variables and m.shocks == fresh.shocks
+        assert m.parameters == fresh.parameters
+        np.testing.assert_allclose(m.solve().irf_array(5)[1], fresh.solve().irf_array(5)[1], rtol=1e-12, atol=1e-15)
+    # an edited file is a new key: the change shows
+    assert "std: 0.165" in src
+    f.write_text(src.replace("std: 0.165", "std: 0.2", 1))
+    m3 = _common.load_model(str(f))
+    assert m3.parameters["sd_demand"] == pytest.approx(0.2) != m1.parameters["sd_demand"]
+    # a plain model file is not an economy: loaded by the api as before
+    nk3 = api.bundled_model_path("nk3.yaml")
+    assert _common._economy_cached(nk3) is None
+    assert _common.load_model(str(nk3)).name == "nk3"

@@ -14,10 +14,61 @@ def load_model(source=None):
     """Load the model a command names: a file, a bundled model name, or (``None``) the bundled default.
 
     Goes through :func:`dsge_agents.api.load_model`, which also understands Dynare
-    ``.mod`` files and orchestrated-economy YAML.
+    ``.mod`` files and orchestrated-economy YAML. An orchestrated-economy file (the default
+    model is one) is built once and then read back from the model cache (:func:`_economy_cached`).
     """
     from dsge_agents import api
-    return api.default_model() if source is None else api.load_model(source)
+    if source is None:
+        path = api.bundled_model_path(api.DEFAULT_MODEL)
+        m = _economy_cached(path) if path.is_file() else None
+        return m if m is not None else api.default_model()
+    p = Path(source)
+    m = _economy_cached(p) if p.is_file() else None
+    return m if m is not None else api.load_model(source)
+
+
+def _economy_cached(path: Path):
+    """``api.load_model(path)`` for an orchestrated-economy YAML through the on-disk model cache
+    (:mod:`dsge_agents.model.cache`); ``None`` for any other file.
+
+    Building the default economy imports the economy layer with SciPy's optimizers and runs its
+    calibration: ~0.5 s of a command's start-up, for a model that only changes when its file or our
+    code changes. The key covers the file's bytes and path, the model layer's code (``key_for_file``)
+    and the source of the economy layer and of ``api.py``; a stale or unreadable entry is rebuilt.
+    """
+    from dsge_agents import api
+    from dsge_agents.model import cache
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    key = cache.key_for_file(path, text=data + b"\0orchestrated_economy\0" + _economy_code_version().encode())
+    m = cache.get(key)
+    if m is None:
+        import yaml
+        try:
+            doc = yaml.safe_load(data)
+        except yaml.YAMLError:
+            return None          # the loader reports it with line numbers
+        if not (isinstance(doc, dict) and doc.get("kind") == "orchestrated_economy"):
+            return None
+        m = api.load_model(path)
+        cache.put(key, m)
+    return api.Model.wrap(m)
+
+
+def _economy_code_version() -> str:
+    """Hash of the sources that turn an economy YAML into a model (economy layer, api)."""
+    import hashlib
+    import dsge_agents
+    root = Path(dsge_agents.__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted((root / "economy").glob("*.py")) + [root / "api.py"]:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:20]
 
 
 def one_shot(model):
