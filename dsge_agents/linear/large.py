@@ -737,7 +737,7 @@ def _solve_large(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, t
         # P_full[:, zs] = Pz (z × zs)
         if len(zs):
             rhs_D = -(Cmat @ Pz + lag_ez)                                # ne × n_zs
-            D = _sylvester_columns(A0_e, Af_e, lu0, U_f, Zf, V_f, Vl_es, es_loc, P_ss, rhs_D, timings)
+            D = _sylvester_columns(A0_e, Af_e, lu0, U_f, Zf, es_loc, P_ss, rhs_D, timings)
         # H_e = -M^{-1} [ (A+_ee D + C) R_z + B_e ]
         rhsH = Cmat @ Rz + Bu[er].toarray()
         if len(zs):
@@ -936,7 +936,7 @@ def _solve_M(lu0, A0inv_Uf, U_f, Zf, es_loc, B):
     return X0 - A0inv_Uf @ W
 
 
-def _sylvester_columns(A0_e, Af_e, lu0, U_f, Zf, V_f, Vl_es, es_loc, P_ss, rhs, timings):
+def _sylvester_columns(A0_e, Af_e, lu0, U_f, Zf, es_loc, P_ss, rhs, timings):
     """Solve ``(A_0 + A_+ G) D + A_+ D P = rhs`` for D (module docstring, item 1).
 
     Diagonal P: columns grouped by equal p_j, one sparse LU of ``A_0 + p A_+`` per
@@ -978,10 +978,10 @@ def _solve_shifted(A0_e, Af_e, lu0, U_f, Zf, es_loc, p, B, cache=None, key=None)
         if p == 0:
             lu = lu0
         else:
-            Mp = (A0_e + p * Af_e) if np.isrealobj(p) or np.imag(p) == 0 else (
-                A0_e.astype(complex) + complex(p) * Af_e)
-            if np.iscomplexobj(p) and np.imag(p) == 0:
+            if np.imag(p) == 0:                   # real root (also a real Schur diagonal entry)
                 Mp = A0_e + float(np.real(p)) * Af_e
+            else:
+                Mp = A0_e.astype(complex) + complex(p) * Af_e
             lu = _SparseLU(Mp)
             if not lu.ok:
                 raise SingularPencilError(
