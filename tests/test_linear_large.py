@@ -60,10 +60,13 @@ def test_auto_dispatch(monkeypatch):
 def economy(request):
     from dsge_agents.economy import builder
     n, top = request.param
-    m = builder.build_model(builder.synthetic_config(n, top))
-    cm = m.compiled
-    th = cm.theta(None)
+    from dsge_agents.model.compiled import compile_model
     from dsge_agents.model.steady import steady_state_vector
+    m = builder.build_model(builder.synthetic_config(n, top))
+    # the model layer's NumPy code path (no Numba compilation: keeps this file fast on a cold cache)
+    cm = compile_model(m, large=True)
+    m._compiled = cm
+    th = cm.theta(None)
     ss = np.asarray(steady_state_vector(m, th))
     mats, lag, lead = large.large_matrices(m, cm, ss, th)
     dense = [M.toarray() for M in mats]
