@@ -163,7 +163,7 @@ def main(argv=None):
             versions.setdefault(key, payload.get("versions"))
             row = {"program": label, "model": model, "payload": payload, "quoted": quoted if model == "nk3" else None}
             if "unsupported" in payload:
-                row["status"] = "not run: " + one_line(payload["unsupported"], 400)
+                row["status"] = "not run: " + one_line(payload["unsupported"], 600)
             elif "error" in payload:
                 row["status"] = "error (see Errors below): " + one_line(payload["error"], 120)
             else:
@@ -211,7 +211,7 @@ def main(argv=None):
         for how, p, w in trials:
             row = {"program": label, "model": "fs2000", "how": how, "payload": p, "wall": w}
             if "unsupported" in p:
-                row["status"] = "not run: " + one_line(p["unsupported"], 400)
+                row["status"] = "not run: " + one_line(p["unsupported"], 600)
             elif "error" in p:
                 row["status"] = "error (see Errors below): " + one_line(p["error"], 120)
             else:

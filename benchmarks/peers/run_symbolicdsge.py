@@ -64,13 +64,11 @@ def resolve_nk3(args):
 
 
 # SymbolicDSGE 1.4.3 and fs2000: see FS2000_14_REASON; set SYMBOLICDSGE14_FS2000=1 to attempt it anyway.
-FS2000_14_REASON = ("SymbolicDSGE 1.4.3 has no steady-state solver (DSGESolver.solve linearizes at the steady state "
-                    "it is given, zeros by default). Written with closed-form steady states and symbolic "
-                    "log-linearization (models/fs2000_symbolicdsge14.yaml), compile(linearize=True) ran about "
-                    "10 minutes here and raised `ValueError: Equation 9 does not vanish at the supplied steady "
-                    "state: <SymPy expression>` for the Euler equation, although that expression evaluates to 0 "
-                    "at the calibration (SymPy cannot prove the identity); not timed "
-                    "(SYMBOLICDSGE14_FS2000=1 repeats the attempt)")
+FS2000_14_REASON = ("1.4.3 has no steady-state solver; given closed-form steady states and symbolic "
+                    "log-linearization (models/fs2000_symbolicdsge14.yaml), compile(linearize=True) ran ~10 min "
+                    "and raised `ValueError: Equation 9 does not vanish at the supplied steady state: <SymPy "
+                    "expression>` (Euler equation; the expression is 0 at the calibration: SymPy cannot prove "
+                    "the identity). Not timed; SYMBOLICDSGE14_FS2000=1 repeats the attempt")
 FS_EXTRA = {"s_a": 0.014, "s_m": 0.005}
 
 
