@@ -212,6 +212,12 @@ class Resolver:
         self.classify_failures = classify_failures
         self._cm = cm
         self.analytic = bool(cm.analytic_steady_state)
+        if getattr(cm, "large", False):
+            # Large models are compiled to vectorized NumPy code (no Numba functions to fuse):
+            # a Python re-solve on the sparse structured solver (dsge_agents.linear.large).
+            self.fn = None
+            self._solve_at = self._large_solve_at
+            return
         try:
             mod = generated_resolver_module(cm, self.qz_criterium)
             self.fn = mod.resolve if self.analytic else None
@@ -261,6 +267,21 @@ class Resolver:
         except (SingularPencilError, ValueError, np.linalg.LinAlgError):
             return ss, Z, Zu, 4
         return ss, T, R, 0
+
+    def _large_solve_at(self, ss, theta):
+        """``(T, R, code)`` of a large model at (ss, θ) by :func:`dsge_agents.linear.large.solve_large`."""
+        from dsge_agents.linear.large import large_matrices, solve_large
+        n, nu = len(self.variables), len(self.shocks)
+        try:
+            mats, lag_mask, lead_mask = large_matrices(self.model, self._cm, ss, theta)
+            res = solve_large(*mats, qz_criterium=self.qz_criterium, lag_mask=lag_mask, lead_mask=lead_mask)
+        except IndeterminacyError:
+            return np.zeros((n, n)), np.zeros((n, nu)), 1
+        except NoStableSolutionError:
+            return np.zeros((n, n)), np.zeros((n, nu)), 2
+        except (SingularPencilError, ValueError, np.linalg.LinAlgError):
+            return np.zeros((n, n)), np.zeros((n, nu)), 4
+        return res.transition(), np.asarray(res.ghu, float), 0
 
     @staticmethod
     def message(code: int) -> str:
