@@ -305,7 +305,11 @@ class Solution:
         # Dynare skips shocks with zero variance
         keep = [j for j in self._shock_index(shocks) if self.shock_cov[j, j] > 1e-13]
         arr = np.zeros((len(keep), periods, len(self.declared)))
-        if keep:
+        large = self.__dict__.get("_large")
+        if keep and large is not None:
+            # large-path solution: the recursion on the states only (linear.large.LargeSolution.irf_array)
+            arr[:] = large.irf_array(L[:, keep], periods)[:, :, self._rows]
+        elif keep:
             # y_1 = R c_j, y_h = T y_{h-1} (as kernels.irf), every shock at once: one product per period;
             # plain NumPy, so a one-shot IRF (the CLI) loads no Numba kernel
             Y = self.R @ L[:, keep]
