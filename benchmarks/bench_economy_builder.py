@@ -240,8 +240,9 @@ METHOD_NOTES = [
     "",
     "On the shared 2-core machine one OpenBLAS thread is 2–3× faster than two (threads spin for busy cores); "
     "`solve_large` picks 1 thread when the 1-minute load average leaves no core free. The Solution object "
-    "still carries the dense 5,409² transition `T` (234 MB of the ≈ 0.9 GB peak); `Solution.irf` on it is "
-    "O(n²) per period — the benchmark uses `linear.large.irf` (same output). Correctness: "
+    "still carries the dense 5,409² transition `T` (234 MB of the ≈ 0.9 GB peak); `Solution.irf` of a "
+    "large-path solution runs the state-space recursion (`linear.large.irf_array`), not the dense transition. "
+    "Correctness: "
     "`tests/test_linear_large.py` (QZ agreement on nk3, fs2000, rbc, built economies N = 6/20 chain and star, "
     "random models with diagonal and general exogenous AR blocks; quadratic residuals; IRFs).",
 ]

@@ -1105,13 +1105,6 @@ def irf_array(sol, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarra
 
 
 def irf(sol, periods: int = 40, shocks=None):
-    """Tidy IRF frame (columns ``shock, variable, period, value``) computed by :func:`irf_array`."""
-    import pandas as pd
-    names, arr = irf_array(sol, periods, shocks)
-    ns, P, nv = arr.shape
-    return pd.DataFrame({
-        "shock": np.repeat(np.array(names, dtype=object), nv * P),
-        "variable": np.tile(np.repeat(np.array(sol.declared, dtype=object), P), ns),
-        "period": np.tile(np.arange(1, P + 1), ns * nv),
-        "value": arr.transpose(0, 2, 1).reshape(-1),
-    })
+    """Tidy IRF frame (columns ``shock, variable, period, value``); the same as ``sol.irf``, whose
+    :meth:`~dsge_agents.linear.solution.Solution.irf_array` runs :func:`irf_array` for large-path solutions."""
+    return sol.irf(periods, shocks)

@@ -301,15 +301,15 @@ class Solution:
         if periods < 1:
             raise DSGEError("periods must be at least 1")
         periods = int(periods)
+        if self.__dict__.get("_large") is not None:
+            # large-path solution: the recursion on the states only, never the dense n x n transition
+            from dsge_agents.linear.large import irf_array as _large_irf_array
+            return _large_irf_array(self, periods, shocks)
         L = lower_cholesky(self.shock_cov)
         # Dynare skips shocks with zero variance
         keep = [j for j in self._shock_index(shocks) if self.shock_cov[j, j] > 1e-13]
         arr = np.zeros((len(keep), periods, len(self.declared)))
-        large = self.__dict__.get("_large")
-        if keep and large is not None:
-            # large-path solution: the recursion on the states only (linear.large.LargeSolution.irf_array)
-            arr[:] = large.irf_array(L[:, keep], periods)[:, :, self._rows]
-        elif keep:
+        if keep:
             # y_1 = R c_j, y_h = T y_{h-1} (as kernels.irf), every shock at once: one product per period;
             # plain NumPy, so a one-shot IRF (the CLI) loads no Numba kernel
             Y = self.R @ L[:, keep]
