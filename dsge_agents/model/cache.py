@@ -113,25 +113,14 @@ def put(key: str | None, model, warned=()) -> None:
     """
     if key is None:
         return
-    import tempfile
     try:
-        from dsge_agents.model.compiled import static_digest
+        from dsge_agents.model.compiled import _atomic_write, static_digest
         static_digest(model)          # memoized in the pickle: a warm compile skips hashing the trees
         path = entry_path(key)
         wl = [(str(w.message), w.category) for w in warned]
         data = pickle.dumps({"format": _FORMAT, "key": key, "model": model, "warnings": wl},
                             protocol=pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        _atomic_write(path, data)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
 
