@@ -88,69 +88,20 @@ def lu_factor(A):
     """LU factorization with partial pivoting (Golub & Van Loan 2013, Alg. 3.4.1).
 
     Returns ``(LU, piv, ok)``; ``ok`` is False when a pivot is exactly zero or
-    smaller than ``1e-14 * max|A|`` (numerically singular).
+    smaller than ``1e-14 * max|A|`` (numerically singular), or A is not finite.
+    A copying wrapper of :func:`_lu_inplace`.
     """
-    n = A.shape[0]
     LU = A.copy()
-    piv = np.arange(n)
-    amax = 0.0
-    for v in A.ravel():
-        if abs(v) > amax:
-            amax = abs(v)
-    thresh = 1e-14 * amax
-    ok = amax > 0.0 or n == 0
-    for k in range(n):
-        p = k
-        best = abs(LU[k, k])
-        for i in range(k + 1, n):
-            if abs(LU[i, k]) > best:
-                best = abs(LU[i, k])
-                p = i
-        if best <= thresh or best == 0.0:
-            ok = False
-            return LU, piv, ok
-        if p != k:
-            for j in range(n):
-                tmp = LU[k, j]
-                LU[k, j] = LU[p, j]
-                LU[p, j] = tmp
-            t = piv[k]
-            piv[k] = piv[p]
-            piv[p] = t
-        inv = 1.0 / LU[k, k]
-        for i in range(k + 1, n):
-            LU[i, k] *= inv
-            f = LU[i, k]
-            if f != 0.0:
-                for j in range(k + 1, n):
-                    LU[i, j] -= f * LU[k, j]
+    piv = np.arange(A.shape[0])
+    ok = _lu_inplace(LU, piv)
     return LU, piv, ok
 
 
 @njit(cache=True)
 def lu_solve(LU, piv, B):
-    """Solve ``A X = B`` given :func:`lu_factor` of A (forward / back substitution)."""
-    n = LU.shape[0]
-    m = B.shape[1]
-    X = np.empty((n, m))
-    for i in range(n):
-        for j in range(m):
-            X[i, j] = B[piv[i], j]
-    for i in range(n):
-        for p in range(i):
-            f = LU[i, p]
-            if f != 0.0:
-                for j in range(m):
-                    X[i, j] -= f * X[p, j]
-    for i in range(n - 1, -1, -1):
-        for p in range(i + 1, n):
-            f = LU[i, p]
-            if f != 0.0:
-                for j in range(m):
-                    X[i, j] -= f * X[p, j]
-        inv = 1.0 / LU[i, i]
-        for j in range(m):
-            X[i, j] *= inv
+    """Solve ``A X = B`` given :func:`lu_factor` of A (an allocating wrapper of :func:`_lu_solve_into`)."""
+    X = np.empty((LU.shape[0], B.shape[1]))
+    _lu_solve_into(LU, piv, B, X)
     return X
 
 
