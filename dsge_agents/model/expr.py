@@ -342,12 +342,7 @@ class ExprParser:
             self.pos += 1
             v = self._unary()
             return T.neg(v) if t.text == "-" else v
-        base = self._atom()
-        if self.toks[self.pos].text in self._POW:
-            self.pos += 1
-            ex = self._unary()
-            return T.pow_(base, ex)
-        return base
+        return self._power()
 
     def _power(self):
         base = self._atom()
