@@ -54,21 +54,10 @@ CANONICAL_COLUMNS = [
     "status",
     "error_type",
 ]
-STRING_COLUMNS = [
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "name",
-    "operation",
-    "agent_name",
-    "provider",
-    "model",
-    "status",
-    "error_type",
-]
 TIME_COLUMNS = ["start_ts", "end_ts"]
 INT_COLUMNS = ["input_tokens", "output_tokens", "cached_input_tokens"]
 FLOAT_COLUMNS = ["ttft_s", "cost_usd"]
+STRING_COLUMNS = [c for c in CANONICAL_COLUMNS if c not in TIME_COLUMNS + INT_COLUMNS + FLOAT_COLUMNS]
 #: columns without which a span table cannot be used
 REQUIRED_COLUMNS = ["trace_id", "span_id", "start_ts", "end_ts"]
 BOOKKEEPING_COLUMNS = ["_source", "_row", "_raw_start", "_raw_end", "_arrival_only"]
