@@ -25,3 +25,23 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return REPO / "models"
+
+
+@pytest.fixture
+def run_notebook(repo, monkeypatch):
+    """Execute ``notebooks/<name>`` with nbclient; fail on an error output; return the printed text."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    # the kernel is a separate process: make the package importable without an install
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+
+    def run(name: str, timeout: int) -> str:
+        nb = nbformat.read(repo / "notebooks" / name, as_version=4)
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                         resources={"metadata": {"path": str(repo / "notebooks")}})
+        client.execute()
+        outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert not any(o.get("output_type") == "error" for o in outs)
+        return "".join(o.get("text", "") for o in outs if o.get("output_type") == "stream")
+
+    return run
