@@ -251,3 +251,110 @@ def test_parquet_with_open_spans_equals_dataframe_and_pandas(tmp_path, spans):
         np.minimum(en[None, :], t0[:, None] + 60) - np.maximum(st[None, :], t0[:, None]), 0, None
     )
     np.testing.assert_allclose(w["concurrency"].to_numpy(), overlap.sum(axis=1) / 60, rtol=1e-9, atol=1e-9)
+
+
+def test_nanosecond_timestamps_all_engines_and_sources(tmp_path):
+    """OTLP records nanoseconds: latencies that differ below a microsecond must stay distinct
+    (a microsecond floor would shift these percentiles by up to 1e-3 relative)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    t0 = pd.Timestamp("2024-06-01", tz="UTC").value
+    start = t0 + rng.integers(0, 180 * 10**9, n)
+    lat_ns = rng.integers(1_000, 3_000, n)  # 1-3 microseconds, nanosecond resolution
+    df = pd.DataFrame(
+        {
+            "trace_id": [f"t{i}" for i in range(n)],
+            "span_id": [f"s{i}" for i in range(n)],
+            "parent_span_id": [None] * n,
+            "agent_name": np.where(np.arange(n) % 2 == 0, "a", "b"),
+            "status": "ok",
+            "start_ts": pd.to_datetime(start, unit="ns", utc=True),
+            "end_ts": pd.to_datetime(start + lat_ns, unit="ns", utc=True),
+            "ttft_s": 0.1,
+            "input_tokens": 1,
+            "output_tokens": 1,
+            "cost_usd": 0.0,
+        }
+    )
+    # independent: exact latencies (s) grouped by end minute, numpy "linear" percentiles
+    end_min = (start + lat_ns) // (60 * 10**9)
+    exp = {}
+    for agent in ("a", "b"):
+        m = df["agent_name"].to_numpy() == agent
+        for b in np.unique(end_min[m]):
+            sel = lat_ns[m & (end_min == b)] / 1e9
+            exp[(agent, b)] = (np.percentile(sel, [50, 95, 99]), sel.mean())
+    df.to_parquet(tmp_path / "spans.parquet")
+    csv = df.assign(
+        start_ts=[str(pd.Timestamp(v, unit="ns", tz="UTC")) for v in start],
+        end_ts=[str(pd.Timestamp(v, unit="ns", tz="UTC")) for v in start + lat_ns],
+    )
+    csv.to_csv(tmp_path / "spans.csv", index=False)
+    assert "." in csv["start_ts"].iloc[0] and len(csv["start_ts"].iloc[0].split(".")[1]) >= 9
+    panels = {
+        "frame": aggregate(df, "1min", requests=False),
+        "parquet": aggregate(tmp_path / "spans.parquet", "1min", requests=False),
+        "csv": aggregate(tmp_path / "spans.csv", "1min", requests=False),
+        "pandas": aggregate(df, "1min", engine="pandas", requests=False),
+    }
+    for name, p in panels.items():
+        w = p.wide
+        for (agent, b), (q, mean) in exp.items():
+            row = w.loc[(pd.Timestamp(int(b) * 60 * 10**9, unit="ns", tz="UTC"), agent)]
+            got = row[["latency_p50", "latency_p95", "latency_p99"]].to_numpy(float)
+            np.testing.assert_allclose(got, q, rtol=1e-12, err_msg=f"{name} {agent} {b}")
+            np.testing.assert_allclose(row["latency_mean"], mean, rtol=1e-12, err_msg=name)
+
+
+def test_ends_query_variants_agree_and_facts_read_from_footers(tmp_path, spans):
+    """The leaner completion query (error count packed into the completion count, TTFT count
+    taken from the completion count) must equal the plain one, and it may only be chosen when
+    the Parquet footers prove ``ttft_s`` has no NULLs."""
+    import importlib
+
+    import duckdb
+
+    agg = importlib.import_module("dsge_agents.traces.aggregate")  # the module, not the function
+
+    s = spans.copy()
+    s["status"] = np.where(np.arange(len(s)) % 5 == 0, "error", "ok")
+    full = s.assign(ttft_s=s["ttft_s"].fillna(0.25))
+    holes = full.copy()
+    holes.loc[holes.index[::3], "ttft_s"] = np.nan
+    write_canonical(full, tmp_path / "full.parquet")
+    write_canonical(holes, tmp_path / "holes.parquet")
+    P = agg.period_ns("1min")
+    con = duckdb.connect()
+    try:
+        rel, files = agg._duck_source(con, tmp_path / "full.parquet")
+        assert agg._duck_facts(con, tmp_path / "full.parquet", files) == (len(full), False)
+        _, files_h = agg._duck_source(con, tmp_path / "holes.parquet")
+        assert agg._duck_facts(con, tmp_path / "holes.parquet", files_h) == (len(holes), True)
+        assert agg._duck_facts(con, holes, None) == (len(holes), True)
+        assert agg._duck_facts(con, tmp_path / "x.csv", None) == (None, None)
+        con.execute("CREATE TEMP VIEW base AS " + agg._DUCK_BASE.format(unknown="_unknown", rel=rel, extra=""))
+        frames = {}
+        for pack in (False, True):
+            for complete in (False, True):
+                q = agg._duck_ends_sql("base", P, pack_errors=pack, ttft_complete=complete)
+                f = con.execute(q).df()
+                assert sorted(f.columns) == sorted(agg._END_COLS)
+                frames[pack, complete] = f[agg._END_COLS].sort_values(["agent", "b"]).reset_index(drop=True)
+    finally:
+        con.close()
+    ref = frames[False, False]
+    assert ref["n_err"].sum() == (full["status"] == "error").sum()
+    for key, f in frames.items():
+        for c in agg._END_COLS:
+            if c == "agent":
+                assert f[c].tolist() == ref[c].tolist()
+            else:
+                np.testing.assert_allclose(
+                    f[c].to_numpy(float), ref[c].to_numpy(float), rtol=1e-12, err_msg=f"{key} {c}"
+                )
+    # end to end: TTFT mean with NULLs present equals the independent mean over non-NULL values
+    w = aggregate(tmp_path / "holes.parquet", "1min", requests=False).wide
+    exp = holes[holes["end_ts"].notna()].assign(p=holes["end_ts"].dt.floor("1min"))
+    exp = exp.groupby(["p", "agent_name"])["ttft_s"].mean()
+    got = w["ttft_mean"].reindex(list(exp.index))
+    np.testing.assert_allclose(got.to_numpy(), exp.to_numpy(), rtol=1e-12)
