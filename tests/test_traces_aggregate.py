@@ -326,12 +326,28 @@ def test_ends_query_variants_agree_and_facts_read_from_footers(tmp_path, spans):
     P = agg.period_ns("1min")
     con = duckdb.connect()
     try:
+        open_spans = bool(full["end_ts"].isna().any())
         rel, files = agg._duck_source(con, tmp_path / "full.parquet")
-        assert agg._duck_facts(con, tmp_path / "full.parquet", files) == (len(full), False)
+        facts = agg._duck_facts(con, tmp_path / "full.parquet", files)
+        assert facts == agg._Facts(len(full), False, open_spans)
         _, files_h = agg._duck_source(con, tmp_path / "holes.parquet")
-        assert agg._duck_facts(con, tmp_path / "holes.parquet", files_h) == (len(holes), True)
-        assert agg._duck_facts(con, holes, None) == (len(holes), True)
-        assert agg._duck_facts(con, tmp_path / "x.csv", None) == (None, None)
+        facts = agg._duck_facts(con, tmp_path / "holes.parquet", files_h)
+        assert facts == agg._Facts(len(holes), True, open_spans)
+        assert agg._duck_facts(con, holes, None) == agg._Facts(len(holes), True, open_spans)
+        opened = full.copy()
+        opened.loc[opened.index[::4], "end_ts"] = pd.NaT
+        write_canonical(opened, tmp_path / "opened.parquet")
+        assert agg._duck_facts(con, tmp_path / "opened.parquet", [str(tmp_path / "opened.parquet")]).end_null
+        assert agg._duck_facts(con, tmp_path / "x.csv", None) == agg._Facts()
+        closed = full[full["end_ts"].notna()]
+        write_canonical(closed, tmp_path / "closed.parquet")
+        write_canonical(closed.drop(columns=["ttft_s"]), tmp_path / "no_ttft.parquet")
+        both = [str(tmp_path / "closed.parquet"), str(tmp_path / "no_ttft.parquet")]
+        facts = agg._duck_facts(con, tmp_path / "closed.parquet", [both[0]])
+        assert facts == agg._Facts(len(closed), False, False)
+        assert agg._duck_facts(con, both, both) == agg._Facts(2 * len(closed), True, False)
+        (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+        assert agg._duck_facts(con, tmp_path, [str(tmp_path / "broken.parquet")]) == agg._Facts()
         con.execute("CREATE TEMP VIEW base AS " + agg._DUCK_BASE.format(unknown="_unknown", rel=rel, extra=""))
         frames = {}
         for pack in (False, True):
