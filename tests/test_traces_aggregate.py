@@ -374,3 +374,37 @@ def test_ends_query_variants_agree_and_facts_read_from_footers(tmp_path, spans):
     exp = exp.groupby(["p", "agent_name"])["ttft_s"].mean()
     got = w["ttft_mean"].reindex(list(exp.index))
     np.testing.assert_allclose(got.to_numpy(), exp.to_numpy(), rtol=1e-12)
+
+
+def test_long_periods_with_many_spans_do_not_overflow():
+    """Nanosecond offsets near the end of a 240-hour period, 11,000 spans: their sum exceeds
+    the int64 range, so the pandas engine must not sum them as int64 (DuckDB uses 128 bits)."""
+    n = 11_000
+    P = pd.Timedelta("240h")
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    grid0 = pd.Timestamp(t0.value // P.value * P.value, unit="ns", tz="UTC")  # a period start
+    start = grid0 + P - pd.Timedelta("1h") + pd.to_timedelta(np.arange(n), unit="s") / 10
+    df = pd.DataFrame(
+        {
+            "trace_id": [f"t{i}" for i in range(n)],
+            "span_id": [f"s{i}" for i in range(n)],
+            "parent_span_id": [None] * n,
+            "agent_name": "a",
+            "status": "ok",
+            "start_ts": start,
+            "end_ts": start + pd.Timedelta("2h"),
+            "ttft_s": 0.1,
+            "input_tokens": 1,
+            "output_tokens": 1,
+            "cost_usd": 0.0,
+        }
+    )
+    assert float(n) * (P.value - 3.6e12) > np.iinfo(np.int64).max
+    duck = aggregate(df, "240h", requests=False).wide
+    pand = aggregate(df, "240h", engine="pandas", requests=False).wide
+    np.testing.assert_allclose(pand.to_numpy(float), duck.to_numpy(float), rtol=1e-9, equal_nan=True)
+    # independent: every span is in flight for its last 1h of period 0 and 1h of period 1
+    w = duck.xs("a", level="agent")
+    in_first = ((grid0 + P) - start).total_seconds().to_numpy()
+    np.testing.assert_allclose(w["concurrency"].iloc[0], in_first.sum() / P.total_seconds(), rtol=1e-9)
+    np.testing.assert_allclose(w["latency_mean"].iloc[1], 7200.0, rtol=1e-12)

@@ -329,7 +329,9 @@ def _starts_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
             "b": bb,
             "n_arr": 1,
             "n_sc": has_end.astype(np.int64),
-            "off_s": np.where(has_end, s - bb * P, 0),
+            # nanosecond offsets summed as float: an int64 sum could overflow for long periods
+            # with millions of spans (DuckDB sums them in 128-bit integers)
+            "off_s": np.where(has_end, s - bb * P, 0).astype(float),
             "in_tok": b["in_tok"].to_numpy(float),
             "out_tok": b["out_tok"].to_numpy(float),
             "cost": b["cost"].to_numpy(float),
@@ -355,8 +357,8 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
             "agent": e["agent"].to_numpy(),
             "b": bb,
             "n_comp": 1,
-            "off_e": eu - bb * P,
-            "lat": eu - su,
+            "off_e": (eu - bb * P).astype(float),
+            "lat": (eu - su).astype(float),
             "n_err": e["err"].to_numpy().astype(np.int64),
             "ttft": e["ttft"].to_numpy(float),
         }
