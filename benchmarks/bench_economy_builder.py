@@ -9,7 +9,7 @@ subprocess and times
 * ``jacobian`` — one evaluation of the sparse Jacobians ``cm.jacobian_coo`` (shown for information; it is
                  repeated inside ``solve``);
 * ``solve``    — ``dsge_agents.linear.solve(m)`` with the default ``method="auto"`` (QZ below
-                 ``linear.large.LARGE_THRESHOLD`` variables, the sparse structured solver of
+                 ``model.compiled.LARGE_THRESHOLD`` variables, the sparse structured solver of
                  ``dsge_agents.linear.large`` above), including the steady state, the Jacobians and the
                  ``Solution`` object; the large solver's own phases are reported separately;
 * ``IRF 40``   — 40-period IRFs of all variables to ``eps_demand``, ``eps_slo`` and the capacity and cost

@@ -85,11 +85,8 @@ from dsge_agents.errors import (DSGEError, IndeterminacyError, NoStableSolutionE
                                 SingularPencilError)
 from dsge_agents.linear.qz import SolveInfo
 
-__all__ = ["solve_large", "LargeSolution", "exogenous_blocks", "rank_factor", "lowrank_cyclic_reduction",
-           "LARGE_THRESHOLD"]
+__all__ = ["solve_large", "LargeSolution", "exogenous_blocks", "rank_factor", "lowrank_cyclic_reduction"]
 
-#: ``solve(model, method="auto")`` uses this module from this many variables on.
-LARGE_THRESHOLD = 400
 _RANK_TOL = 1e-12
 
 

@@ -121,7 +121,9 @@ def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e
         computed by QZ on demand (and whenever CR reports a failure). "large":
         the sparse structured solver of :mod:`dsge_agents.linear.large`
         (exogenous blocks + low-rank cyclic reduction on sparse Jacobians); "auto"
-        (default) uses it from ``large.LARGE_THRESHOLD`` variables on and QZ below.
+        (default) uses it above :data:`dsge_agents.model.compiled.LARGE_THRESHOLD`
+        variables (400, or ``$DSGE_AGENTS_LARGE_THRESHOLD``; the same switch that gives the
+        model vectorized NumPy code and sparse Jacobians) and QZ up to it.
     qz_criterium : float
         Modulus above which an eigenvalue counts as explosive (Dynare: 1 + 1e-6).
 
@@ -138,8 +140,9 @@ def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e
     theta = _theta_of(cm, params)
     ss = np.asarray(steady_state_vector(model, theta), dtype=float)
     if method == "auto":
-        from dsge_agents.linear.large import LARGE_THRESHOLD
-        method = "large" if len(model.variables) >= LARGE_THRESHOLD else "qz"
+        from dsge_agents.model import compiled  # read at call time: tests and users may change it
+
+        method = "large" if len(model.variables) > compiled.LARGE_THRESHOLD else "qz"
     if method == "large":
         return _solve_large(model, cm, theta, ss, qz_criterium)
     A_lag, A_cur, A_lead, A_u = (np.ascontiguousarray(a, dtype=float) for a in cm.jacobian(ss, theta))
