@@ -124,8 +124,8 @@ def worker(n: int, topology: str) -> dict:
     return out
 
 
-def solver_worker(n: int, topology: str) -> dict:
-    """The large solver alone on the model's sparse Jacobians, one and two BLAS threads (best of 2 each)."""
+def _economy_matrices(n: int, topology: str):
+    """Sparse Jacobians (A_lag, A_cur, A_lead, A_u) and lag/lead masks of the synthetic economy at its steady state."""
     import numpy as np
     from dsge_agents.economy import builder
     from dsge_agents.model.steady import steady_state_vector
@@ -133,7 +133,13 @@ def solver_worker(n: int, topology: str) -> dict:
     m = builder.build_model(builder.synthetic_config(n, topology))
     cm = m.compiled
     th = cm.theta(None)
-    mats, lag, lead = large.large_matrices(m, cm, np.asarray(steady_state_vector(m, th)), th)
+    return large.large_matrices(m, cm, np.asarray(steady_state_vector(m, th)), th)
+
+
+def solver_worker(n: int, topology: str) -> dict:
+    """The large solver alone on the model's sparse Jacobians, one and two BLAS threads (best of 2 each)."""
+    from dsge_agents.linear import large
+    mats, lag, lead = _economy_matrices(n, topology)
     out = {"n": n, "topology": topology, "n_var": mats[0].shape[0]}
     large.solve_large(*mats, lag_mask=lag, lead_mask=lead, blas_threads=1)      # warm-up (Numba cache load)
     for th_ in (1, 2):
@@ -154,15 +160,10 @@ def compare_worker(n: int, topology: str) -> dict:
     """Large solver vs dense ordered QZ vs the Numba cyclic reduction on the full dense system (1 BLAS thread)."""
     import numpy as np
     from threadpoolctl import threadpool_limits
-    from dsge_agents.economy import builder
-    from dsge_agents.model.steady import steady_state_vector
     from dsge_agents.linear import large
     from dsge_agents.linear.qz import solve_matrices
     from dsge_agents.linear.cyclic import cr_solve
-    m = builder.build_model(builder.synthetic_config(n, topology))
-    cm = m.compiled
-    th = cm.theta(None)
-    mats, lag, lead = large.large_matrices(m, cm, np.asarray(steady_state_vector(m, th)), th)
+    mats, lag, lead = _economy_matrices(n, topology)
     dense = [M.toarray() for M in mats]
     out = {"n": n, "topology": topology, "n_var": dense[0].shape[0]}
     with threadpool_limits(1, "blas"):
