@@ -36,6 +36,21 @@ def _irf(m, variables, shocks):
     return C.irf_from_state_space(sol.T, sol.P[:, cols], rows), names
 
 
+def _checked_timing(m, param, values, variables, shocks, args):
+    """IRFs at both parameter values (the check), then the time per re-solve ``assign; steady; solve``."""
+    def resolve(v):
+        m.assign(**{param: v})
+        m.steady()
+        m.solve()
+
+    check = {}
+    for key, v in zip(("calib", "changed"), values):
+        resolve(v)
+        check[key], names = _irf(m, variables, shocks)
+    wall, cpu, n = C.per_call(C.alternating(resolve, *values), args.target_s, args.repeats)
+    return check, names, wall, cpu, n
+
+
 def resolve_nk3(args):
     import warnings
     warnings.simplefilter("ignore")
@@ -45,20 +60,11 @@ def resolve_nk3(args):
         m.assign(**C.NK3_CALIB)
         values = (C.NK3_CALIB["phi_pi"], C.NK3_CHANGE["phi_pi"])
 
-        def resolve(v):
-            m.assign(phi_pi=v)
-            m.steady()
-            m.solve()
-
         def solve_only(v):
             m.assign(phi_pi=v)
             m.solve()
 
-        check = {}
-        for key, v in zip(("calib", "changed"), values):
-            resolve(v)
-            check[key], names = _irf(m, C.NK3_VARS, C.NK3_SHOCKS)
-        wall, cpu, n = C.per_call(C.alternating(resolve, *values), args.target_s, args.repeats)
+        check, names, wall, cpu, n = _checked_timing(m, "phi_pi", values, C.NK3_VARS, C.NK3_SHOCKS, args)
         wall1, cpu1, _ = C.per_call(C.alternating(solve_only, *values), args.target_s, args.repeats)
         solve_only(values[1])
         check_solve_only, _ = _irf(m, C.NK3_VARS, C.NK3_SHOCKS)
@@ -93,17 +99,7 @@ def resolve_fs2000(args):
         import irispie as ir
         m = _fs2000_model(ir)
         values = (C.FS_CALIB["alp"], C.FS_CHANGE["alp"])
-
-        def resolve(v):
-            m.assign(alp=v)
-            m.steady()
-            m.solve()
-
-        check = {}
-        for key, v in zip(("calib", "changed"), values):
-            resolve(v)
-            check[key], names = _irf(m, C.FS_VARS, C.FS_SHOCKS)
-        wall, cpu, n = C.per_call(C.alternating(resolve, *values), args.target_s, args.repeats)
+        check, names, wall, cpu, n = _checked_timing(m, "alp", values, C.FS_VARS, C.FS_SHOCKS, args)
     return {"check": check, "resolve_s": wall, "resolve_cpu_s": cpu, "calls": n, "state_order": names,
             "what": "m.assign(alp=v); m.steady() (Newton); m.solve()"}
 
