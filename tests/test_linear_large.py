@@ -5,6 +5,8 @@ large path never forms it (exogenous block + low-rank cyclic reduction + Sylvest
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -335,3 +337,48 @@ def test_info_without_qz(monkeypatch):
     b2 = pickle.loads(pickle.dumps(b))
     np.testing.assert_allclose(b2.ghx.to_numpy(), b.ghx.to_numpy())
     assert b2.bk == b.bk
+
+
+def test_mid_size_models_get_numpy_code_qz_and_a_numba_resolver(monkeypatch):
+    """Above NUMBA_THRESHOLD equations a model gets the NumPy code path (fast to build) but is
+    still solved by QZ up to LARGE_THRESHOLD; the re-solve hot path compiles Numba code.
+    Independent check: the same model on the Numba code path."""
+    from dsge_agents.linear import Resolver
+    from dsge_agents.model import compiled
+
+    ref = solve(load("models/fs2000.mod"))           # default: Numba code, QZ
+    assert not load("models/fs2000.mod").compiled.large
+    monkeypatch.setattr(compiled, "NUMBA_THRESHOLD", 2)
+    m = load("models/fs2000.mod")
+    assert m.compiled.large                           # NumPy code path by default now
+    sol = solve(m)
+    assert sol.method == "qz"
+    np.testing.assert_allclose(sol.T, ref.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sol.R, ref.R, rtol=1e-10, atol=1e-12)
+    r = Resolver(m)
+    assert not r._cm.large                            # the hot path asked for Numba code
+    for params in (None, {"alp": 0.36}):
+        ss, T, R, code = r(r.theta(params))
+        assert code == 0
+        want = solve(load("models/fs2000.mod"), params=params)
+        np.testing.assert_allclose(T, want.T, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(R, want.R, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("DSGE_AGENTS_NUMBA_THRESHOLD") or os.environ.get("DSGE_AGENTS_LARGE_THRESHOLD")),
+    reason="thresholds moved by the environment",
+)
+def test_default_code_path_switch_by_size():
+    """With the shipped thresholds: 117 equations -> NumPy code, dense QZ; matches the sparse
+    structured solver (an independent algorithm) on the same model."""
+    from dsge_agents.economy import builder
+    from dsge_agents.model import compiled
+
+    assert compiled.NUMBA_THRESHOLD < 117 <= compiled.LARGE_THRESHOLD
+    m = builder.build_model(builder.synthetic_config(12, "chain"))
+    assert len(m.equations) == 117 and m.compiled.large
+    a = solve(m)
+    assert a.method == "qz"
+    b = solve(m, method="large")
+    _assert_close_rowscaled(a.T, b.T)

@@ -203,7 +203,13 @@ class Resolver:
     """
 
     def __init__(self, model, qz_criterium: float = 1 + 1e-6, classify_failures: bool = True):
+        from dsge_agents.model import compiled
+
         cm = model.compiled
+        if getattr(cm, "large", False) and len(model.equations) <= compiled.LARGE_THRESHOLD:
+            # a mid-size model got NumPy code for fast one-off solves (NUMBA_THRESHOLD); the
+            # re-solve hot path compiles its Numba code once (fused steady state + Jacobian + QZ)
+            cm = compiled.compile_model(model, large=False)
         self.model = model
         self.param_names = list(cm.param_names)
         self.variables = list(model.variables)

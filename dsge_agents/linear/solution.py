@@ -122,8 +122,8 @@ def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e
         the sparse structured solver of :mod:`dsge_agents.linear.large`
         (exogenous blocks + low-rank cyclic reduction on sparse Jacobians); "auto"
         (default) uses it above :data:`dsge_agents.model.compiled.LARGE_THRESHOLD`
-        variables (400, or ``$DSGE_AGENTS_LARGE_THRESHOLD``; the same switch that gives the
-        model vectorized NumPy code and sparse Jacobians) and QZ up to it.
+        variables (400, or ``$DSGE_AGENTS_LARGE_THRESHOLD``) and QZ up to it (on the dense
+        Jacobian of whichever code path the model has).
     qz_criterium : float
         Modulus above which an eigenvalue counts as explosive (Dynare: 1 + 1e-6).
 

@@ -42,14 +42,29 @@ from dsge_agents.errors import UnknownNameError
 from dsge_agents.model import tree as T
 
 __all__ = ["CompiledModel", "compile_model", "generate_source", "generate_large_source", "cache_dir",
-           "LARGE_THRESHOLD"]
+           "LARGE_THRESHOLD", "NUMBA_THRESHOLD", "default_large"]
 
 _CODEGEN_VERSION = "5"
 _LOCK = threading.Lock()
 
-#: models with more equations than this get the vectorized NumPy code path (no Numba compilation)
+#: models with more equations than this get the vectorized NumPy code path by default (no Numba
+#: compilation). Numba's compile time grows with the model (benchmarks/results/codepath.md, cold
+#: caches, build + first solve of the synthetic agent economies: 17 s at 99 equations, 24 s at 117,
+#: 29 s at 153, 1-2 min at 150-400) while the NumPy path takes about 1 s; a solve then costs the
+#: same on both (QZ dominates). The fused Numba re-solver of ``linear.Resolver`` (estimation) is
+#: faster per call than a Python re-solve, so the Resolver still compiles Numba code up to
+#: :data:`LARGE_THRESHOLD` equations, once.
+NUMBA_THRESHOLD = int(os.environ.get("DSGE_AGENTS_NUMBA_THRESHOLD", "100"))
+#: models with more variables than this are solved by the sparse structured solver
+#: (``linear.solve(method="auto")``) and always get the NumPy code path
 LARGE_THRESHOLD = int(os.environ.get("DSGE_AGENTS_LARGE_THRESHOLD", "400"))
 _BLOCKS = ("lag", "cur", "lead", "u")
+
+
+def default_large(m) -> bool:
+    """Code path a model gets when none is asked for: NumPy above :data:`NUMBA_THRESHOLD` (or
+    :data:`LARGE_THRESHOLD`) equations, Numba up to it (thresholds read at call time)."""
+    return len(m.equations) > min(NUMBA_THRESHOLD, LARGE_THRESHOLD)
 
 
 def cache_dir() -> Path:
@@ -694,11 +709,11 @@ def load_generated(m, use_cache: bool = True, large: bool | None = None):
 
     With ``use_cache=False`` the source is exec'd in memory (Numba compiles
     without its on-disk cache); used by the benchmark to compare. ``large``
-    selects the vectorized NumPy path (default: more than :data:`LARGE_THRESHOLD`
-    equations). A generated file that fails to import is regenerated once.
+    selects the vectorized NumPy path (default: :func:`default_large`). A generated file
+    that fails to import is regenerated once.
     """
     if large is None:
-        large = len(m.equations) > LARGE_THRESHOLD
+        large = default_large(m)
     key = _model_key(m, large)
     modname = f"dsge_agents_gen_{key}"
     if use_cache and modname in sys.modules:
@@ -751,7 +766,7 @@ class CompiledModel:
         self.loglinear = model.loglinear
         self._defaults = np.array([model.parameters[p] for p in self.param_names], dtype=float)
         self._derived = set(model.derived_order)
-        self.large = bool(len(model.equations) > LARGE_THRESHOLD if large is None else large)
+        self.large = bool(default_large(model) if large is None else large)
         mod, self.key = load_generated(model, use_cache=use_cache, large=self.large)
         self.module = mod
         self.residual = mod.residual
