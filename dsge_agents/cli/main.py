@@ -15,7 +15,7 @@ import sys
 
 SUBCOMMANDS = [
     "solve", "irf", "moments", "export", "equilibrium", "ingest", "simulate_traces",
-    "loglik", "estimate", "whatif", "transition", "determinacy", "optimal_rule",
+    "loglik", "estimate", "whatif", "transition", "determinacy", "optimal_rule", "cache",
 ]
 
 

@@ -164,15 +164,21 @@ def generated_resolver_module(cm, qz_criterium=1.0 + 1e-6, tol=1e-13, max_iter=1
     from dsge_agents.model.compiled import cache_dir
     d = cache_dir()
     path = d / f"{name}.py"
-    if not path.exists() or path.read_text() != src:
+    from dsge_agents.model import cachedir
+    written = not path.exists() or path.read_text() != src
+    if written:
         fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(src)
         os.replace(tmp, path)
+    else:
+        cachedir.touch(path)  # least-recently-used order (model.cachedir.prune)
     spec = importlib.util.spec_from_file_location(name, str(path))
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
+    if written:
+        cachedir.after_write(name)
     return mod
 
 

@@ -95,6 +95,8 @@ def get(key: str | None):
         return None
     if not (isinstance(obj, dict) and obj.get("format") == _FORMAT and obj.get("key") == key):
         return None
+    from dsge_agents.model import cachedir
+    cachedir.touch(path)  # least-recently-used order of the cache (cachedir.prune)
     from dsge_agents.model.spec import Model
     m = obj.get("model")
     if not isinstance(m, Model):
@@ -122,7 +124,9 @@ def put(key: str | None, model, warned=()) -> None:
                             protocol=pickle.HIGHEST_PROTOCOL)
         _atomic_write(path, data)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        pass
+        return
+    from dsge_agents.model import cachedir
+    cachedir.after_write(f"model_{key}")
 
 
 def parse_recording(fn, *args, **kw):

@@ -732,16 +732,24 @@ def load_generated(m, use_cache: bool = True, large: bool | None = None):
         exec(compile(src, f"<dsge_agents generated {m.name}>", "exec"), ns)  # our own generated code
         mod = types.SimpleNamespace(**{k: v for k, v in ns.items() if not k.startswith("__")})
         return mod, key
+    from dsge_agents.model import cachedir
+
     d = cache_dir()
     path = d / f"{modname}.py"
     with _LOCK:
-        if not path.exists():
+        written = not path.exists()
+        if written:
             _write_generated(m, d, modname, large)
+        else:
+            cachedir.touch(path)  # least-recently-used order (cachedir.prune)
         try:
-            return _import_source(path, modname), key
+            mod = _import_source(path, modname)
         except Exception:   # noqa: BLE001 - a corrupt or truncated cache file: regenerate once
             _write_generated(m, d, modname, large)
-            return _import_source(path, modname), key
+            mod, written = _import_source(path, modname), True
+    if written:
+        cachedir.after_write(modname)  # keep the directory under $DSGE_AGENTS_CACHE_MAX_MB
+    return mod, key
 
 
 class CompiledModel:

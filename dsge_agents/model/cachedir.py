@@ -1,0 +1,191 @@
+"""Size of the model cache directory and least-recently-used pruning.
+
+The cache directory (:func:`dsge_agents.model.compiled.cache_dir`) holds, per model, a parsed
+model (``model_<key>.pkl``), generated code (``dsge_agents_gen_<key>.py`` with ``.code`` /
+``.npz`` companions), fused re-solvers (``dsge_agents_resolve_<key>.py``) and Numba's cache
+files for these modules (``__pycache__/<module>.*``, unless ``$NUMBA_CACHE_DIR`` puts them
+elsewhere). Every model variant adds entries — a what-if study that rebuilds the economy for
+each configuration adds a few MB per variant — so the directory is kept under a size limit:
+
+* ``$DSGE_AGENTS_CACHE_MAX_MB`` (default 1024; ``0`` = no limit). After a new entry is
+  written, if the directory holds more, whole entries are removed, least recently used first,
+  until it holds at most 80 % of the limit. An entry's last use is the newest modification
+  time of its files; loading an entry touches it.
+* Entries used in the last :data:`MIN_AGE_S` seconds, and those this process has imported,
+  are never removed (another process may be loading them); so the limit can be exceeded for
+  a while.
+* Only files of the patterns above are counted or removed: anything else in the directory
+  (downloaded data sets in sub-folders, files of the user) is left alone. Stale temporary
+  files of interrupted writes (``*.tmp`` older than a day) are removed too.
+
+``dsge-agents cache`` shows the usage and prunes or clears on request.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Entry", "entries", "usage", "prune", "clear", "touch", "max_bytes", "after_write"]
+
+DEFAULT_MAX_MB = 1024
+MIN_AGE_S = 600.0
+_TMP_AGE_S = 86400.0
+_TOP = re.compile(r"^(model_[0-9a-f]+)\.pkl$|^(dsge_agents_(?:gen|resolve)_[0-9a-f]+)\.(?:py|code|npz)$")
+_PYCACHE = re.compile(r"^(dsge_agents_(?:gen|resolve)_[0-9a-f]+)\.")
+
+
+@dataclass
+class Entry:
+    """All files of one cached item (a parsed model, a generated module or a re-solver)."""
+
+    name: str
+    files: list = field(default_factory=list)
+    size: int = 0
+    last_used: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return "model" if self.name.startswith("model_") else (
+            "resolver" if self.name.startswith("dsge_agents_resolve_") else "code")
+
+
+def _dir(directory=None) -> Path:
+    if directory is not None:
+        return Path(directory)
+    from dsge_agents.model.compiled import cache_dir
+    return cache_dir()
+
+
+def max_bytes() -> int | None:
+    """The size limit in bytes from ``$DSGE_AGENTS_CACHE_MAX_MB`` (None: no limit)."""
+    raw = os.environ.get("DSGE_AGENTS_CACHE_MAX_MB", "").strip()
+    if not raw:
+        return DEFAULT_MAX_MB * 2**20
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise ValueError(f"$DSGE_AGENTS_CACHE_MAX_MB={raw!r}: expected a number of megabytes (0 = no limit)")
+    return None if mb <= 0 else int(mb * 2**20)
+
+
+def entries(directory=None) -> list[Entry]:
+    """The cache's entries, least recently used first."""
+    d = _dir(directory)
+    found: dict[str, Entry] = {}
+
+    def add(name, path):
+        try:
+            st = path.stat()
+        except OSError:  # removed meanwhile by another process
+            return
+        e = found.setdefault(name, Entry(name))
+        e.files.append(path)
+        e.size += st.st_size
+        e.last_used = max(e.last_used, st.st_mtime)
+
+    for folder, pattern in ((d, _TOP), (d / "__pycache__", _PYCACHE)):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for fn in names:
+            m = pattern.match(fn)
+            if m:
+                add(next(g for g in m.groups() if g), folder / fn)
+    return sorted(found.values(), key=lambda e: (e.last_used, e.name))
+
+
+def usage(directory=None) -> dict:
+    """``{"directory", "bytes", "entries", "by_kind": {kind: (count, bytes)}}``."""
+    es = entries(directory)
+    by_kind: dict[str, list] = {}
+    for e in es:
+        c = by_kind.setdefault(e.kind, [0, 0])
+        c[0] += 1
+        c[1] += e.size
+    return {"directory": str(_dir(directory)), "bytes": sum(e.size for e in es), "entries": len(es),
+            "by_kind": {k: tuple(v) for k, v in sorted(by_kind.items())}}
+
+
+def _in_use() -> set[str]:
+    return {n for n in sys.modules if n.startswith(("dsge_agents_gen_", "dsge_agents_resolve_"))}
+
+
+def _remove(e: Entry) -> int:
+    freed = 0
+    for p in e.files:
+        try:
+            size = p.stat().st_size
+            p.unlink()
+            freed += size
+        except OSError:
+            pass
+    return freed
+
+
+def prune(limit: int | None = None, *, directory=None, min_age_s: float = MIN_AGE_S, keep=(),
+          now: float | None = None) -> dict:
+    """Remove least-recently-used entries until the cache holds at most 80 % of ``limit`` bytes.
+
+    ``limit``: bytes (default :func:`max_bytes`; None = no limit: nothing is removed).
+    Entries newer than ``min_age_s``, named in ``keep`` or imported by this process stay.
+    Returns ``{"removed": n, "freed_bytes": b, "bytes": remaining}``.
+    """
+    d = _dir(directory)
+    now = time.time() if now is None else now
+    for tmp in d.glob("*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _TMP_AGE_S:
+                tmp.unlink()
+        except OSError:
+            pass
+    es = entries(d)
+    total = sum(e.size for e in es)
+    if limit is None:
+        limit = max_bytes()
+    removed = freed = 0
+    if limit is not None and total > limit:
+        target = 0.8 * limit
+        protected = set(keep) | _in_use()
+        for e in es:  # least recently used first
+            if total <= target:
+                break
+            if e.name in protected or now - e.last_used < min_age_s:
+                continue
+            f = _remove(e)
+            total -= f
+            freed += f
+            removed += 1
+    return {"removed": removed, "freed_bytes": freed, "bytes": total}
+
+
+def clear(directory=None) -> dict:
+    """Remove every entry (data sets and other files stay). Entries in use by this process too:
+    they are rebuilt when next needed."""
+    es = entries(directory)
+    freed = sum(_remove(e) for e in es)
+    return {"removed": len(es), "freed_bytes": freed}
+
+
+def touch(path) -> None:
+    """Mark a cache file as used now (least-recently-used order); errors are ignored."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def after_write(name: str) -> None:
+    """Called after a new entry ``name`` was written: prune if the directory is over the limit.
+    Never raises (a cache that cannot be pruned is not an error of the computation)."""
+    try:
+        prune(keep={name})
+    except OSError:
+        pass
+    except ValueError as exc:  # a malformed $DSGE_AGENTS_CACHE_MAX_MB: say so, keep computing
+        import warnings
+        warnings.warn(f"model cache not pruned: {exc}", RuntimeWarning, stacklevel=2)
