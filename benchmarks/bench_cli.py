@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_result
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "cli.md"
 TARGET = 2.0
@@ -46,6 +48,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from dsge_agents.cli import main as M
 import dsge_agents.cli.irf as I
+
 t_import_cli = time.perf_counter() - t0
 T = {}
 
@@ -245,10 +248,8 @@ def main() -> int:
               f"{numba_init['first cached call']:.3f} s (typing/lowering registries), a second cached "
               f"function {numba_init['second function']:.3f} s.", ""]
     text = "\n".join(lines) + "\n"
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
     print(text)
-    print(f"wrote {OUT}")
+    write_result(text, path=OUT)
     return 0
 
 

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_result
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CASES = [10, 12, 16]
@@ -37,6 +39,7 @@ import numpy as np
 t = time.perf_counter()
 from dsge_agents.economy import builder
 from dsge_agents import linear
+
 m = builder.build_model(builder.synthetic_config({n}, "chain"))
 sol = linear.solve(m)
 t1 = time.perf_counter()
@@ -107,10 +110,7 @@ def main() -> int:
             "",
         ]
     )
-    out = HERE / "results" / "codepath.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(f"wrote {out}")
+    write_result(text, "codepath")
     return 0
 
 

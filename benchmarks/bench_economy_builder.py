@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_result
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PHASES = ("ss_dict_s", "model_s", "compile_s", "solve_s", "irf_s")
@@ -376,11 +378,8 @@ def main() -> int:
         text += [f"| {r['n']} | {r['n_var']} | {r['qz_pencil']} | {r['cr_dimension']} | {r['large_s']:.2f} | "
                  f"{r['qz_s']:.2f} | {r['cr_s']:.2f} | {r['diff_large_qz']:.1e} | {r['load']:.1f} |" for r in ok_c]
     text += [""] + notes + [""] + METHOD_NOTES
-    out = Path(a.out)
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(text) + "\n", encoding="utf-8")
     print("\n".join(notes))
-    print(f"wrote {out}")
+    write_result("\n".join(text), path=a.out)
     return 0
 
 

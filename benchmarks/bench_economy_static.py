@@ -30,6 +30,8 @@ from dsge_agents.economy.orchestrator import Orchestrator  # noqa: E402
 from dsge_agents.economy.static import StaticEconomy, sine_demand  # noqa: E402
 from dsge_agents.economy.welfare import allocation_gap  # noqa: E402
 
+from _results import write_result
+
 TOL = 1e-10
 
 
@@ -103,10 +105,7 @@ def main() -> int:
         lines.append(f"| {r['N']} | {r['K']} | {r['t_tat']:.2f} | {r['it']} | {r['frozen']} | {r['mod']:.5f} | "
                      f"{r['rate']:.5f} | {r['bound_full']:.0f} | {r['bound_frozen']:.0f} | {r['rel']:.1e} | "
                      f"{r['wal']:.1e} | {r['gap']:.1e} | {r['alloc']:.1e} | {r['t_pla']:.2f} | {nw} |")
-    out = Path(__file__).resolve().parent / "results" / "economy_static.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    write_result("\n".join(lines), "economy_static")
     return 0
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_result
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
@@ -170,7 +172,7 @@ def recovery_section(n_sets):
     marker = "### Parameter recovery"
     if marker in old:
         old = old[:old.index(marker)]
-    out.write_text(old.rstrip("\n") + "\n\n" + text)
+    write_result(old.rstrip("\n") + "\n\n" + text, path=out)
     return 0
 
 
@@ -220,13 +222,12 @@ def main(argv=None):
                   f"| {t_mh:.1f} | {dyn_mh:.0f} |", "", f"Dynare MH reference: {mh_note}.", ""]
     text = "\n".join(lines) + "\n"
     print(text)
-    (HERE / "results").mkdir(exist_ok=True)
     out = HERE / "results" / "estimation.md"
     marker = "### Parameter recovery"
     old = out.read_text() if out.exists() else ""
     if marker in old:                       # keep the (slow) recovery section of an earlier run
         text = text.rstrip("\n") + "\n\n" + old[old.index(marker):]
-    out.write_text(text)
+    write_result(text, path=out)
     return 0
 
 

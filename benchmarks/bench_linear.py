@@ -47,6 +47,8 @@ sys.path.insert(0, str(REPO))
 from dsge_agents.linear import Resolver, solve, solve_matrices  # noqa: E402
 from dsge_agents.model import load  # noqa: E402
 
+from _results import write_result
+
 DYNARE_ISSUE_MS = 2.5
 LAST_CPU = [None]   # CPU (process) time per call of the last measurement
 
@@ -220,10 +222,7 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
-        out = HERE / "results" / "linear.md"
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        print(f"wrote {out}")
+        write_result(text, "linear")
 
 
 if __name__ == "__main__":

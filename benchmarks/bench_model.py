@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_result
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -289,9 +291,7 @@ def main() -> int:
         text = head + "\n\n## Large models" + new + ("\nExport check:" + tail if tail else "")
         text = text.replace("\n\n\n", "\n\n")
     print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(f"wrote {out}")
+    write_result(text, path=out)
     return 0
 
 

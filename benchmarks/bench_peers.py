@@ -47,6 +47,8 @@ sys.path.insert(0, str(PEERS))
 
 import _common as C  # noqa: E402  (benchmarks/peers/_common.py)
 
+from _results import write_result
+
 TOL = 1e-6
 TIMEOUT_S = 1200
 
@@ -225,10 +227,7 @@ def main(argv=None):
     text = render(resolve_rows, first_rows, versions, started, load0, load1, args.quick)
     print(text)
     if not args.no_write:
-        out = HERE / "results" / "peers.md"
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        print(f"wrote {out}")
+        write_result(text, "peers")
 
 
 def fmt_t(t):

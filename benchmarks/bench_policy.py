@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_result
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -116,11 +118,8 @@ def main() -> int:
         f"first order + perfect foresight, {tr.newton_iterations} Newton steps): {t_tr:.1f} s.",
         "",
     ]
-    out = HERE / "results" / "policy.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    print(f"wrote {out}")
+    write_result("\n".join(lines), "policy")
     return 0
 
 

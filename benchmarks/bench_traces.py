@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_result
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = Path(os.environ.get("DSGE_AGENTS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -342,8 +344,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.spans == N_SPANS and sim:
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "traces.md").write_text(text + "\n", encoding="utf-8")
+        write_result(text, "traces")
     else:
         print("(not written to benchmarks/results/traces.md: only the full run with the simulator is)")
     if not args.keep and args.spans != N_SPANS:
