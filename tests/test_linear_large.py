@@ -339,15 +339,19 @@ def test_info_without_qz(monkeypatch):
     assert b2.bk == b.bk
 
 
-def test_mid_size_models_get_numpy_code_qz_and_a_numba_resolver(monkeypatch):
+def test_mid_size_models_get_numpy_code_qz_and_a_numpy_resolver(monkeypatch):
     """Above NUMBA_THRESHOLD equations a model gets the NumPy code path (fast to build) but is
-    still solved by QZ up to LARGE_THRESHOLD; the re-solve hot path compiles Numba code.
-    Independent check: the same model on the Numba code path."""
+    still solved by QZ up to LARGE_THRESHOLD; the re-solve hot path feeds the NumPy Jacobian to
+    the compiled cyclic reduction. Independent checks: the same model on the Numba code path
+    (QZ, and the fused Numba re-solver)."""
     from dsge_agents.linear import Resolver
     from dsge_agents.model import compiled
 
-    ref = solve(load("models/fs2000.mod"))           # default: Numba code, QZ
-    assert not load("models/fs2000.mod").compiled.large
+    numba_model = load("models/fs2000.mod")
+    assert not numba_model.compiled.large
+    ref = solve(numba_model)                          # Numba code, QZ
+    fused = Resolver(numba_model)
+    assert fused.fn is not None
     monkeypatch.setattr(compiled, "NUMBA_THRESHOLD", 2)
     m = load("models/fs2000.mod")
     assert m.compiled.large                           # NumPy code path by default now
@@ -356,13 +360,18 @@ def test_mid_size_models_get_numpy_code_qz_and_a_numba_resolver(monkeypatch):
     np.testing.assert_allclose(sol.T, ref.T, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(sol.R, ref.R, rtol=1e-10, atol=1e-12)
     r = Resolver(m)
-    assert not r._cm.large                            # the hot path asked for Numba code
-    for params in (None, {"alp": 0.36}):
-        ss, T, R, code = r(r.theta(params))
-        assert code == 0
-        want = solve(load("models/fs2000.mod"), params=params)
-        np.testing.assert_allclose(T, want.T, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(R, want.R, rtol=1e-9, atol=1e-12)
+    assert r.fn is None and r._solve_at == r._numpy_solve_at
+    for params in (None, {"alp": 0.36}, {"bet": 1.2}):
+        got, want = r(r.theta(params)), fused(fused.theta(params))
+        assert got[3] == want[3]
+        if params and "bet" in params:
+            assert got[3] == 5                        # β > 1: no finite steady state; both say so
+            continue
+        assert got[3] == 0
+        for a, b in zip(got[:3], want[:3]):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        qz = solve(numba_model, params=params)
+        np.testing.assert_allclose(got[1], qz.T, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.skipif(

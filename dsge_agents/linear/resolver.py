@@ -212,10 +212,6 @@ class Resolver:
         from dsge_agents.model import compiled
 
         cm = model.compiled
-        if getattr(cm, "large", False) and len(model.equations) <= compiled.LARGE_THRESHOLD:
-            # a mid-size model got NumPy code for fast one-off solves (NUMBA_THRESHOLD); the
-            # re-solve hot path compiles its Numba code once (fused steady state + Jacobian + QZ)
-            cm = compiled.compile_model(model, large=False)
         self.model = model
         self.param_names = list(cm.param_names)
         self.variables = list(model.variables)
@@ -225,10 +221,14 @@ class Resolver:
         self._cm = cm
         self.analytic = bool(cm.analytic_steady_state)
         if getattr(cm, "large", False):
-            # Large models are compiled to vectorized NumPy code (no Numba functions to fuse):
-            # a Python re-solve on the sparse structured solver (dsge_agents.linear.large).
+            # NumPy code (no Numba functions to fuse). Up to LARGE_THRESHOLD variables: the NumPy
+            # Jacobian fed to the compiled, model-independent cyclic reduction (no per-model Numba
+            # compilation: 0.8 s to build instead of 24-28 s plus the model's Numba code at
+            # 117-153 equations, about as fast per call; benchmarks/results/codepath.md).
+            # Above it: the sparse structured solver.
             self.fn = None
-            self._solve_at = self._large_solve_at
+            small = len(model.variables) <= compiled.LARGE_THRESHOLD
+            self._solve_at = self._numpy_solve_at if small else self._large_solve_at
             return
         try:
             mod = generated_resolver_module(cm, self.qz_criterium)
@@ -248,12 +248,14 @@ class Resolver:
         if self.fn is not None:
             out = self.fn(theta)
         else:
-            try:
-                ss = np.asarray(self._cm.steady_state(theta), dtype=float)
-            except DSGEError:
-                n, nu = len(self.variables), len(self.shocks)
-                return np.full(n, np.nan), np.zeros((n, n)), np.zeros((n, nu)), 6
-            T, R, code = self._solve_at(ss, theta)
+            # NumPy code warns where Numba code returns NaN silently: the status code reports it
+            with np.errstate(all="ignore"):
+                try:
+                    ss = np.asarray(self._cm.steady_state(theta), dtype=float)
+                except DSGEError:
+                    n, nu = len(self.variables), len(self.shocks)
+                    return np.full(n, np.nan), np.zeros((n, n)), np.zeros((n, nu)), 6
+                T, R, code = self._solve_at(ss, theta)
             out = (ss, T, R, code)
         if (out[3] == 3 or out[3] == 4) and self.classify_failures:
             return self.fallback(out[0], theta)
@@ -279,6 +281,15 @@ class Resolver:
         except (SingularPencilError, ValueError, np.linalg.LinAlgError):
             return ss, Z, Zu, 4
         return ss, T, R, 0
+
+    def _numpy_solve_at(self, ss, theta):
+        """``(T, R, code)`` at (ss, θ): the model's NumPy Jacobian, then :func:`cr_solve` (the
+        same cyclic reduction and Blanchard–Kahn check as the fused re-solver)."""
+        n, nu = len(self.variables), len(self.shocks)
+        if not np.all(np.isfinite(ss)):
+            return np.zeros((n, n)), np.zeros((n, nu)), 5
+        A = [np.ascontiguousarray(a, dtype=np.float64) for a in self._cm.jacobian(ss, theta)]
+        return cr_solve(A[0], A[1], A[2], A[3], self.qz_criterium, 1e-13, 100)
 
     def _large_solve_at(self, ss, theta):
         """``(T, R, code)`` of a large model at (ss, θ) by :func:`dsge_agents.linear.large.solve_large`."""

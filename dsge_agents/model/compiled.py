@@ -48,12 +48,12 @@ _CODEGEN_VERSION = "5"
 _LOCK = threading.Lock()
 
 #: models with more equations than this get the vectorized NumPy code path by default (no Numba
-#: compilation). Numba's compile time grows with the model (benchmarks/results/codepath.md, cold
-#: caches, build + first solve of the synthetic agent economies: 17 s at 99 equations, 24 s at 117,
-#: 29 s at 153, 1-2 min at 150-400) while the NumPy path takes about 1 s; a solve then costs the
-#: same on both (QZ dominates). The fused Numba re-solver of ``linear.Resolver`` (estimation) is
-#: faster per call than a Python re-solve, so the Resolver still compiles Numba code up to
-#: :data:`LARGE_THRESHOLD` equations, once.
+#: compilation). Numba's compile time grows with the model (benchmarks/results/codepath.md, empty
+#: model cache, build + first solve of the synthetic agent economies: 20 s at 99 equations, 25 s at
+#: 117, 28 s at 153, 1-2 min at 150-400, and as much again for ``linear.Resolver``'s fused
+#: re-solver) while the NumPy path takes about 1 s; later solves and re-solves cost about the same
+#: on both (QZ / cyclic reduction dominate; Resolver feeds the NumPy Jacobian to the compiled,
+#: model-independent cyclic reduction).
 NUMBA_THRESHOLD = int(os.environ.get("DSGE_AGENTS_NUMBA_THRESHOLD", "100"))
 #: models with more variables than this are solved by the sparse structured solver
 #: (``linear.solve(method="auto")``) and always get the NumPy code path
