@@ -46,3 +46,27 @@ def test_solution_irf_on_large_path_equals_qz(big):
     err = np.abs(a - b).max(axis=(0, 1))
     assert np.all(err <= 1e-6 * scale + 1e-14)       # variables that do not respond (|b| ~ 1e-22) are 0 here
     assert np.abs(a).max() > 1.0                      # the responses are not trivially zero
+
+
+def test_large_solution_assembles_dense_T_only_on_demand(big):
+    """IRFs and ghx of a large-path solution come from the state-space ghx; the dense n × n T is
+    built on first access, equal to QZ's (independent), and survives pickling."""
+    import pickle
+
+    sol = solve(big, method="large")
+    assert "T" not in sol.__dict__
+    sol.irf_array(6)
+    ghx = sol.ghx
+    assert "T" not in sol.__dict__                    # neither needed the dense transition
+    ref = solve(big, method="qz")
+    assert list(ghx.columns) == list(ref.ghx.columns) and list(ghx.index) == list(ref.ghx.index)
+    assert _rel(ghx.to_numpy(), ref.ghx.to_numpy()) < 1e-8
+    T = sol.T
+    assert T is sol.T and "T" in sol.__dict__
+    assert _rel(T, ref.T) < 1e-8
+    np.testing.assert_array_equal(T[:, [big.variables.index(v) for v in sol.state_variables]][sol._rows],
+                                  ghx.to_numpy())
+    again = pickle.loads(pickle.dumps(solve(big, method="large")))
+    np.testing.assert_array_equal(again.T, T)
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        sol.nonexistent
