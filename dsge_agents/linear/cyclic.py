@@ -42,7 +42,10 @@ import numpy as np
 from numba import njit
 
 __all__ = ["cyclic_reduction", "cr_solve", "CR_OK", "CR_INDETERMINATE", "CR_NO_STABLE",
-           "CR_NO_CONVERGENCE", "CR_SINGULAR", "CR_NONFINITE", "CR_MESSAGES"]
+           "CR_NO_CONVERGENCE", "CR_SINGULAR", "CR_NONFINITE", "CR_MESSAGES", "CR_TOL", "CR_MAX_ITER"]
+
+#: convergence tolerance and iteration cap of cyclic reduction (defaults of every caller)
+CR_TOL, CR_MAX_ITER = 1e-13, 100
 
 CR_OK = 0
 CR_INDETERMINATE = 1
@@ -255,7 +258,7 @@ def _lu_solve_into(LU, piv, B, X):
 
 
 @njit(cache=True)
-def cyclic_reduction(A_lag, A_cur, A_lead, tol=1e-13, max_iter=100):
+def cyclic_reduction(A_lag, A_cur, A_lead, tol=CR_TOL, max_iter=CR_MAX_ITER):
     """Cyclic reduction (Bini, Iannazzo & Meini 2012, §5.3) for ``A_lead X² + A_cur X + A_lag = 0``.
 
     The iteration preserves the column support of ``A_-^{(k)}`` (columns of the
@@ -388,7 +391,7 @@ def _block_spectral_radius(M, cols):
 
 
 @njit(cache=True)
-def cr_solve(A_lag, A_cur, A_lead, A_u, qz_criterium=1.0 + 1e-6, tol=1e-13, max_iter=100):
+def cr_solve(A_lag, A_cur, A_lead, A_u, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=CR_MAX_ITER):
     """First-order solution by cyclic reduction with a cheap Blanchard–Kahn check.
 
     ``T`` is the minimal solvent of ``A_lead T² + A_cur T + A_lag = 0``

@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from dsge_agents.errors import DSGEError, IndeterminacyError, NoStableSolutionError, SingularPencilError
-from dsge_agents.linear.cyclic import CR_MESSAGES, cr_solve
+from dsge_agents.linear.cyclic import CR_MAX_ITER, CR_MESSAGES, CR_TOL, cr_solve
 
 __all__ = ["Resolver", "make_resolve", "STATUS_MESSAGES"]
 
@@ -62,7 +62,7 @@ def _finite_vec(x):
     return True
 
 
-def make_resolve(steady_state, jacobian, qz_criterium=1.0 + 1e-6, tol=1e-13, max_iter=100):
+def make_resolve(steady_state, jacobian, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=CR_MAX_ITER):
     """Build ``resolve(theta) -> (ss, T, R, code)`` as one Numba function.
 
     Parameters
@@ -87,7 +87,7 @@ def make_resolve(steady_state, jacobian, qz_criterium=1.0 + 1e-6, tol=1e-13, max
     return resolve
 
 
-def make_solve_at(jacobian, qz_criterium=1.0 + 1e-6, tol=1e-13, max_iter=100):
+def make_solve_at(jacobian, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=CR_MAX_ITER):
     """``solve_at(ss, theta) -> (T, R, code)`` for models whose steady state is numeric (Python)."""
     crit = float(qz_criterium)
     tol = float(tol)
@@ -141,7 +141,7 @@ def _own_source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def generated_resolver_module(cm, qz_criterium=1.0 + 1e-6, tol=1e-13, max_iter=100):
+def generated_resolver_module(cm, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=CR_MAX_ITER):
     """Import (writing it once) a module with ``@njit(cache=True)`` ``resolve`` / ``solve_at``.
 
     The module calls the model's generated dispatchers by import, so Numba can
@@ -289,7 +289,7 @@ class Resolver:
         if not np.all(np.isfinite(ss)):
             return np.zeros((n, n)), np.zeros((n, nu)), 5
         A = [np.ascontiguousarray(a, dtype=np.float64) for a in self._cm.jacobian(ss, theta)]
-        return cr_solve(A[0], A[1], A[2], A[3], self.qz_criterium, 1e-13, 100)
+        return cr_solve(A[0], A[1], A[2], A[3], self.qz_criterium, CR_TOL, CR_MAX_ITER)
 
     def _large_solve_at(self, ss, theta):
         """``(T, R, code)`` of a large model at (ss, θ) by :func:`dsge_agents.linear.large.solve_large`."""

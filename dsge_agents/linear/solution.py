@@ -152,8 +152,8 @@ def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e
     if method == "qz":
         T, R, info = solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask)
     else:
-        from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_NO_STABLE, CR_OK, cr_solve
-        T, R, code = cr_solve(A_lag, A_cur, A_lead, A_u, float(qz_criterium), 1e-13, 100)
+        from dsge_agents.linear.cyclic import CR_INDETERMINATE, CR_MAX_ITER, CR_NO_STABLE, CR_OK, CR_TOL, cr_solve
+        T, R, code = cr_solve(A_lag, A_cur, A_lead, A_u, float(qz_criterium), CR_TOL, CR_MAX_ITER)
         if code != CR_OK:
             # QZ gives the diagnosis with eigenvalue counts (and a solution if CR merely stalled)
             T, R, info = solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask)
