@@ -148,7 +148,7 @@ def test_ingest_dask_engine(tmp_path, spans_small=None):
         np.testing.assert_allclose(x["value"], other["value"], rtol=1e-12, equal_nan=True)
 
 
-def test_cli_errors(tmp_path):
+def test_cli_errors(tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o.csv")]) == 1
     assert (
         main(["simulate-traces", "--arrivals", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "s.parquet")])
@@ -168,3 +168,11 @@ def test_cli_errors(tmp_path):
         )
         == 1
     )
+    # a bad option is reported before the arrivals are looked at (they may need a download)
+    assert "expected AGENT:START:END:FRACTION" in capsys.readouterr().err
+    nope = str(tmp_path / "nope.csv")
+    out = str(tmp_path / "s3.parquet")
+    assert main(["simulate-traces", "--outage", "ghost:0:1:0.5", "-o", out, "--arrivals", nope]) == 1
+    assert "unknown agent 'ghost'" in capsys.readouterr().err
+    assert main(["simulate-traces", "--rate-limit", "review_small:5:1:3", "-o", out, "--arrivals", nope]) == 1
+    assert "END must be after START" in capsys.readouterr().err

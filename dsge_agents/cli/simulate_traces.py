@@ -94,6 +94,11 @@ def run(args) -> int:
 
     out = _check_out(args.output, args.force)
     shocks_path = _check_out(args.shocks or out.with_name(out.name + ".shocks.csv"), args.force)
+    # the options are checked before the arrivals are loaded (which may download a data set)
+    cfg = SimulationConfig.default() if args.model == "default" else SimulationConfig.from_economy(args.model)
+    cfg.outages = [_parse_shock(x, "outage") for x in args.outage]
+    cfg.rate_limits = [_parse_shock(x, "rate_limit") for x in args.rate_limit]
+    cfg.validate()  # unknown agents in --outage / --rate-limit
     if args.arrivals in ("azure-conv", "azure-code"):
         from dsge_agents.datasets import azure_llm_2023
 
@@ -102,9 +107,6 @@ def run(args) -> int:
         if not Path(args.arrivals).exists():
             raise DSGEError(f"--arrivals {args.arrivals}: no such file (or use azure-conv / azure-code)")
         arrivals = args.arrivals
-    cfg = SimulationConfig.default() if args.model == "default" else SimulationConfig.from_economy(args.model)
-    cfg.outages = [_parse_shock(x, "outage") for x in args.outage]
-    cfg.rate_limits = [_parse_shock(x, "rate_limit") for x in args.rate_limit]
     if args.timeout is not None:
         cfg.timeout_s = args.timeout
     cfg.retry = RetryPolicy(max_retries=args.retries)
