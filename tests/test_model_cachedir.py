@@ -130,3 +130,35 @@ def test_cli_cache_info_prune_clear(fake, monkeypatch, capsys):
     assert "removed 2 entries" in capsys.readouterr().out
     assert cachedir.entries(d) == []
     assert (d / "notes.txt").exists() and (d / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv").exists()
+
+
+def test_numba_cache_dir_files_belong_to_their_entry(tmp_path, monkeypatch):
+    """With $NUMBA_CACHE_DIR set, Numba writes a generated module's cache files there (not in
+    __pycache__); they count towards the entry and go with it. A subprocess compiles a module of
+    the cache's name pattern; the files Numba actually wrote (found by walking its folder) must
+    be exactly the entry's extra files."""
+    import subprocess
+    import sys
+
+    numba_config = pytest.importorskip("numba.core.config")
+    d = tmp_path / "cache"
+    nroot = tmp_path / "numba"
+    d.mkdir()
+    src = d / "dsge_agents_gen_eeee.py"
+    src.write_text("from numba import njit\n\n@njit(cache=True)\ndef f(x):\n    return 2.0 * x\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(nroot))
+    code = f"import sys; sys.path.insert(0, {str(d)!r}); import dsge_agents_gen_eeee as m; assert m.f(2.0) == 4.0"
+    subprocess.run([sys.executable, "-B", "-c", code], env=env, check=True, timeout=120)
+    written = sorted(p for p in nroot.rglob("*") if p.is_file())
+    assert written and all(p.name.startswith("dsge_agents_gen_eeee.") for p in written)
+    assert not (d / "__pycache__").exists() or not any((d / "__pycache__").glob("dsge_agents_gen_eeee.*.nb*"))
+    monkeypatch.setattr(numba_config, "CACHE_DIR", str(nroot))
+    (e,) = cachedir.entries(d)
+    assert e.name == "dsge_agents_gen_eeee"
+    assert sorted(e.files) == sorted([src] + written)
+    assert e.size == sum(p.stat().st_size for p in [src] + written)
+    assert cachedir.usage(d)["numba_folder"] == str(written[0].parent)
+    cachedir.clear(d)
+    assert not any(p.is_file() for p in nroot.rglob("*")) and not src.exists()
+    monkeypatch.setattr(numba_config, "CACHE_DIR", "")
+    assert cachedir._numba_folder(d) is None

@@ -51,6 +51,8 @@ def run(args) -> int:
     except ValueError as exc:
         lim = f"invalid: {exc}"
     print(f"model cache: {u['directory']}")
+    if u["numba_folder"]:
+        print(f"  (Numba's cache files of these entries: {u['numba_folder']}, from $NUMBA_CACHE_DIR)")
     print(f"  {u['entries']} entries, {_mb(u['bytes'])} (limit {lim})")
     for kind, (count, size) in u["by_kind"].items():
         print(f"  {kind:9s} {count:6d}  {_mb(size):>12s}")

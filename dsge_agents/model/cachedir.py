@@ -3,8 +3,8 @@
 The cache directory (:func:`dsge_agents.model.compiled.cache_dir`) holds, per model, a parsed
 model (``model_<key>.pkl``), generated code (``dsge_agents_gen_<key>.py`` with ``.code`` /
 ``.npz`` companions), fused re-solvers (``dsge_agents_resolve_<key>.py``) and Numba's cache
-files for these modules (``__pycache__/<module>.*``, unless ``$NUMBA_CACHE_DIR`` puts them
-elsewhere). Every model variant adds entries — a what-if study that rebuilds the economy for
+files for these modules (``__pycache__/<module>.*``, or, when ``$NUMBA_CACHE_DIR`` is set, in
+the folder Numba derives there from the cache directory's path). Every model variant adds entries — a what-if study that rebuilds the economy for
 each configuration adds a few MB per variant — so the directory is kept under a size limit:
 
 * ``$DSGE_AGENTS_CACHE_MAX_MB`` (default 1024; ``0`` = no limit). After a new entry is
@@ -72,6 +72,29 @@ def max_bytes() -> int | None:
     return None if mb <= 0 else int(mb * 2**20)
 
 
+def _numba_folder(d: Path) -> Path | None:
+    """Where Numba keeps the cache files of modules in ``d`` when ``$NUMBA_CACHE_DIR`` is set
+    (Numba's user-provided cache locator: ``<NUMBA_CACHE_DIR>/<name of d>_<sha1 of d's path>``),
+    else None (they are in ``d/__pycache__``)."""
+    if "numba" in sys.modules:
+        from numba.core import config
+
+        root = config.CACHE_DIR
+    else:
+        root = os.environ.get("NUMBA_CACHE_DIR", "")
+    if not root:
+        return None
+    try:  # Numba's own rule (a private helper, so a fallback that restates it)
+        from numba.core.caching import _CacheLocator
+
+        return Path(root) / _CacheLocator.get_suitable_cache_subpath(str(d.resolve() / "module.py"))
+    except (ImportError, AttributeError):
+        import hashlib
+
+        parent = str(d.resolve())
+        return Path(root) / f"{Path(parent).name}_{hashlib.sha1(parent.encode()).hexdigest()}"
+
+
 def entries(directory=None) -> list[Entry]:
     """The cache's entries, least recently used first."""
     d = _dir(directory)
@@ -87,7 +110,11 @@ def entries(directory=None) -> list[Entry]:
         e.size += st.st_size
         e.last_used = max(e.last_used, st.st_mtime)
 
-    for folder, pattern in ((d, _TOP), (d / "__pycache__", _PYCACHE)):
+    folders = [(d, _TOP), (d / "__pycache__", _PYCACHE)]
+    numba_folder = _numba_folder(d)
+    if numba_folder is not None:
+        folders.append((numba_folder, _PYCACHE))
+    for folder, pattern in folders:
         try:
             names = os.listdir(folder)
         except OSError:
@@ -100,14 +127,18 @@ def entries(directory=None) -> list[Entry]:
 
 
 def usage(directory=None) -> dict:
-    """``{"directory", "bytes", "entries", "by_kind": {kind: (count, bytes)}}``."""
+    """``{"directory", "numba_folder", "bytes", "entries", "by_kind": {kind: (count, bytes)}}``
+    (``numba_folder``: where Numba's cache files of the entries are when ``$NUMBA_CACHE_DIR`` is
+    set, else None)."""
     es = entries(directory)
     by_kind: dict[str, list] = {}
     for e in es:
         c = by_kind.setdefault(e.kind, [0, 0])
         c[0] += 1
         c[1] += e.size
-    return {"directory": str(_dir(directory)), "bytes": sum(e.size for e in es), "entries": len(es),
+    nf = _numba_folder(_dir(directory))
+    return {"directory": str(_dir(directory)), "numba_folder": None if nf is None else str(nf),
+            "bytes": sum(e.size for e in es), "entries": len(es),
             "by_kind": {k: tuple(v) for k, v in sorted(by_kind.items())}}
 
 
