@@ -138,7 +138,7 @@ def variance_decomposition(T, R, chol, tol=1e-15):
     var = np.zeros((n, nu))
     ok = True
     for j in range(nu):
-        b = R @ chol[:, j]
+        b = R @ np.ascontiguousarray(chol[:, j])  # a column is strided; contiguous for BLAS
         V = np.outer(b, b)
         S, conv = lyapunov_doubling(T, V, tol, 200)
         ok = ok and conv
