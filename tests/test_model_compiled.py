@@ -145,6 +145,7 @@ def test_derived_parameters_propagate():
     A_lag, A_cur, A_lead, A_u = cm.jacobian(cm.steady_state(th), th)
     assert A_lag[0, 0] == pytest.approx(-0.1) and A_u[0, 0] == pytest.approx(-0.9)
     np.testing.assert_allclose(cm.shock_cov(th), [[0.04]])
+    np.testing.assert_allclose(cm.all_params(th), [0.1, 0.9, 0.2])  # declared order, b = 1 - a
     assert m.all_parameters({"a": 0.1})["b"] == pytest.approx(0.9)
     with pytest.raises(UnknownNameError, match="derived"):
         cm.theta({"b": 0.3})
@@ -189,3 +190,33 @@ def test_model_pickles(nk3):
     assert m2.variables == nk3.variables
     th = m2.compiled.theta()
     np.testing.assert_array_equal(m2.compiled.jacobian(np.zeros(4), th)[1], nk3.compiled.jacobian(np.zeros(4), th)[1])
+
+
+def test_prune_dead_keeps_exactly_what_is_read():
+    """Hand-worked: straight-line functions; an assignment stays only if a kept line below reads it."""
+    from dsge_agents.model.compiled import _prune_dead
+
+    src = "\n".join([
+        "@njit(cache=True)",
+        "def f(theta):",
+        "    p0 = theta[0]",
+        "    p1 = theta[1]",          # unread: dropped
+        "    p2 = theta[2]",          # read only by x1, which is unread: dropped
+        "    x0 = p0 * 2",
+        "    x1 = p2 + 1",
+        "    out = np.zeros(2)",
+        "    out[0] = x0",
+        "    return out",
+        "",
+        "_ROWS = np.array([0], dtype=np.int64)",
+        "def g(theta):",
+        "    p1 = theta[1]",          # a new scope: p1 is read here
+        "    return p1",
+        "",
+    ])
+    got = _prune_dead(src).split("\n")
+    assert got == [
+        "@njit(cache=True)", "def f(theta):", "    p0 = theta[0]", "    x0 = p0 * 2",
+        "    out = np.zeros(2)", "    out[0] = x0", "    return out", "",
+        "_ROWS = np.array([0], dtype=np.int64)", "def g(theta):", "    p1 = theta[1]", "    return p1", "",
+    ]
