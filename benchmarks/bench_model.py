@@ -290,6 +290,10 @@ def main() -> int:
         new = text.split("\n## Large models", 1)[1]
         text = head + "\n\n## Large models" + new + ("\nExport check:" + tail if tail else "")
         text = text.replace("\n\n\n", "\n\n")
+    elif "--dynare" not in sys.argv and out.exists() and "\nExport check:" in out.read_text():
+        # Dynare is not run: keep the export check of the last run that did (the model files and
+        # the exporter decide it, not the timing)
+        text = text.rstrip("\n") + "\n\nExport check:" + out.read_text().split("\nExport check:", 1)[1]
     print(text)
     write_result(text, path=out)
     return 0
