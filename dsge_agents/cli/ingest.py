@@ -6,7 +6,9 @@ to a side file and writes ``--report``), aggregates them into per-period, per-ag
 panels (``--period``, ``--engine duckdb|dask``, ``--scheduler ADDR``) and writes the
 tidy table ``period, agent, metric, value`` (``--wide`` for one column per metric).
 Existing outputs are never overwritten without ``--force``; the quarantine file is
-always a fresh name.
+always a fresh name. Canonical Parquet files with typed timestamps are validated and
+aggregated inside the embedded engine (streamed; :mod:`dsge_agents.traces.validate_sql`),
+other inputs are read into memory and validated with pandas.
 """
 
 from __future__ import annotations
@@ -110,6 +112,22 @@ def run(args) -> int:
         print(panel.summary())
         print(f"wrote {out}")
         return 0
+    qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
+    if _engine_path(args):
+        from dsge_agents.traces.validate_sql import status_needs_mapping, validate_files
+
+        bad, rep = validate_files(
+            list(args.traces),
+            args.on_error,
+            quarantine_path=free_path(qpath),
+            report_path=report_path,
+            check_parents=not args.no_check_parents,
+            overwrite_report=args.force,
+        )
+        print(rep.summary())
+        panel = aggregate(list(args.traces), args.period, engine="duckdb", exclude=bad,
+                          normalize_status=status_needs_mapping(args.traces))
+        return _finish(panel, out, args, rep, report_path)
     frames, missing = [], {}
     bar = tqdm(args.traces, desc="reading traces", unit="file", disable=len(args.traces) < 2)
     for t in bar:
@@ -120,7 +138,6 @@ def run(args) -> int:
         frames.append(read_spans(t, format=fmt, price_table=args.price_table, time_unit=args.time_unit))
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     df.attrs["arrivals_only"] = all(f.attrs.get("arrivals_only", False) for f in frames)
-    qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     spans, rep = validate(
         df,
         args.on_error,
@@ -132,22 +149,27 @@ def run(args) -> int:
     )
     print(rep.summary())
     panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler)
+    return _finish(panel, out, args, rep, report_path)
+
+
+def _engine_path(args) -> bool:
+    """Validate and aggregate inside DuckDB: canonical Parquet files with typed timestamps, the
+    DuckDB engine, and nothing that rewrites rows on reading (a price table)."""
+    from dsge_agents.traces.readers import detect_format
+    from dsge_agents.traces.validate_sql import engine_can_validate
+
+    if args.engine != "duckdb" or args.price_table:
+        return False
+    if not engine_can_validate(args.traces):
+        return False
+    return all((detect_format(t) if args.format == "auto" else args.format) == "canonical" for t in args.traces)
+
+
+def _finish(panel, out, args, rep, report_path) -> int:
     _write(panel, out, args.wide)
     print(panel.summary())
     print(f"wrote {out}" + (f" and {report_path}" if report_path else ""))
     if report_path is None and rep.quarantined_rows:
-        print(
-            json.dumps(
-                {
-                    k: rep.to_dict()[k]
-                    for k in (
-                        "input_rows",
-                        "accepted_rows",
-                        "quarantined_rows",
-                        "problems",
-                        "quarantine_file",
-                    )
-                }
-            )
-        )
+        keys = ("input_rows", "accepted_rows", "quarantined_rows", "problems", "quarantine_file")
+        print(json.dumps({k: rep.to_dict()[k] for k in keys}))
     return 0

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
+from dsge_agents.traces.schema import STATUS_SPELLINGS
 
 METRICS = [
     "arrivals",
@@ -402,11 +403,13 @@ AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "ou
 
 
 # ----------------------------------------------------------------------------- DuckDB
-def _duck_source(con, source) -> tuple[str, list[str] | None]:
+def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
     """Register the input; return a SQL relation expression and the files when all are Parquet.
 
     Parquet files carry per-row-group null counts, so a filter such as ``end_ts IS NULL``
     is answered from the footer without decoding the column when no value is missing.
+    ``exclude``: rows to leave out of Parquet files (``_source`` as the file was given, ``_row``
+    1-based), by an anti-join on DuckDB's file name and row number columns.
     """
     if isinstance(source, pd.DataFrame):
         df = source[[c for c in AGG_COLUMNS if c in source.columns]]
@@ -436,7 +439,19 @@ def _duck_source(con, source) -> tuple[str, list[str] | None]:
     pq = [f for f in files if f.lower().endswith((".parquet", ".pq"))]
     csv = [f for f in files if f not in pq]
     parts = []
-    if pq:
+    use_exclude = exclude is not None and len(exclude) > 0
+    if use_exclude and (csv or not pq):
+        raise ValueError("exclude= applies to Parquet span files only")
+    if pq and use_exclude:
+        con.register("excluded_rows", pd.DataFrame({"f": exclude["_source"].astype(str).to_numpy(),
+                                                    "r": exclude["_row"].to_numpy(dtype=np.int64)}))
+        parts.append(
+            "SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
+            "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true, "
+            "filename='_src_file', file_row_number=true) AS t "
+            "ANTI JOIN excluded_rows AS x ON t._src_file = x.f AND t.file_row_number + 1 = x.r"
+        )
+    elif pq:
         parts.append(
             "SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
             "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true)"
@@ -452,12 +467,23 @@ def _duck_source(con, source) -> tuple[str, list[str] | None]:
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", (None if csv else pq)
 
 
+# the error flag: canonical tables spell the status ok / error / unset (schema); inputs that may
+# use other spellings (``normalize_status=True``) are lower-cased, stripped and looked up in
+# schema.STATUS_SPELLINGS as the readers do (the CASE settles the canonical spellings with one
+# comparison; measured +4 % on the benchmark's end-side query, so not the default)
+_WS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+_ERR_EXACT = "coalesce(CAST(status AS VARCHAR) = 'error', false)"
+_ERR_SPELLINGS = (
+    "coalesce(CASE CAST(status AS VARCHAR) WHEN 'error' THEN true WHEN 'ok' THEN false "
+    f"ELSE lower(trim(CAST(status AS VARCHAR), {_WS})) IN "
+    f"({', '.join(repr(k) for k, v in STATUS_SPELLINGS.items() if v == 'error')}) END, false)"
+)
 _DUCK_BASE = """
     SELECT coalesce(CAST(agent_name AS VARCHAR), '{unknown}') AS agent,
            epoch_ns(start_ts) AS s, epoch_ns(end_ts) AS e,
            CAST(ttft_s AS DOUBLE) AS ttft, CAST(input_tokens AS DOUBLE) AS in_tok,
            CAST(output_tokens AS DOUBLE) AS out_tok, CAST(cost_usd AS DOUBLE) AS cost,
-           coalesce(CAST(status AS VARCHAR) = 'error', false) AS err,
+           {err} AS err,
            CAST(trace_id AS VARCHAR) AS trace_id,
            (parent_span_id IS NULL OR CAST(parent_span_id AS VARCHAR) = '') AS root
     FROM {rel} WHERE start_ts IS NOT NULL{extra}"""
@@ -556,7 +582,8 @@ def _duck_facts(con, source, parquet_files) -> _Facts:
     return _Facts(int(rows), not ttft_ok, not end_ok)
 
 
-def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None):
+def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None,
+                 exclude=None, normalize_status: bool = False):
     """Partial sums per (agent, period) with DuckDB: one scan for the start side, one for the end side.
 
     The two sides have different group keys (start period, end period) and the percentiles
@@ -575,7 +602,8 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
             con.execute(f"SET threads={int(threads)}")
         if memory_limit:
             con.execute(f"SET memory_limit='{memory_limit}'")
-        rel, parquet_files = _duck_source(con, source)
+        rel, parquet_files = _duck_source(con, source, exclude)
+        err = _ERR_SPELLINGS if normalize_status else _ERR_EXACT
         parquet_only = parquet_files is not None
         facts = _duck_facts(con, source, parquet_files)
         pack = facts.rows is not None and facts.rows < 2**31
@@ -584,7 +612,8 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
             # (which include the unread columns between the needed ones); measured on 10 M
             # spans: half the page faults, about 0.15 s less system time, same user time
             con.execute("SET disable_parquet_prefetching=true")
-        con.execute("CREATE TEMP VIEW base AS " + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=""))
+        base = _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra="", err=err)
+        con.execute("CREATE TEMP VIEW base AS " + base)
         views = [("base", parquet_only, facts.ttft_null is False)]
         if requests:
             # materialised once: both aggregations below read it
@@ -604,7 +633,7 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
                 opened = con.execute(
                     f"SELECT agent, b, count(*) AS n_open, sum(s - b * {P}) AS off_open "
                     f"FROM (SELECT *, s // {P} AS b FROM ("
-                    + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=" AND end_ts IS NULL")
+                    + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=" AND end_ts IS NULL", err=err)
                     + ")) GROUP BY agent, b"
                 ).df()
                 if len(opened):
@@ -730,6 +759,8 @@ def aggregate(
     threads: int | None = None,
     memory_limit: str | None = None,
     return_requests: bool = False,
+    exclude: pd.DataFrame | None = None,
+    normalize_status: bool = False,
 ) -> TracePanel:
     """Aggregate spans into per-period, per-agent panels (see module docstring for definitions).
 
@@ -745,10 +776,18 @@ def aggregate(
     start, end : optional timestamps widening the period grid (empty periods included).
     threads, memory_limit : DuckDB settings (defaults: all cores, DuckDB's default limit).
     return_requests : keep the request table on the result (pandas engine builds it anyway).
+    exclude : DuckDB engine, Parquet files: rows to leave out, as returned by
+        :func:`dsge_agents.traces.validate_sql.validate_files` (columns ``_source``, ``_row``).
+    normalize_status : DuckDB engine: the files' ``status`` may use other spellings than the
+        canonical ``ok / error / unset`` (``STATUS_CODE_ERROR``, ``failed``, ...); they are
+        mapped as the readers map them (a little slower). DataFrames from the readers are
+        canonical already.
     """
     P = period_ns(period)
     if engine == "duckdb":
-        parts = _duck_panels(source, P, requests, threads, memory_limit)
+        parts = _duck_panels(source, P, requests, threads, memory_limit, exclude, normalize_status)
+    elif exclude is not None and len(exclude):
+        raise ValueError("exclude= needs engine='duckdb'")
     elif engine == "dask":
         parts = _dask_panels(source, P, requests, scheduler)
     elif engine == "pandas":

@@ -145,24 +145,28 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
     return out
 
 
+#: spellings of a span status (lower case, stripped) and the canonical value each maps to
+STATUS_SPELLINGS = {
+    "ok": "ok",
+    "success": "ok",
+    "status_code_ok": "ok",
+    "1": "ok",
+    "default": "ok",
+    "error": "error",
+    "status_code_error": "error",
+    "2": "error",
+    "failed": "error",
+    "failure": "error",
+    "unset": "unset",
+    "status_code_unset": "unset",
+    "0": "unset",
+    "pending": "unset",
+}
+
+
 def normalize_status(s: pd.Series) -> pd.Series:
     """Map the many spellings of a span status onto ``ok`` / ``error`` / ``unset``."""
-    m = {
-        "ok": "ok",
-        "success": "ok",
-        "status_code_ok": "ok",
-        "1": "ok",
-        "default": "ok",
-        "error": "error",
-        "status_code_error": "error",
-        "2": "error",
-        "failed": "error",
-        "failure": "error",
-        "unset": "unset",
-        "status_code_unset": "unset",
-        "0": "unset",
-        "pending": "unset",
-    }
+    m = STATUS_SPELLINGS
     low = s.astype("str").str.strip().str.lower()
     out = low.map(m)
     out = out.where(s.notna(), "unset")
