@@ -168,3 +168,32 @@ def test_cli_ingest_streams_parquet_and_reports_as_pandas(files, tmp_path, capsy
     capsys.readouterr()
     assert main(["ingest", *files, "-o", str(tmp_path / "r.parquet")]) == 1
     assert "duplicate_span_id (3 rows)" in capsys.readouterr().err
+
+
+def test_optional_columns_absent_and_empty_file(tmp_path, capsys):
+    """Canonical files need only the required columns: the engine path (validation and the
+    streamed aggregation) fills absent optional columns as the readers do (NULL); an empty file
+    gives an empty panel. Reference: the same files through pandas (--engine pandas)."""
+    few = tmp_path / "few.parquet"
+    _spans(300, 0, 9).drop(columns=["parent_span_id", "agent_name", "ttft_s", "input_tokens", "status"]
+                           ).to_parquet(few, index=False)
+    empty = tmp_path / "empty.parquet"
+    _spans(0, 0, 9).to_parquet(empty, index=False)
+    for src in (few, empty):
+        assert engine_can_validate([src])
+        got = {}
+        for engine in ("duckdb", "pandas"):
+            out = tmp_path / f"{src.stem}_{engine}.csv"
+            assert main(["ingest", str(src), "-o", str(out), "--engine", engine]) == 0
+            got[engine] = pd.read_csv(out)
+        e, p = got["duckdb"], got["pandas"]
+        assert len(e) == len(p) == (0 if src is empty else len(e)) and (src is empty or len(e) > 0)
+        if len(e):
+            m = e.merge(p, on=["period", "agent", "metric"], how="outer", suffixes=("_e", "_p"))
+            np.testing.assert_allclose(m["value_e"].astype(float), m["value_p"].astype(float),
+                                       rtol=1e-9, atol=1e-12, equal_nan=True)
+    capsys.readouterr()
+    nostart = tmp_path / "nostart.parquet"
+    _spans(10, 0, 9).drop(columns=["start_ts"]).to_parquet(nostart, index=False)
+    with pytest.raises(TraceValidationError, match="lack start_ts"):
+        aggregate([str(nostart)], "1min")

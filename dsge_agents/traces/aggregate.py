@@ -398,6 +398,10 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
 
 
 #: the span columns the aggregation reads (both engines)
+#: SQL types of the aggregated columns (a column absent from every input file is NULL of its type)
+_SQL_TYPES = {"agent_name": "VARCHAR", "start_ts": "TIMESTAMPTZ", "end_ts": "TIMESTAMPTZ", "ttft_s": "DOUBLE",
+              "input_tokens": "BIGINT", "output_tokens": "BIGINT", "cost_usd": "DOUBLE", "status": "VARCHAR",
+              "trace_id": "VARCHAR", "parent_span_id": "VARCHAR"}
 AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd",
                "status", "trace_id", "parent_span_id"]
 
@@ -442,28 +446,46 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
     use_exclude = exclude is not None and len(exclude) > 0
     if use_exclude and (csv or not pq):
         raise ValueError("exclude= applies to Parquet span files only")
+    csv_scan = f"read_csv({csv!r}, header=true, union_by_name=true"
+    present = set()
+    try:
+        if pq:
+            present |= {r[0] for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({pq!r}, union_by_name=true)").fetchall()}
+        if csv:
+            present |= {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {csv_scan})").fetchall()}
+    except Exception as exc:  # duckdb.Error: unreadable file; named by DuckDB's message
+        raise TraceValidationError(f"cannot read span files {files}: {exc}") from None
+    lacking = [c for c in ("start_ts", "end_ts") if c not in present]
+    if lacking and not use_exclude:
+        raise TraceValidationError(f"span files {files} lack {', '.join(lacking)}")
+
+    def select(text_times: bool) -> str:
+        # optional columns absent from every file are NULL of their canonical type
+        out = []
+        for c in AGG_COLUMNS:
+            if c not in present:
+                out.append(f"CAST(NULL AS {_SQL_TYPES[c]}) AS {c}")
+            elif text_times and c in ("start_ts", "end_ts"):
+                out.append(f"CAST({c} AS TIMESTAMPTZ_NS) AS {c}")
+            else:
+                out.append(c)
+        return "SELECT " + ", ".join(out)
+
     if pq and use_exclude:
         con.register("excluded_rows", pd.DataFrame({"f": exclude["_source"].astype(str).to_numpy(),
                                                     "r": exclude["_row"].to_numpy(dtype=np.int64)}))
         parts.append(
-            "SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
-            "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true, "
+            select(False) + " FROM read_parquet(" + repr(pq) + ", union_by_name=true, "
             "filename='_src_file', file_row_number=true) AS t "
             "ANTI JOIN excluded_rows AS x ON t._src_file = x.f AND t.file_row_number + 1 = x.r"
         )
     elif pq:
-        parts.append(
-            "SELECT agent_name, start_ts, end_ts, ttft_s, input_tokens, output_tokens, cost_usd, status, "
-            "trace_id, parent_span_id FROM read_parquet(" + repr(pq) + ", union_by_name=true)"
-        )
+        parts.append(select(False) + " FROM read_parquet(" + repr(pq) + ", union_by_name=true)")
     if csv:
-        parts.append(
-            "SELECT agent_name, CAST(start_ts AS TIMESTAMPTZ_NS) AS start_ts, "
-            "CAST(end_ts AS TIMESTAMPTZ_NS) AS end_ts, ttft_s, input_tokens, output_tokens, cost_usd, "
-            "status, trace_id, parent_span_id FROM read_csv(" + repr(csv) + ", header=true, "
-            "union_by_name=true, types={'start_ts':'VARCHAR','end_ts':'VARCHAR','trace_id':'VARCHAR',"
-            "'parent_span_id':'VARCHAR','agent_name':'VARCHAR','status':'VARCHAR'})"
-        )
+        text = ["start_ts", "end_ts", "trace_id", "parent_span_id", "agent_name", "status"]
+        types = ", ".join(f"'{c}': 'VARCHAR'" for c in text if c in present)
+        parts.append(select(True) + f" FROM {csv_scan}" + (f", types={{{types}}})" if types else ")"))
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", (None if csv else pq)
 
 
