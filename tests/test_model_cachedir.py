@@ -162,3 +162,19 @@ def test_numba_cache_dir_files_belong_to_their_entry(tmp_path, monkeypatch):
     assert not any(p.is_file() for p in nroot.rglob("*")) and not src.exists()
     monkeypatch.setattr(numba_config, "CACHE_DIR", "")
     assert cachedir._numba_folder(d) is None
+
+
+def test_numba_folder_rule_without_importing_numba(tmp_path):
+    """The folder is found without importing Numba (one-shot CLI commands never load it) and is
+    the one Numba's own locator names."""
+    import subprocess
+    import sys
+
+    code = ("import sys, os; from pathlib import Path; from dsge_agents.model import cachedir; "
+            f"f = cachedir._numba_folder(Path({str(tmp_path)!r})); assert 'numba' not in sys.modules; print(f)")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nb"), PYTHONPATH=str(ROOT))
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    from numba.core.caching import _CacheLocator
+
+    theirs = tmp_path / "nb" / _CacheLocator.get_suitable_cache_subpath(str(tmp_path.resolve() / "m.py"))
+    assert ours.stdout.strip() == str(theirs)

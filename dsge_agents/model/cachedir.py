@@ -75,8 +75,10 @@ def max_bytes() -> int | None:
 def _numba_folder(d: Path) -> Path | None:
     """Where Numba keeps the cache files of modules in ``d`` when ``$NUMBA_CACHE_DIR`` is set
     (Numba's user-provided cache locator: ``<NUMBA_CACHE_DIR>/<name of d>_<sha1 of d's path>``),
-    else None (they are in ``d/__pycache__``)."""
-    if "numba" in sys.modules:
+    else None (they are in ``d/__pycache__``). Numba is not imported for this (the one-shot CLI
+    commands never import it): its own helper is used only when it is loaded already."""
+    numba_loaded = "numba" in sys.modules
+    if numba_loaded:
         from numba.core import config
 
         root = config.CACHE_DIR
@@ -84,15 +86,17 @@ def _numba_folder(d: Path) -> Path | None:
         root = os.environ.get("NUMBA_CACHE_DIR", "")
     if not root:
         return None
-    try:  # Numba's own rule (a private helper, so a fallback that restates it)
-        from numba.core.caching import _CacheLocator
+    if numba_loaded:
+        try:  # a private helper of Numba's; the rule below restates it
+            from numba.core.caching import _CacheLocator
 
-        return Path(root) / _CacheLocator.get_suitable_cache_subpath(str(d.resolve() / "module.py"))
-    except (ImportError, AttributeError):
-        import hashlib
+            return Path(root) / _CacheLocator.get_suitable_cache_subpath(str(d.resolve() / "module.py"))
+        except (ImportError, AttributeError):
+            pass
+    import hashlib
 
-        parent = str(d.resolve())
-        return Path(root) / f"{Path(parent).name}_{hashlib.sha1(parent.encode()).hexdigest()}"
+    parent = str(d.resolve())
+    return Path(root) / f"{Path(parent).name}_{hashlib.sha1(parent.encode()).hexdigest()}"
 
 
 def entries(directory=None) -> list[Entry]:
