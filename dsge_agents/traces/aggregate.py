@@ -446,6 +446,8 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
     use_exclude = exclude is not None and len(exclude) > 0
     if use_exclude and (csv or not pq):
         raise ValueError("exclude= applies to Parquet span files only")
+    import duckdb
+
     csv_scan = f"read_csv({csv!r}, header=true, union_by_name=true"
     present = set()
     try:
@@ -454,7 +456,7 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
                 f"DESCRIBE SELECT * FROM read_parquet({pq!r}, union_by_name=true)").fetchall()}
         if csv:
             present |= {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {csv_scan})").fetchall()}
-    except Exception as exc:  # duckdb.Error: unreadable file; named by DuckDB's message
+    except duckdb.Error as exc:  # an unreadable file, named in DuckDB's message
         raise TraceValidationError(f"cannot read span files {files}: {exc}") from None
     lacking = [c for c in ("start_ts", "end_ts") if c not in present]
     if lacking and not use_exclude:
@@ -604,6 +606,23 @@ def _duck_facts(con, source, parquet_files) -> _Facts:
     return _Facts(int(rows), not ttft_ok, not end_ok)
 
 
+def duck_connect(threads: int | None = None, memory_limit: str | None = None):
+    """An in-memory DuckDB connection in UTC with the given thread count / memory limit.
+
+    Parquet, CSV and ICU (time zones) are linked into the duckdb wheel: nothing to load or
+    download, and the start-up check for extensions is skipped (≈ 15 ms of ~40 ms connect).
+    """
+    import duckdb
+
+    con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    con.execute("SET TimeZone='UTC'")
+    if threads:
+        con.execute(f"SET threads={int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit='{memory_limit}'")
+    return con
+
+
 def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None,
                  exclude=None, normalize_status: bool = False):
     """Partial sums per (agent, period) with DuckDB: one scan for the start side, one for the end side.
@@ -613,17 +632,8 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
     reads only its columns; for Parquet input the start side does not read ``end_ts`` at all
     (spans without an end are found from the row-group null counts and subtracted).
     """
-    import duckdb
-
-    # Parquet, CSV and ICU (time zones) are linked into the duckdb wheel: nothing to load or
-    # download, and the start-up check for extensions is skipped (≈ 15 ms of ~40 ms connect)
-    con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    con = duck_connect(threads, memory_limit)
     try:
-        con.execute("SET TimeZone='UTC'")
-        if threads:
-            con.execute(f"SET threads={int(threads)}")
-        if memory_limit:
-            con.execute(f"SET memory_limit='{memory_limit}'")
         rel, parquet_files = _duck_source(con, source, exclude)
         err = _ERR_SPELLINGS if normalize_status else _ERR_EXACT
         parquet_only = parquet_files is not None

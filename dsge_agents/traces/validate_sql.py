@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
+from dsge_agents.traces.aggregate import duck_connect
 from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS
 from dsge_agents.traces.validate import N_EXAMPLES, PROBLEMS, ValidationReport, free_path
 
@@ -87,12 +88,10 @@ def status_needs_mapping(paths) -> bool:
     """Whether any ``status`` in the Parquet files is not spelled ``ok`` / ``error`` / ``unset``
     (then :func:`~dsge_agents.traces.aggregate.aggregate` needs ``normalize_status=True`` to
     count errors as the readers would). One scan of the status column."""
-    import duckdb
-
     files = [str(p) for p in paths]
     if not any("status" in s.names for s in _schemas(files).values()):
         return False
-    con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    con = duck_connect()
     try:
         return bool(con.execute(
             "SELECT coalesce(bool_or(CAST(status AS VARCHAR) NOT IN ('ok', 'error', 'unset')), false) "
@@ -178,21 +177,14 @@ def validate_files(
     :class:`~dsge_agents.traces.validate.ValidationReport` of the pandas validator.
     ``on_error="raise"`` raises :class:`~dsge_agents.errors.TraceValidationError` as it does.
     """
-    import duckdb
-
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
     files = [str(p) for p in paths]
     schemas = _schemas(files)
     columns = set().union(*(set(s.names) for s in schemas.values()))
     lacking = [f for f, s in schemas.items() if any(c not in s.names for c in REQUIRED_COLUMNS)]
-    con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    con = duck_connect(threads, memory_limit)
     try:
-        con.execute("SET TimeZone='UTC'")
-        if threads:
-            con.execute(f"SET threads={int(threads)}")
-        if memory_limit:
-            con.execute(f"SET memory_limit='{memory_limit}'")
         con.execute(
             "CREATE TEMP VIEW raw AS SELECT * EXCLUDE (file_row_number), file_row_number AS _frn, "
             "file_index AS _fidx FROM read_parquet("
