@@ -14,6 +14,7 @@ other inputs are read into memory and validated with pandas.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from dsge_agents.errors import DSGEError
@@ -107,7 +108,8 @@ def run(args) -> int:
             raise DSGEError(
                 f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}"
             )
-        panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler)
+        panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler,
+                          progress=sys.stdout.isatty())
         _write(panel, out, args.wide)
         print(panel.summary())
         print(f"wrote {out}")
@@ -116,6 +118,7 @@ def run(args) -> int:
     if _engine_path(args):
         from dsge_agents.traces.validate_sql import status_needs_mapping, validate_files
 
+        progress = sys.stdout.isatty()  # DuckDB's own bar, for steps over a second
         bad, rep = validate_files(
             list(args.traces),
             args.on_error,
@@ -123,10 +126,11 @@ def run(args) -> int:
             report_path=report_path,
             check_parents=not args.no_check_parents,
             overwrite_report=args.force,
+            progress=progress,
         )
         print(rep.summary())
         panel = aggregate(list(args.traces), args.period, engine="duckdb", exclude=bad,
-                          normalize_status=status_needs_mapping(args.traces))
+                          normalize_status=status_needs_mapping(args.traces), progress=progress)
         return _finish(panel, out, args, rep, report_path)
     frames, missing = [], {}
     bar = tqdm(args.traces, desc="reading traces", unit="file", disable=len(args.traces) < 2)

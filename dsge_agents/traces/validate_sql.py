@@ -168,6 +168,7 @@ def validate_files(
     overwrite_report: bool = False,
     threads: int | None = None,
     memory_limit: str | None = None,
+    progress: bool = False,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Validate canonical Parquet span files in DuckDB (see the module docstring).
 
@@ -176,6 +177,7 @@ def validate_files(
     :func:`~dsge_agents.traces.aggregate.aggregate` as ``exclude=`` — and the
     :class:`~dsge_agents.traces.validate.ValidationReport` of the pandas validator.
     ``on_error="raise"`` raises :class:`~dsge_agents.errors.TraceValidationError` as it does.
+    ``progress``: DuckDB prints its progress bar for steps running over a second.
     """
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
@@ -183,7 +185,7 @@ def validate_files(
     schemas = _schemas(files)
     columns = set().union(*(set(s.names) for s in schemas.values()))
     lacking = [f for f, s in schemas.items() if any(c not in s.names for c in REQUIRED_COLUMNS)]
-    con = duck_connect(threads, memory_limit)
+    con = duck_connect(threads, memory_limit, progress)
     try:
         con.execute(
             "CREATE TEMP VIEW raw AS SELECT * EXCLUDE (file_row_number), file_row_number AS _frn, "
