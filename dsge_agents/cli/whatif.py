@@ -56,16 +56,14 @@ def save_figure(fig, path) -> None:
 
 # ---------------------------------------------------------------- the command
 def run(args) -> int:
-    from dsge_agents.policy.whatif import whatif
+    from dsge_agents.policy.whatif import scenario_label, whatif
     model = load_model_arg(args.model)
     scen = {}
     sets = parse_set_args(args.set)
     if sets:
-        from dsge_agents.policy.whatif import scenario_label
         scen[scenario_label(sets)] = sets
     for a in args.alt or []:
         ch = parse_set_args([a])
-        from dsge_agents.policy.whatif import scenario_label
         scen[scenario_label(ch)] = ch
     if not scen:
         raise PolicyError("nothing to compare: give --set NAME=VALUE or --alt NAME=VALUE,...")

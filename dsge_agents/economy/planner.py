@@ -111,7 +111,7 @@ def _res_norm(eco, F, Gs, Lres, active, P):
 
 def polish_kkt(eco, x0, P0, tol: float = 1e-14, max_iter: int = 100):
     """Newton on the planner's KKT system (module docstring). Returns (x, ν, P, active, iterations, residual)."""
-    K, N, S = eco.K, eco.N, eco.S
+    S = eco.S
     x = np.clip(np.asarray(x0, float), 1e-12 * eco.mu, (1 - 1e-9) * eco.mu)
     # restore stage totals
     x *= (eco.demand_stage / (x @ eco._member.T))[:, eco.stage_index]

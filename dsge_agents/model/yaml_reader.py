@@ -196,7 +196,7 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         a, b = [x.strip() for x in str(key).split(",")]
         for x in (a, b):
             if x not in shocks:
-                raise UnknownNameError(f"unknown shock in shock_correlations", file, *L("shock_correlations", key), x)
+                raise UnknownNameError("unknown shock in shock_correlations", file, *L("shock_correlations", key), x)
         i, j = shocks.index(a), shocks.index(b)
         e = _expr_or_number(val, pnames, file, *L("shock_correlations", key))
         c = T.mul(e, T.fn("sqrt", cov.get((i, i), T.ZERO)), T.fn("sqrt", cov.get((j, j), T.ZERO)))
