@@ -245,7 +245,7 @@ def _command(text: str) -> tuple[str, dict, list[str]]:
 def _declared_names(body: str) -> list[str]:
     """Names of a ``var``/``varexo``/``parameters`` statement, without TeX names and options."""
     body = re.sub(r"\$[^$]*\$", " ", body)
-    out, depth, quote, cur = [], 0, None, []
+    depth, quote, cur = 0, None, []
     for c in body:
         if quote:
             if c == quote:
