@@ -110,10 +110,7 @@ def run(args) -> int:
             )
         panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler,
                           progress=sys.stdout.isatty())
-        _write(panel, out, args.wide)
-        print(panel.summary())
-        print(f"wrote {out}")
-        return 0
+        return _finish(panel, out, args, None, None)
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if _engine_path(args):
         from dsge_agents.traces.validate_sql import status_needs_mapping, validate_files
@@ -173,7 +170,7 @@ def _finish(panel, out, args, rep, report_path) -> int:
     _write(panel, out, args.wide)
     print(panel.summary())
     print(f"wrote {out}" + (f" and {report_path}" if report_path else ""))
-    if report_path is None and rep.quarantined_rows:
+    if rep is not None and report_path is None and rep.quarantined_rows:
         keys = ("input_rows", "accepted_rows", "quarantined_rows", "problems", "quarantine_file")
         print(json.dumps({k: rep.to_dict()[k] for k in keys}))
     return 0

@@ -171,14 +171,11 @@ def generated_resolver_module(cm, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=
         with os.fdopen(fd, "w") as fh:
             fh.write(src)
         os.replace(tmp, path)
-    else:
-        cachedir.touch(path)  # least-recently-used order (model.cachedir.prune)
     spec = importlib.util.spec_from_file_location(name, str(path))
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
-    if written:
-        cachedir.after_write(name)
+    cachedir.used(name, path, written)  # LRU order; a new entry may prune old ones
     return mod
 
 

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Entry", "entries", "usage", "prune", "clear", "touch", "max_bytes", "after_write"]
+__all__ = ["Entry", "entries", "usage", "prune", "clear", "touch", "max_bytes", "after_write", "used"]
 
 DEFAULT_MAX_MB = 1024
 MIN_AGE_S = 600.0
@@ -212,6 +212,16 @@ def touch(path) -> None:
         os.utime(path)
     except OSError:
         pass
+
+
+def used(name: str, path, written: bool) -> None:
+    """Record that entry ``name`` (file ``path``) was just loaded: prune after a new write
+    (:func:`after_write`), else mark it as used now (:func:`touch`). Call it after importing a
+    module entry, so that the entry counts as in use while pruning."""
+    if written:
+        after_write(name)
+    else:
+        touch(path)
 
 
 def after_write(name: str) -> None:

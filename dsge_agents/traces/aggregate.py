@@ -495,11 +495,12 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
 # use other spellings (``normalize_status=True``) are lower-cased, stripped and looked up in
 # schema.STATUS_SPELLINGS as the readers do (the CASE settles the canonical spellings with one
 # comparison; measured +4 % on the benchmark's end-side query, so not the default)
-_WS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+#: ASCII whitespace as Python's ``str.strip()`` sees it, for DuckDB's ``trim`` (spaces only by default)
+SQL_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 _ERR_EXACT = "coalesce(CAST(status AS VARCHAR) = 'error', false)"
 _ERR_SPELLINGS = (
     "coalesce(CASE CAST(status AS VARCHAR) WHEN 'error' THEN true WHEN 'ok' THEN false "
-    f"ELSE lower(trim(CAST(status AS VARCHAR), {_WS})) IN "
+    f"ELSE lower(trim(CAST(status AS VARCHAR), {SQL_WHITESPACE})) IN "
     f"({', '.join(repr(k) for k, v in STATUS_SPELLINGS.items() if v == 'error')}) END, false)"
 )
 _DUCK_BASE = """

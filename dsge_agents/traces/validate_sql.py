@@ -37,15 +37,13 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.aggregate import duck_connect
+from dsge_agents.traces.aggregate import SQL_WHITESPACE as _WS, duck_connect
 from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS
 from dsge_agents.traces.validate import N_EXAMPLES, PROBLEMS, ValidationReport, free_path
 
 __all__ = ["engine_can_validate", "validate_files", "status_needs_mapping"]
 
 _RESERVED = ("_src_file", "_frn", "_fidx", "_source", "_row", "_problems", "file_row_number", "file_index")
-#: whitespace as Python's ``str.strip()`` sees it in ASCII (DuckDB's ``trim`` strips spaces only)
-_WS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 
 
 def _schemas(paths):
