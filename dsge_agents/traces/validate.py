@@ -255,7 +255,7 @@ def validate(
                         (
                             str(df[c].iat[i])
                             for c in ("_raw_start", "_raw_end")
-                            if c in df.columns and df[c].iat[i] is not None
+                            if c in df.columns and pd.notna(df[c].iat[i])  # NaN after a concat
                         ),
                         None,
                     )

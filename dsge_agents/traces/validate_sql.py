@@ -37,13 +37,17 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.aggregate import SQL_WHITESPACE as _WS, duck_connect
+from dsge_agents.traces.aggregate import SQL_WHITESPACE as _WS, duck_connect, sql_list, sql_str
 from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS
 from dsge_agents.traces.validate import N_EXAMPLES, PROBLEMS, ValidationReport, free_path
 
 __all__ = ["engine_can_validate", "validate_files", "status_needs_mapping"]
 
 _RESERVED = ("_src_file", "_frn", "_fidx", "_source", "_row", "_problems", "file_row_number", "file_index")
+
+
+#: rows per file in the position ``_fidx * stride + file_row_number`` (2⁴⁰)
+_FILE_STRIDE = 1099511627776
 
 
 def _schemas(paths):
@@ -93,16 +97,20 @@ def status_needs_mapping(paths) -> bool:
     try:
         return bool(con.execute(
             "SELECT coalesce(bool_or(CAST(status AS VARCHAR) NOT IN ('ok', 'error', 'unset')), false) "
-            f"FROM read_parquet({files!r}, union_by_name=true)").fetchone()[0])
+            f"FROM read_parquet({sql_list(files)}, union_by_name=true)").fetchone()[0])
     finally:
         con.close()
 
 
-def _flag_sql(files: list[str], columns: set[str], lacking: list[str]) -> dict[str, str]:
+def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: bool = False) -> dict[str, str]:
     """SQL of the three steps: ids occurring more than once (``dups``), rows whose parent id is
     not a span id (``orphans``), and the flagged rows (file, row, span id, one boolean per
     problem class), which joins the two small tables. Each step scans the files once; nothing
-    of the size of the input is materialised."""
+    of the size of the input is materialised.
+
+    ``staged``: some files were written by :mod:`dsge_agents.traces.ingest` and carry the
+    readers' bookkeeping: ``_row`` (row / line number in the original file) and ``_raw_start``
+    / ``_raw_end`` (timestamp text that did not parse, as the pandas validator sees it)."""
 
     def col(c, cast=None):
         if c not in columns:
@@ -120,7 +128,7 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str]) -> dict[s
                 f"AND trim({x}, {_WS}) = ''))")
 
     # position in the input: file (in the order given), then row
-    ord_ = "_fidx * CAST(1099511627776 AS BIGINT) + _frn"
+    ord_ = f"_fidx * CAST({_FILE_STRIDE} AS BIGINT) + _frn"
     sid, tid, par = col("span_id", "VARCHAR"), col("trace_id", "VARCHAR"), col("parent_span_id", "VARCHAR")
     ids = f"SELECT {ord_} AS ord, {mc} AS mc, {sid} AS sid, {tid} AS tid, {par} AS par FROM raw"
 
@@ -134,24 +142,30 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str]) -> dict[s
                f"AND par NOT IN (SELECT {sid} FROM raw WHERE {sid} IS NOT NULL)")
     dur = f"(epoch_ns({col('end_ts')}) - epoch_ns({col('start_ts')})) / 1e9"
     ttft = col("ttft_s", "DOUBLE")
+    row = "coalesce(_row, _frn + 1)" if staged and "_row" in columns else "_frn + 1"
+    raw = [c for c in ("_raw_start", "_raw_end") if staged and c in columns]
+    unparsed = f"({' OR '.join(f'{c} IS NOT NULL' for c in raw)})" if raw else "false"
     flags = f"""
-        SELECT {ord_} AS ord, _fidx, _frn + 1 AS _row,
+        SELECT {ord_} AS ord, _fidx, {row} AS _row,
                {mc} AS missing_columns,
                NOT ({mc}) AND ({blank(tid)} OR {blank(sid)}) AS missing_id,
-               false AS unparseable_timestamp,
-               NOT ({mc}) AND ({col('start_ts')} IS NULL OR {col('end_ts')} IS NULL) AS nan_duration,
+               NOT ({mc}) AND {unparsed} AS unparseable_timestamp,
+               NOT ({mc}) AND NOT {unparsed}
+                   AND ({col('start_ts')} IS NULL OR {col('end_ts')} IS NULL) AS nan_duration,
                NOT ({mc}) AND coalesce({dur} < 0, false) AS end_before_start,
                NOT ({mc}) AND coalesce(NOT isnan({ttft}) AND ({ttft} < 0 OR isinf({ttft})
                    OR ({dur} >= 0 AND {ttft} > {dur} + 1e-6)), false) AS negative_duration,
                NOT ({mc}) AND ({tok}) AS negative_tokens
         FROM raw"""
-    rowwise = ("missing_columns OR missing_id OR nan_duration OR end_before_start OR negative_duration "
-               "OR negative_tokens")
+    rowwise = ("missing_columns OR missing_id OR unparseable_timestamp OR nan_duration OR end_before_start "
+               "OR negative_duration OR negative_tokens")
     # the row-wise flagged rows; the rows of the small position tables (duplicates, orphans) by a
     # semi-join (``IN (SELECT ...)`` or a left join would cost DuckDB ~5 s per 10 M rows here)
     main = f"SELECT * FROM ({flags}) WHERE {rowwise}"
     extra = f"SELECT f.* FROM ({flags}) AS f SEMI JOIN positions AS x ON f.ord = x.ord"
-    ids_of = f"SELECT i.ord, i.sid FROM ({ids}) AS i SEMI JOIN positions AS x ON i.ord = x.ord"
+    value = f"coalesce({', '.join(raw)})" if raw else "NULL"
+    ids_of = (f"SELECT i.ord, i.sid, i.raw FROM (SELECT {ord_} AS ord, {sid} AS sid, "
+              f"CAST({value} AS VARCHAR) AS raw FROM raw) AS i SEMI JOIN positions AS x ON i.ord = x.ord")
     return {"dups": dups, "dup_rows": dup_rows, "orphans": orphans, "main": main, "extra": extra,
             "ids_of": ids_of}
 
@@ -167,6 +181,8 @@ def validate_files(
     threads: int | None = None,
     memory_limit: str | None = None,
     progress: bool = False,
+    sources=None,
+    missing_columns: dict | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Validate canonical Parquet span files in DuckDB (see the module docstring).
 
@@ -176,25 +192,43 @@ def validate_files(
     :class:`~dsge_agents.traces.validate.ValidationReport` of the pandas validator.
     ``on_error="raise"`` raises :class:`~dsge_agents.errors.TraceValidationError` as it does.
     ``progress``: DuckDB prints its progress bar for steps running over a second.
+
+    ``sources`` (used by :func:`dsge_agents.traces.ingest.ingest_files`): one name per file, the
+    file the user gave, when some of ``paths`` are staging files holding the readers'
+    bookkeeping columns (``_row``, ``_raw_start``, ``_raw_end``). Reports, errors and the
+    quarantine then name the original files and rows, unparseable timestamps are flagged, and
+    the returned frame also has ``_file`` / ``_file_row`` (the position in ``paths``, for
+    ``aggregate(exclude=)``). ``missing_columns``: source -> required columns its original
+    lacked (a staged file has them all, as NULL).
     """
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
     files = [str(p) for p in paths]
+    staged = sources is not None
+    names = [str(x) for x in sources] if staged else list(files)
+    if len(names) != len(files):
+        raise ValueError(f"sources= needs one name per file ({len(files)}), got {len(names)}")
+    name_of = dict(zip(files, names))
     schemas = _schemas(files)
     columns = set().union(*(set(s.names) for s in schemas.values()))
-    lacking = [f for f, s in schemas.items() if any(c not in s.names for c in REQUIRED_COLUMNS)]
+
+    def absent(f):  # required columns the file (or its original) lacks
+        given = (missing_columns or {}).get(name_of[f])
+        return list(given) if given else [c for c in REQUIRED_COLUMNS if c not in schemas[f].names]
+
+    lacking = [f for f in files if absent(f)]
     con = duck_connect(threads, memory_limit, progress)
     try:
         con.execute(
             "CREATE TEMP VIEW raw AS SELECT * EXCLUDE (file_row_number), file_row_number AS _frn, "
             "file_index AS _fidx FROM read_parquet("
-            f"{files!r}, union_by_name=true, filename='_src_file', file_row_number=true)"
+            f"{sql_list(files)}, union_by_name=true, filename='_src_file', file_row_number=true)"
         )
         per_file = con.execute(
-            f"SELECT file_name, num_rows FROM parquet_file_metadata({files!r})").fetchall()
+            f"SELECT file_name, num_rows FROM parquet_file_metadata({sql_list(files)})").fetchall()
         n = int(sum(r for _, r in per_file))
-        nonempty = sorted({f for f, r in per_file if r > 0})
-        sql = _flag_sql(files, columns, lacking)
+        nonempty = sorted({name_of.get(f, f) for f, r in per_file if r > 0})
+        sql = _flag_sql(files, columns, lacking, staged)
         con.execute("CREATE TEMP TABLE dups AS " + sql["dups"])
         empty = "SELECT CAST(NULL AS BIGINT) AS ord WHERE false"
         has_dups = con.execute("SELECT count(*) FROM dups").fetchone()[0] > 0
@@ -213,16 +247,19 @@ def validate_files(
         bad = bad.sort_values("ord", kind="stable").reset_index(drop=True)
         bad["duplicate_span_id"] = np.isin(bad["ord"].to_numpy(dtype=np.int64), dup_ords)
         bad["orphan_parent"] = np.isin(bad["ord"].to_numpy(dtype=np.int64), orphan_ords)
-        bad["_source"] = np.asarray(files, dtype=object)[bad["_fidx"].to_numpy(dtype=np.int64)] \
-            if len(bad) else pd.Series([], dtype=object)
+        fidx = bad["_fidx"].to_numpy(dtype=np.int64)
+        bad["_source"] = np.asarray(names, dtype=object)[fidx] if len(bad) else pd.Series([], dtype=object)
+        bad["_file"] = np.asarray(files, dtype=object)[fidx] if len(bad) else pd.Series([], dtype=object)
+        bad["_file_row"] = bad["ord"].to_numpy(dtype=np.int64) % _FILE_STRIDE + 1
         masks = {k: bad[k].to_numpy(dtype=bool) for k in PROBLEMS}
         counts = {k: int(m.sum()) for k, m in masks.items() if m.any()}
         # span ids of the rows named in the report or the error (a few per class)
         named = sorted({int(o) for m in masks.values() for o in bad.loc[m, "ord"].head(N_EXAMPLES)})
-        sid_of = {}
+        sid_of, raw_of = {}, {}
         if named:
             con.register("positions", pd.DataFrame({"ord": np.asarray(named, dtype=np.int64)}))
-            sid_of = dict(con.execute(sql["ids_of"]).fetchall())
+            for o, sid_, raw_ in con.execute(sql["ids_of"]).fetchall():
+                sid_of[o], raw_of[o] = sid_, raw_
             con.unregister("positions")
 
         def span_id(o):
@@ -237,7 +274,9 @@ def validate_files(
                 for r in rows.to_dict("records"):
                     e = {"row": int(r["_row"]), "span_id": span_id(r["ord"]), "file": str(r["_source"])}
                     if k == "missing_columns":
-                        e["missing"] = [c for c in REQUIRED_COLUMNS if c not in schemas[r["_source"]].names]
+                        e["missing"] = absent(r["_file"])
+                    if k == "unparseable_timestamp":
+                        e["value"] = raw_of.get(int(r["ord"]))
                     ex.append(e)
                 examples[k] = ex
         if on_error == "raise" and len(bad):
@@ -251,9 +290,7 @@ def validate_files(
                         for r in rows.to_dict("records"))
                     extra = ""
                     if k == "missing_columns":
-                        extra = " " + ", ".join(
-                            f"{f} lacks {[c for c in REQUIRED_COLUMNS if c not in schemas[f].names]}"
-                            for f in lacking)
+                        extra = " " + ", ".join(f"{name_of[f]} lacks {absent(f)}" for f in lacking)
                     parts.append(f"{k} ({counts[k]} rows{extra}): {where}")
             raise TraceValidationError(f"{len(bad)} of {n} span rows are invalid -- " + " | ".join(parts))
         qfile = None
@@ -263,11 +300,16 @@ def validate_files(
             con.register("bad_rows", bad[["ord", "_source", "_row"] + list(PROBLEMS)])
             problems = "concat_ws(',', " + ", ".join(f"CASE WHEN b.{k} THEN '{k}' END" for k in PROBLEMS) + ")"
             fmt = "(FORMAT csv, HEADER)" if qpath.suffix.lower() == ".csv" else "(FORMAT parquet)"
+            # staged files: the readers' bookkeeping goes after _source / _row, as the pandas
+            # validator writes it
+            book = [c for c in ("_row", "_raw_start", "_raw_end") if staged and c in columns]
+            raw_cols = "".join(f"r.{c}, " for c in book if c != "_row"
+                               and counts.get("unparseable_timestamp"))
             con.execute(
-                "COPY (SELECT r.* EXCLUDE (_src_file, _frn, _fidx), b._source, b._row, "
-                f"{problems} AS _problems "
-                "FROM raw r JOIN bad_rows b ON r._fidx * CAST(1099511627776 AS BIGINT) + r._frn = b.ord "
-                f"ORDER BY b.ord) TO '{qpath}' {fmt}"
+                f"COPY (SELECT r.* EXCLUDE (_src_file, _frn, _fidx{''.join(', ' + c for c in book)}), "
+                f"b._source, b._row, {raw_cols}{problems} AS _problems "
+                f"FROM raw r JOIN bad_rows b ON r._fidx * CAST({_FILE_STRIDE} AS BIGINT) + r._frn = b.ord "
+                f"ORDER BY b.ord) TO {sql_str(qpath)} {fmt}"
             )
             qfile = str(qpath)
     finally:
@@ -283,4 +325,5 @@ def validate_files(
     )
     if report_path is not None:
         report.write(report_path, overwrite=overwrite_report)
-    return bad[["_source", "_row"]].reset_index(drop=True), report
+    keep = ["_source", "_row"] + (["_file", "_file_row"] if staged else [])
+    return bad[keep].reset_index(drop=True), report

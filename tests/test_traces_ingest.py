@@ -1,0 +1,243 @@
+"""Validated ingest in bounded memory (traces.ingest) and the CSV reader beneath it.
+
+References: pandas' own CSV parser (``read_csv(dtype=object)``) for the text frames, pandas'
+``to_numeric`` for numbers, and the pandas validator (``load_spans`` + ``aggregate`` of the
+accepted rows) for reports, error messages, quarantined rows and panels.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsge_agents.cli.main import main
+from dsge_agents.errors import TraceValidationError
+from dsge_agents.traces import readers
+from dsge_agents.traces.aggregate import aggregate
+from dsge_agents.traces.ingest import engine_plan, ingest_files
+from dsge_agents.traces.readers import TraceFormatError
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, _to_number
+from dsge_agents.traces.validate import load_spans
+from test_traces_validate_sql import _spans
+
+ROW = "t1,s1,,chat,chat,a,p,m,2024-01-01T00:00:00Z,2024-01-01T00:00:01Z,0.1,10,20,,0.01,ok,,x"
+HEAD = ",".join(CANONICAL_COLUMNS) + ",note"
+
+
+def _pandas_frames(path, sep=","):
+    return pd.read_csv(path, sep=sep, dtype="object", keep_default_na=True)
+
+
+def _same_text(a: pd.DataFrame, b: pd.DataFrame):
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for c in a.columns:
+        x, y = a[c].astype(object), b[c].astype(object)
+        assert (x.isna().to_numpy() == y.isna().to_numpy()).all(), c
+        assert x[x.notna()].tolist() == y[y.notna()].tolist(), c
+
+
+CASES = {
+    "quoted": HEAD + '\n"t,1","s""1",,"multi\nline",chat,a,p,m,2024-01-01 00:00:00,x,1e-1, 10 ,1_000,abc,0x1,'
+                     'STATUS_CODE_ERROR,,"y,z"\n',
+    "na_spellings": HEAD + "\nNA,None,null,n/a,NaN,-nan,#N/A,<NA>,yesterday,1717200000,inf,-5,1,nan,"
+                           'Infinity,Failed,"",\n',
+    "short_row": HEAD + "\nt1,s1\n" + ROW + "\n",       # pandas pads with NA: Arrow rejects, pandas continues
+    "bom_crlf": "\ufeff" + (HEAD + "\n" + ROW + "\n").replace("\n", "\r\n"),
+    "unicode": HEAD + "\n" + ROW.replace("chat,a", "ch\u00e4t \u2603,\u00e9") + "\n",
+    "blank_lines": HEAD + "\n\n" + ROW + "\n\n",
+    "repeated_name": HEAD + ",note\n" + ROW + ",w\n",
+    "header_only": HEAD + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_csv_frames_equal_pandas_parser(name, tmp_path):
+    p = tmp_path / f"{name}.csv"
+    p.write_bytes(CASES[name].encode("utf-8"))
+    frames = list(readers._csv_frames(p))
+    got = pd.concat(frames, ignore_index=True)
+    _same_text(got, _pandas_frames(p))
+
+
+def test_csv_frames_across_blocks_and_a_late_bad_row(tmp_path):
+    """Many Arrow blocks; a short row after the first blocks hands over to pandas, which
+    continues from the first row not yet yielded: no row lost or repeated."""
+    r = np.random.default_rng(0)
+    rows = [ROW.replace("t1,s1", f"t{i},s{i}").replace("0.01", repr(float(r.random()))) for i in range(3000)]
+    for name, text in {"clean": rows, "late_short_row": rows[:2500] + ["t9,s9"] + rows[2500:]}.items():
+        p = tmp_path / f"{name}.csv"
+        p.write_text(HEAD + "\n" + "\n".join(text) + "\n")
+        frames = list(readers._csv_frames(p, chunk_rows=100))
+        assert len(frames) > 3
+        kinds = {"pandas" if f["trace_id"].dtype == object else "arrow" for f in frames}
+        assert kinds == ({"arrow"} if name == "clean" else {"arrow", "pandas"})  # the hand-over happened
+        _same_text(pd.concat(frames, ignore_index=True), _pandas_frames(p))
+    # the canonical chunks number the lines as read_canonical does
+    ch = [c for c, _ in readers.canonical_chunks(p, chunk_rows=100)]
+    whole = readers.read_canonical(p)
+    assert pd.concat(ch, ignore_index=True)["_row"].tolist() == whole["_row"].tolist() == list(range(2, 3003))
+
+
+def test_csv_errors_name_the_file_and_line(tmp_path):
+    long_row = tmp_path / "long.csv"
+    long_row.write_text(HEAD + "\n" + ROW + "\n" + ROW + ",extra,fields\n")
+    with pytest.raises(TraceFormatError, match=r"long\.csv: cannot parse CSV: .*line 3"):
+        readers.read_canonical(long_row)
+    bad_utf8 = tmp_path / "latin1.csv"
+    bad_utf8.write_bytes((HEAD + "\n" + ROW.replace("chat,a", "ch\xe4t,a") + "\n").encode("latin-1"))
+    with pytest.raises(TraceFormatError, match=r"latin1\.csv: cannot parse CSV"):
+        list(readers.canonical_chunks(bad_utf8))
+
+
+def test_text_numbers_parse_as_pandas_does():
+    r = np.random.default_rng(1)
+    vals = [repr(float(x)) for x in r.lognormal(0, 5, 2000)] + [str(int(x)) for x in r.integers(-10**6, 10**6, 500)]
+    vals += ["1e400", "-1e-400", "inf", "-Infinity", "nan", "007", "+3", ".5", "5.", "4.9e-324", None]
+    s = pd.Series(vals, dtype=object)
+    ref = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+    np.testing.assert_array_equal(_to_number(s).to_numpy(), ref)           # Arrow's fast path, bit for bit
+    odd = pd.Series(vals[:50] + [" 12", "1,000", "abc", "0x10"], dtype=object)  # pandas' path
+    np.testing.assert_array_equal(
+        _to_number(odd).astype("float64").to_numpy(), pd.to_numeric(odd, errors="coerce").astype("float64").to_numpy())
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Four files of every kind the engine path takes: a CSV and a TSV staged, a typed Parquet
+    read directly, a Parquet with text timestamps staged; problems of every class across them."""
+    d = tmp_path_factory.mktemp("ingest")
+    a, b, t = _spans(3000, 0, 11), _spans(2000, 3000, 12), _spans(1500, 6000, 13)
+    a = a.astype({"start_ts": object, "end_ts": object, "output_tokens": object})
+    a.loc[5, "span_id"] = None                                           # missing_id
+    a.loc[10, "end_ts"] = None                                           # nan_duration
+    a.loc[12, "start_ts"] = "yesterday-ish"                              # unparseable_timestamp
+    a.loc[13, "end_ts"] = "2024-13-45T99:00"                             # unparseable_timestamp
+    a.loc[20, "end_ts"] = a.loc[20, "start_ts"] - pd.Timedelta("1s")     # end_before_start
+    a.loc[30, "ttft_s"] = -0.1                                           # negative_duration
+    a.loc[40, "input_tokens"] = -5                                       # negative_tokens
+    a.loc[41, "output_tokens"] = "many"                                  # not a number: NA, fine
+    a.loc[50:70, "status"] = "STATUS_CODE_ERROR"                         # spelling mapped by the reader
+    b.loc[7, "span_id"] = a.loc[100, "span_id"]                          # duplicate across files
+    b.loc[50, "parent_span_id"] = "nope"                                 # orphan_parent
+    t["start_ts"] = t["start_ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")   # text timestamps: staged
+    t.loc[3, "end_ts"] = pd.NaT
+    t.loc[4, "span_id"] = b.loc[9, "span_id"]                            # duplicate of a direct file
+    c = _spans(300, 9000, 14).drop(columns=["end_ts"])                   # missing_columns
+    paths = [d / "a.csv", d / "b.parquet", d / "t.parquet", d / "c.tsv"]
+    a.to_csv(paths[0], index=False)
+    b.to_parquet(paths[1], index=False)
+    t.to_parquet(paths[2], index=False)
+    c.to_csv(paths[3], index=False, sep="\t")
+    return [str(p) for p in paths]
+
+
+def test_plan_routes_each_file(inputs, tmp_path):
+    plan = engine_plan(inputs)
+    assert plan.direct == [inputs[1]] and plan.staged == [inputs[0], inputs[2], inputs[3]]
+    assert engine_plan(inputs, price_table={"m": (1.0, 2.0)}).direct == []
+    otlp = tmp_path / "x.json"
+    otlp.write_text(json.dumps({"resourceSpans": []}))
+    reserved = tmp_path / "r.csv"
+    reserved.write_text(HEAD + ",_row\n" + ROW + ",1\n")
+    assert engine_plan([inputs[0], otlp]) is None and engine_plan([reserved]) is None
+    with pytest.raises(TraceFormatError, match=r"r\.csv: has columns named like the readers' bookkeeping \(_row\)"):
+        ingest_files([reserved])
+    with pytest.raises(TraceFormatError, match="x.json"):
+        ingest_files([otlp])
+
+
+def test_same_report_quarantine_and_panels_as_pandas(inputs, tmp_path):
+    accepted, ref = load_spans(inputs, on_error="quarantine", quarantine_path=tmp_path / "qp.parquet")
+    panel, rep = ingest_files(inputs, on_error="quarantine", quarantine_path=tmp_path / "qe.parquet",
+                              chunk_rows=700, workdir=tmp_path)
+    r, e = ref.to_dict(), rep.to_dict()
+    assert r.pop("quarantine_file") != e.pop("quarantine_file")
+    assert e == r
+    hand = {"missing_columns": 300, "missing_id": 1, "unparseable_timestamp": 2, "nan_duration": 2,
+            "end_before_start": 1, "negative_duration": 1, "negative_tokens": 1, "duplicate_span_id": 2}
+    assert {k: e["problems"][k] for k in hand} == hand
+    assert e["input_rows"] == 6800 == e["accepted_rows"] + e["quarantined_rows"]
+    ex = {x["row"]: x["value"] for x in e["examples"]["unparseable_timestamp"]}
+    assert ex == {14: "yesterday-ish", 15: "2024-13-45T99:00"}     # CSV lines (header is line 1)
+    qp, qe = pd.read_parquet(tmp_path / "qp.parquet"), pd.read_parquet(tmp_path / "qe.parquet")
+    assert list(qe.columns) == list(qp.columns)
+    for c in qp.columns:
+        assert qe[c].astype(str).tolist() == qp[c].astype(str).tolist(), c
+    m = aggregate(accepted, "1min").tidy.merge(panel.tidy, on=["period", "agent", "metric"], how="outer",
+                                               suffixes=("_r", "_e"), indicator=True)
+    assert (m["_merge"] == "both").all()
+    np.testing.assert_allclose(m["value_e"], m["value_r"], rtol=1e-12, atol=1e-12, equal_nan=True)
+    assert panel.wide["error_rate"].max() > 0.5        # the STATUS_CODE_ERROR rows count as errors
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("dsge-agents-stage-")]  # staging removed
+
+
+def test_same_error_message_as_pandas(inputs):
+    with pytest.raises(TraceValidationError) as ref:
+        load_spans(inputs, on_error="raise")
+    with pytest.raises(TraceValidationError) as got:
+        ingest_files(inputs, on_error="raise", chunk_rows=500)
+    assert str(got.value) == str(ref.value)
+    assert "a.csv: row 14 (span_id s0000012)" in str(got.value)
+
+
+def test_price_table_fills_cost_while_staging(tmp_path):
+    df = _spans(400, 0, 15).drop(columns=["cost_usd"])
+    df["model"] = np.where(np.arange(400) % 2 == 0, "small", "other")
+    p = tmp_path / "s.parquet"                     # typed Parquet: staged because of the prices
+    df.to_parquet(p, index=False)
+    prices = {"small": (2.0, 8.0)}
+    accepted, _ = load_spans([p], on_error="raise", price_table=prices)
+    panel, _ = ingest_files([p], price_table=prices, requests=False)
+    ref = aggregate(accepted, "1min", requests=False).wide["cost"]
+    np.testing.assert_allclose(panel.wide["cost"].to_numpy(), ref.to_numpy(), rtol=1e-12)
+    small = df["model"] == "small"                 # by hand: 2 $ and 8 $ per million tokens
+    hand = ((df.loc[small, "input_tokens"] * 2.0 + df.loc[small, "output_tokens"] * 8.0) / 1e6).sum()
+    assert panel.wide["cost"].sum() == pytest.approx(hand, rel=1e-12)
+
+
+def test_cli_ingest_csv_in_the_engine(inputs, tmp_path, monkeypatch, capsys):
+    outs = {}
+    for engine in ("duckdb", "pandas"):
+        out, rep = tmp_path / f"{engine}.parquet", tmp_path / f"{engine}.json"
+        assert main(["ingest", *inputs, "-o", str(out), "--on-error", "quarantine", "--report", str(rep),
+                     "--engine", engine]) == 0
+        outs[engine] = (pd.read_parquet(out), json.loads(rep.read_text()))
+    (pe, re_), (pp, rp) = outs["duckdb"], outs["pandas"]
+    assert re_.pop("quarantine_file") != rp.pop("quarantine_file")
+    assert re_ == rp
+    m = pe.merge(pp, on=["period", "agent", "metric"], how="outer", suffixes=("_e", "_p"))
+    np.testing.assert_allclose(m["value_e"], m["value_p"], rtol=1e-9, atol=1e-12, equal_nan=True)
+    # the default engine does not read the table into pandas
+    import importlib
+
+    v = importlib.import_module("dsge_agents.traces.validate")  # the module, not the re-exported function
+
+    def refuse(*a, **k):
+        raise AssertionError("pandas validator used")
+
+    monkeypatch.setattr(v, "validate", refuse)
+    out = tmp_path / "again.parquet"
+    assert main(["ingest", inputs[0], "-o", str(out), "--on-error", "quarantine"]) == 0
+    assert (tmp_path / "again.quarantine.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("dsge-agents-stage-")]
+
+
+def test_file_names_with_quotes_and_spaces(tmp_path):
+    """File names go into DuckDB's SQL as literals: quotes and spaces must survive."""
+    d = tmp_path / "team's traces [v2]"
+    d.mkdir()
+    a, b = _spans(300, 0, 16), _spans(200, 300, 17)
+    b.loc[3, "span_id"] = a.loc[4, "span_id"]     # a duplicate across the files; b row 4 loses its parent
+    a.to_csv(d / "a 'x'.csv", index=False)
+    b.to_parquet(d / 'b "y".parquet', index=False)
+    files = [str(d / "a 'x'.csv"), str(d / 'b "y".parquet')]
+    q = d / "o'q.parquet"
+    panel, rep = ingest_files(files, on_error="quarantine", quarantine_path=q, workdir=d, requests=False)
+    assert rep.problems == {"duplicate_span_id": 1, "orphan_parent": 1}
+    assert rep.quarantine_file == str(q) and q.exists()
+    assert pd.read_parquet(q)[["_source", "_row"]].values.tolist() == [[files[1], 4], [files[1], 5]]
+    assert panel.wide["arrivals"].sum() == 498
+    assert aggregate(files[1:], "1min", requests=False).wide["arrivals"].sum() == 200
