@@ -241,3 +241,19 @@ def test_file_names_with_quotes_and_spaces(tmp_path):
     assert pd.read_parquet(q)[["_source", "_row"]].values.tolist() == [[files[1], 4], [files[1], 5]]
     assert panel.wide["arrivals"].sum() == 498
     assert aggregate(files[1:], "1min", requests=False).wide["arrivals"].sum() == 200
+
+
+def test_cli_duckdb_settings(inputs, tmp_path, capsys):
+    out = tmp_path / "o.parquet"
+    assert main(["ingest", inputs[1], "-o", str(out), "--memory-limit", "lots"]) == 1
+    assert "--memory-limit 'lots': not a size DuckDB understands" in capsys.readouterr().err
+    assert main(["ingest", inputs[1], "-o", str(out), "--engine", "pandas", "--threads", "2"]) == 1
+    assert "apply to --engine duckdb" in capsys.readouterr().err
+    assert main(["ingest", inputs[1], "-o", str(out), "--threads", "0"]) == 1
+    assert "--threads must be at least 1" in capsys.readouterr().err
+    assert not out.exists()
+    ref = tmp_path / "ref.parquet"
+    assert main(["ingest", inputs[0], inputs[1], "-o", str(ref), "--on-error", "quarantine"]) == 0
+    assert main(["ingest", inputs[0], inputs[1], "-o", str(out), "--on-error", "quarantine",
+                 "--memory-limit", "100MB", "--threads", "1"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(ref))

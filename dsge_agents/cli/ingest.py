@@ -70,6 +70,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"))
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for --engine dask")
+    p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    p.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM); "
+                   "it spills to a temporary folder beside the output beyond it")
     p.add_argument("--price-table", help="CSV/YAML of model prices per 1M tokens to fill missing cost")
     p.add_argument("--time-unit", default="auto", choices=("auto", "s", "ms"), help="Langfuse latency unit")
     p.add_argument("--no-check-parents", action="store_true", help="accept parent ids missing from the input")
@@ -100,6 +103,7 @@ def run(args) -> int:
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         raise OutputExistsError(f"{out}: the output must end in .parquet or .csv")
     report_path = _check_out(args.report, args.force) if args.report else None
+    _duck_settings(args)  # bad --threads / --memory-limit: said before any reading
     for t in args.traces:
         if not Path(t).exists():
             raise DSGEError(f"{t}: no such trace file")
@@ -110,7 +114,7 @@ def run(args) -> int:
                 f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}"
             )
         panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler,
-                          progress=sys.stdout.isatty())
+                          progress=sys.stdout.isatty(), **_duck_settings(args))
         return _finish(panel, out, args, None, None)
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if _engine_path(args):
@@ -130,6 +134,7 @@ def run(args) -> int:
             overwrite_report=args.force,
             workdir=out.parent,
             progress=sys.stdout.isatty(),  # a bar while staging, DuckDB's for steps over a second
+            **_duck_settings(args),
         )
         print(rep.summary())
         return _finish(panel, out, args, rep, report_path)
@@ -153,8 +158,27 @@ def run(args) -> int:
         overwrite_report=args.force,
     )
     print(rep.summary())
-    panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler)
+    panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler, **_duck_settings(args))
     return _finish(panel, out, args, rep, report_path)
+
+
+def _duck_settings(args) -> dict:
+    """DuckDB's thread count and memory limit from the options (DuckDB engine only)."""
+    if args.engine != "duckdb":
+        if args.threads or args.memory_limit:
+            raise DSGEError("--threads and --memory-limit apply to --engine duckdb")
+        return {}
+    if args.threads is not None and args.threads < 1:
+        raise DSGEError(f"--threads must be at least 1, got {args.threads}")
+    if args.memory_limit:
+        from dsge_agents.traces.aggregate import duck_connect
+
+        try:  # checked before any reading: DuckDB parses the size
+            duck_connect(memory_limit=args.memory_limit).close()
+        except ValueError:
+            raise DSGEError(f"--memory-limit {args.memory_limit!r}: not a size DuckDB understands "
+                            "(e.g. 4GB, 500MB)") from None
+    return {"threads": args.threads, "memory_limit": args.memory_limit}
 
 
 def _engine_path(args) -> bool:

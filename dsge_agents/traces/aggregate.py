@@ -617,9 +617,12 @@ def _duck_facts(con, source, parquet_files) -> _Facts:
     return _Facts(int(rows), not ttft_ok, not end_ok)
 
 
-def duck_connect(threads: int | None = None, memory_limit: str | None = None, progress: bool = False):
+def duck_connect(threads: int | None = None, memory_limit: str | None = None, progress: bool = False,
+                 temp_directory=None):
     """An in-memory DuckDB connection in UTC with the given thread count / memory limit;
-    ``progress``: DuckDB prints its progress bar for queries running over a second.
+    ``progress``: DuckDB prints its progress bar for queries running over a second;
+    ``temp_directory``: where DuckDB spills when it reaches the memory limit (DuckDB's
+    default is ``.tmp`` in the working directory).
 
     Parquet, CSV and ICU (time zones) are linked into the duckdb wheel: nothing to load or
     download, and the start-up check for extensions is skipped (≈ 15 ms of ~40 ms connect).
@@ -628,10 +631,17 @@ def duck_connect(threads: int | None = None, memory_limit: str | None = None, pr
 
     con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
     con.execute("SET TimeZone='UTC'")
-    if threads:
-        con.execute(f"SET threads={int(threads)}")
-    if memory_limit:
-        con.execute(f"SET memory_limit='{memory_limit}'")
+    try:
+        if threads:
+            con.execute(f"SET threads={int(threads)}")
+        if memory_limit:
+            con.execute(f"SET memory_limit={sql_str(memory_limit)}")
+    except (duckdb.Error, ValueError) as exc:
+        con.close()
+        raise ValueError(f"DuckDB settings threads={threads!r}, memory_limit={memory_limit!r}: {exc} "
+                         "(memory_limit as '4GB', '500MB', ...)") from None
+    if temp_directory is not None:
+        con.execute(f"SET temp_directory={sql_str(temp_directory)}")
     if progress:
         con.execute("SET enable_progress_bar=true")
         con.execute("SET enable_progress_bar_print=true")
@@ -640,7 +650,7 @@ def duck_connect(threads: int | None = None, memory_limit: str | None = None, pr
 
 
 def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None,
-                 exclude=None, normalize_status: bool = False, progress: bool = False):
+                 exclude=None, normalize_status: bool = False, progress: bool = False, temp_directory=None):
     """Partial sums per (agent, period) with DuckDB: one scan for the start side, one for the end side.
 
     The two sides have different group keys (start period, end period) and the percentiles
@@ -648,7 +658,7 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
     reads only its columns; for Parquet input the start side does not read ``end_ts`` at all
     (spans without an end are found from the row-group null counts and subtracted).
     """
-    con = duck_connect(threads, memory_limit, progress)
+    con = duck_connect(threads, memory_limit, progress, temp_directory)
     try:
         rel, parquet_files = _duck_source(con, source, exclude)
         err = _ERR_SPELLINGS if normalize_status else _ERR_EXACT
@@ -810,6 +820,7 @@ def aggregate(
     exclude: pd.DataFrame | None = None,
     normalize_status: bool = False,
     progress: bool = False,
+    temp_directory=None,
 ) -> TracePanel:
     """Aggregate spans into per-period, per-agent panels (see module docstring for definitions).
 
@@ -832,10 +843,13 @@ def aggregate(
         mapped as the readers map them (a little slower). DataFrames from the readers are
         canonical already.
     progress : DuckDB engine: print DuckDB's progress bar for queries running over a second.
+    temp_directory : DuckDB engine: where it spills past ``memory_limit`` (default ``.tmp`` in
+        the working directory).
     """
     P = period_ns(period)
     if engine == "duckdb":
-        parts = _duck_panels(source, P, requests, threads, memory_limit, exclude, normalize_status, progress)
+        parts = _duck_panels(source, P, requests, threads, memory_limit, exclude, normalize_status, progress,
+                             temp_directory)
     elif exclude is not None and len(exclude):
         raise ValueError("exclude= needs engine='duckdb'")
     elif engine == "dask":

@@ -182,8 +182,11 @@ def ingest_files(
     The same report, error, quarantine rows and panel as ``aggregate(validate(read_spans(paths)))``
     (see the module docstring for how). ``workdir``: folder for the staging files (a temporary
     folder inside it, removed afterwards; default the system's temporary folder) — staging
-    needs about the size of the inputs as Parquet. ``progress``: a bar while staging and
-    DuckDB's bar for long queries.
+    needs about the size of the inputs as Parquet; DuckDB spills there too. ``threads``,
+    ``memory_limit`` (``"4GB"``): DuckDB's settings -- its hash tables of span and trace ids
+    grow with the input (10 M spans: ≈ 1.4 GB unlimited, 0.8 GB with ``"500MB"``), staging
+    needs ≈ 0.6 GB whatever the size. ``progress``: a bar while staging and DuckDB's bar for
+    long queries.
 
     Returns ``(panel, report)``. Raises :class:`~dsge_agents.errors.TraceFormatError` when an
     input is not a canonical CSV/TSV/Parquet table (use ``read_spans`` + ``validate`` then).
@@ -213,13 +216,14 @@ def ingest_files(
         bad, report = validate_files(
             files, on_error, quarantine_path=quarantine_path, report_path=report_path,
             check_parents=check_parents, overwrite_report=overwrite_report, threads=threads,
-            memory_limit=memory_limit, progress=progress, sources=paths, missing_columns=missing or None)
+            memory_limit=memory_limit, progress=progress, sources=paths, missing_columns=missing or None,
+            temp_directory=Path(tmp) / "duckdb")
         exclude = bad[["_file", "_file_row"]].rename(columns={"_file": "_source", "_file_row": "_row"})
         # staged files hold canonical status values (the readers map the spellings)
         panel = aggregate(files, period, engine="duckdb", requests=requests, threads=threads,
                           memory_limit=memory_limit, exclude=exclude,
                           normalize_status=bool(plan.direct) and status_needs_mapping(plan.direct),
-                          progress=progress)
+                          progress=progress, temp_directory=Path(tmp) / "duckdb")
     return panel, report
 
 

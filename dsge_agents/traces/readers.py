@@ -403,7 +403,10 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
         per_line = max(len(head) / max(head.count(b"\n"), 1), 16.0)
-        block = int(min(max(chunk_rows * per_line, 1 << 16), 1 << 26))
+        # Arrow's reader parses some tens of blocks ahead of its consumer (measured: 45 MB blocks
+        # held 1.8 GB while a 10 M-row file was staged, 8 MB blocks 0.33 GB): small blocks,
+        # gathered into frames of chunk_rows rows
+        block = int(min(max(chunk_rows * per_line / 8, 1 << 16), 1 << 22))
         try:
             reader = pacsv.open_csv(
                 path,
@@ -413,8 +416,17 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
                     column_types={c: pa.string() for c in header}, null_values=sorted(STR_NA_VALUES),
                     strings_can_be_null=True, quoted_strings_can_be_null=True),
             )
+            pending, rows = [], 0
             for batch in reader:
-                df = batch.to_pandas()
+                pending.append(batch)
+                rows += batch.num_rows
+                if rows >= chunk_rows:
+                    df = pa.Table.from_batches(pending).to_pandas()
+                    pending, rows = [], 0
+                    done += len(df)
+                    yield df
+            if pending:
+                df = pa.Table.from_batches(pending).to_pandas()
                 done += len(df)
                 yield df
             if done == 0 and size:  # header only

@@ -183,6 +183,7 @@ def validate_files(
     progress: bool = False,
     sources=None,
     missing_columns: dict | None = None,
+    temp_directory=None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Validate canonical Parquet span files in DuckDB (see the module docstring).
 
@@ -191,7 +192,8 @@ def validate_files(
     :func:`~dsge_agents.traces.aggregate.aggregate` as ``exclude=`` — and the
     :class:`~dsge_agents.traces.validate.ValidationReport` of the pandas validator.
     ``on_error="raise"`` raises :class:`~dsge_agents.errors.TraceValidationError` as it does.
-    ``progress``: DuckDB prints its progress bar for steps running over a second.
+    ``progress``: DuckDB prints its progress bar for steps running over a second;
+    ``temp_directory``: where DuckDB spills past ``memory_limit``.
 
     ``sources`` (used by :func:`dsge_agents.traces.ingest.ingest_files`): one name per file, the
     file the user gave, when some of ``paths`` are staging files holding the readers'
@@ -217,7 +219,7 @@ def validate_files(
         return list(given) if given else [c for c in REQUIRED_COLUMNS if c not in schemas[f].names]
 
     lacking = [f for f in files if absent(f)]
-    con = duck_connect(threads, memory_limit, progress)
+    con = duck_connect(threads, memory_limit, progress, temp_directory)
     try:
         con.execute(
             "CREATE TEMP VIEW raw AS SELECT * EXCLUDE (file_row_number), file_row_number AS _frn, "
