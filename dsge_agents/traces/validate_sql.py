@@ -22,9 +22,13 @@ The quarantine file holds the bad rows as stored in their file (all columns, unt
 :func:`dsge_agents.traces.aggregate.aggregate` reads the files and leaves the flagged rows out
 (``exclude=``).
 
-Inputs this path does not take (CSV, JSON, other formats, timestamps stored as text or numbers,
-non-numeric TTFT or cost, non-integer token columns, files that already have columns named like
-the bookkeeping ones) go through the pandas validator: :func:`engine_can_validate` decides.
+Inputs this path does not take directly (CSV, timestamps stored as text or numbers, non-numeric
+TTFT or cost, non-integer token columns) are staged first by :mod:`dsge_agents.traces.ingest`:
+converted chunk by chunk into Parquet files with the readers' bookkeeping (``_row``,
+``_raw_start``, ``_raw_end``), which :func:`validate_files` reads with ``sources=`` (the original
+file names) so that reports name the original files and lines. Other formats and files that
+already have columns named like the bookkeeping ones go through the pandas validator;
+:func:`engine_can_validate` decides what is read directly.
 Status spellings other than ``ok / error / unset`` are found by :func:`status_needs_mapping`
 and mapped inside the aggregation, as the readers map them.
 """
