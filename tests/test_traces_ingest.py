@@ -120,6 +120,7 @@ def inputs(tmp_path_factory):
     a.loc[40, "input_tokens"] = -5                                       # negative_tokens
     a.loc[41, "output_tokens"] = "many"                                  # not a number: NA, fine
     a.loc[50:70, "status"] = "STATUS_CODE_ERROR"                         # spelling mapped by the reader
+    a["note, free text"] = [f"n{i}" if i % 4 else None for i in range(len(a))]  # a quoted header name
     b.loc[7, "span_id"] = a.loc[100, "span_id"]                          # duplicate across files
     b.loc[50, "parent_span_id"] = "nope"                                 # orphan_parent
     t["start_ts"] = t["start_ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")   # text timestamps: staged

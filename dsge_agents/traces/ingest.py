@@ -129,17 +129,14 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
 
     path, out = Path(path), Path(out)
     cols = _columns_of(path) or []
-    extra_names = [c for c in cols if c not in CANONICAL_COLUMNS]
-    is_parquet = path.suffix.lower() in (".parquet", ".pq")
-    if is_parquet:
-        file_schema = pq.read_schema(path)
-        extra = [(c, file_schema.field(c).type) for c in extra_names]
-    else:
-        extra = [(c, pa.string()) for c in extra_names]
-    schema = _stage_schema(extra)
-    rows = 0
-    with pq.ParquetWriter(out, schema, compression="snappy") as writer:
+    rows, writer, schema, extra_names = 0, None, None, []
+    try:
         for chunk, arrow in canonical_chunks(path, chunk_rows):
+            if writer is None:  # the extra columns the reader keeps, typed as stored (Parquet) or text
+                extra_names = [c for c in chunk.columns if c not in CANONICAL_COLUMNS and not c.startswith("_")]
+                extra = [(c, arrow.schema.field(c).type if arrow is not None else pa.string()) for c in extra_names]
+                schema = _stage_schema(extra)
+                writer = pq.ParquetWriter(out, schema, compression="snappy")
             chunk = apply_price_table(chunk, price_table)
             arrays = []
             for f in schema:
@@ -156,6 +153,11 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
             rows += len(chunk)
             if bar is not None:
                 bar.update(len(chunk))
+        if writer is None:  # a Parquet file without rows
+            writer = pq.ParquetWriter(out, _stage_schema([]), compression="snappy")
+    finally:
+        if writer is not None:
+            writer.close()
     return {"rows": rows, "missing": [c for c in REQUIRED_COLUMNS if c not in cols]}
 
 
