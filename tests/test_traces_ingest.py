@@ -20,7 +20,7 @@ from dsge_agents.traces.ingest import engine_plan, ingest_files
 from dsge_agents.traces.readers import TraceFormatError
 from dsge_agents.traces.schema import CANONICAL_COLUMNS, _to_number
 from dsge_agents.traces.validate import load_spans
-from test_traces_validate_sql import _spans
+from test_traces_validate_sql import _spans, cli_engines_agree
 
 ROW = "t1,s1,,chat,chat,a,p,m,2024-01-01T00:00:00Z,2024-01-01T00:00:01Z,0.1,10,20,,0.01,ok,,x"
 HEAD = ",".join(CANONICAL_COLUMNS) + ",note"
@@ -200,17 +200,7 @@ def test_price_table_fills_cost_while_staging(tmp_path):
 
 
 def test_cli_ingest_csv_in_the_engine(inputs, tmp_path, monkeypatch, capsys):
-    outs = {}
-    for engine in ("duckdb", "pandas"):
-        out, rep = tmp_path / f"{engine}.parquet", tmp_path / f"{engine}.json"
-        assert main(["ingest", *inputs, "-o", str(out), "--on-error", "quarantine", "--report", str(rep),
-                     "--engine", engine]) == 0
-        outs[engine] = (pd.read_parquet(out), json.loads(rep.read_text()))
-    (pe, re_), (pp, rp) = outs["duckdb"], outs["pandas"]
-    assert re_.pop("quarantine_file") != rp.pop("quarantine_file")
-    assert re_ == rp
-    m = pe.merge(pp, on=["period", "agent", "metric"], how="outer", suffixes=("_e", "_p"))
-    np.testing.assert_allclose(m["value_e"], m["value_p"], rtol=1e-9, atol=1e-12, equal_nan=True)
+    cli_engines_agree(inputs, tmp_path)
     # the default engine does not read the table into pandas
     import importlib
 

@@ -153,9 +153,11 @@ def test_inputs_the_engine_path_declines(tmp_path):
         assert not engine_can_validate([ok, bad]), bad.name
 
 
-def test_cli_ingest_streams_parquet_and_reports_as_pandas(files, tmp_path, capsys):
+def cli_engines_agree(files, tmp_path):
+    """``dsge-agents ingest --on-error quarantine`` with the DuckDB engine (validated in the
+    engine) and with pandas (read into memory): same report, same panel."""
     outs = {}
-    for engine in ("duckdb", "pandas"):  # duckdb: validated in the engine; pandas: read into memory
+    for engine in ("duckdb", "pandas"):
         out, rep = tmp_path / f"{engine}.parquet", tmp_path / f"{engine}.json"
         assert main(["ingest", *files, "-o", str(out), "--on-error", "quarantine", "--report", str(rep),
                      "--engine", engine]) == 0
@@ -165,6 +167,10 @@ def test_cli_ingest_streams_parquet_and_reports_as_pandas(files, tmp_path, capsy
     assert re_ == rp
     m = pe.merge(pp, on=["period", "agent", "metric"], how="outer", suffixes=("_e", "_p"))
     np.testing.assert_allclose(m["value_e"], m["value_p"], rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_cli_ingest_streams_parquet_and_reports_as_pandas(files, tmp_path, capsys):
+    cli_engines_agree(files, tmp_path)
     capsys.readouterr()
     assert main(["ingest", *files, "-o", str(tmp_path / "r.parquet")]) == 1
     assert "duplicate_span_id (3 rows)" in capsys.readouterr().err
