@@ -5,9 +5,12 @@ span traces from real arrivals.
 >>> from dsge_agents.traces import load_spans, aggregate          # doctest: +SKIP
 >>> spans, report = load_spans(["otel.json", "langfuse.csv"], on_error="quarantine")
 >>> panel = aggregate(spans, "1min"); panel.tidy.head()
+>>> from dsge_agents.traces import ingest_files                    # doctest: +SKIP
+>>> panel, report = ingest_files(["big.csv", "more.parquet"], "1min", on_error="quarantine")
 """
 
 from dsge_agents.traces.aggregate import METRICS, TracePanel, aggregate, request_table
+from dsge_agents.traces.ingest import ingest_files
 from dsge_agents.traces.readers import FORMATS, TraceFormatError, apply_price_table, detect_format, read_spans
 from dsge_agents.traces.schema import CANONICAL_COLUMNS, canonical_equal, empty_spans, to_canonical
 from dsge_agents.traces.simulate import (
@@ -54,6 +57,7 @@ __all__ = [
     "detect_format",
     "empty_spans",
     "erlang_c_wait",
+    "ingest_files",
     "load_spans",
     "poisson_arrivals",
     "read_spans",
