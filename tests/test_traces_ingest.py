@@ -1,4 +1,4 @@
-"""Validated ingest in bounded memory (traces.ingest) and the CSV reader beneath it.
+"""Validated ingest without loading the table into pandas (traces.ingest) and the CSV reader beneath it.
 
 References: pandas' own CSV parser (``read_csv(dtype=object)``) for the text frames, pandas'
 ``to_numeric`` for numbers, and the pandas validator (``load_spans`` + ``aggregate`` of the

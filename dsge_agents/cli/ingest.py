@@ -7,9 +7,9 @@ panels (``--period``, ``--engine duckdb|dask``, ``--scheduler ADDR``) and writes
 tidy table ``period, agent, metric, value`` (``--wide`` for one column per metric).
 Existing outputs are never overwritten without ``--force``; the quarantine file is
 always a fresh name. Canonical CSV/TSV/Parquet span tables are validated and aggregated
-inside the embedded engine in bounded memory (:mod:`dsge_agents.traces.ingest`: text files
-are staged chunk by chunk); other formats, and ``--engine dask|pandas``, are read into
-memory and validated with pandas.
+inside the embedded engine without loading them into pandas (dsge_agents.traces.ingest: text
+files are staged chunk by chunk; ``--memory-limit`` caps DuckDB, which spills beyond it);
+other formats, and ``--engine dask|pandas``, are read into memory and validated with pandas.
 """
 
 from __future__ import annotations

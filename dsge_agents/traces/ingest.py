@@ -1,10 +1,11 @@
-"""Validated ingest of canonical span files in bounded memory: stage, validate in the engine,
-aggregate.
+"""Validated ingest of canonical span files without loading them into pandas: stage,
+validate in the engine, aggregate.
 
 :func:`ingest_files` is the library form of ``dsge-agents ingest`` for canonical span tables
 (CSV / TSV / Parquet with the canonical column names, DESIGN §6). The pandas validator
 (:mod:`dsge_agents.traces.validate`) holds the whole table as Python objects (about 1 KB per
-span); here no step holds more than one chunk of the input:
+span); here staging holds one chunk at a time, and DuckDB holds hash tables of the span and
+trace ids (for duplicates, orphans and request rows), which ``memory_limit`` caps by spilling:
 
 1. **Stage.** Parquet files whose columns already have the canonical types are read where they
    are. Every other canonical file (CSV/TSV, Parquet with timestamps stored as text or numbers)
