@@ -248,3 +248,14 @@ def test_cli_duckdb_settings(inputs, tmp_path, capsys):
     assert main(["ingest", inputs[0], inputs[1], "-o", str(out), "--on-error", "quarantine",
                  "--memory-limit", "100MB", "--threads", "1"]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(ref))
+
+
+def test_price_table_errors_are_named(inputs, tmp_path):
+    with pytest.raises(TraceFormatError, match=r"price table .*nope\.csv: no such file"):
+        ingest_files(inputs[:1], price_table=tmp_path / "nope.csv")
+    bad = tmp_path / "prices.csv"
+    bad.write_text("model,input_per_1m\nm,1.0\n")
+    for reader in (lambda: ingest_files(inputs[:1], price_table=bad),
+                   lambda: readers.read_spans(inputs[:1], price_table=bad)):
+        with pytest.raises(TraceFormatError, match="price table lacks column.s. output_per_1m"):
+            reader()

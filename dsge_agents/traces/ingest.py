@@ -201,6 +201,10 @@ def ingest_files(
 
     paths = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     plan = engine_plan(paths, format, price_table, explain=True)
+    if price_table is not None:  # read once (and its errors said) before any staging
+        from dsge_agents.traces.readers import _price_frame
+
+        price_table = _price_frame(price_table)
     staged_set = set(plan.staged)
     with tempfile.TemporaryDirectory(prefix="dsge-agents-stage-", dir=workdir) as tmp:
         files, missing = [], {}

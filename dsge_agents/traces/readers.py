@@ -234,8 +234,13 @@ def apply_price_table(df: pd.DataFrame, price_table) -> pd.DataFrame:
 
 
 def _price_frame(price_table) -> pd.DataFrame:
+    if isinstance(price_table, pd.DataFrame) and price_table.index.name == "model" and \
+            {"input_per_1m", "output_per_1m", "cached_input_per_1m"} <= set(price_table.columns):
+        return price_table  # already resolved
     if isinstance(price_table, (str, os.PathLike)):
         p = Path(price_table)
+        if not p.is_file():
+            raise TraceFormatError(f"price table {p}: no such file")
         if p.suffix in (".yaml", ".yml"):
             import yaml
 
@@ -267,6 +272,10 @@ def _price_frame(price_table) -> pd.DataFrame:
                     }
                 )
         t = pd.DataFrame(rows)
+    need = [c for c in ("model", "input_per_1m", "output_per_1m") if c not in t.columns]
+    if need:
+        raise TraceFormatError(f"price table lacks column(s) {', '.join(need)} (expected model, input_per_1m, "
+                               f"output_per_1m[, cached_input_per_1m]; got {', '.join(map(str, t.columns))})")
     if "cached_input_per_1m" not in t.columns:
         t["cached_input_per_1m"] = np.nan
     for c in ("input_per_1m", "output_per_1m", "cached_input_per_1m"):
