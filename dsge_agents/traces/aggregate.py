@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -784,15 +785,20 @@ def _dask_panels(source, P: int, requests: bool, scheduler):
             lambda d: _ends_partial(d.drop(columns=["_key"]), P), meta=meta_e
         )
         tasks += [st, en]
-    if scheduler is None:
-        results = dask.compute(*tasks)
-    elif isinstance(scheduler, str):
-        from distributed import Client
+    with warnings.catch_warnings():
+        # Dask's Parquet reader calls reset_index(inplace=True), deprecated in pandas 3.1: a warning
+        # about Dask's code that users of this function cannot act on
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.reset_index",
+                                module=r"dask\.")
+        if scheduler is None:
+            results = dask.compute(*tasks)
+        elif isinstance(scheduler, str):
+            from distributed import Client
 
-        with Client(scheduler) as client:
-            results = client.compute(tasks, sync=True)
-    else:  # a distributed.Client
-        results = scheduler.compute(tasks, sync=True)
+            with Client(scheduler) as client:
+                results = client.compute(tasks, sync=True)
+        else:  # a distributed.Client
+            results = scheduler.compute(tasks, sync=True)
     out = []
     for i in range(0, len(results), 2):
         st, en = results[i], results[i + 1]
