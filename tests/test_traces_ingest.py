@@ -87,9 +87,35 @@ def test_csv_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(TraceFormatError, match=r"long\.csv: cannot parse CSV: .*line 3"):
         readers.read_canonical(long_row)
     bad_utf8 = tmp_path / "latin1.csv"
-    bad_utf8.write_bytes((HEAD + "\n" + ROW.replace("chat,a", "ch\xe4t,a") + "\n").encode("latin-1"))
-    with pytest.raises(TraceFormatError, match=r"latin1\.csv: cannot parse CSV"):
+    line2 = ROW.replace("chat,a", "ch\xe4t,a").encode("latin-1")
+    bad_utf8.write_bytes(HEAD.encode() + b"\n" + line2 + b"\n")
+    byte = line2.index(bytes([0xE4])) + 1
+    where = f"line 2, byte {byte}"                                 # 't1,s1,,chat,ch' is 14 bytes: 15
+    assert where == "line 2, byte 15"
+    with pytest.raises(TraceFormatError, match=rf"latin1\.csv: {where}: not UTF-8 text"):
         list(readers.canonical_chunks(bad_utf8))
+    with pytest.raises(TraceFormatError, match=rf"latin1\.csv: {where}: not UTF-8 text"):
+        readers.read_canonical(bad_utf8)
+    not_parquet = tmp_path / "x.parquet"
+    not_parquet.write_text("hello")
+    with pytest.raises(TraceFormatError, match=r"x\.parquet: not a readable Parquet file"):
+        readers.read_spans([not_parquet])
+    bad_header = tmp_path / "h.csv"
+    bad_header.write_bytes(b"trace_id,sp\xe4n_id\n")
+    with pytest.raises(TraceFormatError, match=r"h\.csv: line 1, byte 12: not UTF-8 text"):
+        readers.read_spans([bad_header])
+
+
+def test_byte_order_mark_is_not_a_missing_column(tmp_path):
+    """Spreadsheet exports start with a UTF-8 byte-order mark: the header still names trace_id
+    (the column check once read it as '\ufefftrace_id' and rejected every row)."""
+    p = tmp_path / "excel.csv"
+    p.write_bytes(("\ufeff" + HEAD + "\n" + ROW + "\n").encode("utf-8"))
+    assert readers._columns_of(p)[0] == "trace_id"
+    accepted, rep = load_spans([p], on_error="quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.problems == {} and len(accepted) == 1 and accepted["trace_id"].iat[0] == "t1"
+    panel, rep2 = ingest_files([p], on_error="raise", workdir=tmp_path)
+    assert rep2.to_dict() == rep.to_dict()
 
 
 def test_text_numbers_parse_as_pandas_does():

@@ -311,16 +311,18 @@ def _json_records(path: Path) -> tuple[list, list[int]]:
 
 
 def _columns_of(path: Path) -> list[str] | None:
+    """Column names of a Parquet / CSV / TSV file as pandas reads them (a UTF-8 byte-order mark
+    dropped, quoted names unquoted, spaces kept); None for other files."""
     suf = path.suffix.lower()
     if suf in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as exc:  # noqa: BLE001 - any unreadable footer
+            raise TraceFormatError(f"{path}: not a readable Parquet file ({exc})") from None
     if suf in (".csv", ".tsv", ".txt"):
-        with open(path, encoding="utf-8") as fh:
-            head = fh.readline()
-        sep = "\t" if suf == ".tsv" else ","
-        return [c.strip().strip('"') for c in head.rstrip("\r\n").split(sep)]
+        return _csv_header(path, "\t" if suf == ".tsv" else ",") or []
     return None
 
 
@@ -380,13 +382,20 @@ def detect_format(path: str | os.PathLike) -> str:
 
 # ----------------------------------------------------------------------------- canonical
 def _csv_header(path: Path, sep: str) -> list[str] | None:
+    """The header line's fields (None for an empty file); a header that is not UTF-8 text is a
+    :class:`TraceFormatError` naming the file."""
     import csv
 
+    with open(path, "rb") as fh:
+        line = fh.readline()
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return next(csv.reader(fh, delimiter=sep), None)
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TraceFormatError(f"{path}: line 1, byte {exc.start + 1}: not UTF-8 text") from None
+    try:
+        return next(csv.reader([text.rstrip("\r\n")], delimiter=sep), None)
+    except csv.Error as exc:
+        raise TraceFormatError(f"{path}: line 1: {exc}") from None
 
 
 def _csv_frames(path: Path, chunk_rows: int = 200_000):
@@ -457,10 +466,26 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
                 yield df
             if empty is None and header:  # header only
                 yield pd.DataFrame({c: pd.Series([], dtype="object") for c in header})
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise TraceFormatError(f"{path}: {_first_non_utf8(path)}: not UTF-8 text (re-save the file as UTF-8)") from None
+    except pd.errors.ParserError as exc:
         raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
     except pd.errors.EmptyDataError:
         raise TraceFormatError(f"{path}: empty file (no header line)") from None
+
+
+def _first_non_utf8(path: Path) -> str:
+    """``line L, byte B`` of the first byte that is not UTF-8 (1-based; only on the error path)."""
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        for no, line in enumerate(fh, start=1):
+            try:
+                dec.decode(line)
+            except UnicodeDecodeError as exc:
+                return f"line {no}, byte {exc.start + 1}"
+    return "end of file"
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
