@@ -285,3 +285,18 @@ def test_price_table_errors_are_named(inputs, tmp_path):
                    lambda: readers.read_spans(inputs[:1], price_table=bad)):
         with pytest.raises(TraceFormatError, match="price table lacks column.s. output_per_1m"):
             reader()
+
+
+def test_json_with_byte_order_mark_and_bad_bytes(tmp_path):
+    rec = {"trace_id": "t1", "span_id": "s1", "start_ts": "2024-01-01T00:00:00Z",
+           "end_ts": "2024-01-01T00:00:01Z", "agent_name": "a"}
+    plain, bom, bad = tmp_path / "p.jsonl", tmp_path / "b.jsonl", tmp_path / "x.jsonl"
+    text = json.dumps(rec) + "\n" + json.dumps({**rec, "span_id": "s2"}) + "\n"
+    plain.write_text(text)
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    latin = json.dumps({**rec, "agent_name": "\xe9"}, ensure_ascii=False).encode("latin-1")
+    bad.write_bytes(text.encode() + latin + b"\n")
+    a, b = readers.read_spans([plain]), readers.read_spans([bom])
+    assert len(a) == 2 and a.drop(columns="_source").equals(b.drop(columns="_source"))
+    with pytest.raises(TraceFormatError, match=r"x\.jsonl: line 3, byte \d+: not UTF-8 text"):
+        readers.read_spans([bad])

@@ -286,7 +286,7 @@ def _price_frame(price_table) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- detection
 def _json_records(path: Path) -> tuple[list, list[int]]:
     """A JSON document (object or array) or JSON lines -> (records, 1-based line/ordinal numbers)."""
-    text = path.read_text(encoding="utf-8")
+    text = _utf8_text(path)
     stripped = text.strip()
     if not stripped:
         return [], []
@@ -361,8 +361,8 @@ def detect_format(path: str | os.PathLike) -> str:
         raise TraceFormatError(f"{path}: no such file")
     cols = _columns_of(path)
     if cols is None:  # JSON family
-        with open(path, encoding="utf-8") as fh:
-            first = fh.readline()
+        with open(path, "rb") as fh:
+            first = fh.readline().decode("utf-8-sig", errors="replace")
         try:
             obj = json.loads(first)
         except json.JSONDecodeError:
@@ -488,10 +488,26 @@ def _first_non_utf8(path: Path) -> str:
     return "end of file"
 
 
+def _utf8_text(path: Path) -> str:
+    """A text file's contents (a UTF-8 byte-order mark dropped); other encodings are a
+    :class:`TraceFormatError` naming the line and byte."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TraceFormatError(f"{path}: {_first_non_utf8(path)}: not UTF-8 text (re-save the file as UTF-8)") from None
+
+
+def _read_parquet(path: Path, **kw) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, **kw)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise TraceFormatError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
 def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     suf = path.suffix.lower()
     if suf in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
+        df = _read_parquet(path)
         rows = np.arange(1, len(df) + 1)
     elif suf in (".json", ".jsonl", ".ndjson"):
         recs, rows = _json_records(path)
@@ -1030,10 +1046,15 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
     """
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
+        df = _read_parquet(path)
         rows = np.arange(1, len(df) + 1)
     else:
-        df = pd.read_csv(path, dtype={"TIMESTAMP": "object"})
+        try:
+            df = pd.read_csv(path, dtype={"TIMESTAMP": "object"})
+        except UnicodeDecodeError:
+            raise TraceFormatError(f"{path}: {_first_non_utf8(path)}: not UTF-8 text") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
         rows = np.arange(2, len(df) + 2)
     missing = [c for c in ("TIMESTAMP", "ContextTokens", "GeneratedTokens") if c not in df.columns]
     if missing:
