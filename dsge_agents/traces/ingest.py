@@ -26,6 +26,7 @@ are reported by :func:`engine_plan` returning ``None``; the CLI then uses the pa
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,16 @@ def _stage_schema(extra: list[tuple[str, object]]):
     return pa.schema(fields)
 
 
+def _writer(out: Path, schema):
+    """Parquet writer for a staging file: dictionary encoding only for the low-cardinality text
+    columns (ids are unique: trying a dictionary for them is wasted work)."""
+    import pyarrow.parquet as pq
+
+    ids = {"trace_id", "span_id", "parent_span_id", "_raw_start", "_raw_end"}
+    dict_cols = [f.name for f in schema if f.name not in ids]
+    return pq.ParquetWriter(out, schema, compression="snappy", use_dictionary=dict_cols)
+
+
 def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar=None) -> dict:
     """Convert one canonical CSV/TSV/Parquet file to a staging Parquet file ``out`` (canonical
     types, extra columns kept — as text for CSV, as stored for Parquet — plus ``_row``,
@@ -124,20 +135,22 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
     advanced by the rows staged.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from dsge_agents.traces.readers import _columns_of, apply_price_table, canonical_chunks
 
     path, out = Path(path), Path(out)
     cols = _columns_of(path) or []
     rows, writer, schema, extra_names = 0, None, None, []
+    # the Parquet encoding of one chunk (Arrow, without the GIL) overlaps the parsing of the next
+    # (pandas, with it); at most one chunk waits to be written
+    pool, pending = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsge-agents-stage"), None
     try:
         for chunk, arrow in canonical_chunks(path, chunk_rows):
             if writer is None:  # the extra columns the reader keeps, typed as stored (Parquet) or text
                 extra_names = [c for c in chunk.columns if c not in CANONICAL_COLUMNS and not c.startswith("_")]
                 extra = [(c, arrow.schema.field(c).type if arrow is not None else pa.string()) for c in extra_names]
                 schema = _stage_schema(extra)
-                writer = pq.ParquetWriter(out, schema, compression="snappy")
+                writer = _writer(out, schema)
             chunk = apply_price_table(chunk, price_table)
             arrays = []
             for f in schema:
@@ -150,13 +163,19 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
                     arrays.append(pa.array(v, type=f.type, from_pandas=True))
                 else:
                     arrays.append(pa.nulls(len(chunk), f.type))
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(writer.write_table, table)
             rows += len(chunk)
             if bar is not None:
                 bar.update(len(chunk))
+        if pending is not None:
+            pending.result()
         if writer is None:  # a Parquet file without rows
-            writer = pq.ParquetWriter(out, _stage_schema([]), compression="snappy")
+            writer = _writer(out, _stage_schema([]))
     finally:
+        pool.shutdown(wait=True)
         if writer is not None:
             writer.close()
     return {"rows": rows, "missing": [c for c in REQUIRED_COLUMNS if c not in cols]}
