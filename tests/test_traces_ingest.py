@@ -130,6 +130,41 @@ def test_text_numbers_parse_as_pandas_does():
         _to_number(odd).astype("float64").to_numpy(), pd.to_numeric(odd, errors="coerce").astype("float64").to_numpy())
 
 
+TIMES = ["2024-06-01 00:00:00.014834000Z", "2024-06-01T00:00:00Z", "2024-06-01T00:00:00.5+02:00",
+         "2024-06-01T00:00:00-05:30", "2024-06-01 00:00:00", "2024-06-01", "2024-06-01T00:00:60Z",
+         "2024-02-30T00:00:00Z", "2300-01-01T00:00:00Z", "1969-12-31T23:59:59.999999999Z",
+         "2024-06-01T00:00:00.123456789123Z", " 2024-06-01T00:00:00Z", "2024-06-01T00:00:00z", "20240601T000000Z",
+         "2024-06-01T00:00:00+0200", "2024-06-01T24:00:00Z", "2024-6-1T00:00:00Z", "1717200000",
+         "2024-06-01T00:00:00 UTC", "", "  ", None, "2262-04-11T23:47:16.854775807Z",
+         "2262-04-11T23:47:16.854775808Z", "2024-06-01T00:00:00+14:00", "2024-06-01T00:00:00+25:00",
+         "0001-01-01T00:00:00Z"]
+
+
+def test_text_times_parse_as_pandas_does():
+    """Arrow's ISO 8601 cast (taken when every value parses) against pandas' to_datetime path:
+    the same instants and the same unparseable values, one by one and as whole columns."""
+    from dsge_agents.traces.schema import _arrow_times, _to_utc
+
+    def both(values):
+        s = pd.Series(values, dtype=object)
+        (a, ba), (b, bb) = _to_utc(s, fast=True), _to_utc(s, fast=False)
+        pd.testing.assert_series_equal(a, b)
+        pd.testing.assert_series_equal(ba, bb)
+        return _arrow_times(s) is not None
+
+    used = [both([v]) for v in TIMES]
+    assert sum(used) >= 8 and not all(used)            # both paths exercised
+    assert not both(TIMES)                             # one odd value: pandas parses the column
+    r = np.random.default_rng(3)
+    ns = r.integers(-2 * 10**18, 9 * 10**18, 5000)
+    stamps = pd.to_datetime(ns, unit="ns", utc=True)
+    offs = r.choice(["Z", "+02:00", "-05:30", "+0000"], len(ns))
+    digits = r.integers(0, 10, len(ns))
+    text = [t.tz_convert(None).strftime("%Y-%m-%dT%H:%M:%S") + ("." + f"{t.value % 10**9:09d}"[:d] if d else "")
+            + o for t, o, d in zip(stamps, offs, digits)]
+    assert both(text)                                  # all ISO with zones: Arrow's cast
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """Four files of every kind the engine path takes: a CSV and a TSV staged, a typed Parquet

@@ -64,36 +64,74 @@ BOOKKEEPING_COLUMNS = ["_source", "_row", "_raw_start", "_raw_end", "_arrival_on
 STATUS_VALUES = ("ok", "error", "unset")
 
 
-def _to_utc(values) -> tuple[pd.Series, pd.Series]:
+def _ns_utc(parsed: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parsed UTC times at nanosecond resolution, and the mask of those outside its range
+    (years 1677-2262; pandas parses e.g. ``2300-01-01`` at second resolution, and the cast to ns
+    would raise ``OutOfBoundsDatetime``): those become NaT."""
+    if str(parsed.dtype) == "datetime64[ns, UTC]":
+        return parsed, pd.Series(False, index=parsed.index)
+    lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    oob = parsed.notna() & ((parsed < lo) | (parsed > hi))
+    return parsed.where(~oob).astype("datetime64[ns, UTC]"), oob
+
+
+def _to_utc(values, *, fast: bool = True) -> tuple[pd.Series, pd.Series]:
     """Parse timestamps to tz-aware UTC; returns (parsed, unparseable mask).
 
     Naive timestamps are taken to be UTC; aware ones are converted. Integers and
     floats are read as Unix epoch **seconds** (callers convert other units first).
+    Times outside the nanosecond range (years 1677-2262) count as unparseable.
+
+    ``fast``: text in which every value is an ISO 8601 time with a zone (``Z`` / ``±hh:mm``),
+    as trace exporters write it, goes through Arrow's string-to-timestamp cast (about 10x
+    pandas' ``to_datetime``; the same instants, tested against the pandas path); any other
+    text (naive times, other layouts, garbage) makes the cast fail and pandas parses it.
     """
     s = pd.Series(values)
+    if fast and len(s) and _is_text(s):
+        got = _arrow_times(s)
+        if got is not None:
+            return got, pd.Series(False, index=s.index)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        out = s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        return out, pd.Series(False, index=s.index)
+        return _ns_utc(s.dt.tz_convert("UTC"))
     if pd.api.types.is_datetime64_dtype(s.dtype):
-        out = s.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
-        return out, pd.Series(False, index=s.index)
+        return _ns_utc(s.dt.tz_localize("UTC"))
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         f = pd.to_numeric(s, errors="coerce").astype("float64")
-        ns = np.where(np.isfinite(f), np.round(f * 1e9), np.nan)
+        with np.errstate(invalid="ignore", over="ignore"):
+            ns = np.where(np.isfinite(f), np.round(f * 1e9), np.nan)
+            oob = pd.Series(np.abs(ns) >= 9.2e18, index=s.index)  # beyond int64 nanoseconds
+        ns = np.where(oob, np.nan, ns)
         out = pd.to_datetime(pd.Series(ns, index=s.index), unit="ns", utc=True)
-        return out.astype("datetime64[ns, UTC]"), pd.Series(False, index=s.index)
+        return out.astype("datetime64[ns, UTC]"), oob
     present = s.notna() & (s.astype("str").str.strip() != "")
     try:
         out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):
         out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="mixed")
-    out = out.astype("datetime64[ns, UTC]")
+    out, _ = _ns_utc(out)
     bad = present & out.isna()
     if bad.any():  # second chance for odd but valid layouts
-        retry = pd.to_datetime(s[bad], utc=True, errors="coerce", format="mixed")
-        out.loc[bad] = retry.astype("datetime64[ns, UTC]")
+        retry, _ = _ns_utc(pd.to_datetime(s[bad], utc=True, errors="coerce", format="mixed"))
+        out.loc[bad] = retry
         bad = present & out.isna()
     return out, bad
+
+
+def _arrow_times(s: pd.Series) -> pd.Series | None:
+    """Text times through Arrow's ISO 8601 cast to UTC nanoseconds; None when any non-blank
+    value does not parse that way (blank and missing values are NaT)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s, type=pa.string(), from_pandas=True)
+    blank = pc.equal(pc.utf8_trim_whitespace(arr), "")
+    arr = pc.if_else(blank, pa.scalar(None, pa.string()), arr)
+    try:
+        ts = pc.cast(arr, pa.timestamp("ns", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(ts.to_numpy(zero_copy_only=False), index=s.index).dt.tz_localize("UTC")
 
 
 def _is_text(col: pd.Series) -> bool:
