@@ -176,6 +176,7 @@ def inputs(tmp_path_factory):
     a.loc[10, "end_ts"] = None                                           # nan_duration
     a.loc[12, "start_ts"] = "yesterday-ish"                              # unparseable_timestamp
     a.loc[13, "end_ts"] = "2024-13-45T99:00"                             # unparseable_timestamp
+    a.loc[14, "end_ts"] = "2300-01-01T00:00:00Z"                         # beyond ns timestamps: same
     a.loc[20, "end_ts"] = a.loc[20, "start_ts"] - pd.Timedelta("1s")     # end_before_start
     a.loc[30, "ttft_s"] = -0.1                                           # negative_duration
     a.loc[40, "input_tokens"] = -5                                       # negative_tokens
@@ -218,12 +219,12 @@ def test_same_report_quarantine_and_panels_as_pandas(inputs, tmp_path):
     r, e = ref.to_dict(), rep.to_dict()
     assert r.pop("quarantine_file") != e.pop("quarantine_file")
     assert e == r
-    hand = {"missing_columns": 300, "missing_id": 1, "unparseable_timestamp": 2, "nan_duration": 2,
+    hand = {"missing_columns": 300, "missing_id": 1, "unparseable_timestamp": 3, "nan_duration": 2,
             "end_before_start": 1, "negative_duration": 1, "negative_tokens": 1, "duplicate_span_id": 2}
     assert {k: e["problems"][k] for k in hand} == hand
     assert e["input_rows"] == 6800 == e["accepted_rows"] + e["quarantined_rows"]
     ex = {x["row"]: x["value"] for x in e["examples"]["unparseable_timestamp"]}
-    assert ex == {14: "yesterday-ish", 15: "2024-13-45T99:00"}     # CSV lines (header is line 1)
+    assert ex == {14: "yesterday-ish", 15: "2024-13-45T99:00", 16: "2300-01-01T00:00:00Z"}  # CSV lines
     qp, qe = pd.read_parquet(tmp_path / "qp.parquet"), pd.read_parquet(tmp_path / "qe.parquet")
     assert list(qe.columns) == list(qp.columns)
     for c in qp.columns:
