@@ -336,3 +336,25 @@ def test_json_with_byte_order_mark_and_bad_bytes(tmp_path):
     assert len(a) == 2 and a.drop(columns="_source").equals(b.drop(columns="_source"))
     with pytest.raises(TraceFormatError, match=r"x\.jsonl: line 3, byte \d+: not UTF-8 text"):
         readers.read_spans([bad])
+
+
+def test_out_of_range_times_and_counts_in_other_formats(tmp_path):
+    """Times beyond int64 nanoseconds and absurd token counts: flagged or missing, never a
+    pandas traceback and never wrapped to a negative number."""
+    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat m",
+            "startTimeUnixNano": "1717200000000000000", "endTimeUnixNano": "1717200001000000000",
+            "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"doubleValue": 1e300}},
+                           {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "7"}}]}
+    huge = {**span, "spanId": "b7ad6b7169203332", "startTimeUnixNano": "99999999999999999999"}
+    otlp = tmp_path / "o.json"
+    otlp.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span, huge]}]}]}))
+    df, rep = load_spans([otlp], on_error="quarantine", quarantine_path=tmp_path / "q1.parquet")
+    assert rep.problems == {"unparseable_timestamp": 1}
+    assert df["input_tokens"].isna().all() and df["output_tokens"].tolist() == [7]
+    run = {"id": "r1", "trace_id": "t1", "name": "llm", "run_type": "llm", "start_time": "2024-06-01T00:00:00Z",
+           "end_time": "3000-01-01T00:00:00Z"}
+    ls = tmp_path / "runs.jsonl"
+    ls.write_text(json.dumps(run) + "\n" + json.dumps({**run, "id": "r2", "end_time": 1e30}) + "\n")
+    _, rep = load_spans([ls], on_error="quarantine", quarantine_path=tmp_path / "q2.parquet")
+    assert rep.problems == {"unparseable_timestamp": 2}
+    assert [x["value"] for x in rep.examples["unparseable_timestamp"]] == ["3000-01-01T00:00:00Z", "1e+30"]

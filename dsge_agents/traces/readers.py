@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import CANONICAL_COLUMNS, to_canonical
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, _ns_utc, to_canonical
 
 FORMATS = ("canonical", "otlp", "langfuse", "phoenix", "langsmith", "azure")
 
@@ -87,11 +87,11 @@ def _ns_to_utc(ns: list) -> tuple[pd.Series, list]:
             continue
         try:
             iv = int(v) if not isinstance(v, float) else int(round(v))
-            vals[i] = iv
-            ok[i] = iv > 0
+            ok[i] = 0 < iv < 2**63  # beyond int64 nanoseconds (year 2262): unparseable
+            vals[i] = iv if ok[i] else 0
             if not ok[i]:
                 bad_raw[i] = str(v)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: inf / huge floats
             bad_raw[i] = str(v)
     arr = pd.to_datetime(vals, unit="ns", utc=True)
     s = pd.Series(arr).where(ok, pd.NaT).astype("datetime64[ns, UTC]")
@@ -115,15 +115,21 @@ def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
             med = float(np.nanmedian(np.abs(x)))
             u = "s" if med < 1e11 else "ms" if med < 1e14 else "us" if med < 1e17 else "ns"
         scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[u]
-        out[is_num] = pd.to_datetime(np.round(x.to_numpy() * scale).astype(np.int64), unit="ns", utc=True)
+        with np.errstate(invalid="ignore", over="ignore"):
+            ns = np.round(x.to_numpy() * scale)
+        fits = np.isfinite(ns) & (np.abs(ns) < 9.2e18)  # int64 nanoseconds; beyond: unparseable
+        idx = np.flatnonzero(is_num.to_numpy())
+        out.iloc[idx[fits]] = pd.to_datetime(ns[fits].astype(np.int64), unit="ns", utc=True)
+        for i in idx[~fits]:
+            bad_raw[i] = str(s.iloc[i])
     txt = (~is_num) & s.notna() & (s.astype(str).str.strip() != "")
     if txt.any():
         texts = s[txt].astype(str)
-        parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")  # fast path
+        parsed, _ = _ns_utc(pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601"))  # fast path
         redo = parsed.isna()
         if redo.any():  # other layouts, element by element
-            parsed[redo] = pd.to_datetime(texts[redo], utc=True, errors="coerce", format="mixed")
-        out[txt] = parsed.astype("datetime64[ns, UTC]")
+            parsed[redo], _ = _ns_utc(pd.to_datetime(texts[redo], utc=True, errors="coerce", format="mixed"))
+        out[txt] = parsed
         for i in np.flatnonzero(txt.to_numpy() & out.isna().to_numpy()):
             bad_raw[i] = str(s.iloc[i])
     return out, bad_raw

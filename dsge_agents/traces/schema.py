@@ -198,8 +198,9 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
                 raw[bad.values] = col[bad.values].astype(str).values
                 raws[raw_name] = raw
         elif c in INT_COLUMNS:
-            num = _to_number(pd.Series(col, index=df.index))
-            out[c] = num.astype("Float64").round().astype("Int64")
+            num = _to_number(pd.Series(col, index=df.index)).astype("Float64").round()
+            # counts beyond int64 would wrap to -2^63 in the cast: missing instead
+            out[c] = num.where(num.abs() < 2.0**63).astype("Int64")
         else:
             out[c] = _to_number(pd.Series(col, index=df.index)).astype("float64")
     if "status" in out.columns:
