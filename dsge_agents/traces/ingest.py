@@ -206,11 +206,11 @@ def ingest_files(
     folder inside it, removed afterwards; default the system's temporary folder) — staging
     needs about the size of the inputs as Parquet; DuckDB spills there too. ``threads``,
     ``memory_limit`` (``"4GB"``): DuckDB's settings -- its hash tables of span and trace ids
-    grow with the input (10 M spans: ≈ 1.4 GB unlimited, 0.8 GB with ``"500MB"``), staging
-    needs ≈ 0.6 GB whatever the size. ``progress``: a bar while staging and DuckDB's bar for
+    grow with the input (10 M spans of CSV: ≈ 1.5 GB peak unlimited, ≈ 0.95 GB with
+    ``"500MB"``); staging needs ≈ 0.6 GB whatever the size. ``progress``: a bar while staging and DuckDB's bar for
     long queries.
 
-    Returns ``(panel, report)``. Raises :class:`~dsge_agents.errors.TraceFormatError` when an
+    Returns ``(panel, report)``. Raises :class:`~dsge_agents.traces.readers.TraceFormatError` when an
     input is not a canonical CSV/TSV/Parquet table (use ``read_spans`` + ``validate`` then).
     """
     from tqdm.auto import tqdm
@@ -219,6 +219,8 @@ def ingest_files(
     from dsge_agents.traces.validate_sql import status_needs_mapping, validate_files
 
     paths = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    if not paths:
+        raise TraceFormatError("ingest_files: no trace files given")
     plan = engine_plan(paths, format, price_table, explain=True)
     if price_table is not None:  # read once (and its errors said) before any staging
         from dsge_agents.traces.readers import _price_frame
