@@ -50,6 +50,7 @@ CASES = {
     "blank_lines": HEAD + "\n\n" + ROW + "\n\n",
     "repeated_name": HEAD + ",note\n" + ROW + ",w\n",
     "header_only": HEAD + "\n",
+    "cr_line_endings": (HEAD + "\n" + ROW + "\n" + ROW.replace("t1,s1", "t2,s2") + "\n").replace("\n", "\r"),
 }
 
 

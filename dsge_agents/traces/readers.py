@@ -393,13 +393,16 @@ def _csv_header(path: Path, sep: str) -> list[str] | None:
     import csv
 
     with open(path, "rb") as fh:
-        line = fh.readline()
+        line = fh.readline(1 << 20)
+    line = re.split(rb"\r\n|\r|\n", line, maxsplit=1)[0]  # any line ending, as pandas reads it
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TraceFormatError(f"{path}: line 1, byte {exc.start + 1}: not UTF-8 text") from None
+    if not text and not path.stat().st_size:
+        return None
     try:
-        return next(csv.reader([text.rstrip("\r\n")], delimiter=sep), None)
+        return next(csv.reader([text], delimiter=sep), None)
     except csv.Error as exc:
         raise TraceFormatError(f"{path}: line 1: {exc}") from None
 
