@@ -103,7 +103,7 @@ def run(args) -> int:
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         raise OutputExistsError(f"{out}: the output must end in .parquet or .csv")
     report_path = _check_out(args.report, args.force) if args.report else None
-    _duck_settings(args)  # bad --threads / --memory-limit: said before any reading
+    duck = _duck_settings(args)  # bad --threads / --memory-limit: said before any reading
     for t in args.traces:
         if not Path(t).exists():
             raise DSGEError(f"{t}: no such trace file")
@@ -114,7 +114,7 @@ def run(args) -> int:
                 f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}"
             )
         panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler,
-                          progress=sys.stdout.isatty(), **_duck_settings(args))
+                          progress=sys.stdout.isatty(), **duck)
         return _finish(panel, out, args, None, None)
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if _engine_path(args):
@@ -134,7 +134,7 @@ def run(args) -> int:
             overwrite_report=args.force,
             workdir=out.parent,
             progress=sys.stdout.isatty(),  # a bar while staging, DuckDB's for steps over a second
-            **_duck_settings(args),
+            **duck,
         )
         print(rep.summary())
         return _finish(panel, out, args, rep, report_path)
@@ -158,7 +158,7 @@ def run(args) -> int:
         overwrite_report=args.force,
     )
     print(rep.summary())
-    panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler, **_duck_settings(args))
+    panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler, **duck)
     return _finish(panel, out, args, rep, report_path)
 
 

@@ -399,12 +399,12 @@ def _ends_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
 
 
 #: the span columns the aggregation reads (both engines)
+AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd",
+               "status", "trace_id", "parent_span_id"]
 #: SQL types of the aggregated columns (a column absent from every input file is NULL of its type)
 _SQL_TYPES = {"agent_name": "VARCHAR", "start_ts": "TIMESTAMPTZ", "end_ts": "TIMESTAMPTZ", "ttft_s": "DOUBLE",
               "input_tokens": "BIGINT", "output_tokens": "BIGINT", "cost_usd": "DOUBLE", "status": "VARCHAR",
               "trace_id": "VARCHAR", "parent_span_id": "VARCHAR"}
-AGG_COLUMNS = ["agent_name", "start_ts", "end_ts", "ttft_s", "input_tokens", "output_tokens", "cost_usd",
-               "status", "trace_id", "parent_span_id"]
 
 
 # ----------------------------------------------------------------------------- DuckDB
@@ -502,12 +502,12 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", (None if csv else pq)
 
 
+#: ASCII whitespace as Python's ``str.strip()`` sees it, for DuckDB's ``trim`` (spaces only by default)
+SQL_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 # the error flag: canonical tables spell the status ok / error / unset (schema); inputs that may
 # use other spellings (``normalize_status=True``) are lower-cased, stripped and looked up in
 # schema.STATUS_SPELLINGS as the readers do (the CASE settles the canonical spellings with one
 # comparison; measured +4 % on the benchmark's end-side query, so not the default)
-#: ASCII whitespace as Python's ``str.strip()`` sees it, for DuckDB's ``trim`` (spaces only by default)
-SQL_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 _ERR_EXACT = "coalesce(CAST(status AS VARCHAR) = 'error', false)"
 _ERR_SPELLINGS = (
     "coalesce(CASE CAST(status AS VARCHAR) WHEN 'error' THEN true WHEN 'ok' THEN false "

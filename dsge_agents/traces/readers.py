@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import CANONICAL_COLUMNS, _ns_utc, to_canonical
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, _to_utc, to_canonical
 
 FORMATS = ("canonical", "otlp", "langfuse", "phoenix", "langsmith", "azure")
 
@@ -123,12 +123,8 @@ def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
         for i in idx[~fits]:
             bad_raw[i] = str(s.iloc[i])
     txt = (~is_num) & s.notna() & (s.astype(str).str.strip() != "")
-    if txt.any():
-        texts = s[txt].astype(str)
-        parsed, _ = _ns_utc(pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601"))  # fast path
-        redo = parsed.isna()
-        if redo.any():  # other layouts, element by element
-            parsed[redo], _ = _ns_utc(pd.to_datetime(texts[redo], utc=True, errors="coerce", format="mixed"))
+    if txt.any():  # text: the canonical table's parser (ISO 8601, then other layouts)
+        parsed, _ = _to_utc(s[txt].astype(str))
         out[txt] = parsed
         for i in np.flatnonzero(txt.to_numpy() & out.isna().to_numpy()):
             bad_raw[i] = str(s.iloc[i])
@@ -424,9 +420,9 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     header = _csv_header(path, sep)
-    done = 0
+    done = 0  # rows yielded so far
+    arrow_read_all = False
     if header and len(set(header)) == len(header):
-        size = path.stat().st_size
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
         per_line = max(len(head) / max(head.count(b"\n"), 1), 16.0)
@@ -456,45 +452,46 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
                 df = pa.Table.from_batches(pending).to_pandas()
                 done += len(df)
                 yield df
-            if done == 0 and size:  # header only
-                yield pd.DataFrame({c: pd.Series([], dtype="object") for c in header})
-            return
+            arrow_read_all = True
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass  # pandas takes over below
+            pass  # pandas takes over below, from the first row not yet yielded
     try:
-        with pd.read_csv(path, sep=sep, dtype="object", keep_default_na=True, chunksize=chunk_rows) as reader:
-            empty = None
-            for df in reader:
-                if done >= len(df):
-                    done -= len(df)
-                    empty = df.iloc[:0]
-                    continue
-                if done:
-                    df, done = df.iloc[done:].reset_index(drop=True), 0
-                empty = False
-                yield df
-            if empty is None and header:  # header only
-                yield pd.DataFrame({c: pd.Series([], dtype="object") for c in header})
+        if not arrow_read_all:
+            skip = done
+            with pd.read_csv(path, sep=sep, dtype="object", keep_default_na=True, chunksize=chunk_rows) as reader:
+                for df in reader:
+                    if skip >= len(df):
+                        skip -= len(df)
+                        continue
+                    if skip:
+                        df, skip = df.iloc[skip:].reset_index(drop=True), 0
+                    done += len(df)
+                    yield df
+        if done == 0 and header:  # header only: an empty frame with its columns
+            yield pd.DataFrame({c: pd.Series([], dtype="object") for c in header})
     except UnicodeDecodeError:
-        raise TraceFormatError(f"{path}: {_first_non_utf8(path)}: not UTF-8 text (re-save the file as UTF-8)") from None
+        raise _not_utf8(path) from None
     except pd.errors.ParserError as exc:
         raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
     except pd.errors.EmptyDataError:
         raise TraceFormatError(f"{path}: empty file (no header line)") from None
 
 
-def _first_non_utf8(path: Path) -> str:
-    """``line L, byte B`` of the first byte that is not UTF-8 (1-based; only on the error path)."""
+def _not_utf8(path: Path) -> TraceFormatError:
+    """The error for a text file that is not UTF-8, naming the line and byte (1-based) of the
+    first byte that is not (found only on this error path)."""
     import codecs
 
     dec = codecs.getincrementaldecoder("utf-8")()
+    where = "end of file"
     with open(path, "rb") as fh:
         for no, line in enumerate(fh, start=1):
             try:
                 dec.decode(line)
             except UnicodeDecodeError as exc:
-                return f"line {no}, byte {exc.start + 1}"
-    return "end of file"
+                where = f"line {no}, byte {exc.start + 1}"
+                break
+    return TraceFormatError(f"{path}: {where}: not UTF-8 text (re-save the file as UTF-8)")
 
 
 def _utf8_text(path: Path) -> str:
@@ -503,7 +500,7 @@ def _utf8_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise TraceFormatError(f"{path}: {_first_non_utf8(path)}: not UTF-8 text (re-save the file as UTF-8)") from None
+        raise _not_utf8(path) from None
 
 
 def _read_parquet(path: Path, **kw) -> pd.DataFrame:
@@ -1061,7 +1058,7 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
         try:
             df = pd.read_csv(path, dtype={"TIMESTAMP": "object"})
         except UnicodeDecodeError:
-            raise TraceFormatError(f"{path}: {_first_non_utf8(path)}: not UTF-8 text") from None
+            raise _not_utf8(path) from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
         rows = np.arange(2, len(df) + 2)
