@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces.aggregate import METRICS, aggregate, request_table
 from dsge_agents.traces.readers import read_spans
 from dsge_agents.traces.schema import CANONICAL_COLUMNS
@@ -409,3 +410,38 @@ def test_long_periods_with_many_spans_do_not_overflow():
     in_first = ((grid0 + P) - start).total_seconds().to_numpy()
     np.testing.assert_allclose(w["concurrency"].iloc[0], in_first.sum() / P.total_seconds(), rtol=1e-9)
     np.testing.assert_allclose(w["latency_mean"].iloc[1], 7200.0, rtol=1e-12)
+
+
+def test_unvalidated_files_status_spellings_and_bad_times_all_engines(tmp_path, spans):
+    """Files handed to aggregate without validation: status spelled as exporters spell it
+    (ERROR, STATUS_CODE_ERROR, ' failed ', Ok) counts as the readers count it -- the panels
+    equal those of the validated, reader-normalised spans -- in every engine, for CSV always
+    and for Parquet with normalize_status=True; optional columns may be absent; a time that
+    does not parse is a named TraceValidationError, not a deep traceback or a dropped row."""
+    from dsge_agents.traces.readers import read_canonical
+
+    s = spans.drop(columns=["ttft_s", "cached_input_tokens"]).reset_index(drop=True)
+    spell = np.array(["ERROR", "STATUS_CODE_ERROR", " failed ", "Ok", "success", "STATUS_CODE_UNSET"])
+    s["status"] = np.where(s["status"] == "error", spell[np.arange(len(s)) % 3],
+                           spell[3 + np.arange(len(s)) % 3])
+    csv, pq = tmp_path / "s.csv", tmp_path / "s.parquet"
+    s.to_csv(csv, index=False)
+    s.to_parquet(pq)
+    # reference: the reader's coercion (schema.normalize_status in pandas), then the DataFrame path
+    canon = read_canonical(csv)
+    assert set(canon["status"]) <= {"ok", "error", "unset"} and (canon["status"] == "error").sum() == (
+        spans["status"] == "error").sum() > 0
+    ref = aggregate(canon, "1min").wide
+    assert ref["error_rate"].max() > 0
+    for engine in ("duckdb", "pandas", "dask"):
+        for src, kw in ((csv, {}), (pq, {"normalize_status": True})):
+            got = aggregate(src, "1min", engine=engine, **kw).wide
+            np.testing.assert_allclose(got.to_numpy(float), ref.to_numpy(float), rtol=1e-9, atol=1e-12,
+                                       equal_nan=True, err_msg=f"{engine} {src.name}")
+    # Parquet taken as canonical by default: the odd spellings are not errors there (documented)
+    assert aggregate(pq, "1min").wide["error_rate"].max() == 0
+    bad = tmp_path / "bad.csv"
+    s.assign(start_ts=s["start_ts"].astype(str).where(s.index != 5, "yesterday")).to_csv(bad, index=False)
+    for engine in ("duckdb", "pandas", "dask"):
+        with pytest.raises(TraceValidationError, match="yesterday.*validated spans"):
+            aggregate(bad, "1min", engine=engine)

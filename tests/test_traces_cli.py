@@ -176,3 +176,25 @@ def test_cli_errors(tmp_path, capsys):
     assert "unknown agent 'ghost'" in capsys.readouterr().err
     assert main(["simulate-traces", "--rate-limit", "review_small:5:1:3", "-o", out, "--arrivals", nope]) == 1
     assert "END must be after START" in capsys.readouterr().err
+
+
+def test_ingest_no_validate_maps_status_spellings(tmp_path):
+    """`--no-validate` on a Parquet whose status is spelled ERROR / STATUS_CODE_OK gives the
+    validated run's error rates (it reported 0 % errors before), and a bad time is a named error."""
+    from dsge_agents.traces.simulate import SimulationConfig, poisson_arrivals, simulate
+
+    sp = simulate(SimulationConfig.default(), poisson_arrivals(5.0, 600, seed=2), seed=2).spans
+    sp["status"] = np.where(np.arange(len(sp)) % 17 == 0, "ERROR", "STATUS_CODE_OK")
+    assert (sp["status"] == "ERROR").sum() > 0
+    p = tmp_path / "s.parquet"
+    sp.to_parquet(p)
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert main(["ingest", str(p), "-o", str(a)]) == 0
+    assert main(["ingest", str(p), "-o", str(b), "--no-validate"]) == 0
+    x, y = pd.read_parquet(a), pd.read_parquet(b)
+    err = x["metric"] == "error_rate"
+    assert x.loc[err, "value"].max() > 0
+    np.testing.assert_allclose(x["value"], y["value"], rtol=1e-12, equal_nan=True)
+    bad = tmp_path / "bad.csv"
+    sp.assign(end_ts=sp["end_ts"].astype(str).where(sp.index != 3, "soon")).to_csv(bad, index=False)
+    assert main(["ingest", str(bad), "-o", str(tmp_path / "c.csv"), "--no-validate"]) == 1

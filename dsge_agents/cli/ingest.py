@@ -79,8 +79,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--no-validate",
         action="store_true",
-        help="canonical Parquet/CSV only: skip validation and stream the files through the engine "
-        "(for inputs larger than memory)",
+        help="canonical Parquet/CSV only: skip validation and aggregate the files as they are "
+        "(status spellings are still mapped; a time that does not parse stops the run -- validation "
+        "names such rows and can quarantine them)",
     )
     p.add_argument(
         "--wide", action="store_true", help="write one column per metric instead of the tidy table"
@@ -113,8 +114,10 @@ def run(args) -> int:
             raise DSGEError(
                 f"--no-validate needs canonical Parquet/CSV span tables, got formats {sorted(fmts)}"
             )
+        # unchecked files: status spellings (ERROR, STATUS_CODE_ERROR, failed, ...) mapped as the
+        # readers map them, so the error rate is the validated path's
         panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler,
-                          progress=sys.stdout.isatty(), **duck)
+                          progress=sys.stdout.isatty(), normalize_status=True, **duck)
         return _finish(panel, out, args, None, None)
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if _engine_path(args):

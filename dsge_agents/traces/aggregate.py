@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import STATUS_SPELLINGS
+from dsge_agents.traces.schema import STATUS_SPELLINGS, _to_utc
+from dsge_agents.traces.schema import normalize_status as normalize_status_spellings
 
 METRICS = [
     "arrivals",
@@ -105,8 +106,15 @@ def _utc_naive(col) -> pd.Series:
     DuckDB maps a zone-aware pandas column to microsecond TIMESTAMPTZ but a naive
     ``datetime64[ns]`` column to TIMESTAMP_NS, so the naive form keeps nanoseconds.
     """
-    s = pd.to_datetime(col, utc=True)
-    return s.dt.tz_localize(None).astype("datetime64[ns]")
+    parsed, bad = _to_utc(col)
+    if bad.any():  # only unvalidated input (files given to aggregate directly) gets here
+        raw = pd.Series(col)[bad.to_numpy()]
+        raise TraceValidationError(
+            f"{getattr(col, 'name', None) or 'timestamp'}: {int(bad.sum())} unparseable value(s), the first "
+            f"{raw.iloc[0]!r}; aggregate takes validated spans -- load_spans / `dsge-agents ingest` "
+            "(without --no-validate) name their rows and can quarantine them"
+        )
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
 
 
 @dataclass
@@ -258,6 +266,14 @@ def _base_pandas(df: pd.DataFrame) -> pd.DataFrame:
     def ns(col):
         t = _utc_naive(col)
         return pd.arrays.IntegerArray(t.to_numpy("datetime64[ns]").view(np.int64), t.isna().to_numpy())
+
+    lacking = [c for c in ("start_ts", "end_ts") if c not in df.columns]
+    if lacking:
+        raise TraceValidationError(f"span table lacks {', '.join(lacking)}")
+    # optional columns absent from the input are missing values (as in the DuckDB engine)
+    df = df.assign(**{c: pd.Series(np.nan, index=df.index, dtype=object)
+                      for c in ("ttft_s", "input_tokens", "output_tokens", "cost_usd", "status")
+                      if c not in df.columns})
 
     agent = (
         df["agent_name"].astype(object).where(df["agent_name"].notna(), UNKNOWN_AGENT)
@@ -441,14 +457,7 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
         con.register("spans_df", df)
         return "spans_df", None
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    files = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            files += sorted(str(f) for f in p.rglob("*.parquet"))
-            files += sorted(str(f) for f in p.rglob("*.csv"))
-        else:
-            files.append(str(p))
+    files = [str(f) for f in _span_files(paths)]
     if not files:
         raise TraceValidationError(f"no Parquet/CSV span files found in {paths}")
     pq = [f for f in files if f.lower().endswith((".parquet", ".pq"))]
@@ -659,6 +668,8 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
     reads only its columns; for Parquet input the start side does not read ``end_ts`` at all
     (spans without an end are found from the row-group null counts and subtracted).
     """
+    import duckdb
+
     con = duck_connect(threads, memory_limit, progress, temp_directory)
     try:
         rel, parquet_files = _duck_source(con, source, exclude)
@@ -706,6 +717,13 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
                 ends = pd.DataFrame({c: [] for c in _END_COLS})
             out.append((starts[_START_COLS], ends[_END_COLS]))
         return out
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+        # unvalidated files: a time DuckDB cannot read, a malformed CSV
+        what = "span table" if isinstance(source, pd.DataFrame) else f"span files {[str(f) for f in _span_files(source)]}"
+        raise TraceValidationError(
+            f"{what}: {str(exc).splitlines()[0]}; aggregate takes validated spans -- load_spans / "
+            "`dsge-agents ingest` (without --no-validate) name the bad rows and can quarantine them"
+        ) from None
     finally:
         # closing frees the engine's buffers (~25 ms on 10 M spans): done on a worker thread
         # while the caller builds the panel; non-daemon, so interpreter exit waits for it
@@ -731,7 +749,7 @@ def _dask_frame(source, npartitions: int = 4):
     return dd.read_csv(files, dtype=str)
 
 
-def _dask_panels(source, P: int, requests: bool, scheduler):
+def _dask_panels(source, P: int, requests: bool, scheduler, normalize_status: bool = False):
     import dask
 
     ddf = _dask_frame(source)
@@ -754,14 +772,9 @@ def _dask_panels(source, P: int, requests: bool, scheduler):
         }
     )
 
-    def fix(df):
-        df = df.copy()
-        for c in ("start_ts", "end_ts"):
-            df[c] = (
-                pd.to_datetime(df[c], utc=True, format="mixed")
-                if df[c].dtype == object or str(df[c].dtype).startswith(("str", "string"))
-                else df[c]
-            )
+    def fix(df):  # text times are parsed by _base_pandas (schema._to_utc, as the readers parse them)
+        if normalize_status and "status" in df.columns:
+            df = df.assign(status=normalize_status_spellings(df["status"]))
         return df
 
     base = ddf.map_partitions(lambda d: _base_pandas(fix(d)), meta=meta_base)
@@ -844,24 +857,28 @@ def aggregate(
     return_requests : keep the request table on the result (pandas engine builds it anyway).
     exclude : DuckDB engine, Parquet files: rows to leave out, as returned by
         :func:`dsge_agents.traces.validate_sql.validate_files` (columns ``_source``, ``_row``).
-    normalize_status : DuckDB engine: the files' ``status`` may use other spellings than the
-        canonical ``ok / error / unset`` (``STATUS_CODE_ERROR``, ``failed``, ...); they are
-        mapped as the readers map them (a little slower). DataFrames from the readers are
-        canonical already.
+    normalize_status : ``status`` may use other spellings than the canonical
+        ``ok / error / unset`` (``STATUS_CODE_ERROR``, ``ERROR``, ``failed``, ...): map them as
+        the readers map them (a little slower), in every engine. CSV files are always mapped
+        (text carries no guarantee); Parquet files and DataFrames are taken as canonical
+        unless this is set (DataFrames from the readers are canonical already).
     progress : DuckDB engine: print DuckDB's progress bar for queries running over a second.
     temp_directory : DuckDB engine: where it spills past ``memory_limit`` (default ``.tmp`` in
         the working directory).
     """
     P = period_ns(period)
+    normalize_status = normalize_status or _has_text_files(source)
     if engine == "duckdb":
         parts = _duck_panels(source, P, requests, threads, memory_limit, exclude, normalize_status, progress,
                              temp_directory)
     elif exclude is not None and len(exclude):
         raise ValueError("exclude= needs engine='duckdb'")
     elif engine == "dask":
-        parts = _dask_panels(source, P, requests, scheduler)
+        parts = _dask_panels(source, P, requests, scheduler, normalize_status)
     elif engine == "pandas":
         df = source if isinstance(source, pd.DataFrame) else _read_any(source)
+        if normalize_status and "status" in df.columns:
+            df = df.assign(status=normalize_status_spellings(df["status"]))
         b = _base_pandas(df)
         parts = [(_starts_partial(b, P), _ends_partial(b, P))]
         if requests:
@@ -905,14 +922,31 @@ def aggregate(
     return TracePanel(tidy=tidy, period=str(period), engine=engine, requests=req_table, info={"period_ns": P})
 
 
-def _read_any(source) -> pd.DataFrame:
+def _span_files(source) -> list[Path]:
+    """The files a path, list of paths or directory names (directories: their ``*.parquet``
+    and ``*.csv`` files, recursively) -- the files the DuckDB engine reads."""
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    frames = []
-    for p in paths:
-        p = Path(p)
-        files = sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
-        for f in files:
-            frames.append(pd.read_parquet(f) if f.suffix.lower() in (".parquet", ".pq") else pd.read_csv(f))
+    files = []
+    for p in map(Path, paths):
+        files += sorted(p.rglob("*.parquet")) + sorted(p.rglob("*.csv")) if p.is_dir() else [p]
+    return files
+
+
+def _has_text_files(source) -> bool:
+    """Whether the source names CSV / text span files (not Parquet)."""
+    if isinstance(source, (pd.DataFrame, type(None))) or not isinstance(source, (str, os.PathLike, list, tuple)):
+        return False
+    return any(f.suffix.lower() not in (".parquet", ".pq") for f in _span_files(source))
+
+
+def _read_any(source) -> pd.DataFrame:
+    files = _span_files(source)
+    if not files:
+        raise TraceValidationError(f"no Parquet/CSV span files found in {source}")
+    # CSV as text, as the DuckDB engine and the readers take it (no type guessing: a column of
+    # epoch numbers is not a time column)
+    frames = [pd.read_parquet(f) if f.suffix.lower() in (".parquet", ".pq") else pd.read_csv(f, dtype=str)
+              for f in files]
     return pd.concat(frames, ignore_index=True)
 
 
