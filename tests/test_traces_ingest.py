@@ -359,3 +359,62 @@ def test_out_of_range_times_and_counts_in_other_formats(tmp_path):
     _, rep = load_spans([ls], on_error="quarantine", quarantine_path=tmp_path / "q2.parquet")
     assert rep.problems == {"unparseable_timestamp": 2}
     assert [x["value"] for x in rep.examples["unparseable_timestamp"]] == ["3000-01-01T00:00:00Z", "1e+30"]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_rows_are_named_by_their_line_after_blank_lines_and_multiline_values(tmp_path, eol):
+    """Reports name CSV rows by the line the record starts on. Blank and whitespace-only lines
+    (skipped by the parsers) and quoted values holding line breaks shift records against their
+    ordinal; the expected lines are counted while the file is written."""
+    head = "trace_id,span_id,parent_span_id,name,agent_name,start_ts,end_ts,status,input_tokens"
+    good = "t{i},s{i},,plain,a,2024-06-01T00:00:0{k}Z,2024-06-01T00:00:09Z,ok,10"
+    lines, expected = [head], {}
+    for i in range(12):
+        k = i % 5
+        if i in (2, 7):
+            lines.append("")  # a blank line
+        if i == 9:
+            lines.append("   ")  # whitespace only: pandas skips it too
+        rec = good.format(i=i, k=k)
+        if i in (3, 8):  # a name holding a line break (its own line end inside the quotes)
+            rec = rec.replace(",plain,", ',"two' + eol + 'lines",')
+        if i in (5, 10):  # end before start
+            rec = rec.replace("00:00:09Z", "00:00:00Z").replace("0{k}Z".format(k=k), "05Z", 1)
+            expected[f"s{i}"] = sum(1 + x.count(eol) for x in lines) + 1
+        if i == 11:  # negative tokens, last line without a line end
+            rec = rec[: -len("10")] + "-3"
+            expected[f"s{i}"] = sum(1 + x.count(eol) for x in lines) + 1
+        lines.append(rec)
+    path = tmp_path / "odd.csv"
+    path.write_bytes(eol.join(lines).encode())
+    # the lines counted while writing, checked on the file's bytes
+    physical = path.read_bytes().decode().split(eol)
+    for sid, line in expected.items():
+        assert physical[line - 1].startswith(f"t{sid[1:]},{sid},")
+    with pytest.raises(TraceValidationError) as pandas_err:
+        load_spans(path)
+    with pytest.raises(TraceValidationError) as engine_err:
+        ingest_files([path], "1min", chunk_rows=5)
+    for err in (pandas_err, engine_err):
+        for sid, line in expected.items():
+            assert f"row {line} (span_id {sid})" in str(err.value), (sid, line, str(err.value))
+    q1, q2 = tmp_path / "q1.parquet", tmp_path / "q2.parquet"
+    spans, rep = load_spans(path, on_error="quarantine", quarantine_path=q1)
+    _, rep2 = ingest_files([path], "1min", on_error="quarantine", quarantine_path=q2, chunk_rows=5)
+    assert rep.to_dict() | {"quarantine_file": None} == rep2.to_dict() | {"quarantine_file": None}
+    assert rep.input_rows == 12 and rep.quarantined_rows == 3
+    for q in (q1, q2):
+        got = pd.read_parquet(q).set_index("span_id")["_row"].to_dict()
+        assert got == expected
+    # accepted rows keep their lines too (record 4 sits after one blank line and one two-line value)
+    assert int(readers.read_canonical(path).set_index("span_id").loc["s4", "_row"]) == 4 + 2 + 2
+
+
+def test_row_numbers_of_a_plain_file_are_its_lines(tmp_path):
+    """One record per line (the common case): the byte count settles it without parsing."""
+    p = tmp_path / "plain.csv"
+    p.write_text("a,b\n" + "".join(f"{i},x\n" for i in range(1000)))
+    assert readers._csv_record_lines(p, 1000) is None
+    np.testing.assert_array_equal(readers.csv_row_numbers(p, 1000), np.arange(2, 1002))
+    # a count that does not match what the csv module finds: no guessing, ordinal lines
+    assert readers._csv_record_lines(p, 999) is None

@@ -228,7 +228,7 @@ def ingest_files(
         price_table = _price_frame(price_table)
     staged_set = set(plan.staged)
     with tempfile.TemporaryDirectory(prefix="dsge-agents-stage-", dir=workdir) as tmp:
-        files, missing = [], {}
+        files, missing, row_numbers = [], {}, {}
         total = _rows_hint(plan.staged)
         with tqdm(total=total, unit="rows", unit_scale=True, desc="staging",
                   disable=not (progress and plan.staged)) as bar:
@@ -238,6 +238,8 @@ def ingest_files(
                     info = stage_file(p, out, price_table=price_table, chunk_rows=chunk_rows, bar=bar)
                     if info["missing"]:
                         missing[p] = info["missing"]
+                    if Path(p).suffix.lower() not in (".parquet", ".pq"):
+                        row_numbers[p] = _line_mapper(p, info["rows"])
                     files.append(str(out))
                 else:
                     files.append(p)
@@ -245,7 +247,7 @@ def ingest_files(
             files, on_error, quarantine_path=quarantine_path, report_path=report_path,
             check_parents=check_parents, overwrite_report=overwrite_report, threads=threads,
             memory_limit=memory_limit, progress=progress, sources=paths, missing_columns=missing or None,
-            temp_directory=Path(tmp) / "duckdb")
+            temp_directory=Path(tmp) / "duckdb", row_numbers=row_numbers)
         exclude = bad[["_file", "_file_row"]].rename(columns={"_file": "_source", "_file_row": "_row"})
         # staged files hold canonical status values (the readers map the spellings)
         panel = aggregate(files, period, engine="duckdb", requests=requests, threads=threads,
@@ -253,6 +255,18 @@ def ingest_files(
                           normalize_status=bool(plan.direct) and status_needs_mapping(plan.direct),
                           progress=progress, temp_directory=Path(tmp) / "duckdb")
     return panel, report
+
+
+def _line_mapper(path, n_records: int):
+    """Staged CSV rows are numbered ``record + 2``; this maps such numbers to the lines the
+    records start on (they differ after blank lines or values spanning lines). The file is
+    looked at only when one of its rows is reported."""
+    def remap(rows: np.ndarray) -> np.ndarray:
+        from dsge_agents.traces.readers import csv_row_numbers
+
+        return csv_row_numbers(Path(path), n_records)[rows - 2]
+
+    return remap
 
 
 def _rows_hint(paths) -> int | None:

@@ -188,6 +188,7 @@ def validate_files(
     sources=None,
     missing_columns: dict | None = None,
     temp_directory=None,
+    row_numbers: dict | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Validate canonical Parquet span files in DuckDB (see the module docstring).
 
@@ -205,7 +206,9 @@ def validate_files(
     quarantine then name the original files and rows, unparseable timestamps are flagged, and
     the returned frame also has ``_file`` / ``_file_row`` (the position in ``paths``, for
     ``aggregate(exclude=)``). ``missing_columns``: source -> required columns its original
-    lacked (a staged file has them all, as NULL).
+    lacked (a staged file has them all, as NULL). ``row_numbers``: source -> function mapping
+    the staged ``_row`` values of rejected rows to the numbers to report (staged CSV: record
+    ordinals to the lines the records start on, computed only when a row of that file is bad).
     """
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
@@ -257,6 +260,10 @@ def validate_files(
         bad["_source"] = np.asarray(names, dtype=object)[fidx] if len(bad) else pd.Series([], dtype=object)
         bad["_file"] = np.asarray(files, dtype=object)[fidx] if len(bad) else pd.Series([], dtype=object)
         bad["_file_row"] = bad["ord"].to_numpy(dtype=np.int64) % _FILE_STRIDE + 1
+        for name, fn in (row_numbers or {}).items():
+            m = (bad["_source"] == name).to_numpy()
+            if m.any():
+                bad.loc[m, "_row"] = fn(bad.loc[m, "_row"].to_numpy(dtype=np.int64))
         masks = {k: bad[k].to_numpy(dtype=bool) for k in PROBLEMS}
         counts = {k: int(m.sum()) for k, m in masks.items() if m.any()}
         # span ids of the rows named in the report or the error (a few per class)
