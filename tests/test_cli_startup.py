@@ -99,3 +99,15 @@ def test_cli_economy_cache(tmp_path, monkeypatch):
     nk3 = api.bundled_model_path("nk3.yaml")
     assert _common._economy_cached(nk3) is None
     assert _common.load_model(str(nk3)).name == "nk3"
+
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    """``python -m dsge_agents`` is the ``dsge-agents`` command (for a venv whose scripts are not on PATH):
+    same exit codes, same one-line errors."""
+    ok = subprocess.run([sys.executable, "-m", "dsge_agents", "--help"], cwd=tmp_path, capture_output=True,
+                        text=True, env=ENV)
+    assert ok.returncode == 0 and "irf" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "dsge_agents", "ingest", "nope.csv", "-o", "o.csv"],
+                         cwd=tmp_path, capture_output=True, text=True, env=ENV)
+    assert bad.returncode == 1 and "nope.csv: no such trace file" in bad.stderr
+    assert not (tmp_path / "o.csv").exists()
