@@ -418,3 +418,53 @@ def test_row_numbers_of_a_plain_file_are_its_lines(tmp_path):
     np.testing.assert_array_equal(readers.csv_row_numbers(p, 1000), np.arange(2, 1002))
     # a count that does not match what the csv module finds: no guessing, ordinal lines
     assert readers._csv_record_lines(p, 999) is None
+
+
+def _rows_with(old, values):
+    return [ROW.replace(old, v).replace("t1,s1", f"t{i},s{i}") for i, v in enumerate(values)]
+
+
+_NUMS, _TIMES = "0.1,10,20,,0.01", "2024-01-01T00:00:00Z,2024-01-01T00:00:01Z"
+FAST_CASES = {  # small files are one chunk: (rows, whether canonical_arrow coerces it)
+    "clean": ([ROW.replace("t1,s1", f"t{i},s{i}") for i in range(40)], True),
+    "status_spellings": (_rows_with(",ok,", [f",{s}," for s in ["OK", " error ", "STATUS_CODE_ERROR", "failed", "",
+                                                                "weird", "Unset", "0"]]), True),
+    "numbers_arrow": (_rows_with(_NUMS, ["1e-1,2.5,3.5,-0.5,NAN", "inf,1e3,0,,-inf", "0.25,7,8,9,1E-2",
+                                         "-nan,12.5,13.5,0.5,Infinity", "1,-2.5,9007199254740993,1e18,-0"]), True),
+    "numbers_pandas": (_rows_with(_NUMS, [" 0.3,10,20,,0.01", "0.1,1_000,20,,0.01"]), False),
+    "counts_beyond_int64": (_rows_with(_NUMS, ["0.1,1e19,2,,0.5", "0.1,inf,2,,0.5"]), False),
+    "times_arrow": (_rows_with(_TIMES, ["2024-01-01T00:00:00.123456789+02:00,2024-01-01T00:00:01Z",
+                                        " ,2024-01-01T00:00:01Z", "2024-01-01T00:00:00Z,",
+                                        "2024-01-01T03:00:00-01:30,2024-01-01T03:00:00.5-01:30"]), True),
+    "times_pandas": (_rows_with(_TIMES, ["2024-01-01 00:00:00,2024-01-01T00:00:01Z",
+                                         "2024-01-01T00:00:00Z,yesterday",
+                                         "2300-01-01T00:00:00Z,2024-01-01T00:00:01Z"]), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAST_CASES))
+def test_staging_arrow_fast_path_equals_pandas_coercion(name, tmp_path, monkeypatch):
+    """Staging coerces text chunks in Arrow (schema.canonical_arrow) when it can; the staging file
+    must be identical, value for value and type for type, to the one the pandas coercion
+    (readers' to_canonical, the reference) writes. Also counts the chunks that took the Arrow
+    path, so the comparison is not pandas against itself."""
+    import pyarrow.parquet as pq
+
+    from dsge_agents.traces import ingest, schema
+
+    rows, arrow_path = FAST_CASES[name]
+    p = tmp_path / f"{name}.csv"
+    p.write_text("\n".join([HEAD + ",_hidden"] + [r + ",h" for r in rows]) + "\n")
+    taken = []
+    orig_arrow = schema.canonical_arrow
+    monkeypatch.setattr(schema, "canonical_arrow", lambda t: taken.append(orig_arrow(t) is not None) or orig_arrow(t))
+    ingest.stage_file(p, tmp_path / "fast.parquet", chunk_rows=4)
+    assert taken == [arrow_path]
+    orig = ingest._chunks
+    monkeypatch.setattr(ingest, "_chunks", lambda path, n, fast: orig(path, n, False))
+    ingest.stage_file(p, tmp_path / "pandas.parquet", chunk_rows=4)
+    fast, ref = pq.read_table(tmp_path / "fast.parquet"), pq.read_table(tmp_path / "pandas.parquet")
+    assert fast.schema.equals(ref.schema), (fast.schema, ref.schema)
+    assert "_hidden" not in ref.column_names and "note" in ref.column_names
+    for c in ref.column_names:
+        assert fast.column(c).to_pylist() == ref.column(c).to_pylist(), c

@@ -409,7 +409,7 @@ def _csv_record_lines(path: Path, n_records: int, sep: str = ",") -> np.ndarray 
 
     Readers number CSV rows by line so that messages point into the file. Usually every record
     is one line; then the count of line ends (LF, CRLF or CR) is ``n_records + 1`` -- checked
-    by counting bytes through a memory map (≈ 0.5 s per GB). Otherwise -- blank or
+    by counting bytes through a memory map (≈ 0.5 s per GB; the pages are released as counted). Otherwise -- blank or
     whitespace-only lines, which the parsers skip, or quoted values holding line breaks -- the
     records' first lines come from Python's ``csv`` module. Should its count of records
     disagree with ``n_records`` (a file the parsers read differently), ``None``.
@@ -421,15 +421,17 @@ def _csv_record_lines(path: Path, n_records: int, sep: str = ",") -> np.ndarray 
     if size == 0 or n_records == 0:
         return None
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        a = np.frombuffer(mm, dtype=np.uint8)
         lf = cr = 0
         step = 1 << 24
         for i in range(0, size, step):
-            block = a[i:i + step]
+            block = np.frombuffer(mm, dtype=np.uint8, count=min(step, size - i), offset=i)
             lf += int(np.count_nonzero(block == 10))
-            cr += int(np.count_nonzero(block == 13))
-        last = int(a[-1])
-        del a, block
+            if mm.find(b"\r", i, i + step) >= 0:  # memchr: most files have no CR
+                cr += int(np.count_nonzero(block == 13))
+            del block
+            # the pages read are dropped from this process (they would count as its memory)
+            mm.madvise(mmap.MADV_DONTNEED, i, min(step, size - i))
+        last = mm[size - 1]
     if cr == 0:
         lines = lf + (last != 10)
     elif lf == 0:
@@ -466,7 +468,7 @@ def csv_row_numbers(path: Path, n_records: int, sep: str | None = None) -> np.nd
     return np.arange(2, n_records + 2, dtype=np.int64) if lines is None else lines
 
 
-def _csv_frames(path: Path, chunk_rows: int = 200_000):
+def _csv_frames(path: Path, chunk_rows: int = 200_000, *, arrow: bool = False):
     """A CSV/TSV file as text frames (every column a string, pandas' default NA spellings
     missing), chunk by chunk, with the rows pandas' ``read_csv(dtype=object)`` gives.
 
@@ -475,7 +477,8 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
     rejects the file -- a row with more or fewer fields than the header (pandas pads short
     rows with NA, and reports long ones with their line), invalid UTF-8, repeated column
     names -- pandas' parser continues from the first row not yet yielded. Errors are
-    :class:`TraceFormatError` naming the file.
+    :class:`TraceFormatError` naming the file. ``arrow=True``: the chunks Arrow parsed are
+    yielded as Arrow tables (string columns), those of pandas' parser as frames.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -507,14 +510,14 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000):
                 pending.append(batch)
                 rows += batch.num_rows
                 if rows >= chunk_rows:
-                    df = pa.Table.from_batches(pending).to_pandas()
+                    table = pa.Table.from_batches(pending)
                     pending, rows = [], 0
-                    done += len(df)
-                    yield df
+                    done += table.num_rows
+                    yield table if arrow else table.to_pandas()
             if pending:
-                df = pa.Table.from_batches(pending).to_pandas()
-                done += len(df)
-                yield df
+                table = pa.Table.from_batches(pending)
+                done += table.num_rows
+                yield table if arrow else table.to_pandas()
             arrow_read_all = True
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass  # pandas takes over below, from the first row not yet yielded
@@ -627,11 +630,16 @@ def canonical_chunks(path, chunk_rows: int = 200_000):
         raise TraceFormatError(f"{path}: chunked reading takes CSV/TSV/Parquet files, not {suf or 'no suffix'}")
     start = 2  # line numbers (header is line 1)
     for df in _csv_frames(path, chunk_rows):
-        df = df.copy()
-        df["_source"] = str(path)
-        df["_row"] = np.arange(start, start + len(df), dtype=np.int64)
+        yield _canonical_text_chunk(df, path, start), None
         start += len(df)
-        yield _finish(df), None
+
+
+def _canonical_text_chunk(df: pd.DataFrame, path: Path, start: int) -> pd.DataFrame:
+    """A text chunk of a CSV file coerced to the canonical table, its rows numbered from ``start``."""
+    df = df.copy()
+    df["_source"] = str(path)
+    df["_row"] = np.arange(start, start + len(df), dtype=np.int64)
+    return _finish(df)
 
 
 # ----------------------------------------------------------------------------- OTLP

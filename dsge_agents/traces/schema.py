@@ -164,6 +164,68 @@ def _to_number(col: pd.Series) -> pd.Series:
     return pd.to_numeric(col, errors="coerce")
 
 
+def canonical_arrow(table):
+    """:func:`to_canonical` of a chunk of text columns (a CSV chunk as Arrow parsed it) without
+    pandas, or ``None`` when any value needs pandas' parsing -- then the caller coerces the chunk
+    with :func:`to_canonical` as before.
+
+    Only the fast paths that :func:`to_canonical` itself takes are taken here, on the same Arrow
+    casts, so both give the same values: every non-blank time an ISO 8601 time with a zone
+    (:func:`_arrow_times`), every number a plain decimal (:func:`_to_number`), counts rounded half
+    to even and within int64; status spellings other than ``ok / error / unset`` go through
+    :func:`normalize_status` (pandas) for that column only. Returns the canonical columns (types
+    of the staging files: string, UTC nanosecond timestamps, int64, float64) followed by the extra
+    columns (text; names starting with ``_`` are dropped, as :func:`to_canonical`'s callers do).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    names = table.column_names
+    out = {}
+    for c in CANONICAL_COLUMNS:
+        if c in TIME_COLUMNS:
+            typ = pa.timestamp("ns", tz="UTC")
+        elif c in INT_COLUMNS:
+            typ = pa.int64()
+        elif c in FLOAT_COLUMNS:
+            typ = pa.float64()
+        else:
+            typ = pa.string()
+        if c not in names:
+            out[c] = pa.nulls(n, typ) if c != "status" else pa.repeat(pa.scalar("unset"), n)
+            continue
+        col = table.column(c)
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            return None  # not text: the pandas path knows the other types
+        try:
+            if c in TIME_COLUMNS:
+                blank = pc.equal(pc.utf8_trim_whitespace(col), "")
+                col = pc.if_else(blank, pa.scalar(None, pa.string()), col)
+                out[c] = pc.cast(col, typ)
+            elif c in FLOAT_COLUMNS:  # NaN (text "NAN", "-nan", ...) is missing, as from pandas
+                x = pc.cast(col, typ)
+                out[c] = pc.if_else(pc.is_nan(x), pa.scalar(None, typ), x)
+            elif c in INT_COLUMNS:
+                x = pc.round(pc.cast(col, pa.float64()), 0, round_mode="half_to_even")
+                if pc.any(pc.greater_equal(pc.abs(x), 2.0**63)).as_py() or pc.any(pc.is_nan(x)).as_py():
+                    return None  # NaN / inf / beyond int64: pandas' masking
+                out[c] = pc.cast(x, typ)
+            elif c == "status":
+                if pc.all(pc.is_in(col, value_set=pa.array(STATUS_VALUES)), skip_nulls=True).as_py() is False:
+                    out[c] = pa.array(normalize_status(col.to_pandas()), pa.string())
+                else:
+                    out[c] = pc.fill_null(col, "unset")
+            else:
+                out[c] = col
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+    for c in names:
+        if c not in out and not c.startswith("_"):
+            out[c] = table.column(c)
+    return pa.table(out)
+
+
 def empty_spans() -> pd.DataFrame:
     """An empty canonical span table with the right dtypes."""
     return to_canonical(pd.DataFrame({c: [] for c in CANONICAL_COLUMNS}))
