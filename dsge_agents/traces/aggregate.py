@@ -739,13 +739,15 @@ def _dask_frame(source, npartitions: int = 4):
     if isinstance(source, pd.DataFrame):
         cols = [c for c in source.columns if not str(c).startswith("_")]
         return dd.from_pandas(source[cols], npartitions=npartitions)
-    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    files = []
-    for p in paths:
-        p = Path(p)
-        files += sorted(str(f) for f in p.rglob("*.parquet")) if p.is_dir() else [str(p)]
-    if all(f.lower().endswith((".parquet", ".pq")) for f in files):
+    files = [str(f) for f in _span_files(source)]
+    if not files:
+        raise TraceValidationError(f"no Parquet/CSV span files found in {source}")
+    parquet = [f.lower().endswith((".parquet", ".pq")) for f in files]
+    if all(parquet):
         return dd.read_parquet(files)
+    if any(parquet):
+        raise ValueError("engine='dask' reads Parquet or CSV span files, not both at once: "
+                         f"{[f for f, q in zip(files, parquet) if q][:3]} and {[f for f, q in zip(files, parquet) if not q][:3]}")
     return dd.read_csv(files, dtype=str)
 
 
