@@ -360,3 +360,114 @@ def test_extra_columns_are_kept(tmp_path, sim_spans):
     assert (back["tenant"] == "acme").all() and (back["region_code"].astype(int) == 7).all()
     acc, _ = load_spans(p, check_parents=False)
     assert "tenant" in acc.columns and not any(c.startswith("_") for c in acc.columns)
+
+
+# ----------------------------------------------------------------------------- OTLP through DuckDB
+def _same_frames(a: pd.DataFrame, b: pd.DataFrame):
+    """Column for column, dtype for dtype, value for value (NaN / None / NaT as missing)."""
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for c in a.columns:
+        assert a[c].dtype == b[c].dtype, (c, a[c].dtype, b[c].dtype)
+        x = a[c].astype(object).where(a[c].notna(), None).tolist()
+        y = b[c].astype(object).where(b[c].notna(), None).tolist()
+        assert x == y, (c, [(u, v) for u, v in zip(x, y) if u != v][:3])
+
+
+def _odd_otlp_docs():
+    """Records exercising what the engine path converts itself (and where it must agree)."""
+    def attr(k, v):
+        return {"key": k, "value": v}
+
+    doc = _otlp_doc()
+    sp = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    extra = [
+        {"traceId": "t2", "spanId": "a1", "parentSpanId": "", "name": 'quote " and \\u00e9 \u2603', "kind": "SPAN_KIND_CLIENT",
+         "startTimeUnixNano": 1.7e18, "endTimeUnixNano": "1700000000000000001",
+         "attributes": [attr("gen_ai.agent.name", {"stringValue": "first"}),
+                        attr("gen_ai.agent.name", {"stringValue": "second"}),  # the last of a repeated key
+                        attr("gen_ai.usage.input_tokens", {"intValue": "99999999999999999999"}),  # beyond int64
+                        attr("gen_ai.usage.output_tokens", {"intValue": "4.0"}),  # int("4.0") fails: None
+                        attr("gen_ai.usage.cost", {"doubleValue": "NaN"}),  # a string: NaN, not the next key
+                        attr("cost_usd", {"doubleValue": 3}),
+                        attr("gen_ai.response.time_to_first_chunk", {"doubleValue": 1e-3}),
+                        attr("gen_ai.request.model", {"boolValue": True}),
+                        attr("error.type", {"intValue": 7})],
+         "status": {"code": "STATUS_CODE_ERROR"}},
+        {"traceId": "t2", "spanId": "a2", "parentSpanId": "a1", "name": "x", "kind": 2,
+         "startTimeUnixNano": "soon", "endTimeUnixNano": "99999999999999999999",
+         "attributes": [attr("gen_ai.usage.input_tokens", {"intValue": 12}),
+                        attr("gen_ai.usage.prompt_tokens", {"intValue": "13"}),
+                        attr("gen_ai.response.time_to_first_token", {"doubleValue": 0.25})],
+         "status": {"code": "2", "message": ""}},
+        {"traceId": "t2", "spanId": "a3", "name": "y", "startTimeUnixNano": "1700000000000000000",
+         "status": {"code": 1.0}},
+    ]
+    legacy = {"resourceSpans": [
+        {"resource": {"attributes": [attr("service.name", {"stringValue": "old"}),
+                                     attr("service.name", {"stringValue": "older"})]},
+         "scopeSpans": [],
+         "instrumentationLibrarySpans": [{"spans": extra[:2]}, {"spans": None}]},
+        {"scopeSpans": [{"spans": extra[2:]}]},
+    ]}
+    return [doc, {"resourceSpans": []}, legacy, {"other": 1}]
+
+
+@pytest.mark.parametrize("layout", ["document", "pretty", "array", "lines", "lines_with_blanks"])
+def test_otlp_engine_path_equals_python_walk(tmp_path, layout):
+    """read_otlp_json(engine="duckdb") (DuckDB parses and flattens, Arrow picks the values)
+    against the Python walk over json.loads -- the reference -- on records with every value
+    form the engine path converts itself: ints as strings / numbers / beyond int64, doubles as
+    numbers / strings, booleans, escaped strings, repeated keys, old attribute and scope names,
+    status codes as numbers / strings / names, blank parent ids, times as strings / numbers /
+    floats / garbage / out of range, empty records, unknown fields; one document, pretty-printed,
+    an array of documents, JSON lines, JSON lines with blank lines (line numbers)."""
+    docs = _odd_otlp_docs()
+    p = tmp_path / "t.json"
+    if layout == "document":
+        p.write_text(json.dumps(docs[0]))
+    elif layout == "pretty":
+        p.write_text(json.dumps(docs[2], indent=2))
+    elif layout == "array":
+        p.write_text(json.dumps(docs))
+    elif layout == "lines":
+        p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    else:
+        p.write_text("\n\n".join(json.dumps(d) for d in docs) + "\n\n")
+    assert R._otlp_engine_columns(p) is not None  # the engine path itself, not its fallback
+    ref = R.read_otlp_json(p, engine="python")
+    got = R.read_otlp_json(p, engine="duckdb")
+    _same_frames(ref, got)
+    assert len(ref) in (3, 6)
+    if layout == "lines_with_blanks":
+        assert sorted(set(got["_row"])) == [1, 5]  # the records' lines, blank lines counted
+
+
+def test_otlp_engine_path_round_trip_and_fallbacks(tmp_path, sim_spans):
+    sub = sim_spans.head(300)
+    for fmt, writer in (("otlp", W.write_otlp_json), ("otlp-jsonl", W.write_otlp_json)):
+        p = writer(sub, tmp_path / f"s.{'jsonl' if fmt.endswith('jsonl') else 'json'}",
+                   jsonl=fmt.endswith("jsonl"))
+        assert R._otlp_engine_columns(p) is not None
+        ref, got = R.read_otlp_json(p, engine="python"), R.read_otlp_json(p, engine="duckdb")
+        _same_frames(ref, got)
+        assert canonical_equal(sub, got) == []
+    # values the engine path leaves to the Python walk: an array where a canonical field is read,
+    # a byte-order mark, invalid JSON -- same result or same named error
+    doc = _otlp_doc()
+    doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
+        {"key": "gen_ai.agent.name", "value": {"arrayValue": {"values": [{"stringValue": "x"}]}}})
+    p = tmp_path / "array_value.json"
+    p.write_text(json.dumps(doc))
+    assert R._otlp_engine_columns(p) is None
+    _same_frames(R.read_otlp_json(p, engine="python"), R.read_otlp_json(p, engine="duckdb"))
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(_otlp_doc()).encode())
+    _same_frames(R.read_otlp_json(bom, engine="python"), R.read_otlp_json(bom, engine="duckdb"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(_otlp_doc()) + "\n{not json\n")
+    assert R._otlp_engine_columns(bad) is None
+    with pytest.raises(TraceValidationError, match="line 2"):
+        R.read_otlp_json(bad, engine="duckdb")
+    with pytest.raises(ValueError, match="engine"):
+        R.read_otlp_json(bad, engine="spark")
