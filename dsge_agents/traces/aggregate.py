@@ -652,12 +652,16 @@ def duck_connect(threads: int | None = None, memory_limit: str | None = None, pr
                          "(memory_limit as '4GB', '500MB', ...)") from None
     if temp_directory is not None:
         con.execute(f"SET temp_directory={sql_str(temp_directory)}")
-    if not progress:  # DuckDB's Python client may draw its bar by default
-        con.execute("SET enable_progress_bar=false")
-    else:
-        con.execute("SET enable_progress_bar=true")
-        con.execute("SET enable_progress_bar_print=true")
-        con.execute("SET progress_bar_time=1000")
+    try:
+        if not progress:  # DuckDB's Python client may draw its bar by default
+            con.execute("SET enable_progress_bar=false")
+        else:
+            con.execute("SET enable_progress_bar=true")
+            con.execute("SET enable_progress_bar_print=true")
+            con.execute("SET progress_bar_time=1000")
+    except duckdb.Error:
+        # in Jupyter, DuckDB refuses to change the bar's setting without ipywidgets: keep its default
+        pass
     return con
 
 
