@@ -74,6 +74,14 @@ def _otlp_any(v):
     return {"stringValue": str(v)}
 
 
+def _plain(spans: pd.DataFrame, name: str, values) -> list:
+    """A column's values as ``_records`` gives them (Python scalars, None for missing; NaN in an
+    object column is missing too)."""
+    if name in spans.columns and pd.api.types.is_object_dtype(spans[name].dtype):
+        return [_none(v) for v in values]
+    return list(values)
+
+
 def write_otlp_json(
     spans: pd.DataFrame,
     path,
@@ -114,26 +122,29 @@ def write_otlp_json(
     )
     s_na, e_na = spans["start_ts"].isna().to_numpy(), spans["end_ts"].isna().to_numpy()
     code = {"unset": 0, "ok": 1, "error": 2}
-    recs = _records(spans[CANONICAL_COLUMNS])
+    # column by column: Python values (None for missing) and, per attribute, its OTLP value objects
+    col = {c: spans[c].to_numpy(dtype=object, na_value=None) if c in spans.columns else [None] * len(spans)
+           for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")}
+    attr_vals = [(k, [None if v is None else _otlp_any(v) for v in _plain(spans, c, col[c])]) for c, k in attr_map]
     otlp_spans = []
-    for i, r in enumerate(recs):
-        attrs = [{"key": k, "value": _otlp_any(r[c])} for c, k in attr_map if r[c] is not None]
+    for i in range(len(spans)):
+        status = col["status"][i]
         sp = {
-            "traceId": r["trace_id"],
-            "spanId": r["span_id"],
-            "name": r["name"] or "",
-            "kind": 3 if r["operation"] == "chat" else 1,
-            "attributes": attrs,
-            "status": {"code": code.get(r["status"], 0)},
+            "traceId": col["trace_id"][i],
+            "spanId": col["span_id"][i],
+            "name": col["name"][i] or "",
+            "kind": 3 if col["operation"][i] == "chat" else 1,
+            "attributes": [{"key": k, "value": vals[i]} for k, vals in attr_vals if vals[i] is not None],
+            "status": {"code": code.get(status, 0)},
         }
-        if r["parent_span_id"] is not None:
-            sp["parentSpanId"] = r["parent_span_id"]
+        if col["parent_span_id"][i] is not None:
+            sp["parentSpanId"] = col["parent_span_id"][i]
         if not s_na[i]:
             sp["startTimeUnixNano"] = str(int(start[i]))
         if not e_na[i]:
             sp["endTimeUnixNano"] = int(end[i]) if i % 2 else str(int(end[i]))  # both encodings occur
-        if r["status"] == "error" and r["error_type"] is not None:
-            sp["status"]["message"] = r["error_type"]
+        if status == "error" and col["error_type"][i] is not None:
+            sp["status"]["message"] = col["error_type"][i]
         otlp_spans.append(sp)
 
     def request(sp_list):
