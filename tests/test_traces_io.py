@@ -471,3 +471,21 @@ def test_otlp_engine_path_round_trip_and_fallbacks(tmp_path, sim_spans):
         R.read_otlp_json(bad, engine="duckdb")
     with pytest.raises(ValueError, match="engine"):
         R.read_otlp_json(bad, engine="spark")
+
+
+@pytest.mark.parametrize("bad, what", [
+    ('{"resourceSpans": "oops"}', "line 2: resourceSpans must be a list of objects"),
+    ('{"resourceSpans": ["x"]}', "line 2: resourceSpans must be a list of objects"),
+    ('{"resourceSpans": [{"scopeSpans": [{"spans": "x"}]}]}', "line 2: spans must be a list of objects"),
+    ('{"resourceSpans": [{"resource": 3, "scopeSpans": []}]}', "line 2: resource must be an object"),
+    ('{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "a", "status": "ERROR"}]}]}]}',
+     "line 2: status must be an object"),
+])
+def test_otlp_wrong_structure_is_a_named_error(tmp_path, bad, what):
+    """Valid JSON in the wrong OTLP shape: a TraceFormatError naming the line and the field (it was
+    an AttributeError from inside the reader), whichever path reads the file."""
+    p = tmp_path / "bad.jsonl"
+    p.write_text(json.dumps(_otlp_doc()) + "\n" + bad + "\n")
+    for engine in ("python", "duckdb"):
+        with pytest.raises(TraceValidationError, match=what):
+            R.read_otlp_json(p, engine=engine)

@@ -754,13 +754,27 @@ def _otlp_python_columns(path: Path):
     for rec, line in zip(recs, lines):
         if not isinstance(rec, dict):
             raise TraceFormatError(f"{path}: line {line}: expected a JSON object (ExportTraceServiceRequest)")
-        for rs in rec.get("resourceSpans", []) or []:
-            res = _otlp_attrs((rs.get("resource") or {}).get("attributes"))
-            for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
-                for sp in ss.get("spans", []) or []:
+        def objects(value, what):
+            """A list of JSON objects, or a TraceFormatError naming the line and the field."""
+            value = value or []
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise TraceFormatError(f"{path}: line {line}: {what} must be a list of objects, got "
+                                       f"{json.dumps(value)[:60]}")
+            return value
+
+        def obj(value, what):
+            value = value or {}
+            if not isinstance(value, dict):
+                raise TraceFormatError(f"{path}: line {line}: {what} must be an object, got {json.dumps(value)[:60]}")
+            return value
+
+        for rs in objects(rec.get("resourceSpans"), "resourceSpans"):
+            res = _otlp_attrs(obj(rs.get("resource"), "resource").get("attributes"))
+            for ss in objects(rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans"), "scopeSpans"):
+                for sp in objects(ss.get("spans"), "spans"):
                     ordinal += 1
                     a = _otlp_attrs(sp.get("attributes"))
-                    st = sp.get("status") or {}
+                    st = obj(sp.get("status"), "status")
                     status = _otlp_status(st.get("code", 0))
                     cols["trace_id"].append(sp.get("traceId"))
                     cols["span_id"].append(sp.get("spanId"))
@@ -909,8 +923,9 @@ def _int_or_none(x):
 def _otlp_engine_columns(path: Path):
     """The columns of :func:`read_otlp_json` with DuckDB parsing the file: ``read_json`` with
     the OTLP span structure given (unknown fields ignored, every scalar kept as its JSON text),
-    unnested resource -> scope -> span in file order (``WITH ORDINALITY`` numbers the records;
-    checked), then the attribute values wanted picked out of the flattened attribute lists
+    one row per record in file order (a scan keeps DuckDB's insertion order) holding its spans
+    and, per resource, the span count and ``service.name`` (the counts are checked against the
+    spans), then the attribute values wanted picked out of the flattened attribute lists
     with Arrow and converted as ``json.loads`` would. ``None`` when the file is not one DuckDB
     reads as OTLP (invalid JSON, a byte-order mark, another encoding...) or holds values this
     path does not convert (array / kvlist attribute values where a canonical field is read,
