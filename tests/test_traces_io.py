@@ -489,3 +489,24 @@ def test_otlp_wrong_structure_is_a_named_error(tmp_path, bad, what):
     for engine in ("python", "duckdb"):
         with pytest.raises(TraceValidationError, match=what):
             R.read_otlp_json(p, engine=engine)
+
+
+def test_phoenix_typed_times_converted_directly(tmp_path):
+    """Typed Parquet timestamps skip the text parser: naive ones are UTC, a time beyond the
+    nanosecond range is an unparseable timestamp with its raw value, a missing one is missing --
+    as the text path decided for the same values."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.array([np.datetime64("2024-01-01T00:00:00.123456", "us"), np.datetime64("2300-01-01T00:00:00", "us"),
+                  None], pa.timestamp("us"))
+    pq.write_table(pa.table({"context.span_id": ["a", "b", "c"], "context.trace_id": ["t"] * 3, "name": ["x"] * 3,
+                             "start_time": t, "end_time": t, "span_kind": ["LLM"] * 3, "status_code": ["OK"] * 3}),
+                   tmp_path / "p.parquet")
+    df = R.read_spans(tmp_path / "p.parquet", format="phoenix").set_index("span_id")
+    assert df.loc["a", "start_ts"] == pd.Timestamp("2024-01-01T00:00:00.123456Z")
+    assert pd.isna(df.loc["b", "start_ts"]) and df.loc["b", "_raw_start"] == "2300-01-01 00:00:00"
+    assert pd.isna(df.loc["c", "start_ts"]) and pd.isna(df.loc["c", "_raw_start"])
+    # the text path on the same values, as before
+    text, bad = R._parse_times(["2024-01-01 00:00:00.123456", "2300-01-01 00:00:00", None])
+    assert text[0] == df.loc["a", "start_ts"] and bad == [None, "2300-01-01 00:00:00", None]
