@@ -510,3 +510,50 @@ def test_phoenix_typed_times_converted_directly(tmp_path):
     # the text path on the same values, as before
     text, bad = R._parse_times(["2024-01-01 00:00:00.123456", "2300-01-01 00:00:00", None])
     assert text[0] == df.loc["a", "start_ts"] and bad == [None, "2300-01-01 00:00:00", None]
+
+
+def test_otlp_writer_text_equals_json_dumps_of_the_span_objects(tmp_path, sim_spans):
+    """write_otlp_json assembles each span's JSON text from pieces; it must be the text json.dumps
+    writes for the span object built field by field here (an independent rendition of the OTLP
+    mapping), including escapes, non-ASCII names, missing values and error messages."""
+    sub = sim_spans.head(60).copy().reset_index(drop=True)
+    sub.loc[0, "name"] = 'quote " back\\slash \u00e9\u2603'
+    sub.loc[1, "agent_name"] = None
+    sub.loc[2, ["status", "error_type"]] = ["error", 'time"out']
+    sub.loc[3, "parent_span_id"] = None
+    sub.loc[4, "end_ts"] = pd.NaT
+    p = W.write_otlp_json(sub, tmp_path / "s.json")
+    keys = [("operation", "gen_ai.operation.name"), ("provider", "gen_ai.provider.name"),
+            ("model", "gen_ai.request.model"), ("agent_name", "gen_ai.agent.name"),
+            ("input_tokens", "gen_ai.usage.input_tokens"), ("output_tokens", "gen_ai.usage.output_tokens"),
+            ("cached_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
+            ("ttft_s", "gen_ai.response.time_to_first_chunk"), ("cost_usd", "gen_ai.usage.cost"),
+            ("error_type", "error.type")]
+    expected = []
+    for i, r in sub.iterrows():
+        attrs = []
+        for c, k in keys:
+            v = r[c]
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                continue
+            if c in ("input_tokens", "output_tokens", "cached_input_tokens"):
+                attrs.append({"key": k, "value": {"intValue": str(int(v))}})
+            elif c in ("ttft_s", "cost_usd"):
+                attrs.append({"key": k, "value": {"doubleValue": float(v)}})
+            else:
+                attrs.append({"key": k, "value": {"stringValue": str(v)}})
+        sp = {"traceId": r["trace_id"], "spanId": r["span_id"], "name": r["name"] or "",
+              "kind": 3 if r["operation"] == "chat" else 1, "attributes": attrs,
+              "status": {"code": {"unset": 0, "ok": 1, "error": 2}[r["status"]]}}
+        if r["status"] == "error" and isinstance(r["error_type"], str):
+            sp["status"]["message"] = r["error_type"]
+        if isinstance(r["parent_span_id"], str):
+            sp["parentSpanId"] = r["parent_span_id"]
+        sp["startTimeUnixNano"] = str(r["start_ts"].value)
+        if not pd.isna(r["end_ts"]):
+            sp["endTimeUnixNano"] = r["end_ts"].value if i % 2 else str(r["end_ts"].value)
+        expected.append(sp)
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name",
+                                                             "value": {"stringValue": "dsge_agents"}}]},
+                              "scopeSpans": [{"scope": {"name": "dsge_agents.traces"}, "spans": expected}]}]}
+    assert p.read_text() == json.dumps(doc)

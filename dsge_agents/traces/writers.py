@@ -74,6 +74,13 @@ def _otlp_any(v):
     return {"stringValue": str(v)}
 
 
+def _json_str(v) -> str:
+    """``json.dumps`` of a value that is usually a plain ASCII string (ids, names)."""
+    if isinstance(v, str) and v.isascii() and (v.isalnum() or v.replace("_", "").replace(" ", "").isalnum()):
+        return f'"{v}"'
+    return json.dumps(v)
+
+
 def _plain(spans: pd.DataFrame, name: str, values) -> list:
     """A column's values as ``_records`` gives them (Python scalars, None for missing; NaN in an
     object column is missing too)."""
@@ -122,52 +129,56 @@ def write_otlp_json(
     )
     s_na, e_na = spans["start_ts"].isna().to_numpy(), spans["end_ts"].isna().to_numpy()
     code = {"unset": 0, "ok": 1, "error": 2}
-    # column by column: Python values (None for missing) and, per attribute, its OTLP value objects
+    # column by column: Python values (None for missing); each span's JSON text is assembled from
+    # pieces exactly as json.dumps would write the span object (same key order and separators)
     col = {c: spans[c].to_numpy(dtype=object, na_value=None) if c in spans.columns else [None] * len(spans)
            for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")}
-    attr_vals = [(k, [None if v is None else _otlp_any(v) for v in _plain(spans, c, col[c])]) for c, k in attr_map]
-    otlp_spans = []
+    attr_texts = []
+    for c, k in attr_map:
+        memo: dict = {}
+        key = f'{{"key": {_json_str(k)}, "value": '
+        texts = []
+        for v in _plain(spans, c, col[c]):
+            if v is None:
+                texts.append(None)
+                continue
+            t = memo.get((type(v), v))
+            if t is None:
+                t = memo[(type(v), v)] = key + json.dumps(_otlp_any(v)) + "}"
+            texts.append(t)
+        attr_texts.append(texts)
+    span_texts, trace_of = [], col["trace_id"]
     for i in range(len(spans)):
         status = col["status"][i]
-        sp = {
-            "traceId": col["trace_id"][i],
-            "spanId": col["span_id"][i],
-            "name": col["name"][i] or "",
-            "kind": 3 if col["operation"][i] == "chat" else 1,
-            "attributes": [{"key": k, "value": vals[i]} for k, vals in attr_vals if vals[i] is not None],
-            "status": {"code": code.get(status, 0)},
-        }
+        attrs = ", ".join(t[i] for t in attr_texts if t[i] is not None)
+        message = col["error_type"][i] if status == "error" else None
+        text = (f'{{"traceId": {_json_str(trace_of[i])}, "spanId": {_json_str(col["span_id"][i])}, '
+                f'"name": {_json_str(col["name"][i] or "")}, "kind": {3 if col["operation"][i] == "chat" else 1}, '
+                f'"attributes": [{attrs}], "status": {{"code": {code.get(status, 0)}'
+                + ("" if message is None else f', "message": {_json_str(message)}') + "}")
         if col["parent_span_id"][i] is not None:
-            sp["parentSpanId"] = col["parent_span_id"][i]
+            text += f', "parentSpanId": {_json_str(col["parent_span_id"][i])}'
         if not s_na[i]:
-            sp["startTimeUnixNano"] = str(int(start[i]))
-        if not e_na[i]:
-            sp["endTimeUnixNano"] = int(end[i]) if i % 2 else str(int(end[i]))  # both encodings occur
-        if status == "error" and col["error_type"][i] is not None:
-            sp["status"]["message"] = col["error_type"][i]
-        otlp_spans.append(sp)
+            text += f', "startTimeUnixNano": "{int(start[i])}"'
+        if not e_na[i]:  # both encodings occur in the wild
+            text += f', "endTimeUnixNano": {int(end[i])}' if i % 2 else f', "endTimeUnixNano": "{int(end[i])}"'
+        span_texts.append(text + "}")
 
-    def request(sp_list):
-        return {
-            "resourceSpans": [
-                {
-                    "resource": {
-                        "attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]
-                    },
-                    "scopeSpans": [{"scope": {"name": "dsge_agents.traces"}, "spans": sp_list}],
-                }
-            ]
-        }
-
+    request = json.dumps({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]},
+        "scopeSpans": [{"scope": {"name": "dsge_agents.traces"}, "spans": []}]}]})
+    head, tail = request.split('"spans": []')
+    head += '"spans": ['
+    tail = "]" + tail
     with open(path, "w", encoding="utf-8") as fh:
-        if jsonl:
+        if jsonl:  # one request per trace, traces in order of first appearance
             groups: dict = {}
-            for sp in otlp_spans:
-                groups.setdefault(sp["traceId"], []).append(sp)
-            for sp_list in groups.values():
-                fh.write(json.dumps(request(sp_list)) + "\n")
+            for t, text in zip(trace_of, span_texts):
+                groups.setdefault(t, []).append(text)
+            for texts in groups.values():
+                fh.write(head + ", ".join(texts) + tail + "\n")
         else:
-            json.dump(request(otlp_spans), fh)
+            fh.write(head + ", ".join(span_texts) + tail)
     return path
 
 
