@@ -943,6 +943,11 @@ def _otlp_engine_columns(path: Path):
     reads as OTLP (invalid JSON, a byte-order mark, another encoding...) or holds values this
     path does not convert (array / kvlist attribute values where a canonical field is read,
     objects in scalar fields): the Python walk then reads it and names any problem.
+
+    Known differences, both from malformed exports: a value object holding ``"stringValue": null``
+    beside another typed value (the Python walk takes the null, this path the other value), and
+    JSON lines holding a raw U+2028 / U+2029 (Python's ``splitlines`` breaks such a line and
+    reports invalid JSON; DuckDB reads it).
     """
     import duckdb
     import pyarrow as pa
