@@ -557,3 +557,16 @@ def test_otlp_writer_text_equals_json_dumps_of_the_span_objects(tmp_path, sim_sp
                                                              "value": {"stringValue": "dsge_agents"}}]},
                               "scopeSpans": [{"scope": {"name": "dsge_agents.traces"}, "spans": expected}]}]}
     assert p.read_text() == json.dumps(doc)
+
+
+@pytest.mark.parametrize("values", [
+    [1700000000000000000, "1700000000000000001", None, ""], [None, None], [" 17", 1], ["1_000", 5], [0, 5], [-5],
+    [2**63], ["99999999999999999999"], [1.5e18], [True, 3], ["abc"],
+])
+def test_nanosecond_times_vectorised_as_the_loop_decides(values, monkeypatch):
+    """_ns_to_utc's vectorised path (ints / digit strings) gives the loop's timestamps and raw values;
+    everything else is left to the loop."""
+    got = R._ns_to_utc(values)
+    monkeypatch.setattr(R, "_ns_to_utc_fast", lambda ns: None)
+    ref = R._ns_to_utc(values)
+    assert got[0].equals(ref[0]) and got[1] == ref[1]

@@ -79,6 +79,9 @@ def _maybe_json(v):
 
 def _ns_to_utc(ns: list) -> tuple[pd.Series, list]:
     """Integers (or integer strings) of Unix nanoseconds to UTC timestamps; returns raw of bad ones."""
+    fast = _ns_to_utc_fast(ns)
+    if fast is not None:
+        return fast
     vals = np.zeros(len(ns), dtype=np.int64)
     ok = np.zeros(len(ns), dtype=bool)
     bad_raw: list = [None] * len(ns)
@@ -96,6 +99,38 @@ def _ns_to_utc(ns: list) -> tuple[pd.Series, list]:
     arr = pd.to_datetime(vals, unit="ns", utc=True)
     s = pd.Series(arr).where(ok, pd.NaT).astype("datetime64[ns, UTC]")
     return s, bad_raw
+
+
+def _ns_to_utc_fast(ns: list):
+    """:func:`_ns_to_utc` when every value is missing (None / "") or a Python int / plain digit
+    string in (0, 2^63): one vectorised conversion; ``None`` otherwise (the loop decides)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not ns:
+        return None
+    kinds = {type(v) for v in ns}
+    if not kinds <= {int, str, type(None)}:
+        return None
+    if str in kinds:
+        texts = pa.array([None if v is None or v == "" else str(v) for v in ns], pa.string())
+        valid = pc.is_valid(texts)
+        if not pc.all(pc.or_(pc.invert(valid), pc.match_substring_regex(texts, r"^[0-9]{1,19}$"))).as_py():
+            return None
+        try:
+            vals = pc.cast(texts, pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
+            return None
+    else:
+        try:
+            vals = pa.array(ns, pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
+            return None
+    ok = np.asarray(pc.fill_null(pc.greater(vals, 0), False).to_numpy(zero_copy_only=False), dtype=bool)
+    if (~ok & np.asarray(vals.is_valid().to_numpy(zero_copy_only=False), dtype=bool)).any():
+        return None  # zero or negative: the loop reports them
+    arr = pd.to_datetime(np.where(ok, pc.fill_null(vals, 0).to_numpy(zero_copy_only=False), 0), unit="ns", utc=True)
+    return pd.Series(arr).where(ok, pd.NaT).astype("datetime64[ns, UTC]"), [None] * len(ns)
 
 
 def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
