@@ -145,6 +145,9 @@ def run(args) -> int:
     bar = tqdm(args.traces, desc="reading traces", unit="file", disable=len(args.traces) < 2)
     for t in bar:
         fmt = detect_format(t) if args.format == "auto" else args.format
+        size = Path(t).stat().st_size
+        if size > 50e6:  # a read of several seconds: say what is going on
+            bar.write(f"reading {t} ({size / 1e6:,.0f} MB, {fmt}) ...", file=sys.stderr)
         if fmt == "canonical":
             cols = _columns_of(Path(t)) or []
             missing[str(Path(t))] = [c for c in REQUIRED_COLUMNS if c not in cols]
