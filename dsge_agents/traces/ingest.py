@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.traces.readers import TraceFormatError
-from dsge_agents.traces.schema import CANONICAL_COLUMNS, INT_COLUMNS, REQUIRED_COLUMNS, STRING_COLUMNS, TIME_COLUMNS
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, arrow_type
 
 __all__ = ["engine_plan", "stage_file", "ingest_files", "CHUNK_ROWS"]
 
@@ -100,17 +100,7 @@ def engine_plan(paths, format: str = "auto", price_table=None, *, explain: bool 
 def _stage_schema(extra: list[tuple[str, object]]):
     import pyarrow as pa
 
-    fields = []
-    for c in CANONICAL_COLUMNS:
-        if c in STRING_COLUMNS:
-            t = pa.string()
-        elif c in TIME_COLUMNS:
-            t = pa.timestamp("ns", tz="UTC")
-        elif c in INT_COLUMNS:
-            t = pa.int64()
-        else:
-            t = pa.float64()
-        fields.append(pa.field(c, t))
+    fields = [pa.field(c, arrow_type(c)) for c in CANONICAL_COLUMNS]
     fields += [pa.field(n, t) for n, t in extra]
     fields += [pa.field("_row", pa.int64()), pa.field("_raw_start", pa.string()), pa.field("_raw_end", pa.string())]
     return pa.schema(fields)
@@ -139,7 +129,7 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
     """
     import pyarrow as pa
 
-    from dsge_agents.traces.readers import _columns_of, apply_price_table
+    from dsge_agents.traces.readers import _columns_of, apply_price_table, canonical_chunks
 
     path, out = Path(path), Path(out)
     cols = _columns_of(path) or []
@@ -148,7 +138,7 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
     # (pandas, with it); at most one chunk waits to be written
     pool, pending = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsge-agents-stage"), None
     try:
-        for chunk, arrow in _chunks(path, chunk_rows, fast=price_table is None):
+        for chunk, arrow in canonical_chunks(path, chunk_rows, arrow=price_table is None):
             if writer is None:  # the extra columns the reader keeps, typed as stored (Parquet) or text
                 names = chunk.column_names if isinstance(chunk, pa.Table) else list(chunk.columns)
                 extra_names = [c for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")]
@@ -157,32 +147,14 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
                 writer = _writer(out, schema)
             if isinstance(chunk, pa.Table):  # already canonical (text chunk on Arrow's fast path)
                 table = chunk.select(schema.names).cast(schema)
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(writer.write_table, table)
-                rows += table.num_rows
-                if bar is not None:
-                    bar.update(table.num_rows)
-                continue
-            chunk = apply_price_table(chunk, price_table)
-            arrays = []
-            for f in schema:
-                if f.name in extra_names and arrow is not None:
-                    arrays.append(arrow.column(f.name))  # Parquet extras untouched
-                elif f.name in chunk.columns:
-                    v = chunk[f.name]
-                    if pd.api.types.is_object_dtype(v.dtype) and pa.types.is_string(f.type):
-                        v = v.map(lambda x: None if x is None or (isinstance(x, float) and x != x) else str(x))
-                    arrays.append(pa.array(v, type=f.type, from_pandas=True))
-                else:
-                    arrays.append(pa.nulls(len(chunk), f.type))
-            table = pa.Table.from_arrays(arrays, schema=schema)
+            else:
+                table = _stage_table(apply_price_table(chunk, price_table), arrow, schema, extra_names)
             if pending is not None:
                 pending.result()
             pending = pool.submit(writer.write_table, table)
-            rows += len(chunk)
+            rows += table.num_rows
             if bar is not None:
-                bar.update(len(chunk))
+                bar.update(table.num_rows)
         if pending is not None:
             pending.result()
         if writer is None:  # a Parquet file without rows
@@ -270,6 +242,24 @@ def ingest_files(
     return panel, report
 
 
+def _stage_table(chunk: pd.DataFrame, arrow, schema, extra_names: list[str]):
+    """A canonical frame (and, for Parquet, the record batch it came from) in the staging layout."""
+    import pyarrow as pa
+
+    arrays = []
+    for f in schema:
+        if f.name in extra_names and arrow is not None:
+            arrays.append(arrow.column(f.name))  # Parquet extras untouched
+        elif f.name in chunk.columns:
+            v = chunk[f.name]
+            if pd.api.types.is_object_dtype(v.dtype) and pa.types.is_string(f.type):
+                v = v.map(lambda x: None if x is None or (isinstance(x, float) and x != x) else str(x))
+            arrays.append(pa.array(v, type=f.type, from_pandas=True))
+        else:
+            arrays.append(pa.nulls(len(chunk), f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def _line_mapper(path, n_records: int):
     """Staged CSV rows are numbered ``record + 2``; this maps such numbers to the lines the
     records start on (they differ after blank lines or values spanning lines). The file is
@@ -280,35 +270,6 @@ def _line_mapper(path, n_records: int):
         return csv_row_numbers(Path(path), n_records)[rows - 2]
 
     return remap
-
-
-def _chunks(path: Path, chunk_rows: int, fast: bool):
-    """``readers.canonical_chunks``; with ``fast``, the text chunks that
-    :func:`~dsge_agents.traces.schema.canonical_arrow` can coerce come as canonical Arrow tables in
-    the staging layout (bookkeeping included) instead of frames: no pandas frame and no
-    conversion back to Arrow (measured on 2 M CSV spans: staging 3.1 s instead of 3.6 s, most of
-    the rest being Arrow's CSV parsing)."""
-    import pyarrow as pa
-
-    from dsge_agents.traces.readers import _canonical_text_chunk, _csv_frames, canonical_chunks
-    from dsge_agents.traces.schema import canonical_arrow
-
-    if not fast or path.suffix.lower() not in (".csv", ".tsv", ".txt"):
-        yield from canonical_chunks(path, chunk_rows)
-        return
-    start = 2  # line numbers (header is line 1), as readers.canonical_chunks numbers them
-    for part in _csv_frames(path, chunk_rows, arrow=True):
-        n = part.num_rows if isinstance(part, pa.Table) else len(part)
-        table = canonical_arrow(part) if isinstance(part, pa.Table) else None
-        if table is not None:
-            table = table.append_column("_row", pa.array(np.arange(start, start + n, dtype=np.int64)))
-            table = table.append_column("_raw_start", pa.nulls(n, pa.string()))
-            table = table.append_column("_raw_end", pa.nulls(n, pa.string()))
-            yield table, None
-        else:
-            df = part.to_pandas() if isinstance(part, pa.Table) else part
-            yield _canonical_text_chunk(df, path, start), None
-        start += n
 
 
 def _rows_hint(paths) -> int | None:

@@ -164,6 +164,20 @@ def _to_number(col: pd.Series) -> pd.Series:
     return pd.to_numeric(col, errors="coerce")
 
 
+def arrow_type(column: str):
+    """The Arrow type of a canonical column: UTC nanosecond timestamps, int64 counts, float64
+    seconds / dollars, strings."""
+    import pyarrow as pa
+
+    if column in TIME_COLUMNS:
+        return pa.timestamp("ns", tz="UTC")
+    if column in INT_COLUMNS:
+        return pa.int64()
+    if column in FLOAT_COLUMNS:
+        return pa.float64()
+    return pa.string()
+
+
 def canonical_arrow(table):
     """:func:`to_canonical` of a chunk of text columns (a CSV chunk as Arrow parsed it) without
     pandas, or ``None`` when any value needs pandas' parsing -- then the caller coerces the chunk
@@ -184,14 +198,7 @@ def canonical_arrow(table):
     names = table.column_names
     out = {}
     for c in CANONICAL_COLUMNS:
-        if c in TIME_COLUMNS:
-            typ = pa.timestamp("ns", tz="UTC")
-        elif c in INT_COLUMNS:
-            typ = pa.int64()
-        elif c in FLOAT_COLUMNS:
-            typ = pa.float64()
-        else:
-            typ = pa.string()
+        typ = arrow_type(c)
         if c not in names:
             out[c] = pa.nulls(n, typ) if c != "status" else pa.repeat(pa.scalar("unset"), n)
             continue
