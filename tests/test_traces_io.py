@@ -570,3 +570,120 @@ def test_nanosecond_times_vectorised_as_the_loop_decides(values, monkeypatch):
     monkeypatch.setattr(R, "_ns_to_utc_fast", lambda ns: None)
     ref = R._ns_to_utc(values)
     assert got[0].equals(ref[0]) and got[1] == ref[1]
+
+
+def _parse_times_reference(values, unit=None):
+    """_parse_times as it was written before its candidate pre-pass (per-value predicate over the
+    whole column, to_numeric over the whole column): the reference the faster one must equal."""
+    import re as _re
+
+    s = pd.Series(list(values), dtype="object")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    bad_raw = [None] * len(s)
+    num = pd.to_numeric(s, errors="coerce")
+    is_num = num.notna() & s.map(
+        lambda v: isinstance(v, (int, float, np.integer, np.floating))
+        or (isinstance(v, str) and _re.fullmatch(r"\s*[0-9.eE+-]+\s*", v) is not None)
+    )
+    if is_num.any():
+        x = num[is_num].astype(float)
+        u = unit
+        if u is None:
+            med = float(np.nanmedian(np.abs(x)))
+            u = "s" if med < 1e11 else "ms" if med < 1e14 else "us" if med < 1e17 else "ns"
+        with np.errstate(invalid="ignore", over="ignore"):
+            ns = np.round(x.to_numpy() * {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[u])
+        fits = np.isfinite(ns) & (np.abs(ns) < 9.2e18)
+        idx = np.flatnonzero(is_num.to_numpy())
+        out.iloc[idx[fits]] = pd.to_datetime(ns[fits].astype(np.int64), unit="ns", utc=True)
+        for i in idx[~fits]:
+            bad_raw[i] = str(s.iloc[i])
+    txt = (~is_num) & s.notna() & (s.astype(str).str.strip() != "")
+    if txt.any():
+        parsed, _ = R._to_utc(s[txt].astype(str))
+        out[txt] = parsed
+        for i in np.flatnonzero(txt.to_numpy() & out.isna().to_numpy()):
+            bad_raw[i] = str(s.iloc[i])
+    return out, bad_raw
+
+
+@pytest.mark.parametrize("unit", [None, "s", "ms"])
+@pytest.mark.parametrize("values", [
+    ["2024-05-01T10:00:00Z", "2024-05-01T10:00:01.5+02:00", None, "", "  "],
+    ["2024-05-01", "2024-05-01 10:00:00", 1714557600, "1714557600.25", " 1714557600 ", np.int64(1714557600)],
+    [1714557600123, 1714557600456.0, np.float64(1714557600789), "1714557600999", float("nan"), "1e12"],
+    ["not a time", "12:00", "1-2", "+", "1e999", 1e300, True, "2024-13-45T00:00:00Z"],
+    [None, float("nan"), pd.NaT, ""],
+    # texts only (screened in Arrow first): numbers as text, padded (also by Unicode spaces), dates
+    ["1714557600", " 1714557600.5 ", "\u00a01714557600", "\u20031714557600\t", "2024-05-01", "1e12", "-1", None,
+     "2024-05-01T10:00:00Z", "x1", "1:2", "ms"],
+])
+def test_parse_times_equals_the_per_value_reference(values, unit):
+    got, got_raw = R._parse_times(values, unit=unit)
+    ref, ref_raw = _parse_times_reference(values, unit)
+    pd.testing.assert_series_equal(got, ref)
+    assert got_raw == ref_raw
+
+
+def test_json_looking_text_in_scalar_columns_stays_text(tmp_path):
+    """Only the nested columns (usage / cost / metadata objects; LangSmith extra) are decoded from
+    JSON text: a name or an error message that happens to look like JSON is kept as written."""
+    pd.DataFrame({
+        "id": ["o1"], "traceId": ["t1"], "type": ["GENERATION"], "name": ['{"step": 1}'],
+        "startTime": ["2024-05-29T13:46:20Z"], "endTime": ["2024-05-29T13:46:21Z"],
+        "usageDetails": ['{"input": 10, "output": 5}'], "metadata": ['{"gen_ai.agent.name": "w"}'],
+    }).to_csv(tmp_path / "obs.csv", index=False)
+    lf = R.read_langfuse(tmp_path / "obs.csv")
+    assert lf.loc[0, "name"] == '{"step": 1}' and lf.loc[0, "input_tokens"] == 10
+    assert lf.loc[0, "agent_name"] == "w"
+    run = {"id": "r1", "trace_id": "t1", "name": "[tool] search", "run_type": "llm",
+           "start_time": "2024-05-29T13:46:20Z", "end_time": "2024-05-29T13:46:21Z",
+           "error": '{"code": 429}', "extra": '{"metadata": {"ls_provider": "openai"}}'}
+    (tmp_path / "runs.jsonl").write_text(json.dumps(run) + "\n")
+    ls = R.read_langsmith(tmp_path / "runs.jsonl")
+    assert ls.loc[0, "name"] == "[tool] search" and ls.loc[0, "provider"] == "openai"
+    assert ls.loc[0, "status"] == "error" and ls.loc[0, "error_type"] == '{"code"'
+
+
+def test_readers_restore_the_garbage_collector(tmp_path):
+    """Readers pause the cyclic GC while building records (decorator); it is on again afterwards,
+    also when the file is bad, and left off when the caller had switched it off."""
+    import gc
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "r1", "run_type": "llm"}\n{oops\n')
+    assert gc.isenabled()
+    with pytest.raises(R.TraceFormatError, match="line 2"):
+        R.read_langsmith(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(R.TraceFormatError):
+            R.read_langsmith(bad)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_phoenix_events_as_nested_lists(tmp_path):
+    """Phoenix's own dataframe keeps ``events`` as a list of structs (numpy arrays of dicts after a
+    Parquet round trip), not JSON text: first-token time and exception type are read from either."""
+    ev_first = [{"name": "First Token Stream Event", "timestamp": "2024-01-01T00:00:01.250Z",
+                 "attributes": None}]
+    ev_exc = [{"name": "exception", "timestamp": "2024-01-01T00:00:02Z",
+               "attributes": {"exception.type": "ValueError"}}]
+    df = pd.DataFrame({
+        "context.span_id": ["a1", "a2", "a3"], "context.trace_id": ["t", "t", "t"],
+        "parent_id": [None, "a1", "a1"], "name": ["agent", "llm", "llm"], "span_kind": ["AGENT", "LLM", "LLM"],
+        "start_time": pd.to_datetime(["2024-01-01 00:00:00", "2024-01-01 00:00:01", "2024-01-01 00:00:01"], utc=True),
+        "end_time": pd.to_datetime(["2024-01-01 00:00:05", "2024-01-01 00:00:03", "2024-01-01 00:00:04"], utc=True),
+        "status_code": ["OK", "OK", "ERROR"], "events": [[], ev_first, ev_exc],
+        "attributes.agent.name": ["researcher", None, None],
+    })
+    p = tmp_path / "phx.parquet"
+    df.to_parquet(p)
+    assert not isinstance(pd.read_parquet(p)["events"].iloc[1], str)  # nested, as Phoenix writes it
+    out = R.read_spans(p).set_index("span_id")
+    assert out.loc["a2", "ttft_s"] == pytest.approx(0.25) and pd.isna(out.loc["a3", "ttft_s"])
+    assert out.loc["a3", "error_type"] == "ValueError" and out.loc["a3", "status"] == "error"
+    assert out.loc["a2", "agent_name"] == "researcher"

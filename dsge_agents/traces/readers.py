@@ -41,6 +41,8 @@ position of a problem.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
@@ -61,10 +63,32 @@ class TraceFormatError(TraceValidationError):
 
 
 # ----------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause CPython's cyclic garbage collector while a trace file's records are built
+    (a context manager and a decorator).
+
+    Reading a trace creates millions of small containers (a dict per JSON record and object,
+    lists of attributes, object columns); each allocation burst triggers a collection whose
+    cost grows with everything allocated so far -- on 200 k LangSmith runs, more than half of
+    ``json.loads``' time (4.4 s, 1.9 s paused). The records hold no reference cycles, so the
+    pause leaves nothing behind; the collector is switched back on afterwards if it was on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _first(d: Mapping, keys: Iterable[str], default=None):
+    """The value of the first key present in ``d`` that is neither None nor NaN."""
     for k in keys:
-        if k in d and d[k] is not None and not (isinstance(d[k], float) and np.isnan(d[k])):
-            return d[k]
+        v = d.get(k)
+        if v is not None and not (isinstance(v, float) and v != v):
+            return v
     return default
 
 
@@ -75,6 +99,42 @@ def _maybe_json(v):
         except ValueError:
             return v
     return v
+
+
+def _omap(fn, s: pd.Series, *, once_per: str | None = None) -> pd.Series:
+    """``s.map(fn)`` as an object Series, by a list comprehension over the values: pandas' ``map``
+    walks extension arrays element by element and infers a dtype for the result (3-5x slower on
+    200 k-row exports; the canonical coercion types the columns afterwards anyway).
+
+    ``once_per``: compute ``fn`` once per distinct ``"text"`` (a column of strings and missing
+    values: factorised, ``fn`` applied to each distinct string, missing values value by value) or
+    per distinct ``"object"`` (by identity: the shared dicts :func:`_decode_json` gives equal
+    JSON texts). ``fn`` must be pure and leave its argument unchanged (readers only look up).
+    """
+    vals = s.to_numpy(dtype=object)
+    if once_per == "text" and len(vals) and pd.api.types.infer_dtype(vals, skipna=True) == "string":
+        codes, uniques = pd.factorize(vals)  # missing values: code -1
+        mapped = np.empty(len(uniques), dtype=object)
+        mapped[:] = [fn(u) for u in uniques]
+        out = mapped[codes] if len(uniques) else np.empty(len(vals), dtype=object)
+        na = np.flatnonzero(codes < 0)
+        if len(na):
+            out[na] = [fn(v) for v in vals[na]]
+        return pd.Series(out, index=s.index, dtype=object)
+    if once_per == "object":
+        memo: dict = {}
+        out = [memo[k] if (k := id(v)) in memo else memo.setdefault(k, fn(v)) for v in vals]
+        return pd.Series(out, index=s.index, dtype=object)
+    return pd.Series([fn(v) for v in vals], index=s.index, dtype=object)
+
+
+def _decode_json(s: pd.Series) -> pd.Series:
+    """A column of JSON texts (usage / cost / metadata objects as CSV and flat Parquet exports
+    write them) decoded as :func:`_maybe_json` decodes each value, every distinct text once:
+    exports repeat them (a handful of metadata objects, recurring token counts) and json.loads
+    is the costly step. Equal texts give one shared object (see ``_omap(once_per="object")``).
+    Columns already holding decoded values (JSON lines, nested Parquet) go value by value."""
+    return _omap(_maybe_json, s, once_per="text")
 
 
 def _ns_to_utc(ns: list) -> tuple[pd.Series, list]:
@@ -133,6 +193,37 @@ def _ns_to_utc_fast(ns: list):
     return pd.Series(arr).where(ok, pd.NaT).astype("datetime64[ns, UTC]"), [None] * len(ns)
 
 
+#: what _parse_times reads as a number: numeric scalars, and text of digits / sign / point / exponent
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+_NUMBER_TEXT = re.compile(r"\s*[0-9.eE+-]+\s*")
+
+
+def _number_candidates(values: list) -> np.ndarray:
+    """Which values :func:`_parse_times` tries as numbers: numeric scalars, and texts matching
+    ``_NUMBER_TEXT`` (to_numeric then decides, on these only).
+
+    A column of texts (the usual case: ISO 8601 times) is screened in Arrow first: a text
+    holding a letter other than e/E or a colon cannot match ``_NUMBER_TEXT``, so only the rest
+    (few, or none) go through the Python pattern -- the same answer as testing every value.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    match = _NUMBER_TEXT.fullmatch
+    obj = np.empty(len(values), dtype=object)
+    obj[:] = values
+    if len(obj) and pd.api.types.infer_dtype(obj, skipna=True) == "string":
+        maybe = pc.match_substring_regex(pa.array(obj, type=pa.string(), from_pandas=True), r"^[^A-DF-Za-df-z:]*$")
+        cand = np.zeros(len(obj), dtype=bool)
+        for i in np.flatnonzero(np.asarray(pc.fill_null(maybe, False).to_numpy(zero_copy_only=False), dtype=bool)):
+            cand[i] = match(obj[i]) is not None
+        return cand
+    return np.fromiter(
+        (isinstance(v, _NUMBER_TYPES) or (isinstance(v, str) and match(v) is not None) for v in values),
+        dtype=bool, count=len(values),
+    )
+
+
 def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
     """Mixed ISO strings / numbers to UTC; numbers in ``unit`` ('s', 'ms', 'us', 'ns') or guessed.
 
@@ -145,16 +236,18 @@ def _parse_times(values, *, unit: str | None = None) -> tuple[pd.Series, list]:
         return parsed, [str(v) if b else None for v, b in zip(raw, bad.to_numpy())] if bad.any() else [None] * len(raw)
     if isinstance(values, pd.Series):
         values = values.tolist()
-    s = pd.Series(list(values), dtype="object")
+    values = list(values)
+    s = pd.Series(values, dtype="object")
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     bad_raw: list = [None] * len(s)
-    num = pd.to_numeric(s, errors="coerce")
-    is_num = num.notna() & s.map(
-        lambda v: isinstance(v, (int, float, np.integer, np.floating))
-        or (isinstance(v, str) and re.fullmatch(r"\s*[0-9.eE+-]+\s*", v) is not None)
-    )
+    cand = _number_candidates(values)
+    is_num = pd.Series(False, index=s.index)
+    num = None
+    if cand.any():
+        num = pd.to_numeric(s[cand], errors="coerce")
+        is_num[cand] = num.notna().to_numpy()
     if is_num.any():
-        x = num[is_num].astype(float)
+        x = num[num.notna()].astype(float)
         u = unit
         if u is None:  # magnitude of a 2000-2100 epoch in each unit
             med = float(np.nanmedian(np.abs(x)))
@@ -648,6 +741,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return df, rows
 
 
+@_gc_paused()
 def read_canonical(path) -> pd.DataFrame:
     """CSV / Parquet / JSONL already in the canonical column names (extra columns kept)."""
     path = Path(path)
@@ -774,6 +868,7 @@ ATTR = {
 OTLP_ENGINE_MIN_BYTES = 1 << 20
 
 
+@_gc_paused()
 def read_otlp_json(path, *, engine: str = "auto") -> pd.DataFrame:
     """OTLP/JSON ``ExportTraceServiceRequest`` (one document or JSON lines) -> canonical spans.
 
@@ -1158,6 +1253,7 @@ def _meta_get(meta, keys):
     return v
 
 
+@_gc_paused()
 def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     """Langfuse observations (CSV / JSON / JSONL / Parquet) -> canonical spans.
 
@@ -1169,10 +1265,12 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     df = df.rename(columns={c: _snake(c) if not c.startswith("_") else c for c in df.columns})
     n = len(df)
 
-    def col(*names):
+    def col(*names, nested=False):
+        """The first of the named columns present (``nested``: JSON text decoded, as CSV exports
+        write the usage / cost / metadata objects); all None when none is."""
         for nm in names:
             if nm in df.columns:
-                return df[nm].map(_maybe_json)
+                return _decode_json(df[nm]) if nested else df[nm]
         return pd.Series([None] * n, index=df.index, dtype="object")
 
     start, bs = _parse_times(col("start_time"))
@@ -1199,10 +1297,10 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     ttft = (cst - start).dt.total_seconds()
     ttft = ttft.where(ttft.notna(), ttft_raw * fac)
 
-    usage, details, costd, meta = col("usage"), col("usage_details"), col("cost_details"), col("metadata")
+    usage, details, costd, meta = (col(c, nested=True) for c in ("usage", "usage_details", "cost_details", "metadata"))
 
     def from_dicts(series, keys):
-        return series.map(lambda d: _first(d, keys) if isinstance(d, dict) else None)
+        return _omap(lambda d: _first(d, keys) if isinstance(d, dict) else None, series, once_per="object")
 
     in_tok = from_dicts(details, ("input",)).combine_first(from_dicts(usage, ("input", "promptTokens")))
     in_tok = in_tok.combine_first(col("prompt_tokens", "input_usage"))
@@ -1218,11 +1316,10 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     level = col("level").astype("object").fillna("DEFAULT").astype(str).str.upper()
     status = np.where(level == "ERROR", "error", "ok")
     msg = col("status_message")
-    op = meta.map(lambda m: _meta_get(m, ("gen_ai.operation.name",)))
+    op = _omap(lambda m: _meta_get(m, ("gen_ai.operation.name",)), meta, once_per="object")
     op = op.combine_first(
-        typ.map(
-            lambda t: _LF_OPERATION.get(str(t).upper(), str(t).lower()) if t is not None and t == t else None
-        )
+        _omap(lambda t: _LF_OPERATION.get(str(t).upper(), str(t).lower()) if t is not None and t == t else None, typ,
+              once_per="text")
     )
     out = {
         "trace_id": col("trace_id"),
@@ -1230,8 +1327,9 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
         "parent_span_id": col("parent_observation_id"),
         "name": col("name"),
         "operation": op,
-        "agent_name": meta.map(lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name"))),
-        "provider": meta.map(lambda m: _meta_get(m, ("gen_ai.provider.name", "gen_ai.system", "provider"))),
+        "agent_name": _omap(lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name")), meta, once_per="object"),
+        "provider": _omap(lambda m: _meta_get(m, ("gen_ai.provider.name", "gen_ai.system", "provider")), meta,
+                          once_per="object"),
         "model": col("model", "provided_model_name"),
         "ttft_s": ttft,
         "input_tokens": in_tok,
@@ -1298,6 +1396,7 @@ def _flatten(prefix: str, d, out: dict):
         out[prefix] = d
 
 
+@_gc_paused()
 def read_phoenix(path) -> pd.DataFrame:
     """Phoenix span dataframe (Parquet / CSV) with OpenInference ``attributes.*`` -> canonical spans."""
     path = Path(path)
@@ -1323,10 +1422,12 @@ def read_phoenix(path) -> pd.DataFrame:
         col("attributes.gen_ai.operation.name")
         .astype("object")
         .combine_first(
-            kind.map(
+            _omap(
                 lambda k: (
                     _PHX_OPERATION.get(str(k).upper(), str(k).lower()) if k is not None and k == k else None
-                )
+                ),
+                kind,
+                once_per="text",
             )
         )
     )
@@ -1341,7 +1442,6 @@ def read_phoenix(path) -> pd.DataFrame:
     )
 
     def first_token_ts(ev):
-        ev = _maybe_json(ev)
         if ev is None or (isinstance(ev, float) and np.isnan(ev)):
             return None
         for e in list(ev):
@@ -1350,15 +1450,16 @@ def read_phoenix(path) -> pd.DataFrame:
                 return e.get("timestamp")
         return None
 
-    events = col("events")
-    ft, _ = _parse_times([first_token_ts(ev) for ev in events])
+    # events: a list of {name, timestamp, attributes} (JSON text in CSV / flat Parquet exports),
+    # decoded once for both uses below; most spans have none ("[]")
+    events = _decode_json(col("events"))
+    ft, _ = _parse_times(_omap(first_token_ts, events, once_per="object").tolist())
     ttft = (ft.set_axis(df.index) - start.set_axis(df.index)).dt.total_seconds().astype("float64")
     ttft = ttft.where(
         ttft.notna(), pd.to_numeric(col("attributes.llm.time_to_first_token_s"), errors="coerce")
     )
 
     def exc_type(ev):
-        ev = _maybe_json(ev)
         if ev is None or isinstance(ev, float):
             return None
         for e in list(ev):
@@ -1368,7 +1469,7 @@ def read_phoenix(path) -> pd.DataFrame:
                 return at.get("exception.type") if isinstance(at, dict) else None
         return None
 
-    err = col("attributes.error.type").astype("object").combine_first(events.map(exc_type))
+    err = col("attributes.error.type").astype("object").combine_first(_omap(exc_type, events, once_per="object"))
     err = err.combine_first(col("status_message").astype("object").replace("", None))
     err = err.where(status == "error", None)
     res = pd.DataFrame(
@@ -1413,22 +1514,25 @@ _LS_OPERATION = {
 }
 
 
+@_gc_paused()
 def read_langsmith(path) -> pd.DataFrame:
     """LangSmith runs (JSON lines; also JSON arrays, CSV or Parquet of runs) -> canonical spans."""
     path = Path(path)
     df, rows = _read_table(path)
     n = len(df)
 
-    def col(*names):
+    def col(*names, nested=False):
+        """The first of the named columns present (``nested``: JSON text decoded, as CSV exports
+        write ``extra`` / ``metadata``); all None when none is."""
         for nm in names:
             if nm in df.columns:
-                return df[nm].map(_maybe_json)
+                return _decode_json(df[nm]) if nested else df[nm]
         return pd.Series([None] * n, index=df.index, dtype="object")
 
-    extra = col("extra")
-    meta = extra.map(lambda e: (e or {}).get("metadata") if isinstance(e, dict) else None)
-    meta = meta.combine_first(col("metadata"))
-    inv = extra.map(lambda e: (e or {}).get("invocation_params") if isinstance(e, dict) else None)
+    extra = col("extra", nested=True)
+    meta = _omap(lambda e: e.get("metadata") if isinstance(e, dict) else None, extra, once_per="object")
+    meta = meta.combine_first(col("metadata", nested=True))
+    inv = _omap(lambda e: e.get("invocation_params") if isinstance(e, dict) else None, extra, once_per="object")
     start, bs = _parse_times(col("start_time"))
     end, be = _parse_times(col("end_time"))
     ftt, _ = _parse_times(col("first_token_time"))
@@ -1442,20 +1546,20 @@ def read_langsmith(path) -> pd.DataFrame:
         .fillna("unset")
     )
     err = col("error").astype("object")
-    etype = meta.map(lambda m: _meta_get(m, ("error.type", "error_type")))
-    parsed = err.map(
-        lambda s: re.split(r"[(:\s]", s.strip(), maxsplit=1)[0] if isinstance(s, str) and s.strip() else None
+    etype = _omap(lambda m: _meta_get(m, ("error.type", "error_type")), meta, once_per="object")
+    parsed = _omap(
+        lambda s: re.split(r"[(:\s]", s.strip(), maxsplit=1)[0] if isinstance(s, str) and s.strip() else None, err
     )
     etype = etype.combine_first(parsed)
     status = status.where(~(err.notna() & (err.astype(str).str.len() > 0)), "error")
     run_type = col("run_type").astype("object")
-    op = meta.map(lambda m: _meta_get(m, ("gen_ai.operation.name",))).combine_first(
-        run_type.map(
-            lambda r: _LS_OPERATION.get(str(r).lower(), str(r).lower()) if r is not None and r == r else None
-        )
+    op = _omap(lambda m: _meta_get(m, ("gen_ai.operation.name",)), meta, once_per="object").combine_first(
+        _omap(lambda r: _LS_OPERATION.get(str(r).lower(), str(r).lower()) if r is not None and r == r else None,
+              run_type, once_per="text")
     )
-    pdet = col("prompt_token_details")
-    cached = pdet.map(lambda d: _first(d, ("cache_read", "cached_tokens")) if isinstance(d, dict) else None)
+    pdet = col("prompt_token_details", nested=True)
+    cached = _omap(lambda d: _first(d, ("cache_read", "cached_tokens")) if isinstance(d, dict) else None, pdet,
+                   once_per="object")
     res = pd.DataFrame(
         {
             "trace_id": col("trace_id").values,
@@ -1463,13 +1567,13 @@ def read_langsmith(path) -> pd.DataFrame:
             "parent_span_id": col("parent_run_id").values,
             "name": col("name").values,
             "operation": op.values,
-            "agent_name": meta.map(
-                lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name", "lc_agent_name"))
+            "agent_name": _omap(
+                lambda m: _meta_get(m, ("gen_ai.agent.name", "agent_name", "lc_agent_name")), meta, once_per="object"
             ).values,
-            "provider": meta.map(lambda m: _meta_get(m, ("ls_provider", "gen_ai.provider.name"))).values,
-            "model": meta.map(lambda m: _meta_get(m, ("ls_model_name",)))
+            "provider": _omap(lambda m: _meta_get(m, ("ls_provider", "gen_ai.provider.name")), meta, once_per="object").values,
+            "model": _omap(lambda m: _meta_get(m, ("ls_model_name",)), meta, once_per="object")
             .combine_first(
-                inv.map(lambda d: _first(d, ("model", "model_name")) if isinstance(d, dict) else None)
+                _omap(lambda d: _first(d, ("model", "model_name")) if isinstance(d, dict) else None, inv, once_per="object")
             )
             .values,
             "ttft_s": (ftt - start).dt.total_seconds().values,
@@ -1490,6 +1594,7 @@ def read_langsmith(path) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- Azure
+@_gc_paused()
 def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") -> pd.DataFrame:
     """Azure LLM inference trace (``TIMESTAMP, ContextTokens, GeneratedTokens``) -> arrival spans.
 
