@@ -687,3 +687,36 @@ def test_phoenix_events_as_nested_lists(tmp_path):
     assert out.loc["a2", "ttft_s"] == pytest.approx(0.25) and pd.isna(out.loc["a3", "ttft_s"])
     assert out.loc["a3", "error_type"] == "ValueError" and out.loc["a3", "status"] == "error"
     assert out.loc["a2", "agent_name"] == "researcher"
+
+
+def test_writer_columns_equal_row_records(sim_spans):
+    """Writers take the columns as lists (_columns) instead of visiting every cell (_records):
+    the same Python values and types, missing values None, object columns with NumPy scalars."""
+    sp = sim_spans[CANONICAL_COLUMNS].copy()
+    sp.loc[sp.index[::5], "cost_usd"] = np.nan
+    sp.loc[sp.index[::7], "input_tokens"] = pd.NA
+    sp.loc[sp.index[::3], "error_type"] = None
+    sp.loc[sp.index[::4], "end_ts"] = pd.NaT
+    sp["extra_obj"] = pd.Series([np.int64(3), np.float64(0.5), None, float("nan"), "x", True] * len(sp),
+                                dtype=object).iloc[: len(sp)].values
+    names = list(sp.columns)
+    cols = W._columns(sp, names)
+    recs = W._records(sp)
+    for c in names:
+        got, ref = cols[c], [r[c] for r in recs]
+        assert got == ref or all((a is None and b is None) or a == b for a, b in zip(got, ref)), c
+        assert [type(v) for v in got] == [type(v) for v in ref], c
+
+
+def test_iso_text_equals_strftime():
+    ts = pd.Series(pd.to_datetime(["1969-12-31 23:59:59.9999995", "2024-01-01 00:00:00.123456789", None,
+                                   "1700-01-01 00:00:00.000000001", "2262-04-11 23:47:16.854775807"], utc=True))
+    ref = [None if pd.isna(v) else v for v in ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+    assert W._iso(ts) == ref
+    assert W._iso(ts.dt.tz_convert("Asia/Kolkata")) == ref  # UTC text whatever the zone
+
+
+def test_json_texts_equal_json_dumps():
+    values = [{"input": 1}, {"input": 1.0}, {"input": True}, {"input": 1}, {}, {"total": 0.1},
+              {"a": None}, {"a": [1, 2]}, {"é": "\u2028"}, None, {"input": 1.0}]
+    assert W._json_texts(values) == [json.dumps(v) for v in values]

@@ -26,9 +26,15 @@ def _check_new(path: Path, overwrite: bool) -> Path:
 
 
 def _iso(ts: pd.Series) -> list:
-    """UTC ISO-8601 text with microseconds and a ``Z`` suffix (None for NaT)."""
-    s = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return [None if pd.isna(v) else v for v in s]
+    """UTC ISO-8601 text with microseconds and a ``Z`` suffix (None for NaT); nanoseconds are
+    floored to the microsecond, as ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` writes them (tested),
+    by NumPy's vectorised ``datetime_as_string`` (strftime formats value by value)."""
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    us = ts.to_numpy("datetime64[ns]").astype("datetime64[us]")
+    text = np.char.add(np.datetime_as_string(us, unit="us"), "Z").astype(object)
+    text[np.isnat(us)] = None
+    return text.tolist()
 
 
 def _none(v):
@@ -46,6 +52,41 @@ def _records(df: pd.DataFrame) -> list[dict]:
     cols = list(df.columns)
     for row in df.itertuples(index=False, name=None):
         out.append({c: _none(v) for c, v in zip(cols, row)})
+    return out
+
+
+def _columns(df: pd.DataFrame, names) -> dict[str, list]:
+    """The named columns as lists of the values :func:`_records` gives (Python scalars, None
+    for missing), column by column: ``tolist`` converts a typed column in one call where
+    ``_records`` visits every cell (tested equal, types included)."""
+    out = {}
+    for c in names:
+        s = df[c]
+        if pd.api.types.is_object_dtype(s.dtype):
+            out[c] = [_none(v) for v in s.tolist()]
+            continue
+        values = s.tolist()
+        for i in np.flatnonzero(s.isna().to_numpy()):
+            values[i] = None
+        out[c] = values
+    return out
+
+
+def _json_texts(values) -> list:
+    """``json.dumps`` of each value (dicts of scalars), once per distinct content."""
+    memo: dict = {}
+    out = []
+    for v in values:
+        # types in the key: 1, 1.0 and True are equal as dict keys but not as JSON
+        key = tuple((k, type(x), x) for k, x in v.items()) if isinstance(v, dict) else (type(v), v)
+        try:
+            t = memo.get(key)
+        except TypeError:  # unhashable content
+            out.append(json.dumps(v))
+            continue
+        if t is None:
+            t = memo[key] = json.dumps(v)
+        out.append(t)
     return out
 
 
@@ -201,12 +242,14 @@ def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite
     """
     path = _check_new(path, overwrite)
     fac = 1000.0 if time_unit == "ms" else 1.0
-    recs = _records(spans[CANONICAL_COLUMNS])
+    cols = _columns(spans, [c for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")])
     st, en = _iso(spans["start_ts"]), _iso(spans["end_ts"])
     cst = _iso(spans["start_ts"] + pd.to_timedelta(spans["ttft_s"], unit="s"))
     dur = (spans["end_ts"] - spans["start_ts"]).dt.total_seconds().to_numpy()
     rows = []
-    for i, r in enumerate(recs):
+    names = list(cols)
+    for i, values in enumerate(zip(*cols.values())):
+        r = dict(zip(names, values))
         meta = {
             k: r[c]
             for c, k in (
@@ -253,7 +296,7 @@ def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite
     else:
         df = pd.DataFrame(rows)
         for c in ("usageDetails", "costDetails", "metadata"):
-            df[c] = df[c].map(json.dumps)
+            df[c] = pd.Series(_json_texts(df[c].tolist()), index=df.index, dtype=object)
         if suf in (".parquet", ".pq"):
             df.to_parquet(path, index=False)
         else:
@@ -325,11 +368,13 @@ def write_langsmith(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Pa
     Fields: ``run_type``, ``parent_run_id``, ``first_token_time``, ``extra.metadata``.
     """
     path = _check_new(path, overwrite)
-    recs = _records(spans[CANONICAL_COLUMNS])
+    cols = _columns(spans, [c for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")])
     st, en = _iso(spans["start_ts"]), _iso(spans["end_ts"])
     ftt = _iso(spans["start_ts"] + pd.to_timedelta(spans["ttft_s"], unit="s"))
+    names = list(cols)
     with open(path, "w", encoding="utf-8") as fh:
-        for i, r in enumerate(recs):
+        for i, values in enumerate(zip(*cols.values())):
+            r = dict(zip(names, values))
             meta = {
                 k: r[c]
                 for c, k in (
