@@ -223,3 +223,19 @@ def test_parquet_input_and_bad_on_error(tmp_path):
         load_spans(p)
     with pytest.raises(ValueError):
         load_spans(p, on_error="ignore")
+
+
+@pytest.mark.parametrize("values, pool", [
+    (pd.Series(["a", None, "b", "", "zz", "a"], dtype="str"), pd.Series(["a", "b", None, ""], dtype="str")),
+    (pd.Series(["a", None, "c"], dtype="object"), pd.Series(["a", "c", "d"], dtype="object")),
+    (pd.Series([1, 2, None], dtype="object"), pd.Series([2, 3], dtype="object")),
+    (pd.Series(["1", 1, None], dtype="object"), pd.Series([1], dtype="object")),
+    (pd.Series(["é", "\u2028x"], dtype="string"), pd.Series(["\u2028x"], dtype="string")),
+])
+def test_parent_membership_equals_pandas_isin(values, pool):
+    """The orphan-parent check's membership test (Arrow for text) answers as pandas' isin does."""
+    from dsge_agents.traces.validate import _isin
+
+    pool = pool.dropna()
+    got = _isin(values, pool)
+    assert got.dtype == bool and got.tolist() == values.isin(set(pool.tolist())).tolist()

@@ -117,6 +117,25 @@ def _where(df: pd.DataFrame, i: int) -> str:
     return f"{loc} (span_id {sid})" if sid is not None and sid == sid else loc
 
 
+def _isin(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """``values.isin(pool)`` as a NumPy mask. Text columns go through Arrow's hash-set
+    membership (``pyarrow.compute.is_in``): pandas' ``isin`` on its Arrow-backed ``str`` dtype
+    took 2 s for 200 k parent ids against 200 k span ids, Arrow 0.1 s. Missing values are not
+    members (the pool holds none)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_string_dtype(values.dtype) and pd.api.types.is_string_dtype(pool.dtype):
+        try:
+            v = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            p = pa.array(pool.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # object columns holding non-text values
+            pass
+        else:
+            return np.asarray(pc.is_in(v, value_set=p).to_numpy(zero_copy_only=False), dtype=bool)
+    return values.isin(set(pool.tolist())).to_numpy()
+
+
 def find_problems(
     df: pd.DataFrame,
     *,
@@ -183,7 +202,7 @@ def find_problems(
     if check_parents and "parent_span_id" in df.columns:
         par = df["parent_span_id"]
         has = par.notna().to_numpy() & (par.astype("str").str.strip() != "").to_numpy()
-        known = par.isin(set(sid.dropna().tolist())).to_numpy()
+        known = _isin(par, sid.dropna())
         out["orphan_parent"] = has & ~known
     else:
         out["orphan_parent"] = np.zeros(n, dtype=bool)
@@ -261,7 +280,7 @@ def validate(
                     )
                 ex.append(e)
             examples[k] = ex
-    files = sorted(set(df["_source"].astype(str))) if "_source" in df.columns and n else []
+    files = sorted(set(df["_source"].astype(str).unique().tolist())) if "_source" in df.columns and n else []
     if on_error == "raise" and bad.any():
         parts = []
         for k in PROBLEMS:
