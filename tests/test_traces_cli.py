@@ -198,3 +198,43 @@ def test_ingest_no_validate_maps_status_spellings(tmp_path):
     bad = tmp_path / "bad.csv"
     sp.assign(end_ts=sp["end_ts"].astype(str).where(sp.index != 3, "soon")).to_csv(bad, index=False)
     assert main(["ingest", str(bad), "-o", str(tmp_path / "c.csv"), "--no-validate"]) == 1
+
+
+def test_ingest_directory_of_exports(tmp_path, capsys, monkeypatch):
+    """A directory argument means the trace files beneath it (partitioned exports): the same panel
+    as naming the files; hidden files are skipped; a directory without trace files, or a bad
+    --period, is a clear error before anything is read."""
+    from dsge_agents.traces.simulate import SimulationConfig, poisson_arrivals, simulate
+    from dsge_agents.traces.writers import write_canonical
+
+    sp = simulate(SimulationConfig.default(), poisson_arrivals(5.0, 600, seed=3), seed=3).spans
+    traces = sp["trace_id"].unique()
+    part = sp["trace_id"].isin(traces[: len(traces) // 2])  # whole traces per partition
+    d = tmp_path / "exports"
+    write_canonical(sp[part], d / "day=1" / "a.parquet")
+    write_canonical(sp[~part], d / "day=2" / "b.csv")
+    write_canonical(sp[part], d / ".staging" / "dup.parquet")  # hidden: would duplicate span ids
+    (d / "README.txt").write_text("not a trace")
+    whole = write_canonical(sp, tmp_path / "all.parquet")
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert main(["ingest", str(d), "-o", str(a)]) == 0
+    assert main(["ingest", str(whole), "-o", str(b)]) == 0
+    x, y = pd.read_parquet(a), pd.read_parquet(b)
+    assert len(x) == len(y) and (x[["period", "agent", "metric"]] == y[["period", "agent", "metric"]]).all().all()
+    np.testing.assert_allclose(x["value"], y["value"], rtol=1e-12, equal_nan=True)
+    capsys.readouterr()
+    (tmp_path / "empty").mkdir()
+    assert main(["ingest", str(tmp_path / "empty"), "-o", str(tmp_path / "e.parquet")]) == 1
+    assert "a directory without trace files" in capsys.readouterr().err
+
+    import dsge_agents.traces.readers as R
+
+    def no_read(*a, **k):
+        raise AssertionError("read before the options were checked")
+
+    monkeypatch.setattr(R, "read_spans", no_read)
+    lf = tmp_path / "lf.csv"
+    write_langfuse(sp.head(50), lf)
+    assert main(["ingest", str(lf), "--period", "7q", "-o", str(tmp_path / "q.parquet")]) == 1
+    err = capsys.readouterr().err
+    assert "--period" in err and "'7q'" in err and not (tmp_path / "q.parquet").exists()
