@@ -720,3 +720,32 @@ def test_json_texts_equal_json_dumps():
     values = [{"input": 1}, {"input": 1.0}, {"input": True}, {"input": 1}, {}, {"total": 0.1},
               {"a": None}, {"a": [1, 2]}, {"é": "\u2028"}, None, {"input": 1.0}]
     assert W._json_texts(values) == [json.dumps(v) for v in values]
+
+
+@pytest.mark.parametrize("odd_text", [False, True])
+def test_canonical_csv_by_arrow_reads_back_as_pandas_to_csv(tmp_path, sim_spans, odd_text):
+    """write_canonical's CSV (Arrow's writer) reads back to the table pandas' to_csv gives, with
+    and without values that need quoting; the header is written as pandas writes it."""
+    sp = sim_spans.copy()
+    sp.loc[sp.index[::9], "cost_usd"] = np.nan
+    sp.loc[sp.index[::4], "error_type"] = None
+    if odd_text:
+        sp.loc[sp.index[2], "name"] = 'a, "quoted"\nname'
+        sp.loc[sp.index[5], "error_type"] = ""
+    p = W.write_canonical(sp, tmp_path / "arrow.csv")
+    ref = tmp_path / "pandas.csv"
+    out = sp[[c for c in sp.columns if not c.startswith("_")]].copy()
+    for c in ("start_ts", "end_ts"):
+        out[c] = pd.Series(W._iso(out[c]), index=out.index, dtype="object")
+    out.to_csv(ref, index=False)
+    assert p.read_text().splitlines()[0] == ref.read_text().splitlines()[0]
+    a, b = R.read_spans(p), R.read_spans(ref)
+    cols = CANONICAL_COLUMNS
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert canonical_equal(a, b) == []
+
+
+def test_canonical_csv_with_booleans_goes_through_pandas(tmp_path, sim_spans):
+    sp = sim_spans.head(20).assign(retried=True)
+    p = W.write_canonical(sp, tmp_path / "b.csv")
+    assert set(pd.read_csv(p, dtype=str)["retried"]) == {"True"}  # pandas' spelling kept

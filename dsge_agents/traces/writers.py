@@ -100,8 +100,46 @@ def write_canonical(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Pa
         out = df.copy()
         for c in ("start_ts", "end_ts"):
             out[c] = pd.Series(_iso(df[c]), index=df.index, dtype="object")
-        out.to_csv(path, index=False)
+        _write_csv(out, path)
     return path
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """``df.to_csv(path, index=False)`` -- by Arrow's CSV writer (about 10x faster) when every
+    column is text or a number, otherwise by pandas (Arrow spells booleans, times and nested
+    values differently). Values are quoted only where they must be (a comma, quote or line
+    break somewhere in the table: then Arrow quotes every text value); empty cells are
+    missing values either way; floats are written in the shortest text that reads back to
+    the same number (Arrow writes 0 where pandas writes 0.0)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        table = None
+    plain = table is not None and all(
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+        or pa.types.is_floating(t) or pa.types.is_null(t) for t in table.schema.types
+    )
+    if not plain:
+        df.to_csv(path, index=False)
+        return
+    import csv
+    import io
+
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(df.columns)  # quoted only where needed
+    for style in ("none", "needed"):  # unquoted values, unless one needs quotes (Arrow refuses then)
+        try:
+            with open(path, "wb") as fh:
+                fh.write(header.getvalue().encode("utf-8"))
+                pcsv.write_csv(table, fh, write_options=pcsv.WriteOptions(include_header=False,
+                                                                          quoting_style=style))
+            return
+        except pa.ArrowInvalid:
+            if style == "needed":
+                raise
 
 
 # ----------------------------------------------------------------------------- OTLP
