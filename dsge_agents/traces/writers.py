@@ -280,65 +280,55 @@ def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite
     """
     path = _check_new(path, overwrite)
     fac = 1000.0 if time_unit == "ms" else 1.0
-    cols = _columns(spans, [c for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")])
-    st, en = _iso(spans["start_ts"]), _iso(spans["end_ts"])
-    cst = _iso(spans["start_ts"] + pd.to_timedelta(spans["ttft_s"], unit="s"))
+    c = _columns(spans, [c for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")])
     dur = (spans["end_ts"] - spans["start_ts"]).dt.total_seconds().to_numpy()
-    rows = []
-    names = list(cols)
-    for i, values in enumerate(zip(*cols.values())):
-        r = dict(zip(names, values))
-        meta = {
-            k: r[c]
-            for c, k in (
-                ("agent_name", "gen_ai.agent.name"),
-                ("provider", "gen_ai.provider.name"),
-                ("operation", "gen_ai.operation.name"),
-            )
-            if r[c] is not None
-        }
-        usage = {
-            k: r[c]
-            for c, k in (
-                ("input_tokens", "input"),
-                ("output_tokens", "output"),
-                ("cached_input_tokens", "cache_read_input_tokens"),
-            )
-            if r[c] is not None
-        }
-        rows.append(
-            {
-                "id": r["span_id"],
-                "traceId": r["trace_id"],
-                "parentObservationId": r["parent_span_id"],
-                "type": _LF_TYPE.get(r["operation"], "SPAN"),
-                "name": r["name"],
-                "startTime": st[i],
-                "endTime": en[i],
-                "completionStartTime": cst[i],
-                "model": r["model"],
-                "level": "ERROR" if r["status"] == "error" else "DEFAULT",
-                "statusMessage": r["error_type"] if r["status"] == "error" else None,
-                "usageDetails": usage,
-                "costDetails": {"total": r["cost_usd"]} if r["cost_usd"] is not None else {},
-                "latency": None if np.isnan(dur[i]) else dur[i] * fac,
-                "timeToFirstToken": None if r["ttft_s"] is None else r["ttft_s"] * fac,
-                "metadata": meta,
-            }
-        )
+
+    def some(pairs):  # the object of the pairs whose value is present
+        return {k: v for k, v in pairs if v is not None}
+
+    meta_of: dict = {}  # one metadata object per (agent, provider, operation); types in the key
+    metadata = []
+    for a, p, o in zip(c["agent_name"], c["provider"], c["operation"]):
+        key = (type(a), a, type(p), p, type(o), o)
+        m = meta_of.get(key)
+        if m is None:
+            m = meta_of[key] = some((("gen_ai.agent.name", a), ("gen_ai.provider.name", p),
+                                     ("gen_ai.operation.name", o)))
+        metadata.append(m)
+    # the fields in the order of a Langfuse observation, column by column
+    fields = {
+        "id": c["span_id"],
+        "traceId": c["trace_id"],
+        "parentObservationId": c["parent_span_id"],
+        "type": [_LF_TYPE.get(o, "SPAN") for o in c["operation"]],
+        "name": c["name"],
+        "startTime": _iso(spans["start_ts"]),
+        "endTime": _iso(spans["end_ts"]),
+        "completionStartTime": _iso(spans["start_ts"] + pd.to_timedelta(spans["ttft_s"], unit="s")),
+        "model": c["model"],
+        "level": ["ERROR" if s == "error" else "DEFAULT" for s in c["status"]],
+        "statusMessage": [e if s == "error" else None for s, e in zip(c["status"], c["error_type"])],
+        "usageDetails": [some((("input", i), ("output", o), ("cache_read_input_tokens", k)))
+                         for i, o, k in zip(c["input_tokens"], c["output_tokens"], c["cached_input_tokens"])],
+        "costDetails": [{"total": x} if x is not None else {} for x in c["cost_usd"]],
+        "latency": [None if np.isnan(d) else d * fac for d in dur],
+        "timeToFirstToken": [None if t is None else t * fac for t in c["ttft_s"]],
+        "metadata": metadata,
+    }
     suf = path.suffix.lower()
     if suf in (".jsonl", ".json", ".ndjson"):
+        keys = list(fields)
         with open(path, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row) + "\n")
+            for values in zip(*fields.values()):
+                fh.write(json.dumps(dict(zip(keys, values))) + "\n")
     else:
-        df = pd.DataFrame(rows)
-        for c in ("usageDetails", "costDetails", "metadata"):
-            df[c] = pd.Series(_json_texts(df[c].tolist()), index=df.index, dtype=object)
+        for k in ("usageDetails", "costDetails", "metadata"):
+            fields[k] = _json_texts(fields[k])
+        df = pd.DataFrame(fields)
         if suf in (".parquet", ".pq"):
             df.to_parquet(path, index=False)
         else:
-            df.to_csv(path, index=False)
+            _write_csv(df, path)
     return path
 
 
