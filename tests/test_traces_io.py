@@ -749,3 +749,21 @@ def test_canonical_csv_with_booleans_goes_through_pandas(tmp_path, sim_spans):
     sp = sim_spans.head(20).assign(retried=True)
     p = W.write_canonical(sp, tmp_path / "b.csv")
     assert set(pd.read_csv(p, dtype=str)["retried"]) == {"True"}  # pandas' spelling kept
+
+
+def test_read_spans_of_a_directory(tmp_path, sim_spans):
+    """A directory stands for the trace files beneath it (sorted, recursive, hidden skipped)."""
+    d = tmp_path / "exp"
+    half = len(sim_spans) // 2
+    W.write_canonical(sim_spans.iloc[:half], d / "p=1" / "a.parquet")
+    W.write_langfuse(sim_spans.iloc[half:], d / "p=2" / "b.jsonl")
+    W.write_canonical(sim_spans, d / ".tmp" / "c.parquet")
+    (d / "notes.txt").write_text("x")
+    got = R.read_spans(d)
+    assert got.attrs["formats"] == ["canonical", "langfuse"] and len(got) == len(sim_spans)
+    assert [str(f) for f in R.trace_files(d)] == [str(d / "p=1" / "a.parquet"), str(d / "p=2" / "b.jsonl")]
+    (tmp_path / "none").mkdir()
+    with pytest.raises(R.TraceFormatError, match="a directory without trace files"):
+        R.read_spans(tmp_path / "none")
+    with pytest.raises(R.TraceFormatError, match="no trace files given"):
+        R.read_spans([])

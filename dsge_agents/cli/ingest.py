@@ -111,7 +111,12 @@ def run(args) -> int:
         period_ns(args.period)
     except ValueError as exc:
         raise DSGEError(f"--period: {exc}") from None
-    args.traces = _trace_files(args.traces)
+    from dsge_agents.traces.readers import trace_files
+
+    try:  # directories stand for the trace files beneath them
+        args.traces = [str(f) for f in trace_files(args.traces)]
+    except FileNotFoundError as exc:
+        raise DSGEError(str(exc)) from None
     if args.no_validate:
         fmts = {detect_format(t) if args.format == "auto" else args.format for t in args.traces}
         if fmts != {"canonical"}:
@@ -170,32 +175,6 @@ def run(args) -> int:
     print(rep.summary())
     panel = aggregate(spans, args.period, engine=args.engine, scheduler=args.scheduler, **duck)
     return _finish(panel, out, args, rep, report_path)
-
-
-#: what a directory argument contributes: its span files, recursively (partitioned exports)
-TRACE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
-
-
-def _trace_files(paths) -> list[str]:
-    """The trace files named: files as given, directories expanded to the files with a trace
-    suffix beneath them (sorted; hidden files and folders skipped)."""
-    files = []
-    for t in paths:
-        p = Path(t)
-        if not p.exists():
-            raise DSGEError(f"{t}: no such trace file")
-        if not p.is_dir():
-            files.append(t)
-            continue
-        found = sorted(
-            f for f in p.rglob("*")
-            if f.is_file() and f.suffix.lower() in TRACE_SUFFIXES
-            and not any(part.startswith(".") for part in f.relative_to(p).parts)
-        )
-        if not found:
-            raise DSGEError(f"{t}: a directory without trace files ({', '.join(TRACE_SUFFIXES)})")
-        files += [str(f) for f in found]
-    return files
 
 
 def _duck_settings(args) -> dict:

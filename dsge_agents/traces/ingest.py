@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dsge_agents.traces.readers import TraceFormatError
+from dsge_agents.traces.readers import TraceFormatError, trace_files
 from dsge_agents.traces.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, arrow_type
 
 __all__ = ["engine_plan", "stage_file", "ingest_files", "CHUNK_ROWS"]
@@ -206,6 +206,10 @@ def ingest_files(
     paths = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
         raise TraceFormatError("ingest_files: no trace files given")
+    try:  # directories stand for the trace files beneath them
+        paths = [str(p) for p in trace_files(paths)]
+    except FileNotFoundError as exc:
+        raise TraceFormatError(str(exc)) from None
     plan = engine_plan(paths, format, price_table, explain=True)
     if price_table is not None:  # read once (and its errors said) before any staging
         from dsge_agents.traces.readers import _price_frame

@@ -1666,6 +1666,39 @@ _READERS = {
 }
 
 
+#: the files a directory given to :func:`read_spans` / ``dsge-agents ingest`` stands for
+TRACE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
+
+
+def trace_files(paths) -> list[Path]:
+    """The trace files named by ``paths`` (a path or a list): files as given; a directory stands
+    for the files with a :data:`TRACE_SUFFIXES` suffix beneath it, recursively and sorted (hidden
+    files and folders skipped), as partitioned exports are laid out.
+
+    Raises ``FileNotFoundError`` for a path that does not exist or a directory without trace
+    files (naming it).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files: list[Path] = []
+    for t in paths:
+        p = Path(t)
+        if not p.exists():
+            raise FileNotFoundError(f"{t}: no such trace file")
+        if not p.is_dir():
+            files.append(p)
+            continue
+        found = sorted(
+            f for f in p.rglob("*")
+            if f.is_file() and f.suffix.lower() in TRACE_SUFFIXES
+            and not any(part.startswith(".") for part in f.relative_to(p).parts)
+        )
+        if not found:
+            raise FileNotFoundError(f"{t}: a directory without trace files ({', '.join(TRACE_SUFFIXES)})")
+        files += found
+    return files
+
+
 def read_spans(
     paths, format: str = "auto", *, price_table=None, time_unit: str = "auto", agent_name: str | None = None
 ) -> pd.DataFrame:
@@ -1673,7 +1706,8 @@ def read_spans(
 
     Parameters
     ----------
-    paths : path or list of paths
+    paths : path or list of paths; a directory stands for the trace files beneath it
+        (:func:`trace_files`)
     format : ``"auto"`` (detect per file) or one of :data:`FORMATS`.
     price_table : optional prices filling missing ``cost_usd`` (see :func:`apply_price_table`).
     time_unit : Langfuse ``latency`` unit (``"auto"``, ``"s"``, ``"ms"``).
@@ -1685,13 +1719,14 @@ def read_spans(
     bookkeeping; ``attrs["formats"]`` lists the format of each file and
     ``attrs["arrivals_only"]`` is True when every file is an arrival trace.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
+    try:
+        paths = trace_files(paths)
+    except FileNotFoundError as exc:
+        raise TraceFormatError(str(exc)) from None
+    if not paths:
+        raise TraceFormatError("read_spans: no trace files given")
     frames, fmts = [], []
     for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise TraceFormatError(f"{p}: no such file")
         fmt = detect_format(p) if format == "auto" else format
         if fmt not in _READERS:
             raise TraceFormatError(f"unknown trace format {fmt!r}; expected one of {', '.join(FORMATS)}")
