@@ -767,3 +767,45 @@ def test_read_spans_of_a_directory(tmp_path, sim_spans):
         R.read_spans(tmp_path / "none")
     with pytest.raises(R.TraceFormatError, match="no trace files given"):
         R.read_spans([])
+
+
+def test_json_lines_framed_in_chunks_equal_one_frame(tmp_path):
+    """JSON lines are framed a chunk at a time (memory); the frame equals pd.DataFrame of all the
+    records -- columns first seen late, columns all missing in a chunk, ints then floats, nested
+    values, blank lines, a byte-order mark -- and errors name the same line."""
+    recs = []
+    for i in range(23):
+        r = {"id": f"r{i}", "n": i if i < 9 else (None if i < 14 else i + 0.5), "nested": {"a": i}}
+        if i >= 17:
+            r["late"] = f"x{i}"
+        if i % 5 == 0:
+            r["opt"] = None if i < 20 else "y"
+        recs.append(r)
+    lines = [json.dumps(r) for r in recs]
+    lines.insert(4, "")
+    lines.insert(10, "   ")
+    p = tmp_path / "runs.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
+    ref_recs, ref_rows = R._json_records(p)
+    ref = pd.DataFrame(ref_recs)
+    for chunk in (1, 4, 7, 1000):
+        got, rows = R._json_lines_frame(p, chunk_rows=chunk)
+        assert rows.tolist() == ref_rows
+        assert list(got.columns) == list(ref.columns)
+        for c in ref.columns:  # same values, missing where missing
+            assert [None if pd.isna(v) else v for v in got[c].tolist()] == \
+                   [None if pd.isna(v) else v for v in ref[c].tolist()], (chunk, c)
+        assert [str(t) for t in got.dtypes] == [str(t) for t in ref.dtypes], chunk
+        assert got["n"].dtype == np.float64
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(lines[0] + "\n" + lines[1] + "\n{oops\n")
+    with pytest.raises(R.TraceFormatError, match=r"line 3, column 2: invalid JSON"):
+        R._json_lines_frame(bad, chunk_rows=1)
+    with pytest.raises(R.TraceFormatError, match=r"line 3, column 2: invalid JSON"):
+        R._json_records(bad)
+    arr = tmp_path / "arr.json"
+    arr.write_text(json.dumps(recs[:3], indent=1))  # one document: left to _json_records
+    assert R._json_lines_frame(arr) is None and len(R._read_table(arr)[0]) == 3
+    lists = tmp_path / "lists.jsonl"
+    lists.write_text("[1, 2]\n[3, 4]\n")
+    assert R._json_lines_frame(lists) is None
