@@ -12,18 +12,16 @@ ids and token / cost totals written. The OTLP read uses the default engine (see
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _results import write_result
+from _results import run_isolated, write_result
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -97,9 +95,7 @@ def work_read(path: str) -> dict:
 
 
 def run(call: str) -> dict:
-    code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_formats as b; print(json.dumps({call}))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_isolated("bench_formats", call)
 
 
 def main() -> int:

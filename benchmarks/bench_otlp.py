@@ -14,14 +14,13 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _results import write_result
+from _results import run_isolated, write_result
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -60,11 +59,7 @@ def work(path: str, engine: str) -> dict:
 
 
 def run(path: Path, engine: str) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_otlp as b; "
-            f"print(json.dumps(b.work({str(path)!r}, {engine!r})))")
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_isolated("bench_otlp", f"b.work({str(path)!r}, {engine!r})", env=dict(os.environ, PYTHONHASHSEED="0"))
 
 
 def main() -> int:

@@ -380,7 +380,6 @@ def _odd_otlp_docs():
         return {"key": k, "value": v}
 
     doc = _otlp_doc()
-    sp = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
     extra = [
         {"traceId": "t2", "spanId": "a1", "parentSpanId": "", "name": 'quote " and \\u00e9 \u2603', "kind": "SPAN_KIND_CLIENT",
          "startTimeUnixNano": 1.7e18, "endTimeUnixNano": "1700000000000000001",
