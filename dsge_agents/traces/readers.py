@@ -312,9 +312,11 @@ def fill_agent_names(df: pd.DataFrame) -> pd.DataFrame:
         return df
     df = df.copy()
     inv = df["operation"].fillna("") == "invoke_agent"
-    from_name = df["name"].astype("str").str.replace(r"^invoke_agent\s*", "", regex=True)
-    fill = inv & df["agent_name"].isna() & df["name"].notna() & (from_name.str.len() > 0)
-    df.loc[fill, "agent_name"] = from_name[fill]
+    need = inv & df["agent_name"].isna() & df["name"].notna()
+    if need.any():  # the text work on those rows only
+        from_name = df.loc[need, "name"].astype("str").str.replace(r"^invoke_agent\s*", "", regex=True)
+        ok = (from_name.str.len() > 0).to_numpy()
+        df.loc[from_name.index[ok], "agent_name"] = from_name[ok]
     missing = df["agent_name"].isna() & df["parent_span_id"].notna()
     if not missing.any():
         return df
