@@ -689,7 +689,7 @@ def test_phoenix_events_as_nested_lists(tmp_path):
 
 
 def test_writer_columns_equal_row_records(sim_spans):
-    """Writers take the columns as lists (_columns) instead of visiting every cell (_records):
+    """Writers take the columns as lists (_columns) instead of visiting every cell of the rows:
     the same Python values and types, missing values None, object columns with NumPy scalars."""
     sp = sim_spans[CANONICAL_COLUMNS].copy()
     sp.loc[sp.index[::5], "cost_usd"] = np.nan
@@ -700,7 +700,8 @@ def test_writer_columns_equal_row_records(sim_spans):
                                 dtype=object).iloc[: len(sp)].values
     names = list(sp.columns)
     cols = W._columns(sp, names)
-    recs = W._records(sp)
+    # the reference: every cell of the rows through _none (how the writers took them before)
+    recs = [{c: W._none(v) for c, v in zip(names, row)} for row in sp.itertuples(index=False, name=None)]
     for c in names:
         got, ref = cols[c], [r[c] for r in recs]
         assert got == ref or all((a is None and b is None) or a == b for a, b in zip(got, ref)), c

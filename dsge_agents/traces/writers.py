@@ -47,18 +47,10 @@ def _none(v):
     return v
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
-    out = []
-    cols = list(df.columns)
-    for row in df.itertuples(index=False, name=None):
-        out.append({c: _none(v) for c, v in zip(cols, row)})
-    return out
-
-
 def _columns(df: pd.DataFrame, names) -> dict[str, list]:
-    """The named columns as lists of the values :func:`_records` gives (Python scalars, None
-    for missing), column by column: ``tolist`` converts a typed column in one call where
-    ``_records`` visits every cell (tested equal, types included)."""
+    """The named columns as lists of Python scalars, None for missing values (NaN in an object
+    column too; NumPy scalars converted), column by column: ``tolist`` converts a typed column in
+    one call (tested equal, types included, to :func:`_none` applied to every cell of the rows)."""
     out = {}
     for c in names:
         s = df[c]
@@ -161,8 +153,8 @@ def _json_str(v) -> str:
 
 
 def _plain(spans: pd.DataFrame, name: str, values) -> list:
-    """A column's values as ``_records`` gives them (Python scalars, None for missing; NaN in an
-    object column is missing too)."""
+    """A column's values as :func:`_columns` gives them (Python scalars, None for missing; NaN in
+    an object column is missing too)."""
     if name in spans.columns and pd.api.types.is_object_dtype(spans[name].dtype):
         return [_none(v) for v in values]
     return list(values)
