@@ -789,7 +789,7 @@ def test_json_lines_framed_in_chunks_equal_one_frame(tmp_path):
     ref_recs, ref_rows = R._json_records(p)
     ref = pd.DataFrame(ref_recs)
     for chunk in (1, 4, 7, 1000):
-        got, rows = R._json_lines_frame(p, chunk_rows=chunk)
+        got, rows = R._json_frame(p, chunk_rows=chunk)
         assert rows.tolist() == ref_rows
         assert list(got.columns) == list(ref.columns)
         for c in ref.columns:  # same values, missing where missing
@@ -800,12 +800,17 @@ def test_json_lines_framed_in_chunks_equal_one_frame(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(lines[0] + "\n" + lines[1] + "\n{oops\n")
     with pytest.raises(R.TraceFormatError, match=r"line 3, column 2: invalid JSON"):
-        R._json_lines_frame(bad, chunk_rows=1)
+        R._json_frame(bad, chunk_rows=1)
     with pytest.raises(R.TraceFormatError, match=r"line 3, column 2: invalid JSON"):
         R._json_records(bad)
     arr = tmp_path / "arr.json"
-    arr.write_text(json.dumps(recs[:3], indent=1))  # one document: left to _json_records
-    assert R._json_lines_frame(arr) is None and len(R._read_table(arr)[0]) == 3
+    arr.write_text(json.dumps(recs[:3], indent=1))  # one document: its elements, numbered 1, 2, 3
+    got, rows = R._json_frame(arr, chunk_rows=1)
+    assert len(got) == 3 and rows.tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(got, pd.DataFrame(recs[:3]))
     lists = tmp_path / "lists.jsonl"
-    lists.write_text("[1, 2]\n[3, 4]\n")
-    assert R._json_lines_frame(lists) is None
+    lists.write_text("[1, 2]\n[3, 4]\n")  # records that are not objects: framed as all records are
+    with pytest.raises(Exception) as ref_err:
+        pd.json_normalize(R._json_records(lists)[0], max_level=0)
+    with pytest.raises(ref_err.type):
+        R._json_frame(lists, chunk_rows=1)

@@ -428,73 +428,79 @@ def _price_frame(price_table) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- detection
-def _json_records(path: Path) -> tuple[list, list[int]]:
-    """A JSON document (object or array) or JSON lines -> (records, 1-based line/ordinal numbers)."""
+def _json_layout(path: Path) -> tuple[list | None, list | None, list[str] | None]:
+    """How a JSON file holds its records: ``(records, numbers, None)`` for an empty file or one
+    JSON document (an array: its elements, numbered 1, 2, ...), ``(None, None, lines)`` for JSON
+    lines (the file's lines as ``str.splitlines`` gives them; the text itself is not kept)."""
     text = _utf8_text(path)
     stripped = text.strip()
     if not stripped:
-        return [], []
+        return [], [], None
     try:
         doc = json.loads(stripped)
-        if isinstance(doc, list):
-            return doc, list(range(1, len(doc) + 1))
-        return [doc], [1]
     except json.JSONDecodeError:
-        recs, lines = [], []
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                recs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise TraceFormatError(
-                    f"{path}: line {i}, column {exc.colno}: invalid JSON ({exc.msg})"
-                ) from None
-            lines.append(i)
-        return recs, lines
+        del stripped
+        return None, None, text.splitlines()
+    if isinstance(doc, list):
+        return doc, list(range(1, len(doc) + 1)), None
+    return [doc], [1], None
 
 
-def _json_lines_frame(path: Path, chunk_rows: int = 50_000):
-    """JSON lines of objects as the frame ``pd.DataFrame(records)`` gives for the records of
-    :func:`_json_records` (the same lines, numbers and errors), framed ``chunk_rows`` records at
-    a time so that not every record's Python objects are alive at once (200 k Langfuse
-    observations: 650 MB of dicts and strings; peak of the read 1.1 GB -> 0.6 GB). ``None`` for
-    a file holding one JSON document or records that are not all objects (the caller frames
-    those from :func:`_json_records`).
-    """
-    text = _utf8_text(path)
-    stripped = text.strip()
-    if not stripped:
-        return None
-    try:
-        json.loads(stripped)
-        return None  # one document
-    except json.JSONDecodeError:
-        pass
-    del stripped
-    lines = text.splitlines()
-    del text
-    frames, rows, chunk = [], [], []
+def _json_line_records(path: Path, lines: list[str]):
+    """``(line number, record)`` for each non-blank line; invalid JSON is a
+    :class:`TraceFormatError` naming the line and column."""
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            yield i, json.loads(line)
         except json.JSONDecodeError as exc:
             raise TraceFormatError(f"{path}: line {i}, column {exc.colno}: invalid JSON ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            return None
-        chunk.append(rec)
-        rows.append(i)
-        if len(chunk) >= chunk_rows:
-            frames.append(pd.DataFrame(chunk))
-            chunk = []
-    if chunk:
-        frames.append(pd.DataFrame(chunk))
-    if len(frames) <= 1:
-        return (frames[0] if frames else pd.DataFrame()), np.asarray(rows)
-    # chunks framed apart: a column missing (or all missing) in one chunk is typed by the others
-    return pd.concat(frames, ignore_index=True, sort=False).infer_objects(), np.asarray(rows)
+
+
+def _json_records(path: Path) -> tuple[list, list[int]]:
+    """A JSON document (object or array) or JSON lines -> (records, 1-based line/ordinal numbers)."""
+    recs, numbers, lines = _json_layout(path)
+    if lines is None:
+        return recs, numbers
+    pairs = list(_json_line_records(path, lines))
+    return [r for _, r in pairs], [i for i, _ in pairs]
+
+
+def _json_frame(path: Path, chunk_rows: int = 50_000) -> tuple[pd.DataFrame, np.ndarray]:
+    """A JSON file's records as a frame (nested values kept) and their line / ordinal numbers:
+    ``pd.DataFrame`` of the :func:`_json_records` records (``json_normalize(max_level=0)`` when
+    some record is not an object; it gives the same frame for objects but deep-copies every
+    record first: 4x slower on 200 k LangSmith runs).
+
+    JSON lines of objects are framed ``chunk_rows`` records at a time, so that not every
+    record's Python objects are alive at once (200 k Langfuse observations: 650 MB of dicts and
+    strings; peak of the read 1.1 GB -> 0.7 GB); the frame, numbers and errors are those of
+    framing them all at once (tested).
+    """
+    recs, numbers, lines = _json_layout(path)
+    if lines is not None:
+        frames, numbers, chunk = [], [], []
+        for i, rec in _json_line_records(path, lines):
+            if not isinstance(rec, dict):  # not a table of objects: framed below from all records
+                pairs = list(_json_line_records(path, lines))
+                recs, numbers = [r for _, r in pairs], [n for n, _ in pairs]
+                break
+            chunk.append(rec)
+            numbers.append(i)
+            if len(chunk) >= chunk_rows:
+                frames.append(pd.DataFrame(chunk))
+                chunk = []
+        else:
+            if chunk:
+                frames.append(pd.DataFrame(chunk))
+            if len(frames) <= 1:
+                return (frames[0] if frames else pd.DataFrame()), np.asarray(numbers)
+            # chunks framed apart: a column missing (or all missing) in one chunk is typed by the others
+            return pd.concat(frames, ignore_index=True, sort=False).infer_objects(), np.asarray(numbers)
+    df = (pd.DataFrame(recs) if all(isinstance(r, dict) for r in recs) else pd.json_normalize(recs, max_level=0)) \
+        if recs else pd.DataFrame()
+    return df, np.asarray(numbers)
 
 
 def _columns_of(path: Path) -> list[str] | None:
@@ -774,15 +780,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     if suf in (".parquet", ".pq"):
         df = _read_parquet(path)
         rows = np.arange(1, len(df) + 1)
-    elif suf in (".json", ".jsonl", ".ndjson") and (framed := _json_lines_frame(path)) is not None:
-        df, rows = framed
     elif suf in (".json", ".jsonl", ".ndjson"):
-        recs, rows = _json_records(path)
-        # a frame of the records, nested values kept (json_normalize(max_level=0) gives the same frame
-        # but deep-copies every record first: 4x slower on 200 k LangSmith runs)
-        df = (pd.DataFrame(recs) if all(isinstance(r, dict) for r in recs) else pd.json_normalize(recs, max_level=0)) \
-            if recs else pd.DataFrame()
-        rows = np.asarray(rows)
+        df, rows = _json_frame(path)
     else:
         frames = list(_csv_frames(path))
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
