@@ -809,8 +809,10 @@ def test_json_lines_framed_in_chunks_equal_one_frame(tmp_path):
     assert len(got) == 3 and rows.tolist() == [1, 2, 3]
     pd.testing.assert_frame_equal(got, pd.DataFrame(recs[:3]))
     lists = tmp_path / "lists.jsonl"
-    lists.write_text("[1, 2]\n[3, 4]\n")  # records that are not objects: framed as all records are
-    with pytest.raises(Exception) as ref_err:
-        pd.json_normalize(R._json_records(lists)[0], max_level=0)
-    with pytest.raises(ref_err.type):
+    lists.write_text('{"id": "a"}\n\n[3, 4]\n')  # a record that is not an object: named
+    with pytest.raises(R.TraceFormatError, match=r"lists.jsonl: line 3: a record must be a JSON object, got \[3, 4\]"):
         R._json_frame(lists, chunk_rows=1)
+    doc = tmp_path / "doc.json"
+    doc.write_text('[{"id": "a"}, 7]')
+    with pytest.raises(R.TraceFormatError, match=r"doc.json: record 2: a record must be a JSON object, got 7"):
+        R.read_langsmith(doc)

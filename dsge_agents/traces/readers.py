@@ -469,38 +469,40 @@ def _json_records(path: Path) -> tuple[list, list[int]]:
 
 def _json_frame(path: Path, chunk_rows: int = 50_000) -> tuple[pd.DataFrame, np.ndarray]:
     """A JSON file's records as a frame (nested values kept) and their line / ordinal numbers:
-    ``pd.DataFrame`` of the :func:`_json_records` records (``json_normalize(max_level=0)`` when
-    some record is not an object; it gives the same frame for objects but deep-copies every
-    record first: 4x slower on 200 k LangSmith runs).
+    ``pd.DataFrame`` of the :func:`_json_records` records (``json_normalize(max_level=0)`` gives
+    the same frame but deep-copies every record first: 4x slower on 200 k LangSmith runs). A
+    record that is not a JSON object is a :class:`TraceFormatError` naming its line (JSON
+    lines) or position (an array); pandas failed on such files with a TypeError.
 
     JSON lines of objects are framed ``chunk_rows`` records at a time, so that not every
     record's Python objects are alive at once (200 k Langfuse observations: 650 MB of dicts and
     strings; peak of the read 1.1 GB -> 0.7 GB); the frame, numbers and errors are those of
     framing them all at once (tested).
     """
+    def not_object(where, rec):
+        return TraceFormatError(f"{path}: {where}: a record must be a JSON object, got {json.dumps(rec)[:60]}")
+
     recs, numbers, lines = _json_layout(path)
-    if lines is not None:
-        frames, numbers, chunk = [], [], []
-        for i, rec in _json_line_records(path, lines):
-            if not isinstance(rec, dict):  # not a table of objects: framed below from all records
-                pairs = list(_json_line_records(path, lines))
-                recs, numbers = [r for _, r in pairs], [n for n, _ in pairs]
-                break
-            chunk.append(rec)
-            numbers.append(i)
-            if len(chunk) >= chunk_rows:
-                frames.append(pd.DataFrame(chunk))
-                chunk = []
-        else:
-            if chunk:
-                frames.append(pd.DataFrame(chunk))
-            if len(frames) <= 1:
-                return (frames[0] if frames else pd.DataFrame()), np.asarray(numbers)
-            # chunks framed apart: a column missing (or all missing) in one chunk is typed by the others
-            return pd.concat(frames, ignore_index=True, sort=False).infer_objects(), np.asarray(numbers)
-    df = (pd.DataFrame(recs) if all(isinstance(r, dict) for r in recs) else pd.json_normalize(recs, max_level=0)) \
-        if recs else pd.DataFrame()
-    return df, np.asarray(numbers)
+    if lines is None:
+        for k, rec in zip(numbers, recs):
+            if not isinstance(rec, dict):
+                raise not_object(f"record {k}", rec)
+        return (pd.DataFrame(recs) if recs else pd.DataFrame()), np.asarray(numbers)
+    frames, numbers, chunk = [], [], []
+    for i, rec in _json_line_records(path, lines):
+        if not isinstance(rec, dict):
+            raise not_object(f"line {i}", rec)
+        chunk.append(rec)
+        numbers.append(i)
+        if len(chunk) >= chunk_rows:
+            frames.append(pd.DataFrame(chunk))
+            chunk = []
+    if chunk:
+        frames.append(pd.DataFrame(chunk))
+    if len(frames) <= 1:
+        return (frames[0] if frames else pd.DataFrame()), np.asarray(numbers)
+    # chunks framed apart: a column missing (or all missing) in one chunk is typed by the others
+    return pd.concat(frames, ignore_index=True, sort=False).infer_objects(), np.asarray(numbers)
 
 
 def _columns_of(path: Path) -> list[str] | None:
