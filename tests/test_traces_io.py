@@ -706,6 +706,7 @@ def test_writer_columns_equal_row_records(sim_spans):
         got, ref = cols[c], [r[c] for r in recs]
         assert got == ref or all((a is None and b is None) or a == b for a, b in zip(got, ref)), c
         assert [type(v) for v in got] == [type(v) for v in ref], c
+    assert W._columns(sp.drop(columns="model"), ["model"]) == {"model": [None] * len(sp)}  # absent: missing
 
 
 def test_iso_text_equals_strftime():

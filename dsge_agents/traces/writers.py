@@ -49,10 +49,13 @@ def _none(v):
 
 def _columns(df: pd.DataFrame, names) -> dict[str, list]:
     """The named columns as lists of Python scalars, None for missing values (NaN in an object
-    column too; NumPy scalars converted), column by column: ``tolist`` converts a typed column in
+    column too; NumPy scalars converted; a column the table lacks is all None), column by column: ``tolist`` converts a typed column in
     one call (tested equal, types included, to :func:`_none` applied to every cell of the rows)."""
     out = {}
     for c in names:
+        if c not in df.columns:  # an optional column the table lacks: all missing
+            out[c] = [None] * len(df)
+            continue
         s = df[c]
         if pd.api.types.is_object_dtype(s.dtype):
             out[c] = [_none(v) for v in s.tolist()]
@@ -152,14 +155,6 @@ def _json_str(v) -> str:
     return json.dumps(v)
 
 
-def _plain(spans: pd.DataFrame, name: str, values) -> list:
-    """A column's values as :func:`_columns` gives them (Python scalars, None for missing; NaN in
-    an object column is missing too)."""
-    if name in spans.columns and pd.api.types.is_object_dtype(spans[name].dtype):
-        return [_none(v) for v in values]
-    return list(values)
-
-
 def write_otlp_json(
     spans: pd.DataFrame,
     path,
@@ -202,14 +197,13 @@ def write_otlp_json(
     code = {"unset": 0, "ok": 1, "error": 2}
     # column by column: Python values (None for missing); each span's JSON text is assembled from
     # pieces exactly as json.dumps would write the span object (same key order and separators)
-    col = {c: spans[c].to_numpy(dtype=object, na_value=None) if c in spans.columns else [None] * len(spans)
-           for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")}
+    col = _columns(spans, [c for c in CANONICAL_COLUMNS if c not in ("start_ts", "end_ts")])
     attr_texts = []
     for c, k in attr_map:
         memo: dict = {}
         key = f'{{"key": {_json_str(k)}, "value": '
         texts = []
-        for v in _plain(spans, c, col[c]):
+        for v in col[c]:
             if v is None:
                 texts.append(None)
                 continue
