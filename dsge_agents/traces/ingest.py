@@ -203,13 +203,12 @@ def ingest_files(
     from dsge_agents.traces.aggregate import aggregate
     from dsge_agents.traces.validate_sql import status_needs_mapping, validate_files
 
-    paths = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-    if not paths:
-        raise TraceFormatError("ingest_files: no trace files given")
     try:  # directories stand for the trace files beneath them
         paths = [str(p) for p in trace_files(paths)]
     except FileNotFoundError as exc:
         raise TraceFormatError(str(exc)) from None
+    if not paths:
+        raise TraceFormatError("ingest_files: no trace files given")
     plan = engine_plan(paths, format, price_table, explain=True)
     if price_table is not None:  # read once (and its errors said) before any staging
         from dsge_agents.traces.readers import _price_frame
