@@ -527,6 +527,11 @@ def _format_from_columns(cols: Iterable[str]) -> str | None:
         return "azure"
     if "resourceSpans" in cols:
         return "otlp"
+    if {"span_id", "start_ts"} <= cols:
+        # the canonical names themselves: no export format uses them, and a canonical table
+        # with an extra column named like another format's marker (span_kind, run_type,
+        # attributes.*, traceId) is still canonical
+        return "canonical"
     if "context.span_id" in cols or "span_kind" in cols or any(c.startswith("attributes.") for c in cols):
         return "phoenix"
     if cols & {"run_type", "parent_run_id", "dotted_order"}:

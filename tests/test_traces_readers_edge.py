@@ -1,0 +1,44 @@
+"""Reader edge cases found by adversarial review: format detection, ids across files,
+explicit formats, status spellings, compressed files and user columns.
+
+Expected values are written out by hand from the inputs built here."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dsge_agents.traces.readers import TraceFormatError
+from dsge_agents.traces import readers as R
+from dsge_agents.traces.schema import to_canonical
+
+T0 = pd.Timestamp("2024-06-01T00:00:00Z")
+
+
+def two_spans(**extra) -> pd.DataFrame:
+    """An agent span and its chat call, canonical."""
+    df = to_canonical(pd.DataFrame([
+        dict(trace_id="t1", span_id="a1", parent_span_id=None, name="invoke_agent planner",
+             operation="invoke_agent", agent_name="planner", start_ts=T0, end_ts=T0 + pd.Timedelta("5s"),
+             status="ok"),
+        dict(trace_id="t1", span_id="c1", parent_span_id="a1", name="chat", operation="chat", model="gpt-4o",
+             start_ts=T0 + pd.Timedelta("1s"), end_ts=T0 + pd.Timedelta("3s"), input_tokens=100,
+             output_tokens=20, status="ok"),
+    ]))
+    for k, v in extra.items():
+        df[k] = v
+    return df
+
+
+@pytest.mark.parametrize("extra", ["span_kind", "attributes.http.route", "run_type", "traceId", "startTime"])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_canonical_table_with_another_formats_marker_column_is_canonical(tmp_path, extra, suffix):
+    df = two_spans(**{extra: "X"})
+    p = tmp_path / f"spans{suffix}"
+    df.to_parquet(p) if suffix == ".parquet" else df.to_csv(p, index=False)
+    assert R.detect_format(p) == "canonical"
+    got = R.read_spans(p)
+    assert got["span_id"].tolist() == ["a1", "c1"]
+    assert got["start_ts"].tolist() == [T0, T0 + pd.Timedelta("1s")]
+    assert got["input_tokens"].tolist()[1] == 100
+    assert got[extra].tolist() == ["X", "X"]
