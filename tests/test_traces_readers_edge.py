@@ -42,3 +42,19 @@ def test_canonical_table_with_another_formats_marker_column_is_canonical(tmp_pat
     assert got["start_ts"].tolist() == [T0, T0 + pd.Timedelta("1s")]
     assert got["input_tokens"].tolist()[1] == 100
     assert got[extra].tolist() == ["X", "X"]
+
+
+def test_azure_ids_differ_between_partitions_of_the_same_file_name(tmp_path, shared_data):
+    src = (shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv").read_text().splitlines()
+    for day, rows in (("day1", src[1:4]), ("day2", src[4:7])):
+        (tmp_path / day).mkdir()
+        (tmp_path / day / "AzureLLMInferenceTrace_conv.csv").write_text("\n".join([src[0]] + rows) + "\n")
+    got = R.read_spans(tmp_path)
+    assert len(got) == 6 and got["span_id"].is_unique
+    assert (got["trace_id"] == got["span_id"]).all()
+    again = R.read_spans(tmp_path / "day2")  # the same file read again: the same ids
+    assert again["span_id"].tolist() == got["span_id"].tolist()[3:]
+    from dsge_agents.traces.validate import validate
+
+    accepted, rep = validate(got, "quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert (rep.accepted_rows, rep.quarantined_rows) == (6, 0)

@@ -1649,14 +1649,24 @@ def read_langsmith(path) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- Azure
+def _file_tag(path: Path) -> str:
+    """8 hex digits naming a file: BLAKE2b of its absolute path, so ids built from it differ
+    between files (also between ``day1/x.csv`` and ``day2/x.csv``) and repeat when the same file
+    is read again; two of 100 files share a tag with probability ~1e-6 (birthday bound, 32 bits)."""
+    import hashlib
+
+    return hashlib.blake2b(str(path.resolve()).encode(), digest_size=4).hexdigest()
+
+
 @_gc_paused()
 def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") -> pd.DataFrame:
     """Azure LLM inference trace (``TIMESTAMP, ContextTokens, GeneratedTokens``) -> arrival spans.
 
     Each row is one request: ``start_ts`` = TIMESTAMP (UTC), ``input_tokens`` =
     ContextTokens, ``output_tokens`` = GeneratedTokens; ``end_ts`` is NA (the trace has no
-    completion times). ``trace_id = span_id`` = 16 hex digits (4 from a CRC of the file name, 12 from the
-    row number); ``agent_name``
+    completion times). ``trace_id = span_id`` = 16 hex digits: 8 from a hash of the file's absolute
+    path (:func:`_file_tag`: day-partitioned copies of the same file name get different ids), 8 from
+    the record number; ``agent_name``
     defaults to the file's kind (``conv`` / ``code``) or its stem.
     """
     path = Path(path)
@@ -1678,10 +1688,7 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
         m = re.search(r"_(conv|code)\b", path.stem)
         agent_name = m.group(1) if m else path.stem
     start, bs = _parse_times(df["TIMESTAMP"].tolist())
-    import zlib
-
-    tag = zlib.crc32(path.stem.encode()) & 0xFFFF  # ids unique across trace files
-    ids = [f"{tag:04x}{i:012x}" for i in range(len(df))]
+    ids = [f"{_file_tag(path)}{i:08x}" for i in range(len(df))]
     res = pd.DataFrame(
         {
             "trace_id": ids,
