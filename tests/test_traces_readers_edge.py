@@ -58,3 +58,35 @@ def test_azure_ids_differ_between_partitions_of_the_same_file_name(tmp_path, sha
 
     accepted, rep = validate(got, "quarantine", quarantine_path=tmp_path / "q.parquet")
     assert (rep.accepted_rows, rep.quarantined_rows) == (6, 0)
+
+
+def _otlp_doc(span: dict) -> dict:
+    return {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+
+
+def _attr(key, value):
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def test_agent_name_inherited_from_an_ancestor_in_another_file(tmp_path):
+    import json
+
+    agent = {"traceId": "t1", "spanId": "a1", "name": "invoke_agent planner",
+             "startTimeUnixNano": "1717200000000000000", "endTimeUnixNano": "1717200005000000000",
+             "attributes": [_attr("gen_ai.operation.name", "invoke_agent"), _attr("gen_ai.agent.name", "planner")]}
+    call = {"traceId": "t1", "spanId": "c1", "parentSpanId": "a1", "name": "chat",
+            "startTimeUnixNano": "1717200001000000000", "endTimeUnixNano": "1717200002000000000",
+            "attributes": [_attr("gen_ai.operation.name", "chat")]}
+    (tmp_path / "part-0.json").write_text(json.dumps(_otlp_doc(agent)))
+    (tmp_path / "part-1.json").write_text(json.dumps(_otlp_doc(call)))
+    got = R.read_spans(tmp_path).set_index("span_id")
+    assert got.loc["c1", "agent_name"] == "planner"
+    # a canonical table keeps its agent_name as given (missing stays missing), as when read alone
+    canon = two_spans()
+    canon.loc[1, "agent_name"] = None
+    canon["span_id"] = ["x1", "x2"]
+    canon["parent_span_id"] = [None, "a1"]  # its parent is the OTLP agent span
+    canon.to_parquet(tmp_path / "part-2.parquet")
+    got = R.read_spans(tmp_path).set_index("span_id")
+    assert got.loc["c1", "agent_name"] == "planner"
+    assert pd.isna(got.loc["x2", "agent_name"])

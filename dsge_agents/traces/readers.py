@@ -1797,12 +1797,20 @@ def read_spans(
             kw["agent_name"] = agent_name
         frames.append(_READERS[fmt](p, **kw))
         fmts.append(fmt)
+    derived = np.concatenate([np.full(len(f), fmt != "canonical") for f, fmt in zip(frames, fmts)])
     frames = [f for f in frames if len(f.columns)]
     df = (
         pd.concat(frames, ignore_index=True, sort=False)
         if len(frames) > 1
         else frames[0].reset_index(drop=True)
     )
+    if len(frames) > 1 and derived.any():
+        # a trace split over several files (rotated / batched exports): a span whose
+        # invoke_agent ancestor is in another file inherits its agent too (each reader
+        # filled what its own file holds; canonical tables keep their agent_name as given)
+        need = derived & df["agent_name"].isna().to_numpy()
+        if need.any():
+            df.loc[need, "agent_name"] = fill_agent_names(df).loc[need, "agent_name"]
     df = apply_price_table(df, price_table)
     df.attrs["formats"] = fmts
     df.attrs["arrivals_only"] = all(f == "azure" for f in fmts)
