@@ -90,3 +90,50 @@ def test_agent_name_inherited_from_an_ancestor_in_another_file(tmp_path):
     got = R.read_spans(tmp_path).set_index("span_id")
     assert got.loc["c1", "agent_name"] == "planner"
     assert pd.isna(got.loc["x2", "agent_name"])
+
+
+def _integer_id_records():
+    return [
+        {"trace_id": 10, "span_id": 1, "parent_span_id": None, "name": "invoke_agent p",
+         "operation": "invoke_agent", "agent_name": "p", "start_ts": "2024-06-01T00:00:00Z",
+         "end_ts": "2024-06-01T00:00:02Z"},
+        {"trace_id": 10, "span_id": 2, "parent_span_id": 1, "name": "chat", "operation": "chat",
+         "agent_name": "p", "start_ts": "2024-06-01T00:00:00Z", "end_ts": "2024-06-01T00:00:01Z"},
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_integer_ids_with_a_missing_parent_keep_their_integer_text(tmp_path, suffix):
+    """pandas makes a column of integers with a missing value float64 (1 -> 1.0): the parent
+    id must still read "1", the span id of its parent, or validation finds an orphan."""
+    import json
+
+    from dsge_agents.traces.ingest import ingest_files
+    from dsge_agents.traces.validate import validate
+
+    recs = _integer_id_records()
+    p = tmp_path / f"ids{suffix}"
+    if suffix == ".jsonl":
+        p.write_text("\n".join(map(json.dumps, recs)))
+    else:
+        df = pd.DataFrame(recs)
+        for c in ("start_ts", "end_ts"):
+            df[c] = pd.to_datetime(df[c])
+        assert df["parent_span_id"].dtype == "float64"  # the case in point
+        df.to_parquet(p)
+    got = R.read_spans(p)
+    assert got["span_id"].tolist() == ["1", "2"] and got["trace_id"].tolist() == ["10", "10"]
+    assert got["parent_span_id"].tolist()[1] == "1"
+    _, rep = validate(got, "quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.quarantined_rows == 0
+    if suffix == ".parquet":  # the engine path reads the same ids
+        panel, rep = ingest_files([p], "1min", on_error="quarantine", quarantine_path=tmp_path / "q2.parquet")
+        assert rep.quarantined_rows == 0 and rep.accepted_rows == 2
+
+
+def test_text_of_float_values():
+    from dsge_agents.traces.schema import _as_text
+
+    assert [_as_text(v) for v in (1.0, -3.0, 2.5, 2.0**53, 2.0**60, "7", None)] == [
+        "1", "-3", "2.5", "9007199254740992", str(2.0**60), "7", None]
+    assert _as_text(float("nan")) != _as_text(float("nan"))  # NaN stays missing

@@ -142,6 +142,19 @@ def _is_text(col: pd.Series) -> bool:
         "string", "empty")
 
 
+def _as_text(v):
+    """A value of a text column as text: integers as integers also when they come as floats
+    (JSON / Parquet columns of integer ids with a missing value become float64 in pandas: the
+    parent id ``1`` must stay ``"1"``, not ``"1.0"``, to match the span id ``1``); floats that
+    are not whole numbers, or beyond 2^53 (where a float no longer holds every integer), as
+    ``str`` gives them."""
+    if v is None or isinstance(v, str) or v != v:
+        return v
+    if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(v) <= 2.0**53:
+        return str(int(v))
+    return str(v)
+
+
 def _to_number(col: pd.Series) -> pd.Series:
     """``pd.to_numeric(col, errors="coerce")`` (float64 for text columns).
 
@@ -256,7 +269,7 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
                 obj = col.astype("object")
                 nn = obj.notna()
                 if not _is_text(obj):
-                    obj = obj.map(lambda v: v if v is None or isinstance(v, str) or v != v else str(v))
+                    obj = obj.map(_as_text)
                 out[c] = obj.astype("str").where(nn, None)
         elif c in TIME_COLUMNS:
             parsed, bad = _to_utc(col)

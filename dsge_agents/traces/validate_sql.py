@@ -42,7 +42,7 @@ import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces.aggregate import SQL_WHITESPACE as _WS, duck_connect, sql_list, sql_str
-from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS
+from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS, STRING_COLUMNS
 from dsge_agents.traces.validate import N_EXAMPLES, PROBLEMS, ValidationReport, free_path
 
 __all__ = ["engine_can_validate", "validate_files", "status_needs_mapping"]
@@ -63,7 +63,8 @@ def _schemas(paths):
 def engine_can_validate(paths) -> bool:
     """True when every input is a Parquet file whose ``start_ts`` / ``end_ts`` (where present)
     are timestamps, whose ``ttft_s`` / ``cost_usd`` (where present) are numbers and token columns
-    integers, and which has no column named like this module's bookkeeping columns."""
+    integers, whose text columns (ids, names, status) are text or integers, and which has no
+    column named like this module's bookkeeping columns."""
     import pyarrow as pa
 
     paths = [Path(p) for p in paths]
@@ -80,6 +81,14 @@ def engine_can_validate(paths) -> bool:
         for c in ("start_ts", "end_ts"):
             if c in names and not pa.types.is_timestamp(sch.field(c).type):
                 return False
+        for c in STRING_COLUMNS:  # text or integers (DuckDB's text of a float id is "1.0", the readers' "1")
+            if c in names:
+                t = sch.field(c).type
+                if pa.types.is_dictionary(t):
+                    t = t.value_type
+                if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                        or pa.types.is_null(t)):
+                    return False
         for c in ["ttft_s", "cost_usd"] + INT_COLUMNS:
             if c in names:
                 t = sch.field(c).type
