@@ -137,3 +137,45 @@ def test_text_of_float_values():
     assert [_as_text(v) for v in (1.0, -3.0, 2.5, 2.0**53, 2.0**60, "7", None)] == [
         "1", "-3", "2.5", "9007199254740992", str(2.0**60), "7", None]
     assert _as_text(float("nan")) != _as_text(float("nan"))  # NaN stays missing
+
+
+@pytest.mark.parametrize("values, expected, bad", [
+    # a first field above 12 proves day/month for the whole column
+    (["01/06/2024 10:00:00", "13/06/2024 10:00:00"], ["2024-06-01 10:00", "2024-06-13 10:00"], [False, False]),
+    # a second field above 12 proves month/day
+    (["06/13/2024", "01/06/2024"], ["2024-06-13", "2024-01-06"], [False, False]),
+    # both: the order more values prove wins, the contradicting value is unparseable
+    (["13/06/2024", "06/13/2024", "14/06/2024"], ["2024-06-13", None, "2024-06-14"], [False, True, False]),
+    # an impossible date in the chosen order is unparseable, not re-read in the other order
+    (["31/02/2024", "13/01/2024"], [None, "2024-01-13"], [True, False]),
+    # dotted dates are day.month; ISO times in the same column are unaffected
+    (["01.06.2024", "2024-06-02T00:00:00Z"], ["2024-06-01", "2024-06-02"], [False, False]),
+])
+def test_numeric_dates_take_one_day_month_order_per_column(values, expected, bad):
+    import warnings
+
+    from dsge_agents.traces.schema import _to_utc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # decidable columns read without a warning
+        got, unparseable = _to_utc(pd.Series(values, dtype="object"))
+    want = [pd.Timestamp(v, tz="UTC") if v else pd.NaT for v in expected]
+    assert [g if pd.notna(g) else pd.NaT for g in got] == want
+    assert unparseable.tolist() == bad
+
+
+def test_ambiguous_numeric_dates_warn_and_read_month_first(tmp_path):
+    from dsge_agents.traces.schema import _to_utc
+
+    with pytest.warns(UserWarning, match="could be day/month or month/day; read as month/day"):
+        got, _ = _to_utc(pd.Series(["01/06/2024 10:00", "02/06/2024 11:00"], dtype="object"))
+    assert got.tolist() == [pd.Timestamp("2024-01-06 10:00", tz="UTC"), pd.Timestamp("2024-02-06 11:00", tz="UTC")]
+    # through a reader: the same instants in both time columns of a canonical CSV
+    p = tmp_path / "eu.csv"
+    df = two_spans()
+    df["start_ts"] = ["01/06/2024 10:00:00", "13/06/2024 10:00:00"]
+    df["end_ts"] = ["01/06/2024 10:00:01", "13/06/2024 10:00:01"]
+    df.to_csv(p, index=False)
+    got = R.read_spans(p)
+    assert got["start_ts"].tolist() == [pd.Timestamp("2024-06-01 10:00", tz="UTC"),
+                                        pd.Timestamp("2024-06-13 10:00", tz="UTC")]

@@ -108,6 +108,16 @@ def _to_utc(values, *, fast: bool = True) -> tuple[pd.Series, pd.Series]:
     try:
         out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):
+        out = None
+    if out is None or (present & out.isna()).any():
+        # not all ISO 8601: numeric dates (01/06/2024) get one day/month order for the column
+        numeric_dates = _numeric_dates(s.where(present))
+        if numeric_dates is not None:
+            has = numeric_dates[0].notna()
+            rest, bad = _to_utc(s.where(present & ~has), fast=fast)
+            got, wrong = _day_month_dates(s, numeric_dates)
+            return rest.where(~has, got), (bad & ~has) | wrong
+    if out is None:
         out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="mixed")
     out, _ = _ns_utc(out)
     bad = present & out.isna()
@@ -116,6 +126,64 @@ def _to_utc(values, *, fast: bool = True) -> tuple[pd.Series, pd.Series]:
         out.loc[bad] = retry
         bad = present & out.isna()
     return out, bad
+
+
+#: dates written ``a/b/yyyy`` (also ``.`` or ``-``): day/month or month/day
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?:\D|$)"
+
+
+def _numeric_dates(s: pd.Series) -> pd.DataFrame | None:
+    """The (a, b, year) fields of the values written as numeric dates ``a/b/yyyy``, or None when
+    there are none (a column of ISO 8601 times, the usual case, costs one regex scan)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = s if _is_text(s) else s.astype("object").map(str, na_action="ignore")
+    hit = pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), _NUMERIC_DATE)
+    hit = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not hit.any():
+        return None
+    m = pd.DataFrame(index=s.index, columns=[0, 1, 2], dtype="object")
+    m.loc[hit] = text[hit].str.extract(_NUMERIC_DATE).to_numpy()
+    return m
+
+
+def _day_month_dates(s: pd.Series, fields: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Parse the numeric dates ``a/b/yyyy`` of a column in one order for the whole column.
+
+    Per value, ``format="mixed"`` reads ``01/06/2024`` month-first but ``13/06/2024``
+    day-first -- two orders in one column, silently. Here the column decides: a first field
+    above 12 somewhere means day/month, a second field above 12 means month/day; when both
+    occur, the order more values prove wins and the values contradicting it are unparseable
+    (validation names them); when neither occurs the dates are ambiguous and are read
+    month/day (pandas' and dateutil's default) with a warning -- except dotted dates
+    (``01.06.2024``), a day.month layout. A parsed date whose day and
+    month are not the fields in the chosen order is unparseable too.
+    """
+    import warnings
+
+    has = fields[0].notna()
+    a = pd.to_numeric(fields[0][has]).astype(int)
+    b = pd.to_numeric(fields[1][has]).astype(int)
+    n_dayfirst, n_monthfirst = int((a > 12).sum()), int((b > 12).sum())
+    dayfirst = n_dayfirst > n_monthfirst
+    dotted = s[has].astype("str").str.strip().str.match(r"\d{1,2}\.\d{1,2}\.").all()
+    if not n_dayfirst and not n_monthfirst and dotted:
+        dayfirst = True  # 01.06.2024: the dotted layout is day.month wherever it is used
+    elif not n_dayfirst and not n_monthfirst:
+        warnings.warn(
+            f"{int(has.sum())} timestamp(s) such as {str(s[has].iloc[0]).strip()!r} could be day/month or "
+            "month/day; read as month/day -- write ISO 8601 times (2024-06-01T10:00:00Z) to avoid the "
+            "ambiguity", UserWarning, stacklevel=4)
+    parsed = pd.to_datetime(s[has], utc=True, errors="coerce", format="mixed", dayfirst=dayfirst)
+    parsed, _ = _ns_utc(parsed)
+    day, month = (a, b) if dayfirst else (b, a)
+    ok = parsed.notna() & (parsed.dt.day == day) & (parsed.dt.month == month)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    out[has] = parsed.where(ok)
+    wrong = pd.Series(False, index=s.index)
+    wrong[has] = ~ok.to_numpy()
+    return out, wrong
 
 
 def _arrow_times(s: pd.Series) -> pd.Series | None:
