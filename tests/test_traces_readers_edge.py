@@ -179,3 +179,34 @@ def test_ambiguous_numeric_dates_warn_and_read_month_first(tmp_path):
     got = R.read_spans(p)
     assert got["start_ts"].tolist() == [pd.Timestamp("2024-06-01 10:00", tz="UTC"),
                                         pd.Timestamp("2024-06-13 10:00", tz="UTC")]
+
+
+@pytest.mark.parametrize("writer, suffix, wrong, detected", [
+    ("write_otlp_json", ".json", "langsmith", "otlp"),
+    ("write_langfuse", ".parquet", "phoenix", "langfuse"),
+    ("write_langfuse", ".csv", "langsmith", "langfuse"),
+    ("write_phoenix", ".parquet", "langfuse", "phoenix"),
+])
+def test_an_explicit_format_that_does_not_fit_the_file_is_a_named_error(tmp_path, writer, suffix, wrong, detected):
+    from dsge_agents.traces import writers as W
+
+    p = tmp_path / f"x{suffix}"
+    getattr(W, writer)(two_spans(), p)
+    with pytest.raises(TraceFormatError, match=rf"read as '{wrong}'.*not a {wrong} export.*look like '{detected}'"):
+        R.read_spans(p, format=wrong)
+    assert R.read_spans(p)["span_id"].tolist() == ["a1", "c1"]  # detected, it reads
+
+
+def test_a_saved_langfuse_api_page_reads_as_its_records(tmp_path):
+    import json
+
+    page = {"data": [{"id": "o1", "traceId": "t1", "type": "GENERATION", "startTime": "2024-06-01T00:00:00Z",
+                      "endTime": "2024-06-01T00:00:02Z", "usageDetails": {"input": 7, "output": 3}}],
+            "meta": {"page": 1, "limit": 50, "totalItems": 1, "totalPages": 1}}
+    p = tmp_path / "observations.json"
+    p.write_text(json.dumps(page))
+    assert R.detect_format(p) == "langfuse"
+    got = R.read_spans(p)
+    assert got[["span_id", "trace_id"]].values.tolist() == [["o1", "t1"]]
+    assert (got["input_tokens"].tolist(), got["output_tokens"].tolist()) == ([7], [3])
+    assert (got["end_ts"] - got["start_ts"]).tolist() == [pd.Timedelta("2s")]

@@ -441,9 +441,18 @@ def _json_layout(path: Path) -> tuple[list | None, list | None, list[str] | None
     except json.JSONDecodeError:
         del stripped
         return None, None, text.splitlines()
+    doc = _unwrap_page(doc)
     if isinstance(doc, list):
         return doc, list(range(1, len(doc) + 1)), None
     return [doc], [1], None
+
+
+def _unwrap_page(doc):
+    """A saved API page ``{"data": [records...], "meta": {...}}`` (Langfuse's public API answers
+    so) -> its records; anything else as it is."""
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and set(doc) <= {"data", "meta"}:
+        return doc["data"]
+    return doc
 
 
 def _json_line_records(path: Path, lines: list[str]):
@@ -564,7 +573,7 @@ def detect_format(path: str | os.PathLike) -> str:
         with open(path, "rb") as fh:
             first = fh.readline().decode("utf-8-sig", errors="replace")
         try:
-            obj = json.loads(first)
+            obj = _unwrap_page(json.loads(first))
         except json.JSONDecodeError:
             recs, _ = _json_records(path)
             obj = recs[0] if recs else {}
@@ -1730,6 +1739,32 @@ _READERS = {
 TRACE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
 
 
+#: formats whose fields the readers map onto the canonical columns (a file of another format
+#: gives rows without ids or times: :func:`_check_mapped`)
+_EXPORT_FORMATS = ("otlp", "langfuse", "phoenix", "langsmith")
+
+
+def _check_mapped(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    """A file read as ``fmt`` in which no row has a span id, or none a start time (parsed or
+    not), is not a ``fmt`` export: a TraceFormatError naming the format detected from its
+    fields, instead of rows of missing values."""
+    if not len(df):
+        return
+    lacks = [what for what, empty in (
+        ("span id", df["span_id"].isna().all()),
+        ("start time", df["start_ts"].isna().all() and "_raw_start" not in df.columns),
+    ) if empty]
+    if not lacks:
+        return
+    try:
+        hint = f"its fields look like {detect_format(path)!r}"
+    except TraceFormatError:
+        hint = "its fields match no known format"
+    raise TraceFormatError(
+        f"{path}: read as {fmt!r}, but no record has a {' or a '.join(lacks)}: not a {fmt} export "
+        f"({hint}; format='auto' detects it)")
+
+
 def trace_files(paths) -> list[Path]:
     """The trace files named by ``paths`` (a path or a list): files as given; a directory stands
     for the files with a :data:`TRACE_SUFFIXES` suffix beneath it, recursively and sorted (hidden
@@ -1795,7 +1830,10 @@ def read_spans(
             kw["time_unit"] = time_unit
         if fmt == "azure" and agent_name is not None:
             kw["agent_name"] = agent_name
-        frames.append(_READERS[fmt](p, **kw))
+        got = _READERS[fmt](p, **kw)
+        if fmt in _EXPORT_FORMATS:
+            _check_mapped(got, p, fmt)
+        frames.append(got)
         fmts.append(fmt)
     derived = np.concatenate([np.full(len(f), fmt != "canonical") for f, fmt in zip(frames, fmts)])
     frames = [f for f in frames if len(f.columns)]
