@@ -238,3 +238,37 @@ def test_ingest_directory_of_exports(tmp_path, capsys, monkeypatch):
     assert main(["ingest", str(lf), "--period", "7q", "-o", str(tmp_path / "q.parquet")]) == 1
     err = capsys.readouterr().err
     assert "--period" in err and "'7q'" in err and not (tmp_path / "q.parquet").exists()
+
+
+def test_ingest_outputs_never_collide_with_each_other_or_an_input(tmp_path, capsys, shared_data):
+    """One file cannot hold two results, and an input is never overwritten, also not with
+    --force: each case stops before anything is written, and every file keeps its bytes."""
+    from dsge_agents.traces.simulate import SimulationConfig, simulate
+
+    src = tmp_path / "in.parquet"
+    conv = shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv"
+    simulate(SimulationConfig.default(), conv, seed=1, max_requests=50).spans.to_parquet(src)
+    (tmp_path / "adir.csv").mkdir()
+    before = src.read_bytes()
+    cases = [
+        (["-o", "same.csv", "--report", "same.csv"], "--report and -o name the same file"),
+        (["-o", "q.csv", "--quarantine", "q.csv"], "--quarantine and -o name the same file"),
+        (["-o", "o.csv", "--report", "r.json", "--quarantine", "r.json"], "--quarantine and --report name the same"),
+        (["-o", "in.parquet", "--force"], "-o in.parquet is one of the input files"),
+        (["-o", "o.csv", "--report", "in.parquet", "--force"], "--report in.parquet is one of the input files"),
+        (["-o", "adir.csv", "--force"], "adir.csv is a directory"),
+        (["-o", "o.csv", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler applies to --engine dask"),
+    ]
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for opts, msg in cases:
+            capsys.readouterr()
+            assert main(["ingest", "in.parquet", "--on-error", "quarantine", *opts]) == 1, opts
+            assert msg in capsys.readouterr().err, opts
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.csv", "in.parquet"], opts
+    finally:
+        os.chdir(cwd)
+    assert src.read_bytes() == before

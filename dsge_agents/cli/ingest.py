@@ -5,8 +5,9 @@ them (``--on-error raise`` stops at the first bad rows; ``quarantine`` moves bad
 to a side file and writes ``--report``), aggregates them into per-period, per-agent
 panels (``--period``, ``--engine duckdb|dask``, ``--scheduler ADDR``) and writes the
 tidy table ``period, agent, metric, value`` (``--wide`` for one column per metric).
-Existing outputs are never overwritten without ``--force``; the quarantine file is
-always a fresh name. Canonical CSV/TSV/Parquet span tables are validated and aggregated
+Existing outputs are never overwritten without ``--force``, inputs never (also not with
+``--force``), and the output, report and quarantine must be three different files; the
+quarantine file is always a fresh name. Canonical CSV/TSV/Parquet span tables are validated and aggregated
 inside the embedded engine without loading them into pandas (dsge_agents.traces.ingest: text
 files are staged chunk by chunk; ``--memory-limit`` caps DuckDB, which spills beyond it);
 other formats, and ``--engine dask|pandas``, are read into memory and validated with pandas.
@@ -27,11 +28,30 @@ class OutputExistsError(DSGEError):
 
 def _check_out(path, force: bool) -> Path:
     p = Path(path)
+    if p.is_dir():
+        raise OutputExistsError(f"{p} is a directory; name an output file")
     if p.exists() and not force:
         raise OutputExistsError(f"{p} exists; use --force to overwrite it")
     if not p.parent.exists():
         raise OutputExistsError(f"directory {p.parent} does not exist")
     return p
+
+
+def check_distinct(outputs: dict, inputs) -> None:
+    """Outputs (option -> path) must differ from each other and from every input, whatever
+    ``--force`` says: one file cannot hold two results, and an input is never overwritten."""
+    seen: dict[Path, str] = {}
+    ins = {Path(t).resolve() for t in inputs}
+    for opt, path in outputs.items():
+        if path is None:
+            continue
+        r = Path(path).resolve()
+        if r in ins:
+            raise OutputExistsError(f"{opt} {path} is one of the input files; name another file "
+                                    "(inputs are never overwritten, also not with --force)")
+        if r in seen:
+            raise OutputExistsError(f"{opt} and {seen[r]} name the same file {path}; give each its own")
+        seen[r] = opt
 
 
 def _write(panel, out: Path, wide: bool) -> None:
@@ -117,6 +137,14 @@ def run(args) -> int:
         args.traces = [str(f) for f in trace_files(args.traces)]
     except FileNotFoundError as exc:
         raise DSGEError(str(exc)) from None
+    if args.scheduler and args.engine != "dask":
+        raise DSGEError("--scheduler applies to --engine dask")
+    qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
+    if args.quarantine and Path(args.quarantine).is_dir():
+        raise OutputExistsError(f"--quarantine {args.quarantine} is a directory; name a file")
+    qpath = free_path(qpath)  # never an existing file
+    check_distinct({"-o": out, "--report": report_path,
+                    "--quarantine": qpath if args.on_error == "quarantine" else None}, args.traces)
     if args.no_validate:
         fmts = {detect_format(t) if args.format == "auto" else args.format for t in args.traces}
         if fmts != {"canonical"}:
@@ -128,7 +156,6 @@ def run(args) -> int:
         panel = aggregate(list(args.traces), args.period, engine=args.engine, scheduler=args.scheduler,
                           progress=sys.stdout.isatty(), normalize_status=True, **duck)
         return _finish(panel, out, args, None, None)
-    qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if _engine_path(args):
         from dsge_agents.traces.ingest import ingest_files
 
@@ -139,7 +166,7 @@ def run(args) -> int:
             args.period,
             format=args.format,
             on_error=args.on_error,
-            quarantine_path=free_path(qpath),
+            quarantine_path=qpath,
             report_path=report_path,
             check_parents=not args.no_check_parents,
             price_table=args.price_table,
@@ -166,7 +193,7 @@ def run(args) -> int:
     spans, rep = validate(
         df,
         args.on_error,
-        quarantine_path=free_path(qpath),
+        quarantine_path=qpath,
         report_path=report_path,
         check_parents=not args.no_check_parents,
         missing_columns=missing or None,
