@@ -210,3 +210,35 @@ def test_a_saved_langfuse_api_page_reads_as_its_records(tmp_path):
     assert got[["span_id", "trace_id"]].values.tolist() == [["o1", "t1"]]
     assert (got["input_tokens"].tolist(), got["output_tokens"].tolist()) == ([7], [3])
     assert (got["end_ts"] - got["start_ts"]).tolist() == [pd.Timedelta("2s")]
+
+
+def test_times_beyond_the_nanosecond_range_in_microsecond_parquet_are_quarantined_by_both_paths(tmp_path):
+    """Year 2300 fits a timestamp[us] Parquet column but not nanoseconds: the readers call it
+    unparseable_timestamp; the engine path must say the same instead of stopping in DuckDB's
+    conversion (the file is staged through the readers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dsge_agents.traces.ingest import ingest_files
+    from dsge_agents.traces.validate import load_spans
+    from dsge_agents.traces.validate_sql import engine_can_validate
+
+    df = two_spans()
+    t = pa.Table.from_pandas(df.drop(columns=["start_ts", "end_ts"]), preserve_index=False)
+    us = pa.timestamp("us", tz="UTC")
+    start = pa.array([T0.to_pydatetime(), pd.Timestamp("2300-01-01", tz="UTC").to_pydatetime()], us)
+    end = pa.array([(T0 + pd.Timedelta("5s")).to_pydatetime(),
+                    pd.Timestamp("2300-01-01 00:00:01", tz="UTC").to_pydatetime()], us)
+    p = tmp_path / "far.parquet"
+    pq.write_table(t.append_column("start_ts", start).append_column("end_ts", end), p)
+    assert not engine_can_validate([p])
+    _, rep_pandas = load_spans([p], on_error="quarantine", quarantine_path=tmp_path / "q1.parquet")
+    _, rep_engine = ingest_files([p], "1min", on_error="quarantine", quarantine_path=tmp_path / "q2.parquet")
+    for rep in (rep_pandas, rep_engine):
+        assert (rep.accepted_rows, rep.quarantined_rows) == (1, 1)
+        assert rep.problems == {"unparseable_timestamp": 1}
+    # in range: read in place
+    ok = tmp_path / "ok.parquet"
+    pq.write_table(t.append_column("start_ts", start.slice(0, 1).take([0, 0]))
+                   .append_column("end_ts", end.slice(0, 1).take([0, 0])), ok)
+    assert engine_can_validate([ok])

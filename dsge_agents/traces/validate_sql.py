@@ -96,6 +96,37 @@ def engine_can_validate(paths) -> bool:
                     pa.types.is_floating(t) and c not in INT_COLUMNS)  # the readers round tokens
                 if not ok:
                     return False
+    return all(_times_fit_ns(p, sch) for p, sch in schemas.items())
+
+
+def _times_fit_ns(path, schema) -> bool:
+    """Whether every ``start_ts`` / ``end_ts`` of a Parquet file is a nanosecond timestamp
+    (years 1677-2262), from the column type or, for s / ms / µs columns, the row groups'
+    min/max statistics. A time outside that range is ``unparseable_timestamp`` for the readers
+    (schema._ns_utc) but stops DuckDB's conversion to nanoseconds, so such a file (or one
+    without statistics) is staged through the readers instead of read in place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    per_ns = {"s": 10**9, "ms": 10**6, "us": 10**3}
+    cols = [c for c in ("start_ts", "end_ts")
+            if c in schema.names and pa.types.is_timestamp(schema.field(c).type)
+            and schema.field(c).type.unit != "ns"]
+    if not cols:
+        return True
+    lo, hi = pd.Timestamp.min.value, pd.Timestamp.max.value
+    meta = pq.ParquetFile(path).metadata
+    where = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    for c in cols:
+        k = per_ns[schema.field(c).type.unit]
+        for i in range(meta.num_row_groups):
+            st = meta.row_group(i).column(where[c]).statistics
+            if st is None or not st.has_min_max:
+                if st is not None and st.null_count == meta.row_group(i).num_rows:
+                    continue  # all missing
+                return False
+            if not (lo <= int(st.min_raw) * k and int(st.max_raw) * k <= hi):
+                return False
     return True
 
 
