@@ -242,3 +242,23 @@ def test_times_beyond_the_nanosecond_range_in_microsecond_parquet_are_quarantine
     pq.write_table(t.append_column("start_ts", start.slice(0, 1).take([0, 0]))
                    .append_column("end_ts", end.slice(0, 1).take([0, 0])), ok)
     assert engine_can_validate([ok])
+
+
+def test_ids_of_unicode_whitespace_are_missing_for_both_validators(tmp_path):
+    from dsge_agents.traces.validate import load_spans
+    from dsge_agents.traces.validate_sql import engine_can_validate, validate_files
+
+    spaces = [c for c in map(chr, range(0x3001)) if c.isspace()]  # Python's own definition
+    assert "\u00a0" in spaces and "\u3000" in spaces
+    n = len(spaces)
+    df = pd.DataFrame({
+        "trace_id": ["t"] * (n + 2), "span_id": spaces + [" x ", "y"], "parent_span_id": None,
+        "start_ts": [T0] * (n + 2), "end_ts": [T0 + pd.Timedelta("1s")] * (n + 2),
+    })
+    p = tmp_path / "ws.parquet"
+    df.to_parquet(p)
+    assert engine_can_validate([p])
+    _, rep_sql = validate_files([p], "quarantine", quarantine_path=tmp_path / "q1.parquet")
+    _, rep_pd = load_spans([p], on_error="quarantine", quarantine_path=tmp_path / "q2.parquet")
+    for rep in (rep_sql, rep_pd):
+        assert rep.problems == {"missing_id": n} and rep.accepted_rows == 2
