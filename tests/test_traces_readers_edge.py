@@ -262,3 +262,27 @@ def test_ids_of_unicode_whitespace_are_missing_for_both_validators(tmp_path):
     _, rep_pd = load_spans([p], on_error="quarantine", quarantine_path=tmp_path / "q2.parquet")
     for rep in (rep_sql, rep_pd):
         assert rep.problems == {"missing_id": n} and rep.accepted_rows == 2
+
+
+@pytest.mark.parametrize("bad_first", [True, False])
+def test_the_kept_copy_of_a_duplicated_id_is_the_first_good_one(tmp_path, bad_first):
+    """s1 twice: one copy with negative tokens, one clean. The clean copy is accepted whichever
+    comes first; the bad copy is quarantined for its negative tokens and as the copy not kept.
+    Both validators agree."""
+    from dsge_agents.traces.validate import load_spans
+    from dsge_agents.traces.validate_sql import validate_files
+
+    rows = [dict(trace_id="t", span_id="s1", start_ts=T0, end_ts=T0 + pd.Timedelta("1s"), input_tokens=-5),
+            dict(trace_id="t", span_id="s1", start_ts=T0, end_ts=T0 + pd.Timedelta("2s"), input_tokens=5),
+            dict(trace_id="t", span_id="s2", parent_span_id="s1", start_ts=T0, end_ts=T0 + pd.Timedelta("1s"))]
+    if not bad_first:
+        rows = [rows[1], rows[0], rows[2]]
+    p = tmp_path / "d.parquet"
+    pd.DataFrame(rows).to_parquet(p)
+    want = {"negative_tokens": 1, "duplicate_span_id": 1}
+    acc, rep = load_spans([p], on_error="quarantine", quarantine_path=tmp_path / "q1.parquet")
+    assert rep.problems == want and rep.accepted_rows == 2
+    assert acc.loc[acc["span_id"] == "s1", "input_tokens"].tolist() == [5]
+    bad, rep_sql = validate_files([p], "quarantine", quarantine_path=tmp_path / "q2.parquet")
+    assert rep_sql.problems == want and rep_sql.accepted_rows == 2
+    assert bad["_row"].tolist() == ([1] if bad_first else [2])

@@ -12,7 +12,8 @@ Problem classes (report keys), checked row by row:
 ``negative_duration``      a negative or non-finite duration field: ttft_s < 0,
                            ttft_s = ±inf, or ttft_s longer than the span
 ``negative_tokens``        input/output/cached token count < 0
-``duplicate_span_id``      a span_id seen before (the first occurrence is kept)
+``duplicate_span_id``      a further copy of a span_id (kept: the first copy
+                           without another problem, else the first copy)
 ``missing_id``             trace_id or span_id empty
 ``orphan_parent``          parent_span_id that is not the span_id of any input row
 =========================  =========================================================
@@ -195,10 +196,10 @@ def find_problems(
             negtok |= (df[c].astype("Float64").fillna(0) < 0).to_numpy(dtype=bool)
     out["negative_tokens"] = negtok
     ok_id = ~out["missing_id"]
-    dup = np.zeros(n, dtype=bool)
     usable = ok_id & ~mc  # rows of a file without required columns do not claim ids
-    dup[usable] = sid[usable].duplicated(keep="first").to_numpy()
-    out["duplicate_span_id"] = dup
+    rowwise = (out["unparseable_timestamp"] | out["nan_duration"] | out["end_before_start"]
+               | out["negative_duration"] | out["negative_tokens"])
+    out["duplicate_span_id"] = _later_copies(sid, usable, rowwise)
     if check_parents and "parent_span_id" in df.columns:
         par = df["parent_span_id"]
         has = par.notna().to_numpy() & (par.astype("str").str.strip() != "").to_numpy()
@@ -210,6 +211,25 @@ def find_problems(
         if k != "missing_columns":
             out[k] = out[k] & ~mc
     return out
+
+
+def _later_copies(sid: pd.Series, usable: np.ndarray, rowwise_bad: np.ndarray) -> np.ndarray:
+    """The copies of a span id beyond the one kept: the first copy without a row-wise problem
+    (else the first copy) is kept -- a bad first copy is quarantined for its own problem and
+    the good copy after it is accepted, instead of losing both."""
+    n = len(sid)
+    dup = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(usable)
+    ids = sid.iloc[idx]
+    multi = ids.duplicated(keep=False).to_numpy()  # usually few: the choice is made on these only
+    if not multi.any():
+        return dup
+    rows = idx[multi]
+    grp = pd.DataFrame({"sid": ids.to_numpy(dtype=object)[multi], "bad": rowwise_bad[rows], "pos": rows})
+    keep = grp.sort_values(["bad", "pos"], kind="stable").drop_duplicates("sid")["pos"].to_numpy()
+    dup[rows] = True
+    dup[keep] = False
+    return dup
 
 
 def validate(

@@ -186,9 +186,9 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
     def usable(p=""):  # rows that claim their span id: ids present, file has the required columns
         return f"NOT {p}mc AND NOT ({blank(p + 'tid')} OR {blank(p + 'sid')})"
 
-    dups = f"SELECT sid, min(ord) AS first_ord FROM ({ids}) WHERE {usable()} GROUP BY sid HAVING count(*) > 1"
-    dup_rows = (f"SELECT i.ord FROM ({ids}) AS i JOIN dups AS d ON i.sid = d.sid "
-                f"WHERE {usable('i.')} AND i.ord > d.first_ord")
+    dups = f"SELECT sid FROM ({ids}) WHERE {usable()} GROUP BY sid HAVING count(*) > 1"
+    dup_rows = (f"SELECT i.ord FROM ({ids}) AS i JOIN keep AS k ON i.sid = k.sid "
+                f"WHERE {usable('i.')} AND i.ord <> k.keep_ord")
     orphans = (f"SELECT ord FROM ({ids}) WHERE NOT mc AND NOT {blank('par')} "
                f"AND par NOT IN (SELECT {sid} FROM raw WHERE {sid} IS NOT NULL)")
     dur = f"(epoch_ns({col('end_ts')}) - epoch_ns({col('start_ts')})) / 1e9"
@@ -196,8 +196,7 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
     row = "coalesce(_row, _frn + 1)" if staged and "_row" in columns else "_frn + 1"
     raw = [c for c in ("_raw_start", "_raw_end") if staged and c in columns]
     unparsed = f"({' OR '.join(f'{c} IS NOT NULL' for c in raw)})" if raw else "false"
-    flags = f"""
-        SELECT {ord_} AS ord, _fidx, {row} AS _row,
+    flag_cols = f"""
                {mc} AS missing_columns,
                NOT ({mc}) AND ({blank(tid)} OR {blank(sid)}) AS missing_id,
                NOT ({mc}) AND {unparsed} AS unparseable_timestamp,
@@ -206,10 +205,15 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
                NOT ({mc}) AND coalesce({dur} < 0, false) AS end_before_start,
                NOT ({mc}) AND coalesce(NOT isnan({ttft}) AND ({ttft} < 0 OR isinf({ttft})
                    OR ({dur} >= 0 AND {ttft} > {dur} + 1e-6)), false) AS negative_duration,
-               NOT ({mc}) AND ({tok}) AS negative_tokens
-        FROM raw"""
+               NOT ({mc}) AND ({tok}) AS negative_tokens"""
+    flags = f"SELECT {ord_} AS ord, _fidx, {row} AS _row, {flag_cols} FROM raw"
     rowwise = ("missing_columns OR missing_id OR unparseable_timestamp OR nan_duration OR end_before_start "
                "OR negative_duration OR negative_tokens")
+    # the copy of a duplicated id that is kept: the first without a row-wise problem (else the
+    # first); one more scan, only when some id is duplicated
+    keep = (f"SELECT sid, coalesce(min(ord) FILTER (WHERE NOT ({rowwise})), min(ord)) AS keep_ord "
+            f"FROM (SELECT {ord_} AS ord, {sid} AS sid, {flag_cols} FROM raw) SEMI JOIN dups USING (sid) "
+            "GROUP BY sid")
     # the row-wise flagged rows; the rows of the small position tables (duplicates, orphans) by a
     # semi-join (``IN (SELECT ...)`` or a left join would cost DuckDB ~5 s per 10 M rows here)
     main = f"SELECT * FROM ({flags}) WHERE {rowwise}"
@@ -217,7 +221,7 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
     value = f"coalesce({', '.join(raw)})" if raw else "NULL"
     ids_of = (f"SELECT i.ord, i.sid, i.raw FROM (SELECT {ord_} AS ord, {sid} AS sid, "
               f"CAST({value} AS VARCHAR) AS raw FROM raw) AS i SEMI JOIN positions AS x ON i.ord = x.ord")
-    return {"dups": dups, "dup_rows": dup_rows, "orphans": orphans, "main": main, "extra": extra,
+    return {"dups": dups, "keep": keep, "dup_rows": dup_rows, "orphans": orphans, "main": main, "extra": extra,
             "ids_of": ids_of}
 
 
@@ -288,6 +292,8 @@ def validate_files(
         con.execute("CREATE TEMP TABLE dups AS " + sql["dups"])
         empty = "SELECT CAST(NULL AS BIGINT) AS ord WHERE false"
         has_dups = con.execute("SELECT count(*) FROM dups").fetchone()[0] > 0
+        if has_dups:
+            con.execute("CREATE TEMP TABLE keep AS " + sql["keep"])
         con.execute("CREATE TEMP TABLE dup_rows AS " + (sql["dup_rows"] if has_dups else empty))
         parents = check_parents and "parent_span_id" in columns and con.execute(
             "SELECT count(*) FROM (SELECT 1 FROM raw WHERE parent_span_id IS NOT NULL LIMIT 1)").fetchone()[0]
