@@ -351,79 +351,146 @@ def fill_agent_names(df: pd.DataFrame) -> pd.DataFrame:
 def apply_price_table(df: pd.DataFrame, price_table) -> pd.DataFrame:
     """Fill missing ``cost_usd`` from per-model prices (USD per 1M input / output tokens).
 
-    ``price_table``: mapping ``model -> (input_per_1m, output_per_1m)`` or
-    ``{"input": .., "output": .., "cached_input": ..}``, a DataFrame / CSV / YAML with columns
-    ``model, input_per_1m, output_per_1m[, cached_input_per_1m]``. Cached input tokens are
-    billed at ``cached_input_per_1m`` when given (otherwise at the input price).
-    cost = (in − cached)·p_in/1e6 + cached·p_cached/1e6 + out·p_out/1e6.
+    ``price_table``: mapping ``model -> (input_per_1m, output_per_1m[, cached_input_per_1m])``
+    or ``model -> {"input": .., "output": ..[, "cached_input": ..]}``, a list of rows
+    ``{"model": .., "input_per_1m": .., "output_per_1m": ..[, "cached_input_per_1m": ..]}``,
+    a DataFrame / CSV / YAML file of those (a YAML file holds the mapping or the list). A
+    malformed table -- a model listed twice, a price that is not a number >= 0 (``$2.50``), a
+    missing input / output price, a price of the wrong shape -- is a :class:`TraceFormatError`
+    naming the file, the model and the column.
+
+    A cost is computed only where both ``input_tokens`` and ``output_tokens`` are known: a
+    missing count is not taken as zero, the cost stays NaN (unknown). A missing
+    ``cached_input_tokens`` means no cache reads reported (0). Cached input tokens are, as in
+    the canonical schema (OTel ``gen_ai.usage.cache_read.input_tokens``), the part of the input
+    read from cache, billed at ``cached_input_per_1m`` (the input price when not given):
+
+        cost = ((in − cached)·p_in + cached·p_cached + out·p_out) / 1e6.
+
+    A row with more cached than input tokens cannot hold that reading; its source reported
+    cache reads apart from the input (as Anthropic's ``input_tokens`` /
+    ``cache_read_input_tokens`` do), and it is billed so: in·p_in + cached·p_cached + out·p_out
+    (per 1e6) -- never a negative cost.
     """
     if price_table is None:
         return df
     table = _price_frame(price_table)
-    need = df["cost_usd"].isna() & df["model"].isin(table.index)
+    tin_all = df["input_tokens"].astype("Float64")
+    tout_all = df["output_tokens"].astype("Float64")
+    need = df["cost_usd"].isna() & df["model"].isin(table.index) & tin_all.notna() & tout_all.notna()
     if not need.any():
         return df
     df = df.copy()
     sub = df.loc[need]
     p = table.loc[sub["model"].to_numpy()]
-    tin = sub["input_tokens"].astype("Float64").fillna(0).to_numpy(float)
-    tout = sub["output_tokens"].astype("Float64").fillna(0).to_numpy(float)
+    tin = tin_all[need].to_numpy(float)
+    tout = tout_all[need].to_numpy(float)
     tc = sub["cached_input_tokens"].astype("Float64").fillna(0).to_numpy(float)
+    p_in = p["input_per_1m"].to_numpy(float)
     pc = p["cached_input_per_1m"].fillna(p["input_per_1m"]).to_numpy(float)
-    cost = (
-        (tin - tc) * p["input_per_1m"].to_numpy(float) + tc * pc + tout * p["output_per_1m"].to_numpy(float)
-    ) / 1e6
+    uncached = np.where(tc > tin, tin, tin - tc)  # cached beyond the input: reported apart from it
+    cost = (uncached * p_in + tc * pc + tout * p["output_per_1m"].to_numpy(float)) / 1e6
     df.loc[need, "cost_usd"] = cost
     return df
 
 
+_PRICE_SHAPE = ("expected model -> (input_per_1m, output_per_1m[, cached_input_per_1m]) or "
+                "{input, output[, cached_input]}, or rows with columns model, input_per_1m, "
+                "output_per_1m[, cached_input_per_1m]")
+_PRICE_COLUMNS = ("input_per_1m", "output_per_1m", "cached_input_per_1m")
+
+
 def _price_frame(price_table) -> pd.DataFrame:
-    if isinstance(price_table, pd.DataFrame) and price_table.index.name == "model" and \
-            {"input_per_1m", "output_per_1m", "cached_input_per_1m"} <= set(price_table.columns):
-        return price_table  # already resolved
+    """A price table (see :func:`apply_price_table`) as a frame indexed by unique ``model`` with
+    float columns ``input_per_1m, output_per_1m, cached_input_per_1m`` (NaN: the input price);
+    anything else is a :class:`TraceFormatError` naming the table, the model and the column."""
+    where = "price table"
     if isinstance(price_table, (str, os.PathLike)):
         p = Path(price_table)
+        where = f"price table {p}"
         if not p.is_file():
-            raise TraceFormatError(f"price table {p}: no such file")
-        if p.suffix in (".yaml", ".yml"):
+            raise TraceFormatError(f"{where}: no such file")
+        if p.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
-            price_table = yaml.safe_load(p.read_text())
+            try:
+                price_table = yaml.safe_load(p.read_text())
+            except yaml.YAMLError as exc:
+                raise TraceFormatError(f"{where}: not valid YAML ({exc})") from None
+            if price_table is None:
+                raise TraceFormatError(f"{where}: empty ({_PRICE_SHAPE})")
         else:
-            price_table = pd.read_csv(p)
+            try:
+                price_table = pd.read_csv(p)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+                raise TraceFormatError(f"{where}: cannot parse CSV ({exc})") from None
     if isinstance(price_table, pd.DataFrame):
-        t = price_table.copy()
-    else:
-        rows = []
-        for model, v in dict(price_table).items():
+        t = price_table
+        if "model" not in t.columns and t.index.name == "model":
+            t = t.reset_index()
+        t = t.copy()
+        labels = [f"row {i}" for i in range(1, len(t) + 1)]
+    elif isinstance(price_table, Mapping):
+        rows, labels = [], []
+        for model, v in price_table.items():
             if isinstance(v, Mapping):
-                rows.append(
-                    {
-                        "model": model,
-                        "input_per_1m": v.get("input", v.get("input_per_1m")),
-                        "output_per_1m": v.get("output", v.get("output_per_1m")),
-                        "cached_input_per_1m": v.get("cached_input", v.get("cached_input_per_1m")),
-                    }
-                )
+                rows.append({"model": model,
+                             "input_per_1m": v.get("input", v.get("input_per_1m")),
+                             "output_per_1m": v.get("output", v.get("output_per_1m")),
+                             "cached_input_per_1m": v.get("cached_input", v.get("cached_input_per_1m"))})
+            elif isinstance(v, (list, tuple)) and len(v) in (2, 3):
+                rows.append({"model": model, "input_per_1m": v[0], "output_per_1m": v[1],
+                             "cached_input_per_1m": v[2] if len(v) > 2 else None})
             else:
-                v = list(v)
-                rows.append(
-                    {
-                        "model": model,
-                        "input_per_1m": v[0],
-                        "output_per_1m": v[1],
-                        "cached_input_per_1m": v[2] if len(v) > 2 else None,
-                    }
-                )
-        t = pd.DataFrame(rows)
+                raise TraceFormatError(f"{where}: model {model!r}: price {v!r} has the wrong shape ({_PRICE_SHAPE})")
+            labels.append(None)
+        t = pd.DataFrame(rows, columns=["model", *_PRICE_COLUMNS])
+    elif isinstance(price_table, list):
+        for i, r in enumerate(price_table, start=1):
+            if not isinstance(r, Mapping):
+                raise TraceFormatError(f"{where}: entry {i}: {r!r} is not a row ({_PRICE_SHAPE})")
+        t = pd.DataFrame(list(price_table))
+        labels = [f"entry {i}" for i in range(1, len(t) + 1)]
+    else:
+        raise TraceFormatError(f"{where}: a {type(price_table).__name__} ({_PRICE_SHAPE})")
     need = [c for c in ("model", "input_per_1m", "output_per_1m") if c not in t.columns]
     if need:
-        raise TraceFormatError(f"price table lacks column(s) {', '.join(need)} (expected model, input_per_1m, "
+        raise TraceFormatError(f"{where} lacks column(s) {', '.join(need)} (expected model, input_per_1m, "
                                f"output_per_1m[, cached_input_per_1m]; got {', '.join(map(str, t.columns))})")
     if "cached_input_per_1m" not in t.columns:
         t["cached_input_per_1m"] = np.nan
-    for c in ("input_per_1m", "output_per_1m", "cached_input_per_1m"):
-        t[c] = pd.to_numeric(t[c], errors="coerce")
+
+    def at(i: int) -> str:
+        m = t["model"].iat[i]
+        return f"{labels[i]} (model {m!r})" if labels[i] else f"model {m!r}"
+
+    for i, m in enumerate(t["model"]):
+        if m is None or (isinstance(m, float) and m != m) or str(m).strip() == "":
+            raise TraceFormatError(f"{where}: {labels[i] or f'row {i + 1}'}: no model name")
+    dup = t["model"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = t["model"][dup].iat[0]
+        at_ = [labels[i] for i in np.flatnonzero(dup & (t["model"] == first).to_numpy()) if labels[i]]
+        raise TraceFormatError(f"{where}: model {first!r} is listed more than once"
+                               + (f" ({', '.join(at_)})" if at_ else ""))
+    for c in _PRICE_COLUMNS:
+        vals = t[c].to_numpy(dtype=object)
+        num = np.full(len(vals), np.nan)
+        for i, v in enumerate(vals):
+            missing = v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+            if missing:
+                if c != "cached_input_per_1m":
+                    raise TraceFormatError(f"{where}: {at(i)}: no {c} price ({_PRICE_SHAPE})")
+                continue
+            try:
+                x = float(v) if not isinstance(v, bool) else np.nan
+            except (TypeError, ValueError):
+                x = np.nan
+            if not (np.isfinite(x) and x >= 0):
+                shown = repr(v) if isinstance(v, str) else str(v)
+                raise TraceFormatError(f"{where}: {at(i)}: {c} {shown} is not a number >= 0 (USD per 1M tokens)")
+            num[i] = x
+        t[c] = num
     return t.set_index("model")
 
 
