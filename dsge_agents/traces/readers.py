@@ -20,8 +20,9 @@ Supported formats (``format=`` name, what is read):
 ``langfuse``
     Langfuse observation exports (CSV, JSON/JSONL, Parquet; camelCase API names or the
     snake_case blob-export names). ``latency``/``timeToFirstToken`` were milliseconds in
-    older exports: the unit is detected from ``endTime − startTime`` or set with
-    ``time_unit="s"|"ms"``.
+    older exports: the unit is detected from ``endTime − startTime`` (or
+    ``completionStartTime − startTime``) or set with ``time_unit="s"|"ms"``; undetectable:
+    seconds, with a warning.
 ``phoenix``
     Arize Phoenix span dataframes saved as Parquet (``context.span_id``,
     ``context.trace_id``, ``parent_id``, ``span_kind``, ``status_code``, OpenInference
@@ -1389,7 +1390,11 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     """Langfuse observations (CSV / JSON / JSONL / Parquet) -> canonical spans.
 
     ``time_unit`` applies to ``latency`` and ``timeToFirstToken``: ``"s"``, ``"ms"`` or
-    ``"auto"`` (ms when the median of latency/(endTime−startTime) is above 30).
+    ``"auto"`` (ms when the median of latency/(endTime−startTime) and
+    timeToFirstToken/(completionStartTime−startTime) over the spans having them is above 30;
+    when no span has either pair but the fields are used, seconds with a ``UserWarning``).
+    A latency whose end falls outside the timestamp range (``Infinity``, ``1e12``) leaves
+    ``end_ts`` NA with ``_raw_end`` naming the latency (an ``unparseable_timestamp``).
     """
     path = Path(path)
     df, rows = _read_table(path)
@@ -1407,26 +1412,57 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     start, bs = _parse_times(col("start_time"))
     end, be = _parse_times(col("end_time"))
     cst, _ = _parse_times(col("completion_start_time"))
-    latency = pd.to_numeric(col("latency"), errors="coerce")
+    latency_raw = col("latency")
+    latency = pd.to_numeric(latency_raw, errors="coerce")
     ttft_raw = pd.to_numeric(col("time_to_first_token"), errors="coerce")
     dur = (end - start).dt.total_seconds()
-    unit = time_unit
-    if unit == "auto":
-        ok = latency.notna() & dur.notna() & (dur > 0)
-        ratio = float(np.median(latency[ok] / dur[ok])) if ok.any() else 1.0
-        unit = "ms" if ratio > 30 else "s"
-    if unit not in ("s", "ms"):
+    ttft_t = (cst - start).dt.total_seconds()
+    if time_unit not in ("s", "ms", "auto"):
         raise ValueError("time_unit must be 's', 'ms' or 'auto'")
-    fac = 1e-3 if unit == "ms" else 1.0
     # end from start + latency where the export gives only the latency
     fill_end = (
         end.isna() & start.notna() & latency.notna() & pd.Series([v is None for v in be], index=df.index)
     )
+    fill_ttft = ttft_t.isna() & ttft_raw.notna()
+    unit = time_unit
+    if unit == "auto":
+        # the unit from the spans giving a field and its timestamps both: latency against
+        # endTime − startTime, timeToFirstToken against completionStartTime − startTime
+        pairs = [latency[ok] / dur[ok] for ok in [latency.notna() & dur.notna() & (dur > 0)] if ok.any()]
+        pairs += [ttft_raw[ok] / ttft_t[ok] for ok in [ttft_raw.notna() & ttft_t.notna() & (ttft_t > 0)] if ok.any()]
+        if pairs:
+            unit = "ms" if float(np.median(pd.concat(pairs))) > 30 else "s"
+        else:
+            unit = "s"
+            if fill_end.any() or fill_ttft.any():
+                import warnings
+
+                warnings.warn(
+                    f"{path}: latency / timeToFirstToken without endTime or completionStartTime to tell "
+                    f"their unit; read as seconds (older Langfuse exports wrote milliseconds): pass "
+                    f"time_unit='s' or 'ms' (dsge-agents ingest --time-unit s|ms) to say which",
+                    UserWarning,
+                    stacklevel=2,
+                )
+    fac = 1e-3 if unit == "ms" else 1.0
     if fill_end.any():
         end = end.copy()
-        end[fill_end] = start[fill_end] + pd.to_timedelta(latency[fill_end] * fac, unit="s")
-    ttft = (cst - start).dt.total_seconds()
-    ttft = ttft.where(ttft.notna(), ttft_raw * fac)
+        # in integer nanoseconds: a latency too large for a timestamp (1e12, Infinity) makes the
+        # end unparseable (``_raw_end`` names the latency) instead of overflowing
+        with np.errstate(invalid="ignore", over="ignore"):
+            ns = latency[fill_end].to_numpy(float) * fac * 1e9
+            start_ns = start[fill_end].astype("int64").to_numpy().astype(float)
+            fits = np.isfinite(ns) & (np.abs(start_ns + ns) < 9.2e18)
+        idx = np.flatnonzero(fill_end.to_numpy())
+        if fits.any():
+            end.iloc[idx[fits]] = start.iloc[idx[fits]] + pd.to_timedelta(
+                np.round(ns[fits]).astype(np.int64), unit="ns"
+            ).to_numpy()
+        if not fits.all():
+            be = list(be)
+            for i in idx[~fits]:
+                be[i] = f"startTime + latency {latency_raw.iloc[i]} ({unit})"
+    ttft = ttft_t.where(ttft_t.notna(), ttft_raw * fac)
 
     usage, details, costd, meta = (col(c, nested=True) for c in ("usage", "usage_details", "cost_details", "metadata"))
 
