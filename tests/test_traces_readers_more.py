@@ -72,3 +72,67 @@ def test_langfuse_latency_beyond_timestamps_is_an_unparseable_end(tmp_path, late
     acc, rep = validate(df, "quarantine", quarantine_path=tmp_path / "q.parquet", check_parents=False)
     assert rep.problems.get("unparseable_timestamp") == 1 and acc["span_id"].tolist() == ["o2"]
     assert "latency" in rep.examples["unparseable_timestamp"][0]["value"]
+
+
+# ----------------------------------------------------------------------------- Parquet MAP columns
+def test_langfuse_parquet_map_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    us = pa.timestamp("us")
+    t = pa.table({
+        "id": ["o1", "o2"], "trace_id": ["t1", "t1"], "parent_observation_id": [None, "o1"],
+        "type": ["SPAN", "GENERATION"], "name": ["root", "gen"],
+        "start_time": pa.array([1717200000000000, 1717200001000000], us),
+        "end_time": pa.array([1717200005000000, 1717200003000000], us),
+        "usage_details": pa.array([[], [("input", 100), ("output", 20), ("cache_read_input_tokens", 30)]],
+                                  pa.map_(pa.string(), pa.uint64())),
+        "cost_details": pa.array([[], [("total", 0.5)]], pa.map_(pa.string(), pa.float64())),
+        "metadata": pa.array([[("gen_ai.agent.name", "planner")], [("gen_ai.provider.name", "openai"), ("agent_name", "writer")]],
+                             pa.map_(pa.string(), pa.string())),
+    })
+    p = tmp_path / "obs.parquet"
+    pq.write_table(t, p)
+    df = R.read_spans(p, format="langfuse").set_index("span_id")
+    assert df.loc["o2", "input_tokens"] == 100 and df.loc["o2", "output_tokens"] == 20
+    assert df.loc["o2", "cached_input_tokens"] == 30 and df.loc["o2", "cost_usd"] == 0.5
+    assert df.loc["o2", "provider"] == "openai"
+    assert df.loc["o1", "agent_name"] == "planner" and df.loc["o2", "agent_name"] == "writer"
+    assert pd.isna(df.loc["o1", "input_tokens"]) and pd.isna(df.loc["o1", "cost_usd"])
+
+
+def test_phoenix_and_langsmith_parquet_map_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    smap = pa.map_(pa.string(), pa.string())
+    phx = pa.table({
+        "context.span_id": ["s1"], "context.trace_id": ["t1"], "parent_id": [None], "name": ["llm"],
+        "span_kind": ["LLM"], "start_time": ["2024-06-01T00:00:00Z"], "end_time": ["2024-06-01T00:00:02Z"],
+        "status_code": ["OK"],
+        "attributes": pa.array([[("llm.model_name", "gpt-4o"), ("llm.token_count.prompt", "11")]], smap),
+    })
+    p = tmp_path / "phx.parquet"
+    pq.write_table(phx, p)
+    df = R.read_spans(p, format="phoenix")
+    assert df["model"].iat[0] == "gpt-4o" and df["input_tokens"].iat[0] == 11
+
+    ls = pa.table({
+        "id": ["r1"], "trace_id": ["r1"], "parent_run_id": [None], "name": ["ChatOpenAI"], "run_type": ["llm"],
+        "start_time": ["2024-06-01T00:00:00Z"], "end_time": ["2024-06-01T00:00:01Z"], "status": ["success"],
+        "prompt_tokens": [7], "completion_tokens": [3],
+        "metadata": pa.array([[("ls_provider", "openai"), ("ls_model_name", "gpt-4o-mini")]], smap),
+        "prompt_token_details": pa.array([[("cache_read", 4)]], pa.map_(pa.string(), pa.int64())),
+    })
+    q = tmp_path / "ls.parquet"
+    pq.write_table(ls, q)
+    df = R.read_spans(q, format="langsmith")
+    assert df["provider"].iat[0] == "openai" and df["model"].iat[0] == "gpt-4o-mini"
+    assert df["cached_input_tokens"].iat[0] == 4
+
+
+def test_nested_maps_become_nested_dicts():
+    v = [("a", 1), ("b", [("c", "x")])]
+    assert R._maybe_json(v) == {"a": 1, "b": {"c": "x"}}
+    assert R._maybe_json([["a", 1]]) == [["a", 1]]  # JSON arrays stay lists
+    assert R._maybe_json([(1, 2)]) == [(1, 2)]  # not string keys: not a map

@@ -94,12 +94,25 @@ def _first(d: Mapping, keys: Iterable[str], default=None):
 
 
 def _maybe_json(v):
+    """A nested value as a Python object: JSON text (``{...}`` / ``[...]``) decoded, a Parquet
+    MAP (which pandas gives as a list of ``(key, value)`` tuples, as ClickHouse / Spark write
+    usage, cost and metadata maps) as a dict; anything else as it is."""
     if isinstance(v, str) and v[:1] in "{[":
         try:
             return json.loads(v)
         except ValueError:
             return v
+    if isinstance(v, list) and v and type(v[0]) is tuple:
+        return _map_pairs(v)
     return v
+
+
+def _map_pairs(v: list):
+    """A list of ``(str key, value)`` tuples (a Parquet MAP value) as a dict, values that are
+    MAPs in turn included; any other list unchanged."""
+    if not all(type(x) is tuple and len(x) == 2 and isinstance(x[0], str) for x in v):
+        return v
+    return {k: _map_pairs(x) if isinstance(x, list) and x and type(x[0]) is tuple else x for k, x in v}
 
 
 def _omap(fn, s: pd.Series, *, once_per: str | None = None) -> pd.Series:
