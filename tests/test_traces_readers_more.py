@@ -136,3 +136,29 @@ def test_nested_maps_become_nested_dicts():
     assert R._maybe_json(v) == {"a": 1, "b": {"c": "x"}}
     assert R._maybe_json([["a", 1]]) == [["a", 1]]  # JSON arrays stay lists
     assert R._maybe_json([(1, 2)]) == [(1, 2)]  # not string keys: not a map
+
+
+# ----------------------------------------------------------------------------- Langfuse column names
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_langfuse_columns_that_snake_case_alike_are_a_named_error(tmp_path, suffix):
+    rows = [{"id": "o1", "traceId": "t1", "trace_id": "t2", "startTime": "2024-06-01T00:00:00Z",
+             "endTime": "2024-06-01T00:00:01Z"}]
+    p = tmp_path / f"lf{suffix}"
+    if suffix == ".csv":
+        pd.DataFrame(rows).to_csv(p, index=False)
+    else:
+        _jsonl(p, rows)
+    with pytest.raises(TraceFormatError, match=rf"lf\{suffix}: columns 'traceId' and 'trace_id' both name .*'trace_id'"):
+        R.read_spans(p, format="langfuse")
+
+
+def test_langfuse_extra_columns_named_like_canonical_ones_are_kept_apart(tmp_path):
+    rows = [{"id": "o1", "traceId": "t1", "type": "GENERATION", "startTime": "2024-06-01T00:00:00Z",
+             "endTime": "2024-06-01T00:00:02Z", "level": "DEFAULT",
+             "start_ts": "1999-01-01T00:00:00Z", "status": "error", "span_id": "other", "tenant": "acme"}]
+    p = _jsonl(tmp_path / "lf.jsonl", rows)
+    df = R.read_spans(p, format="langfuse")
+    r = df.iloc[0]
+    assert r["span_id"] == "o1" and r["status"] == "ok" and r["start_ts"] == T0
+    assert r["langfuse.start_ts"] == "1999-01-01T00:00:00Z" and r["langfuse.status"] == "error"
+    assert r["langfuse.span_id"] == "other" and r["tenant"] == "acme"

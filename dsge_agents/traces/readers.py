@@ -1411,7 +1411,14 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     """
     path = Path(path)
     df, rows = _read_table(path)
-    df = df.rename(columns={c: _snake(c) if not c.startswith("_") else c for c in df.columns})
+    names = {c: _snake(c) if not c.startswith("_") else c for c in df.columns}
+    seen: dict[str, str] = {}
+    for c, sn in names.items():
+        if sn in seen:  # e.g. traceId and trace_id: which one is meant cannot be told
+            raise TraceFormatError(f"{path}: columns {seen[sn]!r} and {c!r} both name the Langfuse field "
+                                   f"{sn!r}; keep one of them")
+        seen[sn] = c
+    df = df.rename(columns=names)
     n = len(df)
 
     def col(*names, nested=False):
@@ -1547,7 +1554,13 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
         }
     ]
     for c in extra:
-        res[c] = df[c].values
+        # a non-Langfuse column named like a canonical one (start_ts, status, ...) must not
+        # replace the mapped value: kept as langfuse.<name>
+        name = f"langfuse.{c}" if c in CANONICAL_COLUMNS else c
+        if name != c and name in df.columns:
+            raise TraceFormatError(f"{path}: column {c!r} is a canonical column name and {name!r}, "
+                                   f"where it would be kept, exists too")
+        res[name] = df[c].values
     res["_source"] = str(path)
     res["_row"] = rows
     _raw_cols(res, bs, be)
