@@ -16,6 +16,7 @@ a local copy, :class:`DatasetUnavailableError` says how to supply the file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -69,6 +70,10 @@ def azure_llm_2023_path(kind: str = "conv", path=None, *, download: bool = True)
             p = p / fname
         if not p.exists():
             raise DatasetUnavailableError(f"{p}: no such file (expected the Azure trace {fname})")
+        named = re.search(r"_(conv|code)\b", p.stem)
+        if named and named.group(1) != kind:  # the file says it is the other trace
+            raise DataError(f"{p}: the file name says the {named.group(1)!r} trace, but kind={kind!r} was asked "
+                            f"for; pass kind={named.group(1)!r} or the {fname} file")
         return p
     cached = cache_dir() / "azure_llm_2023" / fname
     if cached.exists():

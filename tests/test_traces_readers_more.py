@@ -162,3 +162,38 @@ def test_langfuse_extra_columns_named_like_canonical_ones_are_kept_apart(tmp_pat
     assert r["span_id"] == "o1" and r["status"] == "ok" and r["start_ts"] == T0
     assert r["langfuse.start_ts"] == "1999-01-01T00:00:00Z" and r["langfuse.status"] == "error"
     assert r["langfuse.span_id"] == "other" and r["tenant"] == "acme"
+
+
+# ----------------------------------------------------------------------------- Azure
+AZ_HEAD = "TIMESTAMP,ContextTokens,GeneratedTokens"
+
+
+def test_azure_rows_are_line_numbers_and_extra_columns_kept(tmp_path):
+    p = tmp_path / "AzureLLMInferenceTrace_conv.csv"
+    p.write_text(AZ_HEAD + ",Region,model\n"            # line 1
+                 "\n"                                      # line 2: blank
+                 "2023-11-16 18:15:46.6805900,374,44,eu,gpt-4\n"   # line 3
+                 "\n\n"                                    # lines 4, 5
+                 "2023-11-16 18:15:50.9951690,396,109,us,gpt-35\n")  # line 6
+    df = R.read_spans(p)
+    assert df["_row"].tolist() == [3, 6]
+    assert df["Region"].tolist() == ["eu", "us"]
+    assert df["azure.model"].tolist() == ["gpt-4", "gpt-35"] and df["model"].isna().all()
+    assert df["input_tokens"].tolist() == [374, 396] and df["output_tokens"].tolist() == [44, 109]
+    assert df["agent_name"].tolist() == ["conv", "conv"]
+
+
+def test_azure_dataset_kind_must_match_the_file_name(tmp_path):
+    from dsge_agents import datasets
+    from dsge_agents.errors import DataError
+
+    body = AZ_HEAD + "\n2023-11-16 18:15:46.6805900,374,44\n"
+    conv = tmp_path / "AzureLLMInferenceTrace_conv.csv"
+    conv.write_text(body)
+    with pytest.raises(DataError, match=r"AzureLLMInferenceTrace_conv\.csv: the file name says the 'conv' trace, "
+                                        r"but kind='code'"):
+        datasets.azure_llm_2023("code", path=conv)
+    assert datasets.azure_llm_2023("conv", path=conv)["agent_name"].tolist() == ["conv"]
+    other = tmp_path / "arrivals.csv"  # a name that says nothing: the kind asked for labels it
+    other.write_text(body)
+    assert datasets.azure_llm_2023("code", path=other)["agent_name"].tolist() == ["code"]

@@ -1805,7 +1805,8 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
     completion times). ``trace_id = span_id`` = 16 hex digits: 8 from a hash of the file's absolute
     path (:func:`_file_tag`: day-partitioned copies of the same file name get different ids), 8 from
     the record number; ``agent_name``
-    defaults to the file's kind (``conv`` / ``code``) or its stem.
+    defaults to the file's kind (``conv`` / ``code``) or its stem. Other columns are kept (one
+    named like a canonical column as ``azure.<name>``); ``_row`` is the CSV line number.
     """
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -1818,7 +1819,7 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
             raise _not_utf8(path) from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
-        rows = np.arange(2, len(df) + 2)
+        rows = csv_row_numbers(path, len(df))  # line numbers (blank lines counted)
     missing = [c for c in ("TIMESTAMP", "ContextTokens", "GeneratedTokens") if c not in df.columns]
     if missing:
         raise TraceFormatError(f"{path}: not an Azure LLM trace, missing columns {missing}")
@@ -1844,6 +1845,14 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
     )
     res["start_ts"] = start.array
     res["end_ts"] = pd.Series(pd.NaT, index=res.index, dtype="datetime64[ns, UTC]").array
+    for c in df.columns:  # other columns kept; one named like a canonical column as azure.<name>
+        if c in ("TIMESTAMP", "ContextTokens", "GeneratedTokens"):
+            continue
+        name = f"azure.{c}" if c in CANONICAL_COLUMNS else c
+        if name != c and name in df.columns:
+            raise TraceFormatError(f"{path}: column {c!r} is a canonical column name and {name!r}, "
+                                   f"where it would be kept, exists too")
+        res[name] = df[c].values
     res["_source"] = str(path)
     res["_row"] = rows
     res["_arrival_only"] = True
