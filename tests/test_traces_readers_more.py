@@ -197,3 +197,27 @@ def test_azure_dataset_kind_must_match_the_file_name(tmp_path):
     other = tmp_path / "arrivals.csv"  # a name that says nothing: the kind asked for labels it
     other.write_text(body)
     assert datasets.azure_llm_2023("code", path=other)["agent_name"].tolist() == ["code"]
+
+
+# ----------------------------------------------------------------------------- far-future typed times
+def test_typed_times_beyond_year_9999_are_unparseable(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # nanosecond values stored under a microsecond type: 1717200000e9 us = 1717200000000 s
+    # = 19 875 000 days after 1970-01-01, in the year 56385; +1e9 us = +1000 s = 00:16:40
+    ns = np.array([1717200000_000000000, 1717200001_000000000], dtype=np.int64)
+    t = pa.table({
+        "trace_id": ["t", "t"], "span_id": ["a", "b"],
+        "start_ts": pa.array(ns, pa.timestamp("ns", tz="UTC")),
+        "end_ts": pa.array(ns, pa.timestamp("us", tz="UTC")),
+    })
+    p = tmp_path / "f.parquet"
+    pq.write_table(t, p)
+    df = R.read_spans(p)
+    assert df["start_ts"].tolist() == [T0, T0 + pd.Timedelta(seconds=1)]
+    assert df["end_ts"].isna().all()
+    assert df["_raw_end"].iloc[0].startswith("56385-") and " 00:00:00" in df["_raw_end"].iloc[0]
+    assert " 00:16:40" in df["_raw_end"].iloc[1]
+    acc, rep = validate(df, "quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.problems.get("unparseable_timestamp") == 2 and len(acc) == 0

@@ -75,6 +75,16 @@ def _ns_utc(parsed: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed.where(~oob).astype("datetime64[ns, UTC]"), oob
 
 
+def _time_text(v) -> str:
+    """A timestamp as text, as ``str`` gives it (``2300-01-01 00:00:00+00:00``), also for years
+    beyond 9999, which pandas cannot print (numpy's ISO text, UTC for aware times)."""
+    try:
+        return str(v)
+    except (NotImplementedError, ValueError, OverflowError):
+        text = np.datetime_as_string(v.to_datetime64()).replace("T", " ")
+        return text + ("+00:00" if getattr(v, "tz", None) is not None else "")
+
+
 def _to_utc(values, *, fast: bool = True) -> tuple[pd.Series, pd.Series]:
     """Parse timestamps to tz-aware UTC; returns (parsed, unparseable mask).
 
@@ -345,7 +355,13 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
             raw_name = "_raw_start" if c == "start_ts" else "_raw_end"
             if bad.any():
                 raw = pd.Series(None, index=df.index, dtype="object")
-                raw[bad.values] = col[bad.values].astype(str).values
+                bad_vals = col[bad.values]
+                try:
+                    raw[bad.values] = bad_vals.astype(str).values
+                except (NotImplementedError, ValueError, OverflowError):
+                    # typed times beyond the year 9999 (e.g. nanoseconds stored under a µs type):
+                    # pandas cannot print them (toordinal); numpy can
+                    raw[bad.values] = [_time_text(v) for v in bad_vals.astype(object)]
                 raws[raw_name] = raw
         elif c in INT_COLUMNS:
             num = _to_number(pd.Series(col, index=df.index)).astype("Float64").round()
