@@ -72,8 +72,8 @@ def azure_llm_2023_path(kind: str = "conv", path=None, *, download: bool = True)
             raise DatasetUnavailableError(f"{p}: no such file (expected the Azure trace {fname})")
         named = re.search(r"_(conv|code)\b", p.stem)
         if named and named.group(1) != kind:  # the file says it is the other trace
-            raise DataError(f"{p}: the file name says the {named.group(1)!r} trace, but kind={kind!r} was asked "
-                            f"for; pass kind={named.group(1)!r} or the {fname} file")
+            raise DataError(f"{p}: the file name says the {named.group(1)!r} trace, but kind={kind!r} "
+                            f"was asked for; pass kind={named.group(1)!r} or the {fname} file")
         return p
     cached = cache_dir() / "azure_llm_2023" / fname
     if cached.exists():

@@ -76,7 +76,8 @@ def test_yaml_list_of_rows_equals_the_mapping(tmp_path):
     ("scalar.yaml", "3\n", r"scalar\.yaml: a int \(expected"),
     ("rows.yaml", "- model: m\n  input_per_1m: 2\n", r"rows\.yaml lacks column.s. output_per_1m"),
     ("notrow.yaml", "- [m, 2, 8]\n", r"notrow\.yaml: entry 1: \['m', 2, 8\] is not a row"),
-    ("twice.yaml", "- {model: m, input_per_1m: 1, output_per_1m: 2}\n- {model: m, input_per_1m: 1, output_per_1m: 3}\n",
+    ("twice.yaml",
+     "- {model: m, input_per_1m: 1, output_per_1m: 2}\n- {model: m, input_per_1m: 1, output_per_1m: 3}\n",
      r"twice\.yaml: model 'm' is listed more than once \(entry 1, entry 2\)"),
 ])
 def test_malformed_price_files_are_named_errors(tmp_path, name, text, message):

@@ -88,7 +88,8 @@ def test_langfuse_parquet_map_columns(tmp_path):
         "usage_details": pa.array([[], [("input", 100), ("output", 20), ("cache_read_input_tokens", 30)]],
                                   pa.map_(pa.string(), pa.uint64())),
         "cost_details": pa.array([[], [("total", 0.5)]], pa.map_(pa.string(), pa.float64())),
-        "metadata": pa.array([[("gen_ai.agent.name", "planner")], [("gen_ai.provider.name", "openai"), ("agent_name", "writer")]],
+        "metadata": pa.array([[("gen_ai.agent.name", "planner")],
+                              [("gen_ai.provider.name", "openai"), ("agent_name", "writer")]],
                              pa.map_(pa.string(), pa.string())),
     })
     p = tmp_path / "obs.parquet"

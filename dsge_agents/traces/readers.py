@@ -456,7 +456,8 @@ def _price_frame(price_table) -> pd.DataFrame:
                 rows.append({"model": model, "input_per_1m": v[0], "output_per_1m": v[1],
                              "cached_input_per_1m": v[2] if len(v) > 2 else None})
             else:
-                raise TraceFormatError(f"{where}: model {model!r}: price {v!r} has the wrong shape ({_PRICE_SHAPE})")
+                raise TraceFormatError(
+                    f"{where}: model {model!r}: price {v!r} has the wrong shape ({_PRICE_SHAPE})")
             labels.append(None)
         t = pd.DataFrame(rows, columns=["model", *_PRICE_COLUMNS])
     elif isinstance(price_table, list):
@@ -502,7 +503,8 @@ def _price_frame(price_table) -> pd.DataFrame:
                 x = np.nan
             if not (np.isfinite(x) and x >= 0):
                 shown = repr(v) if isinstance(v, str) else str(v)
-                raise TraceFormatError(f"{where}: {at(i)}: {c} {shown} is not a number >= 0 (USD per 1M tokens)")
+                raise TraceFormatError(
+                    f"{where}: {at(i)}: {c} {shown} is not a number >= 0 (USD per 1M tokens)")
             num[i] = x
         t[c] = num
     return t.set_index("model")
@@ -1448,8 +1450,9 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     if unit == "auto":
         # the unit from the spans giving a field and its timestamps both: latency against
         # endTime − startTime, timeToFirstToken against completionStartTime − startTime
-        pairs = [latency[ok] / dur[ok] for ok in [latency.notna() & dur.notna() & (dur > 0)] if ok.any()]
-        pairs += [ttft_raw[ok] / ttft_t[ok] for ok in [ttft_raw.notna() & ttft_t.notna() & (ttft_t > 0)] if ok.any()]
+        ok_lat = latency.notna() & dur.notna() & (dur > 0)
+        ok_ttft = ttft_raw.notna() & ttft_t.notna() & (ttft_t > 0)
+        pairs = [x for x in (latency[ok_lat] / dur[ok_lat], ttft_raw[ok_ttft] / ttft_t[ok_ttft]) if len(x)]
         if pairs:
             unit = "ms" if float(np.median(pd.concat(pairs))) > 30 else "s"
         else:
