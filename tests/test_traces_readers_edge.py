@@ -286,3 +286,19 @@ def test_the_kept_copy_of_a_duplicated_id_is_the_first_good_one(tmp_path, bad_fi
     bad, rep_sql = validate_files([p], "quarantine", quarantine_path=tmp_path / "q2.parquet")
     assert rep_sql.problems == want and rep_sql.accepted_rows == 2
     assert bad["_row"].tolist() == ([1] if bad_first else [2])
+
+
+def test_load_spans_takes_a_directory_and_detect_format_names_one(tmp_path):
+    from dsge_agents.traces.validate import load_spans
+
+    two_spans().to_csv(tmp_path / "a.csv", index=False)
+    sub = tmp_path / "day2"
+    sub.mkdir()
+    more = two_spans()
+    more["span_id"] = ["a2", "c2"]
+    more["parent_span_id"] = [None, "a2"]
+    more.to_parquet(sub / "b.parquet")
+    got, rep = load_spans(tmp_path)
+    assert sorted(got["span_id"]) == ["a1", "a2", "c1", "c2"] and rep.input_rows == 4
+    with pytest.raises(TraceFormatError, match="a directory; detect_format takes a file"):
+        R.detect_format(tmp_path)

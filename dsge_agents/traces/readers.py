@@ -651,6 +651,9 @@ def detect_format(path: str | os.PathLike) -> str:
     path = Path(path)
     if not path.exists():
         raise TraceFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise TraceFormatError(f"{path}: a directory; detect_format takes a file (read_spans and "
+                               "load_spans take directories: the trace files beneath them)")
     cols = _columns_of(path)
     if cols is None:  # JSON family
         with open(path, "rb") as fh:

@@ -28,7 +28,6 @@ rows in a side file (never overwriting an existing file) and returns a report wi
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -367,10 +366,12 @@ def load_spans(
     A canonical CSV/Parquet file that lacks required columns is reported as
     ``missing_columns`` (all its rows bad) rather than failing the read.
     """
-    from dsge_agents.traces.readers import detect_format, read_spans, _columns_of
+    from dsge_agents.traces.readers import TraceFormatError, _columns_of, detect_format, read_spans, trace_files
 
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
+    try:  # directories stand for the trace files beneath them, as in read_spans
+        paths = trace_files(paths)
+    except FileNotFoundError as exc:
+        raise TraceFormatError(str(exc)) from None
     missing = {}
     for p in paths:
         fmt = detect_format(p) if format == "auto" else format
