@@ -443,6 +443,7 @@ FAST_CASES = {  # small files are one chunk: (rows, whether canonical_arrow coer
 
 
 @pytest.mark.parametrize("name", sorted(FAST_CASES))
+@pytest.mark.filterwarnings("ignore:status values not recognised")  # 'weird' (tested in test_traces_readers_edge)
 def test_staging_arrow_fast_path_equals_pandas_coercion(name, tmp_path, monkeypatch):
     """Staging coerces text chunks in Arrow (schema.canonical_arrow) when it can; the staging file
     must be identical, value for value and type for type, to the one the pandas coercion

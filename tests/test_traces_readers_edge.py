@@ -302,3 +302,23 @@ def test_load_spans_takes_a_directory_and_detect_format_names_one(tmp_path):
     assert sorted(got["span_id"]) == ["a1", "a2", "c1", "c2"] and rep.input_rows == 4
     with pytest.raises(TraceFormatError, match="a directory; detect_format takes a file"):
         R.detect_format(tmp_path)
+
+
+def test_status_spellings_of_failure_count_as_errors_and_unknown_ones_are_named(tmp_path):
+    from dsge_agents.traces.schema import normalize_status
+
+    words = ["fail", "Timeout", " exception ", "ERR", "cancelled", "canceled", "aborted", "timed_out"]
+    assert normalize_status(pd.Series(words)).tolist() == ["error"] * len(words)
+    assert normalize_status(pd.Series(["Succeeded", "completed", None])).tolist() == ["ok", "ok", "unset"]
+    with pytest.warns(UserWarning, match=r"not recognised.*'flaky' \(2 rows\), 'meh' \(1 rows\)"):
+        got = normalize_status(pd.Series(["flaky", "ok", "Flaky", "meh"]))
+    assert got.tolist() == ["flaky", "ok", "flaky", "meh"]
+    # the engine's SQL error flag takes the same spellings (aggregate on files, normalize_status=True)
+    from dsge_agents.traces.aggregate import aggregate
+
+    df = two_spans()
+    df["status"] = ["timeout", "ok"]
+    p = tmp_path / "s.parquet"
+    df.to_parquet(p)
+    w = aggregate([str(p)], "1min", normalize_status=True, requests=False).wide
+    assert w["error_rate"].droplevel("period").to_dict() == {"planner": 1.0, "_unknown": 0.0}

@@ -392,6 +392,16 @@ STATUS_SPELLINGS = {
     "2": "error",
     "failed": "error",
     "failure": "error",
+    "fail": "error",
+    "err": "error",
+    "exception": "error",
+    "timeout": "error",
+    "timed_out": "error",
+    "cancelled": "error",  # as OpenTelemetry maps gRPC CANCELLED for clients: not a success
+    "canceled": "error",
+    "aborted": "error",
+    "succeeded": "ok",
+    "completed": "ok",
     "unset": "unset",
     "status_code_unset": "unset",
     "0": "unset",
@@ -400,12 +410,25 @@ STATUS_SPELLINGS = {
 
 
 def normalize_status(s: pd.Series) -> pd.Series:
-    """Map the many spellings of a span status onto ``ok`` / ``error`` / ``unset``."""
+    """Map the many spellings of a span status onto ``ok`` / ``error`` / ``unset``.
+
+    A spelling not in :data:`STATUS_SPELLINGS` is kept (lower-cased) and does not count as an
+    error; a warning names such values, so that a platform's own word for failure is not
+    silently read as success."""
     m = STATUS_SPELLINGS
     low = s.astype("str").str.strip().str.lower()
     out = low.map(m)
     out = out.where(s.notna(), "unset")
-    out = out.where(out.notna(), low)
+    unknown = out.isna()
+    if unknown.any():
+        import warnings
+
+        counts = low[unknown].value_counts()
+        shown = ", ".join(f"{v!r} ({n} rows)" for v, n in counts.head(5).items())
+        warnings.warn(f"status values not recognised, kept as given and not counted as errors: {shown}"
+                      f"{' ...' if len(counts) > 5 else ''} (recognised: {', '.join(sorted(m))})",
+                      UserWarning, stacklevel=3)
+    out = out.where(~unknown, low)
     return out.astype("str")
 
 
