@@ -322,3 +322,43 @@ def test_status_spellings_of_failure_count_as_errors_and_unknown_ones_are_named(
     df.to_parquet(p)
     w = aggregate([str(p)], "1min", normalize_status=True, requests=False).wide
     assert w["error_rate"].droplevel("period").to_dict() == {"planner": 1.0, "_unknown": 0.0}
+
+
+def test_compressed_files_are_named_not_skipped_or_misread(tmp_path):
+    import gzip
+
+    two_spans().to_csv(tmp_path / "a.csv", index=False)
+    raw = (tmp_path / "a.csv").read_bytes()
+    (tmp_path / "b.csv.gz").write_bytes(gzip.compress(raw))
+    with pytest.raises(TraceFormatError, match=r"b\.csv\.gz: a compressed trace file; decompress it first"):
+        R.read_spans(tmp_path)  # in a directory: reported, not skipped
+    named = tmp_path / "c.csv"  # compressed under a plain name
+    named.write_bytes(gzip.compress(raw))
+    for call in (lambda: R.read_spans(named), lambda: R.read_spans(named, format="canonical"),
+                 lambda: R.detect_format(named)):
+        with pytest.raises(TraceFormatError, match=r"c\.csv: a gzip-compressed file"):
+            call()
+
+
+def test_a_file_named_twice_is_read_once(tmp_path):
+    two_spans().to_csv(tmp_path / "a.csv", index=False)
+    got = R.read_spans([tmp_path / "a.csv", tmp_path, str(tmp_path / "a.csv")])
+    assert got["span_id"].tolist() == ["a1", "c1"]
+
+
+def test_a_folder_that_cannot_be_listed_is_named(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "sub").mkdir()
+    two_spans().to_csv(tmp_path / "a.csv", index=False)
+    real = os.walk
+
+    def walk(top, onerror=None, **kw):  # as os.walk reports a folder it may not list (root ignores modes)
+        for item in real(top, onerror=onerror, **kw):
+            yield item
+            if onerror is not None:
+                onerror(PermissionError(13, "Permission denied", str(tmp_path / "sub")))
+
+    monkeypatch.setattr(os, "walk", walk)
+    with pytest.raises(TraceFormatError, match=r"sub: cannot list this folder \(Permission denied\)"):
+        R.trace_files(tmp_path)

@@ -654,6 +654,7 @@ def detect_format(path: str | os.PathLike) -> str:
     if path.is_dir():
         raise TraceFormatError(f"{path}: a directory; detect_format takes a file (read_spans and "
                                "load_spans take directories: the trace files beneath them)")
+    _check_not_compressed(path)
     cols = _columns_of(path)
     if cols is None:  # JSON family
         with open(path, "rb") as fh:
@@ -1912,10 +1913,12 @@ def _check_mapped(df: pd.DataFrame, path: Path, fmt: str) -> None:
 def trace_files(paths) -> list[Path]:
     """The trace files named by ``paths`` (a path or a list): files as given; a directory stands
     for the files with a :data:`TRACE_SUFFIXES` suffix beneath it, recursively and sorted (hidden
-    files and folders skipped), as partitioned exports are laid out.
+    files and folders skipped), as partitioned exports are laid out. A file named twice (also
+    through its directory) is read once.
 
     Raises ``FileNotFoundError`` for a path that does not exist or a directory without trace
-    files (naming it).
+    files (naming it), and :class:`TraceFormatError` for a compressed trace file (``.gz``,
+    ``.bz2``, ``.xz``, ``.zst``, ``.zip``: decompress it first) or a folder that cannot be listed.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -1927,15 +1930,55 @@ def trace_files(paths) -> list[Path]:
         if not p.is_dir():
             files.append(p)
             continue
-        found = sorted(
-            f for f in p.rglob("*")
-            if f.is_file() and f.suffix.lower() in TRACE_SUFFIXES
-            and not any(part.startswith(".") for part in f.relative_to(p).parts)
-        )
+        found = []
+
+        def unreadable(err):
+            raise TraceFormatError(f"{err.filename}: cannot list this folder ({err.strerror})")
+
+        for root, dirs, names in os.walk(p, onerror=unreadable):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for nm in names:
+                if nm.startswith("."):
+                    continue
+                f = Path(root) / nm
+                low = nm.lower()
+                if any(low.endswith(s + z) for s in TRACE_SUFFIXES for z in _COMPRESSED):
+                    how = f" (gunzip -k {f})" if low.endswith(".gz") else ""
+                    raise TraceFormatError(f"{f}: a compressed trace file; decompress it first{how} -- "
+                                           "the readers take plain files")
+                if f.suffix.lower() in TRACE_SUFFIXES and f.is_file():
+                    found.append(f)
         if not found:
             raise FileNotFoundError(f"{t}: a directory without trace files ({', '.join(TRACE_SUFFIXES)})")
-        files += found
-    return files
+        files += sorted(found)
+    seen, out = set(), []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+#: compressed-file suffixes (a trace file inside one is reported, not skipped)
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
+#: the magic numbers at the start of compressed files (gzip, bzip2, xz, zstd, zip)
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x28\xb5\x2f\xfd": "zstd",
+          b"PK\x03\x04": "zip"}
+
+
+def _check_not_compressed(path: Path) -> None:
+    """A compressed file is a TraceFormatError saying so (else it failed as 'not UTF-8 text' or
+    an unreadable Parquet footer)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError:
+        return  # the reader names the problem
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            raise TraceFormatError(f"{path}: a {kind}-compressed file; decompress it first -- the "
+                                   "readers take plain CSV / JSON / Parquet files")
 
 
 def read_spans(
@@ -1966,6 +2009,7 @@ def read_spans(
         raise TraceFormatError("read_spans: no trace files given")
     frames, fmts = [], []
     for p in paths:
+        _check_not_compressed(p)
         fmt = detect_format(p) if format == "auto" else format
         if fmt not in _READERS:
             raise TraceFormatError(f"unknown trace format {fmt!r}; expected one of {', '.join(FORMATS)}")
