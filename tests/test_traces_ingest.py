@@ -48,7 +48,6 @@ CASES = {
     "bom_crlf": "\ufeff" + (HEAD + "\n" + ROW + "\n").replace("\n", "\r\n"),
     "unicode": HEAD + "\n" + ROW.replace("chat,a", "ch\u00e4t \u2603,\u00e9") + "\n",
     "blank_lines": HEAD + "\n\n" + ROW + "\n\n",
-    "repeated_name": HEAD + ",note\n" + ROW + ",w\n",
     "header_only": HEAD + "\n",
     "cr_line_endings": (HEAD + "\n" + ROW + "\n" + ROW.replace("t1,s1", "t2,s2") + "\n").replace("\n", "\r"),
 }
@@ -61,6 +60,14 @@ def test_csv_frames_equal_pandas_parser(name, tmp_path):
     frames = list(readers._csv_frames(p))
     got = pd.concat(frames, ignore_index=True)
     _same_text(got, _pandas_frames(p))
+
+
+def test_csv_frames_refuse_a_repeated_column_name(tmp_path):
+    """pandas would rename the second "note" to "note.1" (and the readers use the first alone)."""
+    p = tmp_path / "repeated_name.csv"
+    p.write_text(HEAD + ",note\n" + ROW + ",w\n")
+    with pytest.raises(readers.TraceFormatError, match="'note' appear more than once in the header"):
+        list(readers._csv_frames(p))
 
 
 def test_csv_frames_across_blocks_and_a_late_bad_row(tmp_path):

@@ -362,3 +362,31 @@ def test_a_folder_that_cannot_be_listed_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "walk", walk)
     with pytest.raises(TraceFormatError, match=r"sub: cannot list this folder \(Permission denied\)"):
         R.trace_files(tmp_path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_user_columns_starting_with_an_underscore_are_kept(tmp_path, suffix):
+    """A user's _id column is data; a _source / _row column (a quarantine file read back) is
+    kept as input._source / input._row while the readers' bookkeeping names the new file."""
+    df = two_spans(_id=["es-1", "es-2"], _source="orig.log", _row=[7, 9])
+    p = tmp_path / f"u{suffix}"
+    df.to_csv(p, index=False) if suffix == ".csv" else df.to_parquet(p)
+    got = R.read_spans(p)
+    assert got["_id"].tolist() == ["es-1", "es-2"]
+    assert got["input._source"].tolist() == ["orig.log"] * 2
+    assert [int(v) for v in got["input._row"]] == [7, 9]
+    assert got["_source"].tolist() == [str(p)] * 2
+    assert got["_row"].tolist() == ([2, 3] if suffix == ".csv" else [1, 2])
+    from dsge_agents.traces.validate import validate
+
+    accepted, rep = validate(got, "quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.accepted_rows == 2 and accepted["_id"].tolist() == ["es-1", "es-2"]
+
+
+def test_a_column_repeated_in_a_csv_header_is_a_named_error(tmp_path):
+    p = tmp_path / "dup.csv"
+    df = two_spans()
+    lines = df.to_csv(index=False).splitlines()
+    p.write_text("\n".join([lines[0] + ",model"] + [ln + ",claude" for ln in lines[1:]]) + "\n")
+    with pytest.raises(TraceFormatError, match=r"dup\.csv: line 1: column\(s\) 'model' appear more than once"):
+        R.read_spans(p)

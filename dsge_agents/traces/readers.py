@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import CANONICAL_COLUMNS, _to_utc, to_canonical
+from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, _to_utc, to_canonical
 
 FORMATS = ("canonical", "otlp", "langfuse", "phoenix", "langsmith", "azure")
 
@@ -299,8 +299,26 @@ def _raw_cols(df: pd.DataFrame, bad_start: list, bad_end: list) -> None:
         df["_raw_end"] = pd.Series(bad_end, dtype="object").values
 
 
+#: column names the readers and the validator write themselves
+_RESERVED = tuple(BOOKKEEPING_COLUMNS) + ("_problems",)
+
+
+def _set_aside(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """An input column named like the readers' bookkeeping (``_source``, ``_row``, ...; e.g. a
+    quarantine file read back) is kept as ``input.<name>`` instead of being overwritten."""
+    clash = [c for c in df.columns if c in _RESERVED]
+    if not clash:
+        return df
+    taken = [f"input.{c}" for c in clash if f"input.{c}" in df.columns]
+    if taken:
+        raise TraceFormatError(f"{path}: columns {clash} are reserved for the readers' bookkeeping and "
+                               f"{taken}, where they would be kept, exist too; rename them")
+    return df.rename(columns={c: f"input.{c}" for c in clash})
+
+
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    """Canonical coercion keeping bookkeeping columns last."""
+    """Canonical coercion keeping bookkeeping columns last (other columns, also those whose
+    names start with ``_``, kept in between)."""
     raw = {c: df.pop(c) for c in ("_raw_start", "_raw_end") if c in df.columns}
     out = to_canonical(df)
     for c, v in raw.items():
@@ -310,7 +328,7 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = v.values
     order = (
         CANONICAL_COLUMNS
-        + [c for c in out.columns if c not in CANONICAL_COLUMNS and not c.startswith("_")]
+        + [c for c in out.columns if c not in CANONICAL_COLUMNS and c not in _RESERVED]
         + [c for c in ("_source", "_row", "_raw_start", "_raw_end", "_arrival_only") if c in out.columns]
     )
     return out[order]
@@ -777,8 +795,8 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000, *, arrow: bool = False):
     Arrow's streaming CSV reader parses on all cores, about 3x faster than pandas' parser with
     object columns, and hands pandas string columns without per-value objects. Where it
     rejects the file -- a row with more or fewer fields than the header (pandas pads short
-    rows with NA, and reports long ones with their line), invalid UTF-8, repeated column
-    names -- pandas' parser continues from the first row not yet yielded. Errors are
+    rows with NA, and reports long ones with their line), invalid UTF-8 --
+    pandas' parser continues from the first row not yet yielded. Errors are
     :class:`TraceFormatError` naming the file. ``arrow=True``: the chunks Arrow parsed are
     yielded as Arrow tables (string columns), those of pandas' parser as frames.
     """
@@ -788,6 +806,10 @@ def _csv_frames(path: Path, chunk_rows: int = 200_000, *, arrow: bool = False):
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     header = _csv_header(path, sep)
+    repeated = sorted({c for c in (header or []) if header.count(c) > 1})
+    if repeated:  # pandas would read the second as "model.1" and the first would be used alone
+        raise TraceFormatError(f"{path}: line 1: column(s) {', '.join(map(repr, repeated))} appear more than "
+                               "once in the header; keep one of each")
     done = 0  # rows yielded so far
     arrow_read_all = False
     if header and len(set(header)) == len(header):
@@ -897,7 +919,7 @@ def read_canonical(path) -> pd.DataFrame:
     """CSV / Parquet / JSONL already in the canonical column names (extra columns kept)."""
     path = Path(path)
     df, rows = _read_table(path)
-    df = df.copy()
+    df = _set_aside(df, path).copy()
     df["_source"] = str(path)
     df["_row"] = rows
     return _finish(df)
@@ -929,7 +951,7 @@ def canonical_chunks(path, chunk_rows: int = 200_000, *, arrow: bool = False):
 
         start = 1
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            df = batch.to_pandas()
+            df = _set_aside(batch.to_pandas(), path)
             df["_source"] = str(path)
             df["_row"] = np.arange(start, start + len(df), dtype=np.int64)
             start += len(df)
@@ -948,7 +970,7 @@ def canonical_chunks(path, chunk_rows: int = 200_000, *, arrow: bool = False):
             table = table.append_column("_raw_start", pa.nulls(n, pa.string()))
             yield table.append_column("_raw_end", pa.nulls(n, pa.string())), None
         else:
-            df = (part.to_pandas() if isinstance(part, pa.Table) else part).copy()
+            df = _set_aside(part.to_pandas() if isinstance(part, pa.Table) else part, path).copy()
             df["_source"] = str(path)
             df["_row"] = np.arange(start, start + n, dtype=np.int64)
             yield _finish(df), None
@@ -1424,7 +1446,7 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
             raise TraceFormatError(f"{path}: columns {seen[sn]!r} and {c!r} both name the Langfuse field "
                                    f"{sn!r}; keep one of them")
         seen[sn] = c
-    df = df.rename(columns=names)
+    df = _set_aside(df.rename(columns=names), path)
     n = len(df)
 
     def col(*names, nested=False):
@@ -1827,6 +1849,7 @@ def read_azure(path, *, agent_name: str | None = None, provider: str = "azure") 
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise TraceFormatError(f"{path}: cannot parse CSV: {exc}") from None
         rows = csv_row_numbers(path, len(df))  # line numbers (blank lines counted)
+    df = _set_aside(df, path)
     missing = [c for c in ("TIMESTAMP", "ContextTokens", "GeneratedTokens") if c not in df.columns]
     if missing:
         raise TraceFormatError(f"{path}: not an Azure LLM trace, missing columns {missing}")
