@@ -249,3 +249,88 @@ def test_rerun_with_more_span_room_gives_the_same_run():
     a = simulate(cfg, arr, seed=6).spans
     b = simulate(cfg, arr, seed=6, _span_capacity=20).spans  # overflows several times, reruns
     pd.testing.assert_frame_equal(a, b)
+
+
+def _one_stage(*agents, **kw):
+    return SimulationConfig(stages=[StageSpec("s", list(agents))], **kw)
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (
+            lambda: _one_stage(AgentSpec("a", share=1.0), AgentSpec("b", share=-1.0)),
+            r"'b': share must be >= 0",
+        ),
+        (
+            lambda: _one_stage(AgentSpec("a", share=float("nan")), AgentSpec("b")),
+            r"'a': share must be a finite",
+        ),
+        (lambda: _one_stage(AgentSpec("a", share=0.0), AgentSpec("b", share=0.0)), r"stage 's'.*all zero"),
+        (
+            lambda: _one_stage(
+                AgentSpec("a"), AgentSpec("b"), slo_changes=[SLOChange(10, shares={"a": -5.0})]
+            ),
+            r"SLOChange at=10: share of 'a' must be >= 0",
+        ),
+        (
+            lambda: _one_stage(
+                AgentSpec("a"), AgentSpec("b"), slo_changes=[SLOChange(10, shares={"a": 0.0, "b": 0.0})]
+            ),
+            r"SLOChange at=10: routing shares of stage 's' are all zero",
+        ),
+        (lambda: _one_stage(AgentSpec("a"), outages=[Outage("a", 0, 10, -0.5)]), r"fraction must be >= 0"),
+        (lambda: _one_stage(AgentSpec("a"), outages=[Outage("a", 0, 10, 1.5)]), r"fraction must be <= 1"),
+        (
+            lambda: _one_stage(AgentSpec("a"), outages=[Outage("a", 200, 100)]),
+            r"Outage\('a', 200, 100\).*before end",
+        ),
+        (
+            lambda: _one_stage(AgentSpec("a"), outages=[Outage("a", "2024-01-01T00:00:05Z", 3.0)]),
+            r"Outage.*start must be before end",
+        ),
+        (
+            lambda: _one_stage(AgentSpec("a"), outages=[Outage("a", float("nan"), 10)]),
+            r"start must be a finite",
+        ),
+        (
+            lambda: _one_stage(AgentSpec("a"), rate_limits=[RateLimit("a", 0, 10, -2)]),
+            r"max_per_s must be an integer",
+        ),
+        (
+            lambda: _one_stage(AgentSpec("a"), rate_limits=[RateLimit("a", 0, 10, 2.7)]),
+            r"max_per_s must be an integer",
+        ),
+        (lambda: _one_stage(AgentSpec("a"), entry="nope"), r"entry stage 'nope' is not a stage"),
+        (
+            lambda: SimulationConfig(
+                stages=[
+                    StageSpec("a", [AgentSpec("x")], next={"b": float("nan")}),
+                    StageSpec("b", [AgentSpec("y")]),
+                ]
+            ),
+            r"branch probability to 'b' must be a finite",
+        ),
+        (lambda: _one_stage(AgentSpec("a", servers=0)), r"'a': servers must be an integer in \[1"),
+        (lambda: _one_stage(AgentSpec("a", servers=2.5)), r"'a': servers must be an integer"),
+        (lambda: _one_stage(AgentSpec("a", output_scale=-1.0)), r"output_scale must be >= 0"),
+        (lambda: _one_stage(AgentSpec("a"), timeout_s=-5.0), r"timeout_s must be > 0"),
+        (lambda: _one_stage(AgentSpec("a"), timeout_s=0.0), r"timeout_s must be > 0"),
+        (
+            lambda: _one_stage(AgentSpec("a"), slo_changes=[SLOChange(5, timeout_s=float("nan"))]),
+            r"timeout_s",
+        ),
+        (lambda: _one_stage(AgentSpec("a"), retry=RetryPolicy(max_retries=-1)), r"retry.max_retries"),
+    ],
+)
+def test_config_validation_names_the_bad_field(make, match):
+    with pytest.raises(EconomyError, match=match):
+        simulate(make(), poisson_arrivals(1.0, 10))
+
+
+def test_infinite_speeds_are_allowed():
+    cfg = _one_stage(AgentSpec("a", prefill_tps=np.inf, decode_tps=np.inf, overhead_s=0.25))
+    s = simulate(cfg, poisson_arrivals(0.1, 20, seed=1)).spans
+    c = s[s["operation"] == "chat"]
+    svc = (c["end_ts"] - c["start_ts"]).dt.total_seconds() - c["queue_wait_s"]
+    np.testing.assert_allclose(svc, 0.25, atol=2e-6)  # service = overhead only

@@ -39,6 +39,69 @@ from dsge_agents.errors import EconomyError, TraceValidationError
 from dsge_agents.traces.schema import CANONICAL_COLUMNS
 
 
+# ----------------------------------------------------------------------------- checks
+def _number(x, what: str, *, lo=None, hi=None, strict: bool = False, inf: bool = False) -> float:
+    """``x`` as a finite (``inf``: or +inf) float in [lo, hi] (``strict``: > lo), else :class:`EconomyError` naming ``what``."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise EconomyError(f"{what} must be a number, got {x!r}") from None
+    if isinstance(x, bool) or math.isnan(v) or (math.isinf(v) and not (inf and v > 0)):
+        raise EconomyError(f"{what} must be a finite number, got {x!r}")
+    if lo is not None and (v < lo or (strict and v == lo)):
+        raise EconomyError(f"{what} must be {'>' if strict else '>='} {lo:g}, got {x!r}")
+    if hi is not None and v > hi:
+        raise EconomyError(f"{what} must be <= {hi:g}, got {x!r}")
+    return v
+
+
+def _integer(x, what: str, *, lo=None, hi=None) -> int:
+    """``x`` as an int in [lo, hi) (integral floats accepted), else :class:`EconomyError` naming ``what``."""
+    ok = isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+    if not ok and isinstance(x, (float, np.floating)) and math.isfinite(x) and float(x).is_integer():
+        ok = True
+    hi = (1 << 62) if hi is None else hi
+    if not ok or (lo is not None and int(x) < lo) or int(x) >= hi:
+        rng = f"in [{lo}, {hi})" if lo is not None else f"< {hi}"
+        raise EconomyError(f"{what} must be an integer {rng}, got {x!r}")
+    return int(x)
+
+
+def _time_value(x, what: str):
+    """A shock time: finite seconds from the first arrival, or a timestamp (UTC if naive)."""
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return _number(x, what)
+    try:
+        ts = pd.Timestamp(x)
+    except (TypeError, ValueError, OverflowError):
+        raise EconomyError(
+            f"{what} must be seconds from the first arrival or a timestamp, got {x!r}"
+        ) from None
+    if ts is pd.NaT:
+        raise EconomyError(f"{what} must be seconds from the first arrival or a timestamp, got {x!r}")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _check_window(start, end, what: str) -> None:
+    """start < end when both are seconds or both timestamps (mixed pairs are checked in simulate)."""
+    a, b = _time_value(start, f"{what}: start"), _time_value(end, f"{what}: end")
+    if isinstance(a, float) == isinstance(b, float) and not a < b:
+        raise EconomyError(f"{what}: start must be before end")
+
+
+def _check_agent(a: "AgentSpec") -> None:
+    w = f"agent {a.name!r}"
+    _integer(a.servers, f"{w}: servers", lo=1)
+    _number(a.prefill_tps, f"{w}: prefill_tps", lo=0.0, strict=True, inf=True)
+    _number(a.decode_tps, f"{w}: decode_tps", lo=0.0, strict=True, inf=True)
+    for k in ("overhead_s", "share", "input_scale", "output_scale", "price_in", "price_out", "cost_per_call"):
+        _number(getattr(a, k), f"{w}: {k}", lo=0.0)
+    if a.service not in ("tokens", "exponential"):
+        raise EconomyError(f"{w}: service must be 'tokens' or 'exponential', got {a.service!r}")
+    if a.service == "exponential":
+        _number(a.mean_service_s, f"{w}: mean_service_s", lo=0.0, strict=True)
+
+
 # ----------------------------------------------------------------------------- configuration
 @dataclass
 class AgentSpec:
@@ -141,17 +204,24 @@ class SimulationConfig:
         return [a.name for a in self.agents]
 
     def validate(self) -> None:
+        """Check the DAG, the agents and the shocks; raise :class:`EconomyError` naming the field."""
         names = self.agent_names()
         if len(set(names)) != len(names):
             raise EconomyError(f"agent names must be unique across stages: {names}")
         snames = [s.name for s in self.stages]
+        if not snames:
+            raise EconomyError("the simulation needs at least one stage")
         if len(set(snames)) != len(snames):
             raise EconomyError(f"stage names must be unique: {snames}")
+        if self.entry is not None and self.entry not in snames:
+            raise EconomyError(f"entry stage {self.entry!r} is not a stage; stages are {snames}")
         for s in self.stages:
             if not s.agents:
                 raise EconomyError(f"stage {s.name!r} has no agents")
+            for nx, p in s.next.items():
+                _number(p, f"stage {s.name!r}: branch probability to {nx!r}", lo=0.0, hi=1.0)
             tot = sum(s.next.values())
-            if tot > 1 + 1e-9 or any(p < 0 for p in s.next.values()):
+            if tot > 1 + 1e-9:
                 raise EconomyError(
                     f"stage {s.name!r}: branch probabilities must be >= 0 and sum to <= 1, got {s.next}"
                 )
@@ -159,10 +229,11 @@ class SimulationConfig:
                 if nx not in snames:
                     raise EconomyError(f"stage {s.name!r} links to unknown stage {nx!r}")
             for a in s.agents:
-                if a.servers < 0 or a.prefill_tps <= 0 or a.decode_tps <= 0:
-                    raise EconomyError(f"agent {a.name!r}: servers >= 0 and positive speeds required")
-                if a.service not in ("tokens", "exponential"):
-                    raise EconomyError(f"agent {a.name!r}: service must be 'tokens' or 'exponential'")
+                _check_agent(a)
+            if sum(float(a.share) for a in s.agents) <= 0:
+                raise EconomyError(
+                    f"stage {s.name!r}: routing shares are all zero; give one a positive share"
+                )
         # acyclic
         succ = {s.name: list(s.next) for s in self.stages}
         state: dict = {}
@@ -182,10 +253,29 @@ class SimulationConfig:
         for sh in list(self.outages) + list(self.rate_limits):
             if sh.agent not in names:
                 raise EconomyError(f"shock names unknown agent {sh.agent!r}; agents are {names}")
+        for o in self.outages:
+            what = f"Outage({o.agent!r}, {o.start!r}, {o.end!r})"
+            _number(o.fraction, f"{what}: fraction", lo=0.0, hi=1.0)
+            _check_window(o.start, o.end, what)
+        for r in self.rate_limits:
+            what = f"RateLimit({r.agent!r}, {r.start!r}, {r.end!r})"
+            _integer(r.max_per_s, f"{what}: max_per_s", lo=0)
+            _check_window(r.start, r.end, what)
         for ch in self.slo_changes:
-            for a in ch.shares or {}:
+            _time_value(ch.at, f"SLOChange at={ch.at!r}: at")
+            for a, w in (ch.shares or {}).items():
                 if a not in names:
                     raise EconomyError(f"SLO change names unknown agent {a!r}")
+                _number(w, f"SLOChange at={ch.at!r}: share of {a!r}", lo=0.0)
+            if ch.timeout_s is not None:
+                _number(ch.timeout_s, f"SLOChange at={ch.at!r}: timeout_s", lo=0.0, strict=True)
+        if self.timeout_s is not None:
+            _number(self.timeout_s, "timeout_s", lo=0.0, strict=True)
+        r = self.retry
+        _integer(r.max_retries, "retry.max_retries", lo=0)
+        _number(r.backoff_s, "retry.backoff_s", lo=0.0)
+        _number(r.multiplier, "retry.multiplier", lo=0.0, strict=True)
+        _number(r.jitter, "retry.jitter", lo=0.0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -499,9 +589,19 @@ def simulate(
         row = share[-1].copy()
         for a, w in (ch.shares or {}).items():
             row[aidx[a]] = w
+        for st in stages:
+            if sum(row[aidx[a.name]] for a in st.agents) <= 0:
+                raise EconomyError(
+                    f"SLOChange at={ch.at!r}: routing shares of stage {st.name!r} are all zero from then on"
+                )
         ep_t.append(_to_seconds(ch.at, t0))
         share.append(row)
         tmo.append(tmo[-1] if ch.timeout_s is None else float(ch.timeout_s))
+    for sh in list(cfg.outages) + list(cfg.rate_limits):
+        if not _to_seconds(sh.start, t0) < _to_seconds(sh.end, t0):
+            raise EconomyError(
+                f"{type(sh).__name__}({sh.agent!r}, {sh.start!r}, {sh.end!r}): start must be before end"
+            )
     cap_t, cap_agent, cap_delta = [], [], []
     for o in cfg.outages:
         a = aidx[o.agent]
