@@ -311,7 +311,7 @@ def _one_stage(*agents, **kw):
             ),
             r"branch probability to 'b' must be a finite",
         ),
-        (lambda: _one_stage(AgentSpec("a", servers=0)), r"'a': servers must be an integer in \[1"),
+        (lambda: _one_stage(AgentSpec("a", servers=0)), r"'a': servers must be an integer >= 1"),
         (lambda: _one_stage(AgentSpec("a", servers=2.5)), r"'a': servers must be an integer"),
         (lambda: _one_stage(AgentSpec("a", output_scale=-1.0)), r"output_scale must be >= 0"),
         (lambda: _one_stage(AgentSpec("a"), timeout_s=-5.0), r"timeout_s must be > 0"),
@@ -334,3 +334,71 @@ def test_infinite_speeds_are_allowed():
     c = s[s["operation"] == "chat"]
     svc = (c["end_ts"] - c["start_ts"]).dt.total_seconds() - c["queue_wait_s"]
     np.testing.assert_allclose(svc, 0.25, atol=2e-6)  # service = overhead only
+
+
+def _three_arrivals(**cols):
+    df = pd.DataFrame(
+        {
+            "start_ts": pd.to_datetime(
+                ["2024-01-01 00:00:01", "2024-01-01 00:00:02", "2024-01-01 00:00:03"], utc=True
+            ),
+            "input_tokens": [100, 200, 300],
+            "output_tokens": [10, 20, 30],
+        },
+        index=[10, 11, 12],
+    )
+    return df.assign(**cols)
+
+
+@pytest.mark.parametrize(
+    "arr,match",
+    [
+        (_three_arrivals(output_tokens=[10, 20, -30]), r"output_tokens must be non-negative finite.*row 12"),
+        (
+            _three_arrivals(output_tokens=[10, 20, np.inf]),
+            r"output_tokens must be non-negative finite.*row 12",
+        ),
+        (_three_arrivals(input_tokens=["a", 200, "b"]), r"input_tokens must be non-negative.*rows 10, 12"),
+        (_three_arrivals(input_tokens=[np.nan, 200, 300]), r"input_tokens is missing in row 10"),
+        (_three_arrivals().drop(columns="output_tokens"), r"no output_tokens column"),
+        (
+            _three_arrivals(start_ts=["2024-01-01", "soon", None]),
+            r"start_ts is missing or not a time in rows 11, 12",
+        ),
+        (_three_arrivals().head(0), r"arrivals are empty"),
+    ],
+)
+def test_bad_arrivals_are_named_errors(arr, match):
+    from dsge_agents.errors import TraceValidationError
+
+    with pytest.raises(TraceValidationError, match=match):
+        simulate(_one_stage(AgentSpec("a")), arr)
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"time_scale": 0}, "time_scale must be > 0"),
+        ({"time_scale": -2.0}, "time_scale must be > 0"),
+        ({"time_scale": float("nan")}, "time_scale must be a finite"),
+        ({"repeat": 0}, "repeat must be an integer >= 1"),
+        ({"max_requests": -5}, "max_requests must be an integer >= 1"),
+    ],
+)
+def test_bad_simulate_options_are_named_errors(kw, match):
+    with pytest.raises(EconomyError, match=match):
+        simulate(_one_stage(AgentSpec("a")), _three_arrivals(), **kw)
+
+
+def test_accepted_inputs_give_spans_that_pass_validate(tmp_path):
+    """Edge inputs that are accepted (zero tokens, one server, tiny timeout) give valid span tables."""
+    from dsge_agents.traces import validate
+
+    cfg = _one_stage(
+        AgentSpec("a", servers=1, overhead_s=0.5), timeout_s=1e-3, retry=RetryPolicy(max_retries=1)
+    )
+    arr = poisson_arrivals(5.0, 300, seed=1, input_tokens=0, output_tokens=0)
+    sp = simulate(cfg, arr, seed=2).spans
+    assert (sp["error_type"] == "timeout").any()
+    _, rep = validate(sp, on_error="quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.quarantined_rows == 0, rep.problems

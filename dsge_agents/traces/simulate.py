@@ -60,10 +60,12 @@ def _integer(x, what: str, *, lo=None, hi=None) -> int:
     ok = isinstance(x, (int, np.integer)) and not isinstance(x, bool)
     if not ok and isinstance(x, (float, np.floating)) and math.isfinite(x) and float(x).is_integer():
         ok = True
-    hi = (1 << 62) if hi is None else hi
-    if not ok or (lo is not None and int(x) < lo) or int(x) >= hi:
-        rng = f"in [{lo}, {hi})" if lo is not None else f"< {hi}"
-        raise EconomyError(f"{what} must be an integer {rng}, got {x!r}")
+    top = (1 << 62) if hi is None else hi
+    if ok and int(x) >= top:
+        raise EconomyError(f"{what} must be an integer below {top:.3g}, got {x!r}")
+    if not ok or (lo is not None and int(x) < lo):
+        rng = f"in [{lo}, {hi})" if hi is not None else f">= {lo}" if lo is not None else ""
+        raise EconomyError(f"{what} must be an integer {rng}".rstrip() + f", got {x!r}")
     return int(x)
 
 
@@ -431,6 +433,58 @@ def _arrivals_frame(arrivals) -> pd.DataFrame:
     return df
 
 
+def _rows(df: pd.DataFrame, mask, k: int = 5) -> str:
+    """The first ``k`` rows where ``mask`` holds, as ``file:row`` when the reader recorded them."""
+    mask = np.asarray(mask, bool)
+    idx = np.flatnonzero(mask)
+    if "_source" in df.columns and "_row" in df.columns:
+        src, row = df["_source"].to_numpy(), df["_row"].to_numpy()
+        names = [f"{Path(str(src[i])).name}:{row[i]}" for i in idx[:k]]
+    else:
+        names = [str(x) for x in df.index[idx[:k]]]
+    if len(idx) == 1:
+        return f"row {names[0]}"
+    more = f" and {len(idx) - k} more" if len(idx) > k else ""
+    return f"rows {', '.join(names)}{more} ({len(idx)} rows)"
+
+
+def _token_values(df: pd.DataFrame, col: str, *, allow_missing: bool) -> np.ndarray:
+    """Token counts of ``col`` as floats (NaN where missing); bad values are a named error.
+
+    Non-numeric, negative or infinite counts are a :class:`TraceValidationError` naming the
+    rows; so are missing counts unless ``allow_missing`` (span tables: root spans carry none).
+    """
+    if col not in df.columns:
+        raise TraceValidationError(
+            f"arrivals have no {col} column (token counts are needed for service times)"
+        )
+    raw = df[col]
+    v = pd.to_numeric(raw, errors="coerce")
+    v = np.asarray(v.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    missing = raw.isna().to_numpy()
+    bad = (~missing & np.isnan(v)) | (v < 0) | np.isinf(v)
+    if bad.any():
+        raise TraceValidationError(
+            f"arrivals: {col} must be non-negative finite numbers; bad in {_rows(df, bad)}"
+        )
+    if missing.any() and not allow_missing:
+        raise TraceValidationError(f"arrivals: {col} is missing in {_rows(df, missing)}")
+    return v
+
+
+def _request_arrivals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival times (int64 ns, UTC) and request token counts, one entry per request."""
+    if len(df) == 0:
+        raise TraceValidationError("arrivals are empty")
+    ts = pd.to_datetime(df["start_ts"], utc=True, errors="coerce")
+    if ts.isna().any():
+        raise TraceValidationError(f"arrivals: start_ts is missing or not a time in {_rows(df, ts.isna())}")
+    tns = ts.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    tin = _token_values(df, "input_tokens", allow_missing=False)
+    tout = _token_values(df, "output_tokens", allow_missing=False)
+    return tns, tin, tout
+
+
 # ----------------------------------------------------------------------------- ids
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -527,25 +581,15 @@ def simulate(
     bar = tqdm(total=4, desc="simulate-traces", disable=not progress)
     if arrivals is None:
         raise TraceValidationError("simulate needs arrivals (a trace file or DataFrame)")
-    arr = _arrivals_frame(arrivals)
-    ts = pd.to_datetime(arr["start_ts"], utc=True)
-    ok = ts.notna().to_numpy()
-    ts = ts[ok]
-    tns = ts.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    time_scale = _number(time_scale, "time_scale", lo=0.0, strict=True)
+    repeat = _integer(repeat, "repeat", lo=1)
+    if max_requests is not None:
+        max_requests = _integer(max_requests, "max_requests", lo=1)
+    tns, tin, tout = _request_arrivals(_arrivals_frame(arrivals))
     order = np.argsort(tns, kind="stable")
-    t0 = pd.Timestamp(int(tns[order[0]]), tz="UTC") if len(tns) else pd.Timestamp(0, tz="UTC")
+    t0 = pd.Timestamp(int(tns[order[0]]), tz="UTC")
     t_rel = (tns[order] - t0.value) / 1e9
-    tin = (
-        pd.to_numeric(arr["input_tokens"], errors="coerce").to_numpy(float)[ok][order]
-        if "input_tokens" in arr.columns
-        else np.zeros(len(t_rel))
-    )
-    tout = (
-        pd.to_numeric(arr["output_tokens"], errors="coerce").to_numpy(float)[ok][order]
-        if "output_tokens" in arr.columns
-        else np.zeros(len(t_rel))
-    )
-    tin, tout = np.nan_to_num(tin), np.nan_to_num(tout)
+    tin, tout = tin[order], tout[order]
     t_rel = t_rel / time_scale
     if repeat > 1:
         span = (t_rel[-1] if len(t_rel) else 0.0) + (np.mean(np.diff(t_rel)) if len(t_rel) > 1 else 1.0)
