@@ -402,3 +402,54 @@ def test_accepted_inputs_give_spans_that_pass_validate(tmp_path):
     assert (sp["error_type"] == "timeout").any()
     _, rep = validate(sp, on_error="quarantine", quarantine_path=tmp_path / "q.parquet")
     assert rep.quarantined_rows == 0, rep.problems
+
+
+def test_span_table_as_arrivals_recovers_request_tokens(tmp_path):
+    """A simulated span table fed back as arrivals: one request per trace at its root's start,
+    with the request tokens recovered from the calls (theory: a call records round(x·s); dividing by
+    the agent's scale s gives x exactly for s >= 1 and within 0.5/s otherwise, so every call of the
+    re-run records round(x·s) within 0.5 + 0.5·s/s_min tokens)."""
+    from dsge_agents.errors import TraceValidationError
+    from dsge_agents.traces.writers import write_canonical
+
+    rng = np.random.default_rng(0)
+    arr = poisson_arrivals(2.0, 400, seed=3)
+    arr["input_tokens"] = rng.integers(50, 5000, len(arr))
+    arr["output_tokens"] = rng.integers(5, 900, len(arr))
+    cfg = SimulationConfig.default()
+    cfg.rate_limits = [RateLimit("triage_small", 20, 60, 1)]  # some first calls fail (no output)
+    first = simulate(cfg, arr, seed=4)
+    s1 = first.spans
+    roots = s1[s1["operation"] == "invoke_agent"].sort_values("start_ts")
+    k1 = {t: k for k, t in enumerate(roots["trace_id"])}
+    ok1 = s1[(s1["operation"] == "chat") & (s1["status"] == "ok")]
+    served = np.zeros(len(arr), bool)  # requests with a successful call: their tokens are recoverable
+    served[ok1["trace_id"].map(k1).unique()] = True
+    solved = np.zeros(len(arr), bool)  # ... with one at output_scale 1 (solve): recovered exactly
+    solved[ok1.loc[ok1["stage"] == "solve", "trace_id"].map(k1).unique()] = True
+    assert 0 < (~served).sum() and 0 < (served & ~solved).sum() and solved.sum() > 200
+    path = write_canonical(s1, tmp_path / "gen1.parquet")
+    flat = s1.assign(parent_span_id=None)  # no parent links: still one request per trace
+    scale_in = {a.name: a.input_scale for a in cfg.agents}
+    scale_out = {a.name: a.output_scale for a in cfg.agents}
+    for src in (s1, path, flat):
+        again = simulate(SimulationConfig.default(), src, seed=5)
+        assert again.stats["n_requests"] == len(arr)
+        r2 = again.spans[again.spans["operation"] == "invoke_agent"].sort_values("start_ts")
+        assert (r2["start_ts"].to_numpy() == roots["start_ts"].to_numpy()).all()
+        k2 = {t: k for k, t in enumerate(r2["trace_id"])}  # k-th arrival = k-th original request
+        c = again.spans[(again.spans["operation"] == "chat") & (again.spans["status"] == "ok")]
+        k = c["trace_id"].map(k2).to_numpy()
+        s_in, s_out = c["agent_name"].map(scale_in).to_numpy(), c["agent_name"].map(scale_out).to_numpy()
+        x_in, x_out = arr["input_tokens"].to_numpy()[k], arr["output_tokens"].to_numpy()[k]
+        y_out = c["output_tokens"].to_numpy(float)
+        # entry agents have input_scale 1: input tokens recovered exactly for every request
+        np.testing.assert_array_equal(c["input_tokens"].to_numpy(int), np.round(x_in * s_in))
+        ex = solved[k]
+        np.testing.assert_array_equal(y_out[ex], np.round(x_out[ex] * s_out[ex]))
+        b = served[k] & ~solved[k]  # recovered from a triage call (scale 0.1): within 0.5/0.1 tokens
+        assert (np.abs(y_out[b] - x_out[b] * s_out[b]) <= 0.5 + 5.0 * s_out[b] + 1e-9).all()
+        assert (y_out[~served[k]] == 0).all()  # every call failed: no output tokens were recorded
+    no_tokens = first.spans.assign(input_tokens=pd.NA)
+    with pytest.raises(TraceValidationError, match="no input_tokens on any span of 400 trace"):
+        simulate(cfg, no_tokens)

@@ -428,8 +428,6 @@ def _arrivals_frame(arrivals) -> pd.DataFrame:
         )
     if "start_ts" not in df.columns:
         raise TraceValidationError(f"arrivals need a start_ts column; got {list(df.columns)[:10]}")
-    if "parent_span_id" in df.columns and df["parent_span_id"].notna().any():
-        df = df[df["parent_span_id"].isna()]  # root spans = requests
     return df
 
 
@@ -472,17 +470,59 @@ def _token_values(df: pd.DataFrame, col: str, *, allow_missing: bool) -> np.ndar
     return v
 
 
-def _request_arrivals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Arrival times (int64 ns, UTC) and request token counts, one entry per request."""
+def _request_arrivals(df: pd.DataFrame, agents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival times (int64 ns, UTC) and request token counts, one entry per request.
+
+    Without a ``trace_id`` column every row is a request. With one (a span table) every
+    trace is one request (rows without a trace id are requests of their own), arriving at
+    its earliest ``start_ts``. Its token counts are read off one of its spans, preferring
+    spans that carry the count, then successful ones, then those of the agent with the
+    largest ``input_scale`` / ``output_scale``, then the earliest; a span of an agent of
+    this configuration is divided by that agent's scale and rounded. This inverts the
+    simulator's own per-call counts round(tokens·scale): a re-run on simulated spans
+    recovers integer request tokens exactly when that scale is >= 1 and within 0.5/scale
+    otherwise (every call then gets the same counts again), and a trace without any token
+    count is an error. (Failed simulated calls record no output tokens, so a request whose
+    every call failed is replayed with output 0.)
+    """
     if len(df) == 0:
         raise TraceValidationError("arrivals are empty")
     ts = pd.to_datetime(df["start_ts"], utc=True, errors="coerce")
     if ts.isna().any():
         raise TraceValidationError(f"arrivals: start_ts is missing or not a time in {_rows(df, ts.isna())}")
     tns = ts.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
-    tin = _token_values(df, "input_tokens", allow_missing=False)
-    tout = _token_values(df, "output_tokens", allow_missing=False)
-    return tns, tin, tout
+    spans = "trace_id" in df.columns
+    tin = _token_values(df, "input_tokens", allow_missing=spans)
+    tout = _token_values(df, "output_tokens", allow_missing=spans)
+    if not spans:
+        return tns, tin, tout
+    codes, uniq = pd.factorize(df["trace_id"])
+    alone = codes < 0  # no trace id: a request of its own
+    codes[alone] = len(uniq) + np.arange(int(alone.sum()))
+    n_req = int(codes.max()) + 1
+    arrive = pd.Series(tns).groupby(codes).min().to_numpy()  # codes are 0..n_req-1, sorted
+    ok = np.ones(len(df), bool)
+    if "status" in df.columns:
+        ok = df["status"].astype(str).str.lower().to_numpy() != "error"
+    names = df["agent_name"] if "agent_name" in df.columns else pd.Series(np.full(len(df), None))
+    out = []
+    for v, attr, col in ((tin, "input_scale", "input_tokens"), (tout, "output_scale", "output_tokens")):
+        sc = {a.name: float(getattr(a, attr)) for a in agents}
+        scale = names.map(sc).astype(float).fillna(1.0).to_numpy()
+        has = ~np.isnan(v) & (scale > 0)
+        order = np.lexsort((tns, -scale, ~ok, ~has, codes))  # last key sorts first
+        first = order[np.r_[True, codes[order][1:] != codes[order][:-1]]]
+        lacking = ~has[first]
+        if lacking.any():
+            tids = [str(x) for x in df["trace_id"].to_numpy()[first[lacking]][:5]]
+            raise TraceValidationError(
+                f"arrivals: no {col} on any span of {int(lacking.sum())} trace(s) "
+                f"(trace_id {', '.join(tids)}{', ...' if lacking.sum() > 5 else ''})"
+            )
+        req = np.empty(n_req)
+        req[codes[first]] = np.where(scale[first] == 1.0, v[first], np.round(v[first] / scale[first]))
+        out.append(req)
+    return arrive, out[0], out[1]
 
 
 # ----------------------------------------------------------------------------- ids
@@ -585,7 +625,7 @@ def simulate(
     repeat = _integer(repeat, "repeat", lo=1)
     if max_requests is not None:
         max_requests = _integer(max_requests, "max_requests", lo=1)
-    tns, tin, tout = _request_arrivals(_arrivals_frame(arrivals))
+    tns, tin, tout = _request_arrivals(_arrivals_frame(arrivals), cfg.agents)
     order = np.argsort(tns, kind="stable")
     t0 = pd.Timestamp(int(tns[order[0]]), tz="UTC")
     t_rel = (tns[order] - t0.value) / 1e9
