@@ -453,3 +453,14 @@ def test_span_table_as_arrivals_recovers_request_tokens(tmp_path):
     no_tokens = first.spans.assign(input_tokens=pd.NA)
     with pytest.raises(TraceValidationError, match="no input_tokens on any span of 400 trace"):
         simulate(cfg, no_tokens)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**63, 1.5, "3"])
+def test_seed_must_be_a_32_bit_unsigned_integer(seed):
+    with pytest.raises(EconomyError, match="seed must be an integer"):
+        simulate(_one_stage(AgentSpec("a")), _three_arrivals(), seed=seed)
+
+
+def test_largest_seed_gives_hex_trace_ids():
+    sp = simulate(_one_stage(AgentSpec("a")), _three_arrivals(), seed=2**32 - 1).spans
+    assert sp["trace_id"].str.fullmatch(r"00000000ffffffff[0-9a-f]{16}").all()

@@ -602,7 +602,8 @@ def simulate(
     config : the DAG and shocks (default :meth:`SimulationConfig.default`).
     arrivals : DataFrame (``start_ts``, ``input_tokens``, ``output_tokens``; root spans of a
         span table are used) or a trace file (Azure, any span format).
-    seed : random seed (routing, branching, backoff jitter, exponential service).
+    seed : random seed (routing, branching, backoff jitter, exponential service), 0 <= seed < 2**32;
+        it is part of every trace and span id, so runs with different seeds can be concatenated.
     time_scale : arrivals are compressed by this factor (2 = twice the rate).
     repeat : replay the trace this many times back to back (long runs).
     max_requests : cut the arrivals.
@@ -621,6 +622,7 @@ def simulate(
     bar = tqdm(total=4, desc="simulate-traces", disable=not progress)
     if arrivals is None:
         raise TraceValidationError("simulate needs arrivals (a trace file or DataFrame)")
+    seed = _integer(seed, "seed", lo=0, hi=1 << 32)  # Numba's np.random.seed takes 32 bits
     time_scale = _number(time_scale, "time_scale", lo=0.0, strict=True)
     repeat = _integer(repeat, "repeat", lo=1)
     if max_requests is not None:
