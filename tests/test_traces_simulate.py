@@ -464,3 +464,20 @@ def test_seed_must_be_a_32_bit_unsigned_integer(seed):
 def test_largest_seed_gives_hex_trace_ids():
     sp = simulate(_one_stage(AgentSpec("a")), _three_arrivals(), seed=2**32 - 1).spans
     assert sp["trace_id"].str.fullmatch(r"00000000ffffffff[0-9a-f]{16}").all()
+
+
+def test_runs_with_different_seeds_can_be_concatenated(tmp_path):
+    from dsge_agents.traces import validate
+
+    arr = poisson_arrivals(3.0, 300, seed=0)
+    a = simulate(SimulationConfig.default(), arr, seed=1).spans
+    b = simulate(SimulationConfig.default(), arr, seed=2).spans
+    both = pd.concat([a, b], ignore_index=True)
+    assert both["span_id"].is_unique and both["trace_id"].nunique() == 600
+    # every call's parent is the root of its own trace
+    roots = both[both["parent_span_id"].isna()].set_index("span_id")["trace_id"]
+    calls = both[both["parent_span_id"].notna()]
+    assert (roots.loc[calls["parent_span_id"]].to_numpy() == calls["trace_id"].to_numpy()).all()
+    _, rep = validate(both, on_error="quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.quarantined_rows == 0, rep.problems
+    assert (both["span_id"] != "0" * 16).all() and both["span_id"].str.fullmatch("[0-9a-f]{16}").all()

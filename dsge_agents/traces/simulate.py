@@ -539,6 +539,18 @@ def _hex_digits(values: np.ndarray, width: int) -> np.ndarray:
     return digits
 
 
+_SPAN_INDEX_LIMIT = 1 << 28
+
+
+def _span_ids(index: np.ndarray, kind: int, seed: int) -> np.ndarray:
+    """64-bit span ids: hex digit ``kind`` (1 root, 2 call), 8 hex digits of the seed, 7 of the index.
+
+    Unique within a run and across runs with different seeds (their spans can be concatenated);
+    never zero (an all-zero span id is invalid in OTLP).
+    """
+    return (np.uint64(kind) << np.uint64(60)) | (np.uint64(seed) << np.uint64(28)) | index.astype(np.uint64)
+
+
 def hex_ids_arrow(values: np.ndarray, width: int = 16, prefix: int = 0):
     """Lower-case zero-padded hex ids as a pyarrow string array (built from one byte buffer)."""
     import pyarrow as pa
@@ -869,7 +881,13 @@ def _build_spans(
     order = np.argsort(np.r_[t_rel, sp_start], kind="stable")
     is_root = np.r_[np.ones(n_req, bool), np.zeros(ns, bool)][order]
     req_of = np.r_[np.arange(n_req), sp_req][order]
-    span_no = np.r_[np.arange(n_req) + (1 << 60), np.arange(ns) + (2 << 60)][order]
+    if max(n_req, ns) >= _SPAN_INDEX_LIMIT:
+        raise EconomyError(
+            f"{max(n_req, ns)} spans of one kind exceed the span-id space of one run ({_SPAN_INDEX_LIMIT}); "
+            "split the arrivals into several runs (or use emit_spans=False)"
+        )
+    root_no = _span_ids(np.arange(n_req), 1, seed)
+    span_no = np.r_[root_no, _span_ids(np.arange(ns), 2, seed)][order]
     ag = np.r_[np.full(n_req, n_ag), sp_agent][order]  # index n_ag = the orchestrator
     failed = np.r_[req_failed == 1, ~ok][order]
     err_idx = np.r_[np.where(req_failed == 1, 3, 0), sp_err][order]
@@ -883,7 +901,7 @@ def _build_spans(
     wait = np.r_[np.full(n_req, np.nan), sp_svc - sp_start][order]
     trace = hex_ids_arrow(req_of, 32, seed)
     span = hex_ids_arrow(span_no, 16)
-    parent = hex_ids_arrow(req_of + (1 << 60), 16)
+    parent = hex_ids_arrow(root_no[req_of], 16)
     parent = pa.compute.if_else(pa.array(is_root), pa.scalar(None, pa.large_string()), parent)
     models = [a.model for a in agents] + [None]
     provs = [a.provider for a in agents] + [None]
