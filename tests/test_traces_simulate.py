@@ -481,3 +481,30 @@ def test_runs_with_different_seeds_can_be_concatenated(tmp_path):
     _, rep = validate(both, on_error="quarantine", quarantine_path=tmp_path / "q.parquet")
     assert rep.quarantined_rows == 0, rep.problems
     assert (both["span_id"] != "0" * 16).all() and both["span_id"].str.fullmatch("[0-9a-f]{16}").all()
+
+
+@pytest.mark.parametrize(
+    "servers,fraction,down", [(1, 0.5, 1), (3, 0.5, 2), (4, 0.1, 0), (5, 0.5, 3), (10, 0.35, 4)]
+)
+def test_outage_takes_whole_servers_rounded_half_up_and_reports_them(servers, fraction, down):
+    """Nearest whole number of servers, halves up; under overload exactly servers − down serve in the window."""
+    cfg = _one_stage(
+        AgentSpec("a", servers=servers, overhead_s=1.0, prefill_tps=np.inf, decode_tps=np.inf),
+        outages=[Outage("a", 20.0, 60.0, fraction)],
+        retry=RetryPolicy(max_retries=0),
+    )
+    if down == 0:
+        with pytest.raises(EconomyError, match="rounds to no server down"):
+            simulate(cfg, poisson_arrivals(1.0, 10))
+        return
+    res = simulate(cfg, poisson_arrivals(2.0 * servers, 100 * servers, seed=1), seed=1)
+    c = res.spans[res.spans["operation"] == "chat"]
+    t0 = res.stats["origin"]
+    beg = ((c["start_ts"] - t0).dt.total_seconds() + c["queue_wait_s"]).to_numpy()
+    end = (c["end_ts"] - t0).dt.total_seconds().to_numpy()
+    grid = np.arange(21.5, 59.5, 0.25)  # after the calls in service at 20 s have finished
+    busy = ((beg[:, None] <= grid) & (end[:, None] > grid)).sum(axis=0)
+    assert busy.max() == servers - down and busy.min() == servers - down  # overloaded: all up servers busy
+    sh = res.shocks.iloc[0]
+    assert sh["value"] == pytest.approx(down / servers)
+    assert sh["detail"].startswith(f"{down} of {servers} servers down")

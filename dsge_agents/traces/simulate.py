@@ -153,6 +153,14 @@ class Outage:
     end: Any
     fraction: float = 1.0
 
+    def servers_down(self, servers: int) -> int:
+        """Whole servers taken down: ``fraction·servers`` rounded to the nearest integer, halves up.
+
+        (1 of 1 at 0.5, 2 of 3 at 0.5, 1 of 4 at 0.2.) A fraction > 0 that rounds to no server
+        is refused by :meth:`SimulationConfig.validate`.
+        """
+        return int(math.floor(float(self.fraction) * int(servers) + 0.5 + 1e-9))
+
 
 @dataclass
 class RateLimit:
@@ -255,9 +263,16 @@ class SimulationConfig:
         for sh in list(self.outages) + list(self.rate_limits):
             if sh.agent not in names:
                 raise EconomyError(f"shock names unknown agent {sh.agent!r}; agents are {names}")
+        servers = {a.name: a.servers for a in self.agents}
         for o in self.outages:
             what = f"Outage({o.agent!r}, {o.start!r}, {o.end!r})"
             _number(o.fraction, f"{what}: fraction", lo=0.0, hi=1.0)
+            c = servers[o.agent]
+            if o.fraction > 0 and o.servers_down(c) == 0:
+                raise EconomyError(
+                    f"{what}: fraction {o.fraction:g} of {c} servers rounds to no server down "
+                    f"(whole servers, rounded to nearest); use a fraction >= {0.5 / c:.3g}"
+                )
             _check_window(o.start, o.end, what)
         for r in self.rate_limits:
             what = f"RateLimit({r.agent!r}, {r.start!r}, {r.end!r})"
@@ -703,7 +718,7 @@ def simulate(
     cap_t, cap_agent, cap_delta = [], [], []
     for o in cfg.outages:
         a = aidx[o.agent]
-        down = int(round(o.fraction * agents[a].servers))
+        down = o.servers_down(agents[a].servers)
         cap_t += [_to_seconds(o.start, t0), _to_seconds(o.end, t0)]
         cap_agent += [a, a]
         cap_delta += [-down, down]
@@ -940,15 +955,18 @@ def _build_spans(
 def _shock_table(cfg: SimulationConfig, t0: pd.Timestamp) -> pd.DataFrame:
     rows = []
     ts = lambda x: t0 + pd.to_timedelta(_to_seconds(x, t0), unit="s")  # noqa: E731
+    servers = {a.name: a.servers for a in cfg.agents}
     for o in cfg.outages:
+        c = servers[o.agent]
+        down = o.servers_down(c)
         rows.append(
             {
                 "shock": "outage",
                 "agent": o.agent,
                 "start_ts": ts(o.start),
                 "end_ts": ts(o.end),
-                "value": float(o.fraction),
-                "detail": f"{o.fraction:.0%} of servers down",
+                "value": down / c,  # the fraction actually down (whole servers)
+                "detail": f"{down} of {c} servers down (requested fraction {o.fraction:g})",
             }
         )
     for r in cfg.rate_limits:
