@@ -508,3 +508,17 @@ def test_outage_takes_whole_servers_rounded_half_up_and_reports_them(servers, fr
     sh = res.shocks.iloc[0]
     assert sh["value"] == pytest.approx(down / servers)
     assert sh["detail"].startswith(f"{down} of {servers} servers down")
+
+
+def test_capacity_changes_win_ties_with_arrivals():
+    """Outage on [5, 10): a call arriving at exactly 5 s waits for the end; capacity is back at 10 s first."""
+    t = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta([0.0, 5.0, 10.0], unit="s")
+    arr = pd.DataFrame({"start_ts": t, "input_tokens": 0, "output_tokens": 0})
+    cfg = _one_stage(
+        AgentSpec("a", servers=1, overhead_s=1.0, prefill_tps=np.inf, decode_tps=np.inf),
+        outages=[Outage("a", 5.0, 10.0, 1.0)],
+        retry=RetryPolicy(max_retries=0),
+    )
+    c = simulate(cfg, arr).spans.query("operation == 'chat'").sort_values("start_ts")
+    # FCFS, 1 server, 1 s service: 0 s no wait; 5 s waits to 10 s; 10 s queues behind it to 11 s
+    np.testing.assert_allclose(c["queue_wait_s"], [0.0, 5.0, 1.0], atol=1e-9)

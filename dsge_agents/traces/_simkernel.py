@@ -150,17 +150,19 @@ def simulate_kernel(
     rl_cnt = np.zeros(n_rl, np.int64)
     n_ep = ep_t.shape[0]
 
-    for r in range(n_req):
-        pl[0] = seq
-        pl[1] = 0
-        pl[2] = r * 65536
-        hn = _push(ht, hp, hn, arr_t[r], pl)
-        seq += 1
+    # capacity changes first: with the lowest sequence numbers they win every tie, so a call
+    # arriving exactly at an outage's start waits and one arriving at its end is served
     for j in range(cap_t.shape[0]):
         pl[0] = seq
         pl[1] = 2
         pl[2] = j
         hn = _push(ht, hp, hn, cap_t[j], pl)
+        seq += 1
+    for r in range(n_req):
+        pl[0] = seq
+        pl[1] = 0
+        pl[2] = r * 65536
+        hn = _push(ht, hp, hn, arr_t[r], pl)
         seq += 1
 
     while hn > 0:
