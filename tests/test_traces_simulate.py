@@ -143,7 +143,8 @@ def test_rate_limit_and_retries_with_backoff():
     a = s[(s["agent_name"] == "a")]
     rel = (a["start_ts"] - t0).dt.total_seconds()
     inwin = a[(rel >= 50) & (rel < 150)]
-    ok_per_sec = inwin[inwin["status"] == "ok"].groupby(np.floor(rel[inwin.index]))["span_id"].size()
+    ok_calls = inwin[inwin["status"] == "ok"]
+    ok_per_sec = ok_calls.groupby(ok_calls["start_ts"].dt.floor("s"))["span_id"].size()  # calendar seconds
     assert ok_per_sec.max() <= 1
     lim = a[a["error_type"] == "rate_limited"]
     assert len(lim) > 20 and ((lim["end_ts"] - lim["start_ts"]).dt.total_seconds() == 0).all()
@@ -522,3 +523,24 @@ def test_capacity_changes_win_ties_with_arrivals():
     c = simulate(cfg, arr).spans.query("operation == 'chat'").sort_values("start_ts")
     # FCFS, 1 server, 1 s service: 0 s no wait; 5 s waits to 10 s; 10 s queues behind it to 11 s
     np.testing.assert_allclose(c["queue_wait_s"], [0.0, 5.0, 1.0], atol=1e-9)
+
+
+def test_rate_limit_counts_calls_per_calendar_second():
+    """Arrivals starting half-way into a second: accepted calls per calendar second (floor of start_ts)
+    never exceed the limit, and at 10 calls/s offered the limit of 3 is reached in nearly every second."""
+    cfg = _one_stage(
+        AgentSpec("a", servers=50, overhead_s=0.1),
+        rate_limits=[RateLimit("a", 50, 100, 3)],
+        retry=RetryPolicy(max_retries=0),
+    )
+    arr = poisson_arrivals(10.0, 1500, seed=0, start="2024-01-01T00:00:00.5Z")
+    res = simulate(cfg, arr, seed=0)
+    s = res.spans[res.spans["operation"] == "chat"]
+    sh = res.shocks.iloc[0]
+    inwin = s[(s["start_ts"] >= sh["start_ts"]) & (s["start_ts"] < sh["end_ts"])]
+    ok = inwin[inwin["status"] == "ok"]
+    per_sec = ok.groupby(ok["start_ts"].dt.floor("s")).size()
+    lo, hi = sh["start_ts"].ceil("s"), sh["end_ts"].floor("s")  # whole seconds inside the window
+    full = per_sec[(per_sec.index >= lo) & (per_sec.index < hi)]
+    assert per_sec.max() == 3 and len(full) >= 48 and (full == 3).mean() > 0.95
+    assert (inwin["error_type"] == "rate_limited").sum() == len(inwin) - len(ok) > 0

@@ -102,6 +102,7 @@ def simulate_kernel(
     rl_start,
     rl_end,
     rl_limit,
+    rl_offset_ns,
     max_retries,
     backoff_base,
     backoff_mult,
@@ -122,6 +123,8 @@ def simulate_kernel(
     Times are seconds from an arbitrary origin. Service time of a call to agent a with
     request tokens (i, o): kind 0: overhead_a + i·in_scale_a/prefill_a + o·out_scale_a/decode_a
     (TTFT = wait + overhead + prefill part); kind 1: exponential with mean svc_mean_a.
+    Rate limits count calls per calendar second: ``rl_offset_ns`` is the origin's offset (ns)
+    from the start of its second.
     """
     np.random.seed(seed)
     n_req = arr_t.shape[0]
@@ -212,7 +215,13 @@ def simulate_kernel(
             limited = False
             for w in range(n_rl):
                 if rl_agent[w] == ag and rl_start[w] <= t and t < rl_end[w]:
-                    sec = int(np.floor(t))
+                    # calendar second of the call's start timestamp origin + round(t·10⁶) µs
+                    # (the span table's rounding); rl_offset_ns = origin's nanoseconds into its second
+                    us = np.round(t * 1e6)
+                    if us < 9.0e15:
+                        sec = (rl_offset_ns + np.int64(us) * 1000) // 1000000000
+                    else:  # past the timestamp range (refused when the spans are built)
+                        sec = np.int64(np.floor(t))
                     if rl_sec[w] != sec:
                         rl_sec[w] = sec
                         rl_cnt[w] = 0

@@ -164,7 +164,7 @@ class Outage:
 
 @dataclass
 class RateLimit:
-    """At most ``max_per_s`` calls per wall-clock second to ``agent`` on [start, end)."""
+    """At most ``max_per_s`` calls to ``agent`` per calendar second (of the calls' ``start_ts``) on [start, end)."""
 
     agent: str
     start: Any
@@ -753,7 +753,8 @@ def simulate(
             np.array([aidx[r.agent] for r in rl], np.int64),
             np.array([_to_seconds(r.start, t0) for r in rl], np.float64),
             np.array([_to_seconds(r.end, t0) for r in rl], np.float64),
-            np.array([r.max_per_s for r in rl], np.int64),
+            np.array([int(r.max_per_s) for r in rl], np.int64),
+            int(t0.value % 1_000_000_000),
             int(cfg.retry.max_retries),
             float(cfg.retry.backoff_s),
             float(cfg.retry.multiplier),
