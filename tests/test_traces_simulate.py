@@ -544,3 +544,22 @@ def test_rate_limit_counts_calls_per_calendar_second():
     full = per_sec[(per_sec.index >= lo) & (per_sec.index < hi)]
     assert per_sec.max() == 3 and len(full) >= 48 and (full == 3).mean() > 0.95
     assert (inwin["error_type"] == "rate_limited").sum() == len(inwin) - len(ok) > 0
+
+
+def test_timed_out_calls_record_their_wait():
+    """A call abandoned at the 5 s timeout waited 5 s; mean_wait_s counts it (censored at 5 s)."""
+    cfg = _one_stage(
+        AgentSpec("a", servers=1, overhead_s=1.0, prefill_tps=np.inf, decode_tps=np.inf),
+        timeout_s=5.0,
+        retry=RetryPolicy(max_retries=1, backoff_s=1.0, jitter=0.0),
+    )
+    res = simulate(cfg, poisson_arrivals(1.2, 1500, seed=0), seed=0)
+    c = res.spans[res.spans["operation"] == "chat"]
+    dur = (c["end_ts"] - c["start_ts"]).dt.total_seconds()
+    to = c["error_type"] == "timeout"
+    assert to.sum() > 50
+    np.testing.assert_allclose(c.loc[to, "queue_wait_s"], 5.0, atol=1e-6)
+    # independent of queue_wait_s: served calls waited their duration minus the 1 s service
+    waits = np.where(to, dur, dur - 1.0)
+    np.testing.assert_allclose(c["queue_wait_s"], waits, atol=2e-6)
+    assert res.stats["mean_wait_s"] == pytest.approx(waits.mean(), abs=2e-6)

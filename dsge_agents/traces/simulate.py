@@ -805,6 +805,9 @@ def simulate(
         req_end,
         req_failed,
     ) = out[:-1]
+    # time in queue: until service starts, or until the timeout for abandoned calls (error 2);
+    # NaN for rate-limited calls (error 1), which never joined the queue
+    sp_wait = np.where(sp_err == 2, sp_end - sp_start, sp_svc - sp_start)
     bar.update(1)
     spans = (
         _build_spans(
@@ -818,7 +821,7 @@ def simulate(
             sp_agent,
             sp_stage,
             sp_start,
-            sp_svc,
+            sp_wait,
             sp_end,
             sp_ttft,
             sp_in,
@@ -841,7 +844,8 @@ def simulate(
         "kernel_s": kernel_s,
         "wall_s": wall,
         "requests_per_min_wall": n_req / max(wall, 1e-9) * 60.0,
-        "mean_wait_s": float(np.nanmean(sp_svc - sp_start)) if len(sp_req) else float("nan"),
+        # calls that joined a queue: served ones until service, timed-out ones until the timeout
+        "mean_wait_s": float(np.nanmean(sp_wait)) if len(sp_req) else float("nan"),
         "horizon_s": float(t_rel[-1]) if n_req else 0.0,
         "origin": t0,
     }
@@ -859,7 +863,7 @@ def _build_spans(
     sp_agent,
     sp_stage,
     sp_start,
-    sp_svc,
+    sp_wait,
     sp_end,
     sp_ttft,
     sp_in,
@@ -914,7 +918,7 @@ def _build_spans(
     tin = np.r_[np.zeros(n_req, np.int64), sp_in][order]
     tout = np.r_[np.zeros(n_req, np.int64), sp_out][order]
     cost = np.r_[np.full(n_req, np.nan), cost][order]
-    wait = np.r_[np.full(n_req, np.nan), sp_svc - sp_start][order]
+    wait = np.r_[np.full(n_req, np.nan), sp_wait][order]
     trace = hex_ids_arrow(req_of, 32, seed)
     span = hex_ids_arrow(span_no, 16)
     parent = hex_ids_arrow(root_no[req_of], 16)
