@@ -563,3 +563,21 @@ def test_timed_out_calls_record_their_wait():
     waits = np.where(to, dur, dur - 1.0)
     np.testing.assert_allclose(c["queue_wait_s"], waits, atol=2e-6)
     assert res.stats["mean_wait_s"] == pytest.approx(waits.mean(), abs=2e-6)
+
+
+def test_times_past_the_timestamp_range_are_named_errors():
+    arr = poisson_arrivals(1.0, 5, seed=0)
+    # nobody gets through (N = 0) and 70 doublings of a 0.5 s backoff reach ~3e20 s: past 2262
+    cfg = _one_stage(
+        AgentSpec("a"), retry=RetryPolicy(max_retries=70, jitter=0.0), rate_limits=[RateLimit("a", 0, 5e9, 0)]
+    )
+    with pytest.raises(EconomyError, match="simulated time .* outside the timestamps pandas can hold"):
+        simulate(cfg, arr)
+    with pytest.raises(EconomyError, match=r"Outage\('a', 0, 1e\+30\): 1e\+30 s .* outside the timestamps"):
+        simulate(_one_stage(AgentSpec("a"), outages=[Outage("a", 0, 1e30)]), arr)
+    with pytest.raises(EconomyError, match=r"SLOChange at=-1000000000000.0: .* outside"):
+        simulate(_one_stage(AgentSpec("a"), slo_changes=[SLOChange(-1e12, timeout_s=1.0)]), arr)
+    # 20 doublings stay in range: the run completes and every call is rate limited
+    cfg.retry = RetryPolicy(max_retries=20, jitter=0.0)
+    sp = simulate(cfg, arr).spans
+    assert (sp["end_ts"] >= sp["start_ts"]).all() and sp["end_ts"].max().year < 2262

@@ -607,7 +607,26 @@ def _to_seconds(x, t0: pd.Timestamp) -> float:
         return float(x)
     ts = pd.Timestamp(x)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return (ts - t0).total_seconds()
+    return (ts.value - t0.value) / 1e9  # integers: no Timedelta overflow
+
+
+def _time_range_us(base_ns: int) -> tuple[int, int]:
+    """Microseconds from ``base_ns`` to the first / last nanosecond timestamp pandas can hold."""
+    return (pd.Timestamp.min.value - base_ns) // 1000 + 1, (pd.Timestamp.max.value - base_ns) // 1000 - 1
+
+
+def _check_time_range(sec, base_ns: int, what: str) -> None:
+    """Seconds from ``base_ns`` must give timestamps within 1677-09-21 .. 2262-04-11 (EconomyError)."""
+    sec = np.asarray(sec, float)
+    us = np.round(sec[np.isfinite(sec)] * 1e6)
+    lo, hi = _time_range_us(base_ns)
+    bad = (us < lo) | (us > hi)
+    if bad.any():
+        x = float(us[bad][np.argmax(np.abs(us[bad]))]) / 1e6
+        raise EconomyError(
+            f"{what}: {x:.6g} s from the first arrival is outside the timestamps pandas can hold "
+            f"({pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d})"
+        )
 
 
 def simulate(
@@ -694,6 +713,8 @@ def simulate(
     servers = np.array([a.servers for a in agents], dtype=np.int64)
     svc_kind = np.array([1 if a.service == "exponential" else 0 for a in agents], dtype=np.int64)
     # epochs of routing shares and timeout
+    for ch in cfg.slo_changes:
+        _check_time_range([_to_seconds(ch.at, t0)], t0.value, f"SLOChange at={ch.at!r}")
     changes = sorted(cfg.slo_changes, key=lambda c: _to_seconds(c.at, t0))
     ep_t = [-np.inf]
     share = [f("share")]
@@ -711,6 +732,8 @@ def simulate(
         share.append(row)
         tmo.append(tmo[-1] if ch.timeout_s is None else float(ch.timeout_s))
     for sh in list(cfg.outages) + list(cfg.rate_limits):
+        what = f"{type(sh).__name__}({sh.agent!r}, {sh.start!r}, {sh.end!r})"
+        _check_time_range([_to_seconds(sh.start, t0), _to_seconds(sh.end, t0)], t0.value, what)
         if not _to_seconds(sh.start, t0) < _to_seconds(sh.end, t0):
             raise EconomyError(
                 f"{type(sh).__name__}({sh.agent!r}, {sh.start!r}, {sh.end!r}): start must be before end"
@@ -845,7 +868,7 @@ def simulate(
         "wall_s": wall,
         "requests_per_min_wall": n_req / max(wall, 1e-9) * 60.0,
         # calls that joined a queue: served ones until service, timed-out ones until the timeout
-        "mean_wait_s": float(np.nanmean(sp_wait)) if len(sp_req) else float("nan"),
+        "mean_wait_s": float(np.nanmean(sp_wait)) if np.isfinite(sp_wait).any() else float("nan"),
         "horizon_s": float(t_rel[-1]) if n_req else 0.0,
         "origin": t0,
     }
@@ -881,6 +904,12 @@ def _build_spans(
 
     def ts(sec):
         sec = np.asarray(sec, float)
+        _check_time_range(
+            sec,
+            base_ns,
+            "simulated time (long rate-limit windows, retries and backoff, time_scale or repeat "
+            "can push calls past the timestamp range)",
+        )
         fin = np.isfinite(sec)
         v = base_ns + np.where(fin, np.round(np.where(fin, sec, 0) * 1e6), 0).astype(np.int64) * 1000
         return pa.array(v, mask=~fin, type=pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
@@ -959,7 +988,12 @@ def _build_spans(
 
 def _shock_table(cfg: SimulationConfig, t0: pd.Timestamp) -> pd.DataFrame:
     rows = []
-    ts = lambda x: t0 + pd.to_timedelta(_to_seconds(x, t0), unit="s")  # noqa: E731
+
+    def ts(x):
+        sec = _to_seconds(x, t0)
+        _check_time_range([sec], t0.value, f"shock time {x!r}")
+        return t0 + pd.to_timedelta(sec, unit="s")
+
     servers = {a.name: a.servers for a in cfg.agents}
     for o in cfg.outages:
         c = servers[o.agent]
