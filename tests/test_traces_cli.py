@@ -272,3 +272,35 @@ def test_ingest_outputs_never_collide_with_each_other_or_an_input(tmp_path, caps
     finally:
         os.chdir(cwd)
     assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "opts,message",
+    [
+        (["--outage", "solve_large:nan:10:1"], "START must be finite seconds"),
+        (["--outage", "solve_large:1:inf:0.5"], "END must be finite seconds"),
+        (["--outage", "solve_large:0:1e30:0.5"], "END must be finite seconds within"),
+        (["--outage", "solve_large:0:10:half"], "FRACTION must be a number"),
+        (["--rate-limit", "triage_small:1:2:2.7"], "N (calls per second) must be a non-negative integer, got '2.7'"),
+        (["--rate-limit", "triage_small:1:2:-3"], "N (calls per second) must be a non-negative integer, got '-3'"),
+        (["--rate-limit", "triage_small:1:2:1e30"], "must be a non-negative integer, got '1e30'"),
+        (["--rate-limit", "triage_small:1:2:" + "9" * 30], "max_per_s must be an integer below"),
+        (["--retries", "-1"], "--retries must be a non-negative integer"),
+        (["--seed", "-1"], "--seed must be an integer in [0, 2**32)"),
+        (["--seed", str(2**32)], "--seed must be an integer in [0, 2**32)"),
+        (["--time-scale", "0"], "--time-scale must be a positive finite number"),
+        (["--time-scale", "-2"], "--time-scale must be a positive finite number"),
+        (["--time-scale", "nan"], "--time-scale must be a positive finite number"),
+        (["--timeout", "-5"], "--timeout must be a positive finite number"),
+        (["--timeout", "inf"], "--timeout must be a positive finite number"),
+        (["--max-requests", "-5"], "--max-requests must be at least 1"),
+        (["--max-requests", "0"], "--max-requests must be at least 1"),
+        (["--repeat", "0"], "--repeat must be at least 1"),
+    ],
+)
+def test_simulate_traces_rejects_bad_numbers_before_reading(tmp_path, capsys, opts, message):
+    out = tmp_path / "s.parquet"
+    rc = main(["simulate-traces", *opts, "-o", str(out), "--arrivals", str(tmp_path / "nope.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1 and message in err and "no such file" not in err
+    assert not out.exists()

@@ -12,6 +12,7 @@ shocks table (``--shocks``, default ``<output>.shocks.csv``).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from dsge_agents.errors import DSGEError
@@ -38,19 +39,55 @@ def _parse_shock(text: str, kind: str):
         form = "AGENT:START:END:FRACTION" if kind == "outage" else "AGENT:START:END:N"
         raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: expected {form}")
     agent, a, b, v = parts
+    opt = f"--{kind.replace('_', '-')} {text!r}"
     try:
-        start, end, val = float(a), float(b), float(v)
+        start, end = float(a), float(b)
     except ValueError:
-        raise DSGEError(
-            f"--{kind.replace('_', '-')} {text!r}: START, END and the value must be numbers"
-        ) from None
+        raise DSGEError(f"{opt}: START and END must be numbers (seconds from the first arrival)") from None
+    for name, t in (("START", start), ("END", end)):
+        # no timestamp is more than 2**63 ns ≈ 9.2e9 s from any other one pandas can hold
+        if not (math.isfinite(t) and abs(t) <= _MAX_SECONDS):
+            raise DSGEError(f"{opt}: {name} must be finite seconds within ±{_MAX_SECONDS:.2g}, got {t:g}")
     if end <= start:
-        raise DSGEError(f"--{kind.replace('_', '-')} {text!r}: END must be after START")
+        raise DSGEError(f"{opt}: END must be after START")
     if kind == "outage":
+        try:
+            val = float(v)
+        except ValueError:
+            raise DSGEError(f"{opt}: FRACTION must be a number in [0, 1]") from None
         if not 0 <= val <= 1:
-            raise DSGEError(f"--outage {text!r}: FRACTION must be in [0, 1]")
+            raise DSGEError(f"{opt}: FRACTION must be in [0, 1]")
         return Outage(agent, start, end, val)
-    return RateLimit(agent, start, end, int(val))
+    try:
+        n = int(v)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise DSGEError(f"{opt}: N (calls per second) must be a non-negative integer, got {v!r}")
+    return RateLimit(agent, start, end, n)
+
+
+_MAX_SECONDS = 9.2e9
+
+
+def _check_options(args) -> None:
+    """Numeric options, checked before anything is read (the arrivals may need a download)."""
+
+    def bad(opt, need, got):
+        raise DSGEError(f"{opt} must be {need}, got {got!r}")
+
+    if args.retries < 0:
+        bad("--retries", "a non-negative integer", args.retries)
+    if not 0 <= args.seed < 2**32:
+        bad("--seed", "an integer in [0, 2**32)", args.seed)
+    if not (math.isfinite(args.time_scale) and args.time_scale > 0):
+        bad("--time-scale", "a positive finite number", args.time_scale)
+    if args.repeat < 1:
+        bad("--repeat", "at least 1", args.repeat)
+    if args.max_requests is not None and args.max_requests < 1:
+        bad("--max-requests", "at least 1", args.max_requests)
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        bad("--timeout", "a positive finite number of seconds", args.timeout)
 
 
 def register(subparsers) -> None:
@@ -92,6 +129,7 @@ def run(args) -> int:
     from dsge_agents.traces import writers
     from dsge_agents.traces.simulate import RetryPolicy, SimulationConfig, simulate
 
+    _check_options(args)
     out = _check_out(args.output, args.force)
     shocks_path = _check_out(args.shocks or out.with_name(out.name + ".shocks.csv"), args.force)
     # the options are checked before the arrivals are loaded (which may download a data set)
