@@ -281,8 +281,14 @@ def test_ingest_outputs_never_collide_with_each_other_or_an_input(tmp_path, caps
         (["--outage", "solve_large:1:inf:0.5"], "END must be finite seconds"),
         (["--outage", "solve_large:0:1e30:0.5"], "END must be finite seconds within"),
         (["--outage", "solve_large:0:10:half"], "FRACTION must be a number"),
-        (["--rate-limit", "triage_small:1:2:2.7"], "N (calls per second) must be a non-negative integer, got '2.7'"),
-        (["--rate-limit", "triage_small:1:2:-3"], "N (calls per second) must be a non-negative integer, got '-3'"),
+        (
+            ["--rate-limit", "triage_small:1:2:2.7"],
+            "N (calls per second) must be a non-negative integer, got '2.7'",
+        ),
+        (
+            ["--rate-limit", "triage_small:1:2:-3"],
+            "N (calls per second) must be a non-negative integer, got '-3'",
+        ),
         (["--rate-limit", "triage_small:1:2:1e30"], "must be a non-negative integer, got '1e30'"),
         (["--rate-limit", "triage_small:1:2:" + "9" * 30], "max_per_s must be an integer below"),
         (["--retries", "-1"], "--retries must be a non-negative integer"),
@@ -304,3 +310,31 @@ def test_simulate_traces_rejects_bad_numbers_before_reading(tmp_path, capsys, op
     err = capsys.readouterr().err
     assert rc == 1 and message in err and "no such file" not in err
     assert not out.exists()
+
+
+def test_simulate_traces_refuses_to_overwrite_its_inputs_or_mix_outputs(tmp_path, capsys, monkeypatch):
+    from dsge_agents.traces.simulate import poisson_arrivals
+
+    arr = tmp_path / "arr.csv"
+    poisson_arrivals(2.0, 50, seed=0).to_csv(arr, index=False)
+    before = arr.read_bytes()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        (["-o", "x.csv", "--shocks", "x.csv"], "--shocks x.csv is the span table -o x.csv"),
+        (["-o", "y.csv", "--shocks", "sub/../y.csv", "--force"], "is the span table"),
+        (["-o", "arr.csv", "--force"], "-o arr.csv is the --arrivals file"),
+        (["-o", "sub/../arr.csv", "--force"], "is the --arrivals file"),
+        (["-o", "z.parquet", "--shocks", str(arr), "--force"], "--shocks"),
+    ]
+    for opts, message in cases:
+        assert main(["simulate-traces", "--arrivals", "arr.csv", *opts]) == 1
+        err = capsys.readouterr().err
+        assert message in err, err
+    assert arr.read_bytes() == before
+    assert not any((tmp_path / n).exists() for n in ("x.csv", "y.csv", "z.parquet"))
+    # distinct names work
+    assert (
+        main(["simulate-traces", "--arrivals", "arr.csv", "-o", "ok.csv", "--shocks", "ok.shocks.csv"]) == 0
+    )
+    assert pd.read_csv(tmp_path / "ok.csv")["trace_id"].nunique() == 50
