@@ -7,12 +7,13 @@ and the agent's speeds (prefill tokens/s, decode tokens/s, fixed overhead) or is
 exponential (``service="exponential"``, for queueing checks). After service the
 request moves to a successor stage with the edge's branch probability (the
 remaining probability ends the request). Shocks: capacity outages (a fraction of
-an agent's servers down on [start, end); jobs in service finish), rate-limit
-windows (at most N calls per second; extra calls fail at once with
+an agent's servers, rounded to whole servers, down on [start, end); jobs in service finish),
+rate-limit windows (at most N calls per calendar second; extra calls fail at once with
 ``error_type = "rate_limited"``), SLO-rule changes (new routing shares and/or a new
 queueing timeout from a given time; calls not started within the timeout are
 abandoned with ``error_type = "timeout"``), and client retries with exponential
-backoff. Arrivals (times and token counts) come from a real trace.
+backoff. Arrivals (times and token counts) come from a real trace (one request per
+trace of a span table, see :func:`_request_arrivals`).
 
 Output: the canonical span table (one root ``invoke_agent`` span per request and
 one ``chat`` span per call attempt, with ``queue_wait_s`` and ``stage`` as extra
@@ -164,7 +165,7 @@ class Outage:
 
 @dataclass
 class RateLimit:
-    """At most ``max_per_s`` calls to ``agent`` per calendar second (of the calls' ``start_ts``) on [start, end)."""
+    """At most ``max_per_s`` calls to ``agent`` per calendar second of their ``start_ts``, on [start, end)."""
 
     agent: str
     start: Any
@@ -646,8 +647,8 @@ def simulate(
     Parameters
     ----------
     config : the DAG and shocks (default :meth:`SimulationConfig.default`).
-    arrivals : DataFrame (``start_ts``, ``input_tokens``, ``output_tokens``; root spans of a
-        span table are used) or a trace file (Azure, any span format).
+    arrivals : DataFrame (``start_ts``, ``input_tokens``, ``output_tokens``; a span table gives
+        one request per trace, see :func:`_request_arrivals`) or a trace file (Azure, any span format).
     seed : random seed (routing, branching, backoff jitter, exponential service), 0 <= seed < 2**32;
         it is part of every trace and span id, so runs with different seeds can be concatenated.
     time_scale : arrivals are compressed by this factor (2 = twice the rate).
