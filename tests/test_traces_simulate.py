@@ -488,7 +488,7 @@ def test_runs_with_different_seeds_can_be_concatenated(tmp_path):
     "servers,fraction,down", [(1, 0.5, 1), (3, 0.5, 2), (4, 0.1, 0), (5, 0.5, 3), (10, 0.35, 4)]
 )
 def test_outage_takes_whole_servers_rounded_half_up_and_reports_them(servers, fraction, down):
-    """Nearest whole number of servers, halves up; under overload exactly servers − down serve in the window."""
+    """Nearest whole number of servers, halves up; overloaded, exactly servers − down serve in the window."""
     cfg = _one_stage(
         AgentSpec("a", servers=servers, overhead_s=1.0, prefill_tps=np.inf, decode_tps=np.inf),
         outages=[Outage("a", 20.0, 60.0, fraction)],

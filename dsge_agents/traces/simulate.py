@@ -42,7 +42,10 @@ from dsge_agents.traces.schema import CANONICAL_COLUMNS
 
 # ----------------------------------------------------------------------------- checks
 def _number(x, what: str, *, lo=None, hi=None, strict: bool = False, inf: bool = False) -> float:
-    """``x`` as a finite (``inf``: or +inf) float in [lo, hi] (``strict``: > lo), else :class:`EconomyError` naming ``what``."""
+    """``x`` as a finite (``inf``: or +inf) float in [lo, hi] (``strict``: > lo).
+
+    Anything else is an :class:`EconomyError` naming ``what``.
+    """
     try:
         v = float(x)
     except (TypeError, ValueError):
