@@ -65,9 +65,9 @@ def _integer(x, what: str, *, lo=None, hi=None) -> int:
     if not ok and isinstance(x, (float, np.floating)) and math.isfinite(x) and float(x).is_integer():
         ok = True
     top = (1 << 62) if hi is None else hi
-    if ok and int(x) >= top:
+    if ok and hi is None and int(x) >= top:
         raise EconomyError(f"{what} must be an integer below {top:.3g}, got {x!r}")
-    if not ok or (lo is not None and int(x) < lo):
+    if not ok or (lo is not None and int(x) < lo) or int(x) >= top:
         rng = f"in [{lo}, {hi})" if hi is not None else f">= {lo}" if lo is not None else ""
         raise EconomyError(f"{what} must be an integer {rng}".rstrip() + f", got {x!r}")
     return int(x)
