@@ -390,3 +390,20 @@ def test_a_column_repeated_in_a_csv_header_is_a_named_error(tmp_path):
     p.write_text("\n".join([lines[0] + ",model"] + [ln + ",claude" for ln in lines[1:]]) + "\n")
     with pytest.raises(TraceFormatError, match=r"dup\.csv: line 1: column\(s\) 'model' appear more than once"):
         R.read_spans(p)
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_otlp_all_zero_parent_id_is_a_root(tmp_path, engine):
+    import json
+
+    root = {"traceId": "ab" * 16, "spanId": "11" * 8, "parentSpanId": "0" * 16, "name": "invoke_agent p",
+            "startTimeUnixNano": "1717200000000000000", "endTimeUnixNano": "1717200001000000000"}
+    child = dict(root, spanId="22" * 8, parentSpanId="11" * 8, name="chat")
+    p = tmp_path / "z.json"
+    p.write_text(json.dumps(_otlp_doc(root)) + "\n" + json.dumps(_otlp_doc(child)) + "\n")
+    got = R.read_otlp_json(p, engine=engine)
+    assert got["parent_span_id"].isna().tolist() == [True, False]
+    from dsge_agents.traces.validate import validate
+
+    _, rep = validate(got, "quarantine", quarantine_path=tmp_path / "q.parquet")
+    assert rep.quarantined_rows == 0

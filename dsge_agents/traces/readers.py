@@ -1106,7 +1106,7 @@ def _otlp_python_columns(path: Path):
                     status = _otlp_status(st.get("code", 0))
                     cols["trace_id"].append(sp.get("traceId"))
                     cols["span_id"].append(sp.get("spanId"))
-                    cols["parent_span_id"].append(sp.get("parentSpanId") or None)
+                    cols["parent_span_id"].append(_otlp_parent(sp.get("parentSpanId")))
                     cols["name"].append(sp.get("name"))
                     for k in (
                         "operation",
@@ -1323,7 +1323,7 @@ def _otlp_engine_columns(path: Path):
         for c, f in (("trace_id", "traceId"), ("span_id", "spanId"), ("parent_span_id", "parentSpanId"),
                      ("name", "name"), ("kind", "kind")):
             cols[c] = _json_scalars(pc.struct_field(sp, f))
-        cols["parent_span_id"] = np.array([v if v else None for v in cols["parent_span_id"]], dtype=object)
+        cols["parent_span_id"] = np.array([_otlp_parent(v) for v in cols["parent_span_id"]], dtype=object)
         starts = _json_scalars(pc.struct_field(sp, "startTimeUnixNano")).tolist()
         ends = _json_scalars(pc.struct_field(sp, "endTimeUnixNano")).tolist()
         status_ = pc.struct_field(sp, "status")
@@ -1382,6 +1382,14 @@ def _otlp_engine_columns(path: Path):
     else:
         rows = np.arange(1, n + 1)
     return ordered, starts, ends, rows
+
+
+def _otlp_parent(v):
+    """``parentSpanId``: empty, or the all-zero id (OpenTelemetry's invalid SpanId, which some
+    exporters write for roots), is no parent."""
+    if not v or (isinstance(v, str) and not v.strip("0")):
+        return None
+    return v
 
 
 def _otlp_status(code) -> str:
