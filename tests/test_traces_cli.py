@@ -338,3 +338,12 @@ def test_simulate_traces_refuses_to_overwrite_its_inputs_or_mix_outputs(tmp_path
         main(["simulate-traces", "--arrivals", "arr.csv", "-o", "ok.csv", "--shocks", "ok.shocks.csv"]) == 0
     )
     assert pd.read_csv(tmp_path / "ok.csv")["trace_id"].nunique() == 50
+
+
+@pytest.mark.parametrize("fmt, name", [("canonical", "s.json"), ("phoenix", "s.csv"), ("langsmith", "s.parquet"),
+                                       ("otlp", "s.csv")])
+def test_simulate_traces_output_suffix_must_fit_the_format(tmp_path, capsys, fmt, name):
+    """Else e.g. CSV text lands in a .json file, which ingest then cannot read."""
+    out = tmp_path / name
+    rc = main(["simulate-traces", "--format", fmt, "-o", str(out), "--arrivals", str(tmp_path / "nope.csv")])
+    assert rc == 1 and f"--format {fmt} writes" in capsys.readouterr().err and not out.exists()
