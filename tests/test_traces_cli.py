@@ -254,8 +254,8 @@ def test_ingest_outputs_never_collide_with_each_other_or_an_input(tmp_path, caps
         (["-o", "same.csv", "--report", "same.csv"], "--report and -o name the same file"),
         (["-o", "q.csv", "--quarantine", "q.csv"], "--quarantine and -o name the same file"),
         (["-o", "o.csv", "--report", "r.json", "--quarantine", "r.json"], "--quarantine and --report name the same"),
-        (["-o", "in.parquet", "--force"], "-o in.parquet is one of the input files"),
-        (["-o", "o.csv", "--report", "in.parquet", "--force"], "--report in.parquet is one of the input files"),
+        (["-o", "in.parquet", "--force"], "-o in.parquet is an input file"),
+        (["-o", "o.csv", "--report", "in.parquet", "--force"], "--report in.parquet is an input file"),
         (["-o", "adir.csv", "--force"], "adir.csv is a directory"),
         (["-o", "o.csv", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler applies to --engine dask"),
     ]
@@ -321,10 +321,10 @@ def test_simulate_traces_refuses_to_overwrite_its_inputs_or_mix_outputs(tmp_path
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path)
     cases = [
-        (["-o", "x.csv", "--shocks", "x.csv"], "--shocks x.csv is the span table -o x.csv"),
-        (["-o", "y.csv", "--shocks", "sub/../y.csv", "--force"], "is the span table"),
-        (["-o", "arr.csv", "--force"], "-o arr.csv is the --arrivals file"),
-        (["-o", "sub/../arr.csv", "--force"], "is the --arrivals file"),
+        (["-o", "x.csv", "--shocks", "x.csv"], "--shocks and -o name the same file x.csv"),
+        (["-o", "y.csv", "--shocks", "sub/../y.csv", "--force"], "--shocks and -o name the same file"),
+        (["-o", "arr.csv", "--force"], "-o arr.csv is an input file"),
+        (["-o", "sub/../arr.csv", "--force"], "is an input file"),
         (["-o", "z.parquet", "--shocks", str(arr), "--force"], "--shocks"),
     ]
     for opts, message in cases:

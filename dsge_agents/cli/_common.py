@@ -98,10 +98,37 @@ def one_shot(model):
 
 
 def check_output(path, force: bool) -> Path:
-    """Refuse to overwrite an existing user-named output file unless ``force``."""
+    """Refuse to overwrite an existing user-named output file unless ``force`` (a directory
+    never), and name a missing parent directory."""
     p = Path(path)
+    if p.is_dir():
+        raise OutputExistsError(f"{p} is a directory; name an output file")
     if p.exists() and not force:
         raise OutputExistsError(f"{p} exists; use --force to overwrite it")
     if p.parent and not p.parent.exists():
         raise OutputExistsError(f"directory {p.parent} does not exist")
     return p
+
+
+def check_distinct(outputs: dict, inputs) -> None:
+    """Outputs (option -> path; None skipped) must differ from each other and from every input,
+    whatever ``--force`` says: one file cannot hold two results, and an input is never
+    overwritten. Paths are compared resolved (``./a.csv`` is ``a.csv``)."""
+    import os
+
+    def same(a: Path, b: Path) -> bool:  # also through a hard link
+        return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))
+
+    seen: list[tuple[Path, str]] = []
+    ins = [Path(t).resolve() for t in inputs]
+    for opt, path in outputs.items():
+        if path is None:
+            continue
+        r = Path(path).resolve()
+        if any(same(r, i) for i in ins):
+            raise OutputExistsError(f"{opt} {path} is an input file; name another file "
+                                    "(inputs are never overwritten, also not with --force)")
+        for q, other in seen:
+            if same(r, q):
+                raise OutputExistsError(f"{opt} and {other} name the same file {path}; give each its own")
+        seen.append((r, opt))

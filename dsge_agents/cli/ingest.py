@@ -19,39 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+from dsge_agents.cli._common import OutputExistsError, check_distinct, check_output
 from dsge_agents.errors import DSGEError
-
-
-class OutputExistsError(DSGEError):
-    """An output file exists and ``--force`` was not given."""
-
-
-def _check_out(path, force: bool) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        raise OutputExistsError(f"{p} is a directory; name an output file")
-    if p.exists() and not force:
-        raise OutputExistsError(f"{p} exists; use --force to overwrite it")
-    if not p.parent.exists():
-        raise OutputExistsError(f"directory {p.parent} does not exist")
-    return p
-
-
-def check_distinct(outputs: dict, inputs) -> None:
-    """Outputs (option -> path) must differ from each other and from every input, whatever
-    ``--force`` says: one file cannot hold two results, and an input is never overwritten."""
-    seen: dict[Path, str] = {}
-    ins = {Path(t).resolve() for t in inputs}
-    for opt, path in outputs.items():
-        if path is None:
-            continue
-        r = Path(path).resolve()
-        if r in ins:
-            raise OutputExistsError(f"{opt} {path} is one of the input files; name another file "
-                                    "(inputs are never overwritten, also not with --force)")
-        if r in seen:
-            raise OutputExistsError(f"{opt} and {seen[r]} name the same file {path}; give each its own")
-        seen[r] = opt
 
 
 def _write(panel, out: Path, wide: bool) -> None:
@@ -120,10 +89,10 @@ def run(args) -> int:
     from dsge_agents.traces.schema import REQUIRED_COLUMNS
     from dsge_agents.traces.validate import free_path, validate
 
-    out = _check_out(args.output, args.force)
+    out = check_output(args.output, args.force)
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         raise OutputExistsError(f"{out}: the output must end in .parquet or .csv")
-    report_path = _check_out(args.report, args.force) if args.report else None
+    report_path = check_output(args.report, args.force) if args.report else None
     duck = _duck_settings(args)  # bad --threads / --memory-limit: said before any reading
     from dsge_agents.traces.aggregate import period_ns
 

@@ -13,23 +13,10 @@ shocks table (``--shocks``, default ``<output>.shocks.csv``).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
+from dsge_agents.cli._common import check_distinct, check_output
 from dsge_agents.errors import DSGEError
-
-
-class OutputExistsError(DSGEError):
-    """An output file exists and ``--force`` was not given."""
-
-
-def _check_out(path, force: bool) -> Path:
-    p = Path(path)
-    if p.exists() and not force:
-        raise OutputExistsError(f"{p} exists; use --force to overwrite it")
-    if not p.parent.exists():
-        raise OutputExistsError(f"directory {p.parent} does not exist")
-    return p
 
 
 def _parse_shock(text: str, kind: str):
@@ -91,23 +78,6 @@ def _check_options(args) -> None:
         bad("--timeout", "a positive finite number of seconds", args.timeout)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    a, b = Path(a).resolve(), Path(b).resolve()
-    return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))
-
-
-def _check_paths(out: Path, shocks: Path, arrivals) -> None:
-    """The span table, the shocks table and the arrivals file must be three different files."""
-    if _same_file(out, shocks):
-        raise DSGEError(f"--shocks {shocks} is the span table -o {out}; give them different names")
-    if arrivals is not None:
-        for opt, p in (("-o", out), ("--shocks", shocks)):
-            if _same_file(p, arrivals):
-                raise DSGEError(
-                    f"{opt} {p} is the --arrivals file; refusing to overwrite the input (even with --force)"
-                )
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "simulate-traces",
@@ -165,9 +135,9 @@ def run(args) -> int:
         raise DSGEError(f"-o {out}: --format {args.format} writes {' / '.join(ok)} files")
     shocks_path = Path(args.shocks) if args.shocks else out.with_name(out.name + ".shocks.csv")
     local = args.arrivals not in ("azure-conv", "azure-code")
-    _check_paths(out, shocks_path, args.arrivals if local else None)
-    out = _check_out(out, args.force)
-    shocks_path = _check_out(shocks_path, args.force)
+    check_distinct({"-o": out, "--shocks": shocks_path}, [args.arrivals] if local else [])
+    out = check_output(out, args.force)
+    shocks_path = check_output(shocks_path, args.force)
     # the options are checked before the arrivals are loaded (which may download a data set)
     cfg = SimulationConfig.default() if args.model == "default" else SimulationConfig.from_economy(args.model)
     cfg.outages = [_parse_shock(x, "outage") for x in args.outage]
