@@ -92,3 +92,21 @@ steady_state: {x: 0, pi: 0, i: 0, rn: 0}
     assert main(["solve", str(p)]) == 1
     err = capsys.readouterr().err
     assert "IndeterminacyError" in err and "1 eigenvalue(s)" in err and "2 forward-looking" in err
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["solve", "m.yaml", "--json", "m.yaml", "--force"], "--json m.yaml is an input file"),
+    (["irf", "m.yaml", "--csv", "./m.yaml", "--force"], "--csv ./m.yaml is an input file"),
+    (["irf", "m.yaml", "--csv", "a.csv", "--plot", "a.csv"], "--plot and --csv name the same file"),
+    (["moments", "m.yaml", "--csv", "m.yaml", "--force"], "--csv m.yaml is an input file"),
+    (["export", "m.yaml", "--to", "mod", "-o", "m.yaml", "--force"], "-o m.yaml is an input file"),
+])
+def test_outputs_never_overwrite_the_model_file(nk3_path, tmp_path, capsys, monkeypatch, argv, msg):
+    import shutil
+
+    shutil.copy(nk3_path, tmp_path / "m.yaml")
+    before = (tmp_path / "m.yaml").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 1
+    assert msg in capsys.readouterr().err
+    assert (tmp_path / "m.yaml").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml"]

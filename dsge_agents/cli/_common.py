@@ -132,3 +132,8 @@ def check_distinct(outputs: dict, inputs) -> None:
             if same(r, q):
                 raise OutputExistsError(f"{opt} and {other} name the same file {path}; give each its own")
         seen.append((r, opt))
+
+
+def model_inputs(model) -> list:
+    """The model argument as an input file for :func:`check_distinct` (none for a bundled name)."""
+    return [model] if model and Path(model).is_file() else []

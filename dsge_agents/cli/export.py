@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dsge_agents.cli._common import load_model
+from dsge_agents.cli._common import check_distinct, load_model, model_inputs
 from dsge_agents.errors import DSGEError
 
 
@@ -18,6 +18,7 @@ def run(args) -> int:
     if args.to != "mod":
         raise ExportError(f"unsupported export format {args.to!r} (only 'mod')")
     out = Path(args.output)
+    check_distinct({"-o": out}, model_inputs(args.model))
     if out.exists() and not args.force:
         raise ExportError(f"{out} exists; use --force to overwrite")
     m = _load(args.model)

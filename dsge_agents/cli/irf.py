@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsge_agents.cli._common import one_shot
+from dsge_agents.cli._common import check_distinct, model_inputs
 from dsge_agents.cli.solve import check_output, load_model
 
 _MARK = "dsge-agents irf"
@@ -81,6 +82,7 @@ def run(args) -> int:
     from dsge_agents.linear import solve
     if args.periods < 1:
         raise DSGEError("--periods must be at least 1")
+    check_distinct({"--csv": args.csv, "--plot": args.plot}, model_inputs(args.model))
     csv = check_output(args.csv, args.force) if args.csv else None
     plot = check_output(args.plot, args.force) if args.plot else None
     m = load_model(args.model)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dsge_agents.cli._common import check_distinct, model_inputs
 from dsge_agents.cli.solve import check_output, load_model
 
 
@@ -21,6 +22,7 @@ def moments_table(sol, nlags: int = 5) -> pd.DataFrame:
 
 def run(args) -> int:
     from dsge_agents.linear import solve
+    check_distinct({"--csv": args.csv}, model_inputs(args.model))
     csv = check_output(args.csv, args.force) if args.csv else None
     m = load_model(args.model)
     sol = solve(m)
