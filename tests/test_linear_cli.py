@@ -110,3 +110,26 @@ def test_outputs_never_overwrite_the_model_file(nk3_path, tmp_path, capsys, monk
     assert main(argv) == 1
     assert msg in capsys.readouterr().err
     assert (tmp_path / "m.yaml").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml"]
+
+
+@pytest.mark.parametrize("argv, opt", [
+    (["whatif", "m.yaml", "--set", "phi_pi=2", "--csv", "out"], "out"),
+    (["transition", "m.yaml", "--set", "phi_pi=2", "--plot", "out"], "out"),
+    (["determinacy", "m.yaml", "--grid", "phi_pi=0:2:3", "--csv", "out"], "out"),
+    (["optimal-rule", "m.yaml", "--loss", "x=1", "--params", "phi_pi", "--json", "out"], "out"),
+    (["equilibrium", "--json", "out"], "out"),
+])
+def test_policy_commands_keep_existing_outputs_without_force(nk3_path, tmp_path, capsys, monkeypatch, argv, opt):
+    """These commands overwrote an existing --csv / --plot / --json file; now, as every other
+    command, they need --force, and never write over the model file."""
+    import shutil
+
+    shutil.copy(nk3_path, tmp_path / "m.yaml")
+    (tmp_path / "out").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 1
+    assert "out exists; use --force" in capsys.readouterr().err
+    assert (tmp_path / "out").read_text() == "mine"
+    if "m.yaml" in argv:
+        assert main([*argv[:-1], "m.yaml", "--force"]) == 1
+        assert "m.yaml is an input file" in capsys.readouterr().err

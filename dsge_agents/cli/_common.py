@@ -137,3 +137,17 @@ def check_distinct(outputs: dict, inputs) -> None:
 def model_inputs(model) -> list:
     """The model argument as an input file for :func:`check_distinct` (none for a bundled name)."""
     return [model] if model and Path(model).is_file() else []
+
+
+def guard_outputs(args, outputs: dict) -> None:
+    """Before any work: the outputs (option -> path or None) differ from each other and from the
+    model file, and none exists unless ``--force`` (:func:`check_distinct`, :func:`check_output`)."""
+    check_distinct(outputs, model_inputs(getattr(args, "model", None)))
+    for path in outputs.values():
+        if path:
+            check_output(path, getattr(args, "force", False))
+
+
+def add_force(p) -> None:
+    """The ``--force`` option of a command that writes files."""
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")

@@ -1,11 +1,13 @@
 """``dsge-agents determinacy [MODEL] --grid NAME=START:STOP:N [--grid ...]``: determinacy map."""
 from __future__ import annotations
 
+from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.cli.whatif import add_model_argument, load_model_arg, save_figure
 from dsge_agents.errors import PolicyError
 
 
 def run(args) -> int:
+    guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     from dsge_agents.policy.determinacy import determinacy_map
     from dsge_agents.policy.sweep import parse_grid_spec
     if not args.grid:
@@ -53,4 +55,5 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="local worker processes (default: all cores; 0 = in-process)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force(p)
     p.set_defaults(func=run)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.errors import EconomyError
 
 
@@ -33,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--tol", type=float, default=1e-10, help="relative excess-demand tolerance")
     p.add_argument("--k-convergence", action="store_true", help="also run the K = 4..64 convergence study")
     p.add_argument("--plot", default=None, help="write the price figure to this file")
+    add_force(p)
     p.set_defaults(func=run)
 
 
@@ -113,6 +115,7 @@ def checks(economy, result, k_convergence: bool = False, n_random: int = 200, se
 
 
 def run(args) -> int:
+    guard_outputs(args, {"--plot": args.plot, "--json": args.json_path})
     from dsge_agents.economy.equilibrium import equilibrium
     eco = load_economy(args.model, K=args.K, basis=args.basis, T=args.T)
     res = equilibrium(eco, method=args.method, tol=args.tol)

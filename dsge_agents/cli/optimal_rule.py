@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.cli.whatif import add_model_argument, load_model_arg, parse_weights
 from dsge_agents.errors import PolicyError
 
@@ -29,6 +30,7 @@ def parse_param_bounds(text: str) -> dict:
 
 
 def run(args) -> int:
+    guard_outputs(args, {"--json": args.json})
     from dsge_agents.policy.osr import optimal_rule
     loss = parse_weights(args.loss)
     params = parse_param_bounds(args.params)
@@ -55,4 +57,5 @@ def register(subparsers) -> None:
     p.add_argument("--restarts", type=int, default=4, help="random restarts (default 4)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="PATH", help="write the result as JSON")
+    add_force(p)
     p.set_defaults(func=run)

@@ -1,11 +1,13 @@
 """``dsge-agents transition [MODEL] --set NAME=VALUE [--periods N]``: permanent change, old -> new steady state."""
 from __future__ import annotations
 
+from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.cli.whatif import add_model_argument, load_model_arg, parse_set_args, save_figure
 from dsge_agents.errors import PolicyError
 
 
 def run(args) -> int:
+    guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     from dsge_agents.policy.transition import transition
     changes = parse_set_args(args.set)
     if not changes:
@@ -33,4 +35,5 @@ def register(subparsers) -> None:
     p.add_argument("--first-order-only", action="store_true", help="skip the perfect-foresight path")
     p.add_argument("--csv", metavar="PATH", help="write paths: method,variable,period,value")
     p.add_argument("--plot", metavar="PATH", help="write the figure")
+    add_force(p)
     p.set_defaults(func=run)

@@ -8,7 +8,7 @@ Also holds the small helpers the other policy subcommands share.
 """
 from __future__ import annotations
 
-from dsge_agents.cli._common import load_model
+from dsge_agents.cli._common import add_force, guard_outputs, load_model
 from dsge_agents.errors import PolicyError
 
 
@@ -56,6 +56,7 @@ def save_figure(fig, path) -> None:
 
 # ---------------------------------------------------------------- the command
 def run(args) -> int:
+    guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     from dsge_agents.policy.whatif import scenario_label, whatif
     model = load_model_arg(args.model)
     scen = {}
@@ -96,4 +97,5 @@ def register(subparsers) -> None:
     p.add_argument("--table", metavar="PATH", help="write the moments/loss/welfare table as CSV")
     p.add_argument("--plot", metavar="PATH", help="write the IRF comparison figure")
     p.add_argument("--shock", help="shock shown in the figure (default: the first)")
+    add_force(p)
     p.set_defaults(func=run)
