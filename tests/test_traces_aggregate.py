@@ -349,7 +349,7 @@ def test_ends_query_variants_agree_and_facts_read_from_footers(tmp_path, spans):
         assert agg._duck_facts(con, both, both) == agg._Facts(2 * len(closed), True, False)
         (tmp_path / "broken.parquet").write_bytes(b"not parquet")
         assert agg._duck_facts(con, tmp_path, [str(tmp_path / "broken.parquet")]) == agg._Facts()
-        base = agg._DUCK_BASE.format(unknown="_unknown", rel=rel, extra="", err=agg._ERR_EXACT)
+        base = agg._duck_base(rel, agg._ERR_EXACT)
         con.execute("CREATE TEMP VIEW base AS " + base)
         frames = {}
         for pack in (False, True):

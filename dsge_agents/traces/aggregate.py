@@ -209,9 +209,11 @@ def _finish(
     n_arr = grid(starts, "n_arr")
     n_sc = grid(starts, "n_sc")
     off_s = grid(starts, "off_s")
-    in_tok = np.nan_to_num(grid(starts, "in_tok"))
-    out_tok = np.nan_to_num(grid(starts, "out_tok"))
-    cost = np.nan_to_num(grid(starts, "cost"))
+    # every engine sums to 0 where a group has no values: a NaN here is a NaN sum (infinities
+    # of both signs), shown as NaN rather than zeroed
+    in_tok = grid(starts, "in_tok")
+    out_tok = grid(starts, "out_tok")
+    cost = grid(starts, "cost")
     n_comp = grid(ends, "n_comp")
     off_e = grid(ends, "off_e")
     lat_sum = grid(ends, "lat_sum")
@@ -356,9 +358,8 @@ def _starts_partial(b: pd.DataFrame, P: int) -> pd.DataFrame:
         }
     )
     g = t.groupby(["agent", "b"], sort=False)
-    out = g[["n_arr", "n_sc", "off_s"]].sum()
-    for c in ("in_tok", "out_tok", "cost"):
-        out[c] = g[c].sum(min_count=1)
+    # missing values skipped, 0 for a group without any (as the DuckDB queries sum)
+    out = g[["n_arr", "n_sc", "off_s", "in_tok", "out_tok", "cost"]].sum()
     return out.reset_index()[_START_COLS]
 
 
@@ -526,12 +527,25 @@ _ERR_SPELLINGS = (
 _DUCK_BASE = """
     SELECT coalesce(CAST(agent_name AS VARCHAR), '{unknown}') AS agent,
            epoch_ns(start_ts) AS s, epoch_ns(end_ts) AS e,
-           CAST(ttft_s AS DOUBLE) AS ttft, CAST(input_tokens AS DOUBLE) AS in_tok,
-           CAST(output_tokens AS DOUBLE) AS out_tok, CAST(cost_usd AS DOUBLE) AS cost,
+           {ttft} AS ttft, {in_tok} AS in_tok,
+           {out_tok} AS out_tok, {cost} AS cost,
            {err} AS err,
            CAST(trace_id AS VARCHAR) AS trace_id,
            (parent_span_id IS NULL OR CAST(parent_span_id AS VARCHAR) = '') AS root
     FROM {rel} WHERE start_ts IS NOT NULL{extra}"""
+#: the floating inputs of the base query (canonical column -> name in the query)
+_DUCK_FLOATS = {"ttft_s": "ttft", "input_tokens": "in_tok", "output_tokens": "out_tok", "cost_usd": "cost"}
+
+
+def _duck_base(rel: str, err: str, extra: str = "", nan_null: bool = False) -> str:
+    """The base query over ``rel``. ``nan_null``: floating NaN (which Parquet files from pyarrow,
+    Polars or Spark and CSV text ``nan`` can hold) is read as NULL, as pandas and Dask read it;
+    otherwise the values are taken as they are (see :func:`_duck_panels` for when each is used)."""
+    num = {
+        name: (f"nullif(CAST({c} AS DOUBLE), CAST('NaN' AS DOUBLE))" if nan_null else f"CAST({c} AS DOUBLE)")
+        for c, name in _DUCK_FLOATS.items()
+    }
+    return _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=extra, err=err, **num)
 
 
 def _duck_starts_sql(view: str, P: int, all_ended: bool) -> str:
@@ -548,7 +562,8 @@ def _duck_starts_sql(view: str, P: int, all_ended: bool) -> str:
         n_sc, off = "count(e)", f"coalesce(sum(CASE WHEN e IS NOT NULL THEN s - b * {P} END), 0)"
     return f"""
         SELECT agent, b, count(*) AS n_arr, {n_sc} AS n_sc, {off} AS off_s,
-               sum(in_tok) AS in_tok, sum(out_tok) AS out_tok, sum(cost) AS cost
+               coalesce(sum(in_tok), 0) AS in_tok, coalesce(sum(out_tok), 0) AS out_tok,
+               coalesce(sum(cost), 0) AS cost
         FROM (SELECT *, s // {P} AS b FROM {view}) GROUP BY agent, b"""
 
 
@@ -580,7 +595,7 @@ def _duck_ends_sql(view: str, P: int, *, pack_errors: bool = False, ttft_complet
         SELECT agent, b, {split}, off_e, lat_sum, ttft_sum, {ttft_n},
                q[1] AS q50, q[2] AS q95, q[3] AS q99 FROM (
             SELECT agent, b, {counts}, sum(e - b * {P}) AS off_e, sum(e - s) AS lat_sum,
-                   sum(ttft) AS ttft_sum{ttft_count}, quantile_cont(e - s, [0.5, 0.95, 0.99]) AS q
+                   coalesce(sum(ttft), 0) AS ttft_sum{ttft_count}, quantile_cont(e - s, [0.5, 0.95, 0.99]) AS q
             FROM (SELECT *, e // {P} AS b FROM {view} WHERE e IS NOT NULL) GROUP BY agent, b)"""
 
 
@@ -665,6 +680,49 @@ def duck_connect(threads: int | None = None, memory_limit: str | None = None, pr
     return con
 
 
+def _duck_queries(con, rel: str, P: int, requests: bool, facts: "_Facts", parquet_only: bool, err: str,
+                  nan_null: bool) -> list:
+    """The start- and end-side partial sums of the spans (and of the request table) over ``rel``."""
+    base = _duck_base(rel, err, nan_null=nan_null)
+    con.execute("CREATE OR REPLACE TEMP VIEW base AS " + base)
+    pack = facts.rows is not None and facts.rows < 2**31
+    # the TTFT count is the completion count when no ttft_s is NULL; a NaN read as NULL is not
+    # in the footers' null counts, so not then
+    views = [("base", parquet_only, facts.ttft_null is False and not nan_null)]
+    if requests:
+        # materialised once: both aggregations below read it
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE req AS
+            SELECT '{ALL_AGENT}' AS agent, min(s) AS s, max(e) AS e,
+                   max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok,
+                   sum(out_tok) AS out_tok,
+                   sum(cost) AS cost,
+                   CASE WHEN bool_or(root) THEN bool_or(root AND err) ELSE bool_or(err) END AS err
+            FROM base GROUP BY trace_id""")
+        views.append(("req", False, False))
+    out = []
+    for view, all_ended, ttft_complete in views:
+        starts = con.execute(_duck_starts_sql(view, P, all_ended)).df()
+        if all_ended and facts.end_null is not False:
+            opened = con.execute(
+                f"SELECT agent, b, count(*) AS n_open, sum(s - b * {P}) AS off_open "
+                f"FROM (SELECT *, s // {P} AS b FROM ("
+                + _duck_base(rel, err, extra=" AND end_ts IS NULL", nan_null=nan_null)
+                + ")) GROUP BY agent, b"
+            ).df()
+            if len(opened):
+                starts = starts.merge(opened, on=["agent", "b"], how="left")
+                starts["n_sc"] = starts["n_sc"] - starts["n_open"].fillna(0)
+                starts["off_s"] = starts["off_s"] - starts["off_open"].fillna(0)
+        ends = con.execute(
+            _duck_ends_sql(view, P, pack_errors=pack, ttft_complete=ttft_complete)
+        ).df()
+        if not len(ends):
+            ends = pd.DataFrame({c: [] for c in _END_COLS})
+        out.append((starts[_START_COLS], ends[_END_COLS]))
+    return out
+
+
 def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_limit: str | None,
                  exclude=None, normalize_status: bool = False, progress: bool = False, temp_directory=None):
     """Partial sums per (agent, period) with DuckDB: one scan for the start side, one for the end side.
@@ -682,46 +740,31 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
         err = _ERR_SPELLINGS if normalize_status else _ERR_EXACT
         parquet_only = parquet_files is not None
         facts = _duck_facts(con, source, parquet_files)
-        pack = facts.rows is not None and facts.rows < 2**31
         if parquet_only:
             # local files: read column by column instead of prefetching whole row-group ranges
             # (which include the unread columns between the needed ones); measured on 10 M
             # spans: half the page faults, about 0.15 s less system time, same user time
             con.execute("SET disable_parquet_prefetching=true")
-        base = _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra="", err=err)
-        con.execute("CREATE TEMP VIEW base AS " + base)
-        views = [("base", parquet_only, facts.ttft_null is False)]
-        if requests:
-            # materialised once: both aggregations below read it
-            con.execute(f"""
-                CREATE TEMP TABLE req AS
-                SELECT '{ALL_AGENT}' AS agent, min(s) AS s, max(e) AS e,
-                       max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok,
-                       sum(out_tok) AS out_tok,
-                       sum(cost) AS cost,
-                       CASE WHEN bool_or(root) THEN bool_or(root AND err) ELSE bool_or(err) END AS err
-                FROM base GROUP BY trace_id""")
-            views.append(("req", False, False))
-        out = []
-        for view, all_ended, ttft_complete in views:
-            starts = con.execute(_duck_starts_sql(view, P, all_ended)).df()
-            if all_ended and facts.end_null is not False:
-                opened = con.execute(
-                    f"SELECT agent, b, count(*) AS n_open, sum(s - b * {P}) AS off_open "
-                    f"FROM (SELECT *, s // {P} AS b FROM ("
-                    + _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=" AND end_ts IS NULL", err=err)
-                    + ")) GROUP BY agent, b"
-                ).df()
-                if len(opened):
-                    starts = starts.merge(opened, on=["agent", "b"], how="left")
-                    starts["n_sc"] = starts["n_sc"] - starts["n_open"].fillna(0)
-                    starts["off_s"] = starts["off_s"] - starts["off_open"].fillna(0)
-            ends = con.execute(
-                _duck_ends_sql(view, P, pack_errors=pack, ttft_complete=ttft_complete)
-            ).df()
-            if not len(ends):
-                ends = pd.DataFrame({c: [] for c in _END_COLS})
-            out.append((starts[_START_COLS], ends[_END_COLS]))
+        # Floating inputs are first taken as they are: a NaN (not NULL) among them makes its
+        # group's sum NaN (IEEE 754 propagation; every query sums the floats it reads, and the
+        # request table's root TTFT, a max, is NaN too when one is NaN), and the sums of groups
+        # without values are 0, so a NaN in the partial sums means a NaN in the input. Only then
+        # are the queries run again with NaN read as NULL (as pandas and Dask read it); the
+        # usual input pays nothing for the check (a NULLIF on four columns is a per-row cost).
+        for nan_null in (False, True):
+            if nan_null:
+                # DuckDB takes a Parquet column's min/max statistics as bounds of every value,
+                # but writers leave NaN out of them (parquet-format: "NaNs must not be written
+                # to min_values or max_values"), so its optimizer folds the NULLIF's NaN test to
+                # false (duckdb/duckdb#7803, #25521): off for this run
+                con.execute("SET disabled_optimizers='statistics_propagation'")
+            out = _duck_queries(con, rel, P, requests, facts, parquet_only, err, nan_null)
+            if nan_null or not any(
+                np.isnan(st[["in_tok", "out_tok", "cost"]].to_numpy(float)).any()
+                or np.isnan(en["ttft_sum"].to_numpy(float)).any()
+                for st, en in out
+            ):
+                break
         return out
     except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
         # unvalidated files: a time DuckDB cannot read, a malformed CSV
@@ -823,10 +866,7 @@ def _dask_panels(source, P: int, requests: bool, scheduler, normalize_status: bo
     out = []
     for i in range(0, len(results), 2):
         st, en = results[i], results[i + 1]
-        g = st.groupby(["agent", "b"], sort=False)
-        sums = g[["n_arr", "n_sc", "off_s"]].sum()
-        for c in ("in_tok", "out_tok", "cost"):
-            sums[c] = g[c].sum(min_count=1)
+        sums = st.groupby(["agent", "b"], sort=False)[_START_COLS[2:]].sum()
         out.append((sums.reset_index()[_START_COLS], en.reset_index(drop=True)[_END_COLS]))
     return out
 

@@ -1,0 +1,127 @@
+"""Aggregation of unvalidated / unusual inputs: NaN floats, pre-1970 times, partitioned and
+mixed-schema layouts, odd column types, reserved names, huge grids. Every engine is compared
+with a computation by hand (numpy / pandas group-bys on floored epoch nanoseconds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dsge_agents.errors import DSGEError, TraceValidationError
+from dsge_agents.traces.aggregate import aggregate
+
+ENGINES = ("duckdb", "dask", "pandas")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _sync_dask():
+    dask = pytest.importorskip("dask")
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def make_spans(n=48, seed=0, t0="2024-06-01T00:00:00Z", agents=("alpha", "beta")) -> pd.DataFrame:
+    """n spans in traces of two (a root and its child), over ~5 minutes from t0."""
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp(t0).value
+    start = base + np.sort(rng.integers(0, 300 * 10**9, n))
+    end = start + rng.integers(10**8, 40 * 10**9, n)
+    root = np.arange(n) % 2 == 0
+    return pd.DataFrame(
+        {
+            "trace_id": [f"t{i // 2}" for i in range(n)],
+            "span_id": [f"s{i}" for i in range(n)],
+            "parent_span_id": [None if r else f"s{i - 1}" for i, r in enumerate(root)],
+            "agent_name": np.asarray(agents, dtype=object)[rng.integers(0, len(agents), n)],
+            "start_ts": pd.to_datetime(start, unit="ns", utc=True),
+            "end_ts": pd.to_datetime(end, unit="ns", utc=True),
+            "ttft_s": rng.uniform(0.01, 0.1, n),
+            "input_tokens": rng.integers(1, 100, n).astype(float),
+            "output_tokens": rng.integers(1, 50, n).astype(float),
+            "cost_usd": rng.uniform(0, 1e-3, n),
+            "status": np.where(rng.random(n) < 0.2, "error", "ok"),
+        }
+    )
+
+
+def by_hand(df: pd.DataFrame, period: str, requests: bool = True) -> pd.DataFrame:
+    """Arrivals, completions, token / cost sums and TTFT means per (period, agent), NaN as
+    missing, periods ⌊t/P⌋ by numpy's floor division; the request rows from a trace group-by."""
+    P = pd.Timedelta(period).value
+    s = pd.DatetimeIndex(df["start_ts"]).as_unit("ns").asi8
+    e = pd.DatetimeIndex(df["end_ts"]).as_unit("ns").asi8
+    t = pd.DataFrame({"agent": df["agent_name"].to_numpy(), "bs": s // P, "be": e // P,
+                      "ttft": df["ttft_s"].to_numpy(float), "cost": df["cost_usd"].to_numpy(float),
+                      "in_tok": df["input_tokens"].to_numpy(float)})
+    if requests:
+        root = df["parent_span_id"].isna().to_numpy()
+        g = pd.DataFrame({"trace": df["trace_id"].to_numpy(), "s": s, "e": e,
+                          "ttft": np.where(root, t["ttft"], np.nan), "cost": t["cost"],
+                          "in_tok": t["in_tok"]}).groupby("trace")
+        r = pd.DataFrame({"agent": "_all", "bs": g["s"].min() // P, "be": g["e"].max() // P,
+                          "ttft": g["ttft"].max(), "cost": g["cost"].sum(), "in_tok": g["in_tok"].sum()})
+        t = pd.concat([t, r], ignore_index=True)
+    arr = t.groupby(["bs", "agent"]).agg(arrivals=("cost", "size"), cost=("cost", "sum"),
+                                         input_tokens=("in_tok", "sum"))
+    comp = t.groupby(["be", "agent"]).agg(completions=("ttft", "size"), ttft_mean=("ttft", "mean"))
+    arr.index.names = comp.index.names = ["b", "agent"]
+    out = arr.join(comp, how="outer")
+    out.index = out.index.set_levels(pd.to_datetime(out.index.levels[0] * P, unit="ns", utc=True), level=0)
+    out.index.names = ["period", "agent"]
+    return out
+
+
+def assert_matches(panel, ref: pd.DataFrame, what=""):
+    """The panel's rows of the reference's (period, agent) pairs equal the reference (the panel
+    has more rows: the zero-filled rest of the grid)."""
+    w = panel.wide
+    got = w.reindex(ref.index)
+    for c in ref.columns:
+        np.testing.assert_allclose(got[c].to_numpy(float), ref[c].fillna(0 if c in (
+            "arrivals", "completions", "cost", "input_tokens") else np.nan).to_numpy(float),
+            rtol=1e-12, atol=1e-15, equal_nan=True, err_msg=f"{what} {c}")
+    rest = w.drop(index=ref.index)
+    assert (rest[["arrivals", "completions"]].to_numpy() == 0).all(), what
+
+
+# ----------------------------------------------------------------------------- item 1: NaN floats
+def write_with_nan(df: pd.DataFrame, path) -> None:
+    """Parquet as pyarrow writes NumPy floats: NaN stays NaN (``Table.from_pandas`` makes it NULL)."""
+    pq.write_table(pa.table({c: pa.array(df[c].to_numpy()) if df[c].dtype == float else pa.array(df[c])
+                             for c in df.columns}), path)
+
+
+def test_nan_in_parquet_and_csv_floats_is_missing_in_every_engine(tmp_path):
+    """pyarrow / Polars / Spark Parquet can hold NaN (not NULL) in float columns, and pyarrow
+    leaves NaN out of the column statistics: DuckDB summed the NaN (cost NaN, then zeroed) and
+    its optimizer folded a NaN test away. NaN is a missing value, as in pandas."""
+    df = make_spans()
+    df.loc[[0, 5, 6, 17], "ttft_s"] = np.nan  # 0 and 6 are roots: the request TTFT too
+    df.loc[[1, 2, 9, 30], "cost_usd"] = np.nan
+    df.loc[[3, 4], "input_tokens"] = np.nan
+    write_with_nan(df, tmp_path / "nan.parquet")
+    meta = pq.read_metadata(tmp_path / "nan.parquet").row_group(0)
+    cols = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert cols["cost_usd"].statistics.null_count == 0  # the NaNs are not NULLs to the footer
+    floats = {c: [repr(v) for v in df[c]] for c in ("ttft_s", "cost_usd", "input_tokens")}  # "nan"
+    df.assign(**floats).to_csv(tmp_path / "nan.csv", index=False)
+    ref = by_hand(df, "1min")
+    assert ref.loc[ref["arrivals"] > 0, "cost"].notna().all() and ref["ttft_mean"].notna().any()
+    for engine in ENGINES:
+        for src in ("nan.parquet", "nan.csv"):
+            assert_matches(aggregate(tmp_path / src, "1min", engine=engine), ref, f"{engine} {src}")
+
+
+def test_nan_sum_from_infinities_is_not_zeroed():
+    """A period whose costs are +inf and -inf has a NaN sum (IEEE 754): shown as NaN, not 0."""
+    df = make_spans(n=4)
+    df["start_ts"] = pd.Timestamp("2024-06-01T00:00:00Z") + pd.to_timedelta([1, 2, 70, 71], unit="s")
+    df["end_ts"] = df["start_ts"] + pd.Timedelta("1s")
+    df["cost_usd"] = [np.inf, -np.inf, 1.0, 2.0]
+    df["agent_name"] = "alpha"
+    for engine in ENGINES:
+        c = aggregate(df, "1min", engine=engine, requests=False).wide["cost"]
+        assert np.isnan(c.iloc[0]) and c.iloc[1] == 3.0, engine
