@@ -125,3 +125,42 @@ def test_nan_sum_from_infinities_is_not_zeroed():
     for engine in ENGINES:
         c = aggregate(df, "1min", engine=engine, requests=False).wide["cost"]
         assert np.isnan(c.iloc[0]) and c.iloc[1] == 3.0, engine
+
+
+# ----------------------------------------------------------------------------- item 8: before 1970
+def test_times_before_1970_fall_in_floored_periods(tmp_path):
+    """Negative epoch nanoseconds: period ⌊t/P⌋ (DuckDB's integer // truncates toward zero and
+    put -5 s into the period starting at 0). DataFrame, Parquet and CSV, every engine."""
+    import importlib
+
+    import duckdb
+
+    agg = importlib.import_module("dsge_agents.traces.aggregate")
+    df = make_spans(n=40, t0="1969-12-31T23:57:30Z")  # 2.5 min before the epoch to 2.5 after
+    df.loc[0, "start_ts"] = pd.Timestamp("1969-12-31T23:59:00Z")  # exactly a period start
+    df.loc[0, "end_ts"] = pd.Timestamp("1969-12-31T23:59:59.999999999Z")  # last ns of a period
+    s = pd.DatetimeIndex(df["start_ts"]).asi8
+    assert (s < 0).any() and (s > 0).any()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "old.parquet")
+    df.to_csv(tmp_path / "old.csv", index=False)
+    ref = by_hand(df, "1min")
+    for engine in ENGINES:
+        for src in (df, tmp_path / "old.parquet", tmp_path / "old.csv"):
+            name = getattr(src, "name", "frame")
+            assert_matches(aggregate(src, "1min", engine=engine), ref, f"{engine} {name}")
+    # the plain division is used only when the footers show no time before 1970
+    new = make_spans(n=6)
+    pq.write_table(pa.Table.from_pandas(new, preserve_index=False), tmp_path / "new.parquet")
+    con = duckdb.connect()
+    try:
+        for f, nonneg in (("old.parquet", False), ("new.parquet", True)):
+            assert agg._duck_facts(con, tmp_path / f, [str(tmp_path / f)]).nonneg is nonneg
+        assert agg._duck_facts(con, df, None).nonneg is False and agg._duck_facts(con, new, None).nonneg is True
+        assert agg._duck_facts(con, tmp_path / "old.csv", None).nonneg is None
+    finally:
+        con.close()
+
+
+# ----------------------------------------------------------------------------- items 4, 5: layouts
+def _parts(df: pd.DataFrame, k: int):
+    return [df.iloc[i::k].reset_index(drop=True) for i in range(k)]

@@ -548,7 +548,20 @@ def _duck_base(rel: str, err: str, extra: str = "", nan_null: bool = False) -> s
     return _DUCK_BASE.format(unknown=UNKNOWN_AGENT, rel=rel, extra=extra, err=err, **num)
 
 
-def _duck_starts_sql(view: str, P: int, all_ended: bool) -> str:
+def _period_sql(t: str, P: int, floor: bool = True) -> str:
+    """SQL of the period index ⌊t / P⌋ of integer nanoseconds ``t``.
+
+    DuckDB's integer ``//`` truncates toward zero, which is the floor only for t ≥ 0; before
+    1970 (t < 0) the floor is (t − (P − 1)) // P: for t < 0, t − P + 1 ≤ 0 and truncating
+    −(P − 1 − t)/P gives −⌈−t/P⌉ = ⌊t/P⌋. ``floor=False`` when every time is known to be ≥ 0
+    (footer statistics, :func:`_duck_facts`): the plain division, nothing more per row.
+    """
+    if not floor:
+        return f"{t} // {P}"
+    return f"({t} - CAST({t} < 0 AS BIGINT) * {P - 1}) // {P}"
+
+
+def _duck_starts_sql(view: str, P: int, all_ended: bool, floor: bool = True) -> str:
     """Start-side partial sums per (agent, start period).
 
     ``all_ended``: count every span as started-and-ended (``n_sc``, ``off_s``); the caller
@@ -564,14 +577,15 @@ def _duck_starts_sql(view: str, P: int, all_ended: bool) -> str:
         SELECT agent, b, count(*) AS n_arr, {n_sc} AS n_sc, {off} AS off_s,
                coalesce(sum(in_tok), 0) AS in_tok, coalesce(sum(out_tok), 0) AS out_tok,
                coalesce(sum(cost), 0) AS cost
-        FROM (SELECT *, s // {P} AS b FROM {view}) GROUP BY agent, b"""
+        FROM (SELECT *, {_period_sql("s", P, floor)} AS b FROM {view}) GROUP BY agent, b"""
 
 
 #: the error count rides in the high 32 bits of the completion count (one aggregate instead of two)
 _PACK = 1 << 32
 
 
-def _duck_ends_sql(view: str, P: int, *, pack_errors: bool = False, ttft_complete: bool = False) -> str:
+def _duck_ends_sql(view: str, P: int, *, pack_errors: bool = False, ttft_complete: bool = False,
+                   floor: bool = True) -> str:
     """Completion-side partial sums and exact type-7 percentiles per (agent, end period).
 
     In DuckDB's hash aggregate each aggregate costs a scattered update per row (measured
@@ -596,7 +610,8 @@ def _duck_ends_sql(view: str, P: int, *, pack_errors: bool = False, ttft_complet
                q[1] AS q50, q[2] AS q95, q[3] AS q99 FROM (
             SELECT agent, b, {counts}, sum(e - b * {P}) AS off_e, sum(e - s) AS lat_sum,
                    coalesce(sum(ttft), 0) AS ttft_sum{ttft_count}, quantile_cont(e - s, [0.5, 0.95, 0.99]) AS q
-            FROM (SELECT *, e // {P} AS b FROM {view} WHERE e IS NOT NULL) GROUP BY agent, b)"""
+            FROM (SELECT *, {_period_sql("e", P, floor)} AS b FROM {view} WHERE e IS NOT NULL)
+            GROUP BY agent, b)"""
 
 
 @dataclass(frozen=True)
@@ -606,6 +621,7 @@ class _Facts:
     rows: int | None = None
     ttft_null: bool | None = None  # may ttft_s be NULL?
     end_null: bool | None = None  # may end_ts be NULL?
+    nonneg: bool | None = None  # are all times at or after 1970-01-01 (epoch ns >= 0)?
 
 
 def _duck_facts(con, source, parquet_files) -> _Facts:
@@ -622,24 +638,41 @@ def _duck_facts(con, source, parquet_files) -> _Facts:
         def may_be_null(c):
             return c not in source.columns or bool(source[c].isna().any())
 
-        return _Facts(len(source), may_be_null("ttft_s"), may_be_null("end_ts"))
+        def nonneg(c):  # time columns of a datetime dtype answer with a min; text / numbers: unknown
+            if c not in source.columns:
+                return True
+            col = source[c]
+            if not (isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col.dtype)):
+                return None
+            first = col.min()
+            return first is pd.NaT or first != first or first.value >= 0
+
+        known = [nonneg("start_ts"), nonneg("end_ts")]
+        return _Facts(len(source), may_be_null("ttft_s"), may_be_null("end_ts"),
+                      None if None in known else all(known))
     if not parquet_files:
         return _Facts()
     import duckdb
 
+    # a row group's times are known to be >= 0 when its start_ts / end_ts chunks are all NULL or
+    # their min statistic reads as a time at or after the epoch (text / number columns do not
+    # read as times: unknown); a file without the column holds no such times
+    epoch_ok = ("(stats_null_count = row_group_num_rows OR TRY_CAST(stats_min_value AS TIMESTAMPTZ) "
+                ">= TIMESTAMPTZ '1970-01-01 00:00:00+00')")
     try:
-        rows, ttft_ok, end_ok = con.execute(
-            "SELECT sum(n), bool_and(ttft_ok), bool_and(end_ok) FROM ("
+        rows, ttft_ok, end_ok, nonneg = con.execute(
+            "SELECT sum(n), bool_and(ttft_ok), bool_and(end_ok), bool_and(nonneg) FROM ("
             "SELECT any_value(row_group_num_rows) AS n, "
             "coalesce(bool_or(path_in_schema = 'ttft_s' AND stats_null_count = 0), false) AS ttft_ok, "
-            "coalesce(bool_or(path_in_schema = 'end_ts' AND stats_null_count = 0), false) AS end_ok "
+            "coalesce(bool_or(path_in_schema = 'end_ts' AND stats_null_count = 0), false) AS end_ok, "
+            f"coalesce(bool_and(path_in_schema NOT IN ('start_ts', 'end_ts') OR {epoch_ok}), false) AS nonneg "
             f"FROM parquet_metadata({sql_list(parquet_files)}) GROUP BY file_name, row_group_id)"
         ).fetchone()
     except duckdb.Error:
         return _Facts()
     if rows is None:  # files without row groups
-        return _Facts(0, True, True)
-    return _Facts(int(rows), not ttft_ok, not end_ok)
+        return _Facts(0, True, True, True)
+    return _Facts(int(rows), not ttft_ok, not end_ok, bool(nonneg))
 
 
 def duck_connect(threads: int | None = None, memory_limit: str | None = None, progress: bool = False,
@@ -700,13 +733,14 @@ def _duck_queries(con, rel: str, P: int, requests: bool, facts: "_Facts", parque
                    CASE WHEN bool_or(root) THEN bool_or(root AND err) ELSE bool_or(err) END AS err
             FROM base GROUP BY trace_id""")
         views.append(("req", False, False))
+    floor = facts.nonneg is not True  # times before 1970 possible: the floor division
     out = []
     for view, all_ended, ttft_complete in views:
-        starts = con.execute(_duck_starts_sql(view, P, all_ended)).df()
+        starts = con.execute(_duck_starts_sql(view, P, all_ended, floor)).df()
         if all_ended and facts.end_null is not False:
             opened = con.execute(
                 f"SELECT agent, b, count(*) AS n_open, sum(s - b * {P}) AS off_open "
-                f"FROM (SELECT *, s // {P} AS b FROM ("
+                f"FROM (SELECT *, {_period_sql('s', P, floor)} AS b FROM ("
                 + _duck_base(rel, err, extra=" AND end_ts IS NULL", nan_null=nan_null)
                 + ")) GROUP BY agent, b"
             ).df()
@@ -715,7 +749,7 @@ def _duck_queries(con, rel: str, P: int, requests: bool, facts: "_Facts", parque
                 starts["n_sc"] = starts["n_sc"] - starts["n_open"].fillna(0)
                 starts["off_s"] = starts["off_s"] - starts["off_open"].fillna(0)
         ends = con.execute(
-            _duck_ends_sql(view, P, pack_errors=pack, ttft_complete=ttft_complete)
+            _duck_ends_sql(view, P, pack_errors=pack, ttft_complete=ttft_complete, floor=floor)
         ).df()
         if not len(ends):
             ends = pd.DataFrame({c: [] for c in _END_COLS})
