@@ -164,3 +164,35 @@ def test_times_before_1970_fall_in_floored_periods(tmp_path):
 # ----------------------------------------------------------------------------- items 4, 5: layouts
 def _parts(df: pd.DataFrame, k: int):
     return [df.iloc[i::k].reset_index(drop=True) for i in range(k)]
+
+
+# ----------------------------------------------------------------------------- item 6: time types
+def test_unvalidated_parquet_times_stored_as_text_or_numbers(tmp_path):
+    """Canonical Parquet whose times are text (read as CSV text is) or numbers (Unix epoch
+    seconds, as the pandas engine reads them) aggregates like stored times, in every engine;
+    a time column of another type is a TraceValidationError naming the column and the file."""
+    df = make_spans(n=30)
+    for c in ("start_ts", "end_ts"):
+        df[c] = df[c].dt.floor("500ms")  # exact in binary floating point as seconds
+    sec = {c: pd.DatetimeIndex(df[c]).asi8 / 1e9 for c in ("start_ts", "end_ts")}
+    variants = {
+        "iso_z": {c: df[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ") for c in sec},
+        "text": {c: df[c].astype(str) for c in sec},  # 2024-06-01 00:00:01.500000+00:00
+        "float": sec,
+    }
+    ref = by_hand(df, "1min")
+    for name, cols in variants.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(df.assign(**cols), preserve_index=False), path)
+        for engine in ENGINES:
+            assert_matches(aggregate(path, "1min", engine=engine), ref, f"{engine} {name}")
+    whole = make_spans(n=20)
+    for c in ("start_ts", "end_ts"):
+        whole[c] = whole[c].dt.floor("1s")
+    ints = {c: pd.DatetimeIndex(whole[c]).asi8 // 10**9 for c in ("start_ts", "end_ts")}
+    pq.write_table(pa.Table.from_pandas(whole.assign(**ints), preserve_index=False), tmp_path / "int.parquet")
+    assert_matches(aggregate(tmp_path / "int.parquet", "1min"), by_hand(whole, "1min"), "duckdb int")
+    bad = df.assign(end_ts=[[1, 2]] * len(df))
+    pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), tmp_path / "list.parquet")
+    with pytest.raises(TraceValidationError, match=r"column end_ts is stored as BIGINT\[\].*list\.parquet"):
+        aggregate([tmp_path / "float.parquet", tmp_path / "list.parquet"], "1min")

@@ -469,28 +469,33 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
         raise ValueError("exclude= applies to Parquet span files only")
     import duckdb
 
-    csv_scan = f"read_csv({sql_list(csv)}, header=true, union_by_name=true"
-    present = set()
+    # hive_partitioning=false: only the files' own columns, as the pandas readers and the Dask
+    # engine read them (DuckDB would otherwise add agent_name from folders agent_name=x/)
+    pq_scan = f"read_parquet({sql_list(pq)}, union_by_name=true, hive_partitioning=false"
+    csv_scan = f"read_csv({sql_list(csv)}, header=true, union_by_name=true, hive_partitioning=false"
+    pq_types, csv_types = {}, {}
     try:
         if pq:
-            present |= {r[0] for r in con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({sql_list(pq)}, union_by_name=true)").fetchall()}
+            pq_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {pq_scan})").fetchall()}
         if csv:
-            present |= {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {csv_scan})").fetchall()}
+            csv_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {csv_scan})").fetchall()}
     except duckdb.Error as exc:  # an unreadable file, named in DuckDB's message
         raise TraceValidationError(f"cannot read span files {files}: {exc}") from None
+    present = set(pq_types) | set(csv_types)
     lacking = [c for c in ("start_ts", "end_ts") if c not in present]
     if lacking and not use_exclude:
         raise TraceValidationError(f"span files {files} lack {', '.join(lacking)}")
+    if pq:
+        _check_duck_types(con, pq, pq_types, "read_parquet")
 
-    def select(text_times: bool) -> str:
-        # optional columns absent from every file are NULL of their canonical type
+    def select(types: dict, text_times: bool) -> str:
+        # optional columns absent from every file of this part are NULL of their canonical type
         out = []
         for c in AGG_COLUMNS:
-            if c not in present:
+            if c not in types:
                 out.append(f"CAST(NULL AS {_SQL_TYPES[c]}) AS {c}")
-            elif text_times and c in ("start_ts", "end_ts"):
-                out.append(f"CAST({c} AS TIMESTAMPTZ_NS) AS {c}")
+            elif c in ("start_ts", "end_ts"):
+                out.append(f"{_time_sql(c, 'VARCHAR' if text_times else types[c])} AS {c}")
             else:
                 out.append(c)
         return "SELECT " + ", ".join(out)
@@ -499,17 +504,70 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
         con.register("excluded_rows", pd.DataFrame({"f": exclude["_source"].astype(str).to_numpy(),
                                                     "r": exclude["_row"].to_numpy(dtype=np.int64)}))
         parts.append(
-            select(False) + " FROM read_parquet(" + sql_list(pq) + ", union_by_name=true, "
-            "filename='_src_file', file_row_number=true) AS t "
+            select(pq_types, False) + f" FROM {pq_scan}, filename='_src_file', file_row_number=true) AS t "
             "ANTI JOIN excluded_rows AS x ON t._src_file = x.f AND t.file_row_number + 1 = x.r"
         )
     elif pq:
-        parts.append(select(False) + " FROM read_parquet(" + sql_list(pq) + ", union_by_name=true)")
+        parts.append(select(pq_types, False) + f" FROM {pq_scan})")
     if csv:
         text = ["start_ts", "end_ts", "trace_id", "parent_span_id", "agent_name", "status"]
-        types = ", ".join(f"'{c}': 'VARCHAR'" for c in text if c in present)
-        parts.append(select(True) + f" FROM {csv_scan}" + (f", types={{{types}}})" if types else ")"))
+        types = ", ".join(f"'{c}': 'VARCHAR'" for c in text if c in csv_types)
+        parts.append(select(csv_types, True) + f" FROM {csv_scan}" + (f", types={{{types}}})" if types else ")"))
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", (None if csv else pq)
+
+
+#: DuckDB types of columns read as numbers (times given as numbers are epoch seconds)
+_SQL_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _type_kind(sql_type: str) -> str:
+    """``"time"``, ``"text"``, ``"number"``, ``"null"`` or ``"other"`` for a DuckDB type name."""
+    t = sql_type.upper().strip('"')
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return "time"
+    if t == "VARCHAR":
+        return "text"
+    if t.split("(")[0] in _SQL_NUMBERS:
+        return "number"
+    return "null" if t == "NULL" else "other"
+
+
+def _time_sql(c: str, sql_type: str) -> str:
+    """A time column as a timestamp, as the pandas engine reads it (``schema._to_utc``): stored
+    times as they are, text cast as CSV text is (ISO 8601; naive is UTC), numbers as Unix epoch
+    seconds (rounded half to even to whole nanoseconds, as numpy rounds; NaN / infinite missing)."""
+    kind = _type_kind(sql_type)
+    if kind == "time" and not sql_type.upper().startswith("DATE"):
+        return c
+    if kind == "number":
+        x = f"CAST({c} AS DOUBLE)"
+        return (f"CASE WHEN isfinite({x}) THEN CAST(make_timestamp_ns(CAST(roundbankers({x} * 1e9, 0) AS BIGINT)) "
+                "AS TIMESTAMPTZ_NS) END")
+    return f"CAST({c} AS TIMESTAMPTZ_NS)"  # text, DATE, NULL
+
+
+#: the kinds of column type each aggregated column may have (others are named errors)
+_TYPE_KINDS = {"start_ts": ("time", "text", "number", "null"), "end_ts": ("time", "text", "number", "null"),
+               **{c: ("number", "text", "null") for c in ("ttft_s", "input_tokens", "output_tokens", "cost_usd")}}
+
+
+def _check_duck_types(con, files: list[str], types: dict, scan: str) -> None:
+    """A TraceValidationError naming the column, its type and the files holding it, for a column
+    of a type the aggregation cannot read as a time / number (a list, struct, blob, boolean...)."""
+    for c, kinds in _TYPE_KINDS.items():
+        if c in types and _type_kind(types[c]) not in kinds:
+            bad = []
+            for f in files:  # only on the error path: one footer / header read per file
+                t = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                                     f"{scan}({sql_str(f)}, hive_partitioning=false))").fetchall()).get(c)
+                if t is not None and _type_kind(t) not in kinds:
+                    bad.append(f"{f} ({t})")
+            raise TraceValidationError(
+                f"column {c} is stored as {types[c]}, which aggregate cannot read as a "
+                f"{'time' if c.endswith('_ts') else 'number'}: {', '.join(bad) or files}; aggregate takes "
+                "canonical span tables (times as timestamps, ISO 8601 text or epoch seconds, numbers as numbers)"
+            )
 
 
 #: ASCII whitespace as Python's ``str.strip()`` sees it, for DuckDB's ``trim`` (spaces only by default)
@@ -800,9 +858,15 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
             ):
                 break
         return out
-    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-        # unvalidated files: a time DuckDB cannot read, a malformed CSV
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException) as exc:
+        # unvalidated files: a time DuckDB cannot read, a malformed CSV; a column of a type the
+        # queries cannot take (the usual ones are named by _check_duck_types before this)
         what = "span table" if isinstance(source, pd.DataFrame) else f"span files {[str(f) for f in _span_files(source)]}"
+        if isinstance(exc, duckdb.BinderException):
+            raise TraceValidationError(
+                f"{what}: a column of {', '.join(AGG_COLUMNS)} has a type aggregate cannot read "
+                f"({str(exc).splitlines()[0]}); aggregate takes canonical span tables (times as "
+                "timestamps, ISO 8601 text or epoch seconds, numbers as numbers)") from None
         raise TraceValidationError(
             f"{what}: {str(exc).splitlines()[0]}; aggregate takes validated spans -- load_spans / "
             "`dsge-agents ingest` (without --no-validate) name the bad rows and can quarantine them"
@@ -815,6 +879,7 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
 
 # ----------------------------------------------------------------------------- Dask
 def _dask_frame(source, npartitions: int = 4):
+    # only the files' own columns (no hive key=value folder columns), as the pandas readers and DuckDB
     import dask.dataframe as dd
 
     if isinstance(source, dd.DataFrame):
@@ -827,7 +892,7 @@ def _dask_frame(source, npartitions: int = 4):
         raise TraceValidationError(f"no Parquet/CSV span files found in {source}")
     parquet = [f.lower().endswith((".parquet", ".pq")) for f in files]
     if all(parquet):
-        return dd.read_parquet(files)
+        return dd.read_parquet(files, dataset={"partitioning": None})
     if any(parquet):
         raise ValueError("engine='dask' reads Parquet or CSV span files, not both at once: "
                          f"{[f for f, q in zip(files, parquet) if q][:3]} and {[f for f, q in zip(files, parquet) if not q][:3]}")

@@ -148,7 +148,7 @@ def status_needs_mapping(paths) -> bool:
     try:
         return bool(con.execute(
             "SELECT coalesce(bool_or(CAST(status AS VARCHAR) NOT IN ('ok', 'error', 'unset')), false) "
-            f"FROM read_parquet({sql_list(files)}, union_by_name=true)").fetchone()[0])
+            f"FROM read_parquet({sql_list(files)}, union_by_name=true, hive_partitioning=false)").fetchone()[0])
     finally:
         con.close()
 
@@ -282,7 +282,8 @@ def validate_files(
         con.execute(
             "CREATE TEMP VIEW raw AS SELECT * EXCLUDE (file_row_number), file_row_number AS _frn, "
             "file_index AS _fidx FROM read_parquet("
-            f"{sql_list(files)}, union_by_name=true, filename='_src_file', file_row_number=true)"
+            f"{sql_list(files)}, union_by_name=true, hive_partitioning=false, filename='_src_file', "
+            "file_row_number=true)"
         )
         per_file = con.execute(
             f"SELECT file_name, num_rows FROM parquet_file_metadata({sql_list(files)})").fetchall()
