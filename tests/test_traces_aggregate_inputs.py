@@ -166,6 +166,53 @@ def _parts(df: pd.DataFrame, k: int):
     return [df.iloc[i::k].reset_index(drop=True) for i in range(k)]
 
 
+def test_hive_layout_reads_the_files_own_columns_in_every_engine(tmp_path):
+    """agent_name=X/part.parquet: DuckDB (aggregate and validate_files) and Dask took
+    agent_name from the folder names, the pandas readers do not. All read the files' columns:
+    files without agent_name are `_unknown`, files with it keep theirs."""
+    from dsge_agents.traces.ingest import ingest_files
+
+    df = make_spans(n=60)
+    lack, keep = df.iloc[:30], df.iloc[30:].reset_index(drop=True)
+    for i, part in enumerate(_parts(lack, 2)):
+        d = tmp_path / "hive" / f"agent_name=folder{i}"
+        d.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pandas(part.drop(columns=["agent_name"]), preserve_index=False),
+                       d / "part-0.parquet")
+    d = tmp_path / "hive" / "agent_name=other"
+    d.mkdir()
+    pq.write_table(pa.Table.from_pandas(keep, preserve_index=False), d / "part-0.parquet")
+    expect = pd.concat([lack.assign(agent_name="_unknown"), keep], ignore_index=True)
+    ref = by_hand(expect, "1min")
+    panels = {e: aggregate(tmp_path / "hive", "1min", engine=e) for e in ENGINES}
+    panels["validated"], _ = ingest_files([tmp_path / "hive"], "1min", on_error="raise", check_parents=False)
+    for name, p in panels.items():
+        assert set(p.tidy["agent"]) == {"_unknown", "alpha", "beta", "_all"}, name
+        assert_matches(p, ref, name)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_dask_reads_files_with_different_columns(tmp_path, fmt):
+    """Files of one folder with different columns (ttft_s / cost_usd added later): Dask took the
+    first file's columns for all (dropping the others' values, or a KeyError the other way)."""
+    df = make_spans(n=40)
+    a, b = _parts(df, 2)  # rows 0, 2, 4, ... and 1, 3, 5, ...
+    a = a.drop(columns=["ttft_s", "cost_usd"])
+    expect = df.copy()
+    expect.loc[expect.index[::2], ["ttft_s", "cost_usd"]] = np.nan
+    ref = by_hand(expect, "1min")
+    for first, second in ((a, b), (b, a)):
+        d = tmp_path / f"{fmt}-{len(first.columns)}"
+        d.mkdir()
+        for i, part in enumerate((first, second)):
+            if fmt == "parquet":
+                pq.write_table(pa.Table.from_pandas(part, preserve_index=False), d / f"p{i}.parquet")
+            else:
+                part.to_csv(d / f"p{i}.csv", index=False)
+        for engine in ENGINES:
+            assert_matches(aggregate(d, "1min", engine=engine), ref, f"{engine} {d.name}")
+
+
 # ----------------------------------------------------------------------------- item 6: time types
 def test_unvalidated_parquet_times_stored_as_text_or_numbers(tmp_path):
     """Canonical Parquet whose times are text (read as CSV text is) or numbers (Unix epoch

@@ -879,7 +879,14 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
 
 # ----------------------------------------------------------------------------- Dask
 def _dask_frame(source, npartitions: int = 4):
-    # only the files' own columns (no hive key=value folder columns), as the pandas readers and DuckDB
+    """The span columns the aggregation reads (:data:`AGG_COLUMNS`) as a Dask DataFrame.
+
+    Files may differ in their columns (an optional column added or dropped over time): each is
+    read with the columns it has and given the others as missing values, so every partition has
+    the same columns whatever file comes first (``dd.read_parquet`` / ``dd.read_csv`` of a list
+    take the first file's columns). Files with the same columns are read together. Only the
+    files' own columns are read (no hive ``key=value`` folder columns, as the pandas readers and
+    the DuckDB engine)."""
     import dask.dataframe as dd
 
     if isinstance(source, dd.DataFrame):
@@ -891,12 +898,29 @@ def _dask_frame(source, npartitions: int = 4):
     if not files:
         raise TraceValidationError(f"no Parquet/CSV span files found in {source}")
     parquet = [f.lower().endswith((".parquet", ".pq")) for f in files]
-    if all(parquet):
-        return dd.read_parquet(files, dataset={"partitioning": None})
-    if any(parquet):
+    if any(parquet) and not all(parquet):
         raise ValueError("engine='dask' reads Parquet or CSV span files, not both at once: "
                          f"{[f for f, q in zip(files, parquet) if q][:3]} and {[f for f, q in zip(files, parquet) if not q][:3]}")
-    return dd.read_csv(files, dtype=str)
+    if all(parquet):
+        import pyarrow.parquet as papq
+
+        names = {f: papq.read_schema(f).names for f in files}  # footers only
+    else:
+        names = {f: list(pd.read_csv(f, nrows=0).columns) for f in files}  # header lines only
+    want = [c for c in AGG_COLUMNS if any(c in n for n in names.values())]
+    groups: dict[tuple, list[str]] = {}
+    for f in files:
+        groups.setdefault(tuple(c for c in want if c in names[f]), []).append(f)
+    parts = []
+    for have, group in groups.items():
+        if all(parquet):
+            d = dd.read_parquet(group, columns=list(have), dataset={"partitioning": None})
+        else:
+            d = dd.read_csv(group, dtype=str, usecols=list(have))
+        if len(have) < len(want):
+            d = d.map_partitions(pd.DataFrame.reindex, columns=want, meta=d._meta.reindex(columns=want))
+        parts.append(d)
+    return parts[0] if len(parts) == 1 else dd.concat(parts)
 
 
 def _dask_panels(source, P: int, requests: bool, scheduler, normalize_status: bool = False):
