@@ -243,3 +243,20 @@ def test_unvalidated_parquet_times_stored_as_text_or_numbers(tmp_path):
     pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), tmp_path / "list.parquet")
     with pytest.raises(TraceValidationError, match=r"column end_ts is stored as BIGINT\[\].*list\.parquet"):
         aggregate([tmp_path / "float.parquet", tmp_path / "list.parquet"], "1min")
+
+
+# ----------------------------------------------------------------------------- items 9, 12, 13a
+def test_request_rows_need_trace_id_in_every_engine(tmp_path):
+    """Without trace_id DuckDB made one request of all spans and Dask / pandas raised KeyError:
+    a TraceValidationError naming the column; requests=False aggregates the agents alone."""
+    df = make_spans(n=20).drop(columns=["trace_id"])
+    df.to_csv(tmp_path / "notrace.csv", index=False)
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "notrace.parquet")
+    ref = by_hand(df, "1min", requests=False)
+    for engine in ENGINES:
+        for src in (df, tmp_path / "notrace.csv", tmp_path / "notrace.parquet"):
+            with pytest.raises(TraceValidationError, match="lack trace_id.*requests=False"):
+                aggregate(src, "1min", engine=engine)
+            p = aggregate(src, "1min", engine=engine, requests=False)
+            assert "_all" not in set(p.tidy["agent"])
+            assert_matches(p, ref, engine)

@@ -435,15 +435,18 @@ def sql_list(values) -> str:
     return "[" + ", ".join(sql_str(v) for v in values) + "]"
 
 
-def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
+def _duck_source(con, source, exclude=None, need_trace_id: bool = False) -> tuple[str, list[str] | None]:
     """Register the input; return a SQL relation expression and the files when all are Parquet.
 
     Parquet files carry per-row-group null counts, so a filter such as ``end_ts IS NULL``
     is answered from the footer without decoding the column when no value is missing.
     ``exclude``: rows to leave out of Parquet files (``_source`` as the file was given, ``_row``
     1-based), by an anti-join on DuckDB's file name and row number columns.
+    ``need_trace_id``: a source without ``trace_id`` is an error (the request rows need it).
     """
     if isinstance(source, pd.DataFrame):
+        if need_trace_id and "trace_id" not in source.columns:
+            raise _no_trace_id("span table")
         df = source[[c for c in AGG_COLUMNS if c in source.columns]]
         missing = [c for c in AGG_COLUMNS if c not in source.columns]
         if missing:
@@ -485,6 +488,8 @@ def _duck_source(con, source, exclude=None) -> tuple[str, list[str] | None]:
     lacking = [c for c in ("start_ts", "end_ts") if c not in present]
     if lacking and not use_exclude:
         raise TraceValidationError(f"span files {files} lack {', '.join(lacking)}")
+    if need_trace_id and "trace_id" not in present:
+        raise _no_trace_id(f"span files {files}")
     if pq:
         _check_duck_types(con, pq, pq_types, "read_parquet")
 
@@ -771,6 +776,13 @@ def duck_connect(threads: int | None = None, memory_limit: str | None = None, pr
     return con
 
 
+def _no_trace_id(what: str) -> TraceValidationError:
+    return TraceValidationError(
+        f"{what} lack trace_id: the request-level rows (agent {ALL_AGENT!r}) group spans by trace; "
+        "aggregate with requests=False for the per-agent rows alone"
+    )
+
+
 def _duck_queries(con, rel: str, P: int, requests: bool, facts: "_Facts", parquet_only: bool, err: str,
                   nan_null: bool) -> list:
     """The start- and end-side partial sums of the spans (and of the request table) over ``rel``."""
@@ -828,7 +840,7 @@ def _duck_panels(source, P: int, requests: bool, threads: int | None, memory_lim
 
     con = duck_connect(threads, memory_limit, progress, temp_directory)
     try:
-        rel, parquet_files = _duck_source(con, source, exclude)
+        rel, parquet_files = _duck_source(con, source, exclude, need_trace_id=requests)
         err = _ERR_SPELLINGS if normalize_status else _ERR_EXACT
         parquet_only = parquet_files is not None
         facts = _duck_facts(con, source, parquet_files)
@@ -925,6 +937,7 @@ def _dask_frame(source, npartitions: int = 4):
 
 def _dask_panels(source, P: int, requests: bool, scheduler, normalize_status: bool = False):
     import dask
+    import dask.dataframe as dd
 
     ddf = _dask_frame(source)
     cols = [
@@ -951,6 +964,9 @@ def _dask_panels(source, P: int, requests: bool, scheduler, normalize_status: bo
             df = df.assign(status=normalize_status_spellings(df["status"]))
         return df
 
+    if requests and "trace_id" not in ddf.columns:
+        raise _no_trace_id("span table" if isinstance(source, (pd.DataFrame, dd.DataFrame)) else
+                           f"span files {[str(f) for f in _span_files(source)]}")
     base = ddf.map_partitions(lambda d: _base_pandas(fix(d)), meta=meta_base)
     views = [base]
     if requests:
@@ -1048,6 +1064,9 @@ def aggregate(
         parts = _dask_panels(source, P, requests, scheduler, normalize_status)
     elif engine == "pandas":
         df = source if isinstance(source, pd.DataFrame) else _read_any(source)
+        if requests and "trace_id" not in df.columns:
+            raise _no_trace_id("span table" if isinstance(source, pd.DataFrame) else
+                               f"span files {[str(f) for f in _span_files(source)]}")
         if normalize_status and "status" in df.columns:
             df = df.assign(status=normalize_status_spellings(df["status"]))
         b = _base_pandas(df)
