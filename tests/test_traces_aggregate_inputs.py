@@ -260,3 +260,14 @@ def test_request_rows_need_trace_id_in_every_engine(tmp_path):
             p = aggregate(src, "1min", engine=engine, requests=False)
             assert "_all" not in set(p.tidy["agent"])
             assert_matches(p, ref, engine)
+
+
+def test_agent_named_all_is_refused_with_request_rows():
+    """An agent literally named `_all` would share its keys with the request-level rows."""
+    df = make_spans(n=10, agents=("_all", "beta"))
+    for engine in ENGINES:
+        with pytest.raises(TraceValidationError, match="'_all' is reserved.*requests=False"):
+            aggregate(df, "1min", engine=engine)
+        p = aggregate(df, "1min", engine=engine, requests=False)
+        assert_matches(p, by_hand(df, "1min", requests=False), engine)
+        assert not p.tidy.duplicated(["period", "agent", "metric"]).any()

@@ -1098,6 +1098,11 @@ def aggregate(
         for x in (all_s["b"].max() if len(all_s) else None, all_e["b"].max() if len(all_e) else None, b_max)
         if x is not None and x == x
     ]
+    if requests and parts and (ALL_AGENT in set(parts[0][0]["agent"]) or ALL_AGENT in set(parts[0][1]["agent"])):
+        raise TraceValidationError(
+            f"agent_name {ALL_AGENT!r} is reserved for the request-level rows, and spans of an agent of that "
+            "name would share their (period, agent) keys: rename the agent, or aggregate with requests=False"
+        )
     frames = []
     for st, en in parts:
         frames.append(_finish(st, en, P, b_min=min(lo) if lo else None, b_max=max(hi) if hi else None))
