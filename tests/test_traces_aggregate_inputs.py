@@ -271,3 +271,16 @@ def test_agent_named_all_is_refused_with_request_rows():
         p = aggregate(df, "1min", engine=engine, requests=False)
         assert_matches(p, by_hand(df, "1min", requests=False), engine)
         assert not p.tidy.duplicated(["period", "agent", "metric"]).any()
+
+
+def test_a_period_far_shorter_than_the_traces_is_refused_before_allocating():
+    """--period 1us over an hour is 3.6e9 periods: a named error, not a 27 GB allocation."""
+    df = make_spans(n=6)
+    df.loc[5, "end_ts"] = df.loc[0, "start_ts"] + pd.Timedelta("1h")
+    for engine in ENGINES:
+        with pytest.raises(DSGEError, match=r"period '1us'.*0 days 01:0.*3,[0-9,]+ periods.*coarser period"):
+            aggregate(df, "1us", engine=engine)
+    with pytest.raises(DSGEError, match=r"period '1s'.*start=/end= included"):
+        aggregate(df, "1s", start="2000-01-01", end="2024-06-02")
+    hour = aggregate(df, "1s")  # 3,600+ periods x 3 agent rows: fine
+    assert hour.wide["arrivals"].sum() == 6 + 3

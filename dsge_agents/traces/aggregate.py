@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dsge_agents.errors import TraceValidationError
+from dsge_agents.errors import DSGEError, TraceValidationError
 from dsge_agents.traces.schema import STATUS_SPELLINGS, _to_utc
 from dsge_agents.traces.schema import normalize_status as normalize_status_spellings
 
@@ -1103,6 +1103,9 @@ def aggregate(
             f"agent_name {ALL_AGENT!r} is reserved for the request-level rows, and spans of an agent of that "
             "name would share their (period, agent) keys: rename the agent, or aggregate with requests=False"
         )
+    if lo and hi:
+        _check_grid(period, P, int(min(lo)), int(max(hi)),
+                    sum(len(set(st["agent"]) | set(en["agent"])) for st, en in parts), start, end)
     frames = []
     for st, en in parts:
         frames.append(_finish(st, en, P, b_min=min(lo) if lo else None, b_max=max(hi) if hi else None))
@@ -1115,6 +1118,30 @@ def aggregate(
     if return_requests and isinstance(source, pd.DataFrame):
         req_table = request_table(source)
     return TracePanel(tidy=tidy, period=str(period), engine=engine, requests=req_table, info={"period_ns": P})
+
+
+#: largest panel built, in (period × agent) cells: each takes about 0.6 KB while the tidy table is
+#: built (12 metric grids, their stack and 12 tidy rows), so 10 M cells are ~6 GB
+MAX_PANEL_CELLS = 10_000_000
+
+
+def _check_grid(period, P: int, b0: int, b1: int, rows: int, start=None, end=None) -> None:
+    """A DSGEError naming the period, the time span and the number of periods when the panel's
+    (period × agent) grid would exceed :data:`MAX_PANEL_CELLS` (a period far shorter than the
+    traces, e.g. 1us over an hour: 3.6e9 periods, which once ended in a 27 GB allocation)."""
+    nb = b1 - b0 + 1
+    if nb * max(rows, 1) <= MAX_PANEL_CELLS:
+        return
+    first, last = (pd.Timestamp(b * P, unit="ns", tz="UTC") for b in (b0, b1 + 1))
+    need = -(-nb * P * max(rows, 1) // MAX_PANEL_CELLS)  # ns, rounded up
+    unit = next(u for u in (86_400 * 10**9, 3600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1) if need >= u)
+    coarser = pd.Timedelta(-(-need // unit) * unit, unit="ns")
+    bounds = " (start=/end= included)" if start is not None or end is not None else ""
+    raise DSGEError(
+        f"period {period!r}: the traces span {last - first} ({first} to {last}){bounds}, {nb:,} periods "
+        f"x {rows} agent rows = {nb * rows:,} panel cells, more than {MAX_PANEL_CELLS:,} (about 0.6 KB "
+        f"each while the panel is built); choose a coarser period, at least {coarser}"
+    )
 
 
 def _span_files(source) -> list[Path]:
