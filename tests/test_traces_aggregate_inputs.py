@@ -256,7 +256,7 @@ def test_request_rows_need_trace_id_in_every_engine(tmp_path):
     ref = by_hand(df, "1min", requests=False)
     for engine in ENGINES:
         for src in (df, tmp_path / "notrace.csv", tmp_path / "notrace.parquet"):
-            with pytest.raises(TraceValidationError, match="lack trace_id.*requests=False"):
+            with pytest.raises(TraceValidationError, match="no trace_id column.*requests=False"):
                 aggregate(src, "1min", engine=engine)
             p = aggregate(src, "1min", engine=engine, requests=False)
             assert "_all" not in set(p.tidy["agent"])

@@ -143,8 +143,14 @@ class TracePanel:
         return w
 
     def series(self, metric: str, agent: str = ALL_AGENT) -> pd.Series:
-        """One metric of one agent as a time series indexed by period start."""
+        """One metric of one agent as a time series indexed by period start; an unknown metric or
+        agent is a KeyError naming the ones there are."""
         t = self.tidy
+        if metric not in METRICS:
+            raise KeyError(f"unknown metric {metric!r}; metrics are {', '.join(METRICS)}")
+        agents = sorted(t["agent"].unique())
+        if agent not in agents:
+            raise KeyError(f"no agent {agent!r} in this panel; agents are {', '.join(map(str, agents))}")
         s = t[(t["metric"] == metric) & (t["agent"] == agent)].set_index("period")["value"]
         s.name = f"{agent}:{metric}"
         return s
@@ -323,7 +329,8 @@ def _requests_pandas(df: pd.DataFrame) -> pd.DataFrame:
     r = pd.DataFrame(
         {
             "s": g["s"].min(),
-            "e": g["e"].max(),
+            # a request with a span still open (no end) has not ended: no end, no completion
+            "e": g["e"].max().where(g["e"].count() == g["e"].size()),
             "ttft": g["root_ttft"].max(),
             "in_tok": g["in_tok"].sum(min_count=1),
             "out_tok": g["out_tok"].sum(min_count=1),
@@ -778,7 +785,7 @@ def duck_connect(threads: int | None = None, memory_limit: str | None = None, pr
 
 def _no_trace_id(what: str) -> TraceValidationError:
     return TraceValidationError(
-        f"{what} lack trace_id: the request-level rows (agent {ALL_AGENT!r}) group spans by trace; "
+        f"{what}: no trace_id column; the request-level rows (agent {ALL_AGENT!r}) group spans by trace; "
         "aggregate with requests=False for the per-agent rows alone"
     )
 
@@ -796,7 +803,8 @@ def _duck_queries(con, rel: str, P: int, requests: bool, facts: "_Facts", parque
         # materialised once: both aggregations below read it
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE req AS
-            SELECT '{ALL_AGENT}' AS agent, min(s) AS s, max(e) AS e,
+            SELECT '{ALL_AGENT}' AS agent, min(s) AS s,
+                   CASE WHEN count(e) = count(*) THEN max(e) END AS e,
                    max(CASE WHEN root THEN ttft END) AS ttft, sum(in_tok) AS in_tok,
                    sum(out_tok) AS out_tok,
                    sum(cost) AS cost,
@@ -1054,6 +1062,13 @@ def aggregate(
         the working directory).
     """
     P = period_ns(period)
+    if isinstance(source, pd.DataFrame) and "start_ts" in source.columns and len(source):
+        n_nostart = int(source["start_ts"].isna().sum())
+        if n_nostart:  # the base queries keep spans with a start only
+            import warnings
+
+            warnings.warn(f"{n_nostart} of {len(source)} spans have no start_ts and are left out "
+                          "(validation reports them as nan_duration)", UserWarning, stacklevel=2)
     normalize_status = normalize_status or _has_text_files(source)
     if engine == "duckdb":
         parts = _duck_panels(source, P, requests, threads, memory_limit, exclude, normalize_status, progress,
@@ -1077,15 +1092,22 @@ def aggregate(
     else:
         raise ValueError(f"engine must be 'duckdb', 'dask' or 'pandas', got {engine!r}")
 
-    def bound(ts, fn):
+    def bound(name, ts, fn):
         if ts is None:
             return None
-        v = pd.Timestamp(ts)
+        try:
+            v = pd.Timestamp(ts)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"{name}={ts!r}: not a timestamp ({exc})") from None
+        if v is pd.NaT:
+            raise ValueError(f"{name}={ts!r}: not a timestamp")
         v = v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC")
         return fn(v.as_unit("ns").value, P)
 
-    b_min = bound(start, lambda u, p: u // p)
-    b_max = bound(end, lambda u, p: (u - 1) // p)
+    b_min = bound("start", start, lambda u, p: u // p)
+    b_max = bound("end", end, lambda u, p: (u - 1) // p)
+    if b_min is not None and b_max is not None and b_min > b_max:
+        raise ValueError(f"start={start!r} is not before end={end!r}")
     all_s = pd.concat([p[0] for p in parts]) if parts else None
     all_e = pd.concat([p[1] for p in parts]) if parts else None
     lo = [
@@ -1115,7 +1137,9 @@ def aggregate(
         else _finish(pd.DataFrame(columns=_START_COLS), pd.DataFrame(columns=_END_COLS), P)
     )
     req_table = None
-    if return_requests and isinstance(source, pd.DataFrame):
+    if return_requests:
+        if not isinstance(source, pd.DataFrame):
+            raise ValueError("return_requests=True takes a span DataFrame (files: request_table(read_spans(...)))")
         req_table = request_table(source)
     return TracePanel(tidy=tidy, period=str(period), engine=engine, requests=req_table, info={"period_ns": P})
 
@@ -1173,7 +1197,11 @@ def _read_any(source) -> pd.DataFrame:
 
 
 def request_table(spans: pd.DataFrame) -> pd.DataFrame:
-    """One row per trace: start, end, end-to-end latency (s), summed tokens and cost, status."""
+    """One row per trace: start, end, end-to-end latency (s), summed tokens and cost, status.
+
+    A trace with a span still open (no ``end_ts``) has no end and no latency yet."""
+    if "trace_id" not in spans.columns:
+        raise _no_trace_id("span table")
     r = _requests_pandas(spans)
     out = pd.DataFrame(
         {
