@@ -407,3 +407,33 @@ def test_otlp_all_zero_parent_id_is_a_root(tmp_path, engine):
 
     _, rep = validate(got, "quarantine", quarantine_path=tmp_path / "q.parquet")
     assert rep.quarantined_rows == 0
+
+
+def test_a_span_longer_than_292_years_is_quarantined_not_a_crash(tmp_path):
+    """1700 -> 2200 fits the nanosecond range at both ends, but not its length (int64 ns):
+    nan_duration (it cannot be aggregated); 2200 -> 1700 is end_before_start. Both validators,
+    and the Langfuse reader's unit detection, no longer overflow."""
+    from dsge_agents.traces.schema import ns_between
+    from dsge_agents.traces.validate import load_spans
+    from dsge_agents.traces.validate_sql import validate_files
+
+    a = pd.Series(pd.to_datetime(["1700-01-01", "2200-01-01", "1969-12-31 23:59:59"], utc=True,
+                                 format="ISO8601")).astype("datetime64[ns, UTC]")
+    b = pd.Series(pd.to_datetime(["2200-01-01", "1700-01-01", "1970-01-01 00:00:01"], utc=True,
+                                 format="ISO8601")).astype("datetime64[ns, UTC]")
+    d, wrapped = ns_between(a, b)
+    assert wrapped.tolist() == [True, True, False] and d[2] == 2 * 10**9
+    df = two_spans()
+    df.loc[0, ["start_ts", "end_ts"]] = [a[0], b[0]]  # far too long
+    df.loc[1, ["start_ts", "end_ts"]] = [a[1], b[1]]  # far before its start
+    df["parent_span_id"] = None
+    p = tmp_path / "long.parquet"
+    df.to_parquet(p)
+    want = {"nan_duration": 1, "end_before_start": 1}
+    _, rep = load_spans([p], on_error="quarantine", quarantine_path=tmp_path / "q1.parquet")
+    _, rep_sql = validate_files([p], "quarantine", quarantine_path=tmp_path / "q2.parquet")
+    assert rep.problems == want and rep_sql.problems == want
+    lf = tmp_path / "lf.jsonl"
+    lf.write_text('{"id": "o1", "traceId": "t1", "startTime": "1700-01-01T00:00:00Z", '
+                  '"endTime": "2200-01-01T00:00:00Z", "latency": 1.0}\n')
+    assert R.read_spans(lf)["span_id"].tolist() == ["o1"]

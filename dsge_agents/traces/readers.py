@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, _to_utc, to_canonical
+from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, _to_utc, seconds_between, to_canonical
 
 FORMATS = ("canonical", "otlp", "langfuse", "phoenix", "langsmith", "azure")
 
@@ -1471,8 +1471,8 @@ def read_langfuse(path, *, time_unit: str = "auto") -> pd.DataFrame:
     latency_raw = col("latency")
     latency = pd.to_numeric(latency_raw, errors="coerce")
     ttft_raw = pd.to_numeric(col("time_to_first_token"), errors="coerce")
-    dur = (end - start).dt.total_seconds()
-    ttft_t = (cst - start).dt.total_seconds()
+    dur = pd.Series(seconds_between(start, end), index=start.index)  # no overflow (> 292 years: NaN)
+    ttft_t = pd.Series(seconds_between(start, cst), index=start.index)
     if time_unit not in ("s", "ms", "auto"):
         raise ValueError("time_unit must be 's', 'ms' or 'auto'")
     # end from start + latency where the export gives only the latency
@@ -1684,7 +1684,7 @@ def read_phoenix(path) -> pd.DataFrame:
     # decoded once for both uses below; most spans have none ("[]")
     events = _decode_json(col("events"))
     ft, _ = _parse_times(_omap(first_token_ts, events, once_per="object").tolist())
-    ttft = (ft.set_axis(df.index) - start.set_axis(df.index)).dt.total_seconds().astype("float64")
+    ttft = pd.Series(seconds_between(start.set_axis(df.index), ft.set_axis(df.index)), index=df.index)
     ttft = ttft.where(
         ttft.notna(), pd.to_numeric(col("attributes.llm.time_to_first_token_s"), errors="coerce")
     )
@@ -1806,7 +1806,7 @@ def read_langsmith(path) -> pd.DataFrame:
                 _omap(lambda d: _first(d, ("model", "model_name")) if isinstance(d, dict) else None, inv, once_per="object")
             )
             .values,
-            "ttft_s": (ftt - start).dt.total_seconds().values,
+            "ttft_s": seconds_between(start, ftt),
             "input_tokens": col("prompt_tokens").values,
             "output_tokens": col("completion_tokens").values,
             "cached_input_tokens": cached.values,

@@ -196,6 +196,33 @@ def _day_month_dates(s: pd.Series, fields: pd.DataFrame) -> tuple[pd.Series, pd.
     return out, wrong
 
 
+def ns_between(start, end) -> tuple[np.ndarray, np.ndarray]:
+    """``end − start`` of two UTC time columns in int64 nanoseconds without overflow, and the
+    mask of the pairs whose difference does not fit int64 (a span longer than 292 years: both
+    times may lie anywhere in 1677-2262); NaT on either side gives 0 there (mask ``False``)
+    -- callers test for missing times themselves.
+
+    Two's-complement subtraction wraps exactly when the operands have different signs and the
+    result's sign differs from the minuend's (Hacker's Delight §2-13); pandas' own subtraction
+    raises OverflowError on the whole column instead."""
+    s = pd.Series(start).to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).view(np.int64)
+    e = pd.Series(end).to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).view(np.int64)
+    nat = np.iinfo(np.int64).min
+    missing = (s == nat) | (e == nat)
+    with np.errstate(over="ignore"):
+        d = e - s
+    wrapped = ((e ^ s) < 0) & ((d ^ e) < 0) & ~missing
+    return np.where(missing, 0, d), wrapped
+
+
+def seconds_between(start, end) -> np.ndarray:
+    """``(end − start)`` in float seconds; NaN where either time is missing or the difference
+    does not fit int64 nanoseconds (see :func:`ns_between`)."""
+    d, wrapped = ns_between(start, end)
+    s = pd.Series(start).isna().to_numpy() | pd.Series(end).isna().to_numpy()
+    return np.where(s | wrapped, np.nan, d / 1e9)
+
+
 def _arrow_times(s: pd.Series) -> pd.Series | None:
     """Text times through Arrow's ISO 8601 cast to UTC nanoseconds; None when any non-blank
     value does not parse that way (blank and missing values are NaT)."""

@@ -7,7 +7,8 @@ Problem classes (report keys), checked row by row:
                            absent from a file: every row of that file is bad
 ``unparseable_timestamp``  start_ts / end_ts text that is not a timestamp
 ``nan_duration``           start_ts missing, or end_ts missing when completions are
-                           expected (arrival-only traces such as Azure allow it)
+                           expected (arrival-only traces such as Azure allow it), or
+                           a span longer than 292 years (beyond int64 nanoseconds)
 ``end_before_start``       end_ts < start_ts
 ``negative_duration``      a negative or non-finite duration field: ttft_s < 0,
                            ttft_s = ±inf, or ttft_s longer than the span
@@ -35,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, INT_COLUMNS, REQUIRED_COLUMNS
+from dsge_agents.traces.schema import (
+    BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, INT_COLUMNS, REQUIRED_COLUMNS, ns_between,
+)
 
 PROBLEMS = (
     "missing_columns",
@@ -181,11 +184,16 @@ def find_problems(
     arrival_rows = np.full(n, bool(allow_missing_end))
     if "_arrival_only" in df.columns and not allow_missing_end:
         arrival_rows |= df["_arrival_only"].fillna(False).to_numpy(dtype=bool)
-    nan_dur = s_na | (e_na & ~arrival_rows)
+    # end − start in int64 ns; a difference beyond 292 years does not fit (both times may lie
+    # anywhere in 1677-2262): after end, too long to aggregate -> nan_duration; before -> end_before_start
+    dur_ns, wrapped = ns_between(start, end)
+    later = end.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")) > start.to_numpy(
+        dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
+    nan_dur = s_na | (e_na & ~arrival_rows) | (wrapped & later)
     out["nan_duration"] = nan_dur & ~bad_ts & ~mc
-    dur = (end - start).dt.total_seconds().to_numpy(dtype=float)
+    dur = np.where(s_na | e_na, np.nan, np.where(wrapped, np.where(later, np.inf, -np.inf), dur_ns / 1e9))
     with np.errstate(invalid="ignore"):
-        out["end_before_start"] = np.nan_to_num(dur, nan=0.0) < 0
+        out["end_before_start"] = np.nan_to_num(dur, nan=0.0, posinf=0.0) < 0
         ttft = df["ttft_s"].to_numpy(dtype=float) if "ttft_s" in df.columns else np.full(n, np.nan)
         neg = (ttft < 0) | np.isinf(ttft) | (np.isfinite(dur) & (dur >= 0) & (ttft > dur + 1e-6))
     out["negative_duration"] = neg

@@ -191,7 +191,13 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
                 f"WHERE {usable('i.')} AND i.ord <> k.keep_ord")
     orphans = (f"SELECT ord FROM ({ids}) WHERE NOT mc AND NOT {blank('par')} "
                f"AND par NOT IN (SELECT {sid} FROM raw WHERE {sid} IS NOT NULL)")
-    dur = f"(epoch_ns({col('end_ts')}) - epoch_ns({col('start_ts')})) / 1e9"
+    # end − start in seconds; operands of different signs may overflow int64 (a span longer
+    # than 292 years): those rows (before 1970 on one side only, rare) subtract as doubles
+    e_ns, s_ns = f"epoch_ns({col('end_ts')})", f"epoch_ns({col('start_ts')})"
+    diff = f"(CASE WHEN ({e_ns} < 0) = ({s_ns} < 0) THEN CAST({e_ns} - {s_ns} AS DOUBLE) " \
+           f"ELSE CAST({e_ns} AS DOUBLE) - CAST({s_ns} AS DOUBLE) END)"
+    dur = f"({diff} / 1e9)"
+    too_long = f"coalesce({diff} >= 9.223372036854775807e18, false)"
     ttft = col("ttft_s", "DOUBLE")
     row = "coalesce(_row, _frn + 1)" if staged and "_row" in columns else "_frn + 1"
     raw = [c for c in ("_raw_start", "_raw_end") if staged and c in columns]
@@ -201,7 +207,7 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
                NOT ({mc}) AND ({blank(tid)} OR {blank(sid)}) AS missing_id,
                NOT ({mc}) AND {unparsed} AS unparseable_timestamp,
                NOT ({mc}) AND NOT {unparsed}
-                   AND ({col('start_ts')} IS NULL OR {col('end_ts')} IS NULL) AS nan_duration,
+                   AND ({col('start_ts')} IS NULL OR {col('end_ts')} IS NULL OR {too_long}) AS nan_duration,
                NOT ({mc}) AND coalesce({dur} < 0, false) AS end_before_start,
                NOT ({mc}) AND coalesce(NOT isnan({ttft}) AND ({ttft} < 0 OR isinf({ttft})
                    OR ({dur} >= 0 AND {ttft} > {dur} + 1e-6)), false) AS negative_duration,
