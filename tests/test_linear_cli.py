@@ -133,3 +133,14 @@ def test_policy_commands_keep_existing_outputs_without_force(nk3_path, tmp_path,
     if "m.yaml" in argv:
         assert main([*argv[:-1], "m.yaml", "--force"]) == 1
         assert "m.yaml is an input file" in capsys.readouterr().err
+
+
+def test_debug_is_taken_anywhere_on_the_line(tmp_path, capsys):
+    """--debug after the subcommand shows the traceback as before it does (it was 'unrecognized')."""
+    missing = str(tmp_path / "missing.json")
+    for argv in (["--debug", "ingest", missing, "-o", str(tmp_path / "o.csv")],
+                 ["ingest", missing, "-o", str(tmp_path / "o.csv"), "--debug"]):
+        with pytest.raises(Exception, match="no such trace file"):
+            main(argv)
+    assert main(["ingest", missing, "-o", str(tmp_path / "o.csv")]) == 1
+    assert "no such trace file" in capsys.readouterr().err

@@ -278,9 +278,24 @@ def test_a_period_far_shorter_than_the_traces_is_refused_before_allocating():
     """--period 1us over an hour is 3.6e9 periods: a named error, not a 27 GB allocation."""
     df = make_spans(n=6)
     df.loc[5, "end_ts"] = df.loc[0, "start_ts"] + pd.Timedelta("1h")
+    import re
+
     for engine in ENGINES:
-        with pytest.raises(DSGEError, match=r"period '1us'.*0 days 01:0.*3,[0-9,]+ periods.*coarser period"):
+        with pytest.raises(DSGEError, match=r"period '1us'.*0 days 01:0.*3,[0-9,]+ periods.*or longer") as err:
             aggregate(df, "1us", engine=engine)
+        # the suggested period is an offset aggregate takes, within the bound (half of it is not);
+        # counted by hand: periods covering [first start, last end] x 3 agent rows (A, B, _all)
+        suggested = re.search(r"choose a period of (\S+) or longer", str(err.value)).group(1)
+        from dsge_agents.traces.aggregate import MAX_PANEL_CELLS, period_ns
+
+        lo = pd.DatetimeIndex(df["start_ts"]).asi8.min()
+        hi = pd.DatetimeIndex(df["end_ts"]).asi8.max()
+
+        def cells(P):
+            return (hi // P - lo // P + 1) * 3
+
+        P = period_ns(suggested)
+        assert cells(P) <= MAX_PANEL_CELLS < cells(P // 2)
     with pytest.raises(DSGEError, match=r"period '1s'.*start=/end= included"):
         aggregate(df, "1s", start="2000-01-01", end="2024-06-02")
     hour = aggregate(df, "1s")  # 3,600+ periods x 3 agent rows: fine

@@ -437,3 +437,21 @@ def test_a_span_longer_than_292_years_is_quarantined_not_a_crash(tmp_path):
     lf.write_text('{"id": "o1", "traceId": "t1", "startTime": "1700-01-01T00:00:00Z", '
                   '"endTime": "2200-01-01T00:00:00Z", "latency": 1.0}\n')
     assert R.read_spans(lf)["span_id"].tolist() == ["o1"]
+
+
+def test_an_existing_report_stops_load_spans_before_anything_is_written(tmp_path):
+    from dsge_agents.traces.validate import load_spans
+
+    df = two_spans()
+    df.loc[1, "input_tokens"] = -1  # one bad row: a quarantine file would be written
+    df.to_parquet(tmp_path / "s.parquet")
+    (tmp_path / "report.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="report.json exists; refusing to overwrite the report"):
+        load_spans([tmp_path / "s.parquet"], on_error="quarantine", quarantine_path=tmp_path / "bad.parquet",
+                   report_path=tmp_path / "report.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "s.parquet"]
+    _, rep = load_spans([tmp_path / "s.parquet"], on_error="quarantine", quarantine_path=tmp_path / "bad.parquet",
+                        report_path=tmp_path / "report.json", overwrite_report=True)
+    import json
+
+    assert json.loads((tmp_path / "report.json").read_text())["quarantined_rows"] == rep.quarantined_rows == 1

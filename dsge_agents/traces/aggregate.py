@@ -1158,13 +1158,15 @@ def _check_grid(period, P: int, b0: int, b1: int, rows: int, start=None, end=Non
         return
     first, last = (pd.Timestamp(b * P, unit="ns", tz="UTC") for b in (b0, b1 + 1))
     need = -(-nb * P * max(rows, 1) // MAX_PANEL_CELLS)  # ns, rounded up
-    unit = next(u for u in (86_400 * 10**9, 3600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1) if need >= u)
-    coarser = pd.Timedelta(-(-need // unit) * unit, unit="ns")
+    units = ((86_400 * 10**9, "D"), (3600 * 10**9, "h"), (60 * 10**9, "min"), (10**9, "s"), (10**6, "ms"),
+             (10**3, "us"), (1, "ns"))
+    unit, name = next((u, nm) for u, nm in units if need >= u)
+    coarser = f"{-(-need // unit)}{name}"  # an offset --period / period= takes, e.g. "3ms"
     bounds = " (start=/end= included)" if start is not None or end is not None else ""
     raise DSGEError(
         f"period {period!r}: the traces span {last - first} ({first} to {last}){bounds}, {nb:,} periods "
         f"x {rows} agent rows = {nb * rows:,} panel cells, more than {MAX_PANEL_CELLS:,} (about 0.6 KB "
-        f"each while the panel is built); choose a coarser period, at least {coarser}"
+        f"each while the panel is built); choose a period of {coarser} or longer"
     )
 
 

@@ -270,6 +270,9 @@ def validate(
     """
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
+    if report_path is not None and Path(report_path).exists() and not overwrite_report:
+        # said before anything is written (a quarantine file of this run would be left behind)
+        raise FileExistsError(f"{report_path} exists; refusing to overwrite the report (overwrite_report=True)")
     masks = find_problems(
         df, allow_missing_end=allow_missing_end, check_parents=check_parents, missing_columns=missing_columns
     )
@@ -368,6 +371,7 @@ def load_spans(
     time_unit: str = "auto",
     agent_name: str | None = None,
     check_parents: bool = True,
+    overwrite_report: bool = False,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read (:func:`~dsge_agents.traces.readers.read_spans`) and :func:`validate` in one call.
 
@@ -376,6 +380,8 @@ def load_spans(
     """
     from dsge_agents.traces.readers import TraceFormatError, _columns_of, detect_format, read_spans, trace_files
 
+    if report_path is not None and Path(report_path).exists() and not overwrite_report:  # before reading
+        raise FileExistsError(f"{report_path} exists; refusing to overwrite the report (overwrite_report=True)")
     try:  # directories stand for the trace files beneath them, as in read_spans
         paths = trace_files(paths)
     except FileNotFoundError as exc:
@@ -395,4 +401,5 @@ def load_spans(
         report_path=report_path,
         check_parents=check_parents,
         missing_columns=missing or None,
+        overwrite_report=overwrite_report,
     )
