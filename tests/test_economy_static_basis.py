@@ -152,3 +152,85 @@ def test_sfsl_roundtrip_and_errors():
         SFSL(b).update_many([0.1], [np.nan])
     with pytest.raises(EconomyError, match=r"\[0, T\]"):
         SFSL(b).update(2.0, 1.0)
+
+
+# --------------------------------------------------- SFSL: undetermined (rank-deficient) Gram matrices
+def _legendre_numpy(K, T, t):
+    """Orthonormal shifted Legendre basis from numpy's Legendre series (independent of basis.py)."""
+    x = 2 * np.asarray(t, float) / T - 1
+    return np.stack([np.sqrt((2 * k + 1) / T) * np.polynomial.legendre.legval(x, np.eye(K)[k])
+                     for k in range(K)], axis=1)
+
+
+def test_sfsl_rank_deficient_refused_in_every_partition_order():
+    """K=4 with 3 distinct times: G has rank 3 (cond ~1e16). Before, Cholesky succeeded on rounding
+    noise and the coefficients changed with the partition / merge order; now every order refuses."""
+    rng = np.random.default_rng(1)
+    K, T = 4, 3600.0
+    b = LegendreBasis(K, T=T)
+    ts = np.repeat([100.0, 1800.0, 3000.0], 10)
+    vs = rng.uniform(1, 2, ts.size)
+    assert np.linalg.matrix_rank(_legendre_numpy(K, T, ts)) == 3
+    states = [SFSL(b).update_many(ts, vs), SFSL(b).update_many(ts[::-1], vs[::-1])]
+    for seed in range(6):
+        perm = np.random.default_rng(seed).permutation(ts.size)
+        parts = [SFSL(b).update_many(ts[i], vs[i]) for i in np.array_split(perm, 1 + seed % 4)]
+        merged = parts[0]
+        for p in parts[1:]:
+            merged = p.merge(merged) if seed % 2 else merged.merge(p)
+        states.append(merged)
+    for s in states:
+        with pytest.raises(EconomyError, match="singular"):
+            s.coefficients()
+
+
+@pytest.mark.parametrize("K", [3, 4, 8, 16])
+def test_sfsl_fewer_distinct_times_than_K_always_refused(K):
+    """Random states with m < K distinct times (each repeated): none may give coefficients
+    (the QA repro found 5-25 % finite before)."""
+    rng = np.random.default_rng(K)
+    b = LegendreBasis(K, T=3600.0)
+    for _ in range(300):
+        m = int(rng.integers(1, K))
+        reps = rng.integers(1, 5, m)
+        t = np.repeat(rng.uniform(0, 3600, m), reps)
+        s = SFSL(b).update_many(t, rng.uniform(1, 2, t.size))
+        with pytest.raises(EconomyError, match="singular"):
+            s.coefficients()
+
+
+def test_sfsl_well_conditioned_merge_equals_one_pass_and_lstsq():
+    rng = np.random.default_rng(7)
+    K, T = 6, 3600.0
+    b = LegendreBasis(K, T=T)
+    ts = rng.uniform(0, T, 400)
+    vs = np.sin(ts / 600) + rng.normal(0, 0.1, ts.size)
+    one = SFSL(b).update_many(ts, vs).coefficients()
+    ref = np.linalg.lstsq(_legendre_numpy(K, T, ts), vs, rcond=None)[0]   # QR/SVD on Φ, not G
+    np.testing.assert_allclose(one, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    for seed in range(4):
+        perm = np.random.default_rng(seed).permutation(ts.size)
+        parts = [SFSL(b).update_many(ts[i], vs[i]) for i in np.array_split(perm, 3 + seed)]
+        merged = parts[-1]
+        for p in parts[-2::-1]:
+            merged = merged.merge(p)
+        np.testing.assert_allclose(merged.coefficients(), one, rtol=0, atol=1e-12 * np.abs(one).max())
+
+
+def test_sfsl_unbalanced_bins_are_determined():
+    """The test is on the unit-diagonal Gram matrix: bins of 1 and 1e10 samples (cond(G) = 1e10, above
+    the unscaled bound 2K(n+K)eps ~ 9e-6) are still solved, each coefficient = bin mean * sqrt(h)."""
+    h = 0.5
+    s = SFSL.from_dict({"basis": "pwc", "K": 2, "T": 1.0, "n": 10**10 + 1, "S_v": 0.0, "S_vv": 0.0,
+                        "b": [3.0 / np.sqrt(h), 1e10 * 5.0 / np.sqrt(h)], "b2": [0.0, 0.0],
+                        "G": [[1.0 / h, 0.0], [0.0, 1e10 / h]]})
+    np.testing.assert_allclose(s.coefficients(), [3.0 * np.sqrt(h), 5.0 * np.sqrt(h)], rtol=1e-14)
+
+
+def test_sfsl_merge_refuses_other_estimator():
+    b = LegendreBasis(2, T=1.0)
+    a = SFSL(b).update_many([0.1, 0.9], [1.0, 2.0])
+    p = SFSL(b, estimator="projection").update_many([0.1, 0.9], [1.0, 2.0])
+    for x, y in [(a, p), (p, a)]:
+        with pytest.raises(EconomyError, match="different estimators"):
+            x.merge(y)

@@ -98,3 +98,50 @@ def test_project_panel(spans):
         vals = panel.tidy.query("agent == '_all' and metric == 'arrivals'").set_index("period")["value"]
         mean = vals[(vals.index >= w) & (vals.index < w + pd.Timedelta("1h"))].mean()
         assert full["coef"].iloc[0] == pytest.approx(mean * np.sqrt(3600.0), rel=0.02)
+
+
+W0 = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+
+
+def _legendre(K, T, t):
+    """Orthonormal shifted Legendre basis from numpy's Legendre series (independent of basis.py)."""
+    x = 2 * np.asarray(t, float) / T - 1
+    return np.stack([np.sqrt((2 * k + 1) / T) * np.polynomial.legendre.legval(x, np.eye(K)[k])
+                     for k in range(K)], axis=1)
+
+
+def _spans(tsec, lat, agent="x", **cols):
+    end = W0 + pd.to_timedelta(np.round(np.asarray(tsec) * 1e6).astype(np.int64), unit="us")
+    start = end - pd.to_timedelta(np.round(np.asarray(lat) * 1e6).astype(np.int64), unit="us")
+    df = pd.DataFrame({"agent_name": agent, "start_ts": start, "end_ts": end, "ttft_s": np.nan,
+                       "input_tokens": 1, "output_tokens": 1, "cost_usd": 0.0, "status": "ok"})
+    return df.assign(**cols)
+
+
+def test_rank_deficient_window_nan_in_every_order_well_one_equal():
+    """Agent "few": 3 distinct completion times for K=4 (Gram rank 3) -> NaN in every partition and merge
+    order (it gave order-dependent numbers). Agent "many": equal to one pass and to lstsq on Φ."""
+    rng = np.random.default_rng(5)
+    t_few = np.repeat([100.0, 1800.0, 3000.0], 10)
+    t_many = rng.uniform(0, 3600, 300)
+    df = pd.concat([_spans(t_few, rng.uniform(1, 2, t_few.size), "few"),
+                    _spans(t_many, 1 + t_many / 3600 + rng.uniform(0, 0.1, t_many.size), "many")],
+                   ignore_index=True)
+    tm = np.round(t_many * 1e6) / 1e6
+    lat = (df["end_ts"] - df["start_ts"]).dt.total_seconds().to_numpy()[t_few.size:]
+    ref = np.linalg.lstsq(_legendre(4, 3600.0, tm), lat, rcond=None)[0]
+    one = project_spans(df, "1h", 4, metrics=["latency"]).coefficients()
+    results = [one, project_spans(df.iloc[::-1], "1h", 4, metrics=["latency"]).coefficients()]
+    for seed in range(5):
+        idx = np.array_split(np.random.default_rng(seed).permutation(len(df)), 2 + seed)
+        parts = [TraceSFSL("1h", 4, metrics=["latency"]).update(df.iloc[i]) for i in idx]
+        m = parts[0]
+        for p in parts[1:]:
+            m = p.merge(m) if seed % 2 else m.merge(p)
+        results.append(m.coefficients())
+    for r in results:
+        few = r[r["agent"] == "few"]
+        assert len(few) == 4 and few["n"].eq(30).all() and few["coef"].isna().all()
+        many = r[r["agent"] == "many"]["coef"].to_numpy()
+        np.testing.assert_allclose(many, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+

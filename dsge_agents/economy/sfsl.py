@@ -26,6 +26,21 @@ Estimators of the coefficients c of f(t) = E[v | t]:
   of ⟨f, φ_k⟩ for times spread uniformly on [0, T]; O(K) per sample, unbiased
   under uniform sampling but not exact for finite n.
 
+When is ``"lsq"`` undetermined? Let H = D^(-1/2) G D^(-1/2), D = diag(G), the Gram matrix
+scaled to a unit diagonal (Cholesky's success and accuracy depend on κ₂(H), not κ₂(G):
+Demmel's condition in Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002,
+§10.1; van der Sluis 1969). The computed sums differ from the exact ones entrywise by at most
+γ_n Σ_i |φ(t_i)||φ(t_i)|ᵀ, γ_n ≈ n·eps (Higham §3.1, the inner-product bound, valid for any
+summation order or merge tree), which in H is at most n·eps·K in 2-norm (Σ_i |φ̂_i||φ̂_i|ᵀ,
+φ̂_i = D^(-1/2)φ(t_i), is nonnegative and PSD with trace K); the eigensolver
+adds at most about K·eps·‖H‖ ≤ K²·eps (LAPACK Users' Guide, §4.7). So the coefficients count as
+undetermined — :class:`EconomyError` "singular", NaN in the traces layer — when a diagonal
+entry of G is 0 or λ_min(H) ≤ 2·K·(n + K)·eps: then the sums cannot be told apart from a
+singular Gram matrix (fewer distinct times than K, an empty bin), and any answer would depend on
+the rounding, i.e. on partition and merge order. Above the bound the exact G is positive
+definite with a margin of the perturbation itself. The test costs one K×K symmetric
+eigenvalue problem per solve (microseconds for K ≤ 64), nothing per sample.
+
 ``second_moments()`` returns the coefficients of E[v² | t] (same estimator applied to
 v²), the residual variance σ̂² = (Σv² − ĉᵀb)/(n − K) of the lsq fit and the
 covariance σ̂² G⁻¹ of ĉ.
@@ -45,7 +60,7 @@ class SFSL:
     """Streaming projector onto V_K with mergeable state.
 
     >>> from dsge_agents.economy.basis import LegendreBasis
-    >>> s = SFSL(LegendreBasis(4, T=10.0)); s.update_many([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+    >>> s = SFSL(LegendreBasis(4, T=10.0)).update_many([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
     >>> s.coefficients().round(6).tolist()[2:]   # a straight line has no quadratic part
     [0.0, 0.0]
     """
@@ -107,6 +122,9 @@ class SFSL:
         """New state equal to the sums of both (associative and commutative)."""
         if (other.basis.name, other.basis.K, other.basis.T) != (self.basis.name, self.basis.K, self.basis.T):
             raise EconomyError(f"cannot merge SFSL states on different bases: {self.basis!r} vs {other.basis!r}")
+        if other.estimator != self.estimator:
+            raise EconomyError(f"cannot merge SFSL states with different estimators: "
+                               f"{self.estimator!r} vs {other.estimator!r}")
         out = SFSL(self.basis, estimator=self.estimator)
         out.n = self.n + other.n
         out.S_v = self.S_v + other.S_v
@@ -124,15 +142,32 @@ class SFSL:
             raise EconomyError("SFSL has no samples yet")
         if self.estimator == "projection":
             return (self.basis.T / self.n) * rhs
-        try:
-            c = np.linalg.cholesky(self.G)
-            y = np.linalg.solve(c, rhs)
-            return np.linalg.solve(c.T, y)
-        except np.linalg.LinAlgError:
-            raise EconomyError(
-                f"SFSL least-squares Gram matrix is singular: {self.n} samples do not determine the "
-                f"K={self.basis.K} coefficients (need samples at ≥ K distinct times / in every bin); "
-                "use a smaller K or estimator='projection'") from None
+        lam, tol = self.gram_margin()
+        if lam > tol:
+            try:
+                c = np.linalg.cholesky(self.G)
+                y = np.linalg.solve(c, rhs)
+                return np.linalg.solve(c.T, y)
+            except np.linalg.LinAlgError:
+                pass
+        raise EconomyError(
+            f"SFSL least-squares Gram matrix is singular to working precision (smallest eigenvalue of "
+            f"the unit-diagonal Gram matrix {lam:.3g} <= {tol:.3g}): {self.n} samples do not determine "
+            f"the K={self.basis.K} coefficients (need samples at >= K distinct times / in every bin); "
+            "use a smaller K or estimator='projection'")
+
+    def gram_margin(self) -> tuple[float, float]:
+        """(λ_min of the unit-diagonal Gram matrix H, the bound 2·K·(n + K)·eps below which the
+        least-squares coefficients are undetermined; see the module docstring). λ_min is 0
+        when a diagonal entry of G is 0 (a basis function vanishes at every sample time)."""
+        K = self.basis.K
+        tol = 2.0 * K * (self.n + K) * np.finfo(float).eps
+        d = np.diag(self.G)
+        if not np.all(d > 0):  # also catches NaN sums
+            return 0.0, tol
+        s = 1.0 / np.sqrt(d)
+        H = self.G * s[:, None] * s[None, :]
+        return float(np.linalg.eigvalsh(H)[0]), tol
 
     def coefficients(self) -> np.ndarray:
         """Coefficients ĉ of E[v | t] in the basis (estimator as documented in the module)."""
