@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from dsge_agents.economy.basis import make_basis
-from dsge_agents.traces.aggregate import aggregate
+from dsge_agents.errors import EconomyError, TraceValidationError
+from dsge_agents.traces.aggregate import TracePanel, aggregate
 from dsge_agents.traces.sfsl import TraceSFSL, project_panel, project_spans
 from dsge_agents.traces.simulate import SimulationConfig, poisson_arrivals, simulate
 
@@ -145,3 +146,74 @@ def test_rank_deficient_window_nan_in_every_order_well_one_equal():
         many = r[r["agent"] == "many"]["coef"].to_numpy()
         np.testing.assert_allclose(many, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
+
+def test_project_panel_midpoints_from_the_period():
+    """Per-minute periods with NaN gaps: samples at start + 30 s (not half the smallest gap left)."""
+    minutes = np.array([0, 2, 4, 40])
+    vals = np.array([1.0, 3.0, 2.0, 7.0])
+    per = W0 + pd.to_timedelta(np.arange(60), unit="min")
+    v = np.full(60, np.nan)
+    v[minutes] = vals
+    tidy = pd.DataFrame({"period": per, "agent": "a", "metric": "latency_mean", "value": v})
+    ref = np.linalg.lstsq(_legendre(2, 3600.0, minutes * 60 + 30.0), vals, rcond=None)[0]
+    got = project_panel(tidy, "1h", K=2, period="1min")["coef"].to_numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+    panel = TracePanel(tidy=tidy, period="1min", engine="pandas", info={"period_ns": 60 * 10**9})
+    np.testing.assert_allclose(project_panel(panel, "1h", K=2)["coef"].to_numpy(), ref, rtol=1e-12)
+    # a single period: its sample is at start + period/2 (it was at +0); with 1h periods and 30min
+    # windows the midpoint decides the window: 10:30, t = 0
+    one = pd.DataFrame({"period": [W0], "agent": "a", "metric": "m", "value": [4.0]})
+    c = project_panel(one, "30min", K=1, basis="pwc", period="1h")
+    assert c["window"].tolist() == [W0 + pd.Timedelta("30min")] and c["coef"].tolist() == [4.0 * np.sqrt(1800.0)]
+    with pytest.raises(TraceValidationError, match="period="):
+        project_panel(tidy, "1h", K=2)
+    with pytest.raises(TraceValidationError, match="differs"):
+        project_panel(panel, "1h", K=2, period="5min")
+
+
+def test_project_panel_unknown_metric(spans):
+    panel = aggregate(spans.iloc[:2000], "1min")
+    with pytest.raises(TraceValidationError, match=r"\['arival'\].*arrivals"):
+        project_panel(panel, "1h", K=2, metrics=["arival"])
+
+
+def test_span_inputs_as_aggregate_reads_them():
+    df = _spans([10.0, 20.0, 3000.0], [1.0, 2.0, 3.0])
+    # optional columns absent: missing values (no sample), agent _unknown
+    c = project_spans(df.drop(columns=["ttft_s", "cost_usd", "agent_name"]), "1h", 1).coefficients()
+    assert set(c["metric"]) == {"latency", "input_tokens", "output_tokens", "error"}
+    assert set(c["agent"]) == {"_unknown"}
+    lat = c[c["metric"] == "latency"]["coef"].iloc[0]
+    assert lat == pytest.approx(2.0 * 60.0)                          # mean latency * sqrt(3600)
+    # text timestamps are parsed as the readers do
+    txt = df.assign(start_ts=df["start_ts"].astype(str), end_ts=df["end_ts"].astype(str))
+    c2 = project_spans(txt, "1h", 1, metrics=["latency"]).coefficients()
+    assert c2["coef"].iloc[0] == pytest.approx(lat, rel=1e-12)
+    # status spellings: ERROR / failed are errors, a missing status is no sample
+    st = df.assign(status=["ERROR", "failed", None])
+    e = project_spans(st, "1h", 1, metrics=["error"]).coefficients()
+    assert e["n"].tolist() == [2] and e["coef"].iloc[0] == pytest.approx(60.0)
+    st = df.assign(status=["ok", "STATUS_CODE_ERROR", "success"])
+    e = project_spans(st, "1h", 1, metrics=["error"]).coefficients()
+    assert e["n"].tolist() == [3] and e["coef"].iloc[0] == pytest.approx(60.0 / 3)
+
+
+def test_span_input_errors_are_named():
+    df = _spans([10.0, 20.0, 3000.0], [1.0, 2.0, 3.0])
+    with pytest.raises(TraceValidationError, match="end_ts: 1 unparseable timestamp.*'x'"):
+        project_spans(df.assign(end_ts=[str(df["end_ts"].iloc[0]), "x", None]), "1h", 1, metrics=["latency"])
+    with pytest.raises(TraceValidationError, match="lacks end_ts"):
+        project_spans(df.drop(columns=["end_ts"]), "1h", 1)
+    with pytest.raises(TraceValidationError, match="window: period '1W' must be a fixed"):
+        TraceSFSL("1W", 2)
+    with pytest.raises(TraceValidationError, match="ttft_s: 1 infinite"):
+        project_spans(df.assign(ttft_s=[0.1, np.inf, 0.3]), "1h", 1, metrics=["ttft"])
+    with pytest.raises(ValueError, match="unknown span metrics"):   # still a ValueError, as before
+        TraceSFSL("1h", 2, metrics=["latncy"])
+    a = TraceSFSL("1h", 2, metrics=["latency"]).update(df)
+    p = TraceSFSL("1h", 2, metrics=["latency"], estimator="projection").update(df)
+    for x, y in [(a, p), (p, a)]:
+        with pytest.raises(EconomyError, match="different estimators"):
+            x.merge(y)
+    with pytest.raises(EconomyError, match="different metrics"):
+        a.merge(TraceSFSL("1h", 2, metrics=["latency", "cost"]))
