@@ -25,7 +25,7 @@ def offline_cache(monkeypatch, tmp_path, shared_data):
     shutil.copy(shared_data / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv", cache / "azure_llm_2023")
     monkeypatch.setenv("DSGE_AGENTS_CACHE", str(cache))
 
-    def offline(url, dest, timeout=30.0):
+    def offline(url, dest, timeout=30.0, **kw):
         raise urllib.error.URLError("offline")
 
     monkeypatch.setattr(datasets, "_download", offline)
