@@ -53,8 +53,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("-o", "--output", required=True, help="output panel, .parquet or .csv")
     p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"))
-    p.add_argument("--report", help="JSON validation report (written with either --on-error; an existing "
-                   "file needs --force)")
+    p.add_argument("--report", help="JSON validation report (with --on-error raise only when every row passes; "
+                   "an existing file needs --force)")
     p.add_argument(
         "--quarantine", help="side file for bad rows (default: next to the output; never overwritten)"
     )
