@@ -615,18 +615,43 @@ def _json_frame(path: Path, chunk_rows: int = 50_000) -> tuple[pd.DataFrame, np.
     return pd.concat(frames, ignore_index=True, sort=False).infer_objects(), np.asarray(numbers)
 
 
-def _columns_of(path: Path) -> list[str] | None:
-    """Column names of a Parquet / CSV / TSV file as pandas reads them (a UTF-8 byte-order mark
-    dropped, quoted names unquoted, spaces kept); None for other files."""
+def _layout(path: Path) -> str:
+    """How a file is read: ``"parquet"``, ``"json"`` (a document or JSON lines) or ``"csv"``
+    (TSV for ``.tsv``). By the suffix when it is one of :data:`TRACE_SUFFIXES` (``.txt``: CSV);
+    otherwise (``spans``, ``runs.log``) by the content: Parquet's magic number ``PAR1``, JSON
+    when the first non-blank character (after a UTF-8 byte-order mark) is ``{`` or ``[``, CSV
+    else. :func:`detect_format` and :func:`_read_table` both decide so."""
     suf = path.suffix.lower()
     if suf in (".parquet", ".pq"):
+        return "parquet"
+    if suf in (".json", ".jsonl", ".ndjson"):
+        return "json"
+    if suf in (".csv", ".tsv", ".txt"):
+        return "csv"
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+        if head.startswith(b"PAR1"):
+            return "parquet"
+        text = (head[3:] if head.startswith(b"\xef\xbb\xbf") else head).lstrip(b" \t\r\n")
+        while not text and head:  # blank so far: read on
+            head = fh.read(1 << 16)
+            text = head.lstrip(b" \t\r\n")
+    return "json" if text[:1] in (b"{", b"[") else "csv"
+
+
+def _columns_of(path: Path) -> list[str] | None:
+    """Column names of a Parquet / CSV / TSV file as pandas reads them (a UTF-8 byte-order mark
+    dropped, quoted names unquoted, spaces kept); None for JSON files (:func:`_layout`)."""
+    suf = path.suffix.lower()
+    kind = _layout(path)
+    if kind == "parquet":
         import pyarrow.parquet as pq
 
         try:
             return list(pq.read_schema(path).names)
         except Exception as exc:  # noqa: BLE001 - any unreadable footer
             raise TraceFormatError(f"{path}: not a readable Parquet file ({exc})") from None
-    if suf in (".csv", ".tsv", ".txt"):
+    if kind == "csv":
         return _csv_header(path, "\t" if suf == ".tsv" else ",") or []
     return None
 
@@ -665,7 +690,10 @@ def _format_from_columns(cols: Iterable[str]) -> str | None:
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """Guess the trace format of a file from its extension and column / field names."""
+    """Guess the trace format of a file from its extension and column / field names (a file
+    whose suffix is none of :data:`TRACE_SUFFIXES` by its content: :func:`_layout`). A JSON file
+    without records (empty, blank, ``[]``) is ``"canonical"``, with a ``UserWarning``: it reads
+    as an empty span table."""
     path = Path(path)
     if not path.exists():
         raise TraceFormatError(f"{path}: no such file")
@@ -681,9 +709,15 @@ def detect_format(path: str | os.PathLike) -> str:
             obj = _unwrap_page(json.loads(first))
         except json.JSONDecodeError:
             recs, _ = _json_records(path)
-            obj = recs[0] if recs else {}
+            obj = recs[0] if recs else []
         if isinstance(obj, list):
-            obj = obj[0] if obj else {}
+            if not obj:  # no records (an empty file, [], an empty API page): any reader's empty table
+                import warnings
+
+                warnings.warn(f"{path}: a JSON file without records; read as an empty span table",
+                              UserWarning, stacklevel=2)
+                return "canonical"
+            obj = obj[0]
         cols = list(obj.keys()) if isinstance(obj, dict) else []
     fmt = _format_from_columns(cols)
     if fmt is None:
@@ -901,11 +935,13 @@ def _read_parquet(path: Path, **kw) -> pd.DataFrame:
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    suf = path.suffix.lower()
-    if suf in (".parquet", ".pq"):
+    """A Parquet / JSON / CSV file (:func:`_layout`, as :func:`detect_format` decides) as a frame
+    and the row / line numbers of its records."""
+    kind = _layout(path)
+    if kind == "parquet":
         df = _read_parquet(path)
         rows = np.arange(1, len(df) + 1)
-    elif suf in (".json", ".jsonl", ".ndjson"):
+    elif kind == "json":
         df, rows = _json_frame(path)
     else:
         frames = list(_csv_frames(path))
