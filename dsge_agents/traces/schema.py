@@ -32,6 +32,8 @@ columns ``_source`` (file), ``_row`` (1-based row / line number in that file) an
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -282,6 +284,55 @@ def _to_number(col: pd.Series) -> pd.Series:
     return pd.to_numeric(col, errors="coerce")
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def _to_count(col: pd.Series) -> pd.Series:
+    """A token-count column as ``Int64``: integer columns as they are (values beyond int64, as
+    ``uint64`` holds them, missing); other values as numbers (:func:`_to_number`) rounded half to
+    even, those beyond int64 missing. Above 2^53, where a float no longer holds every integer, an
+    integer given as an integer or as integer text (``9007199254740993``) keeps its exact value
+    instead of its nearest double (``2^63 - 1`` stays, ``2^63`` is missing)."""
+    if pd.api.types.is_integer_dtype(col.dtype):
+        if pd.api.types.is_unsigned_integer_dtype(col.dtype):
+            big = (col > _INT64_MAX).fillna(False).to_numpy(dtype=bool)
+            col = col.astype("object").where(~big, None)
+        return col.astype("Int64")
+    num = _to_number(col).astype("Float64").round()
+    far = (num.abs() >= 2.0**53).fillna(False).to_numpy(dtype=bool)
+    # counts beyond int64 would wrap to -2^63 in the cast: missing instead
+    out = num.where(num.abs() < 2.0**63).astype("Int64")
+    if far.any():
+        exact = [_exact_int(v) for v in col.to_numpy(dtype=object)[far]]
+        idx = np.flatnonzero(far)
+        keep = [(i, v) for i, v in zip(idx, exact) if v is not _NOT_INT]
+        if keep:
+            vals = pd.array([v for _, v in keep], dtype="Int64")
+            out.iloc[[i for i, _ in keep]] = vals
+    return out
+
+
+_NOT_INT = object()
+_INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def _exact_int(v):
+    """The exact value of an integer given as a Python / NumPy integer or as plain integer text
+    (``[+-]digits``, spaces around allowed), None when it is beyond int64; ``_NOT_INT`` for
+    anything else (floats, decimals, exponents: their rounded double stands)."""
+    if isinstance(v, (bool, np.bool_)):
+        return _NOT_INT
+    if isinstance(v, (int, np.integer)):
+        n = int(v)
+    elif isinstance(v, str):
+        if not _INT_TEXT.fullmatch(v):
+            return _NOT_INT
+        n = int(v)
+    else:
+        return _NOT_INT
+    return n if -_INT64_MAX <= n <= _INT64_MAX else None
+
+
 def arrow_type(column: str):
     """The Arrow type of a canonical column: UTC nanosecond timestamps, int64 counts, float64
     seconds / dollars, strings."""
@@ -333,8 +384,8 @@ def canonical_arrow(table):
                 out[c] = pc.if_else(pc.is_nan(x), pa.scalar(None, typ), x)
             elif c in INT_COLUMNS:
                 x = pc.round(pc.cast(col, pa.float64()), 0, round_mode="half_to_even")
-                if pc.any(pc.greater_equal(pc.abs(x), 2.0**63)).as_py() or pc.any(pc.is_nan(x)).as_py():
-                    return None  # NaN / inf / beyond int64: pandas' masking
+                if pc.any(pc.greater_equal(pc.abs(x), 2.0**53)).as_py() or pc.any(pc.is_nan(x)).as_py():
+                    return None  # NaN / inf / beyond 2^53 (exact integers) or int64: pandas' rules
                 out[c] = pc.cast(x, typ)
             elif c == "status":
                 if pc.all(pc.is_in(col, value_set=pa.array(STATUS_VALUES)), skip_nulls=True).as_py() is False:
@@ -391,9 +442,7 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
                     raw[bad.values] = [_time_text(v) for v in bad_vals.astype(object)]
                 raws[raw_name] = raw
         elif c in INT_COLUMNS:
-            num = _to_number(pd.Series(col, index=df.index)).astype("Float64").round()
-            # counts beyond int64 would wrap to -2^63 in the cast: missing instead
-            out[c] = num.where(num.abs() < 2.0**63).astype("Int64")
+            out[c] = _to_count(pd.Series(col, index=df.index))
         else:
             out[c] = _to_number(pd.Series(col, index=df.index)).astype("float64")
     if "status" in out.columns:
@@ -403,7 +452,7 @@ def to_canonical(df: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
     if keep_extra:
         for c in df.columns:
             if c not in out.columns:
-                out[c] = df[c].values
+                out[c] = df[c].array  # .values would drop a column's time zone
     return out
 
 
