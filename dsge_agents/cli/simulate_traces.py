@@ -113,24 +113,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-#: the file suffixes each --format writes (and the readers detect)
-_SUFFIXES = {
-    "canonical": (".parquet", ".pq", ".csv"),
-    "otlp": (".json", ".jsonl", ".ndjson"),
-    "otlp-jsonl": (".jsonl", ".ndjson", ".json"),
-    "langfuse": (".csv", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"),
-    "phoenix": (".parquet", ".pq"),
-    "langsmith": (".jsonl", ".ndjson", ".json"),
-}
-
-
 def run(args) -> int:
     from dsge_agents.traces import writers
     from dsge_agents.traces.simulate import RetryPolicy, SimulationConfig, simulate
 
     _check_options(args)
     out = Path(args.output)
-    ok = _SUFFIXES[args.format]
+    ok = writers.SUFFIXES[args.format]
     if out.suffix.lower() not in ok:  # else e.g. CSV text in a .json file, which ingest cannot read
         raise DSGEError(f"-o {out}: --format {args.format} writes {' / '.join(ok)} files")
     shocks_path = Path(args.shocks) if args.shocks else out.with_name(out.name + ".shocks.csv")
