@@ -455,3 +455,35 @@ def test_an_existing_report_stops_load_spans_before_anything_is_written(tmp_path
     import json
 
     assert json.loads((tmp_path / "report.json").read_text())["quarantined_rows"] == rep.quarantined_rows == 1
+
+
+def test_now_and_today_are_not_timestamps_of_a_trace():
+    """pandas reads them as the clock time of the call: a result that changes from run to run."""
+    from dsge_agents.traces.schema import _to_utc
+
+    got, bad = _to_utc(pd.Series(["now", " Today ", "2024-06-01T00:00:00Z", None], dtype="object"))
+    assert bad.tolist() == [True, True, False, False]
+    assert got.isna().tolist() == [True, True, False, True]
+
+
+def test_engine_path_keeps_underscore_columns_and_names_unknown_statuses(tmp_path):
+    """The staged file keeps a user's _batch column (its quarantine equals the pandas path's), and
+    a typed Parquet file read in place warns about an unknown status as the readers do."""
+    from dsge_agents.traces.ingest import engine_plan, ingest_files
+    from dsge_agents.traces.validate import load_spans
+
+    csv = tmp_path / "u.csv"
+    csv.write_text("trace_id,span_id,parent_span_id,start_ts,end_ts,_batch\n"
+                   "t,a,,2024-06-01T00:00:00Z,2024-06-01T00:00:01Z,b1\n"
+                   "t,b,zz,2024-06-01T00:00:00Z,2024-06-01T00:00:01Z,b2\n")
+    ingest_files([csv], "1min", on_error="quarantine", quarantine_path=tmp_path / "qe.parquet")
+    load_spans([csv], on_error="quarantine", quarantine_path=tmp_path / "qp.parquet")
+    qe, qp = pd.read_parquet(tmp_path / "qe.parquet"), pd.read_parquet(tmp_path / "qp.parquet")
+    assert qe["_batch"].tolist() == qp["_batch"].tolist() == ["b2"]
+    pq_file = tmp_path / "s.parquet"
+    df = two_spans()
+    df["status"] = ["weird", "ok"]
+    df.to_parquet(pq_file)
+    assert engine_plan([pq_file]).direct == [str(pq_file)]
+    with pytest.warns(UserWarning, match=r"not recognised.*'weird' \(1 rows\)"):
+        ingest_files([pq_file], "1min", on_error="quarantine", quarantine_path=tmp_path / "q3.parquet")

@@ -141,7 +141,7 @@ def stage_file(path, out, *, price_table=None, chunk_rows: int = CHUNK_ROWS, bar
         for chunk, arrow in canonical_chunks(path, chunk_rows, arrow=price_table is None):
             if writer is None:  # the extra columns the reader keeps, typed as stored (Parquet) or text
                 names = chunk.column_names if isinstance(chunk, pa.Table) else list(chunk.columns)
-                extra_names = [c for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")]
+                extra_names = [c for c in names if c not in CANONICAL_COLUMNS and c not in _BOOKKEEPING]
                 extra = [(c, arrow.schema.field(c).type if arrow is not None else pa.string()) for c in extra_names]
                 schema = _stage_schema(extra)
                 writer = _writer(out, schema)

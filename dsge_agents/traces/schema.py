@@ -116,7 +116,14 @@ def _to_utc(values, *, fast: bool = True) -> tuple[pd.Series, pd.Series]:
         ns = np.where(oob, np.nan, ns)
         out = pd.to_datetime(pd.Series(ns, index=s.index), unit="ns", utc=True)
         return out.astype("datetime64[ns, UTC]"), oob
-    present = s.notna() & (s.astype("str").str.strip() != "")
+    text = s.astype("str").str.strip()
+    present = s.notna() & (text != "")
+    # pandas reads "now" / "today" as the clock time of the call: a result that changes from run
+    # to run is no timestamp of the trace -- unparseable, as "yesterday" is
+    clock = present & text.str.lower().isin(["now", "today"]).to_numpy()
+    if clock.any():
+        out, bad = _to_utc(s.where(~clock), fast=fast)
+        return out, bad | clock
     try:
         out = pd.to_datetime(s.where(present), utc=True, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):
@@ -358,7 +365,8 @@ def canonical_arrow(table):
     to even and within int64; status spellings other than ``ok / error / unset`` go through
     :func:`normalize_status` (pandas) for that column only. Returns the canonical columns (types
     of the staging files: string, UTC nanosecond timestamps, int64, float64) followed by the extra
-    columns (text; names starting with ``_`` are dropped, as :func:`to_canonical`'s callers do).
+    columns (text; the readers' bookkeeping names are left out, as :func:`to_canonical`'s callers
+    leave them).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -397,7 +405,7 @@ def canonical_arrow(table):
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
     for c in names:
-        if c not in out and not c.startswith("_"):
+        if c not in out and c not in BOOKKEEPING_COLUMNS and c != "_problems":
             out[c] = table.column(c)
     return pa.table(out)
 
@@ -485,6 +493,20 @@ STATUS_SPELLINGS = {
 }
 
 
+def warn_unknown_status(counts: dict, stacklevel: int = 3) -> None:
+    """The warning naming status spellings (lower-cased, stripped) -> row counts that are not in
+    :data:`STATUS_SPELLINGS` (kept as given, not counted as errors); nothing when there are none."""
+    counts = {k: v for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if k not in STATUS_SPELLINGS}
+    if not counts:
+        return
+    import warnings
+
+    shown = ", ".join(f"{v!r} ({n} rows)" for v, n in list(counts.items())[:5])
+    warnings.warn(f"status values not recognised, kept as given and not counted as errors: {shown}"
+                  f"{' ...' if len(counts) > 5 else ''} (recognised: {', '.join(sorted(STATUS_SPELLINGS))})",
+                  UserWarning, stacklevel=stacklevel)
+
+
 def normalize_status(s: pd.Series) -> pd.Series:
     """Map the many spellings of a span status onto ``ok`` / ``error`` / ``unset``.
 
@@ -497,13 +519,7 @@ def normalize_status(s: pd.Series) -> pd.Series:
     out = out.where(s.notna(), "unset")
     unknown = out.isna()
     if unknown.any():
-        import warnings
-
-        counts = low[unknown].value_counts()
-        shown = ", ".join(f"{v!r} ({n} rows)" for v, n in counts.head(5).items())
-        warnings.warn(f"status values not recognised, kept as given and not counted as errors: {shown}"
-                      f"{' ...' if len(counts) > 5 else ''} (recognised: {', '.join(sorted(m))})",
-                      UserWarning, stacklevel=3)
+        warn_unknown_status(low[unknown].value_counts().to_dict(), stacklevel=4)
     out = out.where(~unknown, low)
     return out.astype("str")
 

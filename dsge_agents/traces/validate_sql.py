@@ -42,7 +42,7 @@ import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces.aggregate import SQL_WHITESPACE as _WS, duck_connect, sql_list, sql_str
-from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS, STRING_COLUMNS
+from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS, STRING_COLUMNS, warn_unknown_status
 from dsge_agents.traces.validate import N_EXAMPLES, PROBLEMS, ValidationReport, free_path
 
 __all__ = ["engine_can_validate", "validate_files", "status_needs_mapping"]
@@ -145,12 +145,20 @@ def status_needs_mapping(paths) -> bool:
     if not any("status" in s.names for s in _schemas(files).values()):
         return False
     con = duck_connect()
-    try:
-        return bool(con.execute(
-            "SELECT coalesce(bool_or(CAST(status AS VARCHAR) NOT IN ('ok', 'error', 'unset')), false) "
-            f"FROM read_parquet({sql_list(files)}, union_by_name=true, hive_partitioning=false)").fetchone()[0])
+    try:  # the other spellings with their counts (few distinct values), as the readers see them
+        rows = con.execute(
+            "SELECT CAST(status AS VARCHAR) AS v, count(*) FROM read_parquet("
+            f"{sql_list(files)}, union_by_name=true, hive_partitioning=false) "
+            "WHERE status IS NOT NULL AND CAST(status AS VARCHAR) NOT IN ('ok', 'error', 'unset') GROUP BY v"
+        ).fetchall()
     finally:
         con.close()
+    counts: dict = {}
+    for v, n in rows:
+        k = str(v).strip().lower()
+        counts[k] = counts.get(k, 0) + int(n)
+    warn_unknown_status(counts, stacklevel=4)  # as the readers warn when they map the column
+    return bool(rows)
 
 
 def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: bool = False) -> dict[str, str]:
