@@ -34,15 +34,14 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.traces.readers import TraceFormatError, trace_files
-from dsge_agents.traces.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, arrow_type
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, RESERVED_COLUMNS, arrow_type
 
 __all__ = ["engine_plan", "stage_file", "ingest_files", "CHUNK_ROWS"]
 
 #: rows per chunk when staging (≈ 250 MB of pandas objects for a wide CSV)
 CHUNK_ROWS = 200_000
 _STAGE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
-_BOOKKEEPING = ("_source", "_row", "_raw_start", "_raw_end", "_arrival_only", "_problems",
-                "_src_file", "_frn", "_fidx", "file_row_number", "file_index")
+_BOOKKEEPING = RESERVED_COLUMNS + ("_src_file", "_frn", "_fidx", "file_row_number", "file_index")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, _to_utc, seconds_between, to_canonical
+from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, RESERVED_COLUMNS, _to_utc, seconds_between, to_canonical
 
 FORMATS = ("canonical", "otlp", "langfuse", "phoenix", "langsmith", "azure")
 
@@ -299,14 +299,12 @@ def _raw_cols(df: pd.DataFrame, bad_start: list, bad_end: list) -> None:
         df["_raw_end"] = pd.Series(bad_end, dtype="object").values
 
 
-#: column names the readers and the validator write themselves
-_RESERVED = tuple(BOOKKEEPING_COLUMNS) + ("_problems",)
 
 
 def _set_aside(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     """An input column named like the readers' bookkeeping (``_source``, ``_row``, ...; e.g. a
     quarantine file read back) is kept as ``input.<name>`` instead of being overwritten."""
-    clash = [c for c in df.columns if c in _RESERVED]
+    clash = [c for c in df.columns if c in RESERVED_COLUMNS]
     if not clash:
         return df
     taken = [f"input.{c}" for c in clash if f"input.{c}" in df.columns]
@@ -328,8 +326,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = v.values
     order = (
         CANONICAL_COLUMNS
-        + [c for c in out.columns if c not in CANONICAL_COLUMNS and c not in _RESERVED]
-        + [c for c in ("_source", "_row", "_raw_start", "_raw_end", "_arrival_only") if c in out.columns]
+        + [c for c in out.columns if c not in CANONICAL_COLUMNS and c not in RESERVED_COLUMNS]
+        + [c for c in BOOKKEEPING_COLUMNS if c in out.columns]
     )
     return out[order]
 

@@ -63,6 +63,9 @@ STRING_COLUMNS = [c for c in CANONICAL_COLUMNS if c not in TIME_COLUMNS + INT_CO
 #: columns without which a span table cannot be used
 REQUIRED_COLUMNS = ["trace_id", "span_id", "start_ts", "end_ts"]
 BOOKKEEPING_COLUMNS = ["_source", "_row", "_raw_start", "_raw_end", "_arrival_only"]
+#: column names the readers and the validator write themselves (the bookkeeping and the
+#: quarantine file's ``_problems``): an input column of such a name is set aside, not kept as data
+RESERVED_COLUMNS = tuple(BOOKKEEPING_COLUMNS) + ("_problems",)
 STATUS_VALUES = ("ok", "error", "unset")
 
 
@@ -405,7 +408,7 @@ def canonical_arrow(table):
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
     for c in names:
-        if c not in out and c not in BOOKKEEPING_COLUMNS and c != "_problems":
+        if c not in out and c not in RESERVED_COLUMNS:
             out[c] = table.column(c)
     return pa.table(out)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dsge_agents.traces.schema import BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS
+from dsge_agents.traces.schema import CANONICAL_COLUMNS, RESERVED_COLUMNS
 
 #: the file suffixes each writer writes (``otlp-jsonl``: ``write_otlp_json(jsonl=True)``); the
 #: readers detect each of them as the format written (``dsge-agents simulate-traces`` checks ``-o``
@@ -27,8 +27,6 @@ SUFFIXES = {
     "phoenix": (".parquet", ".pq"),
     "langsmith": (".jsonl", ".ndjson", ".json"),
 }
-#: columns the readers and the validator add themselves; every other column is written
-_BOOKKEEPING = tuple(BOOKKEEPING_COLUMNS) + ("_problems",)
 
 
 def _check_suffix(path, fmt: str) -> Path:
@@ -171,7 +169,7 @@ def write_canonical(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Pa
     """
     path = _check_suffix(path, "canonical")
     path = _check_new(path, overwrite)
-    df = spans[[c for c in spans.columns if c not in _BOOKKEEPING]]
+    df = spans[[c for c in spans.columns if c not in RESERVED_COLUMNS]]  # every other column is written
     suf = path.suffix.lower()
     if suf in (".parquet", ".pq"):
         _write_parquet(df, path)
