@@ -582,8 +582,11 @@ def _check_duck_types(con, files: list[str], types: dict, scan: str) -> None:
             )
 
 
-#: ASCII whitespace as Python's ``str.strip()`` sees it, for DuckDB's ``trim`` (spaces only by default)
-SQL_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+#: the code points Python's ``str.strip()`` (and Arrow's ``utf8_trim_whitespace``, which pandas'
+#: text columns use) remove, and the same as the characters argument of DuckDB's ``trim`` (which
+#: takes ASCII spaces only by default): SQL strips text as the readers and validators do
+SPACE_CODES = tuple(i for i in range(0x3001) if chr(i).isspace())
+SQL_WHITESPACE = " || ".join(f"chr({i})" for i in SPACE_CODES)
 # the error flag: canonical tables spell the status ok / error / unset (schema); inputs that may
 # use other spellings (``normalize_status=True``) are lower-cased, stripped and looked up in
 # schema.STATUS_SPELLINGS as the readers do (the CASE settles the canonical spellings with one

@@ -41,20 +41,13 @@ import numpy as np
 import pandas as pd
 
 from dsge_agents.errors import TraceValidationError
-from dsge_agents.traces.aggregate import SQL_WHITESPACE as _WS, duck_connect, sql_list, sql_str
+from dsge_agents.traces.aggregate import SPACE_CODES, SQL_WHITESPACE, duck_connect, sql_list, sql_str
 from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS, STRING_COLUMNS, warn_unknown_status
 from dsge_agents.traces.validate import N_EXAMPLES, PROBLEMS, ValidationReport, free_path
 
 __all__ = ["engine_can_validate", "validate_files", "status_needs_mapping"]
 
 _RESERVED = ("_src_file", "_frn", "_fidx", "_source", "_row", "_problems", "file_row_number", "file_index")
-
-
-#: the code points Python's ``str.strip()`` (and Arrow's ``utf8_trim_whitespace``, which pandas'
-#: text columns use) remove: an id of only these is missing for the pandas validator, so here too
-#: (DuckDB's ``trim`` takes ASCII spaces only by default)
-_SPACES = tuple(i for i in range(0x3001) if chr(i).isspace())
-_WS_ALL = " || ".join(f"chr({i})" for i in _SPACES)
 
 
 #: rows per file in the position ``_fidx * stride + file_row_number`` (2⁴⁰)
@@ -183,8 +176,9 @@ def _flag_sql(files: list[str], columns: set[str], lacking: list[str], staged: b
 
     def blank(x):
         # trimming every id costs ~2 s per 10 M rows; only strings starting with whitespace need it
-        return (f"({x} IS NULL OR {x} = '' OR (ascii({x}) IN ({', '.join(map(str, _SPACES))}) "
-                f"AND trim({x}, {_WS_ALL}) = ''))")
+        # an id of only whitespace is missing for the pandas validator (str.strip), so here too
+        return (f"({x} IS NULL OR {x} = '' OR (ascii({x}) IN ({', '.join(map(str, SPACE_CODES))}) "
+                f"AND trim({x}, {SQL_WHITESPACE}) = ''))")
 
     # position in the input: file (in the order given), then row
     ord_ = f"_fidx * CAST({_FILE_STRIDE} AS BIGINT) + _frn"
