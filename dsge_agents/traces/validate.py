@@ -78,9 +78,7 @@ class ValidationReport:
         }
 
     def write(self, path, *, overwrite: bool = False) -> Path:
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; refusing to overwrite the report")
+        path = check_report_path(path, overwrite)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=2, default=str))
         return path
@@ -94,6 +92,14 @@ class ValidationReport:
         if self.quarantine_file:
             lines.append(f"  bad rows in {self.quarantine_file}")
         return "\n".join(lines)
+
+
+def check_report_path(path, overwrite: bool) -> Path:
+    """``path`` as a Path; an existing report there is a FileExistsError unless ``overwrite``."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; refusing to overwrite the report (overwrite_report=True)")
+    return path
 
 
 def free_path(path) -> Path:
@@ -270,9 +276,8 @@ def validate(
     """
     if on_error not in ("raise", "quarantine"):
         raise ValueError("on_error must be 'raise' or 'quarantine'")
-    if report_path is not None and Path(report_path).exists() and not overwrite_report:
-        # said before anything is written (a quarantine file of this run would be left behind)
-        raise FileExistsError(f"{report_path} exists; refusing to overwrite the report (overwrite_report=True)")
+    if report_path is not None:  # said before anything is written (a quarantine file would be left behind)
+        check_report_path(report_path, overwrite_report)
     masks = find_problems(
         df, allow_missing_end=allow_missing_end, check_parents=check_parents, missing_columns=missing_columns
     )
@@ -380,8 +385,8 @@ def load_spans(
     """
     from dsge_agents.traces.readers import TraceFormatError, _columns_of, detect_format, read_spans, trace_files
 
-    if report_path is not None and Path(report_path).exists() and not overwrite_report:  # before reading
-        raise FileExistsError(f"{report_path} exists; refusing to overwrite the report (overwrite_report=True)")
+    if report_path is not None:  # before reading
+        check_report_path(report_path, overwrite_report)
     try:  # directories stand for the trace files beneath them, as in read_spans
         paths = trace_files(paths)
     except FileNotFoundError as exc:
