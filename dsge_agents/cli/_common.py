@@ -139,13 +139,13 @@ def model_inputs(model) -> list:
     return [model] if model and Path(model).is_file() else []
 
 
-def guard_outputs(args, outputs: dict) -> None:
+def guard_outputs(args, outputs: dict) -> dict:
     """Before any work: the outputs (option -> path or None) differ from each other and from the
-    model file, and none exists unless ``--force`` (:func:`check_distinct`, :func:`check_output`)."""
+    model file, and none exists unless ``--force`` (:func:`check_distinct`, :func:`check_output`).
+    Returns option -> Path (None where not given)."""
     check_distinct(outputs, model_inputs(getattr(args, "model", None)))
-    for path in outputs.values():
-        if path:
-            check_output(path, getattr(args, "force", False))
+    return {opt: check_output(path, getattr(args, "force", False)) if path else None
+            for opt, path in outputs.items()}
 
 
 def add_force(p) -> None:

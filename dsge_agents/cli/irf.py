@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsge_agents.cli._common import one_shot
-from dsge_agents.cli._common import check_distinct, model_inputs
-from dsge_agents.cli.solve import check_output, load_model
+from dsge_agents.cli._common import guard_outputs
+from dsge_agents.cli.solve import load_model
 
 _MARK = "dsge-agents irf"
 
@@ -82,9 +82,8 @@ def run(args) -> int:
     from dsge_agents.linear import solve
     if args.periods < 1:
         raise DSGEError("--periods must be at least 1")
-    check_distinct({"--csv": args.csv, "--plot": args.plot}, model_inputs(args.model))
-    csv = check_output(args.csv, args.force) if args.csv else None
-    plot = check_output(args.plot, args.force) if args.plot else None
+    out = guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
+    csv, plot = out["--csv"], out["--plot"]
     m = load_model(args.model)
     # one solve: the model's NumPy code path, no Numba (see one_shot); QZ below the large-model size
     # (method "auto" would import the large-model solver, and with it Numba, only to compare sizes)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dsge_agents.cli._common import check_distinct, model_inputs
-from dsge_agents.cli.solve import check_output, load_model
+from dsge_agents.cli._common import guard_outputs
+from dsge_agents.cli.solve import load_model
 
 
 def moments_table(sol, nlags: int = 5) -> pd.DataFrame:
@@ -22,8 +22,7 @@ def moments_table(sol, nlags: int = 5) -> pd.DataFrame:
 
 def run(args) -> int:
     from dsge_agents.linear import solve
-    check_distinct({"--csv": args.csv}, model_inputs(args.model))
-    csv = check_output(args.csv, args.force) if args.csv else None
+    csv = guard_outputs(args, {"--csv": args.csv})["--csv"]
     m = load_model(args.model)
     sol = solve(m)
     tab = moments_table(sol, args.nlags)

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 
 
-from dsge_agents.cli._common import OutputExistsError, check_distinct, check_output, load_model, model_inputs  # noqa: F401 (re-exported)
+from dsge_agents.cli._common import guard_outputs, load_model
 
 
 def run(args) -> int:
     from dsge_agents.linear import solve
-    if args.json:
-        check_distinct({"--json": args.json}, model_inputs(args.model))
-        out = check_output(args.json, args.force)
+    out = guard_outputs(args, {"--json": args.json})["--json"]
     m = load_model(args.model)
     sol = solve(m, method=args.method)
     print(sol.summary())
