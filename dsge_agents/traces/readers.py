@@ -2074,8 +2074,11 @@ def read_spans(
         raise TraceFormatError("read_spans: no trace files given")
     frames, fmts = [], []
     for p in paths:
-        _check_not_compressed(p)
-        fmt = detect_format(p) if format == "auto" else format
+        if format == "auto":
+            fmt = detect_format(p)  # which also refuses compressed files
+        else:
+            _check_not_compressed(p)
+            fmt = format
         if fmt not in _READERS:
             raise TraceFormatError(f"unknown trace format {fmt!r}; expected one of {', '.join(FORMATS)}")
         kw: dict[str, Any] = {}
