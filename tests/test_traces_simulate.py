@@ -511,6 +511,26 @@ def test_outage_takes_whole_servers_rounded_half_up_and_reports_them(servers, fr
     assert sh["detail"].startswith(f"{down} of {servers} servers down")
 
 
+def test_overlapping_outages_add_up_and_never_go_below_no_server():
+    """Two outages of one 4-server agent: 3 down on [20, 60), 2 down on [40, 80). Down counts add
+    (capped at all 4): 1 serves on [20, 40), none on [40, 60), 2 on [60, 80), all 4 after."""
+    cfg = _one_stage(
+        AgentSpec("a", servers=4, overhead_s=1.0, prefill_tps=np.inf, decode_tps=np.inf),
+        outages=[Outage("a", 20.0, 60.0, 0.75), Outage("a", 40.0, 80.0, 0.5)],
+        retry=RetryPolicy(max_retries=0),
+    )
+    res = simulate(cfg, poisson_arrivals(8.0, 800, seed=2), seed=2)
+    c = res.spans[res.spans["operation"] == "chat"]
+    t0 = res.stats["origin"]
+    beg = ((c["start_ts"] - t0).dt.total_seconds() + c["queue_wait_s"]).to_numpy()
+    end = (c["end_ts"] - t0).dt.total_seconds().to_numpy()
+    for lo, hi, up in [(21.5, 39.5, 1), (41.5, 59.5, 0), (61.5, 79.5, 2), (81.5, 90.0, 4)]:
+        grid = np.arange(lo, hi, 0.25)
+        busy = ((beg[:, None] <= grid) & (end[:, None] > grid)).sum(axis=0)
+        assert busy.min() == busy.max() == up, (lo, hi, busy.min(), busy.max())
+    assert sorted(res.shocks["detail"].str.slice(0, 6)) == ["2 of 4", "3 of 4"]
+
+
 def test_capacity_changes_win_ties_with_arrivals():
     """Outage on [5, 10): a call arriving at exactly 5 s waits for the end; capacity is back at 10 s first."""
     t = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta([0.0, 5.0, 10.0], unit="s")
