@@ -300,3 +300,54 @@ def test_a_period_far_shorter_than_the_traces_is_refused_before_allocating():
         aggregate(df, "1s", start="2000-01-01", end="2024-06-02")
     hour = aggregate(df, "1s")  # 3,600+ periods x 3 agent rows: fine
     assert hour.wide["arrivals"].sum() == 6 + 3
+
+
+def _numbered_spans(k: int, n: int) -> pd.DataFrame:
+    """n one-second-apart canonical spans of agent ``a``, ids prefixed by k (0.5 s each)."""
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    return pd.DataFrame({
+        "trace_id": [f"t{k}_{i}" for i in range(n)], "span_id": [f"s{k}_{i}" for i in range(n)],
+        "parent_span_id": None, "agent_name": "a",
+        "start_ts": t0 + pd.to_timedelta(np.arange(n), unit="s"),
+        "end_ts": t0 + pd.to_timedelta(np.arange(n) + 0.5, unit="s"),
+        "status": "ok", "input_tokens": 1, "output_tokens": 1, "cost_usd": 0.1, "ttft_s": 0.1,
+    })
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas", "dask"])
+def test_directories_are_listed_as_the_readers_list_them(tmp_path, engine):
+    """A directory means its trace files as the readers find them: `.pq` and `.tsv` included, hidden
+    files / folders skipped, a file named twice read once. (Before: `.pq` / `.tsv` files inside a
+    folder were skipped, hidden ones read, a repeated file counted twice, and the pandas and Dask
+    engines read a `.tsv` with commas.)"""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    _numbered_spans(1, 30).to_parquet(tmp_path / "a.parquet")
+    _numbered_spans(2, 20).to_parquet(tmp_path / "sub" / "b.pq")
+    _numbered_spans(3, 7).to_parquet(tmp_path / ".hidden" / "c.parquet")
+    _numbered_spans(4, 9).to_parquet(tmp_path / ".partial.parquet")
+    src = [tmp_path / "a.parquet", tmp_path]
+    if engine == "dask":  # the Dask engine reads Parquet or CSV in one call: Parquet here, text below
+        expect = 30 + 20
+    else:
+        _numbered_spans(5, 11).to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+        expect = 30 + 20 + 11
+    w = aggregate(src, "1min", engine=engine, requests=False).wide
+    assert w["arrivals"].sum() == expect and w["completions"].sum() == expect
+    assert w["latency_mean"].dropna().eq(0.5).all()
+    if engine == "dask":
+        text = tmp_path / "text"
+        text.mkdir()
+        _numbered_spans(5, 11).to_csv(text / "e.tsv", sep="\t", index=False)
+        _numbered_spans(6, 4).to_csv(text / "f.csv", index=False)
+        w = aggregate(text, "1min", engine=engine, requests=False).wide
+        assert w["arrivals"].sum() == 15 and w["latency_mean"].dropna().eq(0.5).all()
+
+
+def test_missing_span_files_and_json_traces_are_named(tmp_path):
+    _numbered_spans(1, 5).to_parquet(tmp_path / "a.parquet")
+    with pytest.raises(FileNotFoundError, match="nope.csv: no such trace file"):
+        aggregate([tmp_path / "a.parquet", tmp_path / "nope.csv"], "1min", requests=False)
+    (tmp_path / "otlp.jsonl").write_text("{}\n")
+    with pytest.raises(TraceValidationError, match=r"otlp\.jsonl: aggregate reads canonical .* load_spans"):
+        aggregate(tmp_path, "1min", requests=False)

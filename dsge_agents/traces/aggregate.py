@@ -929,17 +929,17 @@ def _dask_frame(source, npartitions: int = 4):
 
         names = {f: papq.read_schema(f).names for f in files}  # footers only
     else:
-        names = {f: list(pd.read_csv(f, nrows=0).columns) for f in files}  # header lines only
+        names = {f: list(pd.read_csv(f, nrows=0, sep=_csv_sep(f)).columns) for f in files}  # header lines only
     want = [c for c in AGG_COLUMNS if any(c in n for n in names.values())]
     groups: dict[tuple, list[str]] = {}
-    for f in files:
-        groups.setdefault(tuple(c for c in want if c in names[f]), []).append(f)
+    for f in files:  # (columns, separator) -> files
+        groups.setdefault((tuple(c for c in want if c in names[f]), _csv_sep(f)), []).append(f)
     parts = []
-    for have, group in groups.items():
+    for (have, sep), group in groups.items():
         if all(parquet):
             d = dd.read_parquet(group, columns=list(have), dataset={"partitioning": None})
         else:
-            d = dd.read_csv(group, dtype=str, usecols=list(have))
+            d = dd.read_csv(group, dtype=str, usecols=list(have), sep=sep)
         if len(have) < len(want):
             d = d.map_partitions(pd.DataFrame.reindex, columns=want, meta=d._meta.reindex(columns=want))
         parts.append(d)
@@ -1173,14 +1173,32 @@ def _check_grid(period, P: int, b0: int, b1: int, rows: int, start=None, end=Non
     )
 
 
+#: JSON trace formats need the readers (agent names, id and time conventions) before aggregating
+_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
 def _span_files(source) -> list[Path]:
-    """The files a path, list of paths or directory names (directories: their ``*.parquet``
-    and ``*.csv`` files, recursively) -- the files the DuckDB engine reads."""
-    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    files = []
-    for p in map(Path, paths):
-        files += sorted(p.rglob("*.parquet")) + sorted(p.rglob("*.csv")) if p.is_dir() else [p]
+    """The files the engines read for a path, a list of paths or directories: the files found as
+    the readers find them (:func:`dsge_agents.traces.readers.trace_files`: directories searched
+    recursively for trace suffixes, hidden files skipped, a file named twice read once, a missing
+    path or a compressed file named). Parquet (``.parquet``, ``.pq``) is read as Parquet, any
+    other file as a canonical CSV / TSV table; JSON traces are refused with the way to read them."""
+    from dsge_agents.traces.readers import trace_files
+
+    files = trace_files(source)
+    json_files = [f for f in files if f.suffix.lower() in _JSON_SUFFIXES]
+    if json_files:
+        raise TraceValidationError(
+            f"{json_files[0]}: aggregate reads canonical Parquet / CSV span tables; read JSON traces "
+            "(OTLP, Langfuse, LangSmith, ...) with load_spans (or `dsge-agents ingest`) and aggregate "
+            "the table it returns"
+        )
     return files
+
+
+def _csv_sep(f) -> str:
+    """The field separator of a text span file: tab for ``.tsv``, else comma (as the readers)."""
+    return "\t" if str(f).lower().endswith(".tsv") else ","
 
 
 def _has_text_files(source) -> bool:
@@ -1196,8 +1214,8 @@ def _read_any(source) -> pd.DataFrame:
         raise TraceValidationError(f"no Parquet/CSV span files found in {source}")
     # CSV as text, as the DuckDB engine and the readers take it (no type guessing: a column of
     # epoch numbers is not a time column)
-    frames = [pd.read_parquet(f) if f.suffix.lower() in (".parquet", ".pq") else pd.read_csv(f, dtype=str)
-              for f in files]
+    frames = [pd.read_parquet(f) if f.suffix.lower() in (".parquet", ".pq") else
+              pd.read_csv(f, dtype=str, sep=_csv_sep(f)) for f in files]
     return pd.concat(frames, ignore_index=True)
 
 
