@@ -212,7 +212,13 @@ def ns_between(start, end) -> tuple[np.ndarray, np.ndarray]:
     """``end − start`` of two UTC time columns in int64 nanoseconds without overflow, and the
     mask of the pairs whose difference does not fit int64 (a span longer than 292 years: both
     times may lie anywhere in 1677-2262); NaT on either side gives 0 there (mask ``False``)
-    -- callers test for missing times themselves.
+    -- callers test for missing times themselves."""
+    d, wrapped, _ = _ns_between(start, end)
+    return d, wrapped
+
+
+def _ns_between(start, end) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`ns_between` plus the mask of pairs with a missing time.
 
     Two's-complement subtraction wraps exactly when the operands have different signs and the
     result's sign differs from the minuend's (Hacker's Delight §2-13); pandas' own subtraction
@@ -224,15 +230,14 @@ def ns_between(start, end) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
         d = e - s
     wrapped = ((e ^ s) < 0) & ((d ^ e) < 0) & ~missing
-    return np.where(missing, 0, d), wrapped
+    return np.where(missing, 0, d), wrapped, missing
 
 
 def seconds_between(start, end) -> np.ndarray:
     """``(end − start)`` in float seconds; NaN where either time is missing or the difference
     does not fit int64 nanoseconds (see :func:`ns_between`)."""
-    d, wrapped = ns_between(start, end)
-    s = pd.Series(start).isna().to_numpy() | pd.Series(end).isna().to_numpy()
-    return np.where(s | wrapped, np.nan, d / 1e9)
+    d, wrapped, missing = _ns_between(start, end)
+    return np.where(missing | wrapped, np.nan, d / 1e9)
 
 
 def _arrow_times(s: pd.Series) -> pd.Series | None:
