@@ -220,3 +220,23 @@ def test_prune_dead_keeps_exactly_what_is_read():
         "    out = np.zeros(2)", "    out[0] = x0", "    return out", "",
         "_ROWS = np.array([0], dtype=np.int64)", "def g(theta):", "    p1 = theta[1]", "    return p1", "",
     ]
+
+
+def test_sign_min_max_abs_derivatives_on_both_code_paths():
+    """``sign`` is differentiated as 0 (SymPy's DiracDelta has no value and used to stop the code
+    generator); abs, min, max, normcdf and erf as their derivatives away from kinks. Checked against
+    central finite differences on the SymPy/Numba path and on the NumPy (large) path."""
+    from dsge_agents.model.compiled import compile_model
+    d = {"name": "kinks", "variables": ["y", "w", "q"], "shocks": {"e": 0.1},
+         "parameters": {"rho": 0.5},
+         "equations": ["y = rho*y(-1) + e + 0.1*abs(w(-1) - 2) + 0.05*max(q, 0.1)",
+                       "w = 2 + 0.3*(y(+1) - y) + 0.2*sign(q + 1)*y + erf(y(-1))",
+                       "q = 0.4*normcdf(y) + 0.1*min(y, 0.5) + sign(y - 3)"],
+         "initval": {"y": 0.1, "w": 2.0, "q": 0.1}}
+    for large in (False, True):
+        m = from_dict(d, cache=False)
+        cm = compile_model(m, large=large)
+        th = cm.theta()
+        ss = np.array(list(m.steady_state().values()))
+        for a, b in zip(cm.jacobian(ss, th), fd_jacobian(cm, ss, th, 1)):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)

@@ -125,6 +125,21 @@ def _printer_class():
     return _PRINTER_CLS
 
 
+def _diff(e, s):
+    """``∂e/∂s`` with the derivative of a step function taken as 0 away from its jump.
+
+    SymPy differentiates ``sign`` (and ``Heaviside``, from ``min``/``max``) into ``DiracDelta``,
+    which has no numeric value; Dynare (and :func:`dsge_agents.model.tree.gradient`, the large
+    path) use ``d sign(x)/dx = 0``, the derivative wherever it exists.
+    """
+    import sympy as sp
+
+    d = sp.diff(e, s)
+    if d.has(sp.DiracDelta):
+        d = d.replace(sp.DiracDelta, lambda *a: sp.S.Zero)
+    return d
+
+
 def _Printer(names):
     return _printer_class()(names)
 
@@ -323,11 +338,11 @@ def generate_source(m) -> str:
             n, lag = split_tsym(s)
             if n in vidx:
                 blk = {-1: "lag", 0: "cur", 1: "lead"}[lag]
-                d = sp.diff(e, s)
+                d = _diff(e, s)
                 if d != 0:
                     entries.append((blk, i, vidx[n], d.xreplace(to_static)))
             elif n in uidx:
-                d = sp.diff(e, s)
+                d = _diff(e, s)
                 if d != 0:
                     entries.append(("u", i, uidx[n], d.xreplace(to_static)))
     entries.sort(key=lambda t: ({"lag": 0, "cur": 1, "lead": 2, "u": 3}[t[0]], t[1], t[2]))
