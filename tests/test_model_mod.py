@@ -314,3 +314,39 @@ def test_predetermined_variables(tmp_path):
     assert ss1[1] == pytest.approx((0.2 / 0.1) ** (1 / 0.7))
     for a, b in zip(m1.compiled.jacobian(ss1, m1.compiled.theta()), m2.compiled.jacobian(ss2, m2.compiled.theta())):
         np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+def test_bom_crlf_latin1_and_matlab_transpose(tmp_path):
+    # a byte-order mark, Windows line ends, a Latin-1 comment and a native MATLAB line with
+    # transposes: Dynare reads all of these; so do we (positions still count lines as Dynare does)
+    body = ("var x; varexo e; parameters r; r = 0.5;\r\n"
+            "% r\xe9glage\r\n"
+            "model; x = r*x(-1) + e; end;\r\n"
+            "write_json('out.json', {var_list_(:)'});\r\n"
+            "shocks; var e; stderr 0.1; end;\r\n")
+    f = tmp_path / "bom.mod"
+    f.write_bytes(b"\xef\xbb\xbf" + body.replace("\xe9", "e").encode())
+    with pytest.warns(UserWarning, match="line 4.*write_json"):
+        m = load(f, cache=False)
+    assert m.variables == ["x"] and m.shocks == ["e"]
+    assert float(m.compiled.shock_cov(m.compiled.theta(None))[0, 0]) == pytest.approx(0.01)
+    f.write_bytes(body.encode("latin-1"))
+    with pytest.warns(UserWarning, match="line 4"):
+        assert load(f, cache=False).variables == ["x"]
+    f.write_bytes(b"\xef\xbb\xbf" + body.replace("x = r", "x = r @").encode())
+    with pytest.raises(ModelSyntaxError) as ei:
+        load(f, cache=False)
+    assert (ei.value.line, ei.value.column) == (3, 14)   # the BOM is not a column
+
+
+def test_steady_state_undefined_equation_message(tmp_path):
+    # log(0): the residual is NaN; the error says so instead of "max |residual| nan"
+    from dsge_agents.errors import SteadyStateError
+    from dsge_agents.linear import solve
+    f = tmp_path / "l.mod"
+    f.write_text("var y; varexo e; parameters b; b = 0.5;\nmodel;\nlog(y) = b*log(y(-1)) + e;\nend;\n"
+                 "steady_state_model; y = 0; end;\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SteadyStateError, match=r"1 equation\(s\) undefined there.*\n.*line 3"):
+            solve(load(f, cache=False))

@@ -88,6 +88,17 @@ class Stmt:
 
 
 # ------------------------------------------------------------------------------ lexical stage
+def _is_transpose(text: str, i: int) -> bool:
+    """Whether the ``'`` at ``text[i]`` is MATLAB's transpose (``x'``, ``f(x)'``, ``a.'``) rather
+    than the start of a string: it directly follows a name, a number, a closing bracket or another
+    transpose (the MATLAB rule). Native MATLAB lines such as ``write_json(f, {v(:)'});`` then split
+    at their ``;`` like any other statement."""
+    if text[i] != "'" or i == 0:
+        return False
+    p = text[i - 1]
+    return p.isalnum() or p in "_)]}.'"
+
+
 def _strip_comments(text: str, file: str) -> str:
     """Blank out comments (keeping newlines and columns) outside of quoted strings."""
     out = list(text)
@@ -100,7 +111,7 @@ def _strip_comments(text: str, file: str) -> str:
                 quote = None
             i += 1
             continue
-        if c in "'\"":
+        if c in "'\"" and not _is_transpose(text, i):
             quote = c
             i += 1
             continue
@@ -135,7 +146,7 @@ def _split_statements(text: str, file: str) -> list[Stmt]:
         if quote:
             if c == quote:
                 quote = None
-        elif c in "'\"":
+        elif c in "'\"" and not _is_transpose(text, i):
             quote = c
         elif c == ";" and depth == 0:
             stmts.append(Stmt(text[start:i], sline, scol))
@@ -751,11 +762,24 @@ def _resolve_datafile(name: str, modfile: str) -> str | None:
 
 
 def parse_mod(text: str, file: str = "<string>") -> Model:
-    """Parse the text of a ``.mod`` file."""
-    return _ModReader(text, file).run()
+    """Parse the text of a ``.mod`` file (a leading byte-order mark and ``\\r\\n`` line ends are accepted)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return _ModReader(text.replace("\r\n", "\n").replace("\r", "\n"), file).run()
 
 
 def read_mod(path) -> Model:
     """Read a Dynare ``.mod`` file (see module docstring for the supported subset)."""
     path = Path(path)
-    return parse_mod(path.read_text(), str(path))
+    return parse_mod(_decode(path.read_bytes()), str(path))
+
+
+def _decode(data: bytes) -> str:
+    """Text of a ``.mod`` file: UTF-8 with or without a byte-order mark (editors on Windows write
+    one; Dynare skips it), else Latin-1, so that accented letters of an older editor in comments
+    do not stop the reader (outside comments they are reported by the tokenizer with their line
+    and column)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
