@@ -51,9 +51,12 @@ def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "st
                                f"({type(exc).__name__}: {exc})") from None
     scale = max(1.0, float(np.max(np.abs(ss))) if ss.size else 1.0)
     if not np.all(np.abs(res) <= tol * scale):
+        nonfinite = int(np.sum(~np.isfinite(res)))
+        worst = (f"{nonfinite} equation(s) undefined there (log or power of a non-positive number, "
+                 "0/0, ...)" if nonfinite else f"max |residual| {np.max(np.abs(res)):.3g}")
         raise SteadyStateError(
             f"{model.source or model.name}: the {what} does not solve the model "
-            f"(max |residual| {np.nanmax(np.abs(res)):.3g}); equations with largest residuals:\n"
+            f"({worst}); equations with largest residuals:\n"
             + worst_equations(model, res))
     if model.loglinear and np.any(ss <= tol * scale):
         bad = [f"{v}={x:.6g}" for v, x in zip(model.variables, ss) if x <= tol * scale]
