@@ -350,3 +350,24 @@ def test_steady_state_undefined_equation_message(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(SteadyStateError, match=r"1 equation\(s\) undefined there.*\n.*line 3"):
             solve(load(f, cache=False))
+
+
+def test_static_dynamic_tags_and_duplicate_shock_values_are_errors(tmp_path):
+    # Dynare 5.3 replaces a [dynamic] equation by its [static] twin in the static model; read as two
+    # ordinary equations they gave a misleading "4 equations for 3 variables". Dynare also rejects a
+    # shock given a variance twice (we used to keep the last one silently).
+    base = "var x; varexo e u; parameters r; r = 0.5;\n"
+    f = tmp_path / "t.mod"
+    f.write_text(base + "model;\n[name='a', static]\nx = 0;\n[dynamic]\nx = r*x(-1) + e + u;\nend;\n")
+    with pytest.raises(UnsupportedStatementError, match=r"\[static\]") as ei:
+        load(f, cache=False)
+    assert (ei.value.line, ei.value.token) == (3, "static")
+    ok = base + "model;\n[name='static, dynamic']\nx = r*x(-1) + e + u;\nend;\n"
+    f.write_text(ok)
+    assert load(f, cache=False).equations[0].name == "static, dynamic"
+    for block, line in [("var e = 0.01;\nvar e; stderr 0.2;", 8), ("var e; stderr 0.1;\nvar e = 0.01;", 8),
+                        ("corr e, u = 0.1;\nvar u, e = 0.01;", 8)]:
+        f.write_text(ok + "shocks;\n" + block + "\nend;\n")
+        with pytest.raises(ModelSyntaxError, match="given twice") as ei:
+            load(f, cache=False)
+        assert ei.value.line == line, block

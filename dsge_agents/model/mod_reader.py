@@ -486,6 +486,11 @@ class _ModReader:
                 k = text.index("[")
                 j = text.index("]", k)
                 tag = text[k + 1:j]
+                for key in _split_top(re.sub(r"(['\"]).*?\1", "''", tag)):
+                    if key.strip() in ("static", "dynamic"):
+                        self.err(UnsupportedStatementError, f"[{key.strip()}] equation tags (separate static and "
+                                 "dynamic equations) are not supported; write one equation valid in both, and "
+                                 "give the steady state in steady_state_model", s, key.strip())
                 mm = re.search(r"name\s*=\s*['\"]([^'\"]*)['\"]", tag)
                 ename = mm.group(1) if mm else None
                 off = j + 1
@@ -551,6 +556,14 @@ class _ModReader:
     def block_shocks(self, st, opts, body):
         pn = {p: "param" for p in self.params}
         current = None
+        given: set = set()   # shocks and pairs already given a value in this block (Dynare: an error)
+
+        def once(key, s, what):
+            k = key if isinstance(key, str) else tuple(sorted(key))
+            if k in given:
+                self.err(ModelSyntaxError, f"{what} of {', '.join([key] if isinstance(key, str) else key)} "
+                         "given twice in the shocks block", s)
+            given.add(k)
         for s in body:
             ln, col, t = s.first_pos()
             if not t:
@@ -568,10 +581,12 @@ class _ModReader:
                         if w not in self.shocks:
                             self.err(UnknownNameError, "unknown shock in shocks block", s, w)
                     if kw == "var" and len(who) == 1:
+                        once(who[0], s, "variance or stderr")
                         self.shock_var[who[0]] = e
                         self.shock_std.pop(who[0], None)
                     elif len(who) == 2:
                         key = (who[0], who[1])
+                        once(key, s, "covariance or correlation")
                         (self.shock_cov if kw == "var" else self.shock_corr)[key] = e
                     else:
                         self.err(ModelSyntaxError, "expected 'var e = variance', 'var e, u = covariance' "
@@ -588,6 +603,7 @@ class _ModReader:
                     self.err(ModelSyntaxError, "'stderr' must follow 'var <shock>;'", s)
                 k = text.index(m.group(0)) + len(m.group(0))
                 e = self.expr(text[k:], s, k, pn)
+                once(current, s, "variance or stderr")
                 self.shock_std[current] = e
                 self.shock_var.pop(current, None)
                 continue
