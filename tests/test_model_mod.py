@@ -371,3 +371,21 @@ def test_static_dynamic_tags_and_duplicate_shock_values_are_errors(tmp_path):
         with pytest.raises(ModelSyntaxError, match="given twice") as ei:
             load(f, cache=False)
         assert ei.value.line == line, block
+
+
+@pytest.mark.parametrize("eq, ok", [
+    ("y = (a*y(-1))^1 + e/(1+a) + sqrt(a)*y(+1)", True),
+    ("y = exp(a)*y(-1) + 0*y^2 + (y(-1) - e)*(a - 1)", True),
+    ("y = a*y(-1)^2 + e", False),           # Dynare 5.3: "If the model is declared linear the second
+    ("y = y(-1)*e", False),                 # derivatives must be equal to zero." (checked)
+    ("y = exp(y(-1)) + e", False),
+])
+def test_model_linear_must_be_linear(tmp_path, eq, ok):
+    from dsge_agents.errors import ModelStructureError
+    f = tmp_path / "lin.mod"
+    f.write_text(f"var y; varexo e; parameters a; a = 0.3;\nmodel(linear);\n{eq};\nend;\n")
+    if ok:
+        assert load(f, cache=False).linear
+    else:
+        with pytest.raises(ModelStructureError, match=r"declared linear but equation 1 \(line 3\)"):
+            load(f, cache=False)

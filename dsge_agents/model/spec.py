@@ -375,6 +375,27 @@ def incidence_of(equations, variables) -> tuple[np.ndarray, np.ndarray]:
     return lag, lead
 
 
+def _check_linear(equations, variables, shocks, where: str) -> None:
+    """``model(linear)``: every second derivative with respect to variables and shocks must be zero
+    (Dynare 5.3's check). A nonlinear equation would otherwise be linearized silently around a steady
+    state of zero, where Dynare stops with an error."""
+    dyn = set(variables) | set(shocks)
+
+    def timed(n, k):
+        return n if k == 0 else f"{n}({k:+d})"
+
+    for i, e in enumerate(equations):
+        for (n1, k1), d in T.gradient(e.tree, dyn).items():
+            second = T.gradient(d, dyn)
+            if second:
+                n2, k2 = next(iter(sorted(second)))
+                at = f" (line {e.line})" if e.line else ""
+                raise ModelStructureError(
+                    f"{e.file or where}: the model is declared linear but equation {i + 1}{at} is not: its "
+                    f"second derivative with respect to {timed(n1, k1)} and {timed(n2, k2)} is not zero: "
+                    f"{e.text}")
+
+
 def build_model(*, name: str, source: str | None, variables: list[str], shocks: list[str],
                 parameters: dict[str, float], param_exprs: dict[str, Any], derived_order: list[str],
                 equations: list[Equation], shock_cov_exprs=None, ss_block=None, ss_exprs=None,
@@ -402,6 +423,8 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
     if unused:
         raise ModelStructureError(f"{file or name}: declared variable(s) never used in any equation: "
                                   + ", ".join(unused))
+    if linear:
+        _check_linear(equations, variables, shocks, file or name)
     # -- aux variables
     new_eqs, aux_vars, aux_src = _aux_transform(equations, variables, shocks)
     all_vars = list(variables) + aux_vars
