@@ -144,3 +144,38 @@ def test_debug_is_taken_anywhere_on_the_line(tmp_path, capsys):
             main(argv)
     assert main(["ingest", missing, "-o", str(tmp_path / "o.csv")]) == 1
     assert "no such trace file" in capsys.readouterr().err
+
+
+def test_stoch_simul_options_of_a_mod_file(tmp_path, capsys, monkeypatch):
+    """irf/moments/solve follow the file's stoch_simul(irf=, ar=, qz_criterium=, irf_shocks=) and its
+    variable list, as Dynare does, and name the options they do not apply (hp_filter)."""
+    monkeypatch.chdir(tmp_path)
+    # y explodes at rate 1.05: with qz_criterium=1.1 Dynare counts that root as stable and solves
+    f = tmp_path / "qz.mod"
+    f.write_text("var y x; varexo e u; parameters r; r = 1.05;\nmodel; y = r*y(-1) + e; x = 0.5*x(-1) + u; end;\n"
+                 "shocks; var e; stderr 0.1; var u; stderr 0.2; end;\n"
+                 "stoch_simul(order=1, irf=6, qz_criterium=1.1, irf_shocks=(e), nograph) y;\n")
+    csv = tmp_path / "irf.csv"
+    assert main(["irf", str(f), "--no-plot", "--csv", str(csv)]) == 0
+    df = pd.read_csv(csv)
+    assert set(df.shock) == {"e"} and df.period.max() == 6
+    np.testing.assert_allclose(df[df.variable == "y"].sort_values("period").value, 0.1 * 1.05 ** np.arange(6),
+                               rtol=1e-12)
+    assert main(["irf", str(f), "--no-plot", "--periods", "3", "--shock", "u", "--csv", str(csv), "--force"]) == 0
+    df = pd.read_csv(csv)
+    assert set(df.shock) == {"u"} and df.period.max() == 3   # the command line wins
+    assert main(["solve", str(f)]) == 0
+    assert "unique stable solution" in capsys.readouterr().out
+    # moments: the variable list (in its order), ar=3, and a note for hp_filter
+    g = tmp_path / "ar.mod"
+    g.write_text("var y x; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; x = y; end;\n"
+                 "shocks; var e; stderr 1; end;\nstoch_simul(order=1, ar=3, hp_filter=1600, nograph) x y;\n")
+    out = tmp_path / "m.csv"
+    assert main(["moments", str(g), "--csv", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "hp_filter=1600" in err and "not applied" in err
+    tab = pd.read_csv(out, index_col=0)
+    assert list(tab.index) == ["x", "y"]
+    assert [c for c in tab.columns if c.startswith("autocorr_")] == ["autocorr_1", "autocorr_2", "autocorr_3"]
+    np.testing.assert_allclose(tab.loc["y", "variance"], 1 / (1 - 0.25), rtol=1e-12)   # AR(1) variance
+    np.testing.assert_allclose(tab.loc["y", "autocorr_3"], 0.125, rtol=1e-12)

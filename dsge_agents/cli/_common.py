@@ -151,3 +151,45 @@ def guard_outputs(args, outputs: dict) -> dict:
 def add_force(p) -> None:
     """The ``--force`` option of a command that writes files."""
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
+
+
+#: stoch_simul options that change Dynare's printed numbers but that solve/irf/moments do not apply
+_NOT_APPLIED = {
+    "hp_filter": "the moments are unfiltered",
+    "one_sided_hp_filter": "the moments are unfiltered",
+    "bandpass_filter": "the moments are unfiltered",
+    "periods": "the moments are theoretical, not those of a simulation",
+    "simul_replic": "the moments are theoretical, not those of a simulation",
+    "relative_irf": "the IRFs are deviations from the steady state, not relative to it",
+}
+
+
+def stoch_simul_options(model, command: str) -> dict:
+    """The options of the model file's last ``stoch_simul(...)`` that the ``irf``/``moments``/``solve``
+    commands follow, as Dynare does: ``qz_criterium``, ``irf`` (periods), ``ar`` (autocorrelation
+    lags), ``irf_shocks`` and the variable list (``varlist``). Options that change Dynare's numbers
+    but are not applied here (``hp_filter``, ``bandpass_filter``, ``periods``, ``relative_irf`` ...)
+    get a note on stderr, so that a difference from Dynare's output is never silent."""
+    import sys
+    cmds = [o for c, o in (getattr(model, "commands", None) or []) if c == "stoch_simul"]
+    if not cmds:
+        return {}
+    opts = cmds[-1]
+    out = {}
+    for key in ("qz_criterium", "irf", "ar"):
+        v = opts.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[key] = v
+    if opts.get("varlist"):
+        out["varlist"] = list(opts["varlist"])
+    shocks = opts.get("irf_shocks")
+    if isinstance(shocks, str):
+        out["irf_shocks"] = shocks.strip("()[] ").replace(",", " ").split()
+    relevant = {"irf": ("relative_irf",), "moments": ("hp_filter", "one_sided_hp_filter", "bandpass_filter",
+                                                      "periods", "simul_replic")}.get(command, ())
+    for key in relevant:
+        v = opts.get(key)
+        if v not in (None, 0, False, "0"):
+            print(f"note: stoch_simul option {key}={v} of {getattr(model, 'source', None) or 'the model file'} "
+                  f"is not applied: {_NOT_APPLIED[key]}", file=sys.stderr)
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsge_agents.cli._common import one_shot
-from dsge_agents.cli._common import guard_outputs
+from dsge_agents.cli._common import guard_outputs, stoch_simul_options
 from dsge_agents.cli.solve import load_model
 
 _MARK = "dsge-agents irf"
@@ -80,15 +80,24 @@ def _impact_table(names, arr, declared, variables) -> str:
 def run(args) -> int:
     from dsge_agents.errors import DSGEError
     from dsge_agents.linear import solve
-    if args.periods < 1:
+    if args.periods is not None and args.periods < 1:
         raise DSGEError("--periods must be at least 1")
     out = guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     csv, plot = out["--csv"], out["--plot"]
     m = load_model(args.model)
+    # a .mod file's stoch_simul(irf=N, irf_shocks=..., qz_criterium=...) var_list, as Dynare
+    ss_opts = stoch_simul_options(m, "irf")
+    if args.periods is None:
+        args.periods = int(ss_opts["irf"]) if ss_opts.get("irf", 0) >= 1 else 40
+    if args.shock is None and ss_opts.get("irf_shocks"):
+        args.shock = ss_opts["irf_shocks"]
+    if args.var is None and ss_opts.get("varlist"):
+        args.var = ss_opts["varlist"]
     # one solve: the model's NumPy code path, no Numba (see one_shot); QZ below the large-model size
     # (method "auto" would import the large-model solver, and with it Numba, only to compare sizes)
     from dsge_agents.model.compiled import LARGE_THRESHOLD
-    sol = solve(one_shot(m), method="qz" if len(m.variables) < LARGE_THRESHOLD else "auto")
+    sol = solve(one_shot(m), method="qz" if len(m.variables) < LARGE_THRESHOLD else "auto",
+                **({"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}))
     names, arr = sol.irf_array(periods=args.periods, shocks=args.shock)   # checks --shock names
     if args.var is not None:
         unknown = [v for v in args.var if v not in sol.declared]
@@ -147,10 +156,12 @@ def register(subparsers) -> None:
                     "kept and the figure goes to ./irf_<model>-2.png (-3, ...). Paths given with --plot / "
                     "--csv are never overwritten without --force.")
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (optional)")
-    p.add_argument("--periods", type=int, default=40, help="number of periods (default 40)")
-    p.add_argument("--shock", nargs="+", default=None, metavar="NAME", help="shock(s) to show (default: all)")
+    p.add_argument("--periods", type=int, default=None,
+                   help="number of periods (default: the file's stoch_simul irf=, else 40)")
+    p.add_argument("--shock", nargs="+", default=None, metavar="NAME", help="shock(s) to show (default: the file's stoch_simul irf_shocks, else all)")
     p.add_argument("--var", nargs="+", default=None, metavar="NAME",
-                   help="variable(s) in the figure and table (default: observables or the first 8; for an "
+                   help="variable(s) in the figure and table (default: the file's stoch_simul variable list, else "
+                        "observables or the first 8; for an "
                         "orchestrated economy its headline aggregates and the agent hit hardest by capacity)")
     p.add_argument("--csv", metavar="PATH", help="write the tidy IRFs (shock,variable,period,value); "
                    "an existing PATH needs --force")

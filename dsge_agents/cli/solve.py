@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 
 
-from dsge_agents.cli._common import guard_outputs, load_model
+from dsge_agents.cli._common import guard_outputs, load_model, stoch_simul_options
 
 
 def run(args) -> int:
     from dsge_agents.linear import solve
     out = guard_outputs(args, {"--json": args.json})["--json"]
     m = load_model(args.model)
-    sol = solve(m, method=args.method)
+    ss_opts = stoch_simul_options(m, "solve")
+    sol = solve(m, method=args.method, **({"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}))
     print(sol.summary())
     if args.json:
         out.write_text(json.dumps(sol.to_dict(), indent=1) + "\n", encoding="utf-8")
