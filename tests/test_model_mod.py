@@ -157,7 +157,7 @@ def test_unsupported_statements_name_line(tmp_path):
         if token:
             assert isinstance(ei.value, UnsupportedStatementError) and ei.value.token == token
             assert token in str(ei.value) and "line 4" in str(ei.value)
-    f.write_text(base + "@#define N = 3\n")
+    f.write_text(base + "@#define f(x) = 3*x\n")
     with pytest.raises(UnsupportedStatementError, match="macro") as ei:
         load(f)
     assert ei.value.line == 3

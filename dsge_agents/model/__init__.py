@@ -29,6 +29,8 @@ def load(path, cache: bool = True) -> Model:
     if suf not in (".yaml", ".yml", ".mod"):
         raise ModelSyntaxError(f"unknown model file type {suf!r} (expected .yaml, .yml or .mod)", str(p))
     key = None
+    if cache and suf == ".mod" and b"@#include" in p.read_bytes():
+        cache = False    # the key would not cover the included files; parsing a .mod is cheap
     if cache:
         from dsge_agents.model import cache as _cache
         key = _cache.key_for_file(p)

@@ -8,7 +8,9 @@ definitions and equation tags, leads and lags of any order (auxiliary variables,
 ``initval;``, ``predetermined_variables``, ``shocks;`` (``var e; stderr s;``, ``var e = v;``,
 ``var e, u = c;``, ``corr e, u = r;``), ``varobs``, ``estimated_params;``
 (+ ``_init`` / ``_bounds``), and the commands ``steady``, ``check``,
-``stoch_simul(...)`` (order 1), ``estimation(...)`` whose options are recorded.
+``stoch_simul(...)`` (order 1), ``estimation(...)`` whose options are recorded. The macro
+language (``@#define``, ``@#if``, ``@#for``, ``@#include``, ``@{...}``) is expanded first by
+:mod:`dsge_agents.model.macro`.
 Reporting commands are ignored with a warning; anything else raises
 :class:`~dsge_agents.errors.UnsupportedStatementError` with file, line and
 statement. Comments: ``//``, ``%`` (to end of line) and ``/* ... */``.
@@ -30,6 +32,7 @@ import sympy as sp
 from dsge_agents.errors import (ModelStructureError, ModelSyntaxError, UnknownNameError,
                                 UnsupportedStatementError)
 from dsge_agents.model.expr import FUNCTIONS, parse_equation, parse_expr, split_tsym, tsym
+from dsge_agents.model.macro import expand, has_macros, original_column
 from dsge_agents.model.spec import Equation, Model, build_model
 from dsge_agents.model.yaml_reader import PRIOR_SHAPES
 
@@ -169,16 +172,6 @@ def _split_statements(text: str, file: str) -> list[Stmt]:
     return stmts
 
 
-def _check_macros(text: str, file: str):
-    for ln, line in enumerate(text.splitlines(), 1):
-        s = line.lstrip()
-        if s.startswith("@#") or "@{" in line:
-            col = line.index("@") + 1
-            raise UnsupportedStatementError(
-                "the Dynare macro processor (@#...) is not supported; expand macros first "
-                "(dynare ... savemacro) and load the expanded file", file, ln, col, s.split()[0] if s else "@#")
-
-
 # ------------------------------------------------------------------------------ options
 def _split_top(s: str, sep: str = ",") -> list[str]:
     parts, depth, cur, quote = [], 0, [], None
@@ -304,6 +297,13 @@ class _ModReader:
         self.commands: list = []
         self.loglinear = False
         self.predetermined: list[str] = []
+        self.origin: list[tuple] | None = None   # (file, line[, column map]) of each line after macro expansion
+
+    def where(self, line: int) -> tuple[str, int]:
+        """File and line in the user's files of line ``line`` of the (macro-expanded) text."""
+        if self.origin and line is not None and 1 <= line <= len(self.origin):
+            return self.origin[line - 1][:2]
+        return self.file, line
 
     # -- helpers
     def err(self, cls, msg, st: Stmt, token=None):
@@ -352,7 +352,6 @@ class _ModReader:
 
     # -- main loop
     def run(self):
-        _check_macros(self.text, self.file)
         clean = _strip_comments(self.text, self.file)
         stmts = _split_statements(clean, self.file)
         i = 0
@@ -405,7 +404,8 @@ class _ModReader:
                 self.command(low, opts, args, st)
                 continue
             if low in REPORTING_COMMANDS:
-                warnings.warn(f"{self.file}, line {ln}: reporting command '{kw}' ignored", stacklevel=3)
+                wf, wl = self.where(ln)
+                warnings.warn(f"{wf}, line {wl}: reporting command '{kw}' ignored", stacklevel=3)
                 continue
             if low == "end":
                 self.err(ModelSyntaxError, "'end' without an open block", st)
@@ -756,6 +756,11 @@ class _ModReader:
                     if nm in pre:
                         rep[sym] = tsym(nm, lag - 1)
                 e.expr = e.expr.xreplace(rep)
+        if self.origin:
+            for e in self.equations:
+                e.file, e.line = self.where(e.line)
+            for e in self.estimated:
+                e["line"] = self.where(e["line"])[1]
         name = Path(self.file).stem
         return build_model(name=name, source=self.file, variables=self.variables, shocks=self.shocks,
                            parameters={p: self.values[p] for p in self.params}, param_exprs=self.param_exprs,
@@ -777,17 +782,36 @@ def _resolve_datafile(name: str, modfile: str) -> str | None:
     return None
 
 
-def parse_mod(text: str, file: str = "<string>") -> Model:
-    """Parse the text of a ``.mod`` file (a leading byte-order mark and ``\\r\\n`` line ends are accepted)."""
+def parse_mod(text: str, file: str = "<string>", defines: dict | None = None) -> Model:
+    """Parse the text of a ``.mod`` file (a leading byte-order mark and ``\\r\\n`` line ends are accepted).
+
+    The macro language (``@#define``, ``@#if``, ``@#for``, ``@#include``, ``@{...}``;
+    :mod:`dsge_agents.model.macro`) is expanded first; ``defines`` are macro variables set
+    beforehand, like Dynare's ``-DNAME=VALUE``. Errors name the line of the user's file (or of the
+    included file) the offending text comes from.
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _ModReader(text.replace("\r\n", "\n").replace("\r", "\n"), file).run()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not (defines or has_macros(text)):
+        return _ModReader(text, file).run()
+    expanded, origin = expand(text, file, defines)
+    reader = _ModReader(expanded, file)
+    reader.origin = origin
+    try:
+        return reader.run()
+    except ModelSyntaxError as exc:
+        if exc.line is None or exc.file != file:
+            raise
+        f, ln = reader.where(exc.line)
+        col = original_column(origin[exc.line - 1], exc.column) if 1 <= exc.line <= len(origin) else exc.column
+        raise type(exc)(exc.msg, f, ln, col, exc.token) from None
 
 
-def read_mod(path) -> Model:
+def read_mod(path, defines: dict | None = None) -> Model:
     """Read a Dynare ``.mod`` file (see module docstring for the supported subset)."""
     path = Path(path)
-    return parse_mod(_decode(path.read_bytes()), str(path))
+    return parse_mod(_decode(path.read_bytes()), str(path), defines)
 
 
 def _decode(data: bytes) -> str:

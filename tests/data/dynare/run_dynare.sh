@@ -2,7 +2,7 @@
 # Regenerate the Dynare 5.3 reference data in this folder.
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
 # Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr
-#          qa_rbc_features qa_nk_leads qa_predetermined qa_functions (.mod language features)
+#          qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro (.mod language features)
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -32,9 +32,10 @@ run() {   # $1 = target, $2 = .mod file; copies $1*.json back
   local dir="$SCRATCH/$1"
   rm -rf "$dir"; mkdir -p "$dir/repo/models"; ln -s "$SHARED" "$dir/shared"
   cp "$2" "$dir/repo/models/$1.mod"
+  for inc in "$HERE/$1"_*.inc; do if [ -e "$inc" ]; then cp "$inc" "$dir/repo/models/"; fi; done   # @#include files
   ( cd "$dir/repo/models" &&
     octave --no-gui --no-window-system --eval \
-      "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); dynare $1 noclearall nograph" \
+      "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); dynare $1 noclearall nograph ${DYNARE_EXTRA:-}" \
       > "$dir/octave.log" 2>&1 ) || { echo "FAILED $1 (log: $dir/octave.log)"; tail -20 "$dir/octave.log"; exit 1; }
   cp "$dir"/repo/models/*.json "$HERE/"
   echo "done $1 -> $(cd "$dir/repo/models" && ls *.json | tr '\n' ' ')"
@@ -42,10 +43,10 @@ run() {   # $1 = target, $2 = .mod file; copies $1*.json back
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(nk3 rbc fs2000_solution fs2000_loglik fs2000_mode timings nk3_osr
-                                       qa_rbc_features qa_nk_leads qa_predetermined qa_functions)
+                                       qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro)
 for t in "${targets[@]}"; do
   case "$t" in
-    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions) run "$t" "$HERE/$t.mod" ;;
+    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro) run "$t" "$HERE/$t.mod" ;;
     fs2000_solution|fs2000_loglik|fs2000_mode)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
     fs2000_mh)
