@@ -2,7 +2,8 @@
 
 Each ``qa_*.mod`` is our own rendition of a textbook model written to exercise the parts of the
 language real files use; the JSON beside it is Dynare 5.3's answer on the very same file
-(``tests/data/dynare/run_dynare.sh qa_rbc_features qa_nk_leads qa_predetermined qa_functions``):
+(``tests/data/dynare/run_dynare.sh qa_rbc_features qa_nk_leads qa_predetermined qa_functions
+qa_shock_leads``):
 parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, ``oo_.irfs``,
 ``oo_.var``, ``oo_.autocorr`` and the variance decomposition of the ``stoch_simul`` variable list.
 
@@ -15,7 +16,9 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
   ``var e = s^2``;
 * qa_functions: UTF-8 byte-order mark and Windows line ends; ``abs sign min max normcdf erf sqrt
   exp log`` in the model (``sign`` differentiated as 0, as Dynare does) and ``(-0.5)^3``,
-  ``-2^2`` in parameter values.
+  ``-2^2`` in parameter values;
+* qa_shock_leads: leads of shocks (``u(+1)``, ``e(+2)``: an auxiliary variable equal to the shock, whose
+  leads are ordinary endogenous leads, as Dynare does), locals with timing, ``x( -1 )`` with blanks.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     # test_predetermined_steady_state_is_exact), so its rules differ from ours by about 1e-7
     "qa_predetermined": 1e-6,
     "qa_functions": 1e-8,
+    "qa_shock_leads": 1e-8,
 }
 
 

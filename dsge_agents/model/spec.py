@@ -293,8 +293,32 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
     and ``x(-k) -> AUX_ENDO_LAG_x_{k-1}(-1)``.
     ``e(-k)``, k ≥ 1 (shock):  AUX_EXO_LAG_e_0 = e, AUX_EXO_LAG_e_j = AUX_EXO_LAG_e_{j-1}(-1),
     and ``e(-k) -> AUX_EXO_LAG_e_{k-1}(-1)``.
+    ``e(+k)``, k ≥ 1 (shock):  AUX_EXO_LEAD_e = e and ``e(+k) -> AUX_EXO_LEAD_e(+k)`` (then as above).
     """
     vset, uset = set(variables), set(shocks)
+    exo_lead = sorted({n for e in eqs for n, k in e.symbols if k > 0 and n in uset}, key=shocks.index)
+    pre_vars: list[str] = []
+    pre_eqs: list[Equation] = []
+    pre_src: dict[str, tuple[str, str]] = {}
+    if exo_lead:
+        # shock leads: AUX_EXO_LEAD_e = e, and e(+k) -> AUX_EXO_LEAD_e(+k), an endogenous lead (longer
+        # ones get the chain below). Its steady state is 0 and, e being unforecastable, so is its
+        # expectation: e(+k) drops out of the first-order rules, as in Dynare.
+        taken0 = set(variables) | set(shocks)
+        rep0 = {}
+        for u in exo_lead:
+            a = f"AUX_EXO_LEAD_{u}"
+            while a in taken0:
+                a += "_"
+            taken0.add(a)
+            pre_vars.append(a)
+            pre_src[a] = ("exo", u)
+            pre_eqs.append(Equation(f"{a} = {u}", T.sub(T.sym(a), T.sym(u)), aux=True))
+            for n, k in {(n, k) for e in eqs for n, k in e.symbols if n == u and k > 0}:
+                rep0[(n, k)] = T.sym(a, k)
+        eqs = [Equation(e.text, T.subs(e.tree, rep0), e.line, e.file, e.name, e.aux) for e in eqs] + pre_eqs
+        variables = list(variables) + pre_vars
+        vset = set(variables)
     max_lead: dict[str, int] = {}
     max_lag: dict[str, int] = {}
     max_exo_lag: dict[str, int] = {}
@@ -308,18 +332,14 @@ def _aux_transform(eqs: list[Equation], variables: list[str], shocks: list[str])
                 if k < -1:
                     max_lag[n] = max(max_lag.get(n, 0), -k)
             elif n in uset:
-                if k > 0:
-                    from dsge_agents.errors import UnsupportedStatementError
-                    raise UnsupportedStatementError(
-                        f"lead of exogenous shock {n}({k:+d}) is not supported", e.file, e.line, None, f"{n}({k:+d})")
                 if k < 0:
                     max_exo_lag[n] = max(max_exo_lag.get(n, 0), -k)
     if not (max_lead or max_lag or max_exo_lag):
-        return eqs, [], {}
+        return eqs, pre_vars, pre_src
     rep = {}
-    aux_vars: list[str] = []
+    aux_vars: list[str] = list(pre_vars)
     aux_eqs: list[Equation] = []
-    aux_src: dict[str, tuple[str, str]] = {}   # aux -> (kind, original)
+    aux_src: dict[str, tuple[str, str]] = dict(pre_src)   # aux -> (kind, original)
     taken = set(variables) | set(shocks)
 
     def newname(base):
