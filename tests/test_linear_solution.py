@@ -208,3 +208,25 @@ def test_plot_irf_returns_figure(nk3):
     assert len(fig.axes) == 4 * 2
     with pytest.raises(DSGEError):
         sol.irf(shocks=["nope"])
+
+
+@pytest.mark.parametrize("extra, shocks, match", [
+    # a parameter never assigned (Dynare leaves it NaN): was "the Jacobian contains non-finite values"
+    ("", "var e; stderr 1;", r"parameter\(s\) without a value: c"),
+    # a negative variance: was NaN moments and the shock silently missing from the IRFs
+    ("c = 1;", "var e = -1;", r"negative shock variance: e \(-1\)"),
+    ("c = 1;", "var e; stderr 1; var u; stderr 1; corr e, u = 1.5;", "correlation of 1.5, outside"),
+])
+def test_bad_parameters_and_shock_covariance_are_named(tmp_path, extra, shocks, match):
+    from dsge_agents.model.mod_reader import parse_mod
+    m = parse_mod("var y; varexo e u; parameters b c unused; b = 0.5;\n" + extra +
+                  "\nmodel; y = b*y(-1) + c*e + u; end;\nshocks;\n" + shocks + "\nend;\n", "bad.mod")
+    with pytest.raises(DSGEError, match=match):
+        solve(m)
+
+
+def test_unassigned_parameter_that_is_not_used_is_fine():
+    from dsge_agents.model.mod_reader import parse_mod
+    m = parse_mod("var y; varexo e; parameters b unused; b = 0.5;\nmodel; y = b*y(-1) + e; end;\n"
+                  "shocks; var e; stderr 1; end;\n", "ok.mod")
+    np.testing.assert_allclose(solve(m).ghx.to_numpy(), [[0.5]])

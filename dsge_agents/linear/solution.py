@@ -107,6 +107,41 @@ def _theta_of(cm, params):
     return th
 
 
+def _check_inputs(model, cm, theta) -> None:
+    """Parameters the model uses must have values, and the shock covariance must be a covariance:
+    a parameter never assigned (NaN, as Dynare leaves it) surfaced as a "non-finite Jacobian" or a
+    failed steady-state search, a negative variance as NaN moments and IRFs silently left out."""
+    from dsge_agents.model import tree as T
+    values = np.asarray(cm.all_params(theta), dtype=float)
+    names = list(model.parameters)
+    bad = [n for n, v in zip(names, values) if not np.isfinite(v)]
+    if bad:
+        used = set()
+        for e in model.equations:
+            used |= {n for n, _ in e.symbols}
+        for t in list(model.shock_cov_entries.values()) + [e for _, e in (model.ss_block or [])]:
+            used |= {n for n, _ in T.symbols(t)}
+        bad = [n for n in bad if n in used]
+        if bad:
+            raise DSGEError(f"{model.source or model.name}: parameter(s) without a value: {', '.join(bad)} "
+                            "(never assigned in the model file, or computed from one that is not; give them "
+                            "a value there or with params={...})")
+    Q = np.asarray(cm.shock_cov(theta), dtype=float)
+    shocks = list(model.shocks)
+    if not np.all(np.isfinite(Q)):
+        raise DSGEError(f"{model.source or model.name}: the shock covariance has non-finite entries")
+    d = np.diag(Q)
+    neg = [f"{shocks[i]} ({d[i]:.6g})" for i in range(len(d)) if d[i] < 0]
+    if neg:
+        raise DSGEError(f"{model.source or model.name}: negative shock variance: {', '.join(neg)}")
+    for i in range(len(d)):
+        for j in range(i):
+            if Q[i, j] ** 2 > d[i] * d[j] * (1 + 1e-10) and Q[i, j] != 0:
+                r = Q[i, j] / np.sqrt(d[i] * d[j]) if d[i] * d[j] > 0 else float("inf")
+                raise DSGEError(f"{model.source or model.name}: shocks {shocks[j]} and {shocks[i]} have a "
+                                f"correlation of {r:.6g}, outside [-1, 1]")
+
+
 def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e-6) -> "Solution":
     """First-order solution of ``model`` at the calibration updated by ``params``.
 
@@ -138,6 +173,7 @@ def solve(model, params=None, method: str = "auto", qz_criterium: float = 1 + 1e
         raise DSGEError(f"unknown solution method {method!r} (use 'auto', 'qz', 'cr' or 'large')")
     cm = model.compiled
     theta = _theta_of(cm, params)
+    _check_inputs(model, cm, theta)
     ss = np.asarray(steady_state_vector(model, theta), dtype=float)
     if method == "auto":
         from dsge_agents.model import compiled  # read at call time: tests and users may change it
