@@ -389,3 +389,19 @@ def test_model_linear_must_be_linear(tmp_path, eq, ok):
     else:
         with pytest.raises(ModelStructureError, match=r"declared linear but equation 1 \(line 3\)"):
             load(f, cache=False)
+
+
+def test_parameter_reassignment_is_sequential_as_in_dynare(tmp_path):
+    # Dynare runs parameter assignments as MATLAB statements, in order: b keeps the value it got
+    # from the first a (checked with Dynare 5.3: a=0.7, b=1, c=2, d=2.7); we recomputed b = 2*a = 1.4.
+    # 'a = a*2' used to end in a KeyError traceback.
+    from dsge_agents.linear import solve
+    f = tmp_path / "seq.mod"
+    f.write_text("var y; varexo e; parameters a b c d g; a = 0.5; b = 2*a; c = b + 1; a = 0.7; d = a + c;\n"
+                 "g = 0.25; g = g*2;\nmodel; y = 0.1*a*b*c*d*g*y(-1) + e; end;\nshocks; var e; stderr 1; end;\n")
+    m = load(f, cache=False)
+    assert m.parameters == pytest.approx({"a": 0.7, "b": 1.0, "c": 2.0, "d": 2.7, "g": 0.5}, rel=1e-15)
+    np.testing.assert_allclose(solve(m).ghx.to_numpy(), [[0.1 * 0.7 * 1.0 * 2.0 * 2.7 * 0.5]], rtol=1e-14)
+    # what stays derived is still recomputed from the others (c from b, d from a and c)
+    np.testing.assert_allclose(solve(m, params={"a": 0.6}).ghx.to_numpy(),
+                               [[0.1 * 0.6 * 1.0 * 2.0 * 2.6 * 0.5]], rtol=1e-14)

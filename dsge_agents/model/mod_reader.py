@@ -425,8 +425,16 @@ class _ModReader:
         off = st.text.index("=") + 1
         e = self.expr(st.text[off:], st, off, {p: "param" for p in self.params})
         val = self.pvalue(e, st)
+        if name in self.values:
+            # Dynare assigns in sequence (MATLAB statements): a parameter computed earlier from
+            # ``name`` keeps the value it got then, so it stops being derived from ``name``
+            me = tsym(name)
+            for d in list(self.derived_order):
+                if d != name and me in self.param_exprs[d].free_symbols:
+                    self.param_exprs.pop(d)
+                    self.derived_order.remove(d)
         self.values[name] = val
-        if e.free_symbols:
+        if e.free_symbols and tsym(name) not in e.free_symbols:   # 'a = 2*a' is a plain value
             self.param_exprs[name] = e
             if name in self.derived_order:
                 self.derived_order.remove(name)
