@@ -405,3 +405,13 @@ def test_parameter_reassignment_is_sequential_as_in_dynare(tmp_path):
     # what stays derived is still recomputed from the others (c from b, d from a and c)
     np.testing.assert_allclose(solve(m, params={"a": 0.6}).ghx.to_numpy(),
                                [[0.1 * 0.6 * 1.0 * 2.0 * 2.6 * 0.5]], rtol=1e-14)
+
+
+def test_stoch_simul_variable_list_must_be_declared(tmp_path):
+    # Dynare stops on an unknown symbol in the list; the CLI's moments/irf follow the list
+    f = tmp_path / "vl.mod"
+    f.write_text("var y; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + e; end;\n"
+                 "stoch_simul(order=1, irf=3) y yy;\n")
+    with pytest.raises(UnknownNameError, match="stoch_simul lists 'yy'") as ei:
+        load(f, cache=False)
+    assert (ei.value.line, ei.value.token) == (3, "yy")

@@ -445,6 +445,10 @@ class _ModReader:
                 self.derived_order.remove(name)
 
     def command(self, name, opts, args, st):
+        for a in args:
+            if a not in self.variables:
+                self.err(UnknownNameError, f"{name} lists {a!r}, which is not a declared endogenous variable",
+                         st, a)
         if name == "stoch_simul":
             order = opts.get("order", 1)
             if order != 1:
