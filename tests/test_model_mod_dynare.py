@@ -3,7 +3,7 @@
 Each ``qa_*.mod`` is our own rendition of a textbook model written to exercise the parts of the
 language real files use; the JSON beside it is Dynare 5.3's answer on the very same file
 (``tests/data/dynare/run_dynare.sh qa_rbc_features qa_nk_leads qa_predetermined qa_functions
-qa_shock_leads``):
+qa_shock_leads qa_kinks``):
 parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, ``oo_.irfs``,
 ``oo_.var``, ``oo_.autocorr`` and the variance decomposition of the ``stoch_simul`` variable list.
 
@@ -18,7 +18,9 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
   exp log`` in the model (``sign`` differentiated as 0, as Dynare does) and ``(-0.5)^3``,
   ``-2^2`` in parameter values;
 * qa_shock_leads: leads of shocks (``u(+1)``, ``e(+2)``: an auxiliary variable equal to the shock, whose
-  leads are ordinary endogenous leads, as Dynare does), locals with timing, ``x( -1 )`` with blanks.
+  leads are ordinary endogenous leads, as Dynare does), locals with timing, ``x( -1 )`` with blanks;
+* qa_kinks: ``max``/``min`` whose arguments tie at the steady state (Dynare: ``d max(a, b) = da if a > b
+  else db``; the order written matters).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     "qa_predetermined": 1e-6,
     "qa_functions": 1e-8,
     "qa_shock_leads": 1e-8,
+    "qa_kinks": 1e-12,
 }
 
 
@@ -129,3 +132,21 @@ def test_predetermined_steady_state_is_exact(repo):
     np.testing.assert_allclose(ss[["y", "c", "k", "l", "z"]].to_numpy(), [yl * l, cl * l, kl * l, l, 0.0],
                                rtol=1e-12, atol=1e-15)
     assert not math.isnan(ss["k"])
+
+
+def test_kink_derivatives_agree_on_both_code_paths(repo):
+    # the NumPy (large-model) path differentiates min/max by dsge_agents.model.tree, the Numba path
+    # by SymPy: both follow Dynare's tie rule (the Numba path is checked against Dynare above)
+    from dsge_agents.model.compiled import compile_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(repo / "tests" / "data" / "dynare" / "qa_kinks.mod", cache=False)
+    big = compile_model(m, large=True)
+    ss = np.zeros(len(m.variables))
+    for a, b in zip(big.jacobian(ss, big.theta()), m.compiled.jacobian(ss, m.compiled.theta())):
+        np.testing.assert_array_equal(a, b)
+    # by hand, d/dx at x = 0: max(0, x) -> 1, min(0, x) -> 1, max(x, 0) + 2 min(x, 0) -> 0,
+    # max(x, -x) + 3 min(2x, x) -> -1 + 3
+    A_cur = m.compiled.jacobian(ss, m.compiled.theta())[1]
+    x = m.variables.index("x")
+    np.testing.assert_array_equal(-A_cur[:4, x], [1, 1, 0, 2])

@@ -109,7 +109,14 @@ def _printer_class():
 
             def _print_Heaviside(self, e):
                 a = self._print(e.args[0])
-                return f"(0.0 if ({a}) < 0.0 else (0.5 if ({a}) == 0.0 else 1.0))"
+                h0 = float(e.args[1]) if len(e.args) > 1 else 0.5
+                return f"(0.0 if ({a}) < 0.0 else ({h0!r} if ({a}) == 0.0 else 1.0))"
+
+            def _print_dyn_max(self, e):   # tree.sympy_min_max: order kept, as written
+                return f"max({self._print(e.args[0])}, {self._print(e.args[1])})"
+
+            def _print_dyn_min(self, e):
+                return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
 
             def _print_sign(self, e):
                 a = self._print(e.args[0])

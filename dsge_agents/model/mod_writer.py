@@ -64,6 +64,12 @@ class _DynarePrinter(StrPrinter):
     def _print_Max(self, e):
         return f"max({self._print(e.args[0])}, {self._print(sp.Max(*e.args[1:]))})"
 
+    def _print_dyn_max(self, e):   # dsge_agents.model.tree.sympy_min_max (argument order kept)
+        return f"max({self._print(e.args[0])}, {self._print(e.args[1])})"
+
+    def _print_dyn_min(self, e):
+        return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
+
     def _print_Exp1(self, e):
         return "exp(1)"
 

@@ -17,7 +17,8 @@ A tree is a nested tuple (hashable, picklable, cheap to build):
 ``("neg", a)``          −a
 ``("div", a, b)``       a / b
 ``("pow", a, b)``       a ** b
-``("fn", name, args)``  one of :data:`FUNCTION_NAMES` (plus ``heaviside``, produced by differentiation)
+``("fn", name, args)``  one of :data:`FUNCTION_NAMES` (plus ``heaviside``, the strict step 1 if x > 0 else 0,
+                        produced by differentiating min/max)
 =====================  =====================================================
 
 The constructors (:func:`add`, :func:`mul`, ...) flatten nested sums/products
@@ -296,7 +297,7 @@ def _sign(x):
 
 
 def _heaviside(x):
-    return 0.0 if x < 0 else (0.5 if x == 0 else 1.0)
+    return 1.0 if x > 0 else 0.0   # the step of min/max derivatives: 0 at a tie (Dynare's convention)
 
 
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
@@ -381,10 +382,11 @@ def _dfn(name, args, t):
         return [neg(mul(a, t))]
     if name in ("min", "max"):
         b = args[1]
-        # d min(a, b) = H(b - a) da + H(a - b) db  (H(0) = 1/2, as SymPy's Heaviside)
-        if name == "min":
-            return [fn("heaviside", sub(b, a)), fn("heaviside", sub(a, b))]
-        return [fn("heaviside", sub(a, b)), fn("heaviside", sub(b, a))]
+        # Dynare 5.3's convention (checked): d max(a, b) = da if a > b else db,
+        # d min(a, b) = da if a < b else db; so at a tie the SECOND argument's derivative counts.
+        # H is the strict step H(x) = 1 if x > 0 else 0.
+        h = fn("heaviside", sub(a, b) if name == "max" else sub(b, a))
+        return [h, sub(ONE, h)]
     raise ValueError(f"no derivative rule for function {name!r}")
 
 
@@ -489,11 +491,60 @@ def _to_sp(t, sp, tsym):
             return sp.log(args[0]) / sp.log(10)
         if name == "sqrt":
             return sp.sqrt(args[0])
-        f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign, "min": sp.Min, "max": sp.Max,
-             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh,
-             "heaviside": sp.Heaviside}[name]
+        if name == "heaviside":
+            return sp.Heaviside(args[0], 0)
+        if name in ("min", "max"):
+            dmax, dmin = sympy_min_max()
+            return (dmax if name == "max" else dmin)(*args)
+        f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign,
+             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh}[name]
         return f(*args)
     raise ValueError(f"not an expression tree: {t!r}")
+
+
+_MIN_MAX = None
+
+
+def sympy_min_max():
+    """SymPy functions ``(dyn_max, dyn_min)`` for the model language's ``max``/``min``.
+
+    SymPy's ``Max``/``Min`` sort their arguments and differentiate with ``Heaviside(0) = 1/2``;
+    Dynare keeps the order written and, at a tie, takes the second argument's derivative
+    (``d max(a, b) = da if a > b else db``, ``d min(a, b) = da if a < b else db``; checked with
+    Dynare 5.3). These keep the order and differentiate that way (``Heaviside(x, 0)``).
+    """
+    global _MIN_MAX
+    if _MIN_MAX is None:
+        import sympy as sp
+
+        class dyn_max(sp.Function):
+            nargs = 2
+
+            @classmethod
+            def eval(cls, a, b):
+                if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
+                    return sp.Max(a, b)
+
+            def fdiff(self, argindex=1):
+                a, b = self.args
+                h = sp.Heaviside(a - b, 0)
+                return h if argindex == 1 else 1 - h
+
+        class dyn_min(sp.Function):
+            nargs = 2
+
+            @classmethod
+            def eval(cls, a, b):
+                if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
+                    return sp.Min(a, b)
+
+            def fdiff(self, argindex=1):
+                a, b = self.args
+                h = sp.Heaviside(b - a, 0)
+                return h if argindex == 1 else 1 - h
+
+        _MIN_MAX = (dyn_max, dyn_min)
+    return _MIN_MAX
 
 
 def from_sympy(e):
@@ -534,6 +585,9 @@ def _from_sp(e, sp, split_tsym):
     f = names.get(e.func)
     if f is not None:
         return ("fn", f, (_from_sp(e.args[0], sp, split_tsym),))
+    if _MIN_MAX is not None and e.func in _MIN_MAX:
+        return ("fn", "max" if e.func is _MIN_MAX[0] else "min",
+                tuple(_from_sp(a, sp, split_tsym) for a in e.args))
     if e.func in (sp.Min, sp.Max):
         args = [_from_sp(a, sp, split_tsym) for a in e.args]
         name = "min" if e.func is sp.Min else "max"
@@ -603,7 +657,7 @@ class ScalarPrinter:
         if name == "sign":
             return f"(0.0 if {args[0]} == 0.0 else math.copysign(1.0, {args[0]}))"
         if name == "heaviside":
-            return f"(0.0 if {args[0]} < 0.0 else (0.5 if {args[0]} == 0.0 else 1.0))"
+            return f"(1.0 if {args[0]} > 0.0 else 0.0)"
         if name == "normcdf":
             return f"(0.5*(1.0 + math.erf({args[0]}/1.4142135623730951)))"
         if name == "normpdf":
@@ -631,7 +685,7 @@ class VectorPrinter(ScalarPrinter):
         if name == "sign":
             return f"np.sign({args[0]})"
         if name == "heaviside":
-            return f"np.heaviside({args[0]}, 0.5)"
+            return f"np.heaviside({args[0]}, 0.0)"
         if name == "normcdf":
             return f"(0.5*(1.0 + _erf({args[0]}/1.4142135623730951)))"
         if name == "normpdf":
