@@ -172,3 +172,15 @@ def test_yaml_unknown_name_line(tmp_path):
     with pytest.raises(UnknownNameError) as ei:
         load(f)
     assert ei.value.line == 7 and ei.value.token == "bogus" and ei.value.column == 13
+
+
+def test_dynare_operators_are_named_not_unknown():
+    # STEADY_STATE(y), EXPECTATION(-1)(y), diff(y) are Dynare model operators outside our subset:
+    # the error says so (it said "unknown name 'STEADY_STATE'")
+    from dsge_agents.errors import UnsupportedStatementError
+    from dsge_agents.model.mod_reader import parse_mod
+    for body, tok in [("y = a*STEADY_STATE(y) + e", "STEADY_STATE"), ("y = EXPECTATION(-1)(y) + e", "EXPECTATION"),
+                      ("y = a*diff(y) + e", "diff")]:
+        with pytest.raises(UnsupportedStatementError, match=f"Dynare's {tok}") as ei:
+            parse_mod("var y; varexo e; parameters a; a = 0.5;\nmodel;\n" + body + ";\nend;\n", "t.mod")
+        assert (ei.value.line, ei.value.token) == (3, tok)

@@ -30,8 +30,17 @@ from __future__ import annotations
 import re
 from typing import Callable, Mapping, NamedTuple
 
-from dsge_agents.errors import ModelSyntaxError, UnknownNameError
+from dsge_agents.errors import ModelSyntaxError, UnknownNameError, UnsupportedStatementError
 from dsge_agents.model import tree as T
+
+#: operators of Dynare's model language outside our subset (named in the error instead of "unknown name")
+DYNARE_OPERATORS = {
+    "STEADY_STATE": "write the steady-state value as a parameter",
+    "EXPECTATION": "write the expectation with an auxiliary variable",
+    "diff": "write x - x(-1)", "adl": "write the lag polynomial out", "var_expectation": "VAR expectations",
+    "pac_expectation": "PAC models", "pac_target_nonstationary": "PAC models",
+    "external_function": "external functions",
+}
 
 __all__ = ["Token", "tokenize", "ExprParser", "parse_expr", "parse_equation", "parse_expr_tree",
            "parse_equation_tree", "tsym", "split_tsym", "FUNCTIONS", "shift"]
@@ -399,6 +408,9 @@ class ExprParser:
             if kind is None:
                 if name.startswith("__") or name in ("lambda", "import", "eval", "exec", "open"):
                     self._err(f"name {name!r} is not allowed", t, UnknownNameError)
+                if name in DYNARE_OPERATORS and nxt.kind == "OP" and nxt.text == "(":
+                    self._err(f"Dynare's {name}(...) operator is not supported ({DYNARE_OPERATORS[name]})", t,
+                              UnsupportedStatementError)
                 self._err(f"unknown name {name!r}", t, UnknownNameError)
             lag = 0
             if nxt.kind == "OP" and nxt.text == "(":
