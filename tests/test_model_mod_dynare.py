@@ -3,7 +3,8 @@
 Each ``qa_*.mod`` is our own rendition of a textbook model written to exercise the parts of the
 language real files use; the JSON beside it is Dynare 5.3's answer on the very same file
 (``tests/data/dynare/run_dynare.sh qa_rbc_features qa_nk_leads qa_predetermined qa_functions
-qa_shock_leads qa_kinks``):
+qa_shock_leads qa_kinks
+qa_change_type``):
 parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, ``oo_.irfs``,
 ``oo_.var``, ``oo_.autocorr`` and the variance decomposition of the ``stoch_simul`` variable list.
 
@@ -20,7 +21,9 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
 * qa_shock_leads: leads of shocks (``u(+1)``, ``e(+2)``: an auxiliary variable equal to the shock, whose
   leads are ordinary endogenous leads, as Dynare does), locals with timing, ``x( -1 )`` with blanks;
 * qa_kinks: ``max``/``min`` whose arguments tie at the steady state (Dynare: ``d max(a, b) = da if a > b
-  else db``; the order written matters).
+  else db``; the order written matters);
+* qa_change_type: ``change_type(parameters) z`` and ``change_type(var) b`` (the changed symbols take their
+  place among the new kind in declaration order, as in Dynare's symbol table).
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     "qa_functions": 1e-8,
     "qa_shock_leads": 1e-8,
     "qa_kinks": 1e-12,
+    "qa_change_type": 1e-10,
 }
 
 
@@ -70,6 +74,7 @@ def case(request, repo):
 
 def test_parameters_and_steady_state(case):
     name, m, sol, ref = case
+    assert list(m.parameters) == list(ref["parameters"]) and m.shocks == ref["shocks"]
     for p, v in ref["parameters"].items():
         assert m.parameters[p] == pytest.approx(v, rel=1e-14, abs=1e-15), p
     ss = np.array([ref["steady_state"][v] for v in sol.declared])

@@ -297,6 +297,7 @@ class _ModReader:
         self.commands: list = []
         self.loglinear = False
         self.predetermined: list[str] = []
+        self.decl_order: list[str] = []   # every declared symbol, in declaration order
         self.origin: list[tuple] | None = None   # (file, line[, column map]) of each line after macro expansion
 
     def where(self, line: int) -> tuple[str, int]:
@@ -331,6 +332,32 @@ class _ModReader:
             if n in self.variables or n in self.shocks or n in self.params:
                 self.err(ModelSyntaxError, f"name {n!r} declared twice", st, n)
             target.append(n)
+            self.decl_order.append(n)
+
+    def change_type(self, st, opts, args):
+        """``change_type(var|varexo|parameters) names;``: the symbols take the new kind, ordered
+        among its symbols by first declaration (as Dynare's symbol table numbers them)."""
+        kinds = [k for k in opts if k in ("var", "varexo", "parameters")]
+        if len(kinds) != 1 or len(opts) != 1:
+            self.err(UnsupportedStatementError if "varexo_det" in opts else ModelSyntaxError,
+                     "expected change_type(var), change_type(varexo) or change_type(parameters)", st)
+        if self.has_model:
+            self.err(UnsupportedStatementError, "change_type after the model block is not supported", st)
+        lists = {"var": self.variables, "varexo": self.shocks, "parameters": self.params}
+        target = lists[kinds[0]]
+        for n in args:
+            src = next((lst for lst in lists.values() if n in lst), None)
+            if src is None:
+                self.err(UnknownNameError, "change_type names an undeclared symbol", st, n)
+            if src is target:
+                continue
+            src.remove(n)
+            target.append(n)
+            target.sort(key=self.decl_order.index)
+            self.values.pop(n, None)
+            self.param_exprs.pop(n, None)
+            if n in self.derived_order:
+                self.derived_order.remove(n)
 
     def expr(self, text, st: Stmt, offset: int, names, locals=None, timing=False):
         """Parse text that starts at character ``offset`` of statement ``st``."""
@@ -386,6 +413,10 @@ class _ModReader:
                 continue
             if re.match(r"\s*=", rest) and not rest.lstrip().startswith("=="):
                 self.assignment(st, kw)
+                continue
+            if low == "change_type":
+                name, opts, args = _command(t)
+                self.change_type(st, opts, args)
                 continue
             if low == "predetermined_variables":
                 for n in _declared_names(rest):
