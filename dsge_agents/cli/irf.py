@@ -158,7 +158,8 @@ def register(subparsers) -> None:
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (optional)")
     p.add_argument("--periods", type=int, default=None,
                    help="number of periods (default: the file's stoch_simul irf=, else 40)")
-    p.add_argument("--shock", nargs="+", default=None, metavar="NAME", help="shock(s) to show (default: the file's stoch_simul irf_shocks, else all)")
+    p.add_argument("--shock", nargs="+", default=None, metavar="NAME",
+                   help="shock(s) to show (default: the file's stoch_simul irf_shocks, else all)")
     p.add_argument("--var", nargs="+", default=None, metavar="NAME",
                    help="variable(s) in the figure and table (default: the file's stoch_simul variable list, else "
                         "observables or the first 8; for an "

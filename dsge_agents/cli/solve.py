@@ -16,7 +16,8 @@ def run(args) -> int:
     out = guard_outputs(args, {"--json": args.json})["--json"]
     m = load_model(args.model)
     ss_opts = stoch_simul_options(m, "solve")
-    sol = solve(m, method=args.method, **({"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}))
+    qz = {"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}
+    sol = solve(m, method=args.method, **qz)
     print(sol.summary())
     if args.json:
         out.write_text(json.dumps(sol.to_dict(), indent=1) + "\n", encoding="utf-8")

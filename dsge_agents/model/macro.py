@@ -550,7 +550,8 @@ class _Expander:
                       file, line, col, "@#include")
         self.depth += 1
         if self.depth > 50:
-            self.fail("@#include nested more than 50 deep (a file including itself?)", file, line, col, "@#include")
+            self.fail("@#include nested more than 50 deep (a file including itself?)", file, line, col,
+                      "@#include")
         data = c.read_bytes()
         try:
             text = data.decode("utf-8-sig")

@@ -5,8 +5,8 @@ Supported: ``var``/``varexo``/``parameters`` declarations (TeX names and
 parameters assigned earlier), ``model;`` / ``model(linear);`` with ``#`` local
 definitions and equation tags, leads and lags of any order (auxiliary variables,
 :func:`dsge_agents.model.spec._aux_transform`), ``steady_state_model;``,
-``initval;``, ``predetermined_variables``, ``shocks;`` (``var e; stderr s;``, ``var e = v;``,
-``var e, u = c;``, ``corr e, u = r;``), ``varobs``, ``estimated_params;``
+``initval;``, ``predetermined_variables``, ``change_type(...)``, ``shocks;``
+(``var e; stderr s;``, ``var e = v;``, ``var e, u = c;``, ``corr e, u = r;``), ``varobs``, ``estimated_params;``
 (+ ``_init`` / ``_bounds``), and the commands ``steady``, ``check``,
 ``stoch_simul(...)`` (order 1), ``estimation(...)`` whose options are recorded. The macro
 language (``@#define``, ``@#if``, ``@#for``, ``@#include``, ``@{...}``) is expanded first by
@@ -531,9 +531,10 @@ class _ModReader:
                 tag = text[k + 1:j]
                 for key in _split_top(re.sub(r"(['\"]).*?\1", "''", tag)):
                     if key.strip() in ("static", "dynamic"):
-                        self.err(UnsupportedStatementError, f"[{key.strip()}] equation tags (separate static and "
-                                 "dynamic equations) are not supported; write one equation valid in both, and "
-                                 "give the steady state in steady_state_model", s, key.strip())
+                        self.err(UnsupportedStatementError,
+                                 f"[{key.strip()}] equation tags (separate static and dynamic equations) are "
+                                 "not supported; write one equation valid in both, and give the steady state "
+                                 "in steady_state_model", s, key.strip())
                 mm = re.search(r"name\s*=\s*['\"]([^'\"]*)['\"]", tag)
                 ename = mm.group(1) if mm else None
                 off = j + 1
