@@ -415,3 +415,13 @@ def test_stoch_simul_variable_list_must_be_declared(tmp_path):
     with pytest.raises(UnknownNameError, match="stoch_simul lists 'yy'") as ei:
         load(f, cache=False)
     assert (ei.value.line, ei.value.token) == (3, "yy")
+
+
+def test_shocks_blocks_accumulate_unless_overwrite():
+    # Dynare 5.3 (checked): two shocks blocks add up; shocks(overwrite) starts again from zero
+    from dsge_agents.model.mod_reader import parse_mod
+    base = ("var y; varexo e u; parameters b; b = 0.5;\nmodel; y = b*y(-1) + e + u; end;\n"
+            "shocks; var e; stderr 0.1; end;\nshocks; var u; stderr 0.2; end;\n")
+    np.testing.assert_allclose(parse_mod(base).shock_cov, np.diag([0.01, 0.04]))
+    m = parse_mod(base + "shocks(overwrite); var e; stderr 0.3; end;\n")
+    np.testing.assert_allclose(m.shock_cov, np.diag([0.09, 0.0]))

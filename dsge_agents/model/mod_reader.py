@@ -599,6 +599,9 @@ class _ModReader:
 
     def block_shocks(self, st, opts, body):
         pn = {p: "param" for p in self.params}
+        if opts.get("overwrite"):
+            # Dynare 5.3: shocks(overwrite) replaces everything earlier shocks blocks set (checked)
+            self.shock_std, self.shock_var, self.shock_cov, self.shock_corr = {}, {}, {}, {}
         current = None
         given: set = set()   # shocks and pairs already given a value in this block (Dynare: an error)
 
