@@ -425,3 +425,16 @@ def test_shocks_blocks_accumulate_unless_overwrite():
     np.testing.assert_allclose(parse_mod(base).shock_cov, np.diag([0.01, 0.04]))
     m = parse_mod(base + "shocks(overwrite); var e; stderr 0.3; end;\n")
     np.testing.assert_allclose(m.shock_cov, np.diag([0.09, 0.0]))
+
+
+def test_shocks_block_uses_parameter_values_of_its_time():
+    # Dynare 5.3 (checked): M_.Sigma_e = [0.01 0.006; 0.006 0.04] although s and r change afterwards
+    from dsge_agents.model.mod_reader import parse_mod
+    m = parse_mod("var y; varexo e u; parameters b s r;\nb = 0.5; s = 0.1; r = 0.3;\n"
+                  "model; y = b*y(-1) + e + u; end;\n"
+                  "shocks; var e; stderr s; var u; stderr 2*s; corr e, u = r; end;\ns = 0.7; r = 0.9;\n")
+    np.testing.assert_allclose(m.shock_cov, [[0.01, 0.006], [0.006, 0.04]], rtol=1e-14)
+    # a stderr that is a parameter assigned before the block stays linked to it (estimation)
+    m = parse_mod("var y; varexo e; parameters b s; b = 0.5; s = 0.1;\nmodel; y = b*y(-1) + e; end;\n"
+                  "shocks; var e; stderr s; end;\n")
+    assert m.shock_stderr_params == {"e": "s"}

@@ -464,6 +464,12 @@ class _ModReader:
                 if d != name and me in self.param_exprs[d].free_symbols:
                     self.param_exprs.pop(d)
                     self.derived_order.remove(d)
+            # likewise a shocks block already read used the value of that time (Dynare sets M_.Sigma_e there)
+            env = {tsym(p): v for p, v in self.values.items()}
+            for table in (self.shock_std, self.shock_var, self.shock_cov, self.shock_corr):
+                for key, e in table.items():
+                    if me in getattr(e, "free_symbols", ()):
+                        table[key] = sp.Float(float(e.xreplace(env)))
         self.values[name] = val
         if e.free_symbols and tsym(name) not in e.free_symbols:   # 'a = 2*a' is a plain value
             self.param_exprs[name] = e
