@@ -438,3 +438,22 @@ def test_shocks_block_uses_parameter_values_of_its_time():
     m = parse_mod("var y; varexo e; parameters b s; b = 0.5; s = 0.1;\nmodel; y = b*y(-1) + e; end;\n"
                   "shocks; var e; stderr s; end;\n")
     assert m.shock_stderr_params == {"e": "s"}
+
+
+def test_two_model_blocks_add_up_and_missing_semicolon_before_end(tmp_path):
+    # Dynare 5.3 appends the equations of several model blocks (checked: the rules below are Dynare's,
+    # y = 0.5 y(-1) + e + 0.1 x, x = 0.5 x(-1) + y -> 0.9 y = 0.5 y(-1) + 0.05 x(-1):
+    # ghx = [[5/9, 1/18], [5/9, 5/9]])
+    from dsge_agents.linear import solve
+    from dsge_agents.model.mod_reader import parse_mod
+    m = parse_mod("var y x; varexo e; parameters a; a = 0.5;\nmodel; # q = 2*a; y = a*y(-1) + e + 0.1*x; end;\n"
+                  "shocks; var e; stderr 1; end;\nmodel; x = q*x(-1)*0.5 + y; end;\n")
+    np.testing.assert_allclose(solve(m).ghx.to_numpy(), [[5 / 9, 1 / 18], [5 / 9, 5 / 9]], rtol=1e-14)
+    with pytest.raises(ModelSyntaxError, match="with and one without"):
+        parse_mod("var y x; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + e; end;\n"
+                  "model(linear); x = y; end;\n")
+    # 'y = a end;' used to be reported as an unclosed block at the block's first line
+    with pytest.raises(ModelSyntaxError, match="missing ';' before this 'end'") as ei:
+        parse_mod("var y; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + e; end;\n"
+                  "steady_state_model;\n  y = 0\nend;\n", "t.mod")
+    assert (ei.value.line, ei.value.column) == (5, 1)

@@ -406,6 +406,14 @@ class _ModReader:
                 while j < len(stmts) and stmts[j].text.strip().lower() != "end":
                     j += 1
                 if j >= len(stmts):
+                    for s2 in stmts[i:]:   # 'x = 1 end;': the ';' before 'end' is missing
+                        m2 = re.search(r"(?<![A-Za-z0-9_])end\s*$", s2.text)
+                        if m2 and s2.text[:m2.start()].strip():
+                            pre = s2.text[:m2.start()]
+                            ln2 = s2.line + pre.count("\n")
+                            c2 = (len(pre) - pre.rfind("\n")) if "\n" in pre else s2.col + len(pre)
+                            raise ModelSyntaxError(f"block '{kw}' (line {ln}) is not closed: missing ';' "
+                                                   "before this 'end'?", self.file, ln2, c2, "end")
                     self.err(ModelSyntaxError, f"block '{kw}' is not closed by 'end;'", st)
                 body = stmts[i:j]
                 i = j + 1
@@ -508,11 +516,15 @@ class _ModReader:
 
     # -- blocks
     def block_model(self, st, opts, body):
-        if self.has_model:
-            self.err(ModelSyntaxError, "second model block", st)
+        linear = bool(opts.get("linear", False))
+        if self.has_model and linear != self.linear:
+            self.err(ModelSyntaxError, "a model block with and one without the 'linear' option", st)
+        # several model blocks add up (Dynare 5.3 appends their equations; '#' locals stay defined)
         self.has_model = True
-        self.linear = bool(opts.get("linear", False))
+        self.linear = linear
         names = self.names()
+        for lname in self.locals:
+            names[lname] = "local"
         for s in body:
             ln, col, t = s.first_pos()
             if not t:
