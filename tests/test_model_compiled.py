@@ -240,3 +240,20 @@ def test_sign_min_max_abs_derivatives_on_both_code_paths():
         ss = np.array(list(m.steady_state().values()))
         for a, b in zip(cm.jacobian(ss, th), fd_jacobian(cm, ss, th, 1)):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def test_analytic_steady_state_accepted_with_dynares_tolerance(tmp_path):
+    """Dynare 5.3 uses a steady_state_model whose residual is at most solve_tolf = eps^(1/3) as it
+    is (checked: y = 2.00001 for y = 0.5 y + 1, residual 5e-6, accepted; 2.00002 rejected); we rejected
+    anything above 1e-8."""
+    from dsge_agents.linear import solve
+    f = tmp_path / "ss.mod"
+    for value, ok in [("2.0000001", True), ("2.00001", True), ("2.00002", False)]:
+        f.write_text("var y; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + 1 + e; end;\n"
+                     f"steady_state_model; y = {value}; end;\nshocks; var e; stderr 1; end;\n")
+        m = load(f, cache=False)
+        if ok:
+            assert solve(m).steady_state["y"] == float(value)
+        else:
+            with pytest.raises(SteadyStateError, match="does not solve"):
+                solve(m)

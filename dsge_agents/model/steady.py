@@ -3,7 +3,8 @@
 The deterministic steady state ȳ solves ``f(ȳ, ȳ, ȳ, 0; θ) = 0`` (DESIGN §3–§4;
 Dynare's ``steady``). When the model file gives it (``steady_state:`` in YAML,
 ``steady_state_model`` in a ``.mod``) the compiled formula is evaluated and
-checked: ``|f_i(ȳ)| ≤ tol · max(1, max_j |ȳ_j|)`` with ``tol = 1e-8``. Otherwise
+checked: ``|f_i(ȳ)| ≤ max(tol · max(1, max_j |ȳ_j|), solve_tolf)`` with ``tol = 1e-8`` and Dynare's
+``solve_tolf = eps^(1/3) ≈ 6.1e-6`` (what Dynare accepts from a steady-state file). Otherwise
 ``scipy.optimize.root`` (Powell hybrid method, MINPACK ``hybrj``, with the
 compiled analytic static Jacobian) starts from ``initval`` (0 for variables
 without one, as Dynare), falling back to Levenberg–Marquardt, to a solve in
@@ -21,6 +22,9 @@ __all__ = ["steady_state_vector", "check_steady_state", "solve_steady_state", "N
            "worst_equations"]
 
 TOL = 1e-8
+#: Dynare's ``options_.solve_tolf`` = eps^(1/3): the largest |residual| with which Dynare 5.3 accepts a
+#: steady state computed by the model file (checked: 5e-6 accepted, 1e-5 "did not compute the steady state")
+DYNARE_SOLVE_TOLF = float(np.finfo(float).eps) ** (1.0 / 3.0)
 
 
 def worst_equations(model, res: np.ndarray, k: int = 5) -> str:
@@ -37,8 +41,9 @@ def worst_equations(model, res: np.ndarray, k: int = 5) -> str:
 
 
 def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "steady state",
-                       tol: float = TOL) -> None:
-    """Raise :class:`SteadyStateError` unless ``ss`` solves the static model to ``tol`` (relative)."""
+                       tol: float = TOL, abs_tol: float = 0.0) -> None:
+    """Raise :class:`SteadyStateError` unless ``ss`` solves the static model to ``tol`` (relative to
+    ``max(1, max |ss|)``) or to ``abs_tol`` (absolute), whichever is larger."""
     cm = model.compiled
     ss = np.asarray(ss, dtype=float)
     if not np.all(np.isfinite(ss)):
@@ -50,7 +55,7 @@ def check_steady_state(model, ss: np.ndarray, theta: np.ndarray, what: str = "st
         raise SteadyStateError(f"{model.source or model.name}: the {what} makes an equation undefined "
                                f"({type(exc).__name__}: {exc})") from None
     scale = max(1.0, float(np.max(np.abs(ss))) if ss.size else 1.0)
-    if not np.all(np.abs(res) <= tol * scale):
+    if not np.all(np.abs(res) <= max(tol * scale, abs_tol)):
         nonfinite = int(np.sum(~np.isfinite(res)))
         worst = (f"{nonfinite} equation(s) undefined there (log or power of a non-positive number, "
                  "0/0, ...)" if nonfinite else f"max |residual| {np.max(np.abs(res)):.3g}")
@@ -168,7 +173,9 @@ def steady_state_vector(model, theta: np.ndarray) -> np.ndarray:
         except (ZeroDivisionError, ValueError, OverflowError) as exc:
             raise SteadyStateError(f"{model.source or model.name}: evaluating the analytic steady state "
                                    f"failed ({type(exc).__name__}: {exc})") from None
-        check_steady_state(model, ss, theta, what="analytic steady state (from the model file)")
+        # the file's formulas are accepted as Dynare accepts them (|residual| <= solve_tolf), and used as they are
+        check_steady_state(model, ss, theta, what="analytic steady state (from the model file)",
+                           abs_tol=DYNARE_SOLVE_TOLF)
         return ss
     ss = cm.steady_state(theta)
     check_steady_state(model, ss, theta, what="numeric steady state")
