@@ -14,7 +14,9 @@ starting from the old steady state (period 0):
   from the model's compiled ``jacobian`` evaluated at each period's current
   iterate y_t (an inexact Newton / chord method: exact residuals, Jacobian
   blocks at (y_t, y_t, y_t)), assembled as a sparse matrix and solved with
-  SuperLU. Convergence is declared on the max-norm of the stacked residual.
+  SuperLU. Convergence is declared on the max-norm of the stacked residual (``tol``), or, for
+  models whose residuals cannot reach ``tol`` in floating point (levels ~1e5), when the Newton
+  correction falls below ``xtol`` relative to the path (Dynare's solver has the same pair, tolf/tolx).
 
 The difference between the two paths is the **linearization error**; for a
 change of size h it is O(h²) (the first-order path is exact to first order in
@@ -123,7 +125,7 @@ def _from_x(x, loglinear):
 
 
 def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.ndarray, guess: np.ndarray,
-                      loglinear: bool = False, tol: float = 1e-11, max_iter: int = 60):
+                      loglinear: bool = False, tol: float = 1e-11, max_iter: int = 60, xtol: float = 1e-12):
     """Stacked Newton for f(y_{t-1}, y_t, y_{t+1}, 0; θ) = 0, t = 1..N (see module docstring).
 
     Parameters
@@ -133,6 +135,10 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
     y0, y_end : (n,) levels of y_0 (initial lags) and y_{N+1} (terminal leads)
     guess : (N, n) initial path in levels
     loglinear : work in x = log y (the compiled Jacobian is then w.r.t. log y)
+    tol : convergence when max |f| ≤ tol
+    xtol : or when the Newton correction is below xtol·max(1, |x|) element by element, i.e.
+        the path is exact to rounding although the residuals of equations with large terms
+        stay above ``tol`` (models in levels)
 
     Returns
     -------
@@ -154,6 +160,7 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
     F = residuals(X)
     it = 0
     err = float(np.max(np.abs(F)))
+    at_floor = False
     while err > tol and it < max_iter:
         it += 1
         Y = _from_x(X, loglinear)
@@ -177,22 +184,35 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
             raise PolicyError(f"perfect-foresight Newton: singular stacked Jacobian ({exc})") from None
         if not np.all(np.isfinite(dX)):
             raise PolicyError("perfect-foresight Newton: singular stacked Jacobian")
+        dX = dX.reshape(N, n)
+        # Rounding floor: a residual evaluated in floating point is only accurate to about
+        # eps·(size of its terms), which for models in levels (variables ~1e5) exceeds an
+        # absolute tol. A full Newton correction below xtol relative to the iterate means
+        # the path is converged to rounding (the tolx test of Dynare's solver).
+        rel_step = float(np.max(np.abs(dX) / np.maximum(1.0, np.abs(X))))
+        tiny = rel_step <= xtol
         # damped step: halve while the residual does not decrease
         step = 1.0
         for _ in range(30):
-            Xn = X - step * dX.reshape(N, n)
+            Xn = X - step * dX
             with np.errstate(all="ignore"):
                 Fn = residuals(Xn)
             en = float(np.max(np.abs(Fn)))
             if np.isfinite(en) and (en < err or en <= tol):
                 break
+            if tiny:
+                break
             step /= 2
         else:
-            if err <= 1e3 * tol:   # rounding floor reached just above tol
-                break
-            raise PolicyError(f"perfect-foresight Newton stalled at max residual {err:.3e}")
+            raise PolicyError(f"perfect-foresight Newton stalled at max residual {err:.3e} after {it} "
+                              "iteration(s)")
+        if tiny:
+            if np.isfinite(en) and en < err:
+                X, F, err = Xn, Fn, en
+            at_floor = True
+            break
         X, F, err = Xn, Fn, en
-    if err > tol:
+    if err > tol and not at_floor:
         raise PolicyError(f"perfect-foresight Newton did not converge in {max_iter} iterations "
                           f"(max residual {err:.3e})")
     return _from_x(X, loglinear), it, err

@@ -1,0 +1,63 @@
+// rbc_scaled_pf: as rbc_pf.mod, with total factor productivity A = 1000 (levels of order 1e5) --
+// residuals cannot fall below ~1e-11 in double precision; alpha 0.33 -> 0.35 in period 1.
+// Initial condition: the steady state at alpha = 0.33; terminal condition (period 101): the steady
+// state at alpha = 0.35; 100 simulation periods, stacked Newton (perfect_foresight_solver).
+
+var y c k i l z;
+varexo e;
+parameters alpha beta delta psi rho A;
+
+alpha = 0.33;
+beta  = 0.99;
+delta = 0.025;
+psi   = 1.75;
+rho   = 0.95;
+A     = 1000;
+
+model;
+1/c = beta/c(+1)*(alpha*A*exp(z(+1))*k^(alpha-1)*l(+1)^(1-alpha) + 1 - delta);
+psi*c/(1-l) = (1-alpha)*y/l;
+y = A*exp(z)*k(-1)^alpha*l^(1-alpha);
+k = (1-delta)*k(-1) + i;
+y = c + i;
+z = rho*z(-1) + e;
+end;
+
+// closed-form steady state (derivation in rbc.mod), evaluated at the current alpha
+steady_state_model;
+kl = ((1/beta - 1 + delta)/(alpha*A))^(1/(alpha-1));
+yl = A*kl^alpha;
+cl = yl - delta*kl;
+l = (1-alpha)*yl/(psi*cl + (1-alpha)*yl);
+k = kl*l;
+y = yl*l;
+c = cl*l;
+i = delta*k;
+z = 0;
+end;
+
+initval;
+e = 0;
+end;
+steady;
+old_ss = oo_.steady_state;
+
+alpha = 0.35;
+endval;
+e = 0;
+end;
+steady;
+
+perfect_foresight_setup(periods=100);
+perfect_foresight_solver(tolf=1e-9);
+
+out = struct();
+out.variables = M_.endo_names(:)';
+out.change = struct('alpha', [0.33, 0.35]);
+out.periods = 100;
+out.old_steady_state = old_ss(:)';
+out.new_steady_state = oo_.steady_state(:)';
+
+% rows = variables (declaration order), columns = periods 0 (initial) .. 101 (terminal)
+out.endo_simul = struct('json_matrix_', oo_.endo_simul);
+write_json('rbc_scaled_pf.json', out);
