@@ -139,3 +139,15 @@ def test_perfect_foresight_in_levels_of_order_1e5(tmp_path):
     tr = transition(m, {"alpha": 0.35}, periods=100)
     assert tr.pf_error is None
     _assert_matches_dynare(tr, "rbc_scaled_pf", 1e-9)
+
+
+def test_first_order_only_is_not_reported_as_a_failure(rbc, models_dir, capsys):
+    tr = transition(rbc, {"alpha": 0.35}, periods=20, nonlinear=False)
+    assert tr.perfect_foresight is None and tr.pf_error is None
+    assert "failed" not in tr.summary() and "first order only" in tr.summary()
+    with pytest.raises(PolicyError, match="first order only"):
+        tr.path("perfect_foresight")
+    rc = main(["transition", str(models_dir / "rbc.yaml"), "--set", "alpha=0.35", "--periods", "20",
+               "--first-order-only"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "failed" not in out and "not computed" in out

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "transition", help="path after a permanent parameter change (first order and perfect foresight)",
         description="Transition from the old to the new steady state after a permanent change, "
-                    "e.g. --set slo_target_latency=1.5: first-order path and nonlinear perfect-"
+                    "e.g. --set slo_target_latency=28 (default model: 30 s): first-order path and nonlinear perfect-"
                     "foresight path (stacked Newton) with the linearization error.")
     add_model_argument(p)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="permanent change (repeatable)")

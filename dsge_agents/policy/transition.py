@@ -77,7 +77,7 @@ class Transition:
         """Wide path (rows period, columns variables)."""
         arr = self.perfect_foresight if method == "perfect_foresight" else self.first_order
         if arr is None:
-            raise PolicyError(f"no {method} path ({self.pf_error})")
+            raise PolicyError(f"no {method} path ({self.pf_error or 'not computed: first order only'})")
         return pd.DataFrame(arr, columns=self.variables).rename_axis("period")
 
     def linearization_error(self) -> pd.Series:
@@ -107,7 +107,9 @@ class Transition:
         ch = ", ".join(f"{k}={v:g}" for k, v in self.changes.items())
         pf = (f"perfect foresight: {self.newton_iterations} Newton iterations, max residual "
               f"{self.max_residual:.2e}, max linearization error {self.max_linearization_error():.3e}"
-              if self.perfect_foresight is not None else f"perfect foresight failed: {self.pf_error}")
+              if self.perfect_foresight is not None else
+              f"perfect foresight failed: {self.pf_error}" if self.pf_error is not None else
+              "perfect foresight: not computed (first order only)")
         return f"transition after {ch} over {self.periods} periods\n{pf}\n" + \
             self.table().to_string(float_format=lambda x: f"{x:.6g}")
 
@@ -261,7 +263,7 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     ----------
     model : Model
     changes : mapping parameter -> new value
-        E.g. ``{"slo_target_latency": 1.8}``. Unknown names raise :class:`PolicyError`.
+        E.g. ``{"slo_target_latency": 28.0}`` (the default economy has 30 s). Unknown names raise :class:`PolicyError`.
     periods : int
         Horizon N; the perfect-foresight path is pinned to the new steady state at N + 1.
     nonlinear : bool
