@@ -90,3 +90,13 @@ def test_bad_input(nk3):
         optimal_rule(nk3, LOSS, {"phi_pi": (2, 1)})
     with pytest.raises(PolicyError, match="empty loss"):
         optimal_rule(nk3, {}, BOUNDS)
+    # tr(WΣ) has no minimum unless W ⪰ 0: a negative variance weight, or a covariance weight
+    # larger than the variance weights (|w_xpi| / 2 > sqrt(w_x w_pi)), is refused
+    with pytest.raises(PolicyError, match="negative loss weight"):
+        optimal_rule(nk3, {"x": -1.0}, BOUNDS)
+    with pytest.raises(PolicyError, match="positive semidefinite"):
+        parse_loss(nk3, {"x": 1.0, "pi": 1.0, ("x", "pi"): 3.0})
+    W, _ = parse_loss(nk3, {"x": 1.0, "pi": 1.0, ("x", "pi"): 2.0})   # singular but PSD: accepted
+    assert W[0, 1] == W[1, 0] == 1.0
+    with pytest.raises(PolicyError, match="restarts"):
+        optimal_rule(nk3, LOSS, BOUNDS, restarts=-1)

@@ -86,6 +86,14 @@ def test_whatif_bad_input(nk3):
         whatif(nk3, {"baseline": {"phi_pi": 2.0}})
     with pytest.raises(PolicyError, match="shock"):
         whatif(nk3, {"phi_pi": 2.0}, shocks=["e_zzz"])
+    # a non-finite value is bad input, not a scenario without a solution
+    with pytest.raises(PolicyError, match="not finite"):
+        whatif(nk3, {"phi_pi": float("nan")})
+    with pytest.raises(PolicyError, match=">= 0"):
+        whatif(nk3, {"phi_pi": 2.0}, loss={"x": -1.0})
+    cmp = whatif(nk3, {"phi_pi": 2.0}, periods=3)
+    with pytest.raises(PolicyError, match="unknown shock"):
+        cmp.plot(shock="e_zzz")
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -130,6 +138,20 @@ def test_cli_determinacy_and_optimal_rule(tmp_path, models_dir):
     (["optimal-rule", "{m}", "--loss", "x=one", "--params", "phi_pi"], "not a number"),
     (["transition", "{m}", "--set", "phi_zz=1"], "unknown parameter"),
     (["transition", "{m}"], "no change"),
+    # non-finite values, repeated names, an unknown --shock, negative weights (used to run on:
+    # NaN reached the steady-state check, repeats kept the last value, --shock was ignored, a
+    # negative weight sent optimal-rule to the edge of determinacy with loss -4e12)
+    (["whatif", "{m}", "--set", "phi_pi=nan"], "not finite"),
+    (["whatif", "{m}", "--set", "phi_pi=1e400"], "not finite"),
+    (["transition", "{m}", "--set", "phi_pi=inf"], "not finite"),
+    (["whatif", "{m}", "--set", "phi_pi=2", "--set", "phi_pi=3"], "more than once"),
+    (["whatif", "{m}", "--set", "phi_pi=2,phi_pi=3"], "twice"),
+    (["whatif", "{m}", "--set", "phi_pi=2", "--shock", "e_zzz"], "unknown shock"),
+    (["whatif", "{m}", "--set", "phi_pi=2", "--loss", "x=1,x=2"], "twice"),
+    (["whatif", "{m}", "--set", "phi_pi=2", "--loss", "x=-1"], ">= 0"),
+    (["optimal-rule", "{m}", "--loss", "x=-1", "--params", "phi_pi:1.01:5"], "negative loss weight"),
+    (["optimal-rule", "{m}", "--loss", "x=1", "--params", "phi_pi,phi_pi:1:2"], "twice"),
+    (["optimal-rule", "{m}", "--loss", "x=1", "--params", "phi_pi:1.01:5", "--restarts", "-1"], "restarts"),
 ])
 def test_cli_bad_input(argv, msg, models_dir, capsys):
     argv = [a.replace("{m}", str(models_dir / "nk3.yaml")) for a in argv]

@@ -15,6 +15,8 @@ def parse_param_bounds(text: str) -> dict:
     out = {}
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         bits = part.split(":")
+        if bits[0] in out:
+            raise PolicyError(f"parameter {bits[0]!r} appears twice in {text!r}")
         if len(bits) == 1:
             out[bits[0]] = None
         elif len(bits) == 3:

@@ -27,7 +27,11 @@ def parse_set_args(values) -> dict:
     from dsge_agents.policy.whatif import parse_assignments
     out: dict = {}
     for v in values or []:
-        out.update(parse_assignments(v))
+        ch = parse_assignments(v)
+        twice = [k for k in ch if k in out]
+        if twice:
+            raise PolicyError(f"{', '.join(map(repr, twice))} assigned more than once")
+        out.update(ch)
     return out
 
 
@@ -40,6 +44,8 @@ def parse_weights(text: str) -> dict:
         if "=" not in part:
             raise PolicyError(f"malformed loss term {part.strip()!r}: expected VAR=WEIGHT")
         k, v = (s.strip() for s in part.split("=", 1))
+        if k in out:
+            raise PolicyError(f"loss variable {k!r} appears twice in {text!r}")
         try:
             out[k] = float(v)
         except ValueError:
@@ -59,6 +65,8 @@ def run(args) -> int:
     guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     from dsge_agents.policy.whatif import scenario_label, whatif
     model = load_model_arg(args.model)
+    if args.shock is not None and args.shock not in model.shocks:
+        raise PolicyError(f"unknown shock {args.shock!r} (--shock); shocks: {', '.join(model.shocks)}")
     scen = {}
     sets = parse_set_args(args.set)
     if sets:

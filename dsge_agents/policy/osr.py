@@ -59,6 +59,16 @@ def parse_loss(model, loss: Mapping) -> tuple[np.ndarray, list[str]]:
             (i,) = variable_index(model, [key], what="loss variable")
             W[i, i] += w
             used.append(key)
+    # tr(WΣ) is bounded below over covariance matrices only for W ⪰ 0: a negative weight rewards
+    # variance and the search runs to the edge of determinacy (loss → −∞).
+    neg = [k for k, w in loss.items() if not isinstance(k, tuple) and float(w) < 0]
+    if neg:
+        raise PolicyError(f"negative loss weight on {', '.join(map(repr, neg))}: weights on variances "
+                          "must be >= 0")
+    lam = np.linalg.eigvalsh(W)
+    if lam.min() < -1e-12 * max(1.0, np.abs(W).max()):
+        raise PolicyError("loss weights are not positive semidefinite (the covariance weights outweigh the "
+                          f"variance weights; smallest eigenvalue {lam.min():.3g}): the loss has no minimum")
     return W, list(dict.fromkeys(used))
 
 
@@ -219,8 +229,10 @@ def optimal_rule(model, loss: Mapping, params, *, coef_weight: float = 0.0,
 def _optimal_rule(model, loss, params, *, coef_weight, x0, restarts, seed, tol) -> OSRResult:
     W, _ = parse_loss(model, loss)
     names, bounds = parse_params(model, params)
-    if coef_weight < 0:
+    if not coef_weight >= 0:
         raise PolicyError("coef_weight must be >= 0")
+    if int(restarts) < 0:
+        raise PolicyError(f"restarts must be >= 0, got {restarts}")
     base = np.array([float(model.parameters[n]) for n in names])
     obj = _Objective(model, names, W, coef_weight)
     try:

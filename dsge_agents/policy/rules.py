@@ -21,6 +21,7 @@ Nothing is written to disk.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -145,6 +146,20 @@ def check_parameters(model, names, what: str = "parameter") -> None:
         raise PolicyError(f"unknown {what}{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))} "
                           f"in model {getattr(model, 'name', '?')!r}; known parameters: "
                           f"{', '.join(params)}")
+
+
+def check_values(changes: Mapping[str, Any]) -> None:
+    """Raise :class:`PolicyError` for a parameter value that is not a finite real number
+    (the ``form`` entry is a name and is checked where it is used)."""
+    for k, v in changes.items():
+        if k == FORM_KEY:
+            continue
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise PolicyError(f"value of {k!r} is not a number: {v!r}") from None
+        if not math.isfinite(x):
+            raise PolicyError(f"value of {k!r} is not finite: {v!r}")
 
 
 def current_form(model) -> str | None:
@@ -281,6 +296,7 @@ def apply_changes(model, changes: Mapping[str, Any] | PolicyRule | None):
     changes = dict(changes)
     form = changes.pop(FORM_KEY, None)
     check_parameters(model, list(changes))
+    check_values(changes)
     if form is not None:
         changes[FORM_KEY] = str(form)
     if needs_rebuild(model, changes):

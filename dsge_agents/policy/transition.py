@@ -34,7 +34,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import DSGEError, PolicyError
 from ._core import model_params
-from .rules import apply_changes, check_parameters
+from .rules import apply_changes, check_parameters, check_values
 
 __all__ = ["transition", "Transition", "perfect_foresight"]
 
@@ -281,6 +281,7 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     if "form" in changes:
         raise PolicyError("a transition needs parameter changes; the rule form cannot change here")
     check_parameters(model, list(changes))
+    check_values(changes)
     if int(periods) < 1:
         raise PolicyError("periods must be >= 1")
     N = int(periods)

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import DSGEError, PolicyError
 from ._core import unconditional_cov, variable_index
-from .rules import PolicyRule, apply_changes, check_parameters, FORM_KEY
+from .rules import PolicyRule, apply_changes, check_parameters, check_values, FORM_KEY
 
 __all__ = ["whatif", "WhatIf", "scenario_label", "normalize_scenarios", "default_report_variables"]
 
@@ -179,6 +179,12 @@ class WhatIf:
     def plot(self, shock: str | None = None, variables: Sequence[str] | None = None, **kw):
         """IRFs side by side (see :func:`dsge_agents.plots.policy.plot_whatif`)."""
         from ..plots.policy import plot_whatif
+        if shock is not None and shock not in set(self.irfs["shock"]):
+            raise PolicyError(f"unknown shock {shock!r}; shocks: {', '.join(pd.unique(self.irfs['shock']))}")
+        if variables is not None:
+            bad = [v for v in variables if v not in set(self.irfs["variable"])]
+            if bad:
+                raise PolicyError(f"unknown variable(s) {', '.join(map(repr, bad))} in the what-if IRFs")
         return plot_whatif(self, shock=shock, variables=variables, **kw)
 
 
@@ -214,10 +220,14 @@ def whatif(model, alternatives=None, *, periods: int = 40, shocks: Sequence[str]
         raise PolicyError(f"duplicate scenario names: {', '.join(dup)}")
     for _, ch in scen:
         check_parameters(model, [k for k in ch if k != FORM_KEY])
+        check_values(ch)
     report = list(variables) if variables is not None else default_report_variables(model)
     variable_index(model, report)
     weights = dict(loss) if loss is not None else {v: 1.0 for v in report}
     variable_index(model, list(weights), what="loss variable")
+    bad = [k for k, w in weights.items() if not (np.isfinite(float(w)) and float(w) >= 0)]
+    if bad:
+        raise PolicyError(f"loss weight(s) of {', '.join(map(repr, bad))} must be finite and >= 0")
     if shocks is not None:
         bad = [s for s in shocks if s not in model.shocks]
         if bad:
@@ -259,6 +269,8 @@ def parse_assignments(text: str) -> dict[str, Any]:
         if not m:
             raise PolicyError(f"malformed assignment {part.strip()!r}: expected NAME=VALUE")
         k, v = m.group(1), m.group(2)
+        if k in out:
+            raise PolicyError(f"{k!r} is assigned twice in {text!r}")
         if k == FORM_KEY:
             out[k] = v
             continue
@@ -266,6 +278,8 @@ def parse_assignments(text: str) -> dict[str, Any]:
             out[k] = float(v)
         except ValueError:
             raise PolicyError(f"value of {k!r} is not a number: {v!r}") from None
+        if not np.isfinite(out[k]):
+            raise PolicyError(f"value of {k!r} is not finite: {v!r}")
     if not out:
         raise PolicyError(f"empty assignment {text!r}")
     return out
