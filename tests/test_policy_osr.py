@@ -100,3 +100,22 @@ def test_bad_input(nk3):
     assert W[0, 1] == W[1, 0] == 1.0
     with pytest.raises(PolicyError, match="restarts"):
         optimal_rule(nk3, LOSS, BOUNDS, restarts=-1)
+
+
+def test_three_coefficients_interior_smoothing_matches_dynare(repo, nk3):
+    """Different weights, bounds and three coefficients (tests/data/dynare/nk3_osr3.mod, CMA-ES):
+    corner phi_pi = 4, phi_x = 1 and an interior rho_i ≈ 0.715049. The loss is flat in rho_i
+    (curvature ~4), so the optimiser's rho_i agree to ~1e-7 and the losses to ~1e-15."""
+    with open(repo / "tests" / "data" / "dynare" / "nk3_osr3.json") as fh:
+        ref = json.load(fh)
+    loss = {"x": 0.5, "pi": 1.0, "i": 1.0}
+    bounds = {"phi_pi": (1.01, 4.0), "phi_x": (0.0, 1.0), "rho_i": (0.0, 0.95)}
+    W, _ = parse_loss(nk3, loss)
+    np.testing.assert_array_equal(W, np.array(ref["weights"]))
+    assert osr_loss(nk3, list(bounds), ref["calibration"], W) == pytest.approx(
+        ref["loss_at_calibration_osr_obj"], rel=1e-12)
+    res = optimal_rule(nk3, loss, bounds, restarts=2)
+    np.testing.assert_allclose(list(res.params.values()), ref["optimum"], atol=1e-6)
+    assert sorted(res.at_bound) == ["phi_pi", "phi_x"]
+    assert res.loss == pytest.approx(ref["loss_at_optimum_osr_obj"], rel=1e-12)
+    assert res.loss <= ref["loss_at_optimum_osr_obj"] + 1e-14
