@@ -109,6 +109,22 @@ def test_cli_whatif(tmp_path, models_dir, capsys):
     assert "loss" in capsys.readouterr().out
 
 
+def test_cli_whatif_table_never_overwrites_without_force(tmp_path, models_dir, capsys):
+    """--table used to be missing from the output guard: it overwrote an existing file silently
+    and could name the same file as --csv."""
+    user = tmp_path / "mine.csv"
+    user.write_text("precious\n")
+    argv = ["whatif", str(models_dir / "nk3.yaml"), "--set", "phi_pi=2", "--periods", "3"]
+    assert main(argv + ["--table", str(user)]) == 1
+    assert user.read_text() == "precious\n"
+    assert "exists" in capsys.readouterr().err
+    same = tmp_path / "same.csv"
+    assert main(argv + ["--csv", str(same), "--table", str(same)]) == 1
+    assert not same.exists()
+    assert main(argv + ["--table", str(user), "--force"]) == 0
+    assert user.read_text().startswith("scenario,status,std_x")
+
+
 def test_cli_determinacy_and_optimal_rule(tmp_path, models_dir):
     csv = tmp_path / "d.csv"
     rc = main(["determinacy", str(models_dir / "nk3.yaml"), "--grid", "phi_pi=0:2:9", "--grid",

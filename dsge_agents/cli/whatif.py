@@ -62,7 +62,7 @@ def save_figure(fig, path) -> None:
 
 # ---------------------------------------------------------------- the command
 def run(args) -> int:
-    guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
+    guard_outputs(args, {"--csv": args.csv, "--table": args.table, "--plot": args.plot})
     from dsge_agents.policy.whatif import scenario_label, whatif
     model = load_model_arg(args.model)
     if args.shock is not None and args.shock not in model.shocks:
