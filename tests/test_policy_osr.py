@@ -119,3 +119,6 @@ def test_three_coefficients_interior_smoothing_matches_dynare(repo, nk3):
     assert sorted(res.at_bound) == ["phi_pi", "phi_x"]
     assert res.loss == pytest.approx(ref["loss_at_optimum_osr_obj"], rel=1e-12)
     assert res.loss <= ref["loss_at_optimum_osr_obj"] + 1e-14
+    # Dynare's optimum, reached: the result must not say the search failed (it used to report
+    # success False because the final polish ended on a line-search warning)
+    assert res.success and res.to_dict()["success"] is True
