@@ -136,6 +136,23 @@ def test_slo_target_transition(econ, cfg):
     assert pf.iloc[5] < W0 - 0.5
 
 
+def test_slo_target_transition_matches_dynare(econ, repo):
+    """W* 30 -> 28 s over 80 periods vs Dynare 5.3's perfect_foresight_solver on the exported model
+    (tests/data/dynare/orchestrated_pf.sh; agreement ~2e-13 relative to each variable's size)."""
+    import json
+    ref = json.loads((repo / "tests" / "data" / "dynare" / "orchestrated_default_pf.json").read_text())
+    assert econ.parameters["slo_target_latency"] == ref["change"]["slo_target_latency"][0]
+    tr = transition(econ, {"slo_target_latency": ref["change"]["slo_target_latency"][1]},
+                    periods=ref["periods"])
+    E = np.array(ref["endo_simul"], float)
+    pf = tr.path("perfect_foresight")
+    for j, v in enumerate(ref["variables"]):
+        assert tr.old_steady_state[v] == pytest.approx(ref["old_steady_state"][j], rel=1e-11, abs=1e-14)
+        assert tr.new_steady_state[v] == pytest.approx(ref["new_steady_state"][j], rel=1e-11, abs=1e-14)
+        scale = np.abs(E[j]).max()
+        assert np.abs(pf[v].to_numpy() - E[j, :-1]).max() <= 1e-9 * scale, v
+
+
 def test_steady_state_moving_parameters_refused_in_grids(econ):
     from dsge_agents.errors import PolicyError
     with pytest.raises(PolicyError, match="moves the steady state"):
