@@ -35,6 +35,35 @@ def test_taylor_principle_boundary_2d(nk3):
     assert fig.axes
 
 
+def test_full_determinacy_region_with_negative_coefficients(nk3):
+    """Closed form for nk3 with ρ_i = 0 over the (φ_π, φ_x) plane, negative values included.
+
+    With z_t = (x_t, π_t): E_t z_{t+1} = M z_t, M = A⁻¹B, A = [[1, σ], [0, β]],
+    B = [[1 + σφ_x, σφ_π], [−κ, 1]], so D = det M = (1 + σφ_x + σκφ_π)/β and
+    T = tr M = 1 + σφ_x + σκ/β + 1/β. Determinacy (two jump variables, no state) needs both roots
+    of λ² − Tλ + D outside the unit circle, i.e. both roots of Dμ² − Tμ + 1 inside (μ = 1/λ):
+    |D| > 1 and |T| < |1 + D| (Schur–Cohn). For D > 0 the second condition is the Taylor principle
+    κ(φ_π − 1) + (1 − β)φ_x > 0 together with κ(φ_π + 1) + (1 + β)(φ_x + 2/σ) > 0 (Woodford 2003,
+    ch. 4). Otherwise a root is inside: indeterminate. Points within 1e-6 of a boundary are skipped;
+    the grid edges are included."""
+    p = nk3.parameters
+    b, s, k = p["beta"], p["sigma"], p["kappa"]
+    dm = determinacy_map(nk3, {"phi_pi": np.linspace(-3.0, 4.0, 36), "phi_x": np.linspace(-2.5, 1.5, 21)})
+    f = dm.frame
+    fp, fx = f["phi_pi"].to_numpy(), f["phi_x"].to_numpy()
+    D = (1 + s * fx + s * k * fp) / b
+    T = 1 + s * fx + s * k / b + 1 / b
+    g1, g2 = np.abs(D) - 1, np.abs(1 + D) - np.abs(T)
+    clear = (np.abs(g1) > 1e-6) & (np.abs(g2) > 1e-6)
+    expected = np.where((g1 > 0) & (g2 > 0), "determinate", "indeterminate")
+    assert clear.sum() > 700
+    # every kind of region is on the grid: D > 1 and D < −1 determinate, |D| < 1, Taylor violated
+    assert ((D > 1) & (expected == "determinate")).any() and ((D < -1) & (expected == "determinate")).any()
+    assert ((np.abs(D) < 1) & clear).any() and ((D > 1) & (g2 < 0) & clear).any()
+    got = f["status"].to_numpy()
+    assert (got[clear] == expected[clear]).all(), f[clear & (got != expected)].head()
+
+
 @pytest.mark.parametrize("phi_x", [0.0, 0.3, 0.8])
 def test_one_grid_step_off_boundary(nk3, phi_x):
     b = taylor_boundary(nk3, phi_x)
