@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dsge_agents.cli.main import main
-from dsge_agents.errors import PolicyError
+from dsge_agents.errors import IndeterminacyError, PolicyError
 from dsge_agents.model import load
 from dsge_agents.policy.transition import transition
 
@@ -151,3 +151,14 @@ def test_first_order_only_is_not_reported_as_a_failure(rbc, models_dir, capsys):
                "--first-order-only"])
     out = capsys.readouterr().out
     assert rc == 0 and "failed" not in out and "not computed" in out
+
+
+def test_indeterminate_new_regime_names_the_change(models_dir, capsys):
+    """nk3 with phi_pi = 0.5 violates the Taylor principle (0.5 + 0.1*0.125 < 1): the error must say
+    that the new regime is the problem and which change caused it."""
+    nk3 = load(models_dir / "nk3.yaml")
+    with pytest.raises(IndeterminacyError, match=r"new regime after phi_pi=0\.5") as ei:
+        transition(nk3, {"phi_pi": 0.5})
+    assert ei.value.n_forward == 2
+    assert main(["transition", str(models_dir / "nk3.yaml"), "--set", "phi_pi=0.5"]) == 1
+    assert "new regime after phi_pi=0.5" in capsys.readouterr().err

@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
-from ..errors import DSGEError, PolicyError
+from ..errors import DSGEError, PolicyError, SolutionError
 from ._core import model_params
 from .rules import apply_changes, check_parameters, check_values
 
@@ -295,7 +295,12 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
                           f"{np.abs(r_ss).max():.3e})")
     loglin = bool(getattr(model, "loglinear", False))
     A_lag, A_cur, A_lead, A_u = new_c.jacobian(ss_new, th_new)
-    T, _R, _info = solve_matrices(A_lag, A_cur, A_lead, A_u)
+    try:
+        T, _R, _info = solve_matrices(A_lag, A_cur, A_lead, A_u)
+    except SolutionError as exc:   # name the change that made the new regime fail
+        label = ", ".join(f"{k}={v:g}" for k, v in changes.items())
+        raise type(exc)(f"the new regime after {label} has no unique stable solution: {exc}",
+                        exc.n_explosive, exc.n_forward, exc.eigenvalues) from None
     xo, xn = _to_x(ss_old, loglin), _to_x(ss_new, loglin)
     n = ss_new.size
     X = np.empty((N + 1, n))
