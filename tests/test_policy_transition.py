@@ -162,3 +162,22 @@ def test_indeterminate_new_regime_names_the_change(models_dir, capsys):
     assert ei.value.n_forward == 2
     assert main(["transition", str(models_dir / "nk3.yaml"), "--set", "phi_pi=0.5"]) == 1
     assert "new regime after phi_pi=0.5" in capsys.readouterr().err
+
+
+def test_loglinear_mod_file_matches_dynare_and_hides_auxiliaries(models_dir):
+    """fs2000 (a .mod file, `loglinear`, with auxiliary lead variables): mst 1.011 -> 1.015 against
+    Dynare's perfect_foresight_solver (tests/data/dynare/fs2000_pf.json: ~3e-12). The paths, table and
+    CSV hold the declared variables only, as the IRFs do (the auxiliary AUX_ENDO_LEAD_* used to be
+    listed, under names that differ from Dynare's)."""
+    m = load(models_dir / "fs2000.mod")
+    tr = transition(m, {"mst": 1.015}, periods=100)
+    declared = [v for v in m.variables if v not in set(m.aux_variables)]
+    assert m.aux_variables and tr.variables == declared
+    assert set(tr.paths["variable"]) == set(declared) and list(tr.table().index) == declared
+    names, E = _dynare_paths("fs2000_pf")
+    pf = tr.path("perfect_foresight")
+    for j, v in enumerate(names):
+        if v.startswith("AUX_"):
+            continue
+        assert np.abs(pf[v].to_numpy() - E[j, :-1]).max() <= 1e-9 * max(1.0, np.abs(E[j]).max()), v
+        assert tr.new_steady_state[v] == pytest.approx(E[j, -1], rel=1e-12)

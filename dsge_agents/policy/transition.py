@@ -311,14 +311,18 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
         X[t] = xn + dev
     fo = _from_x(X, loglin)
     fo[0] = ss_old
-    vars_ = list(model.variables)
-    res = Transition(changes, N, vars_, pd.Series(ss_old, index=vars_, name="old"),
-                     pd.Series(ss_new, index=vars_, name="new"), fo)
+    # results over the declared variables (auxiliary lead/lag variables of a .mod file are
+    # internal, as in the IRFs and moments)
+    aux = set(getattr(model, "aux_variables", None) or [])
+    keep = [j for j, v in enumerate(model.variables) if v not in aux]
+    vars_ = [model.variables[j] for j in keep]
+    res = Transition(changes, N, vars_, pd.Series(ss_old[keep], index=vars_, name="old"),
+                     pd.Series(ss_new[keep], index=vars_, name="new"), fo[:, keep])
     if nonlinear:
         try:
             path, it, err = perfect_foresight(new_c, th_new, ss_old, ss_new, fo[1:], loglinear=loglin,
                                               tol=tol, max_iter=max_iter)
-            pf = np.vstack([ss_old, path])
+            pf = np.vstack([ss_old, path])[:, keep]
             res.perfect_foresight, res.newton_iterations, res.max_residual = pf, it, err
         except (DSGEError, FloatingPointError, np.linalg.LinAlgError) as exc:
             res.pf_error = f"{type(exc).__name__}: {exc}"
