@@ -52,3 +52,12 @@ def test_equilibrium_cli_errors(tmp_path, capsys):
     assert "SLOInfeasibleError" in capsys.readouterr().err
     assert main(["equilibrium", str(tmp_path / "missing.yaml")]) == 1
     assert "no such model file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tol", ["0", "-1", "nan"])
+def test_equilibrium_cli_rejects_a_tolerance_that_cannot_be_met(tol, capsys):
+    """--tol 0 / -1 / nan used to run the full 200,000 tâtonnement iterations (tens of seconds) and
+    then report 'NOT converged'."""
+    assert main(["equilibrium", "example", "--K", "4", "--tol", tol]) == 1
+    err = capsys.readouterr().err
+    assert "EconomyError" in err and "tol" in err

@@ -532,6 +532,14 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
     method = str(method).lower()
     if method not in ("tatonnement", "newton", "planner"):
         raise EconomyError(f"unknown equilibrium method {method!r}; use 'tatonnement', 'newton' or 'planner'")
+    try:
+        tol_ok = float(tol) > 0 and math.isfinite(float(tol))
+    except (TypeError, ValueError):
+        tol_ok = False
+    if not tol_ok:   # a relative excess demand of 0 is unreachable in floating point
+        raise EconomyError(f"tolerance tol must be a positive finite number, got {tol!r}")
+    if max_iter is not None and int(max_iter) < 1:
+        raise EconomyError(f"max_iter must be >= 1, got {max_iter!r}")
     if hasattr(economy, "equilibrium_exchange"):        # exchange economies (Scarf)
         return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, **kwargs)
     eco = economy
