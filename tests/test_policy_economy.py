@@ -153,6 +153,20 @@ def test_slo_target_transition_matches_dynare(econ, repo):
         assert np.abs(pf[v].to_numpy() - E[j, :-1]).max() <= 1e-9 * scale, v
 
 
+def test_whatif_input_errors_raise_instead_of_failed_scenarios(econ):
+    """An impossible change is bad input (PolicyError), not a scenario without a solution: an
+    unknown form, and a steady-state-moving parameter other than the SLO target, used to appear as
+    'failed' rows with exit status 0."""
+    from dsge_agents.errors import PolicyError
+    with pytest.raises(PolicyError, match="unknown rule form 'weird'"):
+        whatif(econ, {"form": "weird"})
+    with pytest.raises(PolicyError, match="'theta' move the steady state"):
+        whatif(econ, {"a": {"slo_phi_latency": 3.0}, "b": {"theta": 0.02}})
+    # a determinacy failure is still a failed scenario
+    cmp = whatif(econ, {"slo_phi_latency": -10.0}, periods=2)
+    assert cmp.table()["status"].tolist() == ["ok", "failed"]
+
+
 def test_steady_state_moving_parameters_refused_in_grids(econ):
     from dsge_agents.errors import PolicyError
     with pytest.raises(PolicyError, match="moves the steady state"):

@@ -213,6 +213,29 @@ def needs_rebuild(model, changes: Mapping[str, Any]) -> bool:
     return any(k not in neutral for k in changes if k != FORM_KEY)
 
 
+def check_changes(model, changes: Mapping[str, Any]) -> None:
+    """Raise :class:`PolicyError` for changes that can never be applied to ``model``: unknown
+    parameters, non-finite values, an unknown rule form, a form change of a model that was not
+    built from an orchestrated-economy configuration, and steady-state-moving economy parameters
+    other than the SLO target (the same checks :func:`apply_changes` makes, without rebuilding)."""
+    changes = dict(changes)
+    check_parameters(model, [k for k in changes if k != FORM_KEY])
+    check_values(changes)
+    form = changes.get(FORM_KEY)
+    if form is not None and form != current_form(model):
+        if str(form) not in SLO_FORMS:
+            raise PolicyError(f"unknown rule form {form!r}; expected one of {', '.join(SLO_FORMS)}")
+        if economy_config(model) is None:
+            raise PolicyError(f"model {getattr(model, 'name', '?')!r} was not built from an orchestrated-economy "
+                              "configuration; its rule form cannot change")
+    if economy_config(model) is not None:
+        neutral = _ss_neutral(model)
+        bad = [k for k in changes if k != FORM_KEY and k not in neutral and k not in SLO_CONFIG_FIELDS]
+        if bad:
+            raise PolicyError(f"parameter(s) {', '.join(map(repr, bad))} move the steady state of the "
+                              "orchestrated economy; change them in its configuration file and reload it")
+
+
 def check_fast_parameters(model, names, what: str = "parameter") -> None:
     """Raise :class:`PolicyError` if a parameter cannot be varied by θ alone.
 

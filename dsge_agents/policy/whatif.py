@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import DSGEError, PolicyError
 from ._core import unconditional_cov, variable_index
-from .rules import PolicyRule, apply_changes, check_parameters, check_values, FORM_KEY
+from .rules import FORM_KEY, PolicyRule, apply_changes, check_changes
 
 __all__ = ["whatif", "WhatIf", "scenario_label", "normalize_scenarios", "default_report_variables"]
 
@@ -218,9 +218,8 @@ def whatif(model, alternatives=None, *, periods: int = 40, shocks: Sequence[str]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise PolicyError(f"duplicate scenario names: {', '.join(dup)}")
-    for _, ch in scen:
-        check_parameters(model, [k for k in ch if k != FORM_KEY])
-        check_values(ch)
+    for _, ch in scen:   # input errors raise here; a scenario only "fails" for want of a solution
+        check_changes(model, ch)
     report = list(variables) if variables is not None else default_report_variables(model)
     variable_index(model, report)
     weights = dict(loss) if loss is not None else {v: 1.0 for v in report}
