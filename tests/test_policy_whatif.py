@@ -157,6 +157,8 @@ def test_cli_determinacy_and_optimal_rule(tmp_path, models_dir):
     # non-finite values, repeated names, an unknown --shock, negative weights (used to run on:
     # NaN reached the steady-state check, repeats kept the last value, --shock was ignored, a
     # negative weight sent optimal-rule to the edge of determinacy with loss -4e12)
+    (["determinacy", "{m}", "--grid", "phi_pi=0:2:3", "--grid", "phi_x=0:1:2", "--grid", "rho_i=0:0.5:2",
+      "--plot", "three.png"], "one or two parameters"),   # was a ValueError after computing the map
     (["whatif", "{m}", "--set", "form=integral"], "rule form cannot change"),   # was a "failed" row
     (["whatif", "{m}", "--alt", "form=weird"], "unknown rule form"),
     (["whatif", "{m}", "--set", "phi_pi=nan"], "not finite"),

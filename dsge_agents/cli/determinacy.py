@@ -18,6 +18,9 @@ def run(args) -> int:
         if name in grid:
             raise PolicyError(f"grid parameter {name!r} given twice")
         grid[name] = vals
+    if args.plot and len(grid) > 2:   # refuse before computing the map
+        raise PolicyError(f"--plot draws maps over one or two parameters; {len(grid)} grids given "
+                          "(write the map with --csv instead)")
     model = load_model_arg(args.model)
     if args.scheduler:
         executor = args.scheduler

@@ -262,6 +262,9 @@ class DeterminacyMap:
     def plot(self, ax=None, **kw):
         """Region figure (see :func:`dsge_agents.plots.policy.plot_determinacy`)."""
         from ..plots.policy import plot_determinacy
+        if len(self.parameters) > 2:
+            raise PolicyError(f"a determinacy figure shows one or two parameters; this map has "
+                              f"{len(self.parameters)} ({', '.join(self.parameters)}): use table() or status_grid()")
         return plot_determinacy(self, ax=ax, **kw)
 
 
