@@ -264,7 +264,7 @@ class DeterminacyMap:
         from ..plots.policy import plot_determinacy
         if len(self.parameters) > 2:
             raise PolicyError(f"a determinacy figure shows one or two parameters; this map has "
-                              f"{len(self.parameters)} ({', '.join(self.parameters)}): use table() or status_grid()")
+                              f"{len(self.parameters)} ({', '.join(self.parameters)}): use table()")
         return plot_determinacy(self, ax=ax, **kw)
 
 
