@@ -141,6 +141,27 @@ def test_cli_determinacy_and_optimal_rule(tmp_path, models_dir):
     assert out["params"] == pytest.approx({"phi_pi": 5.0, "phi_x": 2.0}, abs=1e-6)
 
 
+def test_cli_optimal_rule_json_is_strict_json(tmp_path, models_dir):
+    """An unbounded coefficient used to be written as [-Infinity, Infinity], which is not JSON
+    (RFC 8259); open bounds are null. The optimum of the loss over rho_i alone (interior) is a
+    stationary point of the loss (central difference of the objective)."""
+    js = tmp_path / "o.json"
+    rc = main(["optimal-rule", str(models_dir / "nk3.yaml"), "--loss", "x=1,pi=1,i=1",
+               "--params", "rho_i", "--restarts", "1", "--json", str(js)])
+    assert rc == 0
+
+    def strict(c):
+        raise ValueError(f"non-JSON constant {c}")
+    out = json.loads(js.read_text(), parse_constant=strict)
+    assert out["bounds"]["rho_i"] == [None, None]
+    from dsge_agents.policy.osr import osr_loss, parse_loss
+    m = load(models_dir / "nk3.yaml")
+    W, _ = parse_loss(m, {"x": 1, "pi": 1, "i": 1})
+    r, h = out["params"]["rho_i"], 1e-4
+    slope = (osr_loss(m, ["rho_i"], [r + h], W) - osr_loss(m, ["rho_i"], [r - h], W)) / (2 * h)
+    assert abs(slope) < 1e-5
+
+
 @pytest.mark.parametrize("argv, msg", [
     (["whatif", "{m}", "--set", "phi_nope=1"], "unknown parameter"),
     (["whatif", "{m}", "--set", "phi_pi"], "malformed"),

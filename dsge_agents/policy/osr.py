@@ -175,11 +175,16 @@ class OSRResult:
         return whatif(self.baseline_model, {"optimal": self.params}, loss=w or None, **kw)
 
     def to_dict(self) -> dict:
+        """Plain JSON-ready dict; non-finite numbers (an open bound, the loss of an indeterminate
+        baseline) are ``None`` (JSON has no Infinity/NaN)."""
+        def num(x):
+            x = float(x)
+            return x if np.isfinite(x) else None
         return {
-            "params": self.params, "loss": self.loss,
-            "baseline_params": self.baseline_params, "baseline_loss": self.baseline_loss,
-            "improvement": self.improvement,
-            "bounds": {k: list(v) for k, v in self.bounds.items()},
+            "params": self.params, "loss": num(self.loss),
+            "baseline_params": self.baseline_params, "baseline_loss": num(self.baseline_loss),
+            "improvement": num(self.improvement),
+            "bounds": {k: [num(v[0]), num(v[1])] for k, v in self.bounds.items()},
             "at_bound": self.at_bound,
             "weights": {("*".join(k) if isinstance(k, tuple) else k): v for k, v in self.weights.items()},
             "coef_weight": self.coef_weight, "success": self.success,
