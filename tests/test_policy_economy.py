@@ -167,6 +167,19 @@ def test_whatif_input_errors_raise_instead_of_failed_scenarios(econ):
     assert cmp.table()["status"].tolist() == ["ok", "failed"]
 
 
+def test_expected_rule_boundary_matches_dynare_bk_counts(econ, repo):
+    """Expected-latency rule, no smoothing: Dynare 5.3's own Blanchard-Kahn verdicts on the exported
+    model (tests/data/dynare/orchestrated_determinacy.sh) put the boundary between 12.85 and 12.86;
+    the map's counts of explosive roots and forward-looking variables equal Dynare's at every point."""
+    import json
+    ref = json.loads((repo / "tests" / "data" / "dynare" / "orchestrated_determinacy.json").read_text())
+    m = apply_changes(econ, {"form": "expected", "slo_rho": 0.0})
+    for phi, info, n_exp, n_fwd in zip(ref["slo_phi_latency"], ref["info"], ref["n_explosive"], ref["n_forward"]):
+        c = classify(m, {"slo_phi_latency": phi})
+        assert c.status == {0: "determinate", 4: "indeterminate"}[info], phi
+        assert (c.n_explosive, c.n_forward) == (n_exp, n_fwd), phi
+
+
 def test_steady_state_moving_parameters_refused_in_grids(econ):
     from dsge_agents.errors import PolicyError
     with pytest.raises(PolicyError, match="moves the steady state"):
