@@ -125,6 +125,18 @@ def test_cli_whatif_table_never_overwrites_without_force(tmp_path, models_dir, c
     assert user.read_text().startswith("scenario,status,std_x")
 
 
+@pytest.mark.parametrize("cmd", [["whatif", "--set", "phi_pi=2"], ["transition", "--set", "phi_pi=2"],
+                                 ["determinacy", "--grid", "phi_pi=0:2:3"], ["irf"]])
+def test_cli_unknown_figure_format_is_refused_before_any_work(cmd, tmp_path, models_dir, capsys):
+    """--plot x.xyz used to fail in matplotlib's savefig (ValueError) after the computation, with
+    the --csv output already written."""
+    csv = tmp_path / "out.csv"
+    argv = [cmd[0], str(models_dir / "nk3.yaml"), *cmd[1:], "--csv", str(csv), "--plot", str(tmp_path / "f.xyz")]
+    assert main(argv) == 1
+    assert "figure format 'xyz' is not supported" in capsys.readouterr().err
+    assert not csv.exists()
+
+
 def test_cli_determinacy_and_optimal_rule(tmp_path, models_dir):
     csv = tmp_path / "d.csv"
     rc = main(["determinacy", str(models_dir / "nk3.yaml"), "--grid", "phi_pi=0:2:9", "--grid",

@@ -139,11 +139,28 @@ def model_inputs(model) -> list:
     return [model] if model and Path(model).is_file() else []
 
 
+def check_figure_format(opt: str, path) -> None:
+    """A figure path must end in a format matplotlib writes (no suffix = PNG); checked before any
+    work, so a typo does not cost the computation (and leave the other outputs half written)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in ("", "png"):
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in formats:
+        raise DSGEError(f"{opt} {path}: figure format {suffix!r} is not supported; use one of "
+                        f"{', '.join(sorted(formats))}")
+
+
 def guard_outputs(args, outputs: dict) -> dict:
     """Before any work: the outputs (option -> path or None) differ from each other and from the
-    model file, and none exists unless ``--force`` (:func:`check_distinct`, :func:`check_output`).
+    model file, and none exists unless ``--force`` (:func:`check_distinct`, :func:`check_output`);
+    a ``--plot`` path has a figure format (:func:`check_figure_format`).
     Returns option -> Path (None where not given)."""
     check_distinct(outputs, model_inputs(getattr(args, "model", None)))
+    for opt, path in outputs.items():
+        if path and opt == "--plot":
+            check_figure_format(opt, path)
     return {opt: check_output(path, getattr(args, "force", False)) if path else None
             for opt, path in outputs.items()}
 
