@@ -61,3 +61,14 @@ def test_equilibrium_cli_rejects_a_tolerance_that_cannot_be_met(tol, capsys):
     assert main(["equilibrium", "example", "--K", "4", "--tol", tol]) == 1
     err = capsys.readouterr().err
     assert "EconomyError" in err and "tol" in err
+
+
+def test_equilibrium_cli_directory_or_binary_model(tmp_path, capsys):
+    """A directory used to end in IsADirectoryError, a binary file in UnicodeDecodeError."""
+    assert main(["equilibrium", str(tmp_path)]) == 1
+    assert "EconomyError" in capsys.readouterr().err
+    b = tmp_path / "m.yaml"
+    b.write_bytes(b"\xff\xfe\x00binary")
+    assert main(["equilibrium", str(b)]) == 1
+    err = capsys.readouterr().err
+    assert "EconomyError" in err and "m.yaml" in err

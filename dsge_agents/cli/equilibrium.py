@@ -57,10 +57,14 @@ def load_economy(model, K=None, basis=None, T=None):
         path = Path(model)
         if not path.exists():
             raise EconomyError(f"{model}: no such model file (or use 'example' / 'scarf')")
+        if path.is_dir():
+            raise EconomyError(f"{model}: is a directory, not a model file")
     import yaml
     try:
         with open(path, encoding="utf-8") as fh:
             doc = yaml.safe_load(fh)
+    except UnicodeDecodeError as exc:
+        raise EconomyError(f"{path}: not a text (UTF-8) file ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
