@@ -182,6 +182,11 @@ def test_cli_optimal_rule_json_is_strict_json(tmp_path, models_dir):
     (["determinacy", "{m}", "--grid", "phi_pi=0:2:0"], "malformed grid"),
     (["determinacy", "{m}", "--grid", "phi_pi=0:2"], "malformed grid"),
     (["determinacy", "{m}", "--grid", "phi_zz=0:2:3"], "unknown grid parameter"),
+    (["determinacy", "{m}", "--grid", "phi_pi=0:2:2.5"], "whole number"),
+    (["determinacy", "{m}", "--grid", "phi_pi=1,nan"], "finite"),
+    # a typo'd N used to start a sweep of hours (and allocate the grid) without a word
+    (["determinacy", "{m}", "--grid", "phi_pi=0:3:100000000"], "a typo?"),
+    (["determinacy", "{m}", "--grid", "phi_pi=0:3:5000", "--grid", "phi_x=0:1:5000"], "25,000,000 points"),
     (["optimal-rule", "{m}", "--loss", "y=1", "--params", "phi_pi"], "unknown loss variable"),
     (["optimal-rule", "{m}", "--loss", "x=1", "--params", "slo_rho:0:1"], "unknown rule parameter"),
     (["optimal-rule", "{m}", "--loss", "x=one", "--params", "phi_pi"], "not a number"),

@@ -9,7 +9,7 @@ from dsge_agents.errors import PolicyError
 def run(args) -> int:
     guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     from dsge_agents.policy.determinacy import determinacy_map
-    from dsge_agents.policy.sweep import parse_grid_spec
+    from dsge_agents.policy.sweep import MAX_AXIS_POINTS, parse_grid_spec
     if not args.grid:
         raise PolicyError("empty grid: give --grid NAME=START:STOP:N")
     grid = {}
@@ -18,6 +18,12 @@ def run(args) -> int:
         if name in grid:
             raise PolicyError(f"grid parameter {name!r} given twice")
         grid[name] = vals
+    total = 1
+    for vals in grid.values():
+        total *= len(vals)
+    if total > MAX_AXIS_POINTS:
+        raise PolicyError(f"the grid has {total:,} points (more than {MAX_AXIS_POINTS:,}); use coarser axes or "
+                          "the Python API (dsge_agents.policy.determinacy_map) for a deliberate large sweep")
     if args.plot and len(grid) > 2:   # refuse before computing the map
         raise PolicyError(f"--plot draws maps over one or two parameters; {len(grid)} grids given "
                           "(write the map with --csv instead)")

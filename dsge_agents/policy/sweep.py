@@ -72,6 +72,11 @@ def make_grid(grid: Any) -> pd.DataFrame:
     return df
 
 
+#: largest number of points ``parse_grid_spec`` accepts on one axis (each point is a model
+#: solve of ~1 ms: 10 million points are hours of CPU; more is taken for a typo)
+MAX_AXIS_POINTS = 10_000_000
+
+
 def parse_grid_spec(spec: str) -> tuple[str, np.ndarray]:
     """Parse ``NAME=START:STOP:N`` (N evenly spaced points, both ends included).
 
@@ -91,9 +96,15 @@ def parse_grid_spec(spec: str) -> tuple[str, np.ndarray]:
             if len(parts) != 3:
                 raise ValueError("need START:STOP:N")
             start, stop = float(parts[0]), float(parts[1])
-            n = int(parts[2])
+            try:
+                n = int(parts[2])
+            except ValueError:
+                raise ValueError(f"N must be a whole number of points, got {parts[2].strip()!r}") from None
             if n < 1:
                 raise ValueError("N must be >= 1")
+            if n > MAX_AXIS_POINTS:
+                raise ValueError(f"N = {n:,} points on one axis (more than {MAX_AXIS_POINTS:,}); "
+                                 "a typo? use a coarser grid")
             if not (math.isfinite(start) and math.isfinite(stop)):
                 raise ValueError("bounds must be finite")
             vals = np.linspace(start, stop, n)
@@ -101,6 +112,8 @@ def parse_grid_spec(spec: str) -> tuple[str, np.ndarray]:
             vals = np.array([float(v) for v in rng.split(",") if v.strip()])
             if vals.size == 0:
                 raise ValueError("no values")
+            if not np.all(np.isfinite(vals)):
+                raise ValueError("values must be finite")
     except ValueError as exc:
         raise PolicyError(f"malformed grid {spec!r}: {exc}") from None
     return name, vals
