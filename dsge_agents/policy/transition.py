@@ -126,8 +126,31 @@ def _from_x(x, loglinear):
     return np.exp(x) if loglinear else x
 
 
+def _fd_blocks(compiled, theta, xl, x, xp, u0, loglinear):
+    """∂f_t/∂x_{t−1}, ∂f_t/∂x_t, ∂f_t/∂x_{t+1} at the period's own (x_{t−1}, x_t, x_{t+1}) by central
+    differences of the compiled residual (step 1e-6·max(1, |x_j|); error O(h²) ≈ 1e-12 relative),
+    for the exact Newton method of Juillard (1996) / Dynare's perfect_foresight_solver."""
+    n = x.size
+    args = [np.asarray(xl, float), np.asarray(x, float), np.asarray(xp, float)]
+    out = []
+    for which in range(3):
+        B = np.empty((n, n))
+        for j in range(n):
+            h = 1e-6 * max(1.0, abs(args[which][j]))
+            a = [v.copy() for v in args]
+            b = [v.copy() for v in args]
+            a[which][j] += h
+            b[which][j] -= h
+            fa = compiled.residual(*(_from_x(v, loglinear) for v in a), u0, theta)
+            fb = compiled.residual(*(_from_x(v, loglinear) for v in b), u0, theta)
+            B[:, j] = (np.asarray(fa) - np.asarray(fb)) / (2 * h)
+        out.append(B)
+    return out
+
+
 def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.ndarray, guess: np.ndarray,
-                      loglinear: bool = False, tol: float = 1e-11, max_iter: int = 60, xtol: float = 1e-12):
+                      loglinear: bool = False, tol: float = 1e-11, max_iter: int = 60, xtol: float = 1e-12,
+                      exact: bool = False):
     """Stacked Newton for f(y_{t-1}, y_t, y_{t+1}, 0; θ) = 0, t = 1..N (see module docstring).
 
     Parameters
@@ -141,6 +164,9 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
     xtol : or when the Newton correction is below xtol·max(1, |x|) element by element, i.e.
         the path is exact to rounding although the residuals of equations with large terms
         stay above ``tol`` (models in levels)
+    exact : Jacobian blocks at each period's own (y_{t−1}, y_t, y_{t+1}) by central differences
+        (Newton proper, as Dynare; 6n residual evaluations per period and iteration) instead of the
+        compiled Jacobian at (y_t, y_t, y_t) (chord method: cheaper, but it can stall on large changes)
 
     Returns
     -------
@@ -159,9 +185,13 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
             F[t] = compiled.residual(Y[t], Y[t + 1], Y[t + 2], u0, theta)
         return F
 
-    F = residuals(X)
+    with np.errstate(all="ignore"):
+        F = residuals(X)
     it = 0
     err = float(np.max(np.abs(F)))
+    if not np.isfinite(err):   # NaN would also make `err > tol` false and skip Newton altogether
+        raise PolicyError("perfect-foresight Newton: residuals are not finite at the starting path (a "
+                          "variable outside the domain of a power or log, e.g. negative hours)")
     at_floor = False
     while err > tol and it < max_iter:
         it += 1
@@ -169,8 +199,12 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
         rows, cols, vals = [], [], []
         rr, cc = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
         rr, cc = rr.ravel(), cc.ravel()
+        Xf = np.vstack([x0, X, xe]) if exact else None
         for t in range(N):
-            A_lag, A_cur, A_lead, _ = compiled.jacobian(Y[t], theta)
+            if exact:
+                A_lag, A_cur, A_lead = _fd_blocks(compiled, theta, Xf[t], Xf[t + 1], Xf[t + 2], u0, loglinear)
+            else:
+                A_lag, A_cur, A_lead, _ = compiled.jacobian(Y[t], theta)
             for blk, s in ((A_lag, t - 1), (A_cur, t), (A_lead, t + 1)):
                 if 0 <= s < N:
                     v = np.asarray(blk).ravel()
@@ -218,6 +252,10 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
         raise PolicyError(f"perfect-foresight Newton did not converge in {max_iter} iterations "
                           f"(max residual {err:.3e})")
     return _from_x(X, loglinear), it, err
+
+
+#: largest model for the exact-Newton fallback of :func:`transition` (dense n × n blocks per period)
+EXACT_NEWTON_MAX_VARIABLES = 400
 
 
 def _new_regime(model, changes):
@@ -319,11 +357,25 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     res = Transition(changes, N, vars_, pd.Series(ss_old[keep], index=vars_, name="old"),
                      pd.Series(ss_new[keep], index=vars_, name="new"), fo[:, keep])
     if nonlinear:
-        try:
-            path, it, err = perfect_foresight(new_c, th_new, ss_old, ss_new, fo[1:], loglinear=loglin,
-                                              tol=tol, max_iter=max_iter)
+        # start from the first-order path; if Newton cannot work from there (a large change can push
+        # the linear path out of the model's domain), from the new steady state in every period
+        # (the starting path of Dynare's perfect_foresight_setup with an endval block)
+        # and, for models of moderate size, exact Newton (finite-difference blocks) from the new steady
+        # state, which is Dynare's method when the chord iteration stalls on a large change
+        failures = []
+        attempts = [("the first-order path", fo[1:], False), ("the new steady state", np.tile(ss_new, (N, 1)), False)]
+        if n <= EXACT_NEWTON_MAX_VARIABLES:
+            attempts.append(("the new steady state with exact Newton", np.tile(ss_new, (N, 1)), True))
+        for label, guess, exact in attempts:
+            try:
+                path, it, err = perfect_foresight(new_c, th_new, ss_old, ss_new, guess, loglinear=loglin,
+                                                  tol=tol, max_iter=max_iter, exact=exact)
+            except (DSGEError, FloatingPointError, np.linalg.LinAlgError) as exc:
+                failures.append(f"from {label}: {type(exc).__name__}: {exc}")
+                continue
             pf = np.vstack([ss_old, path])[:, keep]
             res.perfect_foresight, res.newton_iterations, res.max_residual = pf, it, err
-        except (DSGEError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            res.pf_error = f"{type(exc).__name__}: {exc}"
+            break
+        else:
+            res.pf_error = "; ".join(failures)
     return res

@@ -3,7 +3,7 @@
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
 # Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr
 #          qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type (.mod language features)
-#          nk3_osr3 rbc_pf rbc_scaled_pf fs2000_pf (policy: optimal simple rule, perfect-foresight transitions)
+#          nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf (policy: optimal simple rule, perfect-foresight transitions)
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -47,7 +47,7 @@ targets=("$@")
                                        qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type rbc_pf rbc_scaled_pf)
 for t in "${targets[@]}"; do
   case "$t" in
-    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|nk3_osr3|rbc_pf|rbc_scaled_pf) run "$t" "$HERE/$t.mod" ;;
+    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|nk3_osr3|rbc_pf|rbc_scaled_pf|rbc_pf_beta09|rbc_pf_alpha06) run "$t" "$HERE/$t.mod" ;;
     fs2000_solution|fs2000_loglik|fs2000_mode|fs2000_pf)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
     fs2000_mh)
