@@ -44,7 +44,8 @@ run() {   # $1 = target, $2 = .mod file; copies $1*.json back
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(nk3 rbc fs2000_solution fs2000_loglik fs2000_mode timings nk3_osr
-                                       qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type rbc_pf rbc_scaled_pf)
+                                       qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type
+                                       nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf)
 for t in "${targets[@]}"; do
   case "$t" in
     nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|nk3_osr3|rbc_pf|rbc_scaled_pf|rbc_pf_beta09|rbc_pf_alpha06) run "$t" "$HERE/$t.mod" ;;
