@@ -188,6 +188,10 @@ class ParameterSpace:
         for ep in model.estimated_params:
             kind = ep.get("kind", "param")
             name = ep["name"]
+            n2 = ep.get("name2")
+            if kind == "corr" and isinstance(name, (list, tuple)):
+                # the .mod and YAML readers store `corr a, b` as name = [a, b]
+                name, n2 = name
             line = ep.get("line")
             where = f"{src}" + (f", line {line}" if line else "")
             try:
@@ -222,7 +226,6 @@ class ParameterSpace:
                 else:
                     raise PriorError(f"{where}: stderr of {name!r}: neither a shock nor an observable")
             elif kind == "corr":
-                n2 = ep.get("name2")
                 if name in sidx and n2 in sidx:
                     key, idx = "corr", (sidx[name], sidx[n2])
                 elif name in oidx and n2 in oidx:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the Dynare 5.3 reference data in this folder.
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
-# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr
+# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr qa_nk
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -27,10 +27,15 @@ open(dst, "w").write(head + text[:cut] + open(tail).read())
 PY
 }
 
+qa_run_file() {   # $1 = target: $1.mod + tails/$1.tail -> $SCRATCH/$1.mod (data file next to it)
+  mkdir -p "$SCRATCH"; cat "$HERE/$1.mod" "$HERE/tails/$1.tail" > "$SCRATCH/$1.mod"
+}
+
 run() {   # $1 = target, $2 = .mod file; copies $1*.json back
   local dir="$SCRATCH/$1"
   rm -rf "$dir"; mkdir -p "$dir/repo/models"; ln -s "$SHARED" "$dir/shared"
   cp "$2" "$dir/repo/models/$1.mod"
+  if [ -f "$HERE/$1_data.csv" ]; then cp "$HERE/$1_data.csv" "$dir/repo/models/"; fi
   ( cd "$dir/repo/models" &&
     octave --no-gui --no-window-system --eval \
       "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); dynare $1 noclearall nograph" \
@@ -99,6 +104,10 @@ json.dump(out, open(prev_path, "w"), indent=1)
 print(json.dumps(out, indent=1))
 PY
       ;;
+    qa_nk)
+      # likelihood / log prior / log posterior of qa_nk.mod on qa_nk_data.csv (several
+      # observables, NaN, corr, every prior shape) at the points of tails/qa_nk.tail
+      qa_run_file "$t"; run "$t" "$SCRATCH/$t.mod" ;;
     *) echo "unknown target $t"; exit 2 ;;
   esac
 done
