@@ -68,3 +68,64 @@ def test_corr_entry_of_mod_file_is_estimated(qa_nk, ref, repo):
     assert Q[0, 1] == pytest.approx(x[3] * x[0] * x[1])
     assert loglik(qa_nk, repo / DYN / "qa_nk_data.csv", params={"e_g": 0.6, "corr e_g, e_u": 0.3}) == \
         pytest.approx(ref["base"]["log_likelihood"][0], rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- measurement errors
+@pytest.fixture(scope="module")
+def qa_nk_me(repo):
+    return load(repo / DYN / "qa_nk_me.mod")
+
+
+def test_measurement_errors_of_mod_file_match_dynare(qa_nk_me, repo):
+    # `var pi; stderr 0.1;` in the shocks block (calibrated), `stderr y` and `corr y, pi` in
+    # estimated_params (they raised UnsupportedStatementError before)
+    ref = json.load(open(repo / DYN / "qa_nk_me.json"))
+    opts = {"base": OPTIONS["base"], "sample_lik_init2": OPTIONS["sample_lik_init2"]}
+    for case, o in opts.items():
+        r = ref[case]
+        llk = LogLikelihood(qa_nk_me, repo / DYN / "qa_nk_data.csv", **o)
+        assert [n.replace("stderr ", "") for n in llk.space.names] == r["names"]
+        assert [p.kind for p in llk.space.params[3:6]] == ["me_stderr", "corr", "me_corr"]
+        for j, x in enumerate(np.array(r["x"])):
+            assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
+            assert llk.log_posterior(x) == pytest.approx(r["log_posterior_kernel"][j], rel=1e-9)
+    x = np.array(ref["base"]["x"][0])
+    H = LogLikelihood(qa_nk_me, repo / DYN / "qa_nk_data.csv").meas_cov(x)
+    # Dynare's M_.H at the calibration has var(y) = 0.15² from x only in the likelihood;
+    # the calibrated pi entry comes from the shocks block
+    assert H[1, 1] == pytest.approx(np.array(ref["H"])[1, 1])
+    assert H[0, 0] == pytest.approx(x[3] ** 2) and H[0, 1] == pytest.approx(x[5] * x[3] * 0.1)
+
+
+def test_calibrated_measurement_error_enters_loglik(qa_nk_me, qa_nk, repo):
+    data = repo / DYN / "qa_nk_data.csv"
+    assert qa_nk_me.measurement_errors == {("pi", "pi"): pytest.approx(0.01)}
+    # an independent route: the model without measurement errors plus measurement_error=
+    a = LogLikelihood(qa_nk_me, data)
+    b = LogLikelihood(qa_nk, data, measurement_error={"pi": 0.1, "y": 0.15})
+    xa = a.x_calibration()
+    assert xa[a.space.names.index("stderr y")] == 0.0          # no calibrated value for y
+    xa[a.space.names.index("stderr y")] = 0.15
+    assert a(xa) == pytest.approx(b(b.x_calibration()), rel=1e-12)
+
+
+def test_measurement_error_export_round_trip(qa_nk_me, repo, tmp_path):
+    from dsge_agents.model.mod_writer import write_mod
+    out = tmp_path / "me.mod"
+    write_mod(qa_nk_me, out)
+    again = load(out)
+    assert again.measurement_errors == qa_nk_me.measurement_errors
+    data = repo / DYN / "qa_nk_data.csv"
+    x = np.array(json.load(open(repo / DYN / "qa_nk_me.json"))["base"]["x"][0])
+    assert LogLikelihood(again, data)(x) == LogLikelihood(qa_nk_me, data)(x)
+
+
+def test_measurement_error_of_unobserved_variable_is_an_error(repo, tmp_path):
+    from dsge_agents.errors import ModelStructureError
+    src = (repo / DYN / "qa_nk.mod").read_text().replace(
+        "var e_r; stderr 0.25;", "var e_r; stderr 0.25;\nvar g; stderr 0.1;")
+    p = tmp_path / "bad.mod"
+    p.write_text(src)
+    with pytest.raises(ModelStructureError, match="not observed") as ei:
+        load(p)
+    assert "bad.mod, line 20" in str(ei.value) and "'g'" in str(ei.value)

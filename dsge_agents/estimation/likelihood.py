@@ -526,6 +526,12 @@ class LogLikelihood:
         self.state_names = [model.variables[i] for i in ridx]
         self.contrib = np.zeros(y.shape[0])
         self.H0 = np.zeros((len(obs), len(obs)))
+        # calibrated measurement errors of the model (.mod: `var y; stderr s;` in the shocks
+        # block); those of variables not observed here are left out
+        for (a, b), c in (getattr(model, "measurement_errors", None) or {}).items():
+            if a in obs and b in obs:
+                i, j = obs.index(a), obs.index(b)
+                self.H0[i, j] = self.H0[j, i] = float(c)
         for o, sd in (measurement_error or {}).items():
             if o not in obs:
                 raise DataError(f"measurement error for {o!r}, which is not an observable {obs}")
@@ -580,10 +586,13 @@ class LogLikelihood:
         if not (self._me or self._mecorr):
             return self.H0
         H = self.H0.copy()
-        std = np.sqrt(np.diag(H))
+        std = np.sqrt(np.clip(np.diag(H), 0.0, None))
+        # H = D C D (Dynare): calibrated correlations, estimated ones replaced below
+        den = np.outer(std, std)
+        C = np.divide(H, den, out=np.zeros_like(H), where=den > 0)
+        np.fill_diagonal(C, 1.0)
         for i, o in self._me:
             std[o] = x[i]
-        C = np.eye(len(std))
         for i, (a, b) in self._mecorr:
             C[a, b] = C[b, a] = x[i]
         return np.ascontiguousarray(C * np.outer(std, std))
@@ -651,8 +660,12 @@ class LogLikelihood:
                 a, b = p.index
                 den = math.sqrt(Q[a, a] * Q[b, b])
                 x[i] = Q[a, b] / den if den > 0 else 0.0
-            else:
-                x[i] = 0.0
+            elif p.kind == "me_stderr":
+                x[i] = math.sqrt(max(self.H0[p.index[0], p.index[0]], 0.0))
+            else:                                   # me_corr
+                a, b = p.index
+                den = math.sqrt(self.H0[a, a] * self.H0[b, b])
+                x[i] = self.H0[a, b] / den if den > 0 else 0.0
         return x
 
     def x_from_params(self, params: dict | None) -> np.ndarray:
