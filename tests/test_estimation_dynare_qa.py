@@ -129,3 +129,18 @@ def test_measurement_error_of_unobserved_variable_is_an_error(repo, tmp_path):
     with pytest.raises(ModelStructureError, match="not observed") as ei:
         load(p)
     assert "bad.mod, line 20" in str(ei.value) and "'g'" in str(ei.value)
+
+
+# ----------------------------------------------------------------------------- loglinear, dates, NaN
+@pytest.mark.parametrize("case,opts", [("loglinear", {}),
+                                       ("loglinear_sample", dict(first_obs=3, nobs=100, presample=2,
+                                                                 lik_init=2))])
+def test_loglinear_model_with_dates_and_nan_matches_dynare(repo, case, opts):
+    m = load(repo / DYN / "qa_rbc_ll.mod")
+    r = json.load(open(repo / DYN / "qa_rbc_ll.json"))[case]
+    llk = LogLikelihood(m, **opts)          # datafile of the .mod (first column = quarters)
+    assert llk.loglinear and llk.has_nan and llk.y.shape[0] == r["nobs"]
+    assert str(llk.index[0]) == ("1970Q1" if case == "loglinear" else "1970Q3")
+    for j, x in enumerate(np.array(r["x"])):
+        assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
+        assert llk.log_posterior(x) == pytest.approx(r["log_posterior_kernel"][j], rel=1e-9)
