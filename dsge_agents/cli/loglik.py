@@ -27,11 +27,20 @@ PANEL_COLUMNS = {"period", "agent", "metric", "value"}
 def _read_panel(path):
     """A tidy trace panel (``dsge-agents ingest`` output) or ``None`` if ``path`` is other data."""
     import pandas as pd
+    from dsge_agents.errors import DataError
     p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file not found: {path}")
     if p.suffix.lower() == ".parquet":
-        df = pd.read_parquet(p)
+        try:
+            df = pd.read_parquet(p)
+        except Exception as exc:        # pyarrow: not a Parquet file, truncated, ...
+            raise DataError(f"{path}: cannot read Parquet: {exc}") from None
     elif p.suffix.lower() == ".csv":
-        head = pd.read_csv(p, nrows=0)
+        try:
+            head = pd.read_csv(p, nrows=0)
+        except Exception:               # empty / malformed: the data-file reader reports it
+            return None
         if not PANEL_COLUMNS <= set(head.columns):
             return None
         df = pd.read_csv(p)

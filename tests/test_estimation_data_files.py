@@ -1,0 +1,79 @@
+"""Data files of the likelihood: malformed CSVs are DataErrors naming file and line (pandas
+silently filled a short row with NaN, renamed a repeated column, or raised its own errors)."""
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dsge_agents.errors import DataError
+from dsge_agents.model import read_datafile
+
+GOOD = "y,pi,r\n1,2,3\n4,5,6\n7,8,9\n"
+
+
+def test_short_row_is_an_error_not_a_missing_value(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("y,pi,r\n1,2,3\n4,5\n7,8,9\n")          # a field lost, not an empty cell
+    with pytest.raises(DataError, match=r"d\.csv, line 3: 2 fields, the header has 3"):
+        read_datafile(f)
+    f.write_text("y,pi,r\n1,2,3\n4,5,\n7,8,9\n")         # an empty cell: missing value
+    assert math.isnan(read_datafile(f)["r"].iloc[1])
+
+
+def test_long_row_is_an_error(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("y,pi\n1,2\n3,4,5\n")                 # pandas would shift (first column = index)
+    with pytest.raises(DataError, match=r"line 3: 3 fields, the header has 2"):
+        read_datafile(f)
+
+
+def test_repeated_column_name_is_an_error(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("y,pi,y\n1,2,3\n")                    # pandas renamed the second one 'y.1'
+    with pytest.raises(DataError, match=r"line 1: column 'y' appears twice"):
+        read_datafile(f)
+
+
+def test_empty_and_header_only_files(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("")
+    with pytest.raises(DataError, match="empty file"):
+        read_datafile(f)
+    f.write_text("y,pi\n")
+    with pytest.raises(DataError, match=r"no data rows \(only the header y, pi\)"):
+        read_datafile(f)
+
+
+def test_blank_lines_bom_crlf_still_read(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_bytes(("\ufeff" + GOOD.replace("\n", "\r\n") + "\r\n").encode("utf-8"))
+    df = read_datafile(f)
+    assert list(df.columns) == ["y", "pi", "r"]
+    np.testing.assert_array_equal(df.to_numpy(), [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+
+
+def _loglik_cli(*args):
+    return subprocess.run([sys.executable, "-m", "dsge_agents", "loglik", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("empty.csv", "", "DataError: .*empty.csv: empty file"),
+    ("missing.csv", None, "DataError: data file not found: .*missing.csv"),
+    ("bad.parquet", "not parquet", "DataError: .*bad.parquet: cannot read Parquet"),
+])
+def test_cli_data_errors_name_the_file(repo, tmp_path, name, content, message):
+    # the trace-panel sniffing of `loglik`/`estimate --data` let pandas/pyarrow errors through
+    # (EmptyDataError, FileNotFoundError, ArrowInvalid)
+    f = tmp_path / name
+    if content is not None:
+        f.write_text(content)
+    r = _loglik_cli(repo / "tests/data/dynare/qa_nk.mod", "--data", f)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert re.search(message, r.stderr), r.stderr
