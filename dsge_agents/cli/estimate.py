@@ -7,12 +7,13 @@ Metropolis–Hastings chains in parallel processes with checkpoints. Writes into
 hpd_low, hpd_high, rhat, ess), ``draws.parquet`` (kept draws), ``marginal_likelihood.json``,
 ``mode.json`` and figures (``priors.png``, ``traces.png``, ``irf.png``,
 ``shock_decomposition.png``). An existing non-empty DIR is never overwritten unless
-``--resume`` (continue an interrupted run from DIR/checkpoints) or ``--force``.
+``--resume`` (continue an interrupted run from DIR/checkpoints) or ``--force`` (removes the
+files an earlier run wrote; refused when DIR holds any other file).
 """
 from __future__ import annotations
 
 import json
-import shutil
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,29 +67,98 @@ def _mode_from_json(d, space):
                       np.array(d["std"]), d["log_marginal_laplace"], d["hessian_pd"], [], 0, space)
 
 
-def run(args) -> int:
-    from dsge_agents.cli.loglik import _load, make_likelihood
-    from dsge_agents.estimation import estimate, posterior_mode
-    model = _load(args.model)
-    if not model.estimated_params:
-        raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
-    out = Path(args.out or f"estimate_{model.name}")
-    if out.exists() and any(out.iterdir()):
+#: what ``estimate`` writes into its output folder (``--force`` removes these and nothing else)
+OUTPUT_FILES = ("summary.csv", "draws.parquet", "marginal_likelihood.json", "mode.json", "priors.png",
+                "traces.png", "irf.png", "shock_decomposition.png")
+CHECKPOINT_DIR = "checkpoints"
+_CHECKPOINT_FILE = re.compile(r"^(run\.json|chain_\d+(\.tmp)?\.npz)$")
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """Entries of ``out`` that ``estimate`` did not write (user files: never removed)."""
+    foreign = []
+    for e in sorted(out.iterdir()):
+        if e.name in OUTPUT_FILES and e.is_file():
+            continue
+        if e.name == CHECKPOINT_DIR and e.is_dir() and all(
+                c.is_file() and _CHECKPOINT_FILE.match(c.name) for c in e.iterdir()):
+            continue
+        foreign.append(e.name + ("/" if e.is_dir() else ""))
+    return foreign
+
+
+def _check_options(args) -> None:
+    """Option values, before any work (a negative --checkpoint-every looped forever, --chains 0
+    and --jscale 0 failed inside NumPy after the mode, --draws -5 silently meant --mode-only)."""
+    for opt, val, lo in (("--draws", args.draws, 0), ("--chains", args.chains, 1),
+                         ("--checkpoint-every", args.checkpoint_every, 0), ("--restarts", args.restarts, 0)):
+        if val is not None and val < lo:
+            raise DSGEError(f"{opt} must be ≥ {lo}, got {val}")
+    if args.jscale is not None and not (np.isfinite(args.jscale) and args.jscale > 0):
+        raise DSGEError(f"--jscale must be a positive number, got {args.jscale}")
+    if args.resume and args.force:
+        raise DSGEError("--resume continues the run in --out, --force replaces it: give one of them")
+
+
+def _prepare_out(out: Path, args) -> None:
+    """Refuse to touch user files: a non-empty folder needs --resume (and must hold a run) or
+    --force (and may hold only files this command writes, which are then removed)."""
+    if out.exists() and not out.is_dir():
+        raise DSGEError(f"--out {out} is a file; name a folder")
+    has_run = (out / "mode.json").is_file() or (out / CHECKPOINT_DIR / "run.json").is_file()
+    if out.is_dir() and any(out.iterdir()):
+        foreign = _foreign_entries(out)
         if args.resume:
-            pass
+            if not has_run:
+                raise DSGEError(f"--resume: {out} holds no run to resume (no mode.json or "
+                                f"{CHECKPOINT_DIR}/run.json)")
         elif args.force:
-            shutil.rmtree(out)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+                raise DSGEError(f"--force: {out} holds files that estimate did not write ({shown}); "
+                                "they are never removed — name an empty or new folder")
         else:
             raise DSGEError(f"output folder {out} exists and is not empty; use --resume to continue "
                             "an interrupted run or --force to overwrite it")
     elif args.resume:
         raise DSGEError(f"--resume: {out} holds no run to resume")
-    out.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_outputs(out: Path) -> None:
+    """--force: remove what a previous run wrote (checked by :func:`_prepare_out`)."""
+    for name in OUTPUT_FILES:
+        f = out / name
+        if f.is_file():
+            f.unlink()
+    ck = out / CHECKPOINT_DIR
+    if ck.is_dir():
+        for c in ck.iterdir():
+            if _CHECKPOINT_FILE.match(c.name):
+                c.unlink()
+        ck.rmdir()
+
+
+def run(args) -> int:
+    from dsge_agents.cli.loglik import _load, make_likelihood
+    from dsge_agents.estimation import estimate, posterior_mode
+    _check_options(args)
+    model = _load(args.model)
+    if not model.estimated_params:
+        raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
+    out = Path(args.out or f"estimate_{model.name}")
+    _prepare_out(out, args)
     opts = model.estimation_options or {}
     llk = make_likelihood(model, args.data)
+    if args.force and out.is_dir():
+        _remove_outputs(out)
+    out.mkdir(parents=True, exist_ok=True)
     mode_path = out / "mode.json"
     if args.resume and mode_path.exists():
-        mode = _mode_from_json(json.loads(mode_path.read_text()), llk.space)
+        saved = json.loads(mode_path.read_text())
+        if saved.get("names") != list(llk.space.names):
+            raise DSGEError(f"--resume: {mode_path} is the mode of other estimated parameters "
+                            f"({saved.get('names')}; now {list(llk.space.names)})")
+        mode = _mode_from_json(saved, llk.space)
     else:
         mode = posterior_mode(llk, optimizers=tuple(o.strip() for o in args.optimizers.split(",") if o.strip()),
                               restarts=args.restarts)

@@ -1,0 +1,96 @@
+"""`dsge-agents estimate`: option validation and the output-folder rules (nothing a user gave is
+ever removed; --force replaces only what a previous run wrote; --resume needs a run)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dsge_agents.cli.main import main
+
+
+@pytest.fixture()
+def work(repo, tmp_path):
+    """A user's folder: model, data and a note."""
+    src = repo / "tests/data/dynare"
+    for f in ("qa_rbc_ll.mod", "qa_rbc_data.csv"):
+        (tmp_path / f).write_bytes((src / f).read_bytes())
+    (tmp_path / "notes.txt").write_text("mine")
+    return tmp_path
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_force_never_removes_user_files(work, capsys, monkeypatch):
+    # `--out . --force` removed the whole folder tree (shutil.rmtree): model, data, notes
+    monkeypatch.chdir(work)
+    before = _snapshot(work)
+    assert main(["estimate", "qa_rbc_ll.mod", "--out", ".", "--force", "--mode-only"]) == 1
+    err = capsys.readouterr().err
+    assert "did not write" in err and "notes.txt" in err and "qa_rbc_ll.mod" in err
+    assert _snapshot(work) == before
+
+
+def test_force_replaces_only_previous_outputs(work, capsys):
+    out = work / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    for f in ("mode.json", "draws.parquet", "summary.csv", "traces.png"):
+        (out / f).write_text("old")
+    (out / "checkpoints" / "run.json").write_text("{}")
+    (out / "checkpoints" / "chain_0.npz").write_text("old")
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--force", "--mode-only",
+                 "--no-figures", "--optimizers", "bfgs", "--restarts", "0"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["marginal_likelihood.json", "mode.json", "summary.csv"]   # no stale draws
+    assert json.loads((out / "mode.json").read_text())["names"][0] == "stderr e_a"
+    # a user file inside the previous run folder stops --force
+    (out / "mine.csv").write_text("x")
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--force",
+                 "--mode-only"]) == 1
+    assert "mine.csv" in capsys.readouterr().err and (out / "mine.csv").exists()
+
+
+def test_resume_needs_a_run_and_the_same_parameters(work, capsys):
+    out = work / "run"
+    out.mkdir()
+    (out / "summary.csv").write_text("user's own summary")
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--resume"]) == 1
+    assert "holds no run to resume" in capsys.readouterr().err
+    assert (out / "summary.csv").read_text() == "user's own summary"
+    (out / "mode.json").write_text(json.dumps({"names": ["alpha", "beta"]}))
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--resume",
+                 "--mode-only"]) == 1
+    assert "mode of other estimated parameters" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opts,message", [
+    (["--draws", "-5"], "--draws must be ≥ 0"),            # silently meant --mode-only
+    (["--chains", "0"], "--chains must be ≥ 1"),           # ValueError after the mode
+    (["--chains", "-1"], "--chains must be ≥ 1"),          # OverflowError after the mode
+    (["--checkpoint-every", "-3"], "--checkpoint-every must be ≥ 0"),   # looped forever
+    (["--jscale", "0"], "--jscale must be a positive"),    # LinAlgError after the mode
+    (["--resume", "--force"], "give one of them"),
+])
+def test_bad_options_fail_before_any_work(work, capsys, opts, message):
+    out = work / "run"
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), *opts]) == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_out_is_a_file(work, capsys):
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(work / "notes.txt"),
+                 "--mode-only"]) == 1
+    assert "is a file" in capsys.readouterr().err
+    assert (work / "notes.txt").read_text() == "mine"
+
+
+def test_run_mh_rejects_a_negative_checkpoint_interval():
+    import numpy as np
+
+    from dsge_agents.errors import DSGEError
+    from dsge_agents.estimation import run_mh
+    with pytest.raises(DSGEError, match="checkpoint_every"):
+        run_mh(None, np.zeros(1), np.eye(1), draws=10, chains=1, jscale=0.5, checkpoint_every=-1)
