@@ -144,3 +144,39 @@ def test_loglinear_model_with_dates_and_nan_matches_dynare(repo, case, opts):
     for j, x in enumerate(np.array(r["x"])):
         assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
         assert llk.log_posterior(x) == pytest.approx(r["log_posterior_kernel"][j], rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- priors with p3 / p4
+def test_priors_with_lower_bounds_match_dynare(repo):
+    # inverse gamma (types 1 and 2) with a lower bound p3: Dynare evaluates the density at x − p3
+    # with (s, ν) from the given mean and std (the package ignored p3: log prior 2.77 vs 3.42)
+    m = load(repo / DYN / "qa_priors.mod")
+    r = json.load(open(repo / DYN / "qa_priors.json"))["base"]
+    llk = LogLikelihood(m, repo / DYN / "qa_nk_data.csv")
+    for p, p3, p6, p7 in zip(llk.space.params, r["p3"], r["p6"], r["p7"]):
+        if p.prior.shape.startswith("inv_gamma"):
+            assert p.prior.hyper[0] == pytest.approx(p6, rel=1e-12)
+            assert p.prior.hyper[1] == pytest.approx(p7, rel=1e-12)
+            assert p.lower == p3 and p.prior.hyper[2] == p3
+    for j, x in enumerate(np.array(r["x"])):
+        assert llk.log_prior(x) == pytest.approx(r["log_prior"][j], rel=1e-12)
+        assert llk.space.log_prior_slow(x) == pytest.approx(r["log_prior"][j], rel=1e-12)
+        assert llk.log_posterior(x) == pytest.approx(r["log_posterior_kernel"][j], rel=1e-9)
+    i = llk.space.names.index("stderr e_g")          # p3 = 0.1: no mass at or below it
+    x = np.array(r["x"][0])
+    x[i] = 0.1
+    assert llk.log_prior(x) == -np.inf
+
+
+def test_shifted_inverse_gamma_draws_and_density_agree():
+    from scipy import integrate
+
+    from dsge_agents.estimation.priors import make_prior
+    for shape in ("inv_gamma1", "inv_gamma2"):
+        pr = make_prior(shape, 0.5, 0.2, 0.1)
+        mass = integrate.quad(lambda v: np.exp(pr.logpdf(v)), 0.1, np.inf, limit=200)[0]
+        assert mass == pytest.approx(1.0, rel=1e-7)
+        draws = pr.rvs(20000, np.random.default_rng(1))
+        assert draws.min() > 0.1
+        med = integrate.quad(lambda v: np.exp(pr.logpdf(v)), 0.1, np.median(draws), limit=200)[0]
+        assert med == pytest.approx(0.5, abs=0.01)

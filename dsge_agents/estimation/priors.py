@@ -17,6 +17,9 @@ Hyper-parameters follow Dynare 5.3 (``set_prior.m``, ``beta_specification.m``,
 * inverse gamma type 2 (density of a variance x): ν = 2(2 + m²/sd²),
   s = 2m(1 + m²/sd²), log p(x) = −lgamma(ν/2) − (ν/2) log(2/s) − (ν/2+1) log x − s/(2x);
   with sd = inf: ν = 4, s = 2m (mean m, infinite variance);
+* both inverse gammas with a lower bound p3 (Dynare 5.3 ``set_prior.m`` / ``priordens.m``):
+  (s, ν) from the given m and sd as above — not from m − p3 —, density evaluated at x − p3
+  (support x > p3; p4 is not used), m > p3 required;
 * uniform on [a, b] (given, or m ∓ √3·s).
 """
 from __future__ import annotations
@@ -106,13 +109,15 @@ class Prior:
             z = x - lo
             return (k - 1) * math.log(z) - z / th - special.gammaln(k) - k * math.log(th)
         if sh == "inv_gamma1":
-            s, nu = h
+            s, nu, lo = h
+            x = x - lo
             if x <= 0:
                 return -np.inf
             return (LOG2 - special.gammaln(nu / 2) - (nu / 2) * math.log(2 / s)
                     - (nu + 1) * math.log(x) - 0.5 * s / (x * x))
         if sh == "inv_gamma2":
-            s, nu = h
+            s, nu, lo = h
+            x = x - lo
             if x <= 0:
                 return -np.inf
             return (-special.gammaln(nu / 2) - (nu / 2) * math.log(2 / s)
@@ -132,9 +137,9 @@ class Prior:
         if self.shape == "gamma":
             return stats.gamma(h[0], loc=h[2], scale=h[1])
         if self.shape == "inv_gamma2":
-            return stats.invgamma(h[1] / 2, scale=h[0] / 2)
+            return stats.invgamma(h[1] / 2, loc=h[2], scale=h[0] / 2)
         if self.shape == "inv_gamma1":
-            return stats.invgamma(h[1] / 2, scale=h[0] / 2)   # distribution of x²
+            return stats.invgamma(h[1] / 2, scale=h[0] / 2)   # distribution of (x − p3)²
         if self.shape == "uniform":
             return stats.uniform(h[0], h[1] - h[0])
         raise PriorError(self.shape)
@@ -144,14 +149,14 @@ class Prior:
         d = self.scipy()
         x = d.rvs(size=size, random_state=rng)
         if self.shape == "inv_gamma1":
-            x = np.sqrt(x)
+            x = np.sqrt(x) + self.hyper[2]
         return np.asarray(x, dtype=float)
 
     def interval(self, q=0.9) -> tuple[float, float]:
         d = self.scipy()
         lo, hi = d.interval(q)
         if self.shape == "inv_gamma1":
-            lo, hi = math.sqrt(lo), math.sqrt(hi)
+            lo, hi = math.sqrt(lo) + self.hyper[2], math.sqrt(hi) + self.hyper[2]
         return float(lo), float(hi)
 
     def describe(self) -> str:
@@ -192,20 +197,21 @@ def make_prior(shape, mean, std, p3=np.nan, p4=np.nan, name: str = "") -> Prior:
         if not mm > 0:
             raise PriorError(f"{name}: gamma prior mean {m} must exceed its lower bound {a}")
         return Prior("gamma", m, s, a, np.inf, (mm * mm / (s * s), s * s / mm, a), name)
+    if key in ("inv_gamma1", "inv_gamma2"):
+        lo = 0.0 if np.isnan(p3) else p3
+        if not m > lo:
+            raise PriorError(f"{name}: inverse gamma prior mean must be positive, got {m}" if lo == 0
+                             else f"{name}: inverse gamma prior mean {m} must exceed its lower bound {lo}")
     if key == "inv_gamma1":
-        if not m > 0:
-            raise PriorError(f"{name}: inverse gamma prior mean must be positive, got {m}")
         sv, nu = _ig1_nu(m, s)
-        return Prior("inv_gamma1", m, s, 0.0, np.inf, (sv, nu), name)
+        return Prior("inv_gamma1", m, s, lo, np.inf, (sv, nu, lo), name)
     if key == "inv_gamma2":
-        if not m > 0:
-            raise PriorError(f"{name}: inverse gamma prior mean must be positive, got {m}")
         if np.isfinite(s):
             r = m * m / (s * s)
             nu, sv = 2 * (2 + r), 2 * m * (1 + r)
         else:
             nu, sv = 4.0, 2.0 * m
-        return Prior("inv_gamma2", m, s, 0.0, np.inf, (sv, nu), name)
+        return Prior("inv_gamma2", m, s, lo, np.inf, (sv, nu, lo), name)
     # uniform
     if np.isfinite(p3) and np.isfinite(p4):
         a, b = p3, p4
@@ -235,10 +241,10 @@ def prior_arrays(priors, lower, upper):
             hyp[i, :3] = h
             const[i] = -special.gammaln(h[0]) - h[0] * math.log(h[1])
         elif pr.shape == "inv_gamma1":
-            hyp[i, :2] = h
+            hyp[i, :3] = h
             const[i] = LOG2 - special.gammaln(h[1] / 2) - (h[1] / 2) * math.log(2 / h[0])
         elif pr.shape == "inv_gamma2":
-            hyp[i, :2] = h
+            hyp[i, :3] = h
             const[i] = -special.gammaln(h[1] / 2) - (h[1] / 2) * math.log(2 / h[0])
         else:
             hyp[i, :2] = h
@@ -272,13 +278,15 @@ def log_prior_vec(x, codes, hyp, const, lower, upper):
                 return -np.inf
             s += const[i] + (hyp[i, 0] - 1) * math.log(z) - z / hyp[i, 1]
         elif c == 4:
-            if xi <= 0:
+            z = xi - hyp[i, 2]
+            if z <= 0:
                 return -np.inf
-            s += const[i] - (hyp[i, 1] + 1) * math.log(xi) - 0.5 * hyp[i, 0] / (xi * xi)
+            s += const[i] - (hyp[i, 1] + 1) * math.log(z) - 0.5 * hyp[i, 0] / (z * z)
         elif c == 6:
-            if xi <= 0:
+            z = xi - hyp[i, 2]
+            if z <= 0:
                 return -np.inf
-            s += const[i] - (hyp[i, 1] / 2 + 1) * math.log(xi) - 0.5 * hyp[i, 0] / xi
+            s += const[i] - (hyp[i, 1] / 2 + 1) * math.log(z) - 0.5 * hyp[i, 0] / z
         else:
             if xi < hyp[i, 0] or xi > hyp[i, 1]:
                 return -np.inf
