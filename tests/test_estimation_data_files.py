@@ -77,3 +77,18 @@ def test_cli_data_errors_name_the_file(repo, tmp_path, name, content, message):
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
     assert re.search(message, r.stderr), r.stderr
+
+
+@pytest.mark.parametrize("opts,message", [
+    (dict(presample=130), "presample=130 must be ≥ 0 and leave observations"),   # was ℓ = 0.0
+    (dict(presample=-3), "presample=-3 must be ≥ 0"),                            # was ignored
+    (dict(first_obs=2.5), "first_obs must be a whole number"),                   # was truncated
+    (dict(nobs=0), "nobs must be ≥ 1, got 0"),
+    (dict(first_obs=131), "first_obs=131 but the data have 130 rows"),
+])
+def test_sample_options_are_checked(repo, opts, message):
+    from dsge_agents.estimation import LogLikelihood
+    from dsge_agents.model import load
+    m = load(repo / "tests/data/dynare/qa_nk.mod")
+    with pytest.raises(DataError, match=re.escape(message)):
+        LogLikelihood(m, repo / "tests/data/dynare/qa_nk_data.csv", **opts)

@@ -340,6 +340,17 @@ def _resolve_datafile(model):
     return path
 
 
+def _whole(v, what: str) -> int:
+    """A sample option that must be a whole number (first_obs, nobs, presample)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be a whole number, got {v!r}") from None
+    if not f.is_integer():
+        raise DataError(f"{what} must be a whole number, got {v!r}")
+    return int(f)
+
+
 def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, loglinear=None,
                  prefilter=None, transform="level"):
     """Select, validate and transform the estimation sample.
@@ -383,13 +394,17 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
             raise DataError(f"{src}: data has {arr.shape[1]} columns but the model has {len(obs)} "
                             f"observables {obs}")
         index = pd.RangeIndex(arr.shape[0])
-    fo = int(first_obs if first_obs is not None else opts.get("first_obs", 1))
+    fo = _whole(first_obs if first_obs is not None else opts.get("first_obs", 1), "first_obs")
     if fo < 1:
         raise DataError(f"first_obs must be ≥ 1, got {fo}")
     nrows = arr.shape[0]
+    if fo > nrows:
+        raise DataError(f"{src}: first_obs={fo} but the data have {nrows} rows")
     n = nobs if nobs is not None else opts.get("nobs")
-    n = nrows - fo + 1 if n is None else int(n)
-    if n < 1 or fo - 1 + n > nrows:
+    n = nrows - fo + 1 if n is None else _whole(n, "nobs")
+    if n < 1:
+        raise DataError(f"nobs must be ≥ 1, got {n}")
+    if fo - 1 + n > nrows:
         raise DataError(f"{src}: the data have {nrows} rows but first_obs={fo} and nobs={n} need "
                         f"{fo - 1 + n} rows")
     y = arr[fo - 1:fo - 1 + n].copy()
@@ -497,7 +512,12 @@ class LogLikelihood:
         self.loglinear = info["loglinear"] and not self.logdev
         if self.loglinear and not model.loglinear:
             raise DSGEError("loglinear=True needs a model linearized in logs (declare `loglinear`)")
-        self.presample = int(presample if presample is not None else opts.get("presample", 0))
+        self.presample = _whole(presample if presample is not None else opts.get("presample", 0),
+                                "presample")
+        if not 0 <= self.presample < y.shape[0]:
+            raise DataError(f"presample={self.presample} must be ≥ 0 and leave observations in the "
+                            f"sample of {y.shape[0]} periods (first_obs={info['first_obs']}, "
+                            f"nobs={info['nobs']})")
         self.lik_init = int(lik_init if lik_init is not None else opts.get("lik_init", 1))
         if self.lik_init not in (1, 2):
             raise DSGEError(f"lik_init={self.lik_init} not supported (1 = stationary, 2 = 10·I)")
