@@ -180,3 +180,40 @@ def test_shifted_inverse_gamma_draws_and_density_agree():
         assert draws.min() > 0.1
         med = integrate.quad(lambda v: np.exp(pr.logpdf(v)), 0.1, np.median(draws), limit=200)[0]
         assert med == pytest.approx(0.5, abs=0.01)
+
+
+# ----------------------------------------------------------------------------- maximum likelihood
+ML_BLOCK = """estimated_params;
+stderr e_g, 0.5, 0.01, 3;
+stderr e_u, 0.3, 0.01, 3;
+stderr e_r, 0.2, 0.01, 3;
+corr e_g, e_u, 0, -0.99, 0.99;
+sig, 1.5, 0.1, 5;
+kap, 0.12, 0.01, 0.5;
+phi_pi, 1.5, 1.01, 3;
+phi_y, 0.3, 0, 1;
+rho_g, 0.5, 0, 0.999;
+rho_u, 0.5, 0, 0.999;
+rho_r;
+end;
+"""
+
+
+def test_maximum_likelihood_entries(repo, tmp_path):
+    # `name, init, lower, upper` (no prior shape) was read but the likelihood raised
+    # "unknown prior shape None": now a flat prior on the declared bounds, so the log
+    # posterior kernel is Dynare's log-likelihood
+    text = (repo / DYN / "qa_nk.mod").read_text()
+    f = tmp_path / "ml.mod"
+    f.write_text(text[:text.index("estimated_params;")] + ML_BLOCK)
+    llk = LogLikelihood(load(f), repo / DYN / "qa_nk_data.csv")
+    assert set(llk.space.describe()["prior"]) == {"flat"}
+    assert llk.space.lower[0] == 0.01 and llk.space.upper[3] == 0.99
+    r = json.load(open(repo / DYN / "qa_nk.json"))["base"]
+    for j, x in enumerate(np.array(r["x"])):
+        if r["info"][j] == 0:
+            assert llk.log_prior(x) == 0.0
+            assert llk.log_posterior(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
+    x = np.array(r["x"][0])
+    x[6] = 3.5                                      # phi_pi above its declared upper bound
+    assert llk.log_posterior(x) == -np.inf

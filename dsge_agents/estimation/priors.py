@@ -20,7 +20,9 @@ Hyper-parameters follow Dynare 5.3 (``set_prior.m``, ``beta_specification.m``,
 * both inverse gammas with a lower bound p3 (Dynare 5.3 ``set_prior.m`` / ``priordens.m``):
   (s, ν) from the given m and sd as above — not from m − p3 —, density evaluated at x − p3
   (support x > p3; p4 is not used), m > p3 required;
-* uniform on [a, b] (given, or m ∓ √3·s).
+* uniform on [a, b] (given, or m ∓ √3·s);
+* flat (an ``estimated_params`` entry without a prior shape: maximum likelihood, Dynare's
+  ``name, init, lower, upper``): log density 0, support = the declared bounds.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from dsge_agents.errors import PriorError
 
 __all__ = ["Prior", "make_prior", "PRIOR_SHAPES", "prior_arrays", "log_prior_vec"]
 
-_CODES = {"beta": 1, "gamma": 2, "normal": 3, "inv_gamma1": 4, "uniform": 5, "inv_gamma2": 6}
+_CODES = {"flat": 0, "beta": 1, "gamma": 2, "normal": 3, "inv_gamma1": 4, "uniform": 5, "inv_gamma2": 6}
 
 PRIOR_SHAPES = {
     "beta": "beta", "beta_pdf": "beta", "1": "beta",
@@ -91,6 +93,8 @@ class Prior:
             return -np.inf
         sh = self.shape
         h = self.hyper
+        if sh == "flat":
+            return 0.0
         if sh == "normal":
             m, s = h
             z = (x - m) / s
@@ -130,6 +134,9 @@ class Prior:
     def scipy(self):
         """Equivalent frozen scipy.stats distribution (inv_gamma1: of x² — see tests)."""
         h = self.hyper
+        if self.shape == "flat":
+            raise PriorError(f"{self.name}: a maximum-likelihood entry (no prior) has no prior "
+                             "distribution to draw from")
         if self.shape == "normal":
             return stats.norm(h[0], h[1])
         if self.shape == "beta":
@@ -160,11 +167,15 @@ class Prior:
         return float(lo), float(hi)
 
     def describe(self) -> str:
+        if self.shape == "flat":
+            return "flat (no prior)"
         return f"{self.shape}({self.mean:g}, {self.std:g})"
 
 
 def make_prior(shape, mean, std, p3=np.nan, p4=np.nan, name: str = "") -> Prior:
-    """Build a :class:`Prior` from Dynare's (shape, mean, std, p3, p4)."""
+    """Build a :class:`Prior` from Dynare's (shape, mean, std, p3, p4); ``shape=None``: flat."""
+    if shape is None:
+        return Prior("flat", np.nan, np.nan, -np.inf, np.inf, (), name)
     key = PRIOR_SHAPES.get(str(shape).lower())
     if key is None:
         raise PriorError(f"{name}: unknown prior shape {shape!r} "
@@ -231,6 +242,8 @@ def prior_arrays(priors, lower, upper):
     for i, pr in enumerate(priors):
         codes[i] = _CODES[pr.shape]
         h = pr.hyper
+        if pr.shape == "flat":
+            continue
         if pr.shape == "normal":
             hyp[i, :2] = h
             const[i] = -math.log(h[1]) - 0.5 * math.log(2 * math.pi)
@@ -262,6 +275,8 @@ def log_prior_vec(x, codes, hyp, const, lower, upper):
         if not (lower[i] <= xi <= upper[i]) or not np.isfinite(xi):
             return -np.inf
         c = codes[i]
+        if c == 0:
+            continue
         if c == 3:
             z = (xi - hyp[i, 0]) / hyp[i, 1]
             s += const[i] - 0.5 * z * z
