@@ -94,3 +94,24 @@ def test_run_mh_rejects_a_negative_checkpoint_interval():
     from dsge_agents.estimation import run_mh
     with pytest.raises(DSGEError, match="checkpoint_every"):
         run_mh(None, np.zeros(1), np.eye(1), draws=10, chains=1, jscale=0.5, checkpoint_every=-1)
+
+
+def test_mh_replic_zero_in_the_mod_file_means_no_mcmc(work, capsys):
+    # qa_rbc_ll.mod says estimation(..., mode_compute=0, mh_replic=0); `0 or 20000` ran 2 x 20,000
+    # Metropolis-Hastings draws
+    out = work / "run"
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--no-figures",
+                 "--no-progress", "--optimizers", "bfgs", "--restarts", "0"]) == 0
+    assert not (out / "draws.parquet").exists() and not (out / "checkpoints").exists()
+
+
+def test_diffuse_filter_options_are_refused(work):
+    from dsge_agents.errors import DSGEError
+    from dsge_agents.estimation import LogLikelihood
+    from dsge_agents.model import load
+    text = (work / "qa_rbc_ll.mod").read_text()
+    for opt in ("diffuse_filter", "kalman_algo=3", "kalman_algo=4"):
+        f = work / "diffuse.mod"
+        f.write_text(text.replace("mh_replic=0);", f"mh_replic=0, {opt});"))
+        with pytest.raises(DSGEError, match="diffuse filter"):
+            LogLikelihood(load(f))

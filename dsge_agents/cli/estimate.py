@@ -165,7 +165,9 @@ def run(args) -> int:
         mode_path.write_text(json.dumps(_mode_to_json(mode), indent=1))
     print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
           f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
-    draws = args.draws if args.draws is not None else int(opts.get("mh_replic", 20000) or 20000)
+    # Dynare: mh_replic=0 = no Metropolis-Hastings (it read as 20000 here: `0 or 20000`)
+    mh_replic = opts.get("mh_replic")
+    draws = args.draws if args.draws is not None else (20000 if mh_replic is None else int(mh_replic))
     chains = args.chains if args.chains is not None else int(opts.get("mh_nblocks", 2) or 2)
     method = "mode" if (args.mode_only or draws <= 0) else "mcmc"
     res = estimate(model, llk=llk, mode=mode, method=method, draws=draws, chains=chains,

@@ -518,6 +518,10 @@ class LogLikelihood:
             raise DataError(f"presample={self.presample} must be ≥ 0 and leave observations in the "
                             f"sample of {y.shape[0]} periods (first_obs={info['first_obs']}, "
                             f"nobs={info['nobs']})")
+        if lik_init is None and (opts.get("diffuse_filter") or opts.get("kalman_algo") in (3, 4)):
+            which = "diffuse_filter" if opts.get("diffuse_filter") else f"kalman_algo={opts['kalman_algo']}"
+            raise DSGEError(f"{model.source or model.name}: estimation({which}) asks for Dynare's exact "
+                            "diffuse filter, which is not implemented (lik_init=1 or 2 only)")
         self.lik_init = int(lik_init if lik_init is not None else opts.get("lik_init", 1))
         if self.lik_init not in (1, 2):
             raise DSGEError(f"lik_init={self.lik_init} not supported (1 = stationary, 2 = 10·I)")
