@@ -217,3 +217,26 @@ def test_maximum_likelihood_entries(repo, tmp_path):
     x = np.array(r["x"][0])
     x[6] = 3.5                                      # phi_pi above its declared upper bound
     assert llk.log_posterior(x) == -np.inf
+
+
+# ----------------------------------------------------------------------------- indeterminate calibration
+def test_indeterminate_calibration_starts_at_prior_means(repo, tmp_path):
+    # phi_pi = 0.8 in the file: the model is indeterminate at its calibration. Dynare estimates it
+    # (it starts at the prior means / given initial values); LogLikelihood raised "cannot be solved
+    # at the calibration". Dynare's log for run_dynare.sh qa_nk prints, for the first estimation
+    # (same data, priors and start): "Initial value of the log posterior (or likelihood): -1431.75".
+    f = tmp_path / "indet.mod"
+    f.write_text((repo / DYN / "qa_nk.mod").read_text().replace("phi_pi = 1.6;", "phi_pi = 0.8;"))
+    llk = LogLikelihood(load(f), repo / DYN / "qa_nk_data.csv", **OPTIONS["base"])
+    x0 = llk.space.x0
+    assert x0[llk.space.names.index("kap")] == 0.12          # explicit init kept
+    assert x0[llk.space.names.index("phi_pi")] == 1.5        # prior mean
+    assert llk.log_posterior(x0) == pytest.approx(-1431.75, abs=5e-5)
+    # the two other estimation statements of the same log: -1109.2152, -895.9716
+    for case, printed in (("sample_lik_init2", -1109.2152), ("prefilter", -895.9716)):
+        other = LogLikelihood(load(f), repo / DYN / "qa_nk_data.csv", **OPTIONS[case])
+        assert other.log_posterior(other.space.x0) == pytest.approx(printed, abs=5e-5)
+    r = json.load(open(repo / DYN / "qa_nk.json"))["base"]
+    for j, x in enumerate(np.array(r["x"])):
+        if r["info"][j] == 0:
+            assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)

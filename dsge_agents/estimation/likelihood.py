@@ -147,6 +147,7 @@ class EstimatedParam:
     lower: float          # estimation bounds (prior support ∩ declared bounds)
     upper: float
     init: float
+    init_given: bool = False   # an explicit initial value in estimated_params (else calibration)
 
 
 def _fmt_name(ep: dict) -> str:
@@ -205,24 +206,27 @@ class ParameterSpace:
             lo, hi = max(lo, prior.lower), min(hi, prior.upper)
             init = ep.get("init", np.nan)
             init = np.nan if init is None else float(init)
+            given = not np.isnan(init)
             if kind == "param":
                 if name not in pidx:
                     raise PriorError(f"{where}: estimated parameter {name!r} is not a base parameter "
                                      f"of the model ({', '.join(model.param_names)})")
                 if np.isnan(init):
                     init = float(model.parameters[name])
-                groups["param"].append(EstimatedParam(name, "param", (pidx[name],), prior, lo, hi, init))
+                groups["param"].append(EstimatedParam(name, "param", (pidx[name],), prior, lo, hi, init,
+                                                      given))
             elif kind == "stderr":
                 if name in sidx:
                     if np.isnan(init):
                         init = float(calib_std[sidx[name]])
                     groups["stderr"].append(EstimatedParam(f"stderr {name}", "stderr", (sidx[name],),
-                                                           prior, lo, hi, init))
+                                                           prior, lo, hi, init, given))
                 elif name in oidx:
                     if np.isnan(init):
                         init = prior.mean if np.isfinite(prior.mean) else 0.01
                     groups["me_stderr"].append(EstimatedParam(f"stderr {name}", "me_stderr",
-                                                              (oidx[name],), prior, lo, hi, init))
+                                                              (oidx[name],), prior, lo, hi, init,
+                                                              given))
                 else:
                     raise PriorError(f"{where}: stderr of {name!r}: neither a shock nor an observable")
             elif kind == "corr":
@@ -235,7 +239,8 @@ class ParameterSpace:
                 lo, hi = max(lo, -1.0), min(hi, 1.0)
                 if np.isnan(init):
                     init = 0.0
-                groups[key].append(EstimatedParam(f"corr {name}, {n2}", key, idx, prior, lo, hi, init))
+                groups[key].append(EstimatedParam(f"corr {name}, {n2}", key, idx, prior, lo, hi, init,
+                                                  given))
             else:
                 raise PriorError(f"{where}: unknown estimated parameter kind {kind!r}")
         params = groups["stderr"] + groups["me_stderr"] + groups["corr"] + groups["me_corr"] + groups["param"]
@@ -535,12 +540,33 @@ class LogLikelihood:
         self._cm = cm
         self.theta0 = cm.theta(params)
         self.space = space if space is not None else ParameterSpace.from_model(model, obs)
+        self._prep_indices()
         # state variables: columns with a lag in the model (A_lag ≠ 0) or T ≠ 0 at the calibration
-        ss0, T0, R0, code = self.resolver(self.theta0)
+        # or, when the model cannot be solved there (e.g. indeterminate), at the estimation's start
+        # (Dynare starts from the initial values / prior means and never solves the calibration)
+        th_sel = self.theta0
+        ss0, T0, R0, code = self.resolver(th_sel)
         if code != 0:
-            raise DSGEError(f"model {model.name!r} cannot be solved at the calibration: "
-                            f"{self.resolver.message(code)}")
-        A_lag = cm.jacobian(ss0, self.theta0)[0]
+            # the start values, then the prior means (Dynare's start when no init is given)
+            x0 = self.space.x0
+            pm = np.array([p.prior.mean if (not p.init_given and np.isfinite(p.prior.mean)
+                                            and p.lower <= p.prior.mean <= p.upper)
+                           else p.init for p in self.space.params])
+            for k, xs in enumerate((x0, pm)):
+                th_try = self.theta(xs)
+                ss1, T1, R1, code1 = self.resolver(th_try)
+                if code1 == 0:
+                    break
+            if code1 != 0:
+                raise DSGEError(f"model {model.name!r} cannot be solved at the calibration "
+                                f"({self.resolver.message(code)}) nor at the estimation's initial "
+                                f"values or prior means ({self.resolver.message(code1)})")
+            if k == 1:          # start at the prior means, except where estimated_params gives one
+                for p, v in zip(self.space.params, pm):
+                    if not p.init_given:
+                        p.init = float(v)
+            th_sel, ss0, T0, R0 = th_try, ss1, T1, R1
+        A_lag = cm.jacobian(ss0, th_sel)[0]
         state = np.flatnonzero((np.abs(A_lag).sum(axis=0) > 0) | (np.abs(T0).sum(axis=0) > 0))
         vidx = {v: i for i, v in enumerate(model.variables)}
         oidx = [vidx[o] for o in obs]
