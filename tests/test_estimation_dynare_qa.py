@@ -240,3 +240,20 @@ def test_indeterminate_calibration_starts_at_prior_means(repo, tmp_path):
     for j, x in enumerate(np.array(r["x"])):
         if r["info"][j] == 0:
             assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
+
+
+def test_smoother_with_measurement_errors_and_nan_matches_dynare(qa_nk_me, repo):
+    # Dynare's calib_smoother (qa_nk_me_smoother.json); where pi is missing Dynare reports NaN for
+    # its measurement error, the package its smoothed expectation 0
+    from dsge_agents.estimation.decomposition import smooth
+    ref = json.load(open(repo / DYN / "qa_nk_me_smoother.json"))
+    llk = LogLikelihood(qa_nk_me, repo / DYN / "qa_nk_data.csv")
+    sm = smooth(llk, llk.x_calibration())
+    for v in ("y", "pi", "r", "g", "u"):
+        np.testing.assert_allclose(sm.variables[v].to_numpy(), ref[v], atol=1e-10)
+    for e in ("e_g", "e_u", "e_r"):
+        np.testing.assert_allclose(sm.shocks[e].to_numpy(), ref[e], atol=1e-10)
+    me = np.array([np.nan if v is None else v for v in ref["me_pi"]])
+    ours = sm.measurement_errors["pi"].to_numpy()
+    np.testing.assert_allclose(ours[~np.isnan(me)], me[~np.isnan(me)], atol=1e-10)
+    assert (ours[np.isnan(me)] == 0).all() and np.isnan(llk.y[np.isnan(me), 1]).all()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the Dynare 5.3 reference data in this folder.
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
-# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr qa_nk qa_nk_me qa_rbc_ll qa_priors
+# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -27,8 +27,8 @@ open(dst, "w").write(head + text[:cut] + open(tail).read())
 PY
 }
 
-qa_run_file() {   # $1 = target: $1.mod + tails/$1.tail -> $SCRATCH/$1.mod (data file next to it)
-  mkdir -p "$SCRATCH"; cat "$HERE/$1.mod" "$HERE/tails/$1.tail" > "$SCRATCH/$1.mod"
+qa_run_file() {   # $1 = target, $2 = model (default $1): $2.mod + tails/$1.tail -> $SCRATCH/$1.mod
+  mkdir -p "$SCRATCH"; cat "$HERE/${2:-$1}.mod" "$HERE/tails/$1.tail" > "$SCRATCH/$1.mod"
 }
 
 run() {   # $1 = target, $2 = .mod file; copies $1*.json back
@@ -110,6 +110,9 @@ PY
       # qa_nk_me: the same with measurement errors (shocks block and estimated_params);
       # qa_rbc_ll: loglinear model in levels, NaN, dates column; qa_priors: priors with p3/p4
       qa_run_file "$t"; run "$t" "$SCRATCH/$t.mod" ;;
+    qa_nk_me_smoother)
+      # Dynare's smoother (calib_smoother) of qa_nk_me.mod at its calibration
+      qa_run_file "$t" qa_nk_me; run "$t" "$SCRATCH/$t.mod" ;;
     *) echo "unknown target $t"; exit 2 ;;
   esac
 done
