@@ -115,3 +115,18 @@ def test_diffuse_filter_options_are_refused(work):
         f.write_text(text.replace("mh_replic=0);", f"mh_replic=0, {opt});"))
         with pytest.raises(DSGEError, match="diffuse filter"):
             LogLikelihood(load(f))
+
+
+def test_resume_with_other_data_is_refused(work, capsys):
+    # the saved mode (and chains) of one data set were silently continued on another
+    out = work / "run"
+    base = ["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--no-figures", "--no-progress",
+            "--optimizers", "bfgs", "--restarts", "0", "--mode-only"]
+    assert main(base) == 0
+    assert main(base + ["--resume"]) == 0                    # same inputs: fine
+    text = (work / "qa_rbc_data.csv").read_text().splitlines()
+    text[5] = text[5].replace(text[5].split(",")[1], "3.1", 1)
+    (work / "other.csv").write_text("\n".join(text) + "\n")
+    capsys.readouterr()
+    assert main(base + ["--resume", "--data", str(work / "other.csv")]) == 1
+    assert "another model file, data" in capsys.readouterr().err

@@ -138,6 +138,22 @@ def _remove_outputs(out: Path) -> None:
         ck.rmdir()
 
 
+def _fingerprint(args, llk) -> str:
+    """SHA-256 of what the posterior depends on: the model file, the estimation sample as filtered,
+    the observables, sample options and the estimated parameters with their priors and bounds."""
+    import hashlib
+    h = hashlib.sha256()
+    if args.model and Path(args.model).is_file():
+        h.update(Path(args.model).read_bytes())
+    h.update(np.ascontiguousarray(llk.y).tobytes())
+    info = dict(observables=list(llk.observables), presample=llk.presample, lik_init=llk.lik_init,
+                prefilter=int(llk.prefilter), loglinear=bool(llk.loglinear),
+                params=[(p.name, p.prior.describe(), float(p.lower), float(p.upper))
+                        for p in llk.space.params])
+    h.update(json.dumps(info, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
 def run(args) -> int:
     from dsge_agents.cli.loglik import _load, make_likelihood
     from dsge_agents.estimation import estimate, posterior_mode
@@ -153,16 +169,20 @@ def run(args) -> int:
         _remove_outputs(out)
     out.mkdir(parents=True, exist_ok=True)
     mode_path = out / "mode.json"
+    fingerprint = _fingerprint(args, llk)
     if args.resume and mode_path.exists():
         saved = json.loads(mode_path.read_text())
         if saved.get("names") != list(llk.space.names):
             raise DSGEError(f"--resume: {mode_path} is the mode of other estimated parameters "
                             f"({saved.get('names')}; now {list(llk.space.names)})")
+        if saved.get("fingerprint", fingerprint) != fingerprint:
+            raise DSGEError(f"--resume: the run in {out} was made with another model file, data, sample "
+                            "or priors; start a new run (another --out, or --force)")
         mode = _mode_from_json(saved, llk.space)
     else:
         mode = posterior_mode(llk, optimizers=tuple(o.strip() for o in args.optimizers.split(",") if o.strip()),
                               restarts=args.restarts)
-        mode_path.write_text(json.dumps(_mode_to_json(mode), indent=1))
+        mode_path.write_text(json.dumps(dict(_mode_to_json(mode), fingerprint=fingerprint), indent=1))
     print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
           f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
     # Dynare: mh_replic=0 = no Metropolis-Hastings (it read as 20000 here: `0 or 20000`)
