@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from dsge_agents.cli.main import main
@@ -130,3 +131,26 @@ def test_resume_with_other_data_is_refused(work, capsys):
     capsys.readouterr()
     assert main(base + ["--resume", "--data", str(work / "other.csv")]) == 1
     assert "another model file, data" in capsys.readouterr().err
+
+
+def test_mode_from_a_start_on_a_bound(work):
+    # an initial value equal to its declared upper bound (z = +inf): BFGS never moved, the "mode"
+    # stayed on the bound with NaN standard errors and a NaN Laplace density
+    from dsge_agents.estimation import LogLikelihood, posterior_mode
+    from dsge_agents.model import load
+    text = (work / "qa_rbc_ll.mod").read_text()
+    f = work / "bound.mod"
+    f.write_text(text.replace("rho_a, beta_pdf, 0.85, 0.1;", "rho_a, 0.999, 0, 0.999, beta_pdf, 0.85, 0.1;"))
+    llk = LogLikelihood(load(f))
+    i = llk.space.names.index("rho_a")
+    assert llk.space.x0[i] == 0.999 == llk.space.upper[i]
+    m = posterior_mode(llk, optimizers=("bfgs",), restarts=0)
+    assert np.isfinite(m.std).all() and np.isfinite(m.log_marginal_laplace)
+    assert llk.space.lower[i] + 0.01 < m.mode[i] < 0.99
+    # first-order condition at the interior mode (central differences in the original scale)
+    for k in range(len(m.mode)):
+        h = 1e-6 * max(abs(m.mode[k]), 1e-3)
+        e = np.zeros_like(m.mode)
+        e[k] = h
+        g = (llk.log_posterior(m.mode + e) - llk.log_posterior(m.mode - e)) / (2 * h)
+        assert abs(g) * m.std[k] < 1e-2

@@ -146,6 +146,10 @@ def posterior_mode(llk, x0=None, optimizers=("bfgs", "nelder-mead", "bfgs"), res
         return -v if np.isfinite(v) else BIG
 
     z = sp.to_unbounded(x0)
+    # a start on a bound (an initial value equal to a declared or prior bound) maps to z = ±inf,
+    # from where no optimizer moves (NaN gradients, the mode stayed on the bound with a NaN
+    # Hessian): start just inside (|z| = 6.9: 0.1 % of a two-sided range from the bound)
+    z = np.where(np.isfinite(z), z, np.sign(z) * 6.9)
     best = negf(z)
     log = []
     for rnd in range(restarts + 1):
