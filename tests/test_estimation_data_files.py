@@ -92,3 +92,17 @@ def test_sample_options_are_checked(repo, opts, message):
     m = load(repo / "tests/data/dynare/qa_nk.mod")
     with pytest.raises(DataError, match=re.escape(message)):
         LogLikelihood(m, repo / "tests/data/dynare/qa_nk_data.csv", **opts)
+
+
+@pytest.mark.parametrize("row,message", [
+    ("notadate,_all,arrivals,2.0", r"panel\.csv, line 3: period 'notadate' is not a date/time"),
+    ("2026-01-01T00:01:00Z,_all,arrivals,abc", r"panel value 'abc' of agent '_all', metric 'arrivals'"),
+])
+def test_bad_trace_panel_cells_name_the_place(tmp_path, row, message):
+    # pandas' ValueError (date parsing, float conversion) came through before
+    f = tmp_path / "panel.csv"
+    f.write_text("period,agent,metric,value\n2026-01-01T00:00:00Z,_all,arrivals,1.0\n" + row + "\n")
+    r = subprocess.run([sys.executable, "-m", "dsge_agents", "loglik", "--data", str(f)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert re.search("DataError: .*" + message, r.stderr), r.stderr
