@@ -257,3 +257,16 @@ def test_smoother_with_measurement_errors_and_nan_matches_dynare(qa_nk_me, repo)
     ours = sm.measurement_errors["pi"].to_numpy()
     np.testing.assert_allclose(ours[~np.isnan(me)], me[~np.isnan(me)], atol=1e-10)
     assert (ours[np.isnan(me)] == 0).all() and np.isnan(llk.y[np.isnan(me), 1]).all()
+
+
+# ----------------------------------------------------------------------------- unit root, lik_init=2
+def test_unit_root_model_with_lik_init_2_matches_dynare(repo):
+    m = load(repo / DYN / "qa_ur.mod")
+    r = json.load(open(repo / DYN / "qa_ur.json"))
+    llk1 = LogLikelihood(m, repo / DYN / "qa_ur_data.csv")                 # lik_init=1: impossible
+    assert llk1(llk1.x_calibration()) == -np.inf and llk1.last_status == 7
+    llk = LogLikelihood(m, repo / DYN / "qa_ur_data.csv", lik_init=2)
+    assert [n.replace("stderr ", "") for n in llk.space.names] == r["names"]
+    for j, x in enumerate(np.array(r["x"])):
+        assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
+        assert llk.log_posterior(x) == pytest.approx(r["log_posterior_kernel"][j], rel=1e-9)

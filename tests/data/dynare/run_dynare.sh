@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the Dynare 5.3 reference data in this folder.
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
-# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother
+# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother qa_ur
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -104,11 +104,12 @@ json.dump(out, open(prev_path, "w"), indent=1)
 print(json.dumps(out, indent=1))
 PY
       ;;
-    qa_nk|qa_nk_me|qa_rbc_ll|qa_priors)
+    qa_nk|qa_nk_me|qa_rbc_ll|qa_priors|qa_ur)
       # likelihood / log prior / log posterior of qa_nk.mod on qa_nk_data.csv (several
       # observables, NaN, corr, every prior shape) at the points of tails/qa_nk.tail;
       # qa_nk_me: the same with measurement errors (shocks block and estimated_params);
-      # qa_rbc_ll: loglinear model in levels, NaN, dates column; qa_priors: priors with p3/p4
+      # qa_rbc_ll: loglinear model in levels, NaN, dates column; qa_priors: priors with p3/p4;
+      # qa_ur: unit root, lik_init=2
       qa_run_file "$t"; run "$t" "$SCRATCH/$t.mod" ;;
     qa_nk_me_smoother)
       # Dynare's smoother (calib_smoother) of qa_nk_me.mod at its calibration
