@@ -270,3 +270,21 @@ def test_unit_root_model_with_lik_init_2_matches_dynare(repo):
     for j, x in enumerate(np.array(r["x"])):
         assert llk(x) == pytest.approx(r["log_likelihood"][j], rel=1e-9)
         assert llk.log_posterior(x) == pytest.approx(r["log_posterior_kernel"][j], rel=1e-9)
+
+
+def test_estimated_correlations_need_a_positive_definite_covariance(repo, tmp_path):
+    # three estimated shock correlations that are jointly impossible: Dynare returns info 43
+    # (its check_bounds_and_definiteness_estimation); here status 11 and -inf. Where Q is positive
+    # definite the value is Dynare's: -1991.3993788322232 at corr = (0.9, 0.9, 0.7), other entries
+    # as qa_nk.json's first point (Dynare 5.3, qa_lik_report on this model; info 0 / 43).
+    text = (repo / DYN / "qa_nk.mod").read_text().replace(
+        "corr e_g, e_u, beta_pdf, 0, 0.3, -1, 1;",
+        "corr e_g, e_u, beta_pdf, 0, 0.3, -1, 1;\ncorr e_g, e_r, beta_pdf, 0, 0.3, -1, 1;\n"
+        "corr e_u, e_r, beta_pdf, 0, 0.3, -1, 1;")
+    f = tmp_path / "c3.mod"
+    f.write_text(text)
+    llk = LogLikelihood(load(f), repo / DYN / "qa_nk_data.csv")
+    x = np.array([0.6, 0.3, 0.25, 0.9, 0.9, 0.7, 1.5, 0.12, 1.6, 0.3, 0.8, 0.6, 0.5])
+    assert llk(x) == pytest.approx(-1991.3993788322232, rel=1e-9)
+    x[3:6] = (0.99, 0.5, 0.3)
+    assert llk(x) == -np.inf and llk.last_status == 11

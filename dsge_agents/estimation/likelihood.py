@@ -129,10 +129,23 @@ def _cov_update(Q0, x, pos_std, idx_std, pos_corr, idx_corr):
     return out
 
 
+def _is_pd(A) -> bool:
+    """Positive definite on the entries with a positive variance (Dynare checks the same block:
+    a shock or observable without variance is left out)."""
+    k = np.flatnonzero(np.diag(A) > 0)
+    try:
+        np.linalg.cholesky(A[np.ix_(k, k)])
+        return True
+    except np.linalg.LinAlgError:
+        return False
+
+
 STATUS = {0: "ok", 1: "indeterminacy", 2: "no stable solution", 3: "solver did not converge",
           4: "singular system", 5: "non-finite steady state / Jacobian", 6: "steady state not found",
           7: "unit root: stationary initialization impossible", 8: "innovation covariance not PD",
-          9: "non-positive steady state of an observable with loglinear", 10: "outside prior support"}
+          9: "non-positive steady state of an observable with loglinear", 10: "outside prior support",
+          11: "shock covariance not positive definite (estimated correlations)",
+          12: "measurement-error covariance not positive definite (estimated correlations)"}
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -664,6 +677,13 @@ class LogLikelihood:
             return -np.inf
         Q = self.shock_cov(x, th)
         H = self.meas_cov(x)
+        # estimated correlations: the covariance must be positive definite (Dynare: info 43 / 44)
+        if self._corr and not _is_pd(Q):
+            self.last_status = 11
+            return -np.inf
+        if self._mecorr and not _is_pd(H):
+            self.last_status = 12
+            return -np.inf
         ll, sw, st = _ll_core(ss, T, R, Q, H, self.ridx, self.oidx_r, self.loglinear,
                               not self.prefilter, self.y, self.presample, self.lik_init,
                               self.init_scale, self.riccati_tol, self.use_chandra, self.contrib,
