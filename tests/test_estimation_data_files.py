@@ -106,3 +106,14 @@ def test_bad_trace_panel_cells_name_the_place(tmp_path, row, message):
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert re.search("DataError: .*" + message, r.stderr), r.stderr
+
+
+def test_missing_datafile_of_a_mod_names_the_model_and_the_places(repo, tmp_path):
+    from dsge_agents.estimation import LogLikelihood
+    from dsge_agents.model import load
+    f = tmp_path / "m.mod"
+    f.write_text((repo / "tests/data/dynare/qa_rbc_ll.mod").read_text().replace(
+        "datafile=qa_rbc_data", "datafile=nothere"))
+    with pytest.raises(DataError, match=r"m\.mod: datafile 'nothere' not found \(looked for "
+                                        r"nothere\.csv / nothere\.m in .*"):
+        LogLikelihood(load(f))

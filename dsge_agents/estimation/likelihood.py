@@ -355,6 +355,13 @@ def _resolve_datafile(model):
         cand = Path(model.source).resolve().parent / path
         if cand.exists() or cand.with_suffix(".csv").exists() or cand.with_suffix(".m").exists():
             path = cand
+    if not (path.exists() or (not path.suffix and (path.with_suffix(".csv").exists()
+                                                    or path.with_suffix(".m").exists()))):
+        where = [str(Path(model.source).resolve().parent)] if model.source and not path.is_absolute() else []
+        where.append(str(Path.cwd()) if not path.is_absolute() else str(path.parent))
+        names = [path.name] if path.suffix else [path.name + ".csv", path.name + ".m"]
+        raise DataError(f"{model.source or model.name}: datafile {p!r} not found (looked for "
+                        f"{' / '.join(names)} in {' and '.join(dict.fromkeys(where))})")
     return path
 
 
