@@ -154,3 +154,14 @@ def test_mode_from_a_start_on_a_bound(work):
         e[k] = h
         g = (llk.log_posterior(m.mode + e) - llk.log_posterior(m.mode - e)) / (2 * h)
         assert abs(g) * m.std[k] < 1e-2
+
+
+def test_estimate_api_checks_method_and_mh_drop_first(work):
+    from dsge_agents.errors import DSGEError
+    from dsge_agents.estimation import estimate
+    from dsge_agents.model import load
+    m = load(work / "qa_rbc_ll.mod")
+    with pytest.raises(DSGEError, match="method must be"):
+        estimate(m, method="mcmcc")                    # raised only after the mode search
+    with pytest.raises(DSGEError, match=r"mh_drop must be in \[0, 1\)"):
+        estimate(m, mh_drop=1.5)                       # accepted: no draws kept
