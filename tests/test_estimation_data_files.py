@@ -117,3 +117,19 @@ def test_missing_datafile_of_a_mod_names_the_model_and_the_places(repo, tmp_path
     with pytest.raises(DataError, match=r"m\.mod: datafile 'nothere' not found \(looked for "
                                         r"nothere\.csv / nothere\.m in .*"):
         LogLikelihood(load(f))
+
+
+def test_an_observable_listed_twice_is_an_error(repo, tmp_path):
+    # `varobs y pi r y;` was accepted and gave "innovation covariance not PD" at every point
+    from dsge_agents.errors import ModelSyntaxError
+    from dsge_agents.estimation import LogLikelihood
+    from dsge_agents.model import load
+    text = (repo / "tests/data/dynare/qa_nk.mod").read_text()
+    f = tmp_path / "m.mod"
+    f.write_text(text.replace("varobs y pi r;", "varobs y pi r y;"))
+    with pytest.raises(ModelSyntaxError, match="observed twice") as ei:
+        load(f)
+    assert ei.value.token == "y" and ei.value.line is not None
+    m = load(repo / "tests/data/dynare/qa_nk.mod")
+    with pytest.raises(DataError, match=r"\['pi'\] are listed twice"):
+        LogLikelihood(m, repo / "tests/data/dynare/qa_nk_data.csv", observables=["y", "pi", "pi"])

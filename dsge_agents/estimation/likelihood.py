@@ -392,6 +392,9 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
     unknown = [o for o in obs if o not in model.variables]
     if unknown:
         raise DataError(f"observables {unknown} are not variables of model {model.name!r}")
+    twice = sorted({o for o in obs if obs.count(o) > 1})
+    if twice:
+        raise DataError(f"observables {twice} are listed twice")
     src = "<data>"
     if data is None:
         path = _resolve_datafile(model)

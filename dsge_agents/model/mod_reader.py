@@ -395,6 +395,8 @@ class _ModReader:
                 for n in _declared_names(rest):
                     if n not in self.variables:
                         self.err(UnknownNameError, "varobs names an undeclared variable", st, n)
+                    if n in self.observables:
+                        self.err(ModelSyntaxError, "variable observed twice (varobs)", st, n)
                     self.observables.append(n)
                 continue
             if low in ("steady", "check", "stoch_simul", "estimation"):
