@@ -133,3 +133,18 @@ def test_an_observable_listed_twice_is_an_error(repo, tmp_path):
     m = load(repo / "tests/data/dynare/qa_nk.mod")
     with pytest.raises(DataError, match=r"\['pi'\] are listed twice"):
         LogLikelihood(m, repo / "tests/data/dynare/qa_nk_data.csv", observables=["y", "pi", "pi"])
+
+
+def test_a_quantity_estimated_twice_is_an_error(repo, tmp_path):
+    # two entries for one parameter (or corr e_g, e_u and corr e_u, e_g) were both estimated: the
+    # likelihood used only one of them, the prior counted both
+    from dsge_agents.errors import PriorError
+    from dsge_agents.estimation import LogLikelihood
+    from dsge_agents.model import load
+    text = (repo / "tests/data/dynare/qa_nk.mod").read_text()
+    for extra, name in (("sig, gamma_pdf, 1.5, 0.4;", "sig"),
+                        ("corr e_u, e_g, beta_pdf, 0, 0.3, -1, 1;", "corr e_u, e_g")):
+        f = tmp_path / "m.mod"
+        f.write_text(text.replace("rho_g, beta_pdf, 0.5, 0.2;", "rho_g, beta_pdf, 0.5, 0.2;\n" + extra))
+        with pytest.raises(PriorError, match=re.escape(f"{name} is estimated twice")):
+            LogLikelihood(load(f), repo / "tests/data/dynare/qa_nk_data.csv")

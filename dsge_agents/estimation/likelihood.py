@@ -257,6 +257,12 @@ class ParameterSpace:
             else:
                 raise PriorError(f"{where}: unknown estimated parameter kind {kind!r}")
         params = groups["stderr"] + groups["me_stderr"] + groups["corr"] + groups["me_corr"] + groups["param"]
+        seen = {}
+        for p in params:
+            key = (p.kind, tuple(sorted(p.index)) if p.kind in ("corr", "me_corr") else p.index)
+            if key in seen:
+                raise PriorError(f"{src}: {p.name} is estimated twice (estimated_params)")
+            seen[key] = p
         for p in params:
             if not (p.lower <= p.init <= p.upper) or not np.isfinite(p.prior.logpdf(p.init)):
                 # Dynare starts from the prior mean when the calibration is outside the support
