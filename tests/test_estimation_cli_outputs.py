@@ -165,3 +165,24 @@ def test_estimate_api_checks_method_and_mh_drop_first(work):
         estimate(m, method="mcmcc")                    # raised only after the mode search
     with pytest.raises(DSGEError, match=r"mh_drop must be in \[0, 1\)"):
         estimate(m, mh_drop=1.5)                       # accepted: no draws kept
+
+
+def test_very_short_chains_give_nan_diagnostics_not_a_crash(work, capsys):
+    # --draws 1 --chains 2: split R-hat raised NumPy's concatenate ValueError, the modified harmonic
+    # mean a LinAlgError (fewer draws than parameters); the JSON files held the invalid token NaN
+    out = work / "run"
+    assert main(["estimate", str(work / "qa_rbc_ll.mod"), "--out", str(out), "--draws", "2",
+                 "--chains", "2", "--jscale", "0.5", "--no-progress", "--no-figures",
+                 "--optimizers", "bfgs", "--restarts", "0"]) == 0
+    ml = json.loads((out / "marginal_likelihood.json").read_text(),
+                    parse_constant=lambda c: pytest.fail(f"invalid JSON token {c}"))
+    assert ml["modified_harmonic_mean"] is None
+    json.loads((out / "mode.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    import pandas as pd
+    assert pd.read_csv(out / "summary.csv")["rhat"].isna().all()
+
+
+def test_split_rhat_of_one_draw_per_chain_is_nan():
+    from dsge_agents.estimation.diagnostics import rank_rhat, split_rhat
+    x = np.array([[1.0], [2.0]])
+    assert np.isnan(split_rhat(x)) and np.isnan(rank_rhat(x))

@@ -62,9 +62,26 @@ def _mode_to_json(mode) -> dict:
 
 def _mode_from_json(d, space):
     from dsge_agents.estimation.mode import ModeResult
-    return ModeResult(d["names"], np.array(d["mode"]), d["log_posterior"], d["log_likelihood"],
-                      d["log_prior"], np.array(d["hessian"]), np.array(d["inv_hessian"]),
-                      np.array(d["std"]), d["log_marginal_laplace"], d["hessian_pd"], [], 0, space)
+    def num(v):
+        return float("nan") if v is None else float(v)
+
+    def arr(v):
+        return np.array(v, dtype=float)      # null (written for NaN) -> nan
+
+    return ModeResult(d["names"], arr(d["mode"]), num(d["log_posterior"]), num(d["log_likelihood"]),
+                      num(d["log_prior"]), arr(d["hessian"]), arr(d["inv_hessian"]),
+                      arr(d["std"]), num(d["log_marginal_laplace"]), d["hessian_pd"], [], 0, space)
+
+
+def _strict(v):
+    """JSON-safe copy: NaN/±inf (which json.dumps writes as the invalid tokens NaN/Infinity) -> null."""
+    if isinstance(v, dict):
+        return {k: _strict(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_strict(x) for x in v]
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        return None
+    return v
 
 
 #: what ``estimate`` writes into its output folder (``--force`` removes these and nothing else)
@@ -182,7 +199,8 @@ def run(args) -> int:
     else:
         mode = posterior_mode(llk, optimizers=tuple(o.strip() for o in args.optimizers.split(",") if o.strip()),
                               restarts=args.restarts)
-        mode_path.write_text(json.dumps(dict(_mode_to_json(mode), fingerprint=fingerprint), indent=1))
+        mode_path.write_text(json.dumps(_strict(dict(_mode_to_json(mode), fingerprint=fingerprint)),
+                                        indent=1, allow_nan=False))
     print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
           f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
     # Dynare: mh_replic=0 = no Metropolis-Hastings (it read as 20000 here: `0 or 20000`)
@@ -201,7 +219,7 @@ def run(args) -> int:
     summ = res.summary()
     summ.to_csv(out / "summary.csv", index=False)
     ml = res.marginal_likelihood()
-    (out / "marginal_likelihood.json").write_text(json.dumps(ml, indent=1))
+    (out / "marginal_likelihood.json").write_text(json.dumps(_strict(ml), indent=1, allow_nan=False))
     if res.chains is not None:
         res.posterior_draws().to_parquet(out / "draws.parquet", index=False)
     if not args.no_figures:
