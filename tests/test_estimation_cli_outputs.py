@@ -73,6 +73,7 @@ def test_resume_needs_a_run_and_the_same_parameters(work, capsys):
     (["--checkpoint-every", "-3"], "--checkpoint-every must be ≥ 0"),   # looped forever
     (["--jscale", "0"], "--jscale must be a positive"),    # LinAlgError after the mode
     (["--resume", "--force"], "give one of them"),
+    (["--optimizers", ","], "names no optimizer"),            # the start was reported as the mode
 ])
 def test_bad_options_fail_before_any_work(work, capsys, opts, message):
     out = work / "run"

@@ -113,6 +113,8 @@ def _check_options(args) -> None:
             raise DSGEError(f"{opt} must be ≥ {lo}, got {val}")
     if args.jscale is not None and not (np.isfinite(args.jscale) and args.jscale > 0):
         raise DSGEError(f"--jscale must be a positive number, got {args.jscale}")
+    if not [o for o in args.optimizers.split(",") if o.strip()]:
+        raise DSGEError("--optimizers names no optimizer (bfgs, nelder-mead, powell)")
     if args.resume and args.force:
         raise DSGEError("--resume continues the run in --out, --force replaces it: give one of them")
 

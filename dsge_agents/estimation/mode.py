@@ -132,6 +132,8 @@ def posterior_mode(llk, x0=None, optimizers=("bfgs", "nelder-mead", "bfgs"), res
         ``restarts`` times while the log posterior improves by more than ``tol``.
     """
     sp = llk.space
+    if not optimizers:
+        raise DSGEError("posterior_mode: no optimizer given (bfgs, nelder-mead, powell)")
     x0 = sp.x0 if x0 is None else np.asarray(x0, dtype=float)
     sp.check(x0, "start value")
     lp0 = llk.log_posterior(x0)
