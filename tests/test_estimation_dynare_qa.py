@@ -288,3 +288,13 @@ def test_estimated_correlations_need_a_positive_definite_covariance(repo, tmp_pa
     assert llk(x) == pytest.approx(-1991.3993788322232, rel=1e-9)
     x[3:6] = (0.99, 0.5, 0.3)
     assert llk(x) == -np.inf and llk.last_status == 11
+
+
+def test_mode_from_an_indeterminate_start_says_why(qa_nk, repo):
+    from dsge_agents.errors import DSGEError
+    from dsge_agents.estimation import posterior_mode
+    llk = LogLikelihood(qa_nk, repo / DYN / "qa_nk_data.csv")
+    x = llk.space.x0.copy()
+    x[llk.space.names.index("phi_pi")] = 0.7          # Dynare: info 4 (qa_nk.json, third point)
+    with pytest.raises(DSGEError, match=r"start value \(.*phi_pi = 0\.7.*\): indeterminacy"):
+        posterior_mode(llk, x0=x)

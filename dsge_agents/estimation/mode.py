@@ -138,8 +138,10 @@ def posterior_mode(llk, x0=None, optimizers=("bfgs", "nelder-mead", "bfgs"), res
     sp.check(x0, "start value")
     lp0 = llk.log_posterior(x0)
     if not np.isfinite(lp0):
+        from dsge_agents.estimation.likelihood import STATUS
+        why = STATUS.get(llk.last_status, "model cannot be solved/filtered there")
         raise DSGEError(f"log posterior is not finite at the start value "
-                        f"({llk.last_status}: model cannot be solved/filtered there)")
+                        f"({', '.join(f'{n} = {v:g}' for n, v in zip(sp.names, x0))}): {why}")
     BIG = 1e10
 
     def negf(z):
