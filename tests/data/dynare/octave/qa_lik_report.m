@@ -4,6 +4,7 @@ function out = qa_lik_report(X, label)
 %   `estimation(..., mode_compute=0, mh_replic=0)`, at each column of X (Dynare's xparam1
 %   order, bayestopt_.name).  dsge_likelihood returns fval = -(log-likelihood) - log prior,
 %   so log-likelihood = -fval - log prior.  Non-finite results are written as null.
+%   log_likelihood_riccati_default: the same with Dynare's default riccati_tol (steady-state gain).
   global M_ options_ oo_ estim_params_ bayestopt_ dataset_ dataset_info
   options_ = select_qz_criterium_value(options_);
   bounds = prior_bounds(bayestopt_, options_.prior_trunc);
@@ -28,6 +29,8 @@ function out = qa_lik_report(X, label)
   out.log_prior = zeros(1, n);
   out.log_posterior_kernel = zeros(1, n);
   out.log_likelihood = zeros(1, n);
+  out.riccati_tol_default = options_.riccati_tol;
+  out.log_likelihood_riccati_default = zeros(1, n);   % Dynare's default filter (steady-state switch)
   for j = 1:n
     x = X(:, j);
     lnprior = priordens(x, bayestopt_.pshape, bayestopt_.p6, bayestopt_.p7, bayestopt_.p3, bayestopt_.p4);
@@ -36,5 +39,7 @@ function out = qa_lik_report(X, label)
     out.log_prior(j) = lnprior;
     out.log_posterior_kernel(j) = -fval;
     out.log_likelihood(j) = -fval - lnprior;
+    fval_d = dsge_likelihood(x, dataset_, dataset_info, options_, M_, estim_params_, bayestopt_, bounds, oo_);
+    out.log_likelihood_riccati_default(j) = -fval_d - lnprior;
   end
 end
