@@ -158,6 +158,9 @@ def test_priors_with_lower_bounds_match_dynare(repo):
             assert p.prior.hyper[0] == pytest.approx(p6, rel=1e-12)
             assert p.prior.hyper[1] == pytest.approx(p7, rel=1e-12)
             assert p.lower == p3 and p.prior.hyper[2] == p3
+        if p.prior.shape == "weibull":      # `rho_r, weibull_pdf, 0.5, 0.2` raised "unknown prior shape"
+            assert p.prior.hyper[0] == pytest.approx(p6, rel=1e-10)   # shape (Dynare: fzero)
+            assert p.prior.hyper[1] == pytest.approx(p7, rel=1e-10)   # scale
     for j, x in enumerate(np.array(r["x"])):
         assert llk.log_prior(x) == pytest.approx(r["log_prior"][j], rel=1e-12)
         assert llk.space.log_prior_slow(x) == pytest.approx(r["log_prior"][j], rel=1e-12)
@@ -166,6 +169,22 @@ def test_priors_with_lower_bounds_match_dynare(repo):
     x = np.array(r["x"][0])
     x[i] = 0.1
     assert llk.log_prior(x) == -np.inf
+
+
+def test_weibull_prior_is_a_density_with_the_given_moments():
+    from scipy import integrate
+
+    from dsge_agents.errors import PriorError
+    from dsge_agents.estimation.priors import make_prior
+    pr = make_prior("weibull_pdf", 0.5, 0.2)
+    m0 = integrate.quad(lambda v: np.exp(pr.logpdf(v)), 0, np.inf, limit=200)[0]
+    m1 = integrate.quad(lambda v: v * np.exp(pr.logpdf(v)), 0, np.inf, limit=200)[0]
+    m2 = integrate.quad(lambda v: v * v * np.exp(pr.logpdf(v)), 0, np.inf, limit=200)[0]
+    assert m0 == pytest.approx(1, rel=1e-8) and m1 == pytest.approx(0.5, rel=1e-8)
+    assert np.sqrt(m2 - m1 ** 2) == pytest.approx(0.2, rel=1e-7)
+    assert pr.logpdf(0.3) == pytest.approx(pr.scipy().logpdf(0.3), rel=1e-12)
+    with pytest.raises(PriorError, match="p3"):
+        make_prior("weibull", 0.5, 0.2, 0.1)
 
 
 def test_shifted_inverse_gamma_draws_and_density_agree():

@@ -21,6 +21,9 @@ Hyper-parameters follow Dynare 5.3 (``set_prior.m``, ``beta_specification.m``,
   (s, ν) from the given m and sd as above — not from m − p3 —, density evaluated at x − p3
   (support x > p3; p4 is not used), m > p3 required;
 * uniform on [a, b] (given, or m ∓ √3·s);
+* Weibull (Dynare ``weibull_specification.m``, ``lpdfgweibull.m``): shape k solving
+  lgamma(1 + 2/k) − 2 lgamma(1 + 1/k) = log(1 + sd²/m²), scale λ = m / Γ(1 + 1/k),
+  log p(x) = log k − k log λ + (k − 1) log x − (x/λ)^k on x > 0 (finite sd; no p3 shift);
 * flat (an ``estimated_params`` entry without a prior shape: maximum likelihood, Dynare's
   ``name, init, lower, upper``): log density 0, support = the declared bounds.
 """
@@ -38,7 +41,8 @@ from dsge_agents.errors import PriorError
 
 __all__ = ["Prior", "make_prior", "PRIOR_SHAPES", "prior_arrays", "log_prior_vec"]
 
-_CODES = {"flat": 0, "beta": 1, "gamma": 2, "normal": 3, "inv_gamma1": 4, "uniform": 5, "inv_gamma2": 6}
+_CODES = {"flat": 0, "beta": 1, "gamma": 2, "normal": 3, "inv_gamma1": 4, "uniform": 5, "inv_gamma2": 6,
+          "weibull": 8}
 
 PRIOR_SHAPES = {
     "beta": "beta", "beta_pdf": "beta", "1": "beta",
@@ -48,6 +52,7 @@ PRIOR_SHAPES = {
     "inv_gamma1_pdf": "inv_gamma1", "4": "inv_gamma1",
     "uniform": "uniform", "uniform_pdf": "uniform", "5": "uniform",
     "inv_gamma2": "inv_gamma2", "inv_gamma2_pdf": "inv_gamma2", "6": "inv_gamma2",
+    "weibull": "weibull", "weibull_pdf": "weibull", "8": "weibull",
 }
 
 LOG2 = math.log(2.0)
@@ -129,6 +134,12 @@ class Prior:
         if sh == "uniform":
             lo, hi = h
             return -math.log(hi - lo)
+        if sh == "weibull":
+            k, lam, lo = h
+            z = x - lo
+            if z <= 0:
+                return -np.inf
+            return math.log(k) - k * math.log(lam) + (k - 1) * math.log(z) - (z / lam) ** k
         raise PriorError(f"unknown prior shape {sh!r}")
 
     def scipy(self):
@@ -149,6 +160,8 @@ class Prior:
             return stats.invgamma(h[1] / 2, scale=h[0] / 2)   # distribution of (x − p3)²
         if self.shape == "uniform":
             return stats.uniform(h[0], h[1] - h[0])
+        if self.shape == "weibull":
+            return stats.weibull_min(h[0], loc=h[2], scale=h[1])
         raise PriorError(self.shape)
 
     def rvs(self, size, rng) -> np.ndarray:
@@ -179,7 +192,7 @@ def make_prior(shape, mean, std, p3=np.nan, p4=np.nan, name: str = "") -> Prior:
     key = PRIOR_SHAPES.get(str(shape).lower())
     if key is None:
         raise PriorError(f"{name}: unknown prior shape {shape!r} "
-                         f"(beta, gamma, normal, inv_gamma1, inv_gamma2, uniform)")
+                         f"(beta, gamma, normal, inv_gamma1, inv_gamma2, uniform, weibull)")
     m, s = float(mean), float(std)
     p3 = float(p3) if p3 is not None else np.nan
     p4 = float(p4) if p4 is not None else np.nan
@@ -223,6 +236,26 @@ def make_prior(shape, mean, std, p3=np.nan, p4=np.nan, name: str = "") -> Prior:
         else:
             nu, sv = 4.0, 2.0 * m
         return Prior("inv_gamma2", m, s, lo, np.inf, (sv, nu, lo), name)
+    if key == "weibull":
+        if not (np.isnan(p3) or p3 == 0):
+            # Dynare 5.3 takes the hyper-parameters from m − p3 but evaluates the density at x
+            # (lpdfgweibull without its shift argument): no consistent density to match
+            raise PriorError(f"{name}: a Weibull prior with a lower bound p3 ≠ 0 is not supported")
+        if not np.isfinite(s):
+            raise PriorError(f"{name}: a Weibull prior needs a finite std")
+        if not m > 0:
+            raise PriorError(f"{name}: Weibull prior mean must be positive, got {m}")
+        target = math.log1p(s * s / (m * m))
+
+        def f(k):
+            return special.gammaln(1 + 2 / k) - 2 * special.gammaln(1 + 1 / k) - target
+
+        lo_k, hi_k = 1e-2, 1e3
+        if not f(lo_k) > 0 > f(hi_k):
+            raise PriorError(f"{name}: no Weibull prior with mean {m} and std {s}")
+        k = optimize.brentq(f, lo_k, hi_k, xtol=1e-14, rtol=1e-14, maxiter=500)
+        lam = m / math.exp(special.gammaln(1 + 1 / k))
+        return Prior("weibull", m, s, 0.0, np.inf, (k, lam, 0.0), name)
     # uniform
     if np.isfinite(p3) and np.isfinite(p4):
         a, b = p3, p4
@@ -259,6 +292,9 @@ def prior_arrays(priors, lower, upper):
         elif pr.shape == "inv_gamma2":
             hyp[i, :3] = h
             const[i] = -special.gammaln(h[1] / 2) - (h[1] / 2) * math.log(2 / h[0])
+        elif pr.shape == "weibull":
+            hyp[i, :3] = h
+            const[i] = math.log(h[0]) - h[0] * math.log(h[1])
         else:
             hyp[i, :2] = h
             const[i] = -math.log(h[1] - h[0])
@@ -302,6 +338,11 @@ def log_prior_vec(x, codes, hyp, const, lower, upper):
             if z <= 0:
                 return -np.inf
             s += const[i] - (hyp[i, 1] / 2 + 1) * math.log(z) - 0.5 * hyp[i, 0] / z
+        elif c == 8:
+            z = xi - hyp[i, 2]
+            if z <= 0:
+                return -np.inf
+            s += const[i] + (hyp[i, 0] - 1) * math.log(z) - (z / hyp[i, 1]) ** hyp[i, 0]
         else:
             if xi < hyp[i, 0] or xi > hyp[i, 1]:
                 return -np.inf

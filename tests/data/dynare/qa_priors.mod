@@ -1,6 +1,6 @@
 // QA model for the priors (tests/test_estimation_dynare_qa.py): qa_nk.mod with other priors —
 // inverse gammas (type 1 and 2) with a lower bound p3, normal with p3/p4, gamma with p3, beta with
-// declared bounds, uniform by bounds. Dynare run: run_dynare.sh qa_priors (+ tails/qa_priors.tail).
+// declared bounds, uniform by bounds, weibull. Dynare run: run_dynare.sh qa_priors (+ tails/qa_priors.tail).
 var y pi r g u;
 varexo e_g e_u e_r;
 parameters bet sig kap phi_pi phi_y rho_g rho_u rho_r;
@@ -29,5 +29,5 @@ phi_pi, gamma_pdf, 1.5, 0.25, 1, ;
 phi_y, beta_pdf, 0.3, 0.1;
 rho_g, 0.8, 0.05, 0.99, beta_pdf, 0.5, 0.2;
 rho_u, uniform_pdf, , , 0.1, 0.95;
-rho_r, normal_pdf, 0.5, 0.2;
+rho_r, weibull_pdf, 0.5, 0.2;
 end;
