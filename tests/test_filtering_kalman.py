@@ -176,3 +176,21 @@ def test_chandrasekhar_large_system_and_convergence():
     b = kalman_loglik(y, T, R, Q, Z, d, H, method="standard")
     assert a.loglik == pytest.approx(b.loglik, rel=1e-11)
     np.testing.assert_allclose(a.contributions, b.contributions, rtol=1e-9, atol=1e-9)
+
+
+def test_bad_system_matrices_are_filter_errors():
+    # a d of the wrong length raised NumPy's broadcast ValueError; a non-symmetric or indefinite Q,
+    # a NaN in T and presample >= n were accepted silently (a number, -inf or 0.0)
+    from dsge_agents.filtering import kalman_loglik
+    from dsge_agents.filtering.kalman import FilterError
+    T = np.diag([0.5, 0.3])
+    base = dict(y=np.random.default_rng(0).standard_normal((50, 1)) * 0.1, T=T, R=np.eye(2),
+                Q=0.01 * np.eye(2), Z=np.ones((1, 2)), d=np.zeros(1), H=np.zeros((1, 1)))
+    for change, msg in ((dict(d=np.zeros(3)), "d must be"),
+                        (dict(Q=np.array([[0.01, 0.02], [0.0, 0.01]])), "not symmetric"),
+                        (dict(Q=-np.eye(2)), "not positive semi-definite"),
+                        (dict(T=np.diag([np.nan, 0.3])), "T has a non-finite entry"),
+                        (dict(presample=50), "presample=50")):
+        with pytest.raises(FilterError, match=msg):
+            kalman_loglik(**{**base, **change})
+    assert np.isfinite(kalman_loglik(**{**base, "d": 0.0, "presample": 49}).loglik)

@@ -7,12 +7,13 @@ Metropolis–Hastings chains in parallel processes with checkpoints. Writes into
 hpd_low, hpd_high, rhat, ess), ``draws.parquet`` (kept draws), ``marginal_likelihood.json``,
 ``mode.json`` and figures (``priors.png``, ``traces.png``, ``irf.png``,
 ``shock_decomposition.png``). An existing non-empty DIR is never overwritten unless
-``--resume`` (continue an interrupted run from DIR/checkpoints) or ``--force``.
+``--resume`` (continue an interrupted run from DIR/checkpoints) or ``--force`` (removes the
+files an earlier run wrote; refused when DIR holds any other file).
 """
 from __future__ import annotations
 
 import json
-import shutil
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,41 +62,152 @@ def _mode_to_json(mode) -> dict:
 
 def _mode_from_json(d, space):
     from dsge_agents.estimation.mode import ModeResult
-    return ModeResult(d["names"], np.array(d["mode"]), d["log_posterior"], d["log_likelihood"],
-                      d["log_prior"], np.array(d["hessian"]), np.array(d["inv_hessian"]),
-                      np.array(d["std"]), d["log_marginal_laplace"], d["hessian_pd"], [], 0, space)
+    def num(v):
+        return float("nan") if v is None else float(v)
+
+    def arr(v):
+        return np.array(v, dtype=float)      # null (written for NaN) -> nan
+
+    return ModeResult(d["names"], arr(d["mode"]), num(d["log_posterior"]), num(d["log_likelihood"]),
+                      num(d["log_prior"]), arr(d["hessian"]), arr(d["inv_hessian"]),
+                      arr(d["std"]), num(d["log_marginal_laplace"]), d["hessian_pd"], [], 0, space)
 
 
-def run(args) -> int:
-    from dsge_agents.cli.loglik import _load, make_likelihood
-    from dsge_agents.estimation import estimate, posterior_mode
-    model = _load(args.model)
-    if not model.estimated_params:
-        raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
-    out = Path(args.out or f"estimate_{model.name}")
-    if out.exists() and any(out.iterdir()):
+def _strict(v):
+    """JSON-safe copy: NaN/±inf (which json.dumps writes as the invalid tokens NaN/Infinity) -> null."""
+    if isinstance(v, dict):
+        return {k: _strict(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_strict(x) for x in v]
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        return None
+    return v
+
+
+#: what ``estimate`` writes into its output folder (``--force`` removes these and nothing else)
+OUTPUT_FILES = ("summary.csv", "draws.parquet", "marginal_likelihood.json", "mode.json", "priors.png",
+                "traces.png", "irf.png", "shock_decomposition.png")
+CHECKPOINT_DIR = "checkpoints"
+_CHECKPOINT_FILE = re.compile(r"^(run\.json|chain_\d+(\.tmp)?\.npz)$")
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """Entries of ``out`` that ``estimate`` did not write (user files: never removed)."""
+    foreign = []
+    for e in sorted(out.iterdir()):
+        if e.name in OUTPUT_FILES and e.is_file():
+            continue
+        if e.name == CHECKPOINT_DIR and e.is_dir() and all(
+                c.is_file() and _CHECKPOINT_FILE.match(c.name) for c in e.iterdir()):
+            continue
+        foreign.append(e.name + ("/" if e.is_dir() else ""))
+    return foreign
+
+
+def _check_options(args) -> None:
+    """Option values, before any work (a negative --checkpoint-every looped forever, --chains 0
+    and --jscale 0 failed inside NumPy after the mode, --draws -5 silently meant --mode-only)."""
+    for opt, val, lo in (("--draws", args.draws, 0), ("--chains", args.chains, 1),
+                         ("--checkpoint-every", args.checkpoint_every, 0), ("--restarts", args.restarts, 0)):
+        if val is not None and val < lo:
+            raise DSGEError(f"{opt} must be ≥ {lo}, got {val}")
+    if args.jscale is not None and not (np.isfinite(args.jscale) and args.jscale > 0):
+        raise DSGEError(f"--jscale must be a positive number, got {args.jscale}")
+    if not [o for o in args.optimizers.split(",") if o.strip()]:
+        raise DSGEError("--optimizers names no optimizer (bfgs, nelder-mead, powell)")
+    if args.resume and args.force:
+        raise DSGEError("--resume continues the run in --out, --force replaces it: give one of them")
+
+
+def _prepare_out(out: Path, args) -> None:
+    """Refuse to touch user files: a non-empty folder needs --resume (and must hold a run) or
+    --force (and may hold only files this command writes, which are then removed)."""
+    if out.exists() and not out.is_dir():
+        raise DSGEError(f"--out {out} is a file; name a folder")
+    has_run = (out / "mode.json").is_file() or (out / CHECKPOINT_DIR / "run.json").is_file()
+    if out.is_dir() and any(out.iterdir()):
+        foreign = _foreign_entries(out)
         if args.resume:
-            pass
+            if not has_run:
+                raise DSGEError(f"--resume: {out} holds no run to resume (no mode.json or "
+                                f"{CHECKPOINT_DIR}/run.json)")
         elif args.force:
-            shutil.rmtree(out)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+                raise DSGEError(f"--force: {out} holds files that estimate did not write ({shown}); "
+                                "they are never removed — name an empty or new folder")
         else:
             raise DSGEError(f"output folder {out} exists and is not empty; use --resume to continue "
                             "an interrupted run or --force to overwrite it")
     elif args.resume:
         raise DSGEError(f"--resume: {out} holds no run to resume")
-    out.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_outputs(out: Path) -> None:
+    """--force: remove what a previous run wrote (checked by :func:`_prepare_out`)."""
+    for name in OUTPUT_FILES:
+        f = out / name
+        if f.is_file():
+            f.unlink()
+    ck = out / CHECKPOINT_DIR
+    if ck.is_dir():
+        for c in ck.iterdir():
+            if _CHECKPOINT_FILE.match(c.name):
+                c.unlink()
+        ck.rmdir()
+
+
+def _fingerprint(args, llk) -> str:
+    """SHA-256 of what the posterior depends on: the model file, the estimation sample as filtered,
+    the observables, sample options and the estimated parameters with their priors and bounds."""
+    import hashlib
+    h = hashlib.sha256()
+    if args.model and Path(args.model).is_file():
+        h.update(Path(args.model).read_bytes())
+    h.update(np.ascontiguousarray(llk.y).tobytes())
+    info = dict(observables=list(llk.observables), presample=llk.presample, lik_init=llk.lik_init,
+                prefilter=int(llk.prefilter), loglinear=bool(llk.loglinear),
+                params=[(p.name, p.prior.describe(), float(p.lower), float(p.upper))
+                        for p in llk.space.params])
+    h.update(json.dumps(info, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def run(args) -> int:
+    from dsge_agents.cli.loglik import _load, make_likelihood
+    from dsge_agents.estimation import estimate, posterior_mode
+    _check_options(args)
+    model = _load(args.model)
+    if not model.estimated_params:
+        raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
+    out = Path(args.out or f"estimate_{model.name}")
+    _prepare_out(out, args)
     opts = model.estimation_options or {}
     llk = make_likelihood(model, args.data)
+    if args.force and out.is_dir():
+        _remove_outputs(out)
+    out.mkdir(parents=True, exist_ok=True)
     mode_path = out / "mode.json"
+    fingerprint = _fingerprint(args, llk)
     if args.resume and mode_path.exists():
-        mode = _mode_from_json(json.loads(mode_path.read_text()), llk.space)
+        saved = json.loads(mode_path.read_text())
+        if saved.get("names") != list(llk.space.names):
+            raise DSGEError(f"--resume: {mode_path} is the mode of other estimated parameters "
+                            f"({saved.get('names')}; now {list(llk.space.names)})")
+        if saved.get("fingerprint", fingerprint) != fingerprint:
+            raise DSGEError(f"--resume: the run in {out} was made with another model file, data, sample "
+                            "or priors; start a new run (another --out, or --force)")
+        mode = _mode_from_json(saved, llk.space)
     else:
         mode = posterior_mode(llk, optimizers=tuple(o.strip() for o in args.optimizers.split(",") if o.strip()),
                               restarts=args.restarts)
-        mode_path.write_text(json.dumps(_mode_to_json(mode), indent=1))
+        mode_path.write_text(json.dumps(_strict(dict(_mode_to_json(mode), fingerprint=fingerprint)),
+                                        indent=1, allow_nan=False))
     print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
           f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
-    draws = args.draws if args.draws is not None else int(opts.get("mh_replic", 20000) or 20000)
+    # Dynare: mh_replic=0 = no Metropolis-Hastings (it read as 20000 here: `0 or 20000`)
+    mh_replic = opts.get("mh_replic")
+    draws = args.draws if args.draws is not None else (20000 if mh_replic is None else int(mh_replic))
     chains = args.chains if args.chains is not None else int(opts.get("mh_nblocks", 2) or 2)
     method = "mode" if (args.mode_only or draws <= 0) else "mcmc"
     res = estimate(model, llk=llk, mode=mode, method=method, draws=draws, chains=chains,
@@ -109,7 +221,7 @@ def run(args) -> int:
     summ = res.summary()
     summ.to_csv(out / "summary.csv", index=False)
     ml = res.marginal_likelihood()
-    (out / "marginal_likelihood.json").write_text(json.dumps(ml, indent=1))
+    (out / "marginal_likelihood.json").write_text(json.dumps(_strict(ml), indent=1, allow_nan=False))
     if res.chains is not None:
         res.posterior_draws().to_parquet(out / "draws.parquet", index=False)
     if not args.no_figures:

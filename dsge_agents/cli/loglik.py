@@ -26,12 +26,22 @@ PANEL_COLUMNS = {"period", "agent", "metric", "value"}
 
 def _read_panel(path):
     """A tidy trace panel (``dsge-agents ingest`` output) or ``None`` if ``path`` is other data."""
+    import numpy as np
     import pandas as pd
+    from dsge_agents.errors import DataError
     p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file not found: {path}")
     if p.suffix.lower() == ".parquet":
-        df = pd.read_parquet(p)
+        try:
+            df = pd.read_parquet(p)
+        except Exception as exc:        # pyarrow: not a Parquet file, truncated, ...
+            raise DataError(f"{path}: cannot read Parquet: {exc}") from None
     elif p.suffix.lower() == ".csv":
-        head = pd.read_csv(p, nrows=0)
+        try:
+            head = pd.read_csv(p, nrows=0)
+        except Exception:               # empty / malformed: the data-file reader reports it
+            return None
         if not PANEL_COLUMNS <= set(head.columns):
             return None
         df = pd.read_csv(p)
@@ -39,7 +49,13 @@ def _read_panel(path):
         return None
     if not PANEL_COLUMNS <= set(df.columns):
         return None
-    df["period"] = pd.to_datetime(df["period"], utc=True)
+    per = pd.to_datetime(df["period"], utc=True, errors="coerce", format="mixed")
+    bad = per.isna() & df["period"].notna()
+    if bad.any():
+        r = int(np.argmax(bad.to_numpy()))
+        where = f"line {r + 2}" if p.suffix.lower() == ".csv" else f"row {r + 1}"
+        raise DataError(f"{path}, {where}: period {df['period'].iloc[r]!r} is not a date/time")
+    df["period"] = per
     return df
 
 

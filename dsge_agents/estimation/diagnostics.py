@@ -32,7 +32,7 @@ def _split(x):
         x = x[None, :]
     m, n = x.shape
     h = n // 2         # odd length: the middle draw is left out of both halves
-    return np.concatenate([x[:, :h], x[:, -h:]], axis=0)
+    return np.concatenate([x[:, :h], x[:, n - h:]], axis=0)   # (x[:, -0:] was all of x)
 
 
 def _rhat_raw(x):
@@ -63,6 +63,8 @@ def _rank_normalize(x):
 def rank_rhat(x) -> float:
     """Rank-normalized split-R̂: max of bulk and folded (tail) R̂ (Vehtari et al. 2021, §4.2)."""
     xs = _split(x)
+    if xs.shape[1] < 2:                 # fewer than 4 draws per chain: not defined
+        return float("nan")
     bulk = _rhat_raw(_rank_normalize(xs))
     fold = np.abs(xs - np.median(xs))
     tail = _rhat_raw(_rank_normalize(fold))
@@ -151,14 +153,20 @@ def modified_harmonic_mean(draws, log_post, ps=np.arange(0.1, 0.91, 0.1)) -> flo
     """Geweke's (1999) modified-harmonic-mean estimate of log p(Y).
 
     draws : (N, k) posterior draws; log_post : (N,) log posterior kernel
-    (log-likelihood + log prior) of each draw.
+    (log-likelihood + log prior) of each draw. NaN when the draws' covariance is singular
+    (e.g. fewer draws than parameters + 1).
     """
     X = np.asarray(draws, dtype=float)
     lp = np.asarray(log_post, dtype=float)
     N, k = X.shape
+    if N <= k:
+        return float("nan")
     mu = X.mean(axis=0)
     S = np.cov(X, rowvar=False).reshape(k, k)
-    L = np.linalg.cholesky(S)
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        return float("nan")
     Z = np.linalg.solve(L, (X - mu).T).T
     d2 = np.sum(Z * Z, axis=1)
     logdet = 2.0 * np.sum(np.log(np.diag(L)))

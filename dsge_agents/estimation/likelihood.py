@@ -129,10 +129,23 @@ def _cov_update(Q0, x, pos_std, idx_std, pos_corr, idx_corr):
     return out
 
 
+def _is_pd(A) -> bool:
+    """Positive definite on the entries with a positive variance (Dynare checks the same block:
+    a shock or observable without variance is left out)."""
+    k = np.flatnonzero(np.diag(A) > 0)
+    try:
+        np.linalg.cholesky(A[np.ix_(k, k)])
+        return True
+    except np.linalg.LinAlgError:
+        return False
+
+
 STATUS = {0: "ok", 1: "indeterminacy", 2: "no stable solution", 3: "solver did not converge",
           4: "singular system", 5: "non-finite steady state / Jacobian", 6: "steady state not found",
           7: "unit root: stationary initialization impossible", 8: "innovation covariance not PD",
-          9: "non-positive steady state of an observable with loglinear", 10: "outside prior support"}
+          9: "non-positive steady state of an observable with loglinear", 10: "outside prior support",
+          11: "shock covariance not positive definite (estimated correlations)",
+          12: "measurement-error covariance not positive definite (estimated correlations)"}
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -147,6 +160,7 @@ class EstimatedParam:
     lower: float          # estimation bounds (prior support ∩ declared bounds)
     upper: float
     init: float
+    init_given: bool = False   # an explicit initial value in estimated_params (else calibration)
 
 
 def _fmt_name(ep: dict) -> str:
@@ -188,6 +202,10 @@ class ParameterSpace:
         for ep in model.estimated_params:
             kind = ep.get("kind", "param")
             name = ep["name"]
+            n2 = ep.get("name2")
+            if kind == "corr" and isinstance(name, (list, tuple)):
+                # the .mod and YAML readers store `corr a, b` as name = [a, b]
+                name, n2 = name
             line = ep.get("line")
             where = f"{src}" + (f", line {line}" if line else "")
             try:
@@ -201,28 +219,30 @@ class ParameterSpace:
             lo, hi = max(lo, prior.lower), min(hi, prior.upper)
             init = ep.get("init", np.nan)
             init = np.nan if init is None else float(init)
+            given = not np.isnan(init)
             if kind == "param":
                 if name not in pidx:
                     raise PriorError(f"{where}: estimated parameter {name!r} is not a base parameter "
                                      f"of the model ({', '.join(model.param_names)})")
                 if np.isnan(init):
                     init = float(model.parameters[name])
-                groups["param"].append(EstimatedParam(name, "param", (pidx[name],), prior, lo, hi, init))
+                groups["param"].append(EstimatedParam(name, "param", (pidx[name],), prior, lo, hi, init,
+                                                      given))
             elif kind == "stderr":
                 if name in sidx:
                     if np.isnan(init):
                         init = float(calib_std[sidx[name]])
                     groups["stderr"].append(EstimatedParam(f"stderr {name}", "stderr", (sidx[name],),
-                                                           prior, lo, hi, init))
+                                                           prior, lo, hi, init, given))
                 elif name in oidx:
                     if np.isnan(init):
                         init = prior.mean if np.isfinite(prior.mean) else 0.01
                     groups["me_stderr"].append(EstimatedParam(f"stderr {name}", "me_stderr",
-                                                              (oidx[name],), prior, lo, hi, init))
+                                                              (oidx[name],), prior, lo, hi, init,
+                                                              given))
                 else:
                     raise PriorError(f"{where}: stderr of {name!r}: neither a shock nor an observable")
             elif kind == "corr":
-                n2 = ep.get("name2")
                 if name in sidx and n2 in sidx:
                     key, idx = "corr", (sidx[name], sidx[n2])
                 elif name in oidx and n2 in oidx:
@@ -232,10 +252,17 @@ class ParameterSpace:
                 lo, hi = max(lo, -1.0), min(hi, 1.0)
                 if np.isnan(init):
                     init = 0.0
-                groups[key].append(EstimatedParam(f"corr {name}, {n2}", key, idx, prior, lo, hi, init))
+                groups[key].append(EstimatedParam(f"corr {name}, {n2}", key, idx, prior, lo, hi, init,
+                                                  given))
             else:
                 raise PriorError(f"{where}: unknown estimated parameter kind {kind!r}")
         params = groups["stderr"] + groups["me_stderr"] + groups["corr"] + groups["me_corr"] + groups["param"]
+        seen = {}
+        for p in params:
+            key = (p.kind, tuple(sorted(p.index)) if p.kind in ("corr", "me_corr") else p.index)
+            if key in seen:
+                raise PriorError(f"{src}: {p.name} is estimated twice (estimated_params)")
+            seen[key] = p
         for p in params:
             if not (p.lower <= p.init <= p.upper) or not np.isfinite(p.prior.logpdf(p.init)):
                 # Dynare starts from the prior mean when the calibration is outside the support
@@ -334,7 +361,25 @@ def _resolve_datafile(model):
         cand = Path(model.source).resolve().parent / path
         if cand.exists() or cand.with_suffix(".csv").exists() or cand.with_suffix(".m").exists():
             path = cand
+    if not (path.exists() or (not path.suffix and (path.with_suffix(".csv").exists()
+                                                    or path.with_suffix(".m").exists()))):
+        where = [str(Path(model.source).resolve().parent)] if model.source and not path.is_absolute() else []
+        where.append(str(Path.cwd()) if not path.is_absolute() else str(path.parent))
+        names = [path.name] if path.suffix else [path.name + ".csv", path.name + ".m"]
+        raise DataError(f"{model.source or model.name}: datafile {p!r} not found (looked for "
+                        f"{' / '.join(names)} in {' and '.join(dict.fromkeys(where))})")
     return path
+
+
+def _whole(v, what: str) -> int:
+    """A sample option that must be a whole number (first_obs, nobs, presample)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be a whole number, got {v!r}") from None
+    if not f.is_integer():
+        raise DataError(f"{what} must be a whole number, got {v!r}")
+    return int(f)
 
 
 def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, loglinear=None,
@@ -353,6 +398,9 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
     unknown = [o for o in obs if o not in model.variables]
     if unknown:
         raise DataError(f"observables {unknown} are not variables of model {model.name!r}")
+    twice = sorted({o for o in obs if obs.count(o) > 1})
+    if twice:
+        raise DataError(f"observables {twice} are listed twice")
     src = "<data>"
     if data is None:
         path = _resolve_datafile(model)
@@ -380,13 +428,17 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
             raise DataError(f"{src}: data has {arr.shape[1]} columns but the model has {len(obs)} "
                             f"observables {obs}")
         index = pd.RangeIndex(arr.shape[0])
-    fo = int(first_obs if first_obs is not None else opts.get("first_obs", 1))
+    fo = _whole(first_obs if first_obs is not None else opts.get("first_obs", 1), "first_obs")
     if fo < 1:
         raise DataError(f"first_obs must be ≥ 1, got {fo}")
     nrows = arr.shape[0]
+    if fo > nrows:
+        raise DataError(f"{src}: first_obs={fo} but the data have {nrows} rows")
     n = nobs if nobs is not None else opts.get("nobs")
-    n = nrows - fo + 1 if n is None else int(n)
-    if n < 1 or fo - 1 + n > nrows:
+    n = nrows - fo + 1 if n is None else _whole(n, "nobs")
+    if n < 1:
+        raise DataError(f"nobs must be ≥ 1, got {n}")
+    if fo - 1 + n > nrows:
         raise DataError(f"{src}: the data have {nrows} rows but first_obs={fo} and nobs={n} need "
                         f"{fo - 1 + n} rows")
     y = arr[fo - 1:fo - 1 + n].copy()
@@ -494,7 +546,16 @@ class LogLikelihood:
         self.loglinear = info["loglinear"] and not self.logdev
         if self.loglinear and not model.loglinear:
             raise DSGEError("loglinear=True needs a model linearized in logs (declare `loglinear`)")
-        self.presample = int(presample if presample is not None else opts.get("presample", 0))
+        self.presample = _whole(presample if presample is not None else opts.get("presample", 0),
+                                "presample")
+        if not 0 <= self.presample < y.shape[0]:
+            raise DataError(f"presample={self.presample} must be ≥ 0 and leave observations in the "
+                            f"sample of {y.shape[0]} periods (first_obs={info['first_obs']}, "
+                            f"nobs={info['nobs']})")
+        if lik_init is None and (opts.get("diffuse_filter") or opts.get("kalman_algo") in (3, 4)):
+            which = "diffuse_filter" if opts.get("diffuse_filter") else f"kalman_algo={opts['kalman_algo']}"
+            raise DSGEError(f"{model.source or model.name}: estimation({which}) asks for Dynare's exact "
+                            "diffuse filter, which is not implemented (lik_init=1 or 2 only)")
         self.lik_init = int(lik_init if lik_init is not None else opts.get("lik_init", 1))
         if self.lik_init not in (1, 2):
             raise DSGEError(f"lik_init={self.lik_init} not supported (1 = stationary, 2 = 10·I)")
@@ -508,12 +569,33 @@ class LogLikelihood:
         self._cm = cm
         self.theta0 = cm.theta(params)
         self.space = space if space is not None else ParameterSpace.from_model(model, obs)
+        self._prep_indices()
         # state variables: columns with a lag in the model (A_lag ≠ 0) or T ≠ 0 at the calibration
-        ss0, T0, R0, code = self.resolver(self.theta0)
+        # or, when the model cannot be solved there (e.g. indeterminate), at the estimation's start
+        # (Dynare starts from the initial values / prior means and never solves the calibration)
+        th_sel = self.theta0
+        ss0, T0, R0, code = self.resolver(th_sel)
         if code != 0:
-            raise DSGEError(f"model {model.name!r} cannot be solved at the calibration: "
-                            f"{self.resolver.message(code)}")
-        A_lag = cm.jacobian(ss0, self.theta0)[0]
+            # the start values, then the prior means (Dynare's start when no init is given)
+            x0 = self.space.x0
+            pm = np.array([p.prior.mean if (not p.init_given and np.isfinite(p.prior.mean)
+                                            and p.lower <= p.prior.mean <= p.upper)
+                           else p.init for p in self.space.params])
+            for k, xs in enumerate((x0, pm)):
+                th_try = self.theta(xs)
+                ss1, T1, R1, code1 = self.resolver(th_try)
+                if code1 == 0:
+                    break
+            if code1 != 0:
+                raise DSGEError(f"model {model.name!r} cannot be solved at the calibration "
+                                f"({self.resolver.message(code)}) nor at the estimation's initial "
+                                f"values or prior means ({self.resolver.message(code1)})")
+            if k == 1:          # start at the prior means, except where estimated_params gives one
+                for p, v in zip(self.space.params, pm):
+                    if not p.init_given:
+                        p.init = float(v)
+            th_sel, ss0, T0, R0 = th_try, ss1, T1, R1
+        A_lag = cm.jacobian(ss0, th_sel)[0]
         state = np.flatnonzero((np.abs(A_lag).sum(axis=0) > 0) | (np.abs(T0).sum(axis=0) > 0))
         vidx = {v: i for i, v in enumerate(model.variables)}
         oidx = [vidx[o] for o in obs]
@@ -523,6 +605,12 @@ class LogLikelihood:
         self.state_names = [model.variables[i] for i in ridx]
         self.contrib = np.zeros(y.shape[0])
         self.H0 = np.zeros((len(obs), len(obs)))
+        # calibrated measurement errors of the model (.mod: `var y; stderr s;` in the shocks
+        # block); those of variables not observed here are left out
+        for (a, b), c in (getattr(model, "measurement_errors", None) or {}).items():
+            if a in obs and b in obs:
+                i, j = obs.index(a), obs.index(b)
+                self.H0[i, j] = self.H0[j, i] = float(c)
         for o, sd in (measurement_error or {}).items():
             if o not in obs:
                 raise DataError(f"measurement error for {o!r}, which is not an observable {obs}")
@@ -577,10 +665,13 @@ class LogLikelihood:
         if not (self._me or self._mecorr):
             return self.H0
         H = self.H0.copy()
-        std = np.sqrt(np.diag(H))
+        std = np.sqrt(np.clip(np.diag(H), 0.0, None))
+        # H = D C D (Dynare): calibrated correlations, estimated ones replaced below
+        den = np.outer(std, std)
+        C = np.divide(H, den, out=np.zeros_like(H), where=den > 0)
+        np.fill_diagonal(C, 1.0)
         for i, o in self._me:
             std[o] = x[i]
-        C = np.eye(len(std))
         for i, (a, b) in self._mecorr:
             C[a, b] = C[b, a] = x[i]
         return np.ascontiguousarray(C * np.outer(std, std))
@@ -602,6 +693,13 @@ class LogLikelihood:
             return -np.inf
         Q = self.shock_cov(x, th)
         H = self.meas_cov(x)
+        # estimated correlations: the covariance must be positive definite (Dynare: info 43 / 44)
+        if self._corr and not _is_pd(Q):
+            self.last_status = 11
+            return -np.inf
+        if self._mecorr and not _is_pd(H):
+            self.last_status = 12
+            return -np.inf
         ll, sw, st = _ll_core(ss, T, R, Q, H, self.ridx, self.oidx_r, self.loglinear,
                               not self.prefilter, self.y, self.presample, self.lik_init,
                               self.init_scale, self.riccati_tol, self.use_chandra, self.contrib,
@@ -648,8 +746,12 @@ class LogLikelihood:
                 a, b = p.index
                 den = math.sqrt(Q[a, a] * Q[b, b])
                 x[i] = Q[a, b] / den if den > 0 else 0.0
-            else:
-                x[i] = 0.0
+            elif p.kind == "me_stderr":
+                x[i] = math.sqrt(max(self.H0[p.index[0], p.index[0]], 0.0))
+            else:                                   # me_corr
+                a, b = p.index
+                den = math.sqrt(self.H0[a, a] * self.H0[b, b])
+                x[i] = self.H0[a, b] / den if den > 0 else 0.0
         return x
 
     def x_from_params(self, params: dict | None) -> np.ndarray:

@@ -185,6 +185,11 @@ def run_mh(llk, x_mode, Sigma, draws=20000, chains=2, jscale=None, seed=0, tune=
     processes : worker processes (default min(chains, os.cpu_count())); 1 = in-process.
     """
     t0 = time.perf_counter()
+    if int(chains) < 1 or int(draws) < 0 or int(checkpoint_every) < 0:
+        raise DSGEError(f"run_mh: chains ≥ 1, draws ≥ 0 and checkpoint_every ≥ 0 needed; got "
+                        f"chains={chains}, draws={draws}, checkpoint_every={checkpoint_every}")
+    if jscale is not None and not (np.isfinite(jscale) and jscale > 0):
+        raise DSGEError(f"run_mh: jscale must be positive, got {jscale}")
     x_mode = np.asarray(x_mode, dtype=float)
     Sigma = np.asarray(Sigma, dtype=float)
     L = _proposal_chol(Sigma)
@@ -216,10 +221,18 @@ def run_mh(llk, x_mode, Sigma, draws=20000, chains=2, jscale=None, seed=0, tune=
     meta = dict(draws=int(draws), chains=int(chains), seed=int(seed), jscale=float(jscale))
     nproc = min(chains, os.cpu_count() or 1) if processes is None else int(processes)
     bar = None
+    # draws already in the checkpoints of a resumed run (the bar starts there)
+    done = [0] * chains
+    if ckpt is not None and resume:
+        for c in range(chains):
+            f = ckpt / f"chain_{c}.npz"
+            if f.exists():
+                with np.load(f, allow_pickle=False) as z:
+                    done[c] = int(z["i"])
     if progress:
         try:
             from tqdm.auto import tqdm
-            bar = tqdm(total=draws * chains, desc="MH", unit="draw")
+            bar = tqdm(total=draws * chains, initial=sum(done), desc="MH", unit="draw")
         except ImportError:   # pragma: no cover
             bar = None
     results = {}
@@ -237,7 +250,7 @@ def run_mh(llk, x_mode, Sigma, draws=20000, chains=2, jscale=None, seed=0, tune=
             r = _chain_worker(args)
             results[c] = r
             if bar is not None:
-                bar.update(len(r[2]))
+                bar.update(len(r[2]) - done[c])
     else:
         manager = ctx.Manager()
         queue = manager.Queue() if bar is not None else None

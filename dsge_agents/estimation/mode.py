@@ -132,12 +132,16 @@ def posterior_mode(llk, x0=None, optimizers=("bfgs", "nelder-mead", "bfgs"), res
         ``restarts`` times while the log posterior improves by more than ``tol``.
     """
     sp = llk.space
+    if not optimizers:
+        raise DSGEError("posterior_mode: no optimizer given (bfgs, nelder-mead, powell)")
     x0 = sp.x0 if x0 is None else np.asarray(x0, dtype=float)
     sp.check(x0, "start value")
     lp0 = llk.log_posterior(x0)
     if not np.isfinite(lp0):
+        from dsge_agents.estimation.likelihood import STATUS
+        why = STATUS.get(llk.last_status, "model cannot be solved/filtered there")
         raise DSGEError(f"log posterior is not finite at the start value "
-                        f"({llk.last_status}: model cannot be solved/filtered there)")
+                        f"({', '.join(f'{n} = {v:g}' for n, v in zip(sp.names, x0))}): {why}")
     BIG = 1e10
 
     def negf(z):
@@ -146,6 +150,10 @@ def posterior_mode(llk, x0=None, optimizers=("bfgs", "nelder-mead", "bfgs"), res
         return -v if np.isfinite(v) else BIG
 
     z = sp.to_unbounded(x0)
+    # a start on a bound (an initial value equal to a declared or prior bound) maps to z = ±inf,
+    # from where no optimizer moves (NaN gradients, the mode stayed on the bound with a NaN
+    # Hessian): start just inside (|z| = 6.9: 0.1 % of a two-sided range from the bound)
+    z = np.where(np.isfinite(z), z, np.sign(z) * 6.9)
     best = negf(z)
     log = []
     for rnd in range(restarts + 1):

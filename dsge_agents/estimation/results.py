@@ -187,15 +187,17 @@ def estimate(model, data=None, method="mcmc", draws=20000, chains=2, jscale=None
     (positive-definite) proposal.
     """
     opts = model.estimation_options or {}
+    if method not in ("mode", "mcmc"):          # before the (long) mode search
+        raise DSGEError(f"method must be 'mode' or 'mcmc', got {method!r}")
+    drop = float(mh_drop if mh_drop is not None else opts.get("mh_drop", 0.5))
+    if not 0.0 <= drop < 1.0:
+        raise DSGEError(f"mh_drop must be in [0, 1), got {drop}")
     llk = options.pop("llk", None) or LogLikelihood(model, data, **options)
     if mode is None:
         mode = posterior_mode(llk, x0=x0, optimizers=optimizers, restarts=restarts)
-    drop = float(mh_drop if mh_drop is not None else opts.get("mh_drop", 0.5))
     res = EstimationResult(llk, mode, None, drop)
     if method == "mode":
         return res
-    if method != "mcmc":
-        raise DSGEError(f"method must be 'mode' or 'mcmc', got {method!r}")
     tune = (jscale is None) if tune is None else bool(tune)
     j_opt = opts.get("mh_jscale")
     jscale_ = jscale if jscale is not None else (float(j_opt) if j_opt is not None else 0.8)

@@ -107,6 +107,12 @@ def _tidy(panel) -> pd.DataFrame:
     missing = [c for c in ("period", "agent", "metric", "value") if c not in tidy.columns]
     if missing:
         raise DataError(f"panel lacks columns {missing} (need period, agent, metric, value)")
+    val = pd.to_numeric(tidy["value"], errors="coerce")
+    bad = val.isna() & tidy["value"].notna()
+    if bad.any():
+        r = tidy[bad.to_numpy()].iloc[0]
+        raise DataError(f"panel value {r['value']!r} of agent {r['agent']!r}, metric {r['metric']!r}, "
+                        f"period {r['period']} is not a number")
     return tidy
 
 

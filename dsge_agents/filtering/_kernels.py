@@ -339,10 +339,13 @@ def kf_loglik_standard(y, T, RQR, Z, d, H, a1, P1, presample, riccati_tol, contr
         a_{t+1} = T (a_t + K_t v_t),  P_{t+1} = T (P_t − K_t Z P_t) T' + RQR'
         ℓ_t = −½ (p_t log 2π + log|F_t| + v_t' F_t^{-1} v_t)
 
-    If ``riccati_tol > 0`` and the sample has no missing values, once the
-    largest absolute change of the gain K_t between two periods falls below
-    ``riccati_tol`` the covariance recursion stops and the steady-state gain
-    and F are used thereafter (Dynare's ``riccati_tol``). Returns
+    If ``riccati_tol > 0``, once the largest absolute change of the gain K_t
+    between two periods falls below ``riccati_tol`` the covariance recursion
+    stops and the steady-state gain and F are used thereafter (Dynare's
+    ``riccati_tol``). As in Dynare 5.3 (``missing_observations_kalman_filter.m``),
+    the test runs only in the periods after the last one with a missing value
+    (a gain of the complete observation vector cannot serve a period with fewer
+    observations), its first such period being compared with nothing. Returns
     (sum of ℓ_t for t ≥ presample, period at which the switch occurred or −1).
     −inf when some F_t is not positive definite.
     """
@@ -363,6 +366,14 @@ def kf_loglik_standard(y, T, RQR, Z, d, H, a1, P1, presample, riccati_tol, contr
     steady = False
     switched = -1
     logdet_ss = 0.0
+    # first period after the last one with a missing value: the steady-state test starts there
+    start_ss = 0
+    for t in range(n):
+        for i in range(p):
+            if math.isnan(y[t, i]):
+                start_ss = t + 1
+                break
+    have_old = False
     for t in range(n):
         po = 0
         for i in range(p):
@@ -408,7 +419,7 @@ def kf_loglik_standard(y, T, RQR, Z, d, H, a1, P1, presample, riccati_tol, contr
                 _chol_solve_vec(F, po, row)
                 for k in range(po):
                     K[r, k] = row[k]
-            if riccati_tol > 0.0 and po == p:
+            if riccati_tol > 0.0 and t >= start_ss:
                 diff = 0.0
                 for r in range(m):
                     for k in range(p):
@@ -418,10 +429,11 @@ def kf_loglik_standard(y, T, RQR, Z, d, H, a1, P1, presample, riccati_tol, contr
                 for r in range(m):
                     for k in range(p):
                         Kold[r, k] = K[r, k]
-                if t > 0 and diff < riccati_tol:
+                if have_old and diff < riccati_tol:
                     steady = True
                     switched = t
                     logdet_ss = logdet
+                have_old = True
         else:
             logdet = logdet_ss
         _chol_solve_vec(F, po, w)

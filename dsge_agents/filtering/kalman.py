@@ -107,12 +107,28 @@ def _prepare(y, T, R, Q, Z, d, H):
         raise FilterError(f"inconsistent shapes T{T.shape}, R{R.shape}, Q{Q.shape}")
     if Z.shape != (p, m):
         raise FilterError(f"Z must be {p}x{m} for {p} observables and {m} states, got {Z.shape}")
-    d = np.zeros(p) if d is None else _f64(np.broadcast_to(d, (p,)), "d", 1)
+    if d is None:
+        d = np.zeros(p)
+    else:
+        d = np.asarray(d, dtype=np.float64)
+        if d.size not in (1, p) or d.ndim > 1:
+            raise FilterError(f"d must be a scalar or have {p} entries (one per observable), got shape "
+                              f"{d.shape}")
+        d = _f64(np.broadcast_to(d, (p,)), "d", 1)
     H = np.zeros((p, p)) if H is None else _f64(np.atleast_2d(H), "H", 2)
     if H.shape == (1, 1) and p > 1:
         H = H[0, 0] * np.eye(p)
     if H.shape != (p, p):
         raise FilterError(f"H must be {p}x{p}, got {H.shape}")
+    for name, a in (("T", T), ("R", R), ("Q", Q), ("Z", Z), ("d", d), ("H", H)):
+        if not np.isfinite(a).all():
+            r = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+            raise FilterError(f"{name} has a non-finite entry {a[r]} at {r}")
+    for name, a in (("Q", Q), ("H", H)):
+        if not np.allclose(a, a.T, rtol=1e-10, atol=1e-14 * max(1.0, float(np.abs(a).max(initial=0)))):
+            raise FilterError(f"covariance matrix {name} is not symmetric")
+        if a.size and np.linalg.eigvalsh(a).min() < -1e-10 * max(1.0, float(np.abs(a).max())):
+            raise FilterError(f"covariance matrix {name} is not positive semi-definite")
     if np.isinf(y).any():
         r, c = np.argwhere(np.isinf(y))[0]
         raise FilterError(f"infinite observation at row {r}, column {c} (use NaN for missing values)")
@@ -154,6 +170,8 @@ def kalman_loglik(y, T, R, Q, Z, d=None, H=None, a1=None, P1=None, init="station
     y, T, R, Q, Z, d, H, RQR = _prepare(y, T, R, Q, Z, d, H)
     a1, P1 = initial_conditions(T, R, Q, init, a1, P1, scale, kappa)
     n, p = y.shape
+    if not 0 <= int(presample) < max(n, 1):
+        raise FilterError(f"presample={presample} must be ≥ 0 and leave periods of the {n} in y")
     contrib = np.zeros(n)
     has_nan = bool(np.isnan(y).any())
     stationary = (P1 is not None and init == "stationary")

@@ -3,7 +3,9 @@
 * ``.csv``: a header row of variable names; an optional first column of dates
   (``1947Q3``, ``1947q3``, ``1990M01``, ``1990m1``, ``1990Y``/``1990``, ISO
   dates), which becomes the index (a quarterly/monthly/annual ``PeriodIndex``
-  when it parses). Empty cells are missing values (NaN).
+  when it parses). Empty cells are missing values (NaN); every line must have as many
+  fields as the header (a short or long line is an error, not a missing value) and the
+  header names must be unique.
 * ``.m``: Matlab vector assignments ``name = [v1 v2 ...];`` (optionally
   transposed with ``'``, separators blanks, commas, ``;`` or new lines, ``...``
   continuations, ``%`` comments); scalar assignments are ignored. Nothing is
@@ -46,13 +48,46 @@ def _parse_dates(values) -> pd.Index | None:
         return None
 
 
+def _check_csv_shape(path: Path) -> None:
+    """Every non-blank line has as many fields as the header, and the header names are unique
+    (pandas would fill a short line with NaN — a silent missing observation — and rename a
+    repeated name ``y.1``)."""
+    import csv
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = None
+            for row in reader:
+                if not row or all(not c.strip() for c in row) and len(row) <= 1:
+                    continue
+                if header is None:
+                    header = [c.strip() for c in row]
+                    seen = set()
+                    for c in header:
+                        if c and c in seen:
+                            raise DataError(f"{path}, line {reader.line_num}: column {c!r} appears "
+                                            "twice in the header")
+                        seen.add(c)
+                    continue
+                if len(row) != len(header):
+                    raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields, the header has "
+                                    f"{len(header)} ({', '.join(header)})")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read CSV: {exc}") from None
+    if header is None:
+        raise DataError(f"{path}: empty file (a header row of variable names and data rows expected)")
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
+    _check_csv_shape(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as exc:  # pandas parser errors
         raise DataError(f"{path}: cannot read CSV: {exc}") from None
     if raw.shape[1] == 0:
         raise DataError(f"{path}: no columns")
+    if raw.shape[0] == 0:
+        raise DataError(f"{path}: no data rows (only the header {', '.join(map(str, raw.columns))})")
     cols = list(raw.columns)
     first = cols[0]
     index = None

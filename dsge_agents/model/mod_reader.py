@@ -6,8 +6,10 @@ parameters assigned earlier), ``model;`` / ``model(linear);`` with ``#`` local
 definitions and equation tags, leads and lags of any order (auxiliary variables,
 :func:`dsge_agents.model.spec._aux_transform`), ``steady_state_model;``,
 ``initval;``, ``predetermined_variables``, ``change_type(...)``, ``shocks;``
-(``var e; stderr s;``, ``var e = v;``, ``var e, u = c;``, ``corr e, u = r;``), ``varobs``, ``estimated_params;``
-(+ ``_init`` / ``_bounds``), and the commands ``steady``, ``check``,
+(``var e; stderr s;``, ``var e = v;``, ``var e, u = c;``, ``corr e, u = r;``; with observed
+variables instead of shocks: calibrated measurement errors, ``Model.measurement_errors``),
+``varobs``, ``estimated_params;`` (+ ``_init`` / ``_bounds``; ``stderr y`` / ``corr y, z`` of
+observed variables: estimated measurement errors), and the commands ``steady``, ``check``,
 ``stoch_simul(...)`` (order 1), ``estimation(...)`` whose options are recorded. The macro
 language (``@#define``, ``@#if``, ``@#for``, ``@#include``, ``@{...}``) is expanded first by
 :mod:`dsge_agents.model.macro`.
@@ -291,6 +293,12 @@ class _ModReader:
         self.shock_var: dict[str, Any] = {}
         self.shock_cov: dict[tuple[str, str], Any] = {}
         self.shock_corr: dict[tuple[str, str], Any] = {}
+        # measurement errors: `var <observed endogenous>; stderr s;` etc. in the shocks block
+        self.me_std: dict[str, Any] = {}
+        self.me_var: dict[str, Any] = {}
+        self.me_cov: dict[tuple[str, str], Any] = {}
+        self.me_corr: dict[tuple[str, str], Any] = {}
+        self.me_stmt: dict[str, Any] = {}
         self.observables: list[str] = []
         self.estimated: list[dict] = []
         self.est_opts: dict = {}
@@ -436,6 +444,8 @@ class _ModReader:
                 for n in _declared_names(rest):
                     if n not in self.variables:
                         self.err(UnknownNameError, "varobs names an undeclared variable", st, n)
+                    if n in self.observables:
+                        self.err(ModelSyntaxError, "variable observed twice (varobs)", st, n)
                     self.observables.append(n)
                 continue
             if low in ("steady", "check", "stoch_simul", "estimation"):
@@ -474,7 +484,8 @@ class _ModReader:
                     self.derived_order.remove(d)
             # likewise a shocks block already read used the value of that time (Dynare sets M_.Sigma_e there)
             env = {tsym(p): v for p, v in self.values.items()}
-            for table in (self.shock_std, self.shock_var, self.shock_cov, self.shock_corr):
+            for table in (self.shock_std, self.shock_var, self.shock_cov, self.shock_corr,
+                          self.me_std, self.me_var, self.me_cov, self.me_corr):
                 for key, e in table.items():
                     if me in getattr(e, "free_symbols", ()):
                         table[key] = sp.Float(float(e.xreplace(env)))
@@ -620,6 +631,7 @@ class _ModReader:
         if opts.get("overwrite"):
             # Dynare 5.3: shocks(overwrite) replaces everything earlier shocks blocks set (checked)
             self.shock_std, self.shock_var, self.shock_cov, self.shock_corr = {}, {}, {}, {}
+            self.me_std, self.me_var, self.me_cov, self.me_corr = {}, {}, {}, {}
         current = None
         given: set = set()   # shocks and pairs already given a value in this block (Dynare: an error)
 
@@ -642,8 +654,27 @@ class _ModReader:
                     eq = text.index("=", k)
                     who = [w.strip() for w in text[k:eq].split(",")]
                     e = self.expr(text[eq + 1:], s, eq + 1, pn)
+                    if who and all(w in self.variables for w in who):
+                        # measurement error of observed variables (Dynare: `var y = v;`,
+                        # `var y, z = cov;`, `corr y, z = c;`)
+                        for w in who:
+                            self.me_stmt.setdefault(w, s)
+                        if kw == "var" and len(who) == 1:
+                            once(who[0], s, "variance or stderr")
+                            self.me_var[who[0]] = e
+                            self.me_std.pop(who[0], None)
+                        elif len(who) == 2:
+                            (self.me_cov if kw == "var" else self.me_corr)[(who[0], who[1])] = e
+                        else:
+                            self.err(ModelSyntaxError, "expected 'var y = variance', 'var y, z = covariance' "
+                                     "or 'corr y, z = correlation'", s)
+                        current = None
+                        continue
                     for w in who:
                         if w not in self.shocks:
+                            if w in self.variables:
+                                self.err(ModelSyntaxError, "a shocks-block entry cannot mix a shock and a "
+                                         "measurement error (endogenous variable)", s, w)
                             self.err(UnknownNameError, "unknown shock in shocks block", s, w)
                     if kw == "var" and len(who) == 1:
                         once(who[0], s, "variance or stderr")
@@ -659,7 +690,7 @@ class _ModReader:
                     current = None
                 else:
                     w = text[k:].strip()
-                    if w not in self.shocks:
+                    if w not in self.shocks and w not in self.variables:
                         self.err(UnknownNameError, "unknown shock in shocks block", s, w)
                     current = w
                 continue
@@ -669,8 +700,13 @@ class _ModReader:
                 k = text.index(m.group(0)) + len(m.group(0))
                 e = self.expr(text[k:], s, k, pn)
                 once(current, s, "variance or stderr")
-                self.shock_std[current] = e
-                self.shock_var.pop(current, None)
+                if current in self.shocks:
+                    self.shock_std[current] = e
+                    self.shock_var.pop(current, None)
+                else:                       # measurement error of an observed variable
+                    self.me_std[current] = e
+                    self.me_var.pop(current, None)
+                    self.me_stmt.setdefault(current, s)
                 continue
             if kw in ("periods", "values"):
                 self.err(UnsupportedStatementError, "deterministic shocks (periods/values) are not supported", s, kw)
@@ -702,17 +738,18 @@ class _ModReader:
         toks = head.split()
         if toks and toks[0].lower() == "stderr":
             name = " ".join(toks[1:])
-            if name not in self.shocks:
-                if name in self.variables:
-                    self.err(UnsupportedStatementError, "measurement errors (stderr of an endogenous variable) "
-                             "are not supported", s, name)
-                self.err(UnknownNameError, "stderr of an undeclared shock", s, name)
+            if name not in self.shocks and name not in self.variables:
+                self.err(UnknownNameError, "stderr of an undeclared shock or variable", s, name)
+            # `stderr <observed variable>`: estimated measurement error (checked against varobs
+            # when the likelihood is set up)
             return "stderr", name, parts
         if toks and toks[0].lower() == "corr":
             a, b = " ".join(toks[1:]), parts[0].strip()
-            for w in (a, b):
-                if w not in self.shocks:
-                    self.err(UnknownNameError, "corr of an undeclared shock", s, w)
+            if not (a in self.variables and b in self.variables):
+                for w in (a, b):
+                    if w not in self.shocks:
+                        self.err(UnknownNameError, "corr of two shocks or of two observed variables "
+                                 "(measurement errors) expected", s, w)
             return "corr", [a, b], parts[1:]
         if head not in self.params:
             self.err(UnknownNameError, "estimated parameter is not declared", s, head)
@@ -809,6 +846,7 @@ class _ModReader:
         for (a, b), r in self.shock_corr.items():
             i, j = self.shocks.index(a), self.shocks.index(b)
             cov[i, j] = cov[j, i] = r * std[a] * std[b]
+        me = self._measurement_errors()
         if self.est_opts.get("loglinear"):
             self.loglinear = True
         if self.predetermined:
@@ -833,7 +871,31 @@ class _ModReader:
                            ss_block=self.ss_block, ss_exprs=self.ss_exprs, initval=self.initval,
                            loglinear=self.loglinear, linear=self.linear, observables=self.observables,
                            estimated_params=self.estimated, estimation_options=self.est_opts,
-                           commands=self.commands, shock_stderr_params=stderr_params, file=self.file)
+                           commands=self.commands, shock_stderr_params=stderr_params, file=self.file,
+                           measurement_errors=me)
+
+    def _measurement_errors(self) -> dict:
+        """Calibrated measurement-error covariance of the shocks block as {(a, b): value}
+        (a == b: variance; numbers at the calibration). Every variable must be observed."""
+        for v, s in self.me_stmt.items():
+            if v not in self.observables:
+                ln, col, _ = s.first_pos()
+                raise ModelStructureError(f"{self.file}, line {ln}: measurement error of {v!r}, which "
+                                          f"is not observed (varobs: {' '.join(self.observables) or 'none'})")
+        out = {}
+        std = {}
+        for v in self.observables:
+            if v in self.me_std:
+                sd = self.pvalue(self.me_std[v], self.me_stmt[v])
+                out[(v, v)], std[v] = sd * sd, sd
+            elif v in self.me_var:
+                out[(v, v)] = self.pvalue(self.me_var[v], self.me_stmt[v])
+                std[v] = math.sqrt(max(out[(v, v)], 0.0))
+        for (a, b), c in self.me_cov.items():
+            out[(a, b)] = self.pvalue(c, self.me_stmt[a])
+        for (a, b), r in self.me_corr.items():
+            out[(a, b)] = self.pvalue(r, self.me_stmt[a]) * std.get(a, 0.0) * std.get(b, 0.0)
+        return out
 
 
 def _resolve_datafile(name: str, modfile: str) -> str | None:

@@ -144,6 +144,9 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
         for (i, j), c in sorted(C.items()):
             if i < j:
                 L.append(f"var {m.shocks[i]}, {m.shocks[j]} = {dynare_expr(c)};")
+        # calibrated measurement errors of observed variables (Dynare: `var y = variance;`)
+        for (a, b), c in (getattr(m, "measurement_errors", None) or {}).items():
+            L.append(f"var {a} = {_num(c)};" if a == b else f"var {a}, {b} = {_num(c)};")
         L.append("end;")
         L.append("")
     if m.observables and not m.measurement:

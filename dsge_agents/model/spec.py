@@ -139,6 +139,8 @@ class Model:
     commands: list = field(default_factory=list)
     policy_rule: dict | None = None
     shock_stderr_params: dict = field(default_factory=dict)
+    # calibrated measurement errors of observables (.mod shocks block): {(a, b): covariance}
+    measurement_errors: dict = field(default_factory=dict)
     initval: dict = field(default_factory=dict)
     # symbolic internals: expression trees (dsge_agents.model.tree), no SymPy
     param_exprs: dict = field(default_factory=dict)          # derived param -> tree of params
@@ -421,7 +423,7 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
                 equations: list[Equation], shock_cov_exprs=None, ss_block=None, ss_exprs=None,
                 initval=None, loglinear=False, linear=False, observables=None, measurement=None,
                 estimated_params=None, estimation_options=None, commands=None, policy_rule=None,
-                shock_stderr_params=None, file: str | None = None) -> Model:
+                shock_stderr_params=None, file: str | None = None, measurement_errors=None) -> Model:
     """Assemble and check a :class:`Model` (structure checks, aux variables, parameter split)."""
     # -- duplicate names
     seen: dict[str, str] = {}
@@ -475,7 +477,7 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
               measurement=dict(measurement or {}), estimated_params=list(estimated_params or []),
               estimation_options=dict(estimation_options or {}), commands=list(commands or []),
               policy_rule=policy_rule, shock_stderr_params=dict(shock_stderr_params or {}),
-              initval=initval, param_exprs=param_exprs, derived_order=derived, ss_exprs=ss_exprs,
+              measurement_errors=dict(measurement_errors or {}), initval=initval, param_exprs=param_exprs, derived_order=derived, ss_exprs=ss_exprs,
               ss_block=[(t, as_tree(e)) for t, e in (ss_block or [])], shock_cov_entries=cov_entries,
               original_equations=list(equations), declared_variables=list(variables),
               aux_info=dict(aux_src), lead_lag_incidence=incidence_of(new_eqs, all_vars))

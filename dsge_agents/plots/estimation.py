@@ -38,8 +38,9 @@ def plot_priors_posteriors(res):
         grid = np.linspace(max(lo - span, p.lower + 1e-12 * max(1, abs(p.lower)) if np.isfinite(p.lower)
                                else lo - span), min(hi + span, p.upper - 1e-12 if np.isfinite(p.upper)
                                                     else hi + span), 300)
-        pri = np.exp([p.prior.logpdf(g) for g in grid])
-        ax.plot(grid, pri, color="0.5", lw=1.2, label="prior")
+        if p.prior.shape != "flat":          # maximum-likelihood entry: no prior to draw
+            pri = np.exp([p.prior.logpdf(g) for g in grid])
+            ax.plot(grid, pri, color="0.5", lw=1.2, label="prior")
         if D is not None:
             ax.hist(D[:, i], bins=50, density=True, color="C0", alpha=0.6, label="posterior")
         else:

@@ -4,6 +4,7 @@
 # Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr
 #          qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type (.mod language features)
 #          nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf (policy: optimal simple rule, perfect-foresight transitions)
+#          qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother qa_ur (likelihood, priors, smoother)
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -29,11 +30,16 @@ open(dst, "w").write(head + text[:cut] + open(tail).read())
 PY
 }
 
+qa_run_file() {   # $1 = target, $2 = model (default $1): $2.mod + tails/$1.tail -> $SCRATCH/$1.mod
+  mkdir -p "$SCRATCH"; cat "$HERE/${2:-$1}.mod" "$HERE/tails/$1.tail" > "$SCRATCH/$1.mod"
+}
+
 run() {   # $1 = target, $2 = .mod file; copies $1*.json back
   local dir="$SCRATCH/$1"
   rm -rf "$dir"; mkdir -p "$dir/repo/models"; ln -s "$SHARED" "$dir/shared"
   cp "$2" "$dir/repo/models/$1.mod"
   for inc in "$HERE/$1"_*.inc; do if [ -e "$inc" ]; then cp "$inc" "$dir/repo/models/"; fi; done   # @#include files
+  case "$1" in qa_*) for f in "$HERE"/qa_*_data.csv; do if [ -e "$f" ]; then cp "$f" "$dir/repo/models/"; fi; done ;; esac
   ( cd "$dir/repo/models" &&
     octave --no-gui --no-window-system --eval \
       "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); dynare $1 noclearall nograph ${DYNARE_EXTRA:-}" \
@@ -45,7 +51,8 @@ run() {   # $1 = target, $2 = .mod file; copies $1*.json back
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(nk3 rbc fs2000_solution fs2000_loglik fs2000_mode timings nk3_osr
                                        qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type
-                                       nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf)
+                                       nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf
+                                       qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother qa_ur)
 for t in "${targets[@]}"; do
   case "$t" in
     nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|nk3_osr3|rbc_pf|rbc_scaled_pf|rbc_pf_beta09|rbc_pf_alpha06) run "$t" "$HERE/$t.mod" ;;
@@ -104,6 +111,16 @@ json.dump(out, open(prev_path, "w"), indent=1)
 print(json.dumps(out, indent=1))
 PY
       ;;
+    qa_nk|qa_nk_me|qa_rbc_ll|qa_priors|qa_ur)
+      # likelihood / log prior / log posterior of qa_nk.mod on qa_nk_data.csv (several
+      # observables, NaN, corr, every prior shape) at the points of tails/qa_nk.tail;
+      # qa_nk_me: the same with measurement errors (shocks block and estimated_params);
+      # qa_rbc_ll: loglinear model in levels, NaN, dates column; qa_priors: priors with p3/p4;
+      # qa_ur: unit root, lik_init=2
+      qa_run_file "$t"; run "$t" "$SCRATCH/$t.mod" ;;
+    qa_nk_me_smoother)
+      # Dynare's smoother (calib_smoother) of qa_nk_me.mod at its calibration
+      qa_run_file "$t" qa_nk_me; run "$t" "$SCRATCH/$t.mod" ;;
     *) echo "unknown target $t"; exit 2 ;;
   esac
 done
