@@ -90,9 +90,15 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+def _one_line(text) -> str:
+    """``text`` with every non-printable character (line breaks included) escaped as in ``repr``."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
     """Render model ``m`` as a Dynare 5.3 ``.mod`` file; write it to ``path`` if given; return the text."""
-    L = [f"// {m.name}: exported by dsge_agents from {m.source or '<dict>'}", ""]
+    # one comment line whatever the name and path hold (a line break would start a statement)
+    L = [f"// {_one_line(m.name)}: exported by dsge_agents from {_one_line(m.source or '<dict>')}", ""]
     decl = m.declared_variables or [v for v in m.variables if v not in m.aux_variables]
     L.append("var " + " ".join(decl) + ";")
     if m.shocks:

@@ -88,6 +88,24 @@ def _check_name(n, what, file, pos: _Pos | None = None, path=()):
         raise ModelSyntaxError(f"{what} name clashes with the function {n!r}", file, line, col, n)
 
 
+def _model_name(raw, file, pos: _Pos | None) -> str:
+    """The model's name: ``name:`` if given, else the file name. The name ends up in file names
+    (``irf_<name>.png``, ``estimate_<name>/``) and in comments of generated code and exported
+    ``.mod`` files, so it must be one line of printable characters without path separators
+    (``/``, ``\\``), not starting with a dot and without leading or trailing spaces."""
+    if raw is None or raw == "":
+        return Path(file).stem if file else "model"
+    line, col = pos.loc("name") if pos is not None else (None, None)
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise ModelSyntaxError("the model name must be a string", file, line, col, str(raw))
+    name = str(raw)
+    if (not name.isprintable() or "/" in name or "\\" in name or name.startswith(".")
+            or name != name.strip()):
+        raise ModelSyntaxError("invalid model name (one line of printable characters, no '/' or '\\', "
+                               "no leading '.' or surrounding spaces)", file, line, col, name)
+    return name
+
+
 def _expr_or_number(val, names, file, line, col, locals=None) -> tuple:
     """Expression tree of a YAML scalar (number or expression text)."""
     if isinstance(val, bool):
@@ -138,7 +156,7 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     for req in ("variables", "equations"):
         if req not in d:
             raise ModelSyntaxError(f"missing required key {req!r}", file, 1, 1)
-    name = str(d.get("name") or (Path(file).stem if file else "model"))
+    name = _model_name(d.get("name"), file, pos)
     variables = d["variables"]
     if isinstance(variables, dict):
         variables = list(variables)
