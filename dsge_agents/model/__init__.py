@@ -28,10 +28,14 @@ def load(path, cache: bool = True) -> Model:
     suf = p.suffix.lower()
     if suf not in (".yaml", ".yml", ".mod"):
         raise ModelSyntaxError(f"unknown model file type {suf!r} (expected .yaml, .yml or .mod)", str(p))
+    try:
+        data = p.read_bytes()        # read once: the cache key and the parse see the same bytes
+    except OSError as exc:
+        raise ModelSyntaxError(f"cannot read the model file ({exc.strerror})", str(p)) from None
     key = None
     if cache:
         from dsge_agents.model import cache as _cache
-        key = _cache.key_for_file(p)
+        key = _cache.key_for_file(p, text=data)
         m = _cache.get(key)
         if m is not None:
             return m
@@ -40,8 +44,8 @@ def load(path, cache: bool = True) -> Model:
     else:
         from dsge_agents.model.mod_reader import read_mod as reader
     if key is None:
-        return reader(p)
-    m, warned = _cache.parse_recording(reader, p)
+        return reader(p, data)
+    m, warned = _cache.parse_recording(reader, p, data)
     _cache.put(key, m, warned)
     return m
 

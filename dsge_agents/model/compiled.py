@@ -708,12 +708,32 @@ def generate_large_source(m) -> tuple[str, dict]:
     return "\n".join(out) + "\n", A.arrays
 
 
+_SEAL = b"# sha256 of the lines above: "
+
+
+def _seal(src: str) -> bytes:
+    """Generated source with a last line holding the SHA-256 of everything before it: a file cut
+    short (a full disk, a crash of another tool, a user's truncation) can still be valid Python —
+    an empty file imports without error — so completeness is checked, not assumed."""
+    body = src.encode()
+    return body + _SEAL + hashlib.sha256(body).hexdigest().encode() + b"\n"
+
+
+def _check_seal(src: bytes, path: Path) -> None:
+    """Raise ``ValueError`` unless ``src`` ends with a valid :func:`_seal` line."""
+    cut = src.rfind(_SEAL)
+    if cut < 0 or src[cut + len(_SEAL):].strip() != hashlib.sha256(src[:cut]).hexdigest().encode():
+        raise ValueError(f"generated module {path} is incomplete or altered")
+
+
 def _code_of(path: Path):
     """Code object of a generated source, cached beside it as ``.code`` (marshal, keyed by a hash of the
     source and the interpreter's bytecode magic): large generated modules take most of their import
-    time in ``compile``, and Python's own ``.pyc`` cache may be disabled (PYTHONDONTWRITEBYTECODE)."""
+    time in ``compile``, and Python's own ``.pyc`` cache may be disabled (PYTHONDONTWRITEBYTECODE).
+    The source must carry its :func:`_seal` (else ``ValueError``: the caller regenerates it)."""
     import marshal
     src = path.read_bytes()
+    _check_seal(src, path)
     tag = hashlib.sha256(src).digest()[:16] + importlib.util.MAGIC_NUMBER
     cpath = path.with_suffix(".code")
     try:
@@ -766,7 +786,7 @@ def _write_generated(m, d: Path, modname: str, large: bool):
         _atomic_write(d / f"{modname}.npz", buf.getvalue())   # the arrays first: the .py marks completion
     else:
         src = generate_source(m)
-    _atomic_write(path, src.encode())
+    _atomic_write(path, _seal(src))
     return path
 
 

@@ -755,7 +755,13 @@ def parse_mod(text: str, file: str = "<string>") -> Model:
     return _ModReader(text, file).run()
 
 
-def read_mod(path) -> Model:
-    """Read a Dynare ``.mod`` file (see module docstring for the supported subset)."""
+def read_mod(path, data: bytes | None = None) -> Model:
+    """Read a Dynare ``.mod`` file (see module docstring for the supported subset); ``data``: its
+    bytes when the caller has read them already (the model cache keys on exactly these bytes)."""
     path = Path(path)
-    return parse_mod(path.read_text(), str(path))
+    data = path.read_bytes() if data is None else data
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:   # Dynare reads bytes: e.g. Latin-1 accents in comments are fine
+        text = data.decode("latin-1")
+    return parse_mod(text, str(path))

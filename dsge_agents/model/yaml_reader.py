@@ -368,10 +368,25 @@ def _prior_entry(key, spec, parameters, shocks, file, line, col) -> dict:
             "p3": num(spec.get("p3")), "p4": num(spec.get("p4"))}
 
 
-def read_yaml(path) -> Model:
-    """Read a YAML model file (safe: ``yaml.compose`` + ``SafeLoader``; nothing executed)."""
+def decode_model_text(data: bytes, file: str) -> str:
+    """UTF-8 text of a model file (a BOM is dropped); bytes that are not UTF-8 are a
+    :class:`ModelSyntaxError` naming their line and column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = data.startswith(b"\xef\xbb\xbf") * 3
+        before = data[start:exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        raise ModelSyntaxError("the file is not UTF-8 text", file, line, col,
+                               repr(data[exc.start:exc.end])) from None
+
+
+def read_yaml(path, data: bytes | None = None) -> Model:
+    """Read a YAML model file (safe: ``yaml.compose`` + ``SafeLoader``; nothing executed);
+    ``data``: its bytes when the caller has read them already (the model cache keys on them)."""
     path = Path(path)
-    text = path.read_text()
+    text = decode_model_text(path.read_bytes() if data is None else data, str(path))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
