@@ -21,7 +21,7 @@ from sympy.printing.str import StrPrinter
 
 from dsge_agents.model.expr import split_tsym
 
-__all__ = ["write_mod", "dynare_expr"]
+__all__ = ["write_mod", "dynare_expr", "dynare_name_problems"]
 
 _DYN_SHAPE = {"beta": "beta_pdf", "gamma": "gamma_pdf", "normal": "normal_pdf", "inv_gamma1": "inv_gamma_pdf",
               "inv_gamma2": "inv_gamma2_pdf", "uniform": "uniform_pdf", "weibull": "weibull_pdf"}
@@ -90,13 +90,59 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+#: MATLAB keywords: Dynare writes parameters (and, with ``periods``, simulated variables) into the
+#: MATLAB workspace as ``name = ...``; ``end`` and ``function`` already fail as variable names.
+_MATLAB_KEYWORDS = frozenset("break case catch classdef continue else elseif end for function global if "
+                             "otherwise parfor persistent return spmd switch try while".split())
+#: tokens of Dynare 5.3's language that are never names (``var inf;`` is a syntax error)
+_DYNARE_TOKENS = frozenset("var varexo varexo_det parameters predetermined_variables trend_var log_trend_var "
+                           "model_local_variable inf nan Inf NaN periods".split())
+#: Dynare's global structures: a parameter of that name overwrites them
+_DYNARE_GLOBALS = frozenset("M_ oo_ options_".split())
+#: statement keywords: ``model = 0.5;`` is read as the start of a statement (parameters only)
+_DYNARE_STATEMENTS = frozenset(
+    "model steady check shocks initval endval histval stoch_simul estimation estimated_params "
+    "estimated_params_init estimated_params_bounds varobs steady_state_model simul osr osr_params "
+    "optim_weights observation_trends planner_objective ramsey_model ramsey_policy identification "
+    "forecast shock_decomposition calib_smoother perfect_foresight_setup perfect_foresight_solver "
+    "resid write_latex_dynamic_model dynare_sensitivity".split())
+
+
+def dynare_name_problems(m) -> list[str]:
+    """Names of ``m`` that Dynare 5.3 cannot take (checked by running it: e.g. a variable ``inf`` or
+    ``end``, a parameter ``model``, ``steady`` or ``if``): one description per offending name."""
+    roles = [("variable", n) for n in (m.declared_variables or m.variables) if n not in m.aux_variables]
+    roles += [("shock", n) for n in m.shocks] + [("parameter", n) for n in m.parameters]
+    if m.ss_exprs is not None:
+        roles += [("steady-state temporary", t) for t, _ in m.ss_block if t not in m.variables]
+    out = []
+    for role, n in roles:
+        if n in _MATLAB_KEYWORDS:
+            out.append(f"{role} {n!r} is a MATLAB keyword")
+        elif n in _DYNARE_TOKENS:
+            out.append(f"{role} {n!r} is a word of Dynare's language")
+        elif n in _DYNARE_GLOBALS:
+            out.append(f"{role} {n!r} would overwrite Dynare's global {n}")
+        elif role == "parameter" and n in _DYNARE_STATEMENTS:
+            out.append(f"parameter {n!r} is a Dynare statement ('{n} = ...;' does not parse)")
+    return out
+
+
 def _one_line(text) -> str:
     """``text`` with every non-printable character (line breaks included) escaped as in ``repr``."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
-    """Render model ``m`` as a Dynare 5.3 ``.mod`` file; write it to ``path`` if given; return the text."""
+    """Render model ``m`` as a Dynare 5.3 ``.mod`` file; write it to ``path`` if given; return the text.
+
+    Names Dynare cannot read (:func:`dynare_name_problems`) are a ``ModelStructureError`` listing
+    them: a file that Dynare rejects is not written."""
+    problems = dynare_name_problems(m)
+    if problems:
+        from dsge_agents.errors import ModelStructureError
+        raise ModelStructureError(f"{m.source or m.name}: cannot export to a Dynare .mod: "
+                                  + "; ".join(problems) + " (rename them in the model)")
     # one comment line whatever the name and path hold (a line break would start a statement)
     L = [f"// {_one_line(m.name)}: exported by dsge_agents from {_one_line(m.source or '<dict>')}", ""]
     decl = m.declared_variables or [v for v in m.variables if v not in m.aux_variables]
