@@ -51,6 +51,8 @@ CASES = {
     "variable and parameter": (BASE.replace("  a: 2\n", "  a: 2\n  x: 1\n"), 7, 3, "x", "declared twice"),
     "variable and shock": (BASE.replace("{e: 0.1, u: 0.2}", "{e: 0.1, u: 0.2, y: 1}"), 3, 26, "y", "declared twice"),
     "infinite parameter": (BASE.replace("  a: 2", "  a: 1e400"), 6, 6, "1e400", "finite"),
+    "stoch_simul of order 2": (BASE + "stoch_simul: {order: 2, irf: 20}\n", 10, 22, "2", "only order 1"),
+    "stoch_simul flag false": (BASE + "stoch_simul: {nograph: false}\n", 10, 24, "False", "true (a flag)"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

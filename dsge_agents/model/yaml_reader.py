@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError
+from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError, UnsupportedStatementError
 from dsge_agents.model import tree as T
 from dsge_agents.model.expr import FUNCTIONS, parse_equation_tree, parse_expr_tree
 from dsge_agents.model.spec import Equation, Model, build_model
@@ -428,7 +428,19 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     linear = bool(opts.get("linear", False))
     commands = []
     if d.get("stoch_simul") is not None:
-        commands.append(("stoch_simul", dict(_mapping(d, "stoch_simul", file, pos, "{option: value}"))))
+        ss_opts = dict(_mapping(d, "stoch_simul", file, pos, "{option: value}"))
+        for k, v in ss_opts.items():
+            line, col = L("stoch_simul", k)
+            if k == "order" and v != 1:     # as the .mod reader: the solution is first order
+                raise UnsupportedStatementError("stoch_simul: only order 1 is supported", file, line, col, str(v))
+            if k == "varlist":
+                if not isinstance(v, list) or any(x not in vset for x in v):
+                    raise ModelSyntaxError("stoch_simul varlist must be a list of declared variables",
+                                           file, line, col, str(v))
+            elif v is False or not isinstance(v, (bool, int, float, str)):
+                raise ModelSyntaxError("a stoch_simul option is a number, a text or true (a flag)",
+                                       file, line, col, str(v))
+        commands.append(("stoch_simul", ss_opts))
     return build_model(name=name, source=file, variables=variables, shocks=shocks, parameters=parameters,
                        param_exprs=param_exprs, derived_order=derived_order, equations=equations,
                        shock_cov_exprs=cov, ss_block=ss_block, ss_exprs=ss_exprs, initval=initval,
