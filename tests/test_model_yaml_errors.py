@@ -53,6 +53,12 @@ CASES = {
     "infinite parameter": (BASE.replace("  a: 2", "  a: 1e400"), 6, 6, "1e400", "finite"),
     "stoch_simul of order 2": (BASE + "stoch_simul: {order: 2, irf: 20}\n", 10, 22, "2", "only order 1"),
     "stoch_simul flag false": (BASE + "stoch_simul: {nograph: false}\n", 10, 24, "False", "true (a flag)"),
+    "policy rule names no equation": (BASE + "policy_rule: {equation: nosuch, parameters: [rho]}\n", 10, 25,
+                                      "nosuch", "policy_rule equation"),
+    "policy rule index out of range": (BASE + "policy_rule: {equation: 7, parameters: [rho]}\n", 10, 25, "7",
+                                       "policy_rule equation"),
+    "policy rule parameter undeclared": (BASE + "policy_rule:\n  equation: 0\n  parameters: [rho, zz]\n", 12, 21,
+                                         "zz", "not a declared parameter"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

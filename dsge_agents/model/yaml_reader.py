@@ -426,6 +426,25 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
             raise ModelSyntaxError(f"option {k} must be true or false", file, *L("options", k), str(v))
     loglinear = bool(opts.get("loglinear", False))
     linear = bool(opts.get("linear", False))
+    rule = d.get("policy_rule")
+    if rule is not None:      # checked here, where its position is known (build_model checks it again)
+        if not isinstance(rule, dict) or "equation" not in rule:
+            raise ModelSyntaxError("policy_rule must be a mapping {equation: index or name, parameters: [...]}",
+                                   file, *L("policy_rule"), str(rule))
+        key = rule["equation"]
+        names_eq = [e.name for e in equations]
+        if isinstance(key, bool) or not (isinstance(key, int) and 0 <= key < len(equations)
+                                         or isinstance(key, str) and key in names_eq):
+            raise ModelSyntaxError(f"policy_rule equation is neither an index 0..{len(equations) - 1} nor the "
+                                   "name of an equation", file, *L("policy_rule", "equation"), str(key))
+        rps = rule.get("parameters") or []
+        if not isinstance(rps, list):
+            raise ModelSyntaxError("policy_rule parameters must be a list of parameter names", file,
+                                   *L("policy_rule", "parameters"), str(rps))
+        for i, p in enumerate(rps):
+            if p not in parameters:
+                raise UnknownNameError("policy_rule parameter is not a declared parameter", file,
+                                       *L("policy_rule", "parameters", i), str(p))
     commands = []
     if d.get("stoch_simul") is not None:
         ss_opts = dict(_mapping(d, "stoch_simul", file, pos, "{option: value}"))
