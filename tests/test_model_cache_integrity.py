@@ -98,3 +98,32 @@ def test_mod_with_latin1_comment_loads(tmp_path):
                   "model; y = rho*y(-1) + e; end;\nshocks; var e; stderr 0.1; end;\n".encode("latin-1"))
     m = load(f, cache=False)
     assert m.parameters["rho"] == 0.9 and m.variables == ["y"]
+
+
+def test_unwritable_cache_falls_back_to_a_private_folder(tmp_path, monkeypatch):
+    """Cache modules are imported and pickles unpickled: when $DSGE_AGENTS_CACHE cannot be used,
+    the fallback must not be a folder in the shared temporary directory that anyone can write
+    (the old fallback was <tmp>/dsge_agents_cache, whoever had created it)."""
+    import os
+    import stat
+    import tempfile
+
+    from dsge_agents.model import compiled
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir()
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    for planted in ("dsge_agents_cache", f"dsge_agents_cache-{uid}"):   # made by "another user"
+        (shared_tmp / planted).mkdir()
+        os.chmod(shared_tmp / planted, 0o777)
+    monkeypatch.setenv("DSGE_AGENTS_CACHE", str(blocker))
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    monkeypatch.setattr(compiled, "_FALLBACK", None, raising=False)
+    with pytest.warns(RuntimeWarning, match="not writable"):
+        d = compiled.cache_dir()
+    st = d.stat()
+    assert d.parent == shared_tmp and d.name not in ("dsge_agents_cache", f"dsge_agents_cache-{uid}")
+    assert not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    assert compiled.cache_dir() == d            # the same folder for the rest of the process

@@ -68,18 +68,55 @@ def default_large(m) -> bool:
     return len(m.equations) > min(NUMBA_THRESHOLD, LARGE_THRESHOLD)
 
 
+_FALLBACK: Path | None = None
+
+
+def _private_dir(p: Path) -> bool:
+    """``p`` is a directory of this user that nobody else can write into (POSIX; elsewhere: exists)."""
+    try:
+        st = p.lstat()
+    except OSError:
+        return False
+    import stat
+    if not stat.S_ISDIR(st.st_mode):
+        return False
+    if hasattr(os, "getuid"):
+        return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return True
+
+
 def cache_dir() -> Path:
-    """Directory holding generated sources (``$DSGE_AGENTS_CACHE`` or ``~/.cache/dsge_agents``)."""
+    """Directory holding generated sources (``$DSGE_AGENTS_CACHE`` or ``~/.cache/dsge_agents``).
+
+    If that folder cannot be created or written, a private folder in the temporary directory is
+    used instead (``dsge_agents_cache-<uid>``, mode 0700, or a fresh ``mkdtemp`` folder if that
+    name is taken by someone else): modules and pickles in the cache are imported and unpickled,
+    so the fallback must not be a shared folder another user could have filled (a warning says
+    where the cache went)."""
+    global _FALLBACK
     d = os.environ.get("DSGE_AGENTS_CACHE")
     p = Path(d) if d else Path(os.path.expanduser("~")) / ".cache" / "dsge_agents"
     try:
         p.mkdir(parents=True, exist_ok=True)
         if not os.access(p, os.W_OK):
             raise OSError
+        return p
     except OSError:
-        p = Path(tempfile.gettempdir()) / "dsge_agents_cache"
-        p.mkdir(parents=True, exist_ok=True)
-    return p
+        pass
+    if _FALLBACK is not None and _private_dir(_FALLBACK):
+        return _FALLBACK
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    fb = Path(tempfile.gettempdir()) / f"dsge_agents_cache-{uid}"
+    try:
+        fb.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        pass
+    if not _private_dir(fb):
+        fb = Path(tempfile.mkdtemp(prefix="dsge_agents_cache-"))
+    _FALLBACK = fb
+    import warnings
+    warnings.warn(f"model cache {p} is not writable; using {fb}", RuntimeWarning, stacklevel=2)
+    return fb
 
 
 _PRINTER_CLS = None
