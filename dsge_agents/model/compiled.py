@@ -148,6 +148,11 @@ def _printer_class():
                 a = self._print(e.args[0])
                 return f"(0.0 if ({a}) < 0.0 else (0.5 if ({a}) == 0.0 else 1.0))"
 
+            def _print_DiracDelta(self, e):
+                # d sign(x)/dx = 2 DiracDelta(x) in SymPy: zero wherever the derivative exists, as
+                # in Dynare (sign's derivative is 0) and in the tree gradient of the NumPy path
+                return "0.0"
+
             def _print_sign(self, e):
                 a = self._print(e.args[0])
                 return f"(0.0 if ({a}) == 0.0 else math.copysign(1.0, {a}))"

@@ -70,6 +70,12 @@ class _DynarePrinter(StrPrinter):
     def _print_Pi(self, e):
         return "(4*atan(1))"
 
+    def _print_tanh(self, e):
+        # Dynare 5.3 has no tanh in the model block ("you must first declare it via the
+        # external_function() statement"): tanh(x) = 1 - 2/(exp(2x) + 1), exact and overflow-safe
+        # (exp(2x) = inf gives 1, exp(2x) = 0 gives -1)
+        return f"(1 - 2/(exp(2*({self._print(e.args[0])})) + 1))"
+
     def _print_sign(self, e):
         return f"sign({self._print(e.args[0])})"
 
