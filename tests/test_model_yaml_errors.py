@@ -59,6 +59,7 @@ CASES = {
                                        "policy_rule equation"),
     "policy rule parameter undeclared": (BASE + "policy_rule:\n  equation: 0\n  parameters: [rho, zz]\n", 12, 21,
                                          "zz", "not a declared parameter"),
+    "equation with an unquoted ': '": (BASE.replace("  - x = a*y", "  - x = a*y: 2"), 9, 5, "x = a*y", "must be quoted"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

@@ -101,7 +101,10 @@ def _unknown_keys(d: dict, allowed, what, file, pos: _Pos | None, path=()) -> No
     for k in d:
         if k not in allowed:
             line, col = pos.key_loc(*path, k) if pos is not None else (None, None)
-            raise ModelSyntaxError(f"unknown key in {what} (allowed: {', '.join(sorted(allowed))})",
+            hint = ""
+            if what == "an equation" and len(d) == 1:   # `- x = f(y): z` is a YAML mapping
+                hint = "; an equation containing ': ' must be quoted"
+            raise ModelSyntaxError(f"unknown key in {what} (allowed: {', '.join(sorted(allowed))}){hint}",
                                    file, line, col, str(k))
 
 
