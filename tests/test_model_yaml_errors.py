@@ -60,6 +60,9 @@ CASES = {
     "policy rule parameter undeclared": (BASE + "policy_rule:\n  equation: 0\n  parameters: [rho, zz]\n", 12, 21,
                                          "zz", "not a declared parameter"),
     "equation with an unquoted ': '": (BASE.replace("  - x = a*y", "  - x = a*y: 2"), 9, 5, "x = a*y", "must be quoted"),
+    "measurement of an undeclared variable": (BASE + "observables:\n  z: {agent: _all, metric: arrivals}\n", 11, 3,
+                                              "z", "not a declared variable"),
+    "measurement not a mapping": (BASE + "observables: {y: arrivals}\n", 10, 18, "arrivals", "mapping"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

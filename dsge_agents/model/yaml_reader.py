@@ -386,6 +386,13 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         raise ModelSyntaxError("observables must be a list of variable names (or a measurement mapping)",
                                file, *L("observables"), str(obs))
     if isinstance(obs, dict):
+        for o, spec in obs.items():
+            if o not in vset:
+                raise UnknownNameError("observable is not a declared variable", file,
+                                       *(pos.key_loc("observables", o) if pos else (None, None)), str(o))
+            if not isinstance(spec, dict):
+                raise ModelSyntaxError("a measurement equation is a mapping {agent: .., metric: .., ...}",
+                                       file, *L("observables", o), str(spec))
         measurement = dict(obs)
         observables = list(obs)
     else:
