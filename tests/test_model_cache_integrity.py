@@ -127,3 +127,27 @@ def test_unwritable_cache_falls_back_to_a_private_folder(tmp_path, monkeypatch):
     assert d.parent == shared_tmp and d.name not in ("dsge_agents_cache", f"dsge_agents_cache-{uid}")
     assert not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     assert compiled.cache_dir() == d            # the same folder for the rest of the process
+
+
+def test_cache_limit_infinite_or_nan(tmp_path, monkeypatch, capsys):
+    """$DSGE_AGENTS_CACHE_MAX_MB=inf crashed every command that wrote a cache entry (OverflowError
+    from int(inf)); it means no limit, like 0. NaN is a clear error; so are --max-mb inf / nan."""
+    import argparse
+
+    from dsge_agents.cli import cache as cache_cli
+    from dsge_agents.model import cachedir
+
+    monkeypatch.setenv("DSGE_AGENTS_CACHE", str(tmp_path / "c"))
+    monkeypatch.setenv("DSGE_AGENTS_CACHE_MAX_MB", "inf")
+    assert cachedir.max_bytes() is None
+    cachedir.after_write("model_0")                     # no exception
+    f = tmp_path / "ar1.yaml"
+    f.write_text(AR1)
+    assert load(f).parameters["rho"] == 0.9            # writes an entry: prunes without crashing
+    monkeypatch.setenv("DSGE_AGENTS_CACHE_MAX_MB", "nan")
+    with pytest.raises(ValueError, match="DSGE_AGENTS_CACHE_MAX_MB"):
+        cachedir.max_bytes()
+    for bad in (float("inf"), float("nan")):
+        args = argparse.Namespace(prune=True, clear=False, max_mb=bad)
+        with pytest.raises(cache_cli.CacheCommandError, match="--max-mb"):
+            cache_cli.run(args)
