@@ -301,6 +301,17 @@ def test_cli_export(tmp_path, models_dir):
     assert load(out).variables == ["x", "pi", "i", "rn"]
 
 
+def test_cli_export_bad_output_paths(tmp_path, models_dir, capsys):
+    """A missing folder or a directory as -o: a one-line error, not FileNotFoundError /
+    IsADirectoryError from the final write."""
+    from dsge_agents.cli.main import main
+    capsys.readouterr()
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path / "no" / "nk3.mod")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path), "--force"]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
 def test_predetermined_variables(tmp_path):
     head = "var y k; varexo e; parameters a s dl; a = 0.3; s = 0.2; dl = 0.1;\n"
     f1 = tmp_path / "bop.mod"
