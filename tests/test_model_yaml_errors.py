@@ -63,6 +63,9 @@ CASES = {
     "measurement of an undeclared variable": (BASE + "observables:\n  z: {agent: _all, metric: arrivals}\n", 11, 3,
                                               "z", "not a declared variable"),
     "measurement not a mapping": (BASE + "observables: {y: arrivals}\n", 10, 18, "arrivals", "mapping"),
+    "shock listed twice": (BASE.replace("{e: 0.1, u: 0.2}", "[e, u, e]"), 3, 16, "e", "declared twice"),
+    "listed shock clashes with a variable": (BASE.replace("{e: 0.1, u: 0.2}", "[e, u, x]"), 3, 16, "x",
+                                             "declared twice"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

@@ -228,11 +228,17 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     # shocks
     raw_shocks = d.get("shocks") or {}
     if isinstance(raw_shocks, list):
+        for i, s in enumerate(raw_shocks):      # checked here: the list positions are lost below
+            _check_name(s, "shock", file, pos, ("shocks", i))
+            declare(s, "shock", ("shocks", i))
+        declared_list = True
         raw_shocks = {s: 1.0 for s in raw_shocks}
+    else:
+        declared_list = False
     if not isinstance(raw_shocks, dict):
         raise ModelSyntaxError("shocks must be a mapping {name: std} or a list of names", file, *L("shocks"), None)
     shocks = list(raw_shocks)
-    for s in shocks:
+    for s in shocks if not declared_list else ():
         _check_name(s, "shock", file, pos, ("shocks", s))
         declare(s, "shock", ("shocks", s))
     # parameters (in order; expressions of earlier parameters allowed)
