@@ -20,6 +20,8 @@ def run(args) -> int:
     # -o differs from the model file; an existing file needs --force, a directory or a missing
     # parent directory is an error before any work (cli._common.guard_outputs)
     out = guard_outputs(args, {"-o": Path(args.output)})["-o"]
+    from dsge_agents.model.mod_writer import check_mod_path
+    check_mod_path(out)                      # a name Dynare can run (before loading the model)
     m = _load(args.model)
     model = getattr(m, "model", m)          # accept an api facade wrapping a model.Model
     model.to_mod(out)

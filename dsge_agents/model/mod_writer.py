@@ -21,7 +21,7 @@ from sympy.printing.str import StrPrinter
 
 from dsge_agents.model.expr import split_tsym
 
-__all__ = ["write_mod", "dynare_expr", "dynare_name_problems"]
+__all__ = ["write_mod", "dynare_expr", "dynare_name_problems", "check_mod_path"]
 
 _DYN_SHAPE = {"beta": "beta_pdf", "gamma": "gamma_pdf", "normal": "normal_pdf", "inv_gamma1": "inv_gamma_pdf",
               "inv_gamma2": "inv_gamma2_pdf", "uniform": "uniform_pdf", "weibull": "weibull_pdf"}
@@ -134,6 +134,20 @@ def dynare_name_problems(m) -> list[str]:
     return out
 
 
+def check_mod_path(path) -> Path:
+    """``path`` as a Path if Dynare 5.3 can run a file of that name: ``dynare NAME`` needs NAME to
+    be a MATLAB function name (a letter, then letters, digits, ``_``); ``my-model.mod`` or ``2m.mod``
+    stop Dynare with "argument of dynare must conform to MATLAB's convention for naming functions"."""
+    import re
+
+    from dsge_agents.errors import DSGEError
+    p = Path(path)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p.stem) or p.suffix.lower() not in (".mod", ".dyn"):
+        raise DSGEError(f"{p}: Dynare runs only files named <letter><letters, digits, _>.mod "
+                        f"(e.g. {re.sub(r'[^A-Za-z0-9_]', '_', p.stem).lstrip('_0123456789') or 'model'}.mod)")
+    return p
+
+
 def _one_line(text) -> str:
     """``text`` with every non-printable character (line breaks included) escaped as in ``repr``."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
@@ -144,6 +158,8 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
 
     Names Dynare cannot read (:func:`dynare_name_problems`) are a ``ModelStructureError`` listing
     them: a file that Dynare rejects is not written."""
+    if path is not None:
+        check_mod_path(path)
     problems = dynare_name_problems(m)
     if problems:
         from dsge_agents.errors import ModelStructureError
