@@ -66,6 +66,11 @@ CASES = {
     "shock listed twice": (BASE.replace("{e: 0.1, u: 0.2}", "[e, u, e]"), 3, 16, "e", "declared twice"),
     "listed shock clashes with a variable": (BASE.replace("{e: 0.1, u: 0.2}", "[e, u, x]"), 3, 16, "x",
                                              "declared twice"),
+    "prior list of names": (BASE + "estimation:\n  priors: [rho]\n", 11, 12, "rho", "a prior in a list"),
+    "prior list without name": (BASE + "estimation:\n  - {prior: beta, mean: 0.5, std: 0.1}\n", 11, 5,
+                                "{'prior': 'beta', 'mean': 0.5, 'std': 0.1}", "a prior in a list"),
+    "prior list key typo": (BASE + "estimation:\n  - {name: rho, prior: beta, mean: 0.5, sd: 0.1}\n", 11, 41, "sd",
+                            "unknown key in the prior of rho"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

@@ -421,18 +421,21 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
                                        *L("estimation", k), str(est[k]))
     if est:
         priors = (est.get("priors") or {}) if isinstance(est, dict) else est
+        base = ("estimation", "priors") if isinstance(est, dict) else ("estimation",)
         if isinstance(priors, dict):
             items = list(priors.items())
         else:
-            items = [(p.get("name"), p) for p in priors]
+            items = []
+            for i, p in enumerate(priors):
+                if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+                    raise ModelSyntaxError("a prior in a list is a mapping with a name: {name: rho, prior: beta, "
+                                           "mean: .., std: ..}", file, *L(*base, i), str(p))
+                items.append((p["name"], p))
         for i, (key, spec) in enumerate(items):
-            if isinstance(priors, dict):
-                line, col = L("estimation", "priors", key)
-            else:
-                line, col = L("estimation", *(("priors",) if isinstance(est, dict) else ()), i)
+            path = base + ((key,) if isinstance(priors, dict) else (i,))
+            line, col = L(*path)
             if isinstance(spec, dict):
-                _unknown_keys(spec, _PRIOR_KEYS, f"the prior of {key}", file, None if not isinstance(priors, dict)
-                              else pos, ("estimation", "priors", key))
+                _unknown_keys(spec, _PRIOR_KEYS, f"the prior of {key}", file, pos, path)
             estimated.append(_prior_entry(str(key), spec, parameters, shocks, file, line, col))
         est_opts = dict(est.get("options", {}) or {}) if isinstance(est, dict) else {}
     opts = _mapping(d, "options", file, pos, "{loglinear: true|false, linear: true|false}")
