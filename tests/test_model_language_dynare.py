@@ -4,6 +4,7 @@
   max normcdf normpdf (1 and 3 arguments) erf sin cos tan atan tanh), ``**`` and ``x(1)`` — against
   Dynare 5.3 on the hand-written tests/data/dynare/lang_functions.mod (tanh written there as
   1 - 2/(exp(2x) + 1): Dynare 5.3 has no tanh).
+* ``lang_kinks``: min, max, abs and sign exactly at their kinks (Dynare's derivative conventions).
 * ``lang_timing``: leads and lags beyond one period, a lagged shock, correlated shocks with a
   standard deviation given as an expression, ``^`` right-associative and ``-x^2 = -(x^2)`` in
   parameter expressions, a partial steady_state (starting values) and initval — against Dynare 5.3
@@ -100,6 +101,32 @@ def test_export_round_trip_matches_dynare(tmp_path, name, text):
     m2 = load(out, cache=False)
     m2._compiled = compile_model(m2, large=True)
     assert _irf_diff(m2, json.loads((DATA / f"{name}.json").read_text())) < 1e-10
+
+
+KINKS_YAML = """name: lang_kinks
+variables: [x, y, z, w]
+shocks: {e: 0.1}
+parameters: {r: 0.5}
+equations:
+  - x = r*x(-1) + e
+  - y = max(x, 0) + 2*min(x, 0)
+  - z = abs(x) + sign(x)
+  - w = max(x, -x) + min(3*x, -x) + 0.5*w(-1)
+steady_state: {x: 0, y: 0, z: 0, w: 0}
+"""
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["numba", "numpy"])
+def test_min_max_abs_sign_at_their_kinks_as_dynare(tmp_path, large):
+    """At a tie Dynare 5.3 gives the derivative of max(a, b) and min(a, b) wholly to the second
+    argument ((a > b) da + (1 - (a > b)) db); abs' = sign, sign' = 0 (lang_kinks.mod). Before, both
+    code paths used H(0) = 1/2 (w's response was 0 instead of Dynare's -0.2, y's 0.15 instead of 0)."""
+    ref = json.loads((DATA / "lang_kinks.json").read_text())
+    f = tmp_path / "lang_kinks.yaml"
+    f.write_text(KINKS_YAML)
+    m = load(f, cache=False)
+    m._compiled = compile_model(m, large=large)
+    assert _irf_diff(m, ref) < 1e-10
 
 
 RBC_FULL_DEPRECIATION = """name: rbc_full_depreciation

@@ -146,7 +146,7 @@ def _printer_class():
 
             def _print_Heaviside(self, e):
                 a = self._print(e.args[0])
-                return f"(0.0 if ({a}) < 0.0 else (0.5 if ({a}) == 0.0 else 1.0))"
+                return f"(1.0 if ({a}) > 0.0 else 0.0)"   # H(0) = 0, as Dynare 5.3 (see tree._heaviside)
 
             def _print_DiracDelta(self, e):
                 # d sign(x)/dx = 2 DiracDelta(x) in SymPy: zero wherever the derivative exists, as
@@ -285,6 +285,19 @@ def _emit(exprs, names, indent="    ", prefix="x"):
     return lines, [pr.doprint(e) for e in red]
 
 
+def _has_min_max(t) -> bool:
+    """Does tree ``t`` call ``min`` or ``max``?"""
+    if t[0] == "fn":
+        return t[1] in ("min", "max") or any(_has_min_max(a) for a in t[2])
+    if t[0] in ("add", "mul"):
+        return any(_has_min_max(a) for a in t[1])
+    if t[0] in ("neg",):
+        return _has_min_max(t[1])
+    if t[0] in ("div", "pow"):
+        return _has_min_max(t[1]) or _has_min_max(t[2])
+    return False
+
+
 def generate_source(m) -> str:
     """Python source of the compiled functions of model ``m`` (SymPy runs here, once)."""
     import sympy as sp
@@ -360,16 +373,25 @@ def generate_source(m) -> str:
     for u in m.shocks:
         to_static[tsym(u)] = sp.Integer(0)
     entries = []   # (block, i, j, expr at ss)
+    targets = set(vidx) | set(uidx)
     for i, e in enumerate(exprs):
-        for s in e.free_symbols:
+        if _has_min_max(m.equations[i].tree):
+            # SymPy reorders Min/Max arguments (and may turn Max(x, -x) into Abs(x)), so at a tie
+            # its derivative is not Dynare's; the tree gradient keeps the written order and gives
+            # Dynare 5.3's (a > b) da + (1 - (a > b)) db (tree._dfn)
+            grads = [(tsym(n, lag), sp.sympify(T.to_sympy(g)))
+                     for (n, lag), g in T.gradient(m.equations[i].tree, targets).items()]
+        else:
+            grads = [(s, None) for s in e.free_symbols]
+        for s, d in grads:
             n, lag = split_tsym(s)
             if n in vidx:
                 blk = {-1: "lag", 0: "cur", 1: "lead"}[lag]
-                d = sp.diff(e, s)
+                d = sp.diff(e, s) if d is None else d
                 if d != 0:
                     entries.append((blk, i, vidx[n], d.xreplace(to_static)))
             elif n in uidx:
-                d = sp.diff(e, s)
+                d = sp.diff(e, s) if d is None else d
                 if d != 0:
                     entries.append(("u", i, uidx[n], d.xreplace(to_static)))
     entries.sort(key=lambda t: ({"lag": 0, "cur": 1, "lead": 2, "u": 3}[t[0]], t[1], t[2]))

@@ -296,7 +296,9 @@ def _sign(x):
 
 
 def _heaviside(x):
-    return 0.0 if x < 0 else (0.5 if x == 0 else 1.0)
+    # H(0) = 0: at a tie min/max have derivative 0 in both arguments, as Dynare 5.3's
+    # (a > b) / (b > a) (its generated dynamic_g1.m; tests/data/dynare/lang_kinks.json)
+    return 1.0 if x > 0 else 0.0
 
 
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
@@ -381,10 +383,11 @@ def _dfn(name, args, t):
         return [neg(mul(a, t))]
     if name in ("min", "max"):
         b = args[1]
-        # d min(a, b) = H(b - a) da + H(a - b) db  (H(0) = 1/2, as SymPy's Heaviside)
-        if name == "min":
-            return [fn("heaviside", sub(b, a)), fn("heaviside", sub(a, b))]
-        return [fn("heaviside", sub(a, b)), fn("heaviside", sub(b, a))]
+        # as Dynare 5.3 (its generated dynamic_g1.m): d max(a, b) = (a > b) da + (1 - (a > b)) db,
+        # d min(a, b) = (b > a) da + (1 - (b > a)) db, with H(x) = (x > 0): at a tie the whole
+        # derivative goes to the second argument (tests/data/dynare/lang_kinks.json)
+        h = fn("heaviside", sub(b, a) if name == "min" else sub(a, b))
+        return [h, sub(ONE, h)]
     raise ValueError(f"no derivative rule for function {name!r}")
 
 
@@ -603,7 +606,7 @@ class ScalarPrinter:
         if name == "sign":
             return f"(0.0 if {args[0]} == 0.0 else math.copysign(1.0, {args[0]}))"
         if name == "heaviside":
-            return f"(0.0 if {args[0]} < 0.0 else (0.5 if {args[0]} == 0.0 else 1.0))"
+            return f"(1.0 if {args[0]} > 0.0 else 0.0)"
         if name == "normcdf":
             return f"(0.5*(1.0 + math.erf({args[0]}/1.4142135623730951)))"
         if name == "normpdf":
@@ -631,7 +634,7 @@ class VectorPrinter(ScalarPrinter):
         if name == "sign":
             return f"np.sign({args[0]})"
         if name == "heaviside":
-            return f"np.heaviside({args[0]}, 0.5)"
+            return f"np.heaviside({args[0]}, 0.0)"
         if name == "normcdf":
             return f"(0.5*(1.0 + _erf({args[0]}/1.4142135623730951)))"
         if name == "normpdf":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the Dynare 5.3 reference data in this folder.
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
-# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr lang_functions lang_timing
+# Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr lang_functions lang_timing lang_kinks
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -43,7 +43,7 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(nk3 rbc fs2000_solution fs2000_loglik fs2000_mode timings nk3_osr)
 for t in "${targets[@]}"; do
   case "$t" in
-    nk3|rbc|nk3_osr|lang_functions|lang_timing) run "$t" "$HERE/$t.mod" ;;
+    nk3|rbc|nk3_osr|lang_functions|lang_timing|lang_kinks) run "$t" "$HERE/$t.mod" ;;
     fs2000_solution|fs2000_loglik|fs2000_mode)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
     fs2000_mh)
