@@ -148,6 +148,12 @@ def _printer_class():
                 a = self._print(e.args[0])
                 return f"(1.0 if ({a}) > 0.0 else 0.0)"   # H(0) = 0, as Dynare 5.3 (see tree._heaviside)
 
+            def _print_DynMax(self, e):      # tree.sympy_min_max: max/min in written order
+                return f"max({self._print(e.args[0])}, {self._print(e.args[1])})"
+
+            def _print_DynMin(self, e):
+                return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
+
             def _print_DiracDelta(self, e):
                 # d sign(x)/dx = 2 DiracDelta(x) in SymPy: zero wherever the derivative exists, as
                 # in Dynare (sign's derivative is 0) and in the tree gradient of the NumPy path

@@ -58,6 +58,12 @@ class _DynarePrinter(StrPrinter):
     def _print_Abs(self, e):
         return f"abs({self._print(e.args[0])})"
 
+    def _print_DynMax(self, e):      # tree.sympy_min_max: the written order (it decides ties in Dynare)
+        return f"max({self._print(e.args[0])}, {self._print(e.args[1])})"
+
+    def _print_DynMin(self, e):
+        return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
+
     def _print_Min(self, e):
         return f"min({self._print(e.args[0])}, {self._print(sp.Min(*e.args[1:]))})"
 

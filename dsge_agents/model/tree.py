@@ -492,11 +492,62 @@ def _to_sp(t, sp, tsym):
             return sp.log(args[0]) / sp.log(10)
         if name == "sqrt":
             return sp.sqrt(args[0])
-        f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign, "min": sp.Min, "max": sp.Max,
-             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh,
-             "heaviside": sp.Heaviside}[name]
+        if name in ("min", "max"):
+            dmin, dmax = sympy_min_max()
+            return (dmin if name == "min" else dmax)(*args)
+        if name == "heaviside":
+            return sp.Heaviside(args[0], 0)          # H(0) = 0 (see _heaviside)
+        f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign,
+             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh}[name]
         return f(*args)
     raise ValueError(f"not an expression tree: {t!r}")
+
+
+_SP_MIN_MAX = None
+
+
+def sympy_min_max():
+    """SymPy functions ``(DynMin, DynMax)`` for the model language's two-argument ``min``/``max``.
+
+    SymPy's own ``Min``/``Max`` sort their arguments (even with ``evaluate=False``) and may rewrite
+    ``Max(x, -x)`` as ``Abs(x)``; the written order matters at a tie, where Dynare 5.3 differentiates
+    ``max(a, b)`` as ``(a > b) da + (1 - (a > b)) db`` and ``min(a, b)`` as
+    ``(b > a) da + (1 - (b > a)) db``. These keep the order, evaluate only numbers, and carry that
+    derivative (``Heaviside(x, 0)``: H(0) = 0)."""
+    global _SP_MIN_MAX
+    if _SP_MIN_MAX is None:
+        import sympy as sp
+
+        class DynMax(sp.Function):
+            nargs = 2
+
+            @classmethod
+            def eval(cls, a, b):
+                if a.is_Number and b.is_Number:
+                    return a if a >= b else b
+                return None
+
+            def fdiff(self, argindex=1):
+                a, b = self.args
+                h = sp.Heaviside(a - b, 0)
+                return h if argindex == 1 else 1 - h
+
+        class DynMin(sp.Function):
+            nargs = 2
+
+            @classmethod
+            def eval(cls, a, b):
+                if a.is_Number and b.is_Number:
+                    return a if a <= b else b
+                return None
+
+            def fdiff(self, argindex=1):
+                a, b = self.args
+                h = sp.Heaviside(b - a, 0)
+                return h if argindex == 1 else 1 - h
+
+        _SP_MIN_MAX = (DynMin, DynMax)
+    return _SP_MIN_MAX
 
 
 def from_sympy(e):
@@ -537,6 +588,10 @@ def _from_sp(e, sp, split_tsym):
     f = names.get(e.func)
     if f is not None:
         return ("fn", f, (_from_sp(e.args[0], sp, split_tsym),))
+    dmin, dmax = sympy_min_max()
+    if e.func in (dmin, dmax):
+        return ("fn", "min" if e.func is dmin else "max",
+                tuple(_from_sp(a, sp, split_tsym) for a in e.args))
     if e.func in (sp.Min, sp.Max):
         args = [_from_sp(a, sp, split_tsym) for a in e.args]
         name = "min" if e.func is sp.Min else "max"
