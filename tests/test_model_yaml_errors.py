@@ -97,3 +97,25 @@ def test_valid_forms_still_accepted(tmp_path):
     m = load(f, cache=False)
     assert m.equations[1].name == "xeq" and m.estimated_params[0]["name"] == "rho"
     assert m.shock_cov[0, 1] == pytest.approx(-0.1 * 0.2)
+
+
+def test_nested_aliases_are_not_expanded(tmp_path):
+    """YAML aliases nested 9 deep name 10^9 scalars: the duplicate-key check must visit each node
+    once (a walk that expands aliases never ends). A 60 s alarm turns a hang into a failure."""
+    import signal
+    lines = ["  a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    f = tmp_path / "aliases.yaml"
+    f.write_text("variables: [y]\nshocks: [e]\nparameters: {r: 0.5}\nequations:\n  - y = r*y(-1) + e\n"
+                 "metadata:\n" + "\n".join(lines) + "\n")
+
+    def hang(*_):
+        raise TimeoutError("the YAML reader expands aliases")
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(60)
+    try:
+        assert load(f, cache=False).variables == ["y"]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

@@ -123,8 +123,12 @@ def _check_duplicate_keys(node, file) -> None:
     """PyYAML keeps the last of two equal keys of a mapping; in a model file that silently drops a
     parameter value or a whole block, so a repeated key is an error naming its second position."""
     stack = [node]
+    seen_nodes: set[int] = set()
     while stack:
         n = stack.pop()
+        if id(n) in seen_nodes:     # an alias: each node once (no exponential walk of nested aliases)
+            continue
+        seen_nodes.add(id(n))
         if isinstance(n, yaml.MappingNode):
             seen = {}
             for k, v in n.value:
