@@ -195,3 +195,41 @@ def test_rbc_full_depreciation_closed_form(tmp_path, alpha):
         kt = alpha * kt + rho ** t * sig
         want.append(kt)
     np.testing.assert_allclose(k_irf, want, rtol=1e-10, atol=1e-15)
+
+
+LINEAR_HEAD = """variables: [y, z]
+shocks: {e: 0.1}
+parameters: {a: 0.5}
+options: {linear: true}
+equations:
+  - y = a*y(-1) + 1 + e
+"""
+
+
+@pytest.mark.parametrize("eq", ["z = exp(y)", "z = a/y", "z = y*y(-1)", "z = max(y, 0)", "z = abs(y) + y"])
+def test_declared_linear_but_nonlinear_is_refused(tmp_path, eq):
+    """Dynare 5.3 refuses these under model(linear) (checked: "If the model is declared linear the
+    second derivatives must be equal to zero" / "...using a function (max, min, abs, sign) ... on an
+    endogenous variable"); we solved them silently. The .mod form too."""
+    from dsge_agents.errors import ModelStructureError
+    f = tmp_path / "lin.yaml"
+    f.write_text(LINEAR_HEAD + f"  - {eq}\n")
+    with pytest.raises(ModelStructureError, match=r"declared linear.*eq 2 \(line 7\)"):
+        load(f, cache=False)
+    g = tmp_path / "lin.mod"
+    g.write_text(f"var y z; varexo e; parameters a; a = 0.5;\nmodel(linear);\ny = a*y(-1) + 1 + e;\n{eq};\nend;\n")
+    with pytest.raises(ModelStructureError, match="declared linear"):
+        load(g, cache=False)
+
+
+def test_linear_model_with_constants(tmp_path):
+    """Linear with parameters entering nonlinearly and constants: y = a y(-1) + 1 + e,
+    z = 0.9 z(+1) + y / a: steady state y = 2, z = 40; z's response to e is
+    sum_k 0.9^k a^k e / a = e / (a (1 - 0.45)) on impact."""
+    f = tmp_path / "lin.yaml"
+    f.write_text(LINEAR_HEAD + "  - z = 0.9*z(+1) + y/a + 0*abs(a)\n")
+    sol = solve(load(f, cache=False))
+    assert sol.steady_state["y"] == pytest.approx(2.0) and sol.steady_state["z"] == pytest.approx(40.0)
+    irf = sol.irf(periods=1)
+    z0 = irf[(irf.variable == "z") & (irf.shock == "e")].value.iloc[0]
+    assert z0 == pytest.approx(0.1 / (0.5 * (1 - 0.45)), rel=1e-12)

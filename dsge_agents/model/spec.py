@@ -375,6 +375,48 @@ def incidence_of(equations, variables) -> tuple[np.ndarray, np.ndarray]:
     return lag, lead
 
 
+def _kink_of(t, variables: set):
+    """The first ``min``/``max``/``abs``/``sign`` call in tree ``t`` whose arguments hold a variable."""
+    stack = [t]
+    while stack:
+        n = stack.pop()
+        k = n[0]
+        if k == "fn":
+            if n[1] in ("min", "max", "abs", "sign") and any(
+                    v in variables for a in n[2] for v, _ in T.symbols(a)):
+                return n[1]
+            stack.extend(n[2])
+        elif k in ("add", "mul"):
+            stack.extend(n[1])
+        elif k == "neg":
+            stack.append(n[1])
+        elif k in ("div", "pow"):
+            stack.extend((n[1], n[2]))
+    return None
+
+
+def _check_linear(equations, dynamic: set, where, variables: set = frozenset()) -> None:
+    """A model declared linear (YAML ``options: {linear: true}``, Dynare ``model(linear)``) must have
+    zero second derivatives with respect to the variables and shocks, as Dynare 5.3's preprocessor
+    demands ("If the model is declared linear the second derivatives must be equal to zero"), with
+    min/max/abs/sign of an endogenous variable are refused too, as Dynare does ("you have declared
+    your model 'linear' but you are using a function (max, min, abs, sign) ... on an endogenous
+    variable")."""
+    bad = []
+    for i, e in enumerate(equations):
+        kink = _kink_of(e.tree, variables)
+        if kink is not None:
+            bad.append(f"eq {i + 1}" + (f" (line {e.line})" if e.line else "") + f": {kink}() of a variable: {e.text}")
+            continue
+        for d in T.gradient(e.tree, dynamic).values():
+            if T.gradient(d, dynamic):
+                bad.append(f"eq {i + 1}" + (f" (line {e.line})" if e.line else "") + f": {e.text}")
+                break
+    if bad:
+        raise ModelStructureError(f"{where}: the model is declared linear but these equations are not linear "
+                                  "in the variables and shocks: " + "; ".join(bad))
+
+
 def build_model(*, name: str, source: str | None, variables: list[str], shocks: list[str],
                 parameters: dict[str, float], param_exprs: dict[str, Any], derived_order: list[str],
                 equations: list[Equation], shock_cov_exprs=None, ss_block=None, ss_exprs=None,
@@ -394,6 +436,8 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
         raise ModelStructureError(
             f"{file or name}: {len(equations)} equations for {len(variables)} endogenous variables "
             f"(the counts must be equal)")
+    if linear:
+        _check_linear(equations, set(variables) | set(shocks), file or name, set(variables))
     used = set()
     for e in equations:
         for n, _ in e.symbols:
