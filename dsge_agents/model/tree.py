@@ -521,6 +521,9 @@ def sympy_min_max():
         class DynMax(sp.Function):
             nargs = 2
 
+            def _sympystr(self, printer):      # str(): the model language's max(a, b)
+                return f"max({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
             @classmethod
             def eval(cls, a, b):
                 if a.is_Number and b.is_Number:
@@ -534,6 +537,9 @@ def sympy_min_max():
 
         class DynMin(sp.Function):
             nargs = 2
+
+            def _sympystr(self, printer):      # str(): the model language's min(a, b)
+                return f"min({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
             @classmethod
             def eval(cls, a, b):
