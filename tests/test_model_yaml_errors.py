@@ -71,6 +71,9 @@ CASES = {
                                 "{'prior': 'beta', 'mean': 0.5, 'std': 0.1}", "a prior in a list"),
     "prior list key typo": (BASE + "estimation:\n  - {name: rho, prior: beta, mean: 0.5, sd: 0.1}\n", 11, 41, "sd",
                             "unknown key in the prior of rho"),
+    "policy rule names two equations": (BASE.replace("  - y = rho*y(-1) + e + u\n  - x = a*y",
+                                                     "  - {name: r, eq: y = rho*y(-1) + e + u}\n  - {name: r, eq: x = a*y}")
+                                        + "policy_rule: {equation: r, parameters: [rho]}\n", 10, 25, "r", "ambiguous"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

@@ -460,6 +460,9 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
                                          or isinstance(key, str) and key in names_eq):
             raise ModelSyntaxError(f"policy_rule equation is neither an index 0..{len(equations) - 1} nor the "
                                    "name of an equation", file, *L("policy_rule", "equation"), str(key))
+        if isinstance(key, str) and names_eq.count(key) > 1:
+            raise ModelSyntaxError(f"policy_rule equation {key!r} is ambiguous: {names_eq.count(key)} equations have "
+                                   "that name", file, *L("policy_rule", "equation"), key)
         rps = rule.get("parameters") or []
         if not isinstance(rps, list):
             raise ModelSyntaxError("policy_rule parameters must be a list of parameter names", file,
