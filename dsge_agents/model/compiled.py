@@ -292,15 +292,21 @@ def _emit(exprs, names, indent="    ", prefix="x"):
 
 
 def _has_min_max(t) -> bool:
-    """Does tree ``t`` call ``min`` or ``max``?"""
-    if t[0] == "fn":
-        return t[1] in ("min", "max") or any(_has_min_max(a) for a in t[2])
-    if t[0] in ("add", "mul"):
-        return any(_has_min_max(a) for a in t[1])
-    if t[0] in ("neg",):
-        return _has_min_max(t[1])
-    if t[0] in ("div", "pow"):
-        return _has_min_max(t[1]) or _has_min_max(t[2])
+    """Does tree ``t`` call ``min`` or ``max``? (iterative: trees may be deep)"""
+    stack = [t]
+    while stack:
+        n = stack.pop()
+        k = n[0]
+        if k == "fn":
+            if n[1] in ("min", "max"):
+                return True
+            stack.extend(n[2])
+        elif k in ("add", "mul"):
+            stack.extend(n[1])
+        elif k == "neg":
+            stack.append(n[1])
+        elif k in ("div", "pow"):
+            stack.extend((n[1], n[2]))
     return False
 
 
