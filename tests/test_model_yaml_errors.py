@@ -74,6 +74,7 @@ CASES = {
     "policy rule names two equations": (BASE.replace("  - y = rho*y(-1) + e + u\n  - x = a*y",
                                                      "  - {name: r, eq: y = rho*y(-1) + e + u}\n  - {name: r, eq: x = a*y}")
                                         + "policy_rule: {equation: r, parameters: [rho]}\n", 10, 25, "r", "ambiguous"),
+    "lead of a shock": (BASE.replace("x = a*y", "x = a*y + e(+1)"), 9, 15, "e(+1)", "lead of exogenous shock"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 
@@ -122,3 +123,12 @@ def test_nested_aliases_are_not_expanded(tmp_path):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_unused_variable_is_located(tmp_path):
+    """A declared variable no equation uses: ModelStructureError (as for dicts) naming its place."""
+    from dsge_agents.errors import ModelStructureError
+    f = tmp_path / "bad.yaml"
+    f.write_text(BASE.replace("[y, x]", "[y, x, k]").replace("  - x = a*y", "  - x = a*y\n  - 0 = a - 2"))
+    with pytest.raises(ModelStructureError, match=rf"^{f}, line 2, column 19: .*never used.*: k$"):
+        load(f, cache=False)
