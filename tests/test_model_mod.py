@@ -301,6 +301,27 @@ def test_cli_export(tmp_path, models_dir):
     assert load(out).variables == ["x", "pi", "i", "rn"]
 
 
+def test_cli_export_bad_output_paths(tmp_path, models_dir, capsys):
+    """A missing folder or a directory as -o: a one-line error, not FileNotFoundError /
+    IsADirectoryError from the final write."""
+    from dsge_agents.cli.main import main
+    capsys.readouterr()
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path / "no" / "nk3.mod")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path), "--force"]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["my-model.mod", "2m.mod", "nk3.txt"])
+def test_export_refuses_file_names_dynare_cannot_run(tmp_path, models_dir, capsys, name):
+    """Dynare 5.3 stops on `dynare my-model` / `dynare 2m` ("argument of dynare must conform to
+    MATLAB's convention for naming functions"; checked): export says so instead of writing it."""
+    from dsge_agents.cli.main import main
+    capsys.readouterr()
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path / name)]) == 1
+    assert "Dynare runs only files named" in capsys.readouterr().err and not (tmp_path / name).exists()
+
+
 def test_predetermined_variables(tmp_path):
     head = "var y k; varexo e; parameters a s dl; a = 0.3; s = 0.2; dl = 0.1;\n"
     f1 = tmp_path / "bop.mod"

@@ -3,6 +3,7 @@
 #   tests/data/dynare/run_dynare.sh [TARGET ...]
 # Targets: nk3 rbc fs2000_solution fs2000_loglik fs2000_mode fs2000_mh timings nk3_osr
 #          qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type (.mod language features)
+#          lang_functions lang_timing lang_kinks (.mod twins of YAML models of the model language)
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -43,10 +44,12 @@ run() {   # $1 = target, $2 = .mod file; copies $1*.json back
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(nk3 rbc fs2000_solution fs2000_loglik fs2000_mode timings nk3_osr
-                                       qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type)
+                                       qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type
+                                       lang_functions lang_timing lang_kinks)
 for t in "${targets[@]}"; do
   case "$t" in
-    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type) run "$t" "$HERE/$t.mod" ;;
+    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|lang_functions|lang_timing|lang_kinks)
+      run "$t" "$HERE/$t.mod" ;;
     fs2000_solution|fs2000_loglik|fs2000_mode)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
     fs2000_mh)
