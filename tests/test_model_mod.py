@@ -478,3 +478,19 @@ def test_two_model_blocks_add_up_and_missing_semicolon_before_end(tmp_path):
         parse_mod("var y; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + e; end;\n"
                   "steady_state_model;\n  y = 0\nend;\n", "t.mod")
     assert (ei.value.line, ei.value.column) == (5, 1)
+
+
+def test_model_linear_lists_every_nonlinear_equation(tmp_path):
+    # both checks of Dynare 5.3's preprocessor in one message: a nonzero second derivative (with the
+    # variable pair) and min/max/abs/sign of an endogenous variable, every equation with its line
+    from dsge_agents.errors import ModelStructureError
+    f = tmp_path / "lin.mod"
+    f.write_text("var y z w; varexo e; parameters a; a = 0.5;\nmodel(linear);\ny = a*y(-1) + e;\n"
+                 "z = y*y(-1);\nw = max(y, 0) + z;\nend;\n")
+    with pytest.raises(ModelStructureError) as ei:
+        load(f, cache=False)
+    msg = str(ei.value)
+    assert "declared linear but equation 2 (line 4) and 1 more are not linear" in msg
+    assert "eq 2 (line 4): second derivative with respect to y(-1) and y is not zero: z = y*y(-1)" in msg
+    assert "eq 3 (line 5): max() of an endogenous variable: w = max(y, 0) + z" in msg
+    assert "eq 1 " not in msg
