@@ -115,3 +115,28 @@ def test_later_errors_point_into_the_users_file_and_included_files(tmp_path):
     with pytest.raises(ModelSyntaxError, match="given twice") as ei:
         load(f)
     assert ei.value.line == 8
+
+
+def test_read_mod_takes_defines_and_the_bytes_read_by_the_caller(tmp_path):
+    # model.load reads the file once and hands those bytes to read_mod (the cache key covers exactly
+    # what is parsed); macro variables set beforehand still apply
+    from dsge_agents.model.mod_reader import read_mod
+    f = tmp_path / "d.mod"
+    f.write_text("var y; varexo e; parameters r; r = 0.1;\nmodel; y = r*y(-1) + e; end;\n")
+    data = b"\xef\xbb\xbfvar y; varexo e; parameters r; r = @{R};\r\nmodel; y = r*y(-1) + e; end;\r\n"
+    m = read_mod(f, defines={"R": 0.25}, data=data)     # UTF-8 with a byte-order mark, CRLF
+    assert m.parameters["r"] == 0.25
+    latin1 = b"var y; varexo e; parameters r; r = 0.5; // caf\xe9\nmodel; y = r*y(-1) + e; end;\n"
+    assert read_mod(f, data=latin1).parameters["r"] == 0.5
+    assert read_mod(f).parameters["r"] == 0.1
+
+
+def test_include_with_blanks_after_the_hash_bypasses_the_parsed_model_cache(tmp_path):
+    # the macro processor accepts '@# include' as '@#include'; the cache must not keep the old
+    # included text for it either
+    (tmp_path / "p.inc").write_text("r = 0.5;\n")
+    f = tmp_path / "main.mod"
+    f.write_text("var y; varexo e; parameters r;\n@# include \"p.inc\"\nmodel; y = r*y(-1) + e; end;\n")
+    assert load(f).parameters["r"] == 0.5
+    (tmp_path / "p.inc").write_text("r = 0.75;\n")
+    assert load(f).parameters["r"] == 0.75

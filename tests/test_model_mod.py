@@ -301,6 +301,27 @@ def test_cli_export(tmp_path, models_dir):
     assert load(out).variables == ["x", "pi", "i", "rn"]
 
 
+def test_cli_export_bad_output_paths(tmp_path, models_dir, capsys):
+    """A missing folder or a directory as -o: a one-line error, not FileNotFoundError /
+    IsADirectoryError from the final write."""
+    from dsge_agents.cli.main import main
+    capsys.readouterr()
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path / "no" / "nk3.mod")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path), "--force"]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["my-model.mod", "2m.mod", "nk3.txt"])
+def test_export_refuses_file_names_dynare_cannot_run(tmp_path, models_dir, capsys, name):
+    """Dynare 5.3 stops on `dynare my-model` / `dynare 2m` ("argument of dynare must conform to
+    MATLAB's convention for naming functions"; checked): export says so instead of writing it."""
+    from dsge_agents.cli.main import main
+    capsys.readouterr()
+    assert main(["export", str(models_dir / "nk3.yaml"), "-o", str(tmp_path / name)]) == 1
+    assert "Dynare runs only files named" in capsys.readouterr().err and not (tmp_path / name).exists()
+
+
 def test_predetermined_variables(tmp_path):
     head = "var y k; varexo e; parameters a s dl; a = 0.3; s = 0.2; dl = 0.1;\n"
     f1 = tmp_path / "bop.mod"
@@ -457,3 +478,19 @@ def test_two_model_blocks_add_up_and_missing_semicolon_before_end(tmp_path):
         parse_mod("var y; varexo e; parameters a; a = 0.5;\nmodel; y = a*y(-1) + e; end;\n"
                   "steady_state_model;\n  y = 0\nend;\n", "t.mod")
     assert (ei.value.line, ei.value.column) == (5, 1)
+
+
+def test_model_linear_lists_every_nonlinear_equation(tmp_path):
+    # both checks of Dynare 5.3's preprocessor in one message: a nonzero second derivative (with the
+    # variable pair) and min/max/abs/sign of an endogenous variable, every equation with its line
+    from dsge_agents.errors import ModelStructureError
+    f = tmp_path / "lin.mod"
+    f.write_text("var y z w; varexo e; parameters a; a = 0.5;\nmodel(linear);\ny = a*y(-1) + e;\n"
+                 "z = y*y(-1);\nw = max(y, 0) + z;\nend;\n")
+    with pytest.raises(ModelStructureError) as ei:
+        load(f, cache=False)
+    msg = str(ei.value)
+    assert "declared linear but equation 2 (line 4) and 1 more are not linear" in msg
+    assert "eq 2 (line 4): second derivative with respect to y(-1) and y is not zero: z = y*y(-1)" in msg
+    assert "eq 3 (line 5): max() of an endogenous variable: w = max(y, 0) + z" in msg
+    assert "eq 1 " not in msg

@@ -334,9 +334,9 @@ def test_cache_hit_repeats_parse_warnings(tmp_path):
 
 
 def test_generated_code_object_cache_survives_corruption(tmp_path):
-    from dsge_agents.model.compiled import _code_of
+    from dsge_agents.model.compiled import _code_of, _seal
     src = tmp_path / "gen_mod.py"
-    src.write_text("X = 6 * 7\n")
+    src.write_bytes(_seal("X = 6 * 7\n"))         # generated sources carry their SHA-256 seal
     ns: dict = {}
     exec(_code_of(src), ns)
     assert ns["X"] == 42 and src.with_suffix(".code").exists()
@@ -345,7 +345,7 @@ def test_generated_code_object_cache_survives_corruption(tmp_path):
     ns = {}
     exec(_code_of(src), ns)
     assert ns["X"] == 42
-    src.write_text("X = 6 * 8\n")                          # changed source: the stale code is not used
+    src.write_bytes(_seal("X = 6 * 8\n"))                 # changed source: the stale code is not used
     ns = {}
     exec(_code_of(src), ns)
     assert ns["X"] == 48

@@ -55,7 +55,12 @@ def _economy_cached(path: Path):
         if not (isinstance(doc, dict) and doc.get("kind") == "orchestrated_economy"):
             return None
         m = api.load_model(path)
-        cache.put(key, m)
+        try:
+            unchanged = path.read_bytes() == data
+        except OSError:
+            unchanged = False
+        if unchanged:           # edited while it was built: the entry would not match its key
+            cache.put(key, m)
     return api.Model.wrap(m)
 
 

@@ -15,6 +15,11 @@ class CacheCommandError(DSGEError):
     """Bad arguments to ``dsge-agents cache``."""
 
 
+def _env_limit() -> str:
+    import os
+    return os.environ.get("DSGE_AGENTS_CACHE_MAX_MB", "").strip()
+
+
 def _mb(n: int) -> str:
     return f"{n / 2**20:,.1f} MB"
 
@@ -26,8 +31,8 @@ def run(args) -> int:
         raise CacheCommandError("give --prune or --clear, not both")
     if args.max_mb is not None and not args.prune:
         raise CacheCommandError("--max-mb only goes with --prune")
-    if args.max_mb is not None and args.max_mb <= 0:
-        raise CacheCommandError(f"--max-mb must be positive, got {args.max_mb}")
+    if args.max_mb is not None and not (0 < args.max_mb < float("inf")):   # also NaN
+        raise CacheCommandError(f"--max-mb must be a positive number of megabytes, got {args.max_mb}")
     if args.clear:
         r = cachedir.clear()
         print(f"removed {r['removed']} entries ({_mb(r['freed_bytes'])})")
@@ -38,7 +43,7 @@ def run(args) -> int:
         except ValueError as exc:
             raise CacheCommandError(str(exc)) from exc
         if limit is None:
-            print("no size limit ($DSGE_AGENTS_CACHE_MAX_MB=0): nothing to prune; use --max-mb")
+            print(f"no size limit ($DSGE_AGENTS_CACHE_MAX_MB={_env_limit()}): nothing to prune; use --max-mb")
             return 0
         r = cachedir.prune(limit, min_age_s=0.0)
         print(f"removed {r['removed']} entries ({_mb(r['freed_bytes'])}); {_mb(r['bytes'])} left "
@@ -47,7 +52,7 @@ def run(args) -> int:
     u = cachedir.usage()
     try:
         limit = cachedir.max_bytes()
-        lim = "none ($DSGE_AGENTS_CACHE_MAX_MB=0)" if limit is None else _mb(limit)
+        lim = f"none ($DSGE_AGENTS_CACHE_MAX_MB={_env_limit()})" if limit is None else _mb(limit)
     except ValueError as exc:
         lim = f"invalid: {exc}"
     print(f"model cache: {u['directory']}")

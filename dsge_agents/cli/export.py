@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dsge_agents.cli._common import check_distinct, load_model, model_inputs
+from dsge_agents.cli._common import guard_outputs, load_model
 from dsge_agents.errors import DSGEError
 
 
@@ -17,10 +17,11 @@ class ExportError(DSGEError):
 def run(args) -> int:
     if args.to != "mod":
         raise ExportError(f"unsupported export format {args.to!r} (only 'mod')")
-    out = Path(args.output)
-    check_distinct({"-o": out}, model_inputs(args.model))
-    if out.exists() and not args.force:
-        raise ExportError(f"{out} exists; use --force to overwrite")
+    # -o differs from the model file; an existing file needs --force, a directory or a missing
+    # parent directory is an error before any work (cli._common.guard_outputs)
+    out = guard_outputs(args, {"-o": Path(args.output)})["-o"]
+    from dsge_agents.model.mod_writer import check_mod_path
+    check_mod_path(out)                      # a name Dynare can run (before loading the model)
     m = _load(args.model)
     model = getattr(m, "model", m)          # accept an api facade wrapping a model.Model
     model.to_mod(out)

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from dsge_agents.errors import ModelSyntaxError
@@ -28,12 +29,16 @@ def load(path, cache: bool = True) -> Model:
     suf = p.suffix.lower()
     if suf not in (".yaml", ".yml", ".mod"):
         raise ModelSyntaxError(f"unknown model file type {suf!r} (expected .yaml, .yml or .mod)", str(p))
+    try:
+        data = p.read_bytes()        # read once: the cache key and the parse see the same bytes
+    except OSError as exc:
+        raise ModelSyntaxError(f"cannot read the model file ({exc.strerror})", str(p)) from None
     key = None
-    if cache and suf == ".mod" and b"@#include" in p.read_bytes():
+    if cache and suf == ".mod" and re.search(rb"@#[ \t]*include", data):
         cache = False    # the key would not cover the included files; parsing a .mod is cheap
     if cache:
         from dsge_agents.model import cache as _cache
-        key = _cache.key_for_file(p)
+        key = _cache.key_for_file(p, text=data)
         m = _cache.get(key)
         if m is not None:
             return m
@@ -42,8 +47,8 @@ def load(path, cache: bool = True) -> Model:
     else:
         from dsge_agents.model.mod_reader import read_mod as reader
     if key is None:
-        return reader(p)
-    m, warned = _cache.parse_recording(reader, p)
+        return reader(p, data=data)
+    m, warned = _cache.parse_recording(reader, p, data=data)
     _cache.put(key, m, warned)
     return m
 

@@ -22,6 +22,7 @@ each configuration adds a few MB per variant — so the directory is kept under 
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -67,9 +68,11 @@ def max_bytes() -> int | None:
         return DEFAULT_MAX_MB * 2**20
     try:
         mb = float(raw)
+        if math.isnan(mb):
+            raise ValueError
     except ValueError:
         raise ValueError(f"$DSGE_AGENTS_CACHE_MAX_MB={raw!r}: expected a number of megabytes (0 = no limit)")
-    return None if mb <= 0 else int(mb * 2**20)
+    return None if mb <= 0 or math.isinf(mb) else int(mb * 2**20)   # inf: no limit, as 0
 
 
 def _numba_folder(d: Path) -> Path | None:

@@ -935,17 +935,21 @@ def parse_mod(text: str, file: str = "<string>", defines: dict | None = None) ->
         raise type(exc)(exc.msg, f, ln, col, exc.token) from None
 
 
-def read_mod(path, defines: dict | None = None) -> Model:
-    """Read a Dynare ``.mod`` file (see module docstring for the supported subset)."""
+def read_mod(path, defines: dict | None = None, data: bytes | None = None) -> Model:
+    """Read a Dynare ``.mod`` file (see module docstring for the supported subset).
+
+    ``defines``: macro variables set beforehand (see :func:`parse_mod`); ``data``: the file's bytes
+    when the caller has read them already (the model cache keys on exactly these bytes; files
+    that ``@#include`` others are not cached, see :func:`dsge_agents.model.load`)."""
     path = Path(path)
-    return parse_mod(_decode(path.read_bytes()), str(path), defines)
+    return parse_mod(_decode(path.read_bytes() if data is None else data), str(path), defines)
 
 
 def _decode(data: bytes) -> str:
     """Text of a ``.mod`` file: UTF-8 with or without a byte-order mark (editors on Windows write
-    one; Dynare skips it), else Latin-1, so that accented letters of an older editor in comments
-    do not stop the reader (outside comments they are reported by the tokenizer with their line
-    and column)."""
+    one; Dynare skips it), else Latin-1 (Dynare reads bytes), so that accented letters of an older
+    editor in comments do not stop the reader (outside comments they are reported by the tokenizer
+    with their line and column)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

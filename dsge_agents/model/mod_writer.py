@@ -21,7 +21,7 @@ from sympy.printing.str import StrPrinter
 
 from dsge_agents.model.expr import split_tsym
 
-__all__ = ["write_mod", "dynare_expr"]
+__all__ = ["write_mod", "dynare_expr", "dynare_name_problems", "check_mod_path"]
 
 _DYN_SHAPE = {"beta": "beta_pdf", "gamma": "gamma_pdf", "normal": "normal_pdf", "inv_gamma1": "inv_gamma_pdf",
               "inv_gamma2": "inv_gamma2_pdf", "uniform": "uniform_pdf", "weibull": "weibull_pdf"}
@@ -58,23 +58,29 @@ class _DynarePrinter(StrPrinter):
     def _print_Abs(self, e):
         return f"abs({self._print(e.args[0])})"
 
+    def _print_DynMax(self, e):      # tree.sympy_min_max: the written order (it decides ties in Dynare)
+        return f"max({self._print(e.args[0])}, {self._print(e.args[1])})"
+
+    def _print_DynMin(self, e):
+        return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
+
     def _print_Min(self, e):
         return f"min({self._print(e.args[0])}, {self._print(sp.Min(*e.args[1:]))})"
 
     def _print_Max(self, e):
         return f"max({self._print(e.args[0])}, {self._print(sp.Max(*e.args[1:]))})"
 
-    def _print_dyn_max(self, e):   # dsge_agents.model.tree.sympy_min_max (argument order kept)
-        return f"max({self._print(e.args[0])}, {self._print(e.args[1])})"
-
-    def _print_dyn_min(self, e):
-        return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
-
     def _print_Exp1(self, e):
         return "exp(1)"
 
     def _print_Pi(self, e):
         return "(4*atan(1))"
+
+    def _print_tanh(self, e):
+        # Dynare 5.3 has no tanh in the model block ("you must first declare it via the
+        # external_function() statement"): tanh(x) = 1 - 2/(exp(2x) + 1), exact and overflow-safe
+        # (exp(2x) = inf gives 1, exp(2x) = 0 gives -1)
+        return f"(1 - 2/(exp(2*({self._print(e.args[0])})) + 1))"
 
     def _print_sign(self, e):
         return f"sign({self._print(e.args[0])})"
@@ -96,9 +102,77 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+#: MATLAB keywords: Dynare writes parameters (and, with ``periods``, simulated variables) into the
+#: MATLAB workspace as ``name = ...``; ``end`` and ``function`` already fail as variable names.
+_MATLAB_KEYWORDS = frozenset("break case catch classdef continue else elseif end for function global if "
+                             "otherwise parfor persistent return spmd switch try while".split())
+#: tokens of Dynare 5.3's language that are never names (``var inf;`` is a syntax error)
+_DYNARE_TOKENS = frozenset("var varexo varexo_det parameters predetermined_variables trend_var log_trend_var "
+                           "model_local_variable inf nan Inf NaN periods".split())
+#: Dynare's global structures: a parameter of that name overwrites them
+_DYNARE_GLOBALS = frozenset("M_ oo_ options_".split())
+#: statement keywords: ``model = 0.5;`` is read as the start of a statement (parameters only)
+_DYNARE_STATEMENTS = frozenset(
+    "model steady check shocks initval endval histval stoch_simul estimation estimated_params "
+    "estimated_params_init estimated_params_bounds varobs steady_state_model simul osr osr_params "
+    "optim_weights observation_trends planner_objective ramsey_model ramsey_policy identification "
+    "forecast shock_decomposition calib_smoother perfect_foresight_setup perfect_foresight_solver "
+    "resid write_latex_dynamic_model dynare_sensitivity".split())
+
+
+def dynare_name_problems(m) -> list[str]:
+    """Names of ``m`` that Dynare 5.3 cannot take (checked by running it: e.g. a variable ``inf`` or
+    ``end``, a parameter ``model``, ``steady`` or ``if``): one description per offending name."""
+    roles = [("variable", n) for n in (m.declared_variables or m.variables) if n not in m.aux_variables]
+    roles += [("shock", n) for n in m.shocks] + [("parameter", n) for n in m.parameters]
+    if m.ss_exprs is not None:
+        roles += [("steady-state temporary", t) for t, _ in m.ss_block if t not in m.variables]
+    out = []
+    for role, n in roles:
+        if n in _MATLAB_KEYWORDS:
+            out.append(f"{role} {n!r} is a MATLAB keyword")
+        elif n in _DYNARE_TOKENS:
+            out.append(f"{role} {n!r} is a word of Dynare's language")
+        elif n in _DYNARE_GLOBALS:
+            out.append(f"{role} {n!r} would overwrite Dynare's global {n}")
+        elif role == "parameter" and n in _DYNARE_STATEMENTS:
+            out.append(f"parameter {n!r} is a Dynare statement ('{n} = ...;' does not parse)")
+    return out
+
+
+def check_mod_path(path) -> Path:
+    """``path`` as a Path if Dynare 5.3 can run a file of that name: ``dynare NAME`` needs NAME to
+    be a MATLAB function name (a letter, then letters, digits, ``_``); ``my-model.mod`` or ``2m.mod``
+    stop Dynare with "argument of dynare must conform to MATLAB's convention for naming functions"."""
+    import re
+
+    from dsge_agents.errors import DSGEError
+    p = Path(path)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p.stem) or p.suffix.lower() not in (".mod", ".dyn"):
+        raise DSGEError(f"{p}: Dynare runs only files named <letter><letters, digits, _>.mod "
+                        f"(e.g. {re.sub(r'[^A-Za-z0-9_]', '_', p.stem).lstrip('_0123456789') or 'model'}.mod)")
+    return p
+
+
+def _one_line(text) -> str:
+    """``text`` with every non-printable character (line breaks included) escaped as in ``repr``."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
-    """Render model ``m`` as a Dynare 5.3 ``.mod`` file; write it to ``path`` if given; return the text."""
-    L = [f"// {m.name}: exported by dsge_agents from {m.source or '<dict>'}", ""]
+    """Render model ``m`` as a Dynare 5.3 ``.mod`` file; write it to ``path`` if given; return the text.
+
+    Names Dynare cannot read (:func:`dynare_name_problems`) are a ``ModelStructureError`` listing
+    them: a file that Dynare rejects is not written."""
+    if path is not None:
+        check_mod_path(path)
+    problems = dynare_name_problems(m)
+    if problems:
+        from dsge_agents.errors import ModelStructureError
+        raise ModelStructureError(f"{m.source or m.name}: cannot export to a Dynare .mod: "
+                                  + "; ".join(problems) + " (rename them in the model)")
+    # one comment line whatever the name and path hold (a line break would start a statement)
+    L = [f"// {_one_line(m.name)}: exported by dsge_agents from {_one_line(m.source or '<dict>')}", ""]
     decl = m.declared_variables or [v for v in m.variables if v not in m.aux_variables]
     L.append("var " + " ".join(decl) + ";")
     if m.shocks:

@@ -397,25 +397,72 @@ def incidence_of(equations, variables) -> tuple[np.ndarray, np.ndarray]:
     return lag, lead
 
 
+def _kink_of(t, variables: set):
+    """The first ``min``/``max``/``abs``/``sign`` call in tree ``t`` whose arguments hold a variable."""
+    stack = [t]
+    while stack:
+        n = stack.pop()
+        k = n[0]
+        if k == "fn":
+            if n[1] in ("min", "max", "abs", "sign") and any(
+                    v in variables for a in n[2] for v, _ in T.symbols(a)):
+                return n[1]
+            stack.extend(n[2])
+        elif k in ("add", "mul"):
+            stack.extend(n[1])
+        elif k == "neg":
+            stack.append(n[1])
+        elif k in ("div", "pow"):
+            stack.extend((n[1], n[2]))
+    return None
+
+
+def _nonlinear_pair(t, dynamic: set):
+    """A pair ``((name, lag), (name, lag))`` of variables/shocks whose second derivative of tree ``t``
+    is not identically zero (the first in sorted order), or ``None``."""
+    for s1, d in sorted(T.gradient(t, dynamic).items()):
+        second = T.gradient(d, dynamic)
+        if second:
+            return s1, min(second)
+    return None
+
+
 def _check_linear(equations, variables, shocks, where: str) -> None:
-    """``model(linear)``: every second derivative with respect to variables and shocks must be zero
-    (Dynare 5.3's check). A nonlinear equation would otherwise be linearized silently around a steady
-    state of zero, where Dynare stops with an error."""
-    dyn = set(variables) | set(shocks)
+    """A model declared linear (YAML ``options: {linear: true}``, Dynare ``model(linear)``) must have
+    zero second derivatives with respect to the variables and shocks, as Dynare 5.3's preprocessor
+    demands ("If the model is declared linear the second derivatives must be equal to zero"), and
+    min/max/abs/sign of an endogenous variable are refused too, as Dynare does ("you have declared
+    your model 'linear' but you are using a function (max, min, abs, sign) ... on an endogenous
+    variable"). A nonlinear equation would otherwise be linearized silently around a steady state
+    of zero. Every offending equation is listed with its line and, for a nonzero second derivative,
+    the variable pair."""
+    dynamic = set(variables) | set(shocks)
+    endo = set(variables)
 
     def timed(n, k):
         return n if k == 0 else f"{n}({k:+d})"
 
+    bad = []
     for i, e in enumerate(equations):
-        for (n1, k1), d in T.gradient(e.tree, dyn).items():
-            second = T.gradient(d, dyn)
-            if second:
-                n2, k2 = next(iter(sorted(second)))
-                at = f" (line {e.line})" if e.line else ""
-                raise ModelStructureError(
-                    f"{e.file or where}: the model is declared linear but equation {i + 1}{at} is not: its "
-                    f"second derivative with respect to {timed(n1, k1)} and {timed(n2, k2)} is not zero: "
-                    f"{e.text}")
+        at = f"eq {i + 1}"
+        if e.line:
+            at += f" (line {e.line}" + (f" of {e.file}" if e.file and str(e.file) != str(where) else "") + ")"
+        kink = _kink_of(e.tree, endo)
+        if kink is not None:
+            bad.append((i, e, f"{at}: {kink}() of an endogenous variable: {e.text}"))
+            continue
+        pair = _nonlinear_pair(e.tree, dynamic)
+        if pair is not None:
+            (n1, k1), (n2, k2) = pair
+            bad.append((i, e, f"{at}: second derivative with respect to {timed(n1, k1)} and {timed(n2, k2)} "
+                              f"is not zero: {e.text}"))
+    if bad:
+        i, e, _ = bad[0]
+        first = f"equation {i + 1}" + (f" (line {e.line})" if e.line else "")
+        verb = f" and {len(bad) - 1} more are" if len(bad) > 1 else " is"
+        raise ModelStructureError(
+            f"{where}: the model is declared linear but {first}{verb} not linear in the variables and "
+            "shocks, which Dynare 5.3 refuses: " + "; ".join(b for _, _, b in bad))
 
 
 def build_model(*, name: str, source: str | None, variables: list[str], shocks: list[str],
@@ -437,6 +484,8 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
         raise ModelStructureError(
             f"{file or name}: {len(equations)} equations for {len(variables)} endogenous variables "
             f"(the counts must be equal)")
+    if linear:
+        _check_linear(equations, variables, shocks, file or name)
     used = set()
     for e in equations:
         for n, _ in e.symbols:
@@ -445,8 +494,6 @@ def build_model(*, name: str, source: str | None, variables: list[str], shocks: 
     if unused:
         raise ModelStructureError(f"{file or name}: declared variable(s) never used in any equation: "
                                   + ", ".join(unused))
-    if linear:
-        _check_linear(equations, variables, shocks, file or name)
     # -- aux variables
     new_eqs, aux_vars, aux_src = _aux_transform(equations, variables, shocks)
     all_vars = list(variables) + aux_vars

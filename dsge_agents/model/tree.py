@@ -297,7 +297,10 @@ def _sign(x):
 
 
 def _heaviside(x):
-    return 1.0 if x > 0 else 0.0   # the step of min/max derivatives: 0 at a tie (Dynare's convention)
+    # the strict step H(x) = (x > 0), H(0) = 0, of min/max derivatives: at a tie the first
+    # argument gets (a > b) = 0 and the second 1 - 0, as Dynare 5.3's generated dynamic_g1.m
+    # (tests/data/dynare/lang_kinks.json, qa_kinks.json)
+    return 1.0 if x > 0 else 0.0
 
 
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
@@ -382,10 +385,10 @@ def _dfn(name, args, t):
         return [neg(mul(a, t))]
     if name in ("min", "max"):
         b = args[1]
-        # Dynare 5.3's convention (checked): d max(a, b) = da if a > b else db,
-        # d min(a, b) = da if a < b else db; so at a tie the SECOND argument's derivative counts.
-        # H is the strict step H(x) = 1 if x > 0 else 0.
-        h = fn("heaviside", sub(a, b) if name == "max" else sub(b, a))
+        # as Dynare 5.3 (its generated dynamic_g1.m): d max(a, b) = (a > b) da + (1 - (a > b)) db,
+        # d min(a, b) = (b > a) da + (1 - (b > a)) db, with H(x) = (x > 0): at a tie the whole
+        # derivative goes to the second argument (tests/data/dynare/lang_kinks.json)
+        h = fn("heaviside", sub(b, a) if name == "min" else sub(a, b))
         return [h, sub(ONE, h)]
     raise ValueError(f"no derivative rule for function {name!r}")
 
@@ -491,60 +494,68 @@ def _to_sp(t, sp, tsym):
             return sp.log(args[0]) / sp.log(10)
         if name == "sqrt":
             return sp.sqrt(args[0])
-        if name == "heaviside":
-            return sp.Heaviside(args[0], 0)
         if name in ("min", "max"):
-            dmax, dmin = sympy_min_max()
-            return (dmax if name == "max" else dmin)(*args)
+            dmin, dmax = sympy_min_max()
+            return (dmin if name == "min" else dmax)(*args)
+        if name == "heaviside":
+            return sp.Heaviside(args[0], 0)          # H(0) = 0 (see _heaviside)
         f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign,
              "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh}[name]
         return f(*args)
     raise ValueError(f"not an expression tree: {t!r}")
 
 
-_MIN_MAX = None
+_SP_MIN_MAX = None
 
 
 def sympy_min_max():
-    """SymPy functions ``(dyn_max, dyn_min)`` for the model language's ``max``/``min``.
+    """SymPy functions ``(DynMin, DynMax)`` for the model language's two-argument ``min``/``max``.
 
-    SymPy's ``Max``/``Min`` sort their arguments and differentiate with ``Heaviside(0) = 1/2``;
-    Dynare keeps the order written and, at a tie, takes the second argument's derivative
-    (``d max(a, b) = da if a > b else db``, ``d min(a, b) = da if a < b else db``; checked with
-    Dynare 5.3). These keep the order and differentiate that way (``Heaviside(x, 0)``).
-    """
-    global _MIN_MAX
-    if _MIN_MAX is None:
+    SymPy's own ``Min``/``Max`` sort their arguments (even with ``evaluate=False``) and may rewrite
+    ``Max(x, -x)`` as ``Abs(x)``; the written order matters at a tie, where Dynare 5.3 differentiates
+    ``max(a, b)`` as ``(a > b) da + (1 - (a > b)) db`` and ``min(a, b)`` as
+    ``(b > a) da + (1 - (b > a)) db``. These keep the order, evaluate only numbers, and carry that
+    derivative (``Heaviside(x, 0)``: H(0) = 0)."""
+    global _SP_MIN_MAX
+    if _SP_MIN_MAX is None:
         import sympy as sp
 
-        class dyn_max(sp.Function):
+        class DynMax(sp.Function):
             nargs = 2
+
+            def _sympystr(self, printer):      # str(): the model language's max(a, b)
+                return f"max({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
             @classmethod
             def eval(cls, a, b):
                 if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
-                    return sp.Max(a, b)
+                    return a if bool(a >= b) else b
+                return None
 
             def fdiff(self, argindex=1):
                 a, b = self.args
                 h = sp.Heaviside(a - b, 0)
                 return h if argindex == 1 else 1 - h
 
-        class dyn_min(sp.Function):
+        class DynMin(sp.Function):
             nargs = 2
+
+            def _sympystr(self, printer):      # str(): the model language's min(a, b)
+                return f"min({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
             @classmethod
             def eval(cls, a, b):
                 if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
-                    return sp.Min(a, b)
+                    return a if bool(a <= b) else b
+                return None
 
             def fdiff(self, argindex=1):
                 a, b = self.args
                 h = sp.Heaviside(b - a, 0)
                 return h if argindex == 1 else 1 - h
 
-        _MIN_MAX = (dyn_max, dyn_min)
-    return _MIN_MAX
+        _SP_MIN_MAX = (DynMin, DynMax)
+    return _SP_MIN_MAX
 
 
 def from_sympy(e):
@@ -585,8 +596,9 @@ def _from_sp(e, sp, split_tsym):
     f = names.get(e.func)
     if f is not None:
         return ("fn", f, (_from_sp(e.args[0], sp, split_tsym),))
-    if _MIN_MAX is not None and e.func in _MIN_MAX:
-        return ("fn", "max" if e.func is _MIN_MAX[0] else "min",
+    dmin, dmax = sympy_min_max()
+    if e.func in (dmin, dmax):
+        return ("fn", "min" if e.func is dmin else "max",
                 tuple(_from_sp(a, sp, split_tsym) for a in e.args))
     if e.func in (sp.Min, sp.Max):
         args = [_from_sp(a, sp, split_tsym) for a in e.args]

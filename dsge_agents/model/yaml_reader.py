@@ -7,13 +7,14 @@ the expressions themselves go through the whitelisting parser of
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError
+from dsge_agents.errors import ModelStructureError, ModelSyntaxError, UnknownNameError, UnsupportedStatementError
 from dsge_agents.model import tree as T
 from dsge_agents.model.expr import FUNCTIONS, parse_equation_tree, parse_expr_tree
 from dsge_agents.model.spec import Equation, Model, build_model
@@ -88,6 +89,78 @@ def _check_name(n, what, file, pos: _Pos | None = None, path=()):
         raise ModelSyntaxError(f"{what} name clashes with the function {n!r}", file, line, col, n)
 
 
+_OPTION_KEYS = {"loglinear", "linear"}
+_EQUATION_KEYS = {"name", "equation", "eq"}
+_ESTIMATION_KEYS = {"priors", "options"}
+_PRIOR_KEYS = {"prior", "shape", "dist", "mean", "std", "lower", "upper", "init", "p3", "p4", "name"}
+
+
+def _unknown_keys(d: dict, allowed, what, file, pos: _Pos | None, path=()) -> None:
+    """A key of mapping ``d`` (at ``path``) outside ``allowed`` is an error naming it: a typo'd
+    key (``loglinaer:``) must not be ignored silently."""
+    for k in d:
+        if k not in allowed:
+            line, col = pos.key_loc(*path, k) if pos is not None else (None, None)
+            hint = ""
+            if what == "an equation" and len(d) == 1:   # `- x = f(y): z` is a YAML mapping
+                hint = "; an equation containing ': ' must be quoted"
+            raise ModelSyntaxError(f"unknown key in {what} (allowed: {', '.join(sorted(allowed))}){hint}",
+                                   file, line, col, str(k))
+
+
+def _mapping(d: dict, key, file, pos: _Pos | None, what: str) -> dict:
+    """``d[key]`` as a dict (missing or empty: {}); any other type is an error at its position."""
+    val = d.get(key)
+    if val is None:
+        return {}
+    if not isinstance(val, dict):
+        line, col = pos.loc(key) if pos is not None else (None, None)
+        raise ModelSyntaxError(f"{key} must be a mapping {what}", file, line, col, type(val).__name__)
+    return val
+
+
+def _check_duplicate_keys(node, file) -> None:
+    """PyYAML keeps the last of two equal keys of a mapping; in a model file that silently drops a
+    parameter value or a whole block, so a repeated key is an error naming its second position."""
+    stack = [node]
+    seen_nodes: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen_nodes:     # an alias: each node once (no exponential walk of nested aliases)
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            seen = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen:
+                        raise ModelSyntaxError(
+                            f"duplicate key (first given on line {seen[k.value]})", file,
+                            k.start_mark.line + 1, k.start_mark.column + 1, k.value)
+                    seen[k.value] = k.start_mark.line + 1
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
+def _model_name(raw, file, pos: _Pos | None) -> str:
+    """The model's name: ``name:`` if given, else the file name. The name ends up in file names
+    (``irf_<name>.png``, ``estimate_<name>/``) and in comments of generated code and exported
+    ``.mod`` files, so it must be one line of printable characters without path separators
+    (``/``, ``\\``), not starting with a dot and without leading or trailing spaces."""
+    if raw is None or raw == "":
+        return Path(file).stem if file else "model"
+    line, col = pos.loc("name") if pos is not None else (None, None)
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise ModelSyntaxError("the model name must be a string", file, line, col, str(raw))
+    name = str(raw)
+    if (not name.isprintable() or "/" in name or "\\" in name or name.startswith(".")
+            or name != name.strip()):
+        raise ModelSyntaxError("invalid model name (one line of printable characters, no '/' or '\\', "
+                               "no leading '.' or surrounding spaces)", file, line, col, name)
+    return name
+
+
 def _expr_or_number(val, names, file, line, col, locals=None) -> tuple:
     """Expression tree of a YAML scalar (number or expression text)."""
     if isinstance(val, bool):
@@ -138,23 +211,40 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     for req in ("variables", "equations"):
         if req not in d:
             raise ModelSyntaxError(f"missing required key {req!r}", file, 1, 1)
-    name = str(d.get("name") or (Path(file).stem if file else "model"))
+    name = _model_name(d.get("name"), file, pos)
     variables = d["variables"]
     if isinstance(variables, dict):
         variables = list(variables)
     if not isinstance(variables, list):
         raise ModelSyntaxError("variables must be a list of names", file, *L("variables"), None)
+    declared: dict[str, str] = {}
+
+    def declare(n, kind, path):
+        if n in declared:
+            where = (None, None) if pos is None else (pos.loc(*path) if isinstance(path[-1], int)
+                                                      else pos.key_loc(*path))
+            raise ModelSyntaxError(f"name declared twice (as {declared[n]} and {kind})", file, *where, n)
+        declared[n] = kind
+
     for i, v in enumerate(variables):
         _check_name(v, "variable", file, pos, ("variables", i))
+        declare(v, "variable", ("variables", i))
     # shocks
     raw_shocks = d.get("shocks") or {}
     if isinstance(raw_shocks, list):
+        for i, s in enumerate(raw_shocks):      # checked here: the list positions are lost below
+            _check_name(s, "shock", file, pos, ("shocks", i))
+            declare(s, "shock", ("shocks", i))
+        declared_list = True
         raw_shocks = {s: 1.0 for s in raw_shocks}
+    else:
+        declared_list = False
     if not isinstance(raw_shocks, dict):
         raise ModelSyntaxError("shocks must be a mapping {name: std} or a list of names", file, *L("shocks"), None)
     shocks = list(raw_shocks)
-    for s in shocks:
+    for s in shocks if not declared_list else ():
         _check_name(s, "shock", file, pos, ("shocks", s))
+        declare(s, "shock", ("shocks", s))
     # parameters (in order; expressions of earlier parameters allowed)
     raw_params = d.get("parameters") or {}
     if not isinstance(raw_params, dict):
@@ -165,6 +255,7 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     derived_order: list[str] = []
     for p, val in raw_params.items():
         _check_name(p, "parameter", file, pos, ("parameters", p))
+        declare(p, "parameter", ("parameters", p))
         line, col = L("parameters", p)
         e = _expr_or_number(val, names, file, line, col)
         if e[0] not in ("num", "rat") and T.symbols(e):
@@ -172,6 +263,8 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
             derived_order.append(p)
         try:
             parameters[p] = T.evaluate(e, parameters)
+            if not math.isfinite(parameters[p]):
+                raise ValueError
         except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
             raise ModelSyntaxError("parameter value is not a finite number", file, line, col, str(val))
         names[p] = "param"
@@ -191,24 +284,38 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
             cov[(i, i)] = c
         if e[0] == "sym":
             stderr_params[s] = e[1]
-    corr = d.get("shock_correlations") or {}
+    corr = _mapping(d, "shock_correlations", file, pos, '{"shock_a, shock_b": correlation}')
     for key, val in corr.items():
-        a, b = [x.strip() for x in str(key).split(",")]
+        pair = [x.strip() for x in str(key).split(",")]
+        if len(pair) != 2 or not all(pair):
+            raise ModelSyntaxError("a shock_correlations key names two shocks: \"e_a, e_b\"", file,
+                                   *(pos.key_loc("shock_correlations", key) if pos else (None, None)), str(key))
+        a, b = pair
+        if a == b:
+            raise ModelSyntaxError("a shock cannot be correlated with itself", file,
+                                   *(pos.key_loc("shock_correlations", key) if pos else (None, None)), str(key))
         for x in (a, b):
             if x not in shocks:
                 raise UnknownNameError("unknown shock in shock_correlations", file, *L("shock_correlations", key), x)
         i, j = shocks.index(a), shocks.index(b)
         e = _expr_or_number(val, pnames, file, *L("shock_correlations", key))
+        try:
+            r = T.evaluate(e, parameters)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            r = float("nan")
+        if not (math.isfinite(r) and -1.0 <= r <= 1.0):
+            raise ModelSyntaxError("a correlation must lie in [-1, 1]", file, *L("shock_correlations", key), str(val))
         c = T.mul(e, T.fn("sqrt", cov.get((i, i), T.ZERO)), T.fn("sqrt", cov.get((j, j), T.ZERO)))
         if c != T.ZERO:
             cov[(i, j)] = cov[(j, i)] = c
     # locals (model-local definitions, like Dynare '#')
     locals_: dict[str, Any] = {}
-    for k, val in (d.get("locals") or {}).items():
+    for k, val in _mapping(d, "locals", file, pos, "{name: expression}").items():
         _check_name(k, "local", file, pos, ("locals", k))
-        if k in names:
-            raise ModelStructureError(f"{file}: local {k!r} clashes with a declared name")
         line, col = L("locals", k)
+        if k in names:
+            raise ModelSyntaxError(f"local name clashes with a declared {declared.get(k, names[k])}",
+                                   file, line, col, k)
         locals_[k] = parse_expr_tree(str(val), names, locals_, allow_timing=True, file=file, line=line or 1,
                                      col=col or 1)
         names[k] = "local"
@@ -218,11 +325,17 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         raise ModelSyntaxError("equations must be a list", file, *L("equations"), None)
     equations = []
     timed = {v for v in variables} | set(shocks)
+    shock_set_ = set(shocks)
     for i, item in enumerate(eqs_raw):
         ename = None
         path = ("equations", i)
         if isinstance(item, dict):
+            _unknown_keys(item, _EQUATION_KEYS, "an equation", file, pos, path)
             ename = item.get("name")
+            if ename is not None and (not isinstance(ename, str) or not ename.isprintable() or "'" in ename
+                                      or not ename.strip()):
+                raise ModelSyntaxError("an equation name must be one line of text without quotes", file,
+                                       *L(*path, "name"), str(ename))
             key = "equation" if "equation" in item else "eq"
             if key not in item:
                 raise ModelSyntaxError("equation mapping needs an 'equation' key", file, *L(*path), None)
@@ -230,17 +343,26 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
             path = path + (key,)
         else:
             text = item
+        line, col = L(*path)
+        if text is None or isinstance(text, (bool, list, dict)) or (isinstance(text, str) and not text.strip()):
+            raise ModelSyntaxError("an equation must be a non-empty text 'lhs = rhs' (or a residual expression)",
+                                   file, line, col, None if text is None else str(text))
         if not isinstance(text, str):
             text = str(text)
-        line, col = L(*path)
         expr = parse_equation_tree(text, names, locals_, file=file, line=line or 1, col=col or 1,
                                    timed_names=timed)
+        for n, k in sorted(T.symbols(expr)):
+            if k > 0 and n in shock_set_:      # found here, where the column is known
+                hit = re.search(rf"\b{n}\s*\(\s*\+?\s*{k}\s*\)", text)
+                c = (col or 1) + hit.start() if hit is not None and "\n" not in text[:hit.start()] else None
+                raise UnsupportedStatementError(f"lead of exogenous shock {n}({k:+d}) is not supported",
+                                                file, line, c if col else None, f"{n}({k:+d})")
         equations.append(Equation(text, line=line, file=file, name=ename, tree=expr))
     # steady state (values or expressions evaluated in order)
     ss_exprs = None
     ss_block = []
     initval: dict[str, float] = {}
-    raw_ss = d.get("steady_state")
+    raw_ss = _mapping(d, "steady_state", file, pos, "{variable: value or expression}")
     vset, shock_set = set(variables), set(shocks)
     if raw_ss:
         ss_names = {p: "param" for p in parameters}
@@ -267,8 +389,14 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         else:
             for v, e in tmp.items():
                 initval[v] = T.evaluate(e, parameters)
+    used = {n for e in equations for n, _ in T.symbols(e.tree)}
+    for i, v in enumerate(variables if len(equations) == len(variables) else ()):   # (else: the count error)
+        if v not in used:
+            line, col = L("variables", i)
+            where = ", ".join(str(x) for x in (file, line and f"line {line}", col and f"column {col}") if x)
+            raise ModelStructureError(f"{where}: declared variable(s) never used in any equation: {v}")
     pn = {p: "param" for p in parameters}
-    for v, val in (d.get("initval") or {}).items():
+    for v, val in _mapping(d, "initval", file, pos, "{variable: value}").items():
         line, col = L("initval", v)
         if v not in vset:
             raise UnknownNameError("initval for an undeclared variable", file, line, col, v)
@@ -277,7 +405,17 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     # observables
     obs = d.get("observables") or []
     measurement = {}
+    if not isinstance(obs, (list, dict)):
+        raise ModelSyntaxError("observables must be a list of variable names (or a measurement mapping)",
+                               file, *L("observables"), str(obs))
     if isinstance(obs, dict):
+        for o, spec in obs.items():
+            if o not in vset:
+                raise UnknownNameError("observable is not a declared variable", file,
+                                       *(pos.key_loc("observables", o) if pos else (None, None)), str(o))
+            if not isinstance(spec, dict):
+                raise ModelSyntaxError("a measurement equation is a mapping {agent: .., metric: .., ...}",
+                                       file, *L("observables", o), str(spec))
         measurement = dict(obs)
         observables = list(obs)
     else:
@@ -289,22 +427,78 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
     est = d.get("estimation") or {}
     estimated = []
     est_opts = {}
+    if not isinstance(est, (dict, list)):
+        raise ModelSyntaxError("estimation must be a mapping {priors: ..., options: ...}", file,
+                               *L("estimation"), str(est))
+    if isinstance(est, dict):
+        _unknown_keys(est, _ESTIMATION_KEYS, "estimation", file, pos, ("estimation",))
+        for k, what in (("priors", "{name: {prior: shape, mean: .., std: ..}}"), ("options", "{option: value}")):
+            if est.get(k) is not None and not isinstance(est[k], (dict, list) if k == "priors" else dict):
+                raise ModelSyntaxError(f"estimation {k} must be a mapping {what}", file,
+                                       *L("estimation", k), str(est[k]))
     if est:
-        priors = est.get("priors", {}) if isinstance(est, dict) else est
+        priors = (est.get("priors") or {}) if isinstance(est, dict) else est
+        base = ("estimation", "priors") if isinstance(est, dict) else ("estimation",)
         if isinstance(priors, dict):
             items = list(priors.items())
         else:
-            items = [(p.get("name"), p) for p in priors]
-        for key, spec in items:
-            line, col = L("estimation", "priors", key) if isinstance(priors, dict) else (None, None)
+            items = []
+            for i, p in enumerate(priors):
+                if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+                    raise ModelSyntaxError("a prior in a list is a mapping with a name: {name: rho, prior: beta, "
+                                           "mean: .., std: ..}", file, *L(*base, i), str(p))
+                items.append((p["name"], p))
+        for i, (key, spec) in enumerate(items):
+            path = base + ((key,) if isinstance(priors, dict) else (i,))
+            line, col = L(*path)
+            if isinstance(spec, dict):
+                _unknown_keys(spec, _PRIOR_KEYS, f"the prior of {key}", file, pos, path)
             estimated.append(_prior_entry(str(key), spec, parameters, shocks, file, line, col))
         est_opts = dict(est.get("options", {}) or {}) if isinstance(est, dict) else {}
-    opts = d.get("options") or {}
+    opts = _mapping(d, "options", file, pos, "{loglinear: true|false, linear: true|false}")
+    _unknown_keys(opts, _OPTION_KEYS, "options", file, pos, ("options",))
+    for k, v in opts.items():
+        if isinstance(v, str) or v not in (True, False):    # (NumPy booleans and 0/1 of a dict pass)
+            raise ModelSyntaxError(f"option {k} must be true or false", file, *L("options", k), str(v))
     loglinear = bool(opts.get("loglinear", False))
     linear = bool(opts.get("linear", False))
+    rule = d.get("policy_rule")
+    if rule is not None:      # checked here, where its position is known (build_model checks it again)
+        if not isinstance(rule, dict) or "equation" not in rule:
+            raise ModelSyntaxError("policy_rule must be a mapping {equation: index or name, parameters: [...]}",
+                                   file, *L("policy_rule"), str(rule))
+        key = rule["equation"]
+        names_eq = [e.name for e in equations]
+        if isinstance(key, bool) or not (isinstance(key, int) and 0 <= key < len(equations)
+                                         or isinstance(key, str) and key in names_eq):
+            raise ModelSyntaxError(f"policy_rule equation is neither an index 0..{len(equations) - 1} nor the "
+                                   "name of an equation", file, *L("policy_rule", "equation"), str(key))
+        if isinstance(key, str) and names_eq.count(key) > 1:
+            raise ModelSyntaxError(f"policy_rule equation {key!r} is ambiguous: {names_eq.count(key)} equations have "
+                                   "that name", file, *L("policy_rule", "equation"), key)
+        rps = rule.get("parameters") or []
+        if not isinstance(rps, list):
+            raise ModelSyntaxError("policy_rule parameters must be a list of parameter names", file,
+                                   *L("policy_rule", "parameters"), str(rps))
+        for i, p in enumerate(rps):
+            if p not in parameters:
+                raise UnknownNameError("policy_rule parameter is not a declared parameter", file,
+                                       *L("policy_rule", "parameters", i), str(p))
     commands = []
     if d.get("stoch_simul") is not None:
-        commands.append(("stoch_simul", dict(d.get("stoch_simul") or {})))
+        ss_opts = dict(_mapping(d, "stoch_simul", file, pos, "{option: value}"))
+        for k, v in ss_opts.items():
+            line, col = L("stoch_simul", k)
+            if k == "order" and v != 1:     # as the .mod reader: the solution is first order
+                raise UnsupportedStatementError("stoch_simul: only order 1 is supported", file, line, col, str(v))
+            if k == "varlist":
+                if not isinstance(v, list) or any(x not in vset for x in v):
+                    raise ModelSyntaxError("stoch_simul varlist must be a list of declared variables",
+                                           file, line, col, str(v))
+            elif v is False or not isinstance(v, (bool, int, float, str)):
+                raise ModelSyntaxError("a stoch_simul option is a number, a text or true (a flag)",
+                                       file, line, col, str(v))
+        commands.append(("stoch_simul", ss_opts))
     return build_model(name=name, source=file, variables=variables, shocks=shocks, parameters=parameters,
                        param_exprs=param_exprs, derived_order=derived_order, equations=equations,
                        shock_cov_exprs=cov, ss_block=ss_block, ss_exprs=ss_exprs, initval=initval,
@@ -335,27 +529,49 @@ def _prior_entry(key, spec, parameters, shocks, file, line, col) -> dict:
                                    file, line, col, str(shape))
         shape = PRIOR_SHAPES[str(shape).lower()]
 
-    def num(x, default=float("nan")):
+    def num(field, default=float("nan")):
+        x = spec.get(field)
         if x is None:
             return default
         if isinstance(x, str) and x.strip().lower() in ("inf", "+inf"):
             return float("inf")
         if isinstance(x, str) and x.strip().lower() == "-inf":
             return float("-inf")
-        return float(x)
+        try:
+            if isinstance(x, bool):
+                raise ValueError
+            return float(x)
+        except (TypeError, ValueError):
+            raise ModelSyntaxError(f"prior {field} of {key} must be a number", file, line, col, str(x)) from None
 
-    return {"name": pname, "kind": kind, "prior": shape, "mean": num(spec.get("mean")),
-            "std": num(spec.get("std")), "lower": num(spec.get("lower"), float("-inf")),
-            "upper": num(spec.get("upper"), float("inf")), "init": num(spec.get("init")),
-            "p3": num(spec.get("p3")), "p4": num(spec.get("p4"))}
+    return {"name": pname, "kind": kind, "prior": shape, "mean": num("mean"),
+            "std": num("std"), "lower": num("lower", float("-inf")),
+            "upper": num("upper", float("inf")), "init": num("init"),
+            "p3": num("p3"), "p4": num("p4")}
 
 
-def read_yaml(path) -> Model:
-    """Read a YAML model file (safe: ``yaml.compose`` + ``SafeLoader``; nothing executed)."""
+def decode_model_text(data: bytes, file: str) -> str:
+    """UTF-8 text of a model file (a BOM is dropped); bytes that are not UTF-8 are a
+    :class:`ModelSyntaxError` naming their line and column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = data.startswith(b"\xef\xbb\xbf") * 3
+        before = data[start:exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        raise ModelSyntaxError("the file is not UTF-8 text", file, line, col,
+                               repr(data[exc.start:exc.end])) from None
+
+
+def read_yaml(path, data: bytes | None = None) -> Model:
+    """Read a YAML model file (safe: ``yaml.compose`` + ``SafeLoader``; nothing executed);
+    ``data``: its bytes when the caller has read them already (the model cache keys on them)."""
     path = Path(path)
-    text = path.read_text()
+    text = decode_model_text(path.read_bytes() if data is None else data, str(path))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_duplicate_keys(node, str(path))
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
