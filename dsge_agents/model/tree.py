@@ -520,39 +520,36 @@ def sympy_min_max():
     if _SP_MIN_MAX is None:
         import sympy as sp
 
-        class DynMax(sp.Function):
+        class _DynExtremum(sp.Function):
+            """Two-argument max / min in written order: a where ``_gap(a, b) >= 0`` (max: a - b,
+            min: b - a), else b; derivative H(gap) da + (1 - H(gap)) db with H(0) = 0."""
             nargs = 2
+            _word = ""
 
-            def _sympystr(self, printer):      # str(): the model language's max(a, b)
-                return f"max({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+            @staticmethod
+            def _gap(a, b):
+                raise NotImplementedError
+
+            def _sympystr(self, printer):      # str(): the model language's max(a, b) / min(a, b)
+                return f"{self._word}({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
             @classmethod
             def eval(cls, a, b):
                 if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
-                    return a if bool(a >= b) else b
+                    return a if bool(cls._gap(a, b) >= 0) else b
                 return None
 
             def fdiff(self, argindex=1):
-                a, b = self.args
-                h = sp.Heaviside(a - b, 0)
+                h = sp.Heaviside(self._gap(*self.args), 0)
                 return h if argindex == 1 else 1 - h
 
-        class DynMin(sp.Function):
-            nargs = 2
+        class DynMax(_DynExtremum):
+            _word = "max"
+            _gap = staticmethod(lambda a, b: a - b)
 
-            def _sympystr(self, printer):      # str(): the model language's min(a, b)
-                return f"min({printer._print(self.args[0])}, {printer._print(self.args[1])})"
-
-            @classmethod
-            def eval(cls, a, b):
-                if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
-                    return a if bool(a <= b) else b
-                return None
-
-            def fdiff(self, argindex=1):
-                a, b = self.args
-                h = sp.Heaviside(b - a, 0)
-                return h if argindex == 1 else 1 - h
+        class DynMin(_DynExtremum):
+            _word = "min"
+            _gap = staticmethod(lambda a, b: b - a)
 
         _SP_MIN_MAX = (DynMin, DynMax)
     return _SP_MIN_MAX
