@@ -15,6 +15,10 @@ from dsge_agents.model import cachedir
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400.0
+# entry names as the writers form them (keys of 32 / 24 / 20 hex digits)
+A, D, Z = "model_" + "a" * 32, "model_" + "d" * 32, "model_" + "0" * 32
+B, E = "dsge_agents_gen_" + "b" * 24, "dsge_agents_gen_" + "e" * 24
+C = "dsge_agents_resolve_" + "c" * 20
 
 
 def _file(path: Path, size: int, age_s: float, now: float) -> Path:
@@ -29,26 +33,29 @@ def fake(tmp_path):
     """A cache folder: three entries of known size and last use, plus files that are not entries."""
     now = time.time()
     d = tmp_path / "cache"
-    _file(d / "model_aaaa.pkl", 3000, 3 * DAY, now)                          # oldest: 3000 B
-    _file(d / "dsge_agents_gen_bbbb.py", 1000, 2 * DAY, now)                  # code entry: 1000+500+700+800
-    _file(d / "dsge_agents_gen_bbbb.npz", 500, 2 * DAY, now)
-    _file(d / "dsge_agents_gen_bbbb.code", 700, 2 * DAY, now)
-    _file(d / "__pycache__" / "dsge_agents_gen_bbbb.jacobian-12.py311.nbi", 800, 1 * DAY, now)  # newest file
-    _file(d / "dsge_agents_resolve_cccc.py", 2000, 0.5 * DAY, now)           # 2000 B, half a day
-    _file(d / "model_dddd.pkl", 4000, 60, now)                               # used a minute ago
+    _file(d / f"{A}.pkl", 3000, 3 * DAY, now)                          # oldest: 3000 B
+    _file(d / f"{B}.py", 1000, 2 * DAY, now)                  # code entry: 1000+500+700+800
+    _file(d / f"{B}.npz", 500, 2 * DAY, now)
+    _file(d / f"{B}.code", 700, 2 * DAY, now)
+    _file(d / "__pycache__" / f"{B}.jacobian-12.py311.nbi", 800, 1 * DAY, now)  # newest file
+    _file(d / f"{C}.py", 2000, 0.5 * DAY, now)           # 2000 B, half a day
+    _file(d / f"{D}.pkl", 4000, 60, now)                               # used a minute ago
     # not entries: never counted, never removed (stale .tmp excepted)
     _file(d / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv", 50_000, 9 * DAY, now)
     _file(d / "notes.txt", 10_000, 9 * DAY, now)
     _file(d / "model_notes.txt", 10_000, 9 * DAY, now)
-    _file(d / "abc.tmp", 100, 2 * DAY, now)
-    _file(d / "new.tmp", 100, 60, now)
+    _file(d / "model_cafe.pkl", 10_000, 9 * DAY, now)          # the user's, only named like an entry
+    _file(d / "dsge_agents_gen_beef.py", 10_000, 9 * DAY, now)
+    _file(d / "abc.tmp", 100, 2 * DAY, now)                    # the user's
+    _file(d / f"{cachedir.TMP_PREFIX}abc.tmp", 100, 2 * DAY, now)   # an interrupted write, stale
+    _file(d / f"{cachedir.TMP_PREFIX}new.tmp", 100, 60, now)        # one in progress
     return d, now
 
 
 def test_entries_group_files_and_order_by_last_use(fake):
     d, now = fake
     es = cachedir.entries(d)
-    assert [e.name for e in es] == ["model_aaaa", "dsge_agents_gen_bbbb", "dsge_agents_resolve_cccc", "model_dddd"]
+    assert [e.name for e in es] == [A, B, C, D]
     assert [e.size for e in es] == [3000, 3000, 2000, 4000]
     assert [e.kind for e in es] == ["model", "code", "resolver", "model"]
     assert es[1].last_used == pytest.approx(now - DAY, abs=1)        # newest file of the entry
@@ -59,22 +66,23 @@ def test_entries_group_files_and_order_by_last_use(fake):
 
 def test_prune_removes_least_recently_used_down_to_80_percent(fake):
     d, now = fake
-    # limit 10,000 B: 12,000 held -> down to <= 8,000: remove model_aaaa (3000) -> 9000, then the
+    # limit 10,000 B: 12,000 held -> down to <= 8,000: remove model_aaa… (3000) -> 9000, then the
     # code entry (3000) -> 6000; the rest stays
     r = cachedir.prune(10_000, directory=d, now=now)
     assert r == {"removed": 2, "freed_bytes": 6000, "bytes": 6000}
     left = sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())
-    assert left == ["azure_llm_2023/AzureLLMInferenceTrace_conv.csv", "dsge_agents_resolve_cccc.py",
-                    "model_dddd.pkl", "model_notes.txt", "new.tmp", "notes.txt"]   # stale abc.tmp gone
+    assert left == sorted(["azure_llm_2023/AzureLLMInferenceTrace_conv.csv", f"{C}.py", f"{D}.pkl",
+                           "model_notes.txt", "notes.txt", "model_cafe.pkl", "dsge_agents_gen_beef.py",
+                           "abc.tmp", f"{cachedir.TMP_PREFIX}new.tmp"])   # the stale partial write gone
 
 
 def test_prune_spares_recent_kept_and_under_limit(fake):
     d, now = fake
     assert cachedir.prune(12_000, directory=d, now=now)["removed"] == 0           # not over the limit
-    # a tiny limit: everything older than min_age_s and not kept goes; model_dddd (60 s) stays
-    r = cachedir.prune(1, directory=d, now=now, keep={"dsge_agents_resolve_cccc"})
+    # a tiny limit: everything older than min_age_s and not kept goes; model_ddd… (60 s) stays
+    r = cachedir.prune(1, directory=d, now=now, keep={C})
     assert r["removed"] == 2 and r["bytes"] == 6000
-    assert [e.name for e in cachedir.entries(d)] == ["dsge_agents_resolve_cccc", "model_dddd"]
+    assert [e.name for e in cachedir.entries(d)] == [C, D]
     r = cachedir.prune(1, directory=d, now=now, min_age_s=0.0)
     assert r["removed"] == 2 and r["bytes"] == 0
 
@@ -99,7 +107,7 @@ def test_writes_prune_old_entries_and_hits_touch(tmp_path, monkeypatch):
 
     d = tmp_path / "cache"
     now = time.time()
-    old = _file(d / "model_0000.pkl", 2 * 2**20, 2 * DAY, now)                     # 2 MB, unused for 2 days
+    old = _file(d / f"{Z}.pkl", 2 * 2**20, 2 * DAY, now)                     # 2 MB, unused for 2 days
     data = _file(d / "azure_llm_2023" / "trace.csv", 3 * 2**20, 9 * DAY, now)      # not an entry
     monkeypatch.setenv("DSGE_AGENTS_CACHE", str(d))
     monkeypatch.setenv("DSGE_AGENTS_CACHE_MAX_MB", "1")
@@ -144,17 +152,17 @@ def test_numba_cache_dir_files_belong_to_their_entry(tmp_path, monkeypatch):
     d = tmp_path / "cache"
     nroot = tmp_path / "numba"
     d.mkdir()
-    src = d / "dsge_agents_gen_eeee.py"
+    src = d / f"{E}.py"
     src.write_text("from numba import njit\n\n@njit(cache=True)\ndef f(x):\n    return 2.0 * x\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(nroot))
-    code = f"import sys; sys.path.insert(0, {str(d)!r}); import dsge_agents_gen_eeee as m; assert m.f(2.0) == 4.0"
+    code = f"import sys; sys.path.insert(0, {str(d)!r}); import {E} as m; assert m.f(2.0) == 4.0"
     subprocess.run([sys.executable, "-B", "-c", code], env=env, check=True, timeout=120)
     written = sorted(p for p in nroot.rglob("*") if p.is_file())
-    assert written and all(p.name.startswith("dsge_agents_gen_eeee.") for p in written)
-    assert not (d / "__pycache__").exists() or not any((d / "__pycache__").glob("dsge_agents_gen_eeee.*.nb*"))
+    assert written and all(p.name.startswith(f"{E}.") for p in written)
+    assert not (d / "__pycache__").exists() or not any((d / "__pycache__").glob(f"{E}.*.nb*"))
     monkeypatch.setattr(numba_config, "CACHE_DIR", str(nroot))
     (e,) = cachedir.entries(d)
-    assert e.name == "dsge_agents_gen_eeee"
+    assert e.name == E
     assert sorted(e.files) == sorted([src] + written)
     assert e.size == sum(p.stat().st_size for p in [src] + written)
     assert cachedir.usage(d)["numba_folder"] == str(written[0].parent)

@@ -167,7 +167,7 @@ def generated_resolver_module(cm, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=
     from dsge_agents.model import cachedir
     written = not path.exists() or path.read_text() != src
     if written:
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=cachedir.TMP_PREFIX, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(src)
         os.replace(tmp, path)

@@ -16,7 +16,7 @@ each configuration adds a few MB per variant — so the directory is kept under 
   a while.
 * Only files of the patterns above are counted or removed: anything else in the directory
   (downloaded data sets in sub-folders, files of the user) is left alone. Stale temporary
-  files of interrupted writes (``*.tmp`` older than a day) are removed too.
+  files of interrupted writes (``dsge_agents_partial_*.tmp`` older than a day) are removed too.
 
 ``dsge-agents cache`` shows the usage and prunes or clears on request.
 """
@@ -30,13 +30,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Entry", "entries", "usage", "prune", "clear", "touch", "max_bytes", "after_write", "used"]
+__all__ = ["TMP_PREFIX", "Entry", "entries", "usage", "prune", "clear", "touch", "max_bytes", "after_write", "used"]
 
 DEFAULT_MAX_MB = 1024
 MIN_AGE_S = 600.0
 _TMP_AGE_S = 86400.0
-_TOP = re.compile(r"^(model_[0-9a-f]+)\.pkl$|^(dsge_agents_(?:gen|resolve)_[0-9a-f]+)\.(?:py|code|npz)$")
-_PYCACHE = re.compile(r"^(dsge_agents_(?:gen|resolve)_[0-9a-f]+)\.")
+#: the writers' names carry keys of fixed length (hex digits): model_<32> (model.cache.cache_key),
+#: dsge_agents_gen_<24> (model.compiled), dsge_agents_resolve_<20> (linear.resolver); a user's file
+#: that only looks similar (model_cafe.pkl) is not an entry and is never removed
+_GEN, _RES = r"dsge_agents_gen_[0-9a-f]{24}", r"dsge_agents_resolve_[0-9a-f]{20}"
+_TOP = re.compile(rf"^(model_[0-9a-f]{{32}})\.pkl$|^({_GEN}|{_RES})\.(?:py|code|npz)$")
+_PYCACHE = re.compile(rf"^({_GEN}|{_RES})\.")
+#: prefix of the writers' temporary files (``tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp")``);
+#: only those are removed when stale, not any ``*.tmp`` of the user
+TMP_PREFIX = "dsge_agents_partial_"
 
 
 @dataclass
@@ -175,7 +182,7 @@ def prune(limit: int | None = None, *, directory=None, min_age_s: float = MIN_AG
     """
     d = _dir(directory)
     now = time.time() if now is None else now
-    for tmp in d.glob("*.tmp"):
+    for tmp in d.glob(TMP_PREFIX + "*.tmp"):
         try:
             if now - tmp.stat().st_mtime > _TMP_AGE_S:
                 tmp.unlink()

@@ -824,7 +824,9 @@ def _import_source(path: Path, modname: str):
 
 
 def _atomic_write(path: Path, data: bytes):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    from dsge_agents.model.cachedir import TMP_PREFIX
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
