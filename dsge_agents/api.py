@@ -57,7 +57,7 @@ def _is_economy_yaml(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
             doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False  # the model reader reports the problem with line numbers
     return isinstance(doc, dict) and doc.get("kind") == "orchestrated_economy"
 

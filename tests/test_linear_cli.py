@@ -179,3 +179,15 @@ def test_stoch_simul_options_of_a_mod_file(tmp_path, capsys, monkeypatch):
     assert [c for c in tab.columns if c.startswith("autocorr_")] == ["autocorr_1", "autocorr_2", "autocorr_3"]
     np.testing.assert_allclose(tab.loc["y", "variance"], 1 / (1 - 0.25), rtol=1e-12)   # AR(1) variance
     np.testing.assert_allclose(tab.loc["y", "autocorr_3"], 0.125, rtol=1e-12)
+
+
+@pytest.mark.parametrize("argv", [["irf", "--no-plot"], ["whatif", "--set", "beta=0.9"], ["solve"]])
+def test_a_non_text_yaml_model_is_a_one_line_model_error(tmp_path, capsys, argv):
+    """A .yaml that is not UTF-8 text (a binary file under a model's name): the commands say so
+    with file, line and column, instead of a UnicodeDecodeError from the economy-file check."""
+    bad = tmp_path / "m.yaml"
+    bad.write_bytes(b"\xf2\x00\x81binary" * 50)
+    assert main([argv[0], str(bad)] + argv[1:]) != 0
+    err = capsys.readouterr().err
+    assert "ModelSyntaxError" in err and "m.yaml, line 1, column 1" in err and "not UTF-8" in err
+    assert "UnicodeDecodeError" not in err
