@@ -780,11 +780,14 @@ def _seal(src: str) -> bytes:
     return body + _SEAL + hashlib.sha256(body).hexdigest().encode() + b"\n"
 
 
-def _check_seal(src: bytes, path: Path) -> None:
-    """Raise ``ValueError`` unless ``src`` ends with a valid :func:`_seal` line."""
+def _check_seal(src: bytes, path: Path) -> bytes:
+    """The SHA-256 digest of the body of ``src``; ``ValueError`` unless ``src`` ends with a valid
+    :func:`_seal` line holding it."""
     cut = src.rfind(_SEAL)
-    if cut < 0 or src[cut + len(_SEAL):].strip() != hashlib.sha256(src[:cut]).hexdigest().encode():
+    digest = hashlib.sha256(src[:cut]).digest() if cut >= 0 else b""
+    if cut < 0 or src[cut + len(_SEAL):].strip() != digest.hex().encode():
         raise ValueError(f"generated module {path} is incomplete or altered")
+    return digest
 
 
 def _code_of(path: Path):
@@ -794,8 +797,8 @@ def _code_of(path: Path):
     The source must carry its :func:`_seal` (else ``ValueError``: the caller regenerates it)."""
     import marshal
     src = path.read_bytes()
-    _check_seal(src, path)
-    tag = hashlib.sha256(src).digest()[:16] + importlib.util.MAGIC_NUMBER
+    # the seal's digest keys the code cache too (the seal line is a function of the body)
+    tag = _check_seal(src, path)[:16] + importlib.util.MAGIC_NUMBER
     cpath = path.with_suffix(".code")
     try:
         blob = cpath.read_bytes()
