@@ -186,6 +186,12 @@ _NOT_APPLIED = {
 }
 
 
+def qz_option(ss_opts: dict) -> dict:
+    """Keyword arguments for ``linear.solve`` from :func:`stoch_simul_options`: the file's
+    ``qz_criterium`` when it sets one, else none (the solver's default)."""
+    return {"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}
+
+
 def stoch_simul_options(model, command: str) -> dict:
     """The options of the model file's last ``stoch_simul(...)`` that the ``irf``/``moments``/``solve``
     commands follow, as Dynare does: ``qz_criterium``, ``irf`` (periods), ``ar`` (autocorrelation

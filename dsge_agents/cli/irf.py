@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsge_agents.cli._common import one_shot
-from dsge_agents.cli._common import guard_outputs, stoch_simul_options
+from dsge_agents.cli._common import guard_outputs, qz_option, stoch_simul_options
 from dsge_agents.cli.solve import load_model
 
 _MARK = "dsge-agents irf"
@@ -96,8 +96,7 @@ def run(args) -> int:
     # one solve: the model's NumPy code path, no Numba (see one_shot); QZ below the large-model size
     # (method "auto" would import the large-model solver, and with it Numba, only to compare sizes)
     from dsge_agents.model.compiled import LARGE_THRESHOLD
-    sol = solve(one_shot(m), method="qz" if len(m.variables) < LARGE_THRESHOLD else "auto",
-                **({"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}))
+    sol = solve(one_shot(m), method="qz" if len(m.variables) < LARGE_THRESHOLD else "auto", **qz_option(ss_opts))
     names, arr = sol.irf_array(periods=args.periods, shocks=args.shock)   # checks --shock names
     if args.var is not None:
         unknown = [v for v in args.var if v not in sol.declared]

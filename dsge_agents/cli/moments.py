@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dsge_agents.cli._common import guard_outputs, stoch_simul_options
+from dsge_agents.cli._common import guard_outputs, qz_option, stoch_simul_options
 from dsge_agents.cli.solve import load_model
 
 
@@ -25,7 +25,7 @@ def run(args) -> int:
     csv = guard_outputs(args, {"--csv": args.csv})["--csv"]
     m = load_model(args.model)
     ss_opts = stoch_simul_options(m, "moments")
-    sol = solve(m, **({"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}))
+    sol = solve(m, **qz_option(ss_opts))
     nlags = args.nlags if args.nlags is not None else int(ss_opts.get("ar", 5))
     tab = moments_table(sol, nlags)
     if ss_opts.get("varlist"):   # Dynare reports the stoch_simul variable list, in its order

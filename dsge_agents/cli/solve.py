@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 
-from dsge_agents.cli._common import guard_outputs, load_model, stoch_simul_options
+from dsge_agents.cli._common import guard_outputs, load_model, qz_option, stoch_simul_options
 
 
 def run(args) -> int:
@@ -16,8 +16,7 @@ def run(args) -> int:
     out = guard_outputs(args, {"--json": args.json})["--json"]
     m = load_model(args.model)
     ss_opts = stoch_simul_options(m, "solve")
-    qz = {"qz_criterium": ss_opts["qz_criterium"]} if "qz_criterium" in ss_opts else {}
-    sol = solve(m, method=args.method, **qz)
+    sol = solve(m, method=args.method, **qz_option(ss_opts))
     print(sol.summary())
     if args.json:
         out.write_text(json.dumps(sol.to_dict(), indent=1) + "\n", encoding="utf-8")
