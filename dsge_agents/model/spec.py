@@ -399,22 +399,8 @@ def incidence_of(equations, variables) -> tuple[np.ndarray, np.ndarray]:
 
 def _kink_of(t, variables: set):
     """The first ``min``/``max``/``abs``/``sign`` call in tree ``t`` whose arguments hold a variable."""
-    stack = [t]
-    while stack:
-        n = stack.pop()
-        k = n[0]
-        if k == "fn":
-            if n[1] in ("min", "max", "abs", "sign") and any(
-                    v in variables for a in n[2] for v, _ in T.symbols(a)):
-                return n[1]
-            stack.extend(n[2])
-        elif k in ("add", "mul"):
-            stack.extend(n[1])
-        elif k == "neg":
-            stack.append(n[1])
-        elif k in ("div", "pow"):
-            stack.extend((n[1], n[2]))
-    return None
+    return next((n[1] for n in T.nodes(t) if n[0] == "fn" and n[1] in ("min", "max", "abs", "sign")
+                 and any(v in variables for v, _ in T.symbols(n))), None)
 
 
 def _nonlinear_pair(t, dynamic: set):

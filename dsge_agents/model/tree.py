@@ -232,6 +232,24 @@ def symbols(t, out: set | None = None) -> set:
     return out
 
 
+def nodes(t):
+    """Every node of ``t`` (depth first, a node before its arguments); :func:`symbols` is the
+    specialised walk for the symbols alone, which model building calls often."""
+    stack = [t]
+    while stack:
+        n = stack.pop()
+        yield n
+        k = n[0]
+        if k == "add" or k == "mul":
+            stack.extend(n[1])
+        elif k == "fn":
+            stack.extend(n[2])
+        elif k == "neg":
+            stack.append(n[1])
+        elif k == "div" or k == "pow":
+            stack.extend((n[1], n[2]))
+
+
 def _rebuild(t, f):
     """Apply ``f`` to every symbol leaf (returns a tree or None for 'unchanged'); rebuild with folding."""
     k = t[0]
