@@ -79,8 +79,9 @@ def _strict(v):
         return {k: _strict(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_strict(x) for x in v]
-    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
-        return None
+    if isinstance(v, (float, np.floating)):
+        from dsge_agents.linear.solution import json_number
+        return json_number(v)
     return v
 
 

@@ -521,7 +521,7 @@ class Solution:
         return {
             "parameters": dict(self.params),
             "steady_state": {k: float(v) for k, v in self.steady_state.items()},
-            "eigenvalues": [[_jsonnum(e.real), _jsonnum(e.imag)] if np.isfinite(e) else [None, None] for e in ev],
+            "eigenvalues": [[json_number(e.real), json_number(e.imag)] if np.isfinite(e) else [None, None] for e in ev],
             "ghx": {"rows": list(self.ghx.index), "cols": list(self.ghx.columns),
                     "values": self.ghx.to_numpy().tolist()},
             "ghu": {"rows": list(self.ghu.index), "cols": list(self.ghu.columns),
@@ -578,7 +578,8 @@ class Solution:
         return variables, shocks
 
 
-def _jsonnum(x: float):
-    """Finite floats as is; infinite eigenvalues (beta = 0) as null (JSON has no infinity)."""
+def json_number(x: float):
+    """A float for JSON: finite as is, NaN / ±inf (an infinite eigenvalue at beta = 0, an open
+    bound) as None -- JSON has no Infinity/NaN."""
     x = float(x)
     return x if np.isfinite(x) else None

@@ -177,9 +177,7 @@ class OSRResult:
     def to_dict(self) -> dict:
         """Plain JSON-ready dict; non-finite numbers (an open bound, the loss of an indeterminate
         baseline) are ``None`` (JSON has no Infinity/NaN)."""
-        def num(x):
-            x = float(x)
-            return x if np.isfinite(x) else None
+        from dsge_agents.linear.solution import json_number as num
         return {
             "params": self.params, "loss": num(self.loss),
             "baseline_params": self.baseline_params, "baseline_loss": num(self.baseline_loss),
