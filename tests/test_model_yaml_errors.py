@@ -74,7 +74,6 @@ CASES = {
     "policy rule names two equations": (BASE.replace("  - y = rho*y(-1) + e + u\n  - x = a*y",
                                                      "  - {name: r, eq: y = rho*y(-1) + e + u}\n  - {name: r, eq: x = a*y}")
                                         + "policy_rule: {equation: r, parameters: [rho]}\n", 10, 25, "r", "ambiguous"),
-    "lead of a shock": (BASE.replace("x = a*y", "x = a*y + e(+1)"), 9, 15, "e(+1)", "lead of exogenous shock"),
     "NaN parameter": (BASE.replace("  a: 2", "  a: .nan"), 6, 6, "nan", "finite"),
 }
 

@@ -325,7 +325,6 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
         raise ModelSyntaxError("equations must be a list", file, *L("equations"), None)
     equations = []
     timed = {v for v in variables} | set(shocks)
-    shock_set_ = set(shocks)
     for i, item in enumerate(eqs_raw):
         ename = None
         path = ("equations", i)
@@ -351,12 +350,6 @@ def _from_dict(d: dict, source: str | None = None, *, _node=None) -> Model:
             text = str(text)
         expr = parse_equation_tree(text, names, locals_, file=file, line=line or 1, col=col or 1,
                                    timed_names=timed)
-        for n, k in sorted(T.symbols(expr)):
-            if k > 0 and n in shock_set_:      # found here, where the column is known
-                hit = re.search(rf"\b{n}\s*\(\s*\+?\s*{k}\s*\)", text)
-                c = (col or 1) + hit.start() if hit is not None and "\n" not in text[:hit.start()] else None
-                raise UnsupportedStatementError(f"lead of exogenous shock {n}({k:+d}) is not supported",
-                                                file, line, c if col else None, f"{n}({k:+d})")
         equations.append(Equation(text, line=line, file=file, name=ename, tree=expr))
     # steady state (values or expressions evaluated in order)
     ss_exprs = None
