@@ -28,9 +28,12 @@ def register(subparsers) -> None:
                         "bundled default model)")
     p.add_argument("--json", dest="json_path", default=None, help="write the result and checks as JSON")
     p.add_argument("--method", default="tatonnement", choices=["tatonnement", "newton", "planner"])
-    p.add_argument("--K", type=int, default=None, help="basis size (default 8)")
-    p.add_argument("--basis", default=None, choices=["legendre", "pwc"], help="basis of V_K (default legendre)")
-    p.add_argument("--T", type=float, default=None, help="horizon for orchestrated-economy YAML (default 1)")
+    p.add_argument("--K", type=int, default=None,
+                   help="basis size (default: the spec file's K, else 8)")
+    p.add_argument("--basis", default=None, choices=["legendre", "pwc"],
+                   help="basis of V_K (default: the spec file's basis, else legendre)")
+    p.add_argument("--T", type=float, default=None,
+                   help="horizon (default: a spec file's horizon; 1 for an orchestrated-economy YAML)")
     p.add_argument("--tol", type=float, default=1e-10, help="relative excess-demand tolerance")
     p.add_argument("--k-convergence", action="store_true", help="also run the K = 4..64 convergence study")
     p.add_argument("--plot", default=None, help="write the price figure to this file")
@@ -43,6 +46,7 @@ def load_economy(model, K=None, basis=None, T=None):
     from dsge_agents.economy.examples import example_economy
     from dsge_agents.economy.scarf import scarf_economy
     from dsge_agents.economy.static import StaticEconomy
+    K_opt, basis_opt = K, basis
     K = 8 if K is None else K
     basis = basis or "legendre"
     if model is not None and str(model).lower() == "scarf":
@@ -75,9 +79,15 @@ def load_economy(model, K=None, basis=None, T=None):
         from dsge_agents.economy.config import to_static_economy
         return to_static_economy(str(path), K=K, basis=basis, T=1.0 if T is None else T)
     if doc.get("kind") in (None, "static_economy") and "agents" in doc and "stages" in doc:
-        doc = dict(doc)
-        doc["K"], doc["basis"] = K, basis
+        from dsge_agents.economy.static import load_spec
+        doc = load_spec(path)               # the same mapping, with the line/column of every key
+        # the file's K / basis / horizon hold unless the option is given (then the option wins)
+        if K_opt is not None or "K" not in doc:
+            doc["K"] = K
+        if basis_opt is not None or "basis" not in doc:
+            doc["basis"] = basis
         if T is not None:
+            doc.pop("T", None)
             doc["horizon"] = T
         return StaticEconomy.from_spec(doc, source=str(path))
     raise EconomyError(f"{path}: not an economy model (expected kind: orchestrated_economy, or a static "

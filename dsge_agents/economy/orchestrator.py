@@ -94,18 +94,32 @@ class Orchestrator:
                 if end not in self.stages and not (role == "to" and end == EXIT):
                     raise EconomyError(f"edge {src} -> {dst}: unknown stage {end!r} ({role}); "
                                        f"declared stages are {self.stages}")
-            prob = float(prob)
+            try:
+                prob = float(prob)
+            except (TypeError, ValueError):
+                raise EconomyError(f"edge {src} -> {dst}: branch probability must be a number, got {prob!r}") \
+                    from None
             if not (0.0 <= prob <= 1.0):
                 raise EconomyError(f"edge {src} -> {dst}: branch probability must be in [0, 1], got {prob}")
             self.edges.append((src, dst, prob))
         self.entry = self._entry(entry)
         self.arrival_rate = _as_function(arrival_rate, "arrival_rate λ(t)")
         self.slo = _as_function(slo, "SLO W*(t)")
-        self.money = float(money)
-        self.theta = float(theta)
-        self.beta = float(beta)
-        self.eta = float(eta)
-        self.spend_cap = None if spend_cap is None else float(spend_cap)
+        scalars = {}
+        for key, val in (("money M", money), ("theta", theta), ("beta", beta), ("eta", eta),
+                         ("spend_cap", spend_cap)):
+            if val is None and key == "spend_cap":
+                continue
+            try:
+                v = float(val)
+            except (TypeError, ValueError):
+                raise EconomyError(f"{key} must be a number, got {val!r}") from None
+            if not math.isfinite(v):
+                raise EconomyError(f"{key} must be finite, got {val!r}")
+            scalars[key] = v
+        self.money, self.theta = scalars["money M"], scalars["theta"]
+        self.beta, self.eta = scalars["beta"], scalars["eta"]
+        self.spend_cap = scalars.get("spend_cap")
         if not self.beta > 0:
             raise EconomyError(f"logit sensitivity beta must be > 0, got {beta}")
         if not self.eta >= 0:
@@ -189,6 +203,11 @@ class Orchestrator:
             for a, b, p in self.edges:
                 if a == s and b != EXIT:
                     v[b] += p * v[s]
+        never = [s for s in self.stages if not v[s] > 0]
+        if never:
+            raise EconomyError(
+                f"stage(s) {never} are never visited (visit ratio 0: no entry probability and no incoming "
+                "edge with a positive probability from a visited stage); connect them or remove them")
         return v
 
     # -------------------------------------------------------------- endowments / demand
