@@ -439,7 +439,14 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
 # Newton on the dual
 # ---------------------------------------------------------------------------------------------
 def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 200):
-    """Damped Newton with Armijo backtracking on D_q(p), p_ℓ ≥ η (active set), node by node."""
+    """Damped Newton with Armijo backtracking on D_q(p), p_ℓ ≥ η (active set), node by node,
+    globalised by Levenberg–Marquardt damping (Nocedal & Wright 2006, §10.3): the Hessian −J_q is
+    singular when a stage has a single agent (the consumer block vanishes and the firm block has
+    rank one), where the undamped step is unbounded. A node whose line search fails keeps its prices
+    and raises its damping λ_q (H + λ_q·max diag(H)·I, λ_q ×10³), which turns the step into a scaled
+    gradient (tâtonnement) step; a full Newton step lowers λ_q tenfold. A trial point is accepted only
+    if D is finite and decreases, so the prices stay finite. A shut-down firm enters H with its
+    right derivative (as in :func:`choose_steps`), not with its exact zero block."""
     eco = economy
     eco.check_feasible()
     if p0 is None or pl0 is None:
@@ -451,6 +458,7 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
     it = 0
     walras_max = eco.walras_value(p, pl)[1]
     hist = []
+    lm = np.zeros(eco.K)               # Levenberg–Marquardt damping per node (relative to max diag H)
     for it in range(1, max_iter + 1):
         s, ell, _, _ = eco.supply(p, pl)
         x, _, _ = eco.demand(p, pl)
@@ -459,9 +467,11 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
         zg, zl, *_ = _z_nodal(eco, p, pl)
         rel = _rel(eco, zg, zl)
         hist.append(rel)
-        if rel <= tol:
+        if rel <= tol or np.all(lm > 1e30):     # converged, or no node can descend any more
             break
-        parts = eco.jacobian_parts(p, pl)
+        # a shut-down firm (s = 0) contributes its right derivative (the curvature it has once it
+        # produces; its exact Hessian block is 0): at a logit equilibrium every firm produces (x_a > 0)
+        parts = eco.jacobian_parts(p, pl, one_sided=True)
         D0 = eco.dual(p, pl)
         d = np.zeros((eco.K, N + 1))
         for q in range(eco.K):
@@ -471,25 +481,34 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
             if pl[q] <= floor * (1 + 1e-12) and grad[N] > 0:
                 free[N] = False
             Hf = H[np.ix_(free, free)]
-            ridge = 1e-12 * max(np.abs(np.diag(Hf)).max(), 1e-300)
+            dmax = max(np.abs(np.diag(Hf)).max(), 1e-300)
+            A = Hf + (1e-12 + lm[q]) * dmax * np.eye(free.sum())
             try:
-                d[q, free] = -np.linalg.solve(Hf + ridge * np.eye(free.sum()), grad[free])
+                step = -np.linalg.solve(A, grad[free])
             except np.linalg.LinAlgError:
-                d[q, free] = -grad[free] / np.maximum(np.diag(Hf), 1e-300)
+                step = np.full(free.sum(), np.nan)
+            if not np.all(np.isfinite(step)):
+                step = -grad[free] / np.maximum(np.diag(A), 1e-300)
+            d[q, free] = step
         grad_all = -eco.pack(zg0, zl0)
         slope = (grad_all * d).sum(axis=1)
         tstep = np.ones(eco.K)
         P = eco.pack(p, pl)
-        for _ in range(60):
+        for _ in range(40):
             Pn = P + tstep[:, None] * d
             Pn[:, N] = np.maximum(Pn[:, N], floor)
             pn, pln = eco.unpack(Pn)
-            Dn = eco.dual(pn, pln)
-            ok = (Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)) & (pln >= 0.1 * pl)
+            with np.errstate(all="ignore"):
+                Dn = eco.dual(pn, pln)
+            ok = np.isfinite(Dn) & (Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)) & (pln >= 0.1 * pl)
             if ok.all():
                 break
             tstep = np.where(ok, tstep, 0.5 * tstep)
-        p, pl = pn, pln
+        # nodes without an acceptable step keep their prices and damp harder; full steps relax the damping
+        Pn[~ok] = P[~ok]
+        lm = np.where(ok, np.where(tstep == 1.0, lm / 10.0, lm), np.maximum(lm * 1e3, 1e-8))
+        lm[lm < 1e-12] = 0.0
+        p, pl = eco.unpack(Pn)
         walras_max = max(walras_max, eco.walras_value(p, pl)[1])
     zg, zl, *_ = _z_nodal(eco, p, pl)
     rel = _rel(eco, zg, zl)

@@ -1,0 +1,91 @@
+"""Static equilibrium against independent closed forms / 1-D root finding (DESIGN §5.1; QA session 2).
+
+One stage, one agent: the consumer's demand is inelastic (x = λ), so with a slack SLO p_ℓ = η and
+p_a = κ + η f'(λ) (the firm's FOC). One stage, two agents: given p_ℓ, the share π of agent 1 solves the
+scalar equation π = logistic(β(θ(q₁ − q₂) − (p₁ − p₂))) with p_a = κ_a + p_ℓ f_a'(x_a) (supply inverted);
+when the SLO binds p_ℓ solves f₁(λπ) + f₂(λ(1 − π)) = λW*. Both roots by scipy's brentq, written here from
+the formulas, not with the package's kernels.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from scipy.special import expit
+
+from dsge_agents.economy.agents import Agent
+from dsge_agents.economy.equilibrium import equilibrium
+from dsge_agents.economy.orchestrator import Orchestrator
+from dsge_agents.economy.static import StaticEconomy
+
+
+def _f(s, tau, k, mu):
+    r = s / mu
+    return tau * s * (1 + k * r / (1 - r))
+
+
+def _fp(s, tau, k, mu):
+    r = s / mu
+    return tau * (1 + k * ((1 - r) ** -2 - 1))
+
+
+@pytest.mark.parametrize("method", ["tatonnement", "newton", "planner"])
+def test_one_agent_per_stage_closed_form(method):
+    """Chain of two single-agent stages (J_q singular: no consumer block, rank-one firm blocks).
+    Newton used to return NaN prices here (unbounded step on the singular Hessian)."""
+    lam, W, eta = 2.0, 3.0, 1e-3
+    A = [dict(tau=0.5, k=1.0, mu=5.0, kap=0.01), dict(tau=0.3, k=0.7, mu=3.0, kap=0.02)]
+    v = [1.0, 0.6]
+    assert sum(_f(lam * vi, a["tau"], a["k"], a["mu"]) for a, vi in zip(A, v)) < lam * W    # SLO slack
+    orch = Orchestrator(["s1", "s2"], [("s1", "s2", 0.6), ("s1", "exit", 0.4)], arrival_rate=lam, slo=W,
+                        money=10.0, theta=1.0, beta=5.0, eta=eta)
+    agents = [Agent(f"a{i}", f"s{i + 1}", a["tau"], a["mu"], a["kap"], 1.0, a["k"], a["k"]) for i, a in enumerate(A)]
+    res = equilibrium(StaticEconomy(orch, agents, K=3, T=1.0), method=method)
+    want = [a["kap"] + eta * _fp(lam * vi, a["tau"], a["k"], a["mu"]) for a, vi in zip(A, v)]
+    assert res.converged
+    assert np.all(np.isfinite(res.prices))
+    np.testing.assert_allclose(res.latency_price, eta, rtol=1e-12)
+    np.testing.assert_allclose(res.prices, np.broadcast_to(want, (3, 2)), rtol=1e-8)
+
+
+LAM, TH, BETA, ETA = 3.0, 2.0, 4.0, 1e-3
+TWO = [dict(tau=0.5, k=1.2, mu=4.0, kap=0.05, q=0.6), dict(tau=1.5, k=0.8, mu=5.0, kap=0.2, q=0.9)]
+
+
+def _two_agent_exact(W):
+    a, b = TWO
+
+    def share(pl):
+        def g(pi):
+            p1 = a["kap"] + pl * _fp(LAM * pi, a["tau"], a["k"], a["mu"])
+            p2 = b["kap"] + pl * _fp(LAM * (1 - pi), b["tau"], b["k"], b["mu"])
+            return pi - expit(BETA * (TH * (a["q"] - b["q"]) - (p1 - p2)))
+        lo = max(1e-12, 1 - b["mu"] / LAM + 1e-12)
+        hi = min(1 - 1e-12, a["mu"] / LAM - 1e-12)
+        return brentq(g, lo, hi, xtol=1e-16, rtol=1e-15)
+
+    def load(pl):
+        pi = share(pl)
+        return _f(LAM * pi, a["tau"], a["k"], a["mu"]) + _f(LAM * (1 - pi), b["tau"], b["k"], b["mu"])
+
+    pl = ETA if load(ETA) <= LAM * W else brentq(lambda P: load(P) - LAM * W, ETA, 1e3, xtol=1e-17, rtol=1e-15)
+    pi = share(pl)
+    p = [a["kap"] + pl * _fp(LAM * pi, a["tau"], a["k"], a["mu"]),
+         b["kap"] + pl * _fp(LAM * (1 - pi), b["tau"], b["k"], b["mu"])]
+    return pl, np.array(p), pi
+
+
+@pytest.mark.parametrize("method", ["tatonnement", "newton", "planner"])
+@pytest.mark.parametrize("W", [1.9, 3.0])          # SLO binding (p_ℓ > η) / slack (p_ℓ = η)
+def test_two_agents_one_stage_against_brentq(method, W):
+    pl, p, pi = _two_agent_exact(W)
+    assert (pl > ETA) == (W < 2.0)
+    orch = Orchestrator(["s"], [], arrival_rate=LAM, slo=W, money=10.0, theta=TH, beta=BETA, eta=ETA)
+    agents = [Agent(f"a{i}", "s", a["tau"], a["mu"], a["kap"], a["q"], a["k"], a["k"]) for i, a in enumerate(TWO)]
+    res = equilibrium(StaticEconomy(orch, agents, K=2, T=1.0), method=method)
+    assert res.converged
+    tol = 1e-8 if method == "tatonnement" else 1e-12   # tâtonnement stops at relative excess demand 1e-10
+    np.testing.assert_allclose(res.latency_price, pl, rtol=tol)
+    np.testing.assert_allclose(res.prices, np.broadcast_to(p, (2, 2)), rtol=tol)
+    np.testing.assert_allclose(res.shares[:, 0], pi, rtol=tol)
+    assert np.all(res.slo_binding == (pl > ETA))
