@@ -52,7 +52,7 @@ LAM, TH, BETA, ETA = 3.0, 2.0, 4.0, 1e-3
 TWO = [dict(tau=0.5, k=1.2, mu=4.0, kap=0.05, q=0.6), dict(tau=1.5, k=0.8, mu=5.0, kap=0.2, q=0.9)]
 
 
-def _two_agent_exact(W):
+def _two_agent_exact(W, eta=ETA):
     a, b = TWO
 
     def share(pl):
@@ -68,7 +68,8 @@ def _two_agent_exact(W):
         pi = share(pl)
         return _f(LAM * pi, a["tau"], a["k"], a["mu"]) + _f(LAM * (1 - pi), b["tau"], b["k"], b["mu"])
 
-    pl = ETA if load(ETA) <= LAM * W else brentq(lambda P: load(P) - LAM * W, ETA, 1e3, xtol=1e-17, rtol=1e-15)
+    lo = max(eta, 1e-12)
+    pl = eta if load(lo) <= LAM * W else brentq(lambda P: load(P) - LAM * W, lo, 1e3, xtol=1e-17, rtol=1e-15)
     pi = share(pl)
     p = [a["kap"] + pl * _fp(LAM * pi, a["tau"], a["k"], a["mu"]),
          b["kap"] + pl * _fp(LAM * (1 - pi), b["tau"], b["k"], b["mu"])]
@@ -89,3 +90,33 @@ def test_two_agents_one_stage_against_brentq(method, W):
     np.testing.assert_allclose(res.prices, np.broadcast_to(p, (2, 2)), rtol=tol)
     np.testing.assert_allclose(res.shares[:, 0], pi, rtol=tol)
     assert np.all(res.slo_binding == (pl > ETA))
+
+
+def _two_agent_economy(W, eta):
+    orch = Orchestrator(["s"], [], arrival_rate=LAM, slo=W, money=10.0, theta=TH, beta=BETA, eta=eta)
+    agents = [Agent(f"a{i}", "s", a["tau"], a["mu"], a["kap"], a["q"], a["k"], a["k"]) for i, a in enumerate(TWO)]
+    return StaticEconomy(orch, agents, K=2, T=1.0)
+
+
+@pytest.mark.parametrize("method", ["tatonnement", "newton", "planner"])
+def test_zero_eta_with_slack_slo_is_a_named_error(method):
+    """η = 0: as p_ℓ → 0 the prices tend to κ and the shares to π⁰ = logistic(β(θ(q₁−q₂) − (κ₁−κ₂))).
+    If that routing's load is below λW*, the equilibrium latency price is 0 (supply indeterminate): was
+    200,000 tâtonnement iterations (~100 s) and 'not converged', a NaN/garbage Newton result, or a raw
+    LinAlgError / a misleading 'latency price must be positive' from the planner."""
+    a, b = TWO
+    pi0 = expit(BETA * (TH * (a["q"] - b["q"]) - (a["kap"] - b["kap"])))
+    W0 = (_f(LAM * pi0, a["tau"], a["k"], a["mu"]) + _f(LAM * (1 - pi0), b["tau"], b["k"], b["mu"])) / LAM
+    from dsge_agents.errors import EconomyError
+    with pytest.raises(EconomyError, match="eta = 0 and the SLO is slack"):
+        equilibrium(_two_agent_economy(W0 * (1 + 1e-6), 0.0), method=method, max_iter=50)
+    # below the threshold the SLO binds with a positive price: a regular equilibrium (close to the
+    # threshold, W = 0.999·W0, p_ℓ ≈ 2e-4 and tâtonnement / Newton do not converge: the firm blocks of
+    # J scale as 1/p_ℓ; the planner does)
+    W = W0 * 0.9
+    pl, p, _ = _two_agent_exact(W, eta=0.0)
+    res = equilibrium(_two_agent_economy(W, 0.0), method=method)
+    assert res.converged and pl > 0
+    tol = 1e-7 if method == "tatonnement" else 1e-10
+    np.testing.assert_allclose(res.latency_price, pl, rtol=tol)
+    np.testing.assert_allclose(res.prices, np.broadcast_to(p, (2, 2)), rtol=tol)

@@ -334,7 +334,27 @@ class StaticEconomy:
                 f"end-to-end latency of {Lmin[q] / self.lam[q]:.6g} but W* = {self.wstar[q]:.6g} "
                 f"(λ = {self.lam[q]:.6g}); no latency price clears the market. Relax W*, add capacity or "
                 f"lower demand ({int(bad.sum())} of {self.K} nodes infeasible)")
+        if self.eta == 0.0:
+            self._check_zero_eta()
         return Lmin, x
+
+    def _check_zero_eta(self):
+        """With η = 0 the latency price has no positive floor. As p_ℓ → 0 the equilibrium tends to
+        p_a = κ_a with the logit flows x⁰ at those prices; if their load Σ_a f_a(x⁰_a) is below ℓ̄ at a
+        node, the SLO is slack there and the equilibrium latency price is 0, where a firm's supply is
+        not a function of prices (every s is profit-maximising at p_a = κ_a, p_ℓ = 0): no solver can
+        converge to it. Raise EconomyError naming the nodes (DESIGN §5.1: η is the floor of p_ℓ)."""
+        x0, _, _ = self.demand(np.broadcast_to(self.kappa, (self.K, self.N)))
+        L0 = latency_load(x0, self.tau, self.kq, self.mu).sum(axis=1)
+        slack = L0 < self.lbar
+        if slack.any():
+            q = int(np.flatnonzero(slack)[0])
+            raise EconomyError(
+                f"eta = 0 and the SLO is slack at {int(slack.sum())} of {self.K} nodes (first t = {self.t[q]:.6g}: "
+                f"even at zero latency price the routing needs a mean latency of {L0[q] / self.lam[q]:.6g} < "
+                f"W* = {self.wstar[q]:.6g}), so the equilibrium latency price there is 0, where the agents' "
+                "supply is indeterminate; set eta > 0 (the value of time, the floor of the latency price) "
+                "or tighten the SLO")
 
     # ------------------------------------------------------------------ starting point
     def initial_prices(self):
