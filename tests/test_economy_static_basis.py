@@ -58,6 +58,17 @@ def test_basis_errors():
         LegendreBasis(4, T=1.0).evaluate(np.zeros(4), [1.5])
 
 
+@pytest.mark.parametrize("K", [2.5, "a", True, None, 100_000])
+def test_basis_size_is_a_positive_integer_of_reasonable_size(K):
+    """K = 100000 used to die with a NumPy MemoryError allocating the dense 75 GiB basis matrix;
+    K = 2.5 was silently truncated to 2."""
+    for name in ("legendre", "pwc"):
+        with pytest.raises(EconomyError, match="basis size K"):
+            make_basis(name, K, 1.0)
+    with pytest.raises(EconomyError, match="horizon T"):
+        make_basis("pwc", 4, "x")
+
+
 # ------------------------------------------------------------------------------------------ SFSL
 @pytest.mark.parametrize("name", ["legendre", "pwc"])
 def test_sfsl_exact_on_VK(name):
