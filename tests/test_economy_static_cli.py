@@ -72,3 +72,21 @@ def test_equilibrium_cli_directory_or_binary_model(tmp_path, capsys):
     assert main(["equilibrium", str(b)]) == 1
     err = capsys.readouterr().err
     assert "EconomyError" in err and "m.yaml" in err
+
+
+@pytest.mark.parametrize("opts", [["--K", "4"], ["--basis", "pwc"], ["--T", "2"], ["--k-convergence"]])
+def test_equilibrium_cli_scarf_refuses_options_that_do_not_apply(opts, capsys):
+    """They used to be ignored silently (the user believed K = 4 had been used)."""
+    assert main(["equilibrium", "scarf", *opts]) == 1
+    err = capsys.readouterr().err
+    assert "EconomyError" in err and "not applicable to 'scarf'" in err and opts[0] in err
+
+
+def test_equilibrium_cli_example_honours_T(tmp_path):
+    """--T used to be ignored for 'example' (horizon 60 whatever the option said)."""
+    out = tmp_path / "eq.json"
+    assert main(["equilibrium", "example", "--K", "2", "--T", "5", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["T"] == 5.0
+    # Gauss–Legendre nodes of [0, 5] (numpy's leggauss mapped by hand)
+    np.testing.assert_allclose(d["nodes"], (np.polynomial.legendre.leggauss(2)[0] + 1) * 2.5, rtol=1e-14)

@@ -50,9 +50,13 @@ def load_economy(model, K=None, basis=None, T=None):
     K = 8 if K is None else K
     basis = basis or "legendre"
     if model is not None and str(model).lower() == "scarf":
+        given = [o for o, v in (("--K", K_opt), ("--basis", basis_opt), ("--T", T)) if v is not None]
+        if given:
+            raise EconomyError(f"option(s) {', '.join(given)} not applicable to 'scarf' (an exchange economy of "
+                               "three goods, without a time basis)")
         return scarf_economy()
     if model is not None and str(model).lower() == "example":
-        return example_economy(K=K, basis=basis)
+        return example_economy(K=K, basis=basis, **({} if T is None else {"horizon": T}))
     if model is None or str(model) in ("orchestrated_default", "default"):
         path = _default_path()
         if path is None:
@@ -130,6 +134,8 @@ def checks(economy, result, k_convergence: bool = False, n_random: int = 200, se
 
 def run(args) -> int:
     guard_outputs(args, {"--plot": args.plot, "--json": args.json_path})
+    if args.k_convergence and args.model is not None and str(args.model).lower() == "scarf":
+        raise EconomyError("option(s) --k-convergence not applicable to 'scarf' (an exchange economy without a time basis)")
     from dsge_agents.economy.equilibrium import equilibrium
     eco = load_economy(args.model, K=args.K, basis=args.basis, T=args.T)
     res = equilibrium(eco, method=args.method, tol=args.tol)
