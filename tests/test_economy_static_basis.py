@@ -165,6 +165,29 @@ def test_sfsl_roundtrip_and_errors():
         SFSL(b).update(2.0, 1.0)
 
 
+@pytest.mark.parametrize("name", ["legendre", "pwc"])
+def test_sfsl_update_refuses_a_nan_time_and_bad_input(name):
+    """update(NaN, v) used to pass the [0, T] check: on Legendre it poisoned the Gram matrix with NaN
+    (every later solve: a misleading 'singular' error), on bins it counted the sample in bin 0."""
+    good = SFSL(name, K=2, T=1.0).update_many([0.1, 0.2, 0.7, 0.9], [1.0, 2.0, 3.0, 4.0])
+    s = SFSL(name, K=2, T=1.0).update_many([0.1, 0.2, 0.7, 0.9], [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(EconomyError, match="finite"):
+        s.update(float("nan"), 100.0)
+    assert s.n == 4
+    np.testing.assert_allclose(s.coefficients(), good.coefficients(), rtol=1e-15)
+    for t, v in (("a", 1.0), (0.5, "b"), (None, 1.0)):
+        with pytest.raises(EconomyError, match="numbers"):
+            s.update(t, v)
+    with pytest.raises(EconomyError, match="numeric"):
+        s.update_many(["a"], [1.0])
+    with pytest.raises(EconomyError, match="another SFSL"):
+        s.merge(3)
+    with pytest.raises(EconomyError, match="not an SFSL state"):
+        SFSL.from_dict("x")
+    with pytest.raises(EconomyError, match="not an SFSL state"):
+        SFSL.from_dict({**s.to_dict(), "n": "many"})
+
+
 # --------------------------------------------------- SFSL: undetermined (rank-deficient) Gram matrices
 def _legendre_numpy(K, T, t):
     """Orthonormal shifted Legendre basis from numpy's Legendre series (independent of basis.py)."""
