@@ -119,3 +119,27 @@ def test_cli_keeps_the_spec_files_K_and_basis(tmp_path, capsys):
     main(["equilibrium", str(path), "--K", "2", "--json", str(out)])   # an option wins over the file
     d = json.loads(out.read_text())
     assert (d["K"], d["basis"]) == (2, "pwc")
+
+
+# ------------------------------------------------------------- orchestrated-economy YAML (config.py)
+_DEFAULT = __import__("pathlib").Path(__file__).resolve().parents[1] / "models" / "orchestrated_default.yaml"
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("  beta: 800.0", "  betta: 800.0", ["(routing)", "unknown key 'betta'", "did you mean 'beta'"]),  # was ignored
+    ("    base_latency: 2.85", "    base_latncy: 2.85", ["agent plan_api", "'base_latency'"]),
+    ("    base_latency: 2.85", "    base_latency: fast", ["agent plan_api", "'base_latency' must be a number"]),
+    ("  persistence: 0.8", "  persistance: 0.8", ["(demand)", "did you mean 'persistence'"]),   # was ignored
+    ("\neta: 0.0", "\netaa: 0.0", ["unknown top-level key 'etaa'", "did you mean 'eta'"]),
+])
+def test_orchestrated_yaml_errors_name_line_and_column_of_the_key(tmp_path, capsys, old, new, words):
+    text = _DEFAULT.read_text()
+    assert old in text
+    path = tmp_path / "eco.yaml"
+    path.write_text(text.replace(old, new, 1))
+    line, col = _line_col(path, new.strip().split(":")[0] + ":")
+    assert main(["equilibrium", str(path), "--K", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}, line {line}, column {col}" in err, err
+    for w in words:
+        assert w in err, (w, err)
