@@ -174,3 +174,23 @@ def test_k_convergence_against_pointwise_brentq():
     pwc = [errs["pwc", K] for K in (4, 8, 16, 32)]
     assert leg[-1] < 1e-9 and all(b < a * 1e-1 for a, b in zip(leg[1:], leg[2:]))     # spectral
     assert all(1.7 < a / b < 2.3 for a, b in zip(pwc, pwc[1:]))                       # ~1/K
+
+
+def test_spend_cap_slack_is_cap_minus_money_cost():
+    """Spend = Σ_q w_q Σ_a κ_a s_a (the money that leaves the economy; payments to the agents come back as
+    profits); slack = cap − spend, flagged when negative (the summary printed 'slack nan' without a cap
+    and a bare negative number when the cap was exceeded)."""
+    lam, W, eta = 2.0, 3.0, 1e-3
+    kap = [0.01, 0.02]
+    v = [1.0, 0.6]
+    for cap, word in ((0.01, "EXCEEDED"), (1.0, "spend-cap slack"), (None, "no spend cap")):
+        orch = Orchestrator(["s1", "s2"], [("s1", "s2", 0.6), ("s1", "exit", 0.4)], arrival_rate=lam, slo=W,
+                            money=10.0, theta=1.0, beta=5.0, eta=eta, spend_cap=cap)
+        agents = [Agent("a0", "s1", 0.5, 5.0, kap[0], 1.0, 1.0, 1.0), Agent("a1", "s2", 0.3, 3.0, kap[1], 1.0, 0.7, 0.7)]
+        res = equilibrium(StaticEconomy(orch, agents, K=3, T=2.0), method="tatonnement")
+        spend = 2.0 * lam * (kap[0] * v[0] + kap[1] * v[1])          # horizon × rate × unit costs (one agent/stage)
+        assert res.spend == pytest.approx(spend, rel=1e-12)
+        if cap is not None:
+            assert res.spend_cap_slack == pytest.approx(cap - spend, rel=1e-12)
+        assert word in res.summary()
+        assert "nan" not in res.summary().split("spend", 1)[1].splitlines()[0]

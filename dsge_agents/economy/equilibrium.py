@@ -125,8 +125,14 @@ class EquilibriumResult:
         if self.welfare is not None:
             lines.append(f"  welfare               {self.welfare:.10g}")
         if self.spend is not None:
-            lines.append(f"  spend {self.spend:.6g}, money {self.money:.6g}, spend-cap slack "
-                         f"{self.spend_cap_slack if self.spend_cap_slack is not None else float('nan'):.6g}")
+            if self.spend_cap_slack is None:
+                cap = "no spend cap"
+            elif self.spend_cap_slack >= 0:
+                cap = f"spend-cap slack {self.spend_cap_slack:.6g}"
+            else:   # quasi-linear utility: the cap does not change the allocation (DESIGN §5.1)
+                cap = (f"spend cap EXCEEDED by {-self.spend_cap_slack:.6g} (slack {self.spend_cap_slack:.6g}; "
+                       "a binding cap would need its own price)")
+            lines.append(f"  spend {self.spend:.6g}, money {self.money:.6g}, {cap}")
         if self.latency_price is not None:
             nb = int(np.sum(self.slo_binding)) if self.slo_binding is not None else 0
             lines.append(f"  latency price p_l(t): min {self.latency_price.min():.6g}, "
@@ -569,7 +575,8 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
         out = tatonnement(eco, p0, pl0, tol=tol, max_iter=max_iter or 200_000, **kwargs)
         msg = (f"relative excess demand {out['rel']:.2e} ≤ tol {tol:g}" if out["converged"] else
                f"stopped after {out['iterations']} iterations with relative excess demand {out['rel']:.2e} "
-               f"> tol {tol:g}")
+               f"> tol {tol:g}; gradient steps are slow when routing is near-hard (large beta) or the "
+               f"latency price is tiny against the agents' costs: try method='newton' or 'planner'")
         msg += f"; G re-chosen {out['n_refresh']} times along the path, modulus at the solution"
         return _make_result(eco, method, out["p"], out["pl"], converged=out["converged"],
                             iterations=out["iterations"], message=msg, G=out["G"], modulus=out["modulus"],
