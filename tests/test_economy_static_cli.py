@@ -90,3 +90,20 @@ def test_equilibrium_cli_example_honours_T(tmp_path):
     assert d["T"] == 5.0
     # Gauss–Legendre nodes of [0, 5] (numpy's leggauss mapped by hand)
     np.testing.assert_allclose(d["nodes"], (np.polynomial.legendre.leggauss(2)[0] + 1) * 2.5, rtol=1e-14)
+
+
+def _strict_json(text):
+    def bad(tok):
+        raise AssertionError(f"invalid JSON token {tok}")
+    return json.loads(text, parse_constant=bad)
+
+
+def test_equilibrium_cli_json_is_strict_json_with_k_convergence(tmp_path):
+    """Constant demand: p*_K is exact for every K, all errors ≤ 1e-12, so the fitted rates are undefined;
+    they were written as the invalid JSON token NaN (json.dump's default)."""
+    out = tmp_path / "eq.json"
+    assert main(["equilibrium", "--K", "2", "--k-convergence", "--json", str(out)]) == 0
+    d = _strict_json(out.read_text())
+    for b in ("legendre", "pwc"):
+        kc = d["k_convergence"][b]
+        assert max(kc["errors"]) < 1e-12 and kc["spectral_rate"] is None and kc["algebraic_order"] is None

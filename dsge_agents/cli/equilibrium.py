@@ -168,7 +168,9 @@ def run(args) -> int:
         fig.savefig(args.plot, dpi=120)
         print(f"wrote {args.plot}")
     if args.json_path:
+        from dsge_agents.economy.equilibrium import json_safe
+        text = json.dumps(json_safe(d), indent=1, allow_nan=False)   # NaN/inf -> null (valid JSON)
         with open(args.json_path, "w", encoding="utf-8") as fh:
-            json.dump(d, fh, indent=1)
+            fh.write(text)
         print(f"wrote {args.json_path}")
     return 0 if res.converged else 1

@@ -47,12 +47,30 @@ import numpy as np
 from dsge_agents.errors import EconomyError
 
 __all__ = ["EquilibriumResult", "equilibrium", "walras_identity", "contraction_modulus",
-           "choose_steps", "tatonnement", "newton_dual"]
+           "choose_steps", "tatonnement", "newton_dual", "json_safe"]
 
 
 # ---------------------------------------------------------------------------------------------
 # result
 # ---------------------------------------------------------------------------------------------
+def json_safe(v):
+    """JSON-safe copy of nested dicts/lists/arrays: NaN and ±inf (which ``json.dumps`` writes as the
+    invalid tokens NaN / Infinity) become null, NumPy scalars and arrays plain Python."""
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, np.ndarray):
+        return json_safe(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
 @dataclass
 class EquilibriumResult:
     """Outcome of :func:`equilibrium`.
@@ -182,7 +200,8 @@ class EquilibriumResult:
             d["price_grid"] = {"t": tg.tolist(), "agents": pa.tolist(), "latency": pl.tolist()}
         for k, v in self.extra.items():
             d[k] = v if isinstance(v, (str, bool, int, type(None), list, dict)) else num(v)
-        json.dumps(d)   # fail early if something is not serialisable
+        d = json_safe(d)
+        json.dumps(d, allow_nan=False)   # fail early if something is not serialisable
         return d
 
     def plot(self, fig=None):
