@@ -585,7 +585,8 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
     if max_iter is not None and int(max_iter) < 1:
         raise EconomyError(f"max_iter must be >= 1, got {max_iter!r}")
     if hasattr(economy, "equilibrium_exchange"):        # exchange economies (Scarf)
-        return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, **kwargs)
+        return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, K=K, basis=basis,
+                                            pl0=pl0, **kwargs)
     eco = economy
     if K is not None or basis is not None:
         eco = eco.with_basis(basis, K)
