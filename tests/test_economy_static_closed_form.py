@@ -194,3 +194,30 @@ def test_spend_cap_slack_is_cap_minus_money_cost():
             assert res.spend_cap_slack == pytest.approx(cap - spend, rel=1e-12)
         assert word in res.summary()
         assert "nan" not in res.summary().split("spend", 1)[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(p0=np.ones((2, 3)), pl0=np.ones(2)), "shapes p0 (2, 2)"),           # was a NumPy broadcast error
+    (dict(p0=np.ones((2, 2)), pl0=np.ones(3)), "shapes p0 (2, 2)"),
+    (dict(p0=np.full((2, 2), np.nan), pl0=np.ones(2)), "finite"),              # was LinAlgError
+    (dict(p0=np.ones((2, 2)), pl0=np.zeros(2)), "positive"),
+    (dict(p0=np.ones((2, 2))), "both"),                                        # was silently ignored
+    (dict(method="planner", p0=np.ones((2, 2)), pl0=np.ones(2)), "planner takes no starting"),
+    (dict(method="newton", foo=1), "unknown option"),                          # was silently ignored
+    (dict(method="tatonnement", foo=1), "unknown option"),                     # was a TypeError
+    (dict(method="planner", foo=1), "unknown option"),
+    (dict(max_iter="x"), "max_iter"),                                          # was a ValueError
+    (dict(max_iter=2.5), "max_iter"),
+])
+def test_equilibrium_bad_arguments_are_named_errors(kw, words):
+    from dsge_agents.errors import EconomyError
+    with pytest.raises(EconomyError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        equilibrium(_two_agent_economy(1.9, ETA), **kw)
+
+
+def test_equilibrium_from_given_starting_prices_reaches_the_brentq_solution():
+    pl, p, _ = _two_agent_exact(1.9)
+    for method in ("tatonnement", "newton"):
+        res = equilibrium(_two_agent_economy(1.9, ETA), method=method, p0=np.full((2, 2), 0.3), pl0=np.full(2, 1e-9))
+        assert res.converged
+        np.testing.assert_allclose(res.latency_price, pl, rtol=1e-8)

@@ -566,6 +566,27 @@ def _make_result(eco, method, p, pl, *, converged, iterations, message, G=None, 
     return res
 
 
+def _check_start(eco, method, p0, pl0):
+    """Starting prices: both or neither; p0 (K, N) finite, pl0 (K,) finite and positive (it is projected
+    on p_ℓ ≥ η); the planner takes none (it solves the conic program)."""
+    if p0 is None and pl0 is None:
+        return None, None
+    if method == "planner":
+        raise EconomyError("the planner takes no starting prices (p0/pl0): it solves the conic program")
+    if p0 is None or pl0 is None:
+        raise EconomyError("give both starting prices p0 (K×N agent prices) and pl0 (K latency prices), or neither")
+    try:
+        p, pl = np.array(p0, dtype=float), np.array(pl0, dtype=float)
+    except (TypeError, ValueError):
+        raise EconomyError("starting prices p0 / pl0 must be numeric arrays") from None
+    if p.shape != (eco.K, eco.N) or pl.shape != (eco.K,):
+        raise EconomyError(f"starting prices must have shapes p0 ({eco.K}, {eco.N}) (nodes × agents) and pl0 "
+                           f"({eco.K},), got {p.shape} and {pl.shape}")
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(pl)) and np.all(pl > 0)):
+        raise EconomyError("starting prices must be finite and the latency prices pl0 positive")
+    return p, np.maximum(pl, eco.eta)
+
+
 def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basis=None, tol: float = 1e-10,
                 max_iter: int | None = None, p0=None, pl0=None, **kwargs) -> EquilibriumResult:
     """Static equilibrium of ``economy`` (see module docstring for the methods).
@@ -582,16 +603,28 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
         tol_ok = False
     if not tol_ok:   # a relative excess demand of 0 is unreachable in floating point
         raise EconomyError(f"tolerance tol must be a positive finite number, got {tol!r}")
-    if max_iter is not None and int(max_iter) < 1:
-        raise EconomyError(f"max_iter must be >= 1, got {max_iter!r}")
+    if max_iter is not None:
+        try:
+            ok = not isinstance(max_iter, bool) and float(max_iter).is_integer() and int(max_iter) >= 1
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise EconomyError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+        max_iter = int(max_iter)
     if hasattr(economy, "equilibrium_exchange"):        # exchange economies (Scarf)
         return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, K=K, basis=basis,
                                             pl0=pl0, **kwargs)
     eco = economy
     if K is not None or basis is not None:
         eco = eco.with_basis(basis, K)
+    p0, pl0 = _check_start(eco, method, p0, pl0)
+    if method == "newton" and kwargs:
+        raise EconomyError(f"unknown option(s) for method 'newton': {', '.join(sorted(kwargs))}")
     t0 = time.perf_counter()
     if method == "tatonnement":
+        unknown = sorted(set(kwargs) - {"freeze_tol", "refresh_factor", "refresh_every", "walras_every"})
+        if unknown:
+            raise EconomyError(f"unknown option(s) for method 'tatonnement': {', '.join(unknown)}")
         out = tatonnement(eco, p0, pl0, tol=tol, max_iter=max_iter or 200_000, **kwargs)
         msg = (f"relative excess demand {out['rel']:.2e} ≤ tol {tol:g}" if out["converged"] else
                f"stopped after {out['iterations']} iterations with relative excess demand {out['rel']:.2e} "
@@ -614,6 +647,9 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
                             iterations=out["iterations"], message=msg, G=G, modulus=float(mods.max()),
                             walras=out["walras_max"], history=out["history"], seconds=time.perf_counter() - t0)
     from .planner import solve_planner
+    unknown = sorted(set(kwargs) - {"solver", "polish"})
+    if unknown:
+        raise EconomyError(f"unknown option(s) for method 'planner': {', '.join(unknown)}")
     pr = solve_planner(eco, **kwargs)
     G, mods = choose_steps(eco, pr.p, pr.pl)
     return _make_result(eco, method, pr.p, pr.pl, converged=pr.converged, iterations=pr.iterations,
