@@ -221,3 +221,16 @@ def test_equilibrium_from_given_starting_prices_reaches_the_brentq_solution():
         res = equilibrium(_two_agent_economy(1.9, ETA), method=method, p0=np.full((2, 2), 0.3), pl0=np.full(2, 1e-9))
         assert res.converged
         np.testing.assert_allclose(res.latency_price, pl, rtol=1e-8)
+
+
+@pytest.mark.parametrize("seed", [3, 10, 17])
+def test_newton_agrees_with_the_planner_on_economies_with_one_agent_stages(seed):
+    """Random economies with a one-agent stage (singular Hessian there): Newton against the conic
+    planner's multipliers (a different method: KKT of the primal)."""
+    from dsge_agents.economy.examples import random_economy
+    eco = random_economy(seed, K=3)
+    assert 1 in np.bincount(eco.stage_index)
+    rn, rp = equilibrium(eco, method="newton"), equilibrium(eco, method="planner")
+    assert rn.converged and rp.converged
+    np.testing.assert_allclose(rn.prices, rp.prices, rtol=1e-9)
+    np.testing.assert_allclose(rn.latency_price, rp.latency_price, rtol=1e-9)

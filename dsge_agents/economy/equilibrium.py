@@ -470,8 +470,8 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
     rank one), where the undamped step is unbounded. A node whose line search fails keeps its prices
     and raises its damping λ_q (H + λ_q·max diag(H)·I, λ_q ×10³), which turns the step into a scaled
     gradient (tâtonnement) step; a full Newton step lowers λ_q tenfold. A trial point is accepted only
-    if D is finite and decreases, so the prices stay finite. A shut-down firm enters H with its
-    right derivative (as in :func:`choose_steps`), not with its exact zero block."""
+    if D is finite and decreases, so the prices stay finite. Where H vanishes (a shut-down firm alone
+    in its stage) the damping is scaled by the firm's right derivative (as in :func:`choose_steps`)."""
     eco = economy
     eco.check_feasible()
     if p0 is None or pl0 is None:
@@ -494,9 +494,11 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
         hist.append(rel)
         if rel <= tol or np.all(lm > 1e30):     # converged, or no node can descend any more
             break
-        # a shut-down firm (s = 0) contributes its right derivative (the curvature it has once it
-        # produces; its exact Hessian block is 0): at a logit equilibrium every firm produces (x_a > 0)
-        parts = eco.jacobian_parts(p, pl, one_sided=True)
+        parts = eco.jacobian_parts(p, pl)
+        # scale of the damping: the diagonal of H, or where it vanishes (a one-agent stage whose firm is
+        # shut down has a zero Hessian block) the right derivative the firm has once it produces
+        dscale = np.maximum(np.abs(eco.jacobian_diag(parts)).max(axis=1),
+                            np.abs(eco.jacobian_diag(eco.jacobian_parts(p, pl, one_sided=True))).max(axis=1))
         D0 = eco.dual(p, pl)
         d = np.zeros((eco.K, N + 1))
         for q in range(eco.K):
@@ -507,7 +509,7 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
                 free[N] = False
             Hf = H[np.ix_(free, free)]
             dmax = max(np.abs(np.diag(Hf)).max(), 1e-300)
-            A = Hf + (1e-12 + lm[q]) * dmax * np.eye(free.sum())
+            A = Hf + (1e-12 * dmax + lm[q] * max(dscale[q], 1e-300)) * np.eye(free.sum())
             try:
                 step = -np.linalg.solve(A, grad[free])
             except np.linalg.LinAlgError:
@@ -531,7 +533,7 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
             tstep = np.where(ok, tstep, 0.5 * tstep)
         # nodes without an acceptable step keep their prices and damp harder; full steps relax the damping
         Pn[~ok] = P[~ok]
-        lm = np.where(ok, np.where(tstep == 1.0, lm / 10.0, lm), np.maximum(lm * 1e3, 1e-8))
+        lm = np.where(ok, lm / 10.0, np.maximum(lm * 1e3, 1e-8))
         lm[lm < 1e-12] = 0.0
         p, pl = eco.unpack(Pn)
         walras_max = max(walras_max, eco.walras_value(p, pl)[1])
