@@ -143,3 +143,21 @@ def test_orchestrated_yaml_errors_name_line_and_column_of_the_key(tmp_path, caps
     assert f"{path}, line {line}, column {col}" in err, err
     for w in words:
         assert w in err, (w, err)
+
+
+def test_duplicate_keys_are_errors_with_both_lines(tmp_path, capsys):
+    """PyYAML keeps the last of two equal keys silently (a pasted 'beta:' overrode the first one)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(EXAMPLE_SPEC, sort_keys=False) + "beta: 3.0\n")
+    first, _ = _line_col(spec, "beta:")
+    last = len(spec.read_text().splitlines())
+    assert main(["equilibrium", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert f"{spec}, line {last}, column 1" in err and f"duplicate key 'beta' (first at line {first})" in err
+    text = _DEFAULT.read_text()
+    eco = tmp_path / "eco.yaml"
+    eco.write_text(text.replace("  beta: 800.0", "  beta: 800.0\n  beta: 900.0", 1))
+    line, col = _line_col(eco, "beta: 900.0")
+    assert main(["equilibrium", str(eco), "--K", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"{eco}, line {line}, column {col}" in err and "duplicate key 'beta'" in err

@@ -252,8 +252,11 @@ def _construct_mapping(loader, node, deep=False):
     m.marks = {}
     for knode, _ in node.value:
         try:
-            m.marks[loader.construct_object(knode, deep=True)] = (knode.start_mark.line + 1,
-                                                                  knode.start_mark.column + 1)
+            key = loader.construct_object(knode, deep=True)
+            if key in m.marks:      # PyYAML would silently keep the last value
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {m.marks[key][0]})", knode.start_mark)
+            m.marks[key] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
         except TypeError:       # unhashable key: the checks below report it
             pass
     m["__line__"] = node.start_mark.line + 1
@@ -323,7 +326,9 @@ def read_yaml(path) -> dict:
     try:
         d = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        raise EconomyError(f"{path}: YAML syntax error: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise EconomyError(f"{path}{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(d, dict):
         raise EconomyError(f"{path}: an economy file must be a mapping with kind: orchestrated_economy")
     return d

@@ -436,6 +436,9 @@ def load_spec(path) -> dict:
         loader.flatten_mapping(node)
         for knode, vnode in node.value:
             key = loader.construct_object(knode, deep=True)
+            if key in d:      # PyYAML would silently keep the last value
+                raise EconomyError(f"{path}, line {knode.start_mark.line + 1}, column {knode.start_mark.column + 1}: "
+                                   f"duplicate key {key!r} (first at line {d.marks[key][0]})")
             d[key] = loader.construct_object(vnode, deep=True)
             d.marks[key] = _pos(knode.start_mark)
         return d
