@@ -161,3 +161,11 @@ def test_duplicate_keys_are_errors_with_both_lines(tmp_path, capsys):
     assert main(["equilibrium", str(eco), "--K", "2"]) == 1
     err = capsys.readouterr().err
     assert f"{eco}, line {line}, column {col}" in err and "duplicate key 'beta'" in err
+
+
+def test_edge_to_end_hints_exit_and_bad_entry():
+    """The orchestrated YAML leaves the DAG with 'end', the static spec with 'exit': say so."""
+    with pytest.raises(EconomyError, match="leaves the system goes to 'exit'"):
+        Orchestrator(["a", "b"], [("a", "b", 0.5), ("a", "end", 0.5)])
+    with pytest.raises(EconomyError, match="entry must be"):          # was a ValueError
+        Orchestrator(["a"], [], entry={"a": "x"})

@@ -92,8 +92,10 @@ class Orchestrator:
             src, dst = str(src), str(dst)
             for end, role in ((src, "from"), (dst, "to")):
                 if end not in self.stages and not (role == "to" and end == EXIT):
+                    hint = (f" (an edge that leaves the system goes to {EXIT!r})"
+                            if role == "to" and end.lower() in ("end", "exit", "done", "stop") else "")
                     raise EconomyError(f"edge {src} -> {dst}: unknown stage {end!r} ({role}); "
-                                       f"declared stages are {self.stages}")
+                                       f"declared stages are {self.stages}{hint}")
             try:
                 prob = float(prob)
             except (TypeError, ValueError):
@@ -138,7 +140,11 @@ class Orchestrator:
             return {roots[0]: 1.0}
         if isinstance(entry, str):
             entry = {entry: 1.0}
-        entry = {str(k): float(v) for k, v in dict(entry).items()}
+        try:
+            entry = {str(k): float(v) for k, v in dict(entry).items()}
+        except (TypeError, ValueError):
+            raise EconomyError(f"entry must be a stage name or a mapping {{stage: probability}}, got {entry!r}") \
+                from None
         for s in entry:
             if s not in self.stages:
                 raise EconomyError(f"entry stage {s!r} is not a declared stage {self.stages}")
