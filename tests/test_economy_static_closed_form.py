@@ -234,3 +234,15 @@ def test_newton_agrees_with_the_planner_on_economies_with_one_agent_stages(seed)
     assert rn.converged and rp.converged
     np.testing.assert_allclose(rn.prices, rp.prices, rtol=1e-9)
     np.testing.assert_allclose(rn.latency_price, rp.latency_price, rtol=1e-9)
+
+
+@pytest.mark.parametrize("theta", [0.0, -0.05])
+def test_planner_when_quality_is_not_valued(theta):
+    """θ ≤ 0 is a legitimate economy (quality worthless or disliked); the planner scaled its objective by
+    Σwλ·max(θ, 1e-300) and Clarabel failed ('the conic planner failed'). Against Newton on the dual."""
+    from dsge_agents.economy.examples import example_economy
+    eco = example_economy(4, theta=theta)
+    rn, rp = equilibrium(eco, method="newton"), equilibrium(eco, method="planner")
+    assert rn.converged and rp.converged
+    np.testing.assert_allclose(rp.prices, rn.prices, rtol=1e-9)
+    np.testing.assert_allclose(rp.latency_price, rn.latency_price, rtol=1e-9)
