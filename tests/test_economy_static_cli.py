@@ -107,3 +107,11 @@ def test_equilibrium_cli_json_is_strict_json_with_k_convergence(tmp_path):
     for b in ("legendre", "pwc"):
         kc = d["k_convergence"][b]
         assert max(kc["errors"]) < 1e-12 and kc["spectral_rate"] is None and kc["algebraic_order"] is None
+
+
+def test_equilibrium_cli_mod_file_is_named_as_such(capsys):
+    """A .mod file was reported as 'not valid YAML (mapping values are not allowed here)'."""
+    from pathlib import Path
+    mod = Path(__file__).resolve().parents[1] / "models" / "fs2000.mod"
+    assert main(["equilibrium", str(mod)]) == 1
+    assert "Dynare .mod model is not an economy" in capsys.readouterr().err

@@ -67,6 +67,9 @@ def load_economy(model, K=None, basis=None, T=None):
             raise EconomyError(f"{model}: no such model file (or use 'example' / 'scarf')")
         if path.is_dir():
             raise EconomyError(f"{model}: is a directory, not a model file")
+        if path.suffix.lower() == ".mod":
+            raise EconomyError(f"{model}: a Dynare .mod model is not an economy; 'equilibrium' reads an "
+                               "orchestrated-economy YAML, a static-economy spec YAML, 'example' or 'scarf'")
     import yaml
     try:
         with open(path, encoding="utf-8") as fh:
