@@ -115,3 +115,15 @@ def test_equilibrium_cli_mod_file_is_named_as_such(capsys):
     mod = Path(__file__).resolve().parents[1] / "models" / "fs2000.mod"
     assert main(["equilibrium", str(mod)]) == 1
     assert "Dynare .mod model is not an economy" in capsys.readouterr().err
+
+
+def test_equilibrium_cli_never_overwrites_without_force(tmp_path, capsys):
+    out, fig = tmp_path / "eq.json", tmp_path / "eq.png"
+    out.write_text("mine")
+    fig.write_text("mine too")
+    for opts in (["--json", str(out)], ["--plot", str(fig)]):
+        assert main(["equilibrium", "scarf", *opts]) == 1
+        assert "use --force" in capsys.readouterr().err
+    assert out.read_text() == "mine" and fig.read_text() == "mine too"
+    assert main(["equilibrium", "scarf", "--json", str(out), "--plot", str(fig), "--force"]) == 1   # not converged
+    assert _strict_json(out.read_text())["converged"] is False and fig.read_bytes()[:4] == b"\x89PNG"
