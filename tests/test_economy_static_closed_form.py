@@ -246,3 +246,24 @@ def test_planner_when_quality_is_not_valued(theta):
     assert rn.converged and rp.converged
     np.testing.assert_allclose(rp.prices, rn.prices, rtol=1e-9)
     np.testing.assert_allclose(rp.latency_price, rn.latency_price, rtol=1e-9)
+
+
+def test_slo_feasibility_boundary_against_scipy_minimum_latency():
+    """W*_min = min_π [f₁(λπ) + f₂(λ(1−π))]/λ by scipy's bounded scalar minimiser: just below it the
+    economy is SLO-infeasible (named error with the time), just above it an equilibrium exists (p_ℓ large)."""
+    from scipy.optimize import minimize_scalar
+    from dsge_agents.errors import SLOInfeasibleError
+    a, b = TWO
+
+    def load(pi):
+        return _f(LAM * pi, a["tau"], a["k"], a["mu"]) + _f(LAM * (1 - pi), b["tau"], b["k"], b["mu"])
+    lo, hi = max(0.0, 1 - b["mu"] / LAM), min(1.0, a["mu"] / LAM)
+    w_min = minimize_scalar(load, bounds=(lo + 1e-12, hi - 1e-12), method="bounded",
+                            options={"xatol": 1e-14}).fun / LAM
+    with pytest.raises(SLOInfeasibleError, match=r"SLO infeasible at t = 0\.2113"):
+        equilibrium(_two_agent_economy(w_min * (1 - 1e-6), ETA), method="newton")
+    for method in ("newton", "planner"):
+        res = equilibrium(_two_agent_economy(w_min * (1 + 1e-6), ETA), method=method)
+        assert res.converged and res.latency_price.min() > 10.0
+        pl, p, _ = _two_agent_exact(w_min * (1 + 1e-6))
+        np.testing.assert_allclose(res.latency_price, pl, rtol=1e-7)
