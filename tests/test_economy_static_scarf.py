@@ -87,3 +87,10 @@ def test_scarf_bad_starting_prices_are_named_errors(method, p0):
 def test_exchange_economy_refuses_basis_options():
     with pytest.raises(EconomyError, match="not applicable to an exchange economy"):
         equilibrium(scarf_economy(), K=4)
+
+
+def test_scarf_summary_has_no_nan_columns():
+    """The summary printed 'nan' flows/shares (an exchange economy has none) and 'measured_rate nan'."""
+    text = equilibrium(scarf_economy()).summary()
+    assert "nan" not in text.lower().replace("tâtonnement", "")
+    assert "good1" in text and "n/a" in text

@@ -136,10 +136,12 @@ class EquilibriumResult:
                  f"  {self.message}"]
         if self.basis is not None:
             lines.append(f"  basis {self.basis}, K = {self.K}, T = {self.T:g}; {len(self.goods)} agents")
+        rate = (f"{self.measured_rate:.6f}" if math.isfinite(self.measured_rate) else
+                "n/a (measured over the frozen phase of a tâtonnement)")
         lines += [f"  walras_residual       {self.walras_residual:.3e}",
                   f"  excess_demand_norm    {self.excess_demand_norm:.3e}  (relative to demand)",
                   f"  contraction_modulus   {self.contraction_modulus:.6f}",
-                  f"  measured_rate         {self.measured_rate:.6f}"]
+                  f"  measured_rate         {rate}"]
         if self.welfare is not None:
             lines.append(f"  welfare               {self.welfare:.10g}")
         if self.spend is not None:
@@ -155,15 +157,18 @@ class EquilibriumResult:
             nb = int(np.sum(self.slo_binding)) if self.slo_binding is not None else 0
             lines.append(f"  latency price p_l(t): min {self.latency_price.min():.6g}, "
                          f"max {self.latency_price.max():.6g}; SLO binding at {nb}/{len(self.latency_price)} nodes")
-        hdr = f"  {'good/agent':<20s} {'mean price':>12s} {'mean flow':>12s} {'mean share':>11s}"
-        lines.append(hdr)
+        functional = self.supply is not None and self.shares is not None and np.ndim(self.supply) == 2
+        if functional:
+            lines.append(f"  {'good/agent':<20s} {'mean price':>12s} {'mean flow':>12s} {'mean share':>11s}")
+        else:   # an exchange economy: prices only (no flows or routing shares to report)
+            lines.append(f"  {'good':<20s} {'price':>12s}")
         for i, g in enumerate(self.goods):
-            pr = float(np.average(self.prices[:, i], weights=self.weights)) if self.prices.ndim == 2 \
-                else float(self.prices[i])
-            fl = float(np.average(self.supply[:, i], weights=self.weights)) if self.supply is not None \
-                and self.supply.ndim == 2 else float("nan")
-            sh = float(np.average(self.shares[:, i], weights=self.weights)) if self.shares is not None \
-                else float("nan")
+            if not functional:
+                lines.append(f"  {g:<20s} {float(np.ravel(self.prices)[i]):12.6g}")
+                continue
+            pr = float(np.average(self.prices[:, i], weights=self.weights))
+            fl = float(np.average(self.supply[:, i], weights=self.weights))
+            sh = float(np.average(self.shares[:, i], weights=self.weights))
             lines.append(f"  {g:<20s} {pr:12.6g} {fl:12.6g} {sh:11.4f}")
         return "\n".join(lines)
 
