@@ -208,6 +208,9 @@ def test_spend_cap_slack_is_cap_minus_money_cost():
     (dict(method="planner", foo=1), "unknown option"),
     (dict(max_iter="x"), "max_iter"),                                          # was a ValueError
     (dict(max_iter=2.5), "max_iter"),
+    (dict(walras_every=0), "walras_every"),                                    # was ZeroDivisionError
+    (dict(freeze_tol="x"), "freeze_tol"),                                      # was TypeError
+    (dict(refresh_factor=0.5), "refresh_factor"),
 ])
 def test_equilibrium_bad_arguments_are_named_errors(kw, words):
     from dsge_agents.errors import EconomyError

@@ -632,6 +632,15 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
         unknown = sorted(set(kwargs) - {"freeze_tol", "refresh_factor", "refresh_every", "walras_every"})
         if unknown:
             raise EconomyError(f"unknown option(s) for method 'tatonnement': {', '.join(unknown)}")
+        for key, lo, integer in (("freeze_tol", 0.0, False), ("refresh_factor", 1.0, False),
+                                 ("refresh_every", 0.0, True), ("walras_every", 0.0, True)):
+            if key in kwargs:
+                v = kwargs[key]
+                ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+                    and math.isfinite(v) and v > lo and (not integer or float(v).is_integer())
+                if not ok:
+                    raise EconomyError(f"tatonnement option {key} must be {'an integer' if integer else 'a number'}"
+                                       f" > {lo:g}, got {v!r}")
         out = tatonnement(eco, p0, pl0, tol=tol, max_iter=max_iter or 200_000, **kwargs)
         msg = (f"relative excess demand {out['rel']:.2e} ≤ tol {tol:g}" if out["converged"] else
                f"stopped after {out['iterations']} iterations with relative excess demand {out['rel']:.2e} "
