@@ -94,3 +94,11 @@ def test_scarf_summary_has_no_nan_columns():
     text = equilibrium(scarf_economy()).summary()
     assert "nan" not in text.lower().replace("tâtonnement", "")
     assert "good1" in text and "n/a" in text
+
+
+def test_welfare_functions_refuse_an_exchange_economy():
+    """They died with AttributeError ('ExchangeEconomy' object has no attribute 'check_feasible')."""
+    from dsge_agents.economy import welfare
+    for f in (welfare.first_welfare_gap, welfare.allocation_gap, welfare.second_welfare_gap, welfare.k_convergence):
+        with pytest.raises(EconomyError, match="needs a StaticEconomy"):
+            f(scarf_economy())
