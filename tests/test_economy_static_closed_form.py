@@ -270,3 +270,11 @@ def test_slo_feasibility_boundary_against_scipy_minimum_latency():
         assert res.converged and res.latency_price.min() > 10.0
         pl, p, _ = _two_agent_exact(w_min * (1 + 1e-6))
         np.testing.assert_allclose(res.latency_price, pl, rtol=1e-7)
+
+
+def test_k_convergence_needs_two_sizes():
+    """Ks = () returned NaN rates silently."""
+    from dsge_agents.economy.welfare import k_convergence
+    from dsge_agents.errors import EconomyError
+    with pytest.raises(EconomyError, match="at least two basis sizes"):
+        k_convergence(_two_agent_economy(1.9, ETA), Ks=(8,))
