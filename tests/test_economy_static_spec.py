@@ -169,3 +169,25 @@ def test_edge_to_end_hints_exit_and_bad_entry():
         Orchestrator(["a", "b"], [("a", "b", 0.5), ("a", "end", 0.5)])
     with pytest.raises(EconomyError, match="entry must be"):          # was a ValueError
         Orchestrator(["a"], [], entry={"a": "x"})
+
+
+def test_yaml_merge_keys_may_override_without_a_duplicate_error(tmp_path):
+    """'<<: *anchor' then an own key of the same name is an override, not a duplicate."""
+    spec = copy.deepcopy(EXAMPLE_SPEC)
+    text = yaml.safe_dump(spec, sort_keys=False)
+    text = text.replace("- name: plan_large\n", "- &big\n  name: plan_large\n", 1)
+    assert text.rstrip().splitlines()[-1].startswith("  ")       # agents is the last key, items at column 1
+    text += "- <<: *big\n  name: plan_huge\n  capacity: 7.0\n"
+    path = tmp_path / "anchors.yaml"
+    path.write_text(text)
+    eco = StaticEconomy.from_spec(load_spec(path), source=str(path))
+    assert eco.agent_names[-1] == "plan_huge" and eco.agents[-1].capacity == 7.0
+    assert eco.agents[-1].service_time == eco.agents[1].service_time
+    from dsge_agents.economy.config import load_config
+    od = _DEFAULT.read_text().replace("  - name: plan_api\n", "  - &api\n    name: plan_api\n", 1)
+    od = od.replace("\ndemand:", "\n  - <<: *api\n    name: plan_api2\n    capacity: 300\ndemand:", 1)
+    path = tmp_path / "od.yaml"
+    path.write_text(od)
+    cfg = load_config(str(path))
+    assert [a.name for a in cfg.agents][-1] == "plan_api2" and cfg.agents[-1].capacity == 300.0
+    assert cfg.agents[-1].base_latency == cfg.agents[0].base_latency

@@ -247,10 +247,15 @@ class _Map(dict):
     marks: dict = {}
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader, node, deep=False):
+    # the mapping's own keys (not those merged in with '<<: *anchor', which its own keys may override)
+    own = [k for k, _ in node.value if k.tag != _MERGE_TAG]
     m = _Map(yaml.SafeLoader.construct_mapping(loader, node, deep=True))
     m.marks = {}
-    for knode, _ in node.value:
+    for knode in own:
         try:
             key = loader.construct_object(knode, deep=True)
             if key in m.marks:      # PyYAML would silently keep the last value

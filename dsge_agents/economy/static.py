@@ -433,12 +433,18 @@ def load_spec(path) -> dict:
     def mapping(loader, node):
         d = _LocDict()
         d.mark, d.marks = _pos(node.start_mark), {}
-        loader.flatten_mapping(node)
-        for knode, vnode in node.value:
+        n_own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        loader.flatten_mapping(node)           # merged pairs ('<<: *anchor') first, then the own ones
+        n_merged = len(node.value) - n_own
+        own: dict = {}
+        for i, (knode, vnode) in enumerate(node.value):
             key = loader.construct_object(knode, deep=True)
-            if key in d:      # PyYAML would silently keep the last value
-                raise EconomyError(f"{path}, line {knode.start_mark.line + 1}, column {knode.start_mark.column + 1}: "
-                                   f"duplicate key {key!r} (first at line {d.marks[key][0]})")
+            if i >= n_merged:                  # an own key may override a merged one, not another own key
+                if key in own:                 # PyYAML would silently keep the last value
+                    raise EconomyError(f"{path}, line {knode.start_mark.line + 1}, column "
+                                       f"{knode.start_mark.column + 1}: duplicate key {key!r} (first at line "
+                                       f"{own[key]})")
+                own[key] = knode.start_mark.line + 1
             d[key] = loader.construct_object(vnode, deep=True)
             d.marks[key] = _pos(knode.start_mark)
         return d
