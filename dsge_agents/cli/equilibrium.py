@@ -138,7 +138,8 @@ def checks(economy, result, k_convergence: bool = False, n_random: int = 200, se
 def run(args) -> int:
     guard_outputs(args, {"--plot": args.plot, "--json": args.json_path})
     if args.k_convergence and args.model is not None and str(args.model).lower() == "scarf":
-        raise EconomyError("option(s) --k-convergence not applicable to 'scarf' (an exchange economy without a time basis)")
+        raise EconomyError("option(s) --k-convergence not applicable to 'scarf' (an exchange economy without a "
+                           "time basis)")
     from dsge_agents.economy.equilibrium import equilibrium
     eco = load_economy(args.model, K=args.K, basis=args.basis, T=args.T)
     res = equilibrium(eco, method=args.method, tol=args.tol)
