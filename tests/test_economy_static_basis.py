@@ -58,6 +58,17 @@ def test_basis_errors():
         LegendreBasis(4, T=1.0).evaluate(np.zeros(4), [1.5])
 
 
+@pytest.mark.parametrize("K", [2.5, "a", True, None, 100_000])
+def test_basis_size_is_a_positive_integer_of_reasonable_size(K):
+    """K = 100000 used to die with a NumPy MemoryError allocating the dense 75 GiB basis matrix;
+    K = 2.5 was silently truncated to 2."""
+    for name in ("legendre", "pwc"):
+        with pytest.raises(EconomyError, match="basis size K"):
+            make_basis(name, K, 1.0)
+    with pytest.raises(EconomyError, match="horizon T"):
+        make_basis("pwc", 4, "x")
+
+
 # ------------------------------------------------------------------------------------------ SFSL
 @pytest.mark.parametrize("name", ["legendre", "pwc"])
 def test_sfsl_exact_on_VK(name):
@@ -152,6 +163,29 @@ def test_sfsl_roundtrip_and_errors():
         SFSL(b).update_many([0.1], [np.nan])
     with pytest.raises(EconomyError, match=r"\[0, T\]"):
         SFSL(b).update(2.0, 1.0)
+
+
+@pytest.mark.parametrize("name", ["legendre", "pwc"])
+def test_sfsl_update_refuses_a_nan_time_and_bad_input(name):
+    """update(NaN, v) used to pass the [0, T] check: on Legendre it poisoned the Gram matrix with NaN
+    (every later solve: a misleading 'singular' error), on bins it counted the sample in bin 0."""
+    good = SFSL(name, K=2, T=1.0).update_many([0.1, 0.2, 0.7, 0.9], [1.0, 2.0, 3.0, 4.0])
+    s = SFSL(name, K=2, T=1.0).update_many([0.1, 0.2, 0.7, 0.9], [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(EconomyError, match="finite"):
+        s.update(float("nan"), 100.0)
+    assert s.n == 4
+    np.testing.assert_allclose(s.coefficients(), good.coefficients(), rtol=1e-15)
+    for t, v in (("a", 1.0), (0.5, "b"), (None, 1.0)):
+        with pytest.raises(EconomyError, match="numbers"):
+            s.update(t, v)
+    with pytest.raises(EconomyError, match="numeric"):
+        s.update_many(["a"], [1.0])
+    with pytest.raises(EconomyError, match="another SFSL"):
+        s.merge(3)
+    with pytest.raises(EconomyError, match="not an SFSL state"):
+        SFSL.from_dict("x")
+    with pytest.raises(EconomyError, match="not an SFSL state"):
+        SFSL.from_dict({**s.to_dict(), "n": "many"})
 
 
 # --------------------------------------------------- SFSL: undetermined (rank-deficient) Gram matrices

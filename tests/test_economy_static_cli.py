@@ -72,3 +72,58 @@ def test_equilibrium_cli_directory_or_binary_model(tmp_path, capsys):
     assert main(["equilibrium", str(b)]) == 1
     err = capsys.readouterr().err
     assert "EconomyError" in err and "m.yaml" in err
+
+
+@pytest.mark.parametrize("opts", [["--K", "4"], ["--basis", "pwc"], ["--T", "2"], ["--k-convergence"]])
+def test_equilibrium_cli_scarf_refuses_options_that_do_not_apply(opts, capsys):
+    """They used to be ignored silently (the user believed K = 4 had been used)."""
+    assert main(["equilibrium", "scarf", *opts]) == 1
+    err = capsys.readouterr().err
+    assert "EconomyError" in err and "not applicable to 'scarf'" in err and opts[0] in err
+
+
+def test_equilibrium_cli_example_honours_T(tmp_path):
+    """--T used to be ignored for 'example' (horizon 60 whatever the option said)."""
+    out = tmp_path / "eq.json"
+    assert main(["equilibrium", "example", "--K", "2", "--T", "5", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["T"] == 5.0
+    # Gauss–Legendre nodes of [0, 5] (numpy's leggauss mapped by hand)
+    np.testing.assert_allclose(d["nodes"], (np.polynomial.legendre.leggauss(2)[0] + 1) * 2.5, rtol=1e-14)
+
+
+def _strict_json(text):
+    def bad(tok):
+        raise AssertionError(f"invalid JSON token {tok}")
+    return json.loads(text, parse_constant=bad)
+
+
+def test_equilibrium_cli_json_is_strict_json_with_k_convergence(tmp_path):
+    """Constant demand: p*_K is exact for every K, all errors ≤ 1e-12, so the fitted rates are undefined;
+    they were written as the invalid JSON token NaN (json.dump's default)."""
+    out = tmp_path / "eq.json"
+    assert main(["equilibrium", "--K", "2", "--k-convergence", "--json", str(out)]) == 0
+    d = _strict_json(out.read_text())
+    for b in ("legendre", "pwc"):
+        kc = d["k_convergence"][b]
+        assert max(kc["errors"]) < 1e-12 and kc["spectral_rate"] is None and kc["algebraic_order"] is None
+
+
+def test_equilibrium_cli_mod_file_is_named_as_such(capsys):
+    """A .mod file was reported as 'not valid YAML (mapping values are not allowed here)'."""
+    from pathlib import Path
+    mod = Path(__file__).resolve().parents[1] / "models" / "fs2000.mod"
+    assert main(["equilibrium", str(mod)]) == 1
+    assert "Dynare .mod model is not an economy" in capsys.readouterr().err
+
+
+def test_equilibrium_cli_never_overwrites_without_force(tmp_path, capsys):
+    out, fig = tmp_path / "eq.json", tmp_path / "eq.png"
+    out.write_text("mine")
+    fig.write_text("mine too")
+    for opts in (["--json", str(out)], ["--plot", str(fig)]):
+        assert main(["equilibrium", "scarf", *opts]) == 1
+        assert "use --force" in capsys.readouterr().err
+    assert out.read_text() == "mine" and fig.read_text() == "mine too"
+    assert main(["equilibrium", "scarf", "--json", str(out), "--plot", str(fig), "--force"]) == 1   # not converged
+    assert _strict_json(out.read_text())["converged"] is False and fig.read_bytes()[:4] == b"\x89PNG"

@@ -6,6 +6,7 @@ import pytest
 
 from dsge_agents.economy.equilibrium import equilibrium, walras_identity
 from dsge_agents.economy.scarf import ExchangeEconomy, scarf_economy, scarf_orbit
+from dsge_agents.errors import EconomyError
 
 
 def test_scarf_demand_and_walras():
@@ -72,3 +73,32 @@ def test_stable_exchange_economy_converges():
     assert np.allclose(res.prices / res.prices.sum(), newton.prices / newton.prices.sum(), atol=1e-8)
     with pytest.raises(Exception, match="not available"):
         equilibrium(econ, method="planner")
+
+
+@pytest.mark.parametrize("method", ["tatonnement", "newton"])
+@pytest.mark.parametrize("p0", [[1.0, 2.0], [-1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, np.nan, 2.0]])
+def test_scarf_bad_starting_prices_are_named_errors(method, p0):
+    """Wrong-size p0 was silently replaced (tâtonnement) or an IndexError (Newton); p0 with a zero price gave
+    NaN prices after 20,000 iterations, or an UnboundLocalError in Newton's line search."""
+    with pytest.raises(EconomyError, match="starting prices p0"):
+        equilibrium(scarf_economy(), method=method, p0=p0)
+
+
+def test_exchange_economy_refuses_basis_options():
+    with pytest.raises(EconomyError, match="not applicable to an exchange economy"):
+        equilibrium(scarf_economy(), K=4)
+
+
+def test_scarf_summary_has_no_nan_columns():
+    """The summary printed 'nan' flows/shares (an exchange economy has none) and 'measured_rate nan'."""
+    text = equilibrium(scarf_economy()).summary()
+    assert "nan" not in text.lower().replace("tâtonnement", "")
+    assert "good1" in text and "n/a" in text
+
+
+def test_welfare_functions_refuse_an_exchange_economy():
+    """They died with AttributeError ('ExchangeEconomy' object has no attribute 'check_feasible')."""
+    from dsge_agents.economy import welfare
+    for f in (welfare.first_welfare_gap, welfare.allocation_gap, welfare.second_welfare_gap, welfare.k_convergence):
+        with pytest.raises(EconomyError, match="needs a StaticEconomy"):
+            f(scarf_economy())

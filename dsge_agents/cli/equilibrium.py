@@ -28,9 +28,12 @@ def register(subparsers) -> None:
                         "bundled default model)")
     p.add_argument("--json", dest="json_path", default=None, help="write the result and checks as JSON")
     p.add_argument("--method", default="tatonnement", choices=["tatonnement", "newton", "planner"])
-    p.add_argument("--K", type=int, default=None, help="basis size (default 8)")
-    p.add_argument("--basis", default=None, choices=["legendre", "pwc"], help="basis of V_K (default legendre)")
-    p.add_argument("--T", type=float, default=None, help="horizon for orchestrated-economy YAML (default 1)")
+    p.add_argument("--K", type=int, default=None,
+                   help="basis size (default: the spec file's K, else 8)")
+    p.add_argument("--basis", default=None, choices=["legendre", "pwc"],
+                   help="basis of V_K (default: the spec file's basis, else legendre)")
+    p.add_argument("--T", type=float, default=None,
+                   help="horizon (default: a spec file's horizon; 1 for an orchestrated-economy YAML)")
     p.add_argument("--tol", type=float, default=1e-10, help="relative excess-demand tolerance")
     p.add_argument("--k-convergence", action="store_true", help="also run the K = 4..64 convergence study")
     p.add_argument("--plot", default=None, help="write the price figure to this file")
@@ -43,12 +46,17 @@ def load_economy(model, K=None, basis=None, T=None):
     from dsge_agents.economy.examples import example_economy
     from dsge_agents.economy.scarf import scarf_economy
     from dsge_agents.economy.static import StaticEconomy
+    K_opt, basis_opt = K, basis
     K = 8 if K is None else K
     basis = basis or "legendre"
     if model is not None and str(model).lower() == "scarf":
+        given = [o for o, v in (("--K", K_opt), ("--basis", basis_opt), ("--T", T)) if v is not None]
+        if given:
+            raise EconomyError(f"option(s) {', '.join(given)} not applicable to 'scarf' (an exchange economy of "
+                               "three goods, without a time basis)")
         return scarf_economy()
     if model is not None and str(model).lower() == "example":
-        return example_economy(K=K, basis=basis)
+        return example_economy(K=K, basis=basis, **({} if T is None else {"horizon": T}))
     if model is None or str(model) in ("orchestrated_default", "default"):
         path = _default_path()
         if path is None:
@@ -59,6 +67,9 @@ def load_economy(model, K=None, basis=None, T=None):
             raise EconomyError(f"{model}: no such model file (or use 'example' / 'scarf')")
         if path.is_dir():
             raise EconomyError(f"{model}: is a directory, not a model file")
+        if path.suffix.lower() == ".mod":
+            raise EconomyError(f"{model}: a Dynare .mod model is not an economy; 'equilibrium' reads an "
+                               "orchestrated-economy YAML, a static-economy spec YAML, 'example' or 'scarf'")
     import yaml
     try:
         with open(path, encoding="utf-8") as fh:
@@ -75,9 +86,15 @@ def load_economy(model, K=None, basis=None, T=None):
         from dsge_agents.economy.config import to_static_economy
         return to_static_economy(str(path), K=K, basis=basis, T=1.0 if T is None else T)
     if doc.get("kind") in (None, "static_economy") and "agents" in doc and "stages" in doc:
-        doc = dict(doc)
-        doc["K"], doc["basis"] = K, basis
+        from dsge_agents.economy.static import load_spec
+        doc = load_spec(path)               # the same mapping, with the line/column of every key
+        # the file's K / basis / horizon hold unless the option is given (then the option wins)
+        if K_opt is not None or "K" not in doc:
+            doc["K"] = K
+        if basis_opt is not None or "basis" not in doc:
+            doc["basis"] = basis
         if T is not None:
+            doc.pop("T", None)
             doc["horizon"] = T
         return StaticEconomy.from_spec(doc, source=str(path))
     raise EconomyError(f"{path}: not an economy model (expected kind: orchestrated_economy, or a static "
@@ -120,6 +137,9 @@ def checks(economy, result, k_convergence: bool = False, n_random: int = 200, se
 
 def run(args) -> int:
     guard_outputs(args, {"--plot": args.plot, "--json": args.json_path})
+    if args.k_convergence and args.model is not None and str(args.model).lower() == "scarf":
+        raise EconomyError("option(s) --k-convergence not applicable to 'scarf' (an exchange economy without a "
+                           "time basis)")
     from dsge_agents.economy.equilibrium import equilibrium
     eco = load_economy(args.model, K=args.K, basis=args.basis, T=args.T)
     res = equilibrium(eco, method=args.method, tol=args.tol)
@@ -152,7 +172,9 @@ def run(args) -> int:
         fig.savefig(args.plot, dpi=120)
         print(f"wrote {args.plot}")
     if args.json_path:
+        from dsge_agents.economy.equilibrium import json_safe
+        text = json.dumps(json_safe(d), indent=1, allow_nan=False)   # NaN/inf -> null (valid JSON)
         with open(args.json_path, "w", encoding="utf-8") as fh:
-            json.dump(d, fh, indent=1)
+            fh.write(text)
         print(f"wrote {args.json_path}")
     return 0 if res.converged else 1

@@ -31,10 +31,28 @@ class Basis:
 
     name = "basis"
 
+    #: largest basis size: B is a dense K×K matrix (K = 8192 is 512 MiB) and every node an economy
+    MAX_K = 8192
+
     def __init__(self, K: int, T: float = 1.0):
+        try:
+            ok = not isinstance(K, bool) and float(K).is_integer()
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise EconomyError(f"basis size K must be a positive integer, got {K!r}")
         K = int(K)
         if K < 1:
             raise EconomyError(f"basis size K must be a positive integer, got {K}")
+        if K > self.MAX_K:
+            raise EconomyError(
+                f"basis size K = {K} is too large: the basis matrix B is dense K×K ({K * K * 8 / 2**30:.3g} GiB) "
+                f"and the economy is solved at K nodes; use K ≤ {self.MAX_K} (Legendre converges "
+                "spectrally, K ≤ 64 is usually plenty)")
+        try:
+            T = float(T)
+        except (TypeError, ValueError):
+            raise EconomyError(f"horizon T must be a number, got {T!r}") from None
         if not (np.isfinite(T) and T > 0):
             raise EconomyError(f"horizon T must be positive and finite, got {T}")
         self.K, self.T = K, float(T)

@@ -242,10 +242,72 @@ class _LineLoader(yaml.SafeLoader):
     """Safe loader recording the line of every mapping as key ``__line__``."""
 
 
+class _Map(dict):
+    """A YAML mapping; ``marks`` holds the 1-based (line, column) of each key (not a key itself)."""
+    marks: dict = {}
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader, node, deep=False):
-    m = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+    # the mapping's own keys (not those merged in with '<<: *anchor', which its own keys may override)
+    own = [k for k, _ in node.value if k.tag != _MERGE_TAG]
+    m = _Map(yaml.SafeLoader.construct_mapping(loader, node, deep=True))
+    m.marks = {}
+    for knode in own:
+        try:
+            key = loader.construct_object(knode, deep=True)
+            if key in m.marks:      # PyYAML would silently keep the last value
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {m.marks[key][0]})", knode.start_mark)
+            m.marks[key] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+        except TypeError:       # unhashable key: the checks below report it
+            pass
     m["__line__"] = node.start_mark.line + 1
     return m
+
+
+#: the file being parsed (for messages that name the line and column of a key)
+_FILE: list = [None]
+
+#: allowed keys of the nested mappings (anything else is a typo: reported with a suggestion)
+_AGENT_KEYS = ("name", "stage", "kind", "quality", "base_latency", "tau", "kingman", "service_cv", "unit_cost",
+               "tokens_in", "tokens_out", "price_in", "price_out", "capacity", "invest_price", "depreciation",
+               "capacity_shock", "cost_shock", "description", "notes")
+_NESTED_KEYS = {"edge": ("from", "to", "prob"),
+                "demand": ("mean", "persistence", "std", "retry_feedback", "arrival_cv"),
+                "routing": ("beta", "theta", "omega"),
+                "capital": ("discount", "adjustment_cost"),
+                "slo": ("form", "slo_rho", "slo_phi_latency", "slo_phi_cost", "slo_target_latency", "shock_std",
+                        "shock_persistence"),
+                "shocks": ("capacity", "cost"),
+                "shock": ("std", "persistence"),
+                "agent": _AGENT_KEYS}
+
+
+def _key_where(d, key, where: str) -> str:
+    """``where`` with the line and column of ``key`` in mapping ``d`` when the file recorded them."""
+    pos = getattr(d, "marks", {}).get(key) if isinstance(d, dict) else None
+    file = _FILE[0]
+    if pos is None or not file or not where.startswith(file):
+        return where
+    rest = re.sub(r"^, line \d+", "", where[len(file):])
+    return f"{file}, line {pos[0]}, column {pos[1]}{rest}"
+
+
+def _check_keys(d, kind: str, where: str) -> None:
+    """Refuse unknown keys of a nested mapping (a typo would otherwise silently select a default)."""
+    import difflib
+    if not isinstance(d, dict):
+        return
+    allowed = _NESTED_KEYS[kind]
+    for k in d:
+        if k == "__line__" or k in allowed:
+            continue
+        close = difflib.get_close_matches(str(k), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+        raise EconomyError(f"{_key_where(d, k, where)}: unknown key {k!r} ({hint})")
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -269,7 +331,9 @@ def read_yaml(path) -> dict:
     try:
         d = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        raise EconomyError(f"{path}: YAML syntax error: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise EconomyError(f"{path}{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(d, dict):
         raise EconomyError(f"{path}: an economy file must be a mapping with kind: orchestrated_economy")
     return d
@@ -307,6 +371,7 @@ def _num(d, key, where, default=None, *, lo=None, hi=None, lo_open=False, hi_ope
             raise EconomyError(f"{where}: missing required field {key!r}")
         return default
     val = d[key]
+    where = _key_where(d, key, where)
     if isinstance(val, bool) or not isinstance(val, (int, float)):
         raise EconomyError(f"{where}: field {key!r} must be a number, got {val!r}")
     val = float(val)
@@ -324,13 +389,20 @@ def _shock(d, where, default: ShockSpec) -> ShockSpec:
         return copy.copy(default)
     if not isinstance(d, dict):
         raise EconomyError(f"{where}: a shock must be a mapping {{std: ..., persistence: ...}}")
+    _check_keys(d, "shock", where)
     return ShockSpec(std=_num(d, "std", where, default.std, lo=0.0),
                      persistence=_num(d, "persistence", where, default.persistence, lo=0.0, hi=1.0, hi_open=True))
 
 
 def _parse(d: dict, source: str | None) -> EconomyConfig:
-    file = source or "<economy>"
+    _FILE[0] = file = source or "<economy>"
+    try:
+        return _parse_in(d, file, source)
+    finally:
+        _FILE[0] = None
 
+
+def _parse_in(d: dict, file: str, source: str | None) -> EconomyConfig:
     def at(obj) -> str:
         line = obj.get("__line__") if isinstance(obj, dict) else None
         return f"{file}, line {line}" if line else file
@@ -340,7 +412,11 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
         raise EconomyError(f"{file}: kind must be 'orchestrated_economy' (got {kind!r})")
     for k in d:
         if k != "__line__" and k not in _TOP_KEYS:
-            raise EconomyError(f"{file}: unknown top-level key {k!r} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+            import difflib
+            close = difflib.get_close_matches(str(k), sorted(_TOP_KEYS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise EconomyError(f"{_key_where(d, k, file)}: unknown top-level key {k!r} ({hint}allowed: "
+                               f"{', '.join(sorted(_TOP_KEYS))})")
     name = str(d.get("name") or (Path(source).stem if source else "orchestrated_economy"))
 
     # stages
@@ -363,6 +439,7 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
         if not isinstance(e, dict):
             raise EconomyError(f"{file}: each edge must be a mapping {{from:, to:, prob:}}")
         w = at(e)
+        _check_keys(e, "edge", w)
         src, dst = e.get("from"), e.get("to")
         if src not in stages:
             raise EconomyError(f"{w}: edge from unknown stage {src!r} (declared stages: {', '.join(stages)})")
@@ -416,6 +493,7 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
     shocks = d.get("shocks") or {}
     if not isinstance(shocks, dict):
         raise EconomyError(f"{file}: 'shocks' must be a mapping with 'capacity' and 'cost' entries")
+    _check_keys(shocks, "shocks", f"{file}: shocks")
     cap_default = _shock(shocks.get("capacity"), f"{file}: shocks.capacity", ShockSpec(0.05, 0.7))
     cost_default = _shock(shocks.get("cost"), f"{file}: shocks.cost", ShockSpec(0.02, 0.9))
 
@@ -437,6 +515,7 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
             raise EconomyError(f"{w}: agent name {nm!r} is {'reserved' if nm in _RESERVED else 'duplicated'}")
         seen.add(nm)
         w = f"{w} (agent {nm})"
+        _check_keys(ra, "agent", w)
         st = ra.get("stage")
         if st is None:
             raise EconomyError(f"{w}: the agent is attached to no stage; add 'stage: <one of "
@@ -511,6 +590,7 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
     if not isinstance(dem, dict):
         raise EconomyError(f"{file}: missing 'demand: {{mean: requests per period, ...}}'")
     wd = f"{at(dem)} (demand)"
+    _check_keys(dem, "demand", wd)
     mean = _num(dem, "mean", wd, required=True, lo=0.0, lo_open=True)
     dshock = ShockSpec(_num(dem, "std", wd, 0.1, lo=0.0),
                        _num(dem, "persistence", wd, 0.8, lo=0.0, hi=1.0, hi_open=True))
@@ -518,16 +598,25 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
     ca = _num(dem, "arrival_cv", wd, 1.0, lo=0.0)
     rt = d.get("routing") or {}
     wr = f"{at(rt)} (routing)" if rt else f"{file} (routing)"
+    if not isinstance(rt, dict):
+        raise EconomyError(f"{wr}: 'routing' must be a mapping {{beta: ..., theta: ..., omega: ...}}")
+    _check_keys(rt, "routing", wr)
     beta = _num(rt, "beta", wr, 1000.0, lo=0.0, lo_open=True)
     theta = _num(rt, "theta", wr, 0.01, lo=0.0)
     omega = _num(rt, "omega", wr, 0.0, lo=0.0, hi=1.0, hi_open=True)
     eta = _num(d, "eta", file, 0.0, lo=0.0)
     capd = d.get("capital") or {}
     wc = f"{at(capd)} (capital)" if capd else f"{file} (capital)"
+    if not isinstance(capd, dict):
+        raise EconomyError(f"{wc}: 'capital' must be a mapping {{discount: ..., adjustment_cost: ...}}")
+    _check_keys(capd, "capital", wc)
     disc = _num(capd, "discount", wc, 0.9999999, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     psi = _num(capd, "adjustment_cost", wc, 0.0, lo=0.0)
     slo = d.get("slo") or {}
     ws = f"{at(slo)} (slo)" if slo else f"{file} (slo)"
+    if not isinstance(slo, dict):
+        raise EconomyError(f"{ws}: 'slo' must be a mapping {{slo_target_latency: ..., ...}}")
+    _check_keys(slo, "slo", ws)
     form = slo.get("form", "current")
     if form not in SLO_FORMS:
         raise EconomyError(f"{ws}: form must be one of {', '.join(SLO_FORMS)} (got {form!r})")

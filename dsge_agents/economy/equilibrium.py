@@ -47,12 +47,30 @@ import numpy as np
 from dsge_agents.errors import EconomyError
 
 __all__ = ["EquilibriumResult", "equilibrium", "walras_identity", "contraction_modulus",
-           "choose_steps", "tatonnement", "newton_dual"]
+           "choose_steps", "tatonnement", "newton_dual", "json_safe"]
 
 
 # ---------------------------------------------------------------------------------------------
 # result
 # ---------------------------------------------------------------------------------------------
+def json_safe(v):
+    """JSON-safe copy of nested dicts/lists/arrays: NaN and ±inf (which ``json.dumps`` writes as the
+    invalid tokens NaN / Infinity) become null, NumPy scalars and arrays plain Python."""
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, np.ndarray):
+        return json_safe(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
 @dataclass
 class EquilibriumResult:
     """Outcome of :func:`equilibrium`.
@@ -118,28 +136,39 @@ class EquilibriumResult:
                  f"  {self.message}"]
         if self.basis is not None:
             lines.append(f"  basis {self.basis}, K = {self.K}, T = {self.T:g}; {len(self.goods)} agents")
+        rate = (f"{self.measured_rate:.6f}" if math.isfinite(self.measured_rate) else
+                "n/a (measured over the frozen phase of a tâtonnement)")
         lines += [f"  walras_residual       {self.walras_residual:.3e}",
                   f"  excess_demand_norm    {self.excess_demand_norm:.3e}  (relative to demand)",
                   f"  contraction_modulus   {self.contraction_modulus:.6f}",
-                  f"  measured_rate         {self.measured_rate:.6f}"]
+                  f"  measured_rate         {rate}"]
         if self.welfare is not None:
             lines.append(f"  welfare               {self.welfare:.10g}")
         if self.spend is not None:
-            lines.append(f"  spend {self.spend:.6g}, money {self.money:.6g}, spend-cap slack "
-                         f"{self.spend_cap_slack if self.spend_cap_slack is not None else float('nan'):.6g}")
+            if self.spend_cap_slack is None:
+                cap = "no spend cap"
+            elif self.spend_cap_slack >= 0:
+                cap = f"spend-cap slack {self.spend_cap_slack:.6g}"
+            else:   # quasi-linear utility: the cap does not change the allocation (DESIGN §5.1)
+                cap = (f"spend cap EXCEEDED by {-self.spend_cap_slack:.6g} (slack {self.spend_cap_slack:.6g}; "
+                       "a binding cap would need its own price)")
+            lines.append(f"  spend {self.spend:.6g}, money {self.money:.6g}, {cap}")
         if self.latency_price is not None:
             nb = int(np.sum(self.slo_binding)) if self.slo_binding is not None else 0
             lines.append(f"  latency price p_l(t): min {self.latency_price.min():.6g}, "
                          f"max {self.latency_price.max():.6g}; SLO binding at {nb}/{len(self.latency_price)} nodes")
-        hdr = f"  {'good/agent':<20s} {'mean price':>12s} {'mean flow':>12s} {'mean share':>11s}"
-        lines.append(hdr)
+        functional = self.supply is not None and self.shares is not None and np.ndim(self.supply) == 2
+        if functional:
+            lines.append(f"  {'good/agent':<20s} {'mean price':>12s} {'mean flow':>12s} {'mean share':>11s}")
+        else:   # an exchange economy: prices only (no flows or routing shares to report)
+            lines.append(f"  {'good':<20s} {'price':>12s}")
         for i, g in enumerate(self.goods):
-            pr = float(np.average(self.prices[:, i], weights=self.weights)) if self.prices.ndim == 2 \
-                else float(self.prices[i])
-            fl = float(np.average(self.supply[:, i], weights=self.weights)) if self.supply is not None \
-                and self.supply.ndim == 2 else float("nan")
-            sh = float(np.average(self.shares[:, i], weights=self.weights)) if self.shares is not None \
-                else float("nan")
+            if not functional:
+                lines.append(f"  {g:<20s} {float(np.ravel(self.prices)[i]):12.6g}")
+                continue
+            pr = float(np.average(self.prices[:, i], weights=self.weights))
+            fl = float(np.average(self.supply[:, i], weights=self.weights))
+            sh = float(np.average(self.shares[:, i], weights=self.weights))
             lines.append(f"  {g:<20s} {pr:12.6g} {fl:12.6g} {sh:11.4f}")
         return "\n".join(lines)
 
@@ -176,7 +205,8 @@ class EquilibriumResult:
             d["price_grid"] = {"t": tg.tolist(), "agents": pa.tolist(), "latency": pl.tolist()}
         for k, v in self.extra.items():
             d[k] = v if isinstance(v, (str, bool, int, type(None), list, dict)) else num(v)
-        json.dumps(d)   # fail early if something is not serialisable
+        d = json_safe(d)
+        json.dumps(d, allow_nan=False)   # fail early if something is not serialisable
         return d
 
     def plot(self, fig=None):
@@ -439,7 +469,14 @@ def tatonnement(economy, p0=None, pl0=None, tol: float = 1e-10, max_iter: int = 
 # Newton on the dual
 # ---------------------------------------------------------------------------------------------
 def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 200):
-    """Damped Newton with Armijo backtracking on D_q(p), p_ℓ ≥ η (active set), node by node."""
+    """Damped Newton with Armijo backtracking on D_q(p), p_ℓ ≥ η (active set), node by node,
+    globalised by Levenberg–Marquardt damping (Nocedal & Wright 2006, §10.3): the Hessian −J_q is
+    singular when a stage has a single agent (the consumer block vanishes and the firm block has
+    rank one), where the undamped step is unbounded. A node whose line search fails keeps its prices
+    and raises its damping λ_q (H + λ_q·max diag(H)·I, λ_q ×10³), which turns the step into a scaled
+    gradient (tâtonnement) step; a full Newton step lowers λ_q tenfold. A trial point is accepted only
+    if D is finite and decreases, so the prices stay finite. Where H vanishes (a shut-down firm alone
+    in its stage) the damping is scaled by the firm's right derivative (as in :func:`choose_steps`)."""
     eco = economy
     eco.check_feasible()
     if p0 is None or pl0 is None:
@@ -451,6 +488,7 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
     it = 0
     walras_max = eco.walras_value(p, pl)[1]
     hist = []
+    lm = np.zeros(eco.K)               # Levenberg–Marquardt damping per node (relative to max diag H)
     for it in range(1, max_iter + 1):
         s, ell, _, _ = eco.supply(p, pl)
         x, _, _ = eco.demand(p, pl)
@@ -459,9 +497,13 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
         zg, zl, *_ = _z_nodal(eco, p, pl)
         rel = _rel(eco, zg, zl)
         hist.append(rel)
-        if rel <= tol:
+        if rel <= tol or np.all(lm > 1e30):     # converged, or no node can descend any more
             break
         parts = eco.jacobian_parts(p, pl)
+        # scale of the damping: the diagonal of H, or where it vanishes (a one-agent stage whose firm is
+        # shut down has a zero Hessian block) the right derivative the firm has once it produces
+        dscale = np.maximum(np.abs(eco.jacobian_diag(parts)).max(axis=1),
+                            np.abs(eco.jacobian_diag(eco.jacobian_parts(p, pl, one_sided=True))).max(axis=1))
         D0 = eco.dual(p, pl)
         d = np.zeros((eco.K, N + 1))
         for q in range(eco.K):
@@ -471,25 +513,34 @@ def newton_dual(economy, p0=None, pl0=None, tol: float = 1e-12, max_iter: int = 
             if pl[q] <= floor * (1 + 1e-12) and grad[N] > 0:
                 free[N] = False
             Hf = H[np.ix_(free, free)]
-            ridge = 1e-12 * max(np.abs(np.diag(Hf)).max(), 1e-300)
+            dmax = max(np.abs(np.diag(Hf)).max(), 1e-300)
+            A = Hf + (1e-12 * dmax + lm[q] * max(dscale[q], 1e-300)) * np.eye(free.sum())
             try:
-                d[q, free] = -np.linalg.solve(Hf + ridge * np.eye(free.sum()), grad[free])
+                step = -np.linalg.solve(A, grad[free])
             except np.linalg.LinAlgError:
-                d[q, free] = -grad[free] / np.maximum(np.diag(Hf), 1e-300)
+                step = np.full(free.sum(), np.nan)
+            if not np.all(np.isfinite(step)):
+                step = -grad[free] / np.maximum(np.diag(A), 1e-300)
+            d[q, free] = step
         grad_all = -eco.pack(zg0, zl0)
         slope = (grad_all * d).sum(axis=1)
         tstep = np.ones(eco.K)
         P = eco.pack(p, pl)
-        for _ in range(60):
+        for _ in range(40):
             Pn = P + tstep[:, None] * d
             Pn[:, N] = np.maximum(Pn[:, N], floor)
             pn, pln = eco.unpack(Pn)
-            Dn = eco.dual(pn, pln)
-            ok = (Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)) & (pln >= 0.1 * pl)
+            with np.errstate(all="ignore"):
+                Dn = eco.dual(pn, pln)
+            ok = np.isfinite(Dn) & (Dn <= D0 + 1e-4 * tstep * slope + 1e-14 * np.abs(D0)) & (pln >= 0.1 * pl)
             if ok.all():
                 break
             tstep = np.where(ok, tstep, 0.5 * tstep)
-        p, pl = pn, pln
+        # nodes without an acceptable step keep their prices and damp harder; full steps relax the damping
+        Pn[~ok] = P[~ok]
+        lm = np.where(ok, lm / 10.0, np.maximum(lm * 1e3, 1e-8))
+        lm[lm < 1e-12] = 0.0
+        p, pl = eco.unpack(Pn)
         walras_max = max(walras_max, eco.walras_value(p, pl)[1])
     zg, zl, *_ = _z_nodal(eco, p, pl)
     rel = _rel(eco, zg, zl)
@@ -522,6 +573,27 @@ def _make_result(eco, method, p, pl, *, converged, iterations, message, G=None, 
     return res
 
 
+def _check_start(eco, method, p0, pl0):
+    """Starting prices: both or neither; p0 (K, N) finite, pl0 (K,) finite and positive (it is projected
+    on p_ℓ ≥ η); the planner takes none (it solves the conic program)."""
+    if p0 is None and pl0 is None:
+        return None, None
+    if method == "planner":
+        raise EconomyError("the planner takes no starting prices (p0/pl0): it solves the conic program")
+    if p0 is None or pl0 is None:
+        raise EconomyError("give both starting prices p0 (K×N agent prices) and pl0 (K latency prices), or neither")
+    try:
+        p, pl = np.array(p0, dtype=float), np.array(pl0, dtype=float)
+    except (TypeError, ValueError):
+        raise EconomyError("starting prices p0 / pl0 must be numeric arrays") from None
+    if p.shape != (eco.K, eco.N) or pl.shape != (eco.K,):
+        raise EconomyError(f"starting prices must have shapes p0 ({eco.K}, {eco.N}) (nodes × agents) and pl0 "
+                           f"({eco.K},), got {p.shape} and {pl.shape}")
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(pl)) and np.all(pl > 0)):
+        raise EconomyError("starting prices must be finite and the latency prices pl0 positive")
+    return p, np.maximum(pl, eco.eta)
+
+
 def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basis=None, tol: float = 1e-10,
                 max_iter: int | None = None, p0=None, pl0=None, **kwargs) -> EquilibriumResult:
     """Static equilibrium of ``economy`` (see module docstring for the methods).
@@ -538,19 +610,42 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
         tol_ok = False
     if not tol_ok:   # a relative excess demand of 0 is unreachable in floating point
         raise EconomyError(f"tolerance tol must be a positive finite number, got {tol!r}")
-    if max_iter is not None and int(max_iter) < 1:
-        raise EconomyError(f"max_iter must be >= 1, got {max_iter!r}")
+    if max_iter is not None:
+        try:
+            ok = not isinstance(max_iter, bool) and float(max_iter).is_integer() and int(max_iter) >= 1
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise EconomyError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+        max_iter = int(max_iter)
     if hasattr(economy, "equilibrium_exchange"):        # exchange economies (Scarf)
-        return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, **kwargs)
+        return economy.equilibrium_exchange(method=method, tol=tol, max_iter=max_iter, p0=p0, K=K, basis=basis,
+                                            pl0=pl0, **kwargs)
     eco = economy
     if K is not None or basis is not None:
         eco = eco.with_basis(basis, K)
+    p0, pl0 = _check_start(eco, method, p0, pl0)
+    if method == "newton" and kwargs:
+        raise EconomyError(f"unknown option(s) for method 'newton': {', '.join(sorted(kwargs))}")
     t0 = time.perf_counter()
     if method == "tatonnement":
+        unknown = sorted(set(kwargs) - {"freeze_tol", "refresh_factor", "refresh_every", "walras_every"})
+        if unknown:
+            raise EconomyError(f"unknown option(s) for method 'tatonnement': {', '.join(unknown)}")
+        for key, lo, integer in (("freeze_tol", 0.0, False), ("refresh_factor", 1.0, False),
+                                 ("refresh_every", 0.0, True), ("walras_every", 0.0, True)):
+            if key in kwargs:
+                v = kwargs[key]
+                ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+                    and math.isfinite(v) and v > lo and (not integer or float(v).is_integer())
+                if not ok:
+                    raise EconomyError(f"tatonnement option {key} must be {'an integer' if integer else 'a number'}"
+                                       f" > {lo:g}, got {v!r}")
         out = tatonnement(eco, p0, pl0, tol=tol, max_iter=max_iter or 200_000, **kwargs)
         msg = (f"relative excess demand {out['rel']:.2e} ≤ tol {tol:g}" if out["converged"] else
                f"stopped after {out['iterations']} iterations with relative excess demand {out['rel']:.2e} "
-               f"> tol {tol:g}")
+               f"> tol {tol:g}; gradient steps are slow when routing is near-hard (large beta) or the "
+               f"latency price is tiny against the agents' costs: try method='newton' or 'planner'")
         msg += f"; G re-chosen {out['n_refresh']} times along the path, modulus at the solution"
         return _make_result(eco, method, out["p"], out["pl"], converged=out["converged"],
                             iterations=out["iterations"], message=msg, G=out["G"], modulus=out["modulus"],
@@ -568,6 +663,9 @@ def equilibrium(economy, method: str = "tatonnement", K: int | None = None, basi
                             iterations=out["iterations"], message=msg, G=G, modulus=float(mods.max()),
                             walras=out["walras_max"], history=out["history"], seconds=time.perf_counter() - t0)
     from .planner import solve_planner
+    unknown = sorted(set(kwargs) - {"solver", "polish"})
+    if unknown:
+        raise EconomyError(f"unknown option(s) for method 'planner': {', '.join(unknown)}")
     pr = solve_planner(eco, **kwargs)
     G, mods = choose_steps(eco, pr.p, pr.pl)
     return _make_result(eco, method, pr.p, pr.pl, converged=pr.converged, iterations=pr.iterations,

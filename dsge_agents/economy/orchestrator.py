@@ -92,20 +92,36 @@ class Orchestrator:
             src, dst = str(src), str(dst)
             for end, role in ((src, "from"), (dst, "to")):
                 if end not in self.stages and not (role == "to" and end == EXIT):
+                    hint = (f" (an edge that leaves the system goes to {EXIT!r})"
+                            if role == "to" and end.lower() in ("end", "exit", "done", "stop") else "")
                     raise EconomyError(f"edge {src} -> {dst}: unknown stage {end!r} ({role}); "
-                                       f"declared stages are {self.stages}")
-            prob = float(prob)
+                                       f"declared stages are {self.stages}{hint}")
+            try:
+                prob = float(prob)
+            except (TypeError, ValueError):
+                raise EconomyError(f"edge {src} -> {dst}: branch probability must be a number, got {prob!r}") \
+                    from None
             if not (0.0 <= prob <= 1.0):
                 raise EconomyError(f"edge {src} -> {dst}: branch probability must be in [0, 1], got {prob}")
             self.edges.append((src, dst, prob))
         self.entry = self._entry(entry)
         self.arrival_rate = _as_function(arrival_rate, "arrival_rate λ(t)")
         self.slo = _as_function(slo, "SLO W*(t)")
-        self.money = float(money)
-        self.theta = float(theta)
-        self.beta = float(beta)
-        self.eta = float(eta)
-        self.spend_cap = None if spend_cap is None else float(spend_cap)
+        scalars = {}
+        for key, val in (("money M", money), ("theta", theta), ("beta", beta), ("eta", eta),
+                         ("spend_cap", spend_cap)):
+            if val is None and key == "spend_cap":
+                continue
+            try:
+                v = float(val)
+            except (TypeError, ValueError):
+                raise EconomyError(f"{key} must be a number, got {val!r}") from None
+            if not math.isfinite(v):
+                raise EconomyError(f"{key} must be finite, got {val!r}")
+            scalars[key] = v
+        self.money, self.theta = scalars["money M"], scalars["theta"]
+        self.beta, self.eta = scalars["beta"], scalars["eta"]
+        self.spend_cap = scalars.get("spend_cap")
         if not self.beta > 0:
             raise EconomyError(f"logit sensitivity beta must be > 0, got {beta}")
         if not self.eta >= 0:
@@ -124,7 +140,11 @@ class Orchestrator:
             return {roots[0]: 1.0}
         if isinstance(entry, str):
             entry = {entry: 1.0}
-        entry = {str(k): float(v) for k, v in dict(entry).items()}
+        try:
+            entry = {str(k): float(v) for k, v in dict(entry).items()}
+        except (TypeError, ValueError):
+            raise EconomyError(f"entry must be a stage name or a mapping {{stage: probability}}, got {entry!r}") \
+                from None
         for s in entry:
             if s not in self.stages:
                 raise EconomyError(f"entry stage {s!r} is not a declared stage {self.stages}")
@@ -189,6 +209,11 @@ class Orchestrator:
             for a, b, p in self.edges:
                 if a == s and b != EXIT:
                     v[b] += p * v[s]
+        never = [s for s in self.stages if not v[s] > 0]
+        if never:
+            raise EconomyError(
+                f"stage(s) {never} are never visited (visit ratio 0: no entry probability and no incoming "
+                "edge with a positive probability from a visited stage); connect them or remove them")
         return v
 
     # -------------------------------------------------------------- endowments / demand

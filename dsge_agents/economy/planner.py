@@ -56,13 +56,17 @@ class PlannerResult:
 def solve_conic(eco, solver: str = "CLARABEL", verbose: bool = False) -> dict:
     """The conic program of the module docstring with CVXPY, in scaled variables: stage shares
     y_a = x_a/(λ v_s) ∈ [0, 1], the latency budget divided by ℓ̄ and the objective by
-    σ = Σ_q w_q λ_q θ; with ρ = x/μ the load reads f_a = τ x + τ k μ (inv_pos(1 − ρ) − 1 − ρ) and
+    σ = Σ_q w_q λ_q θ (θ ≤ 0: max(|θ| max|q|, max κ, 1/β) for θ); with ρ = x/μ the load reads f_a = τ x + τ k μ (inv_pos(1 − ρ) − 1 − ρ) and
     entr(D y) = D entr(y) − D log D · y. Returns raw x, h and P = σ·dual_q /(w_q ℓ̄_q)."""
     import cvxpy as cp
     K, N = eco.K, eco.N
     w = eco.w
     Dn = eco.demand_stage[:, eco.stage_index]                     # (K, N) stage demand per agent
-    sigma = float(w @ eco.lam) * max(eco.theta, 1e-300)
+    # objective scale: flow × a value per request that never vanishes (θ may be 0 or negative: quality
+    # not valued; σ = Σ w λ · θ made the problem 1e300-scaled and Clarabel failed)
+    value = eco.theta if eco.theta > 0 else max(abs(eco.theta) * float(np.max(np.abs(eco.quality))),
+                                                float(np.max(np.abs(eco.kappa))), 1.0 / eco.beta)
+    sigma = float(w @ eco.lam) * value
     Y = cp.Variable((K, N), nonneg=True)
     H = cp.Variable(K, nonneg=True)                               # headroom / ℓ̄
     lin = w[:, None] * Dn * ((eco.theta * eco.quality - eco.kappa)[None, :] - np.log(Dn) / eco.beta) / sigma

@@ -38,6 +38,19 @@ class ExchangeEconomy:
         self.goods = list(goods) if goods is not None else [f"good{i + 1}" for i in range(self.n)]
         self.name = name
 
+    def _check_prices(self, p0) -> np.ndarray:
+        """A starting price vector: n finite, positive prices (demand p_i/(p_i + p_j) needs p > 0)."""
+        try:
+            p = np.asarray(p0, dtype=float)
+        except (TypeError, ValueError):
+            raise EconomyError(f"starting prices p0 must be numbers, got {p0!r}") from None
+        if p.shape != (self.n,):
+            raise EconomyError(f"starting prices p0 must be a vector of {self.n} prices (goods "
+                               f"{', '.join(self.goods)}), got shape {p.shape}")
+        if not np.all(np.isfinite(p) & (p > 0)):
+            raise EconomyError(f"starting prices p0 must be finite and positive, got {p.tolist()}")
+        return p
+
     def excess_demand(self, p) -> np.ndarray:
         p = np.asarray(p, dtype=float)
         return sum(d(p) for d in self.demands) - self.endowments.sum(axis=0)
@@ -63,7 +76,7 @@ class ExchangeEconomy:
         """Newton on z_{1..n−1}(p) = 0 with the last good as numeraire (p_n = 1), with backtracking on ‖z‖,
         from p0 (default (1, 2, …, n), away from any symmetric equilibrium).
         Returns (p normalised to Σp = n, iterations, ‖z‖)."""
-        p0 = np.arange(1.0, self.n + 1.0) if p0 is None else np.asarray(p0, float)
+        p0 = np.arange(1.0, self.n + 1.0) if p0 is None else self._check_prices(p0)
         p = p0 / p0[-1]
         it = 0
         z = self.excess_demand(p)
@@ -71,16 +84,22 @@ class ExchangeEconomy:
             if np.max(np.abs(z[:-1])) <= tol:
                 break
             J = self.jacobian(p)[:-1, :-1]
-            d = np.linalg.solve(J, -z[:-1])
-            t, r0 = 1.0, np.linalg.norm(z[:-1])
+            try:
+                d = np.linalg.solve(J, -z[:-1])
+            except np.linalg.LinAlgError:
+                break                           # singular reduced Jacobian: reported as not converged
+            t, r0, accepted = 1.0, np.linalg.norm(z[:-1]), False
             while t > 1e-10:
                 pn = p.copy()
                 pn[:-1] += t * d
                 if np.all(pn > 0):
                     zn = self.excess_demand(pn)
                     if np.linalg.norm(zn[:-1]) < (1 - 1e-4 * t) * r0:
+                        accepted = True
                         break
                 t *= 0.5
+            if not accepted:                    # no descent step: stop (the caller reports max |z|)
+                break
             p, z = pn, zn
         return p * self.n / p.sum(), it, float(np.max(np.abs(self.excess_demand(p))))
 
@@ -103,8 +122,12 @@ class ExchangeEconomy:
                 mod = float(np.linalg.norm(np.eye(self.n - 1) + g * Jr, 2))
         return g, mod, eig
 
-    def equilibrium_exchange(self, method="tatonnement", tol=1e-10, max_iter=None, p0=None, **_):
+    def equilibrium_exchange(self, method="tatonnement", tol=1e-10, max_iter=None, p0=None, **kwargs):
         from .equilibrium import EquilibriumResult
+        given = sorted(k for k, v in kwargs.items() if v is not None)
+        if given:
+            raise EconomyError(f"option(s) {', '.join(given)} not applicable to an exchange economy "
+                               "(no time basis, no solver options)")
         t0 = time.perf_counter()
         p_star, n_it, zres = self.newton(p0 if method == "newton" else None)
         newton_ok = zres <= 1e-10
@@ -118,9 +141,7 @@ class ExchangeEconomy:
             walras = self.walras_value(p)[1]
             hist = []
         elif method == "tatonnement":
-            p = np.array([1.0, 2.0, 3.0][: self.n] if p0 is None else p0, float)
-            if p.size != self.n:
-                p = np.linspace(1, 2, self.n)
+            p = np.arange(1.0, self.n + 1.0) if p0 is None else self._check_prices(p0)
             walras, hist, conv, iters = 0.0, [], False, 0
             maxit = max_iter or 20_000
             reason = f"no convergence within {maxit} iterations"

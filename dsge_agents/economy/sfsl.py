@@ -85,10 +85,14 @@ class SFSL:
     # ---------------------------------------------------------------- updates
     def update(self, t: float, v: float) -> "SFSL":
         """Add one sample (O(K) for the projection sums, O(K²) for the Legendre Gram)."""
-        phi = self.basis.functions(self.basis._check_t(np.array([t], dtype=float)))[0]
-        v = float(v)
-        if not np.isfinite(v):
-            raise EconomyError(f"SFSL sample value must be finite, got {v!r} at t={t}")
+        try:
+            tf, v = float(t), float(v)
+        except (TypeError, ValueError):
+            raise EconomyError(f"SFSL sample must be numbers (t, v), got ({t!r}, {v!r})") from None
+        if not (np.isfinite(tf) and np.isfinite(v)):
+            # a NaN time would pass the range check and poison the Gram matrix (or fall into bin 0)
+            raise EconomyError(f"SFSL sample must be finite, got t={t!r}, v={v!r}")
+        phi = self.basis.functions(self.basis._check_t(np.array([tf])))[0]
         self.n += 1
         self.S_v += v
         self.S_vv += v * v
@@ -99,8 +103,11 @@ class SFSL:
 
     def update_many(self, ts, vs) -> "SFSL":
         """Add arrays of samples at once (vectorised; same sums as repeated :meth:`update`)."""
-        ts = np.asarray(ts, dtype=float).ravel()
-        vs = np.asarray(vs, dtype=float).ravel()
+        try:
+            ts = np.asarray(ts, dtype=float).ravel()
+            vs = np.asarray(vs, dtype=float).ravel()
+        except (TypeError, ValueError) as exc:
+            raise EconomyError(f"SFSL.update_many: times and values must be numeric arrays ({exc})") from None
         if ts.shape != vs.shape:
             raise EconomyError(f"SFSL.update_many: {ts.size} times but {vs.size} values")
         if ts.size == 0:
@@ -120,6 +127,8 @@ class SFSL:
 
     def merge(self, other: "SFSL") -> "SFSL":
         """New state equal to the sums of both (associative and commutative)."""
+        if not isinstance(other, SFSL):
+            raise EconomyError(f"can only merge an SFSL state with another SFSL state, got {type(other).__name__}")
         if (other.basis.name, other.basis.K, other.basis.T) != (self.basis.name, self.basis.K, self.basis.T):
             raise EconomyError(f"cannot merge SFSL states on different bases: {self.basis!r} vs {other.basis!r}")
         if other.estimator != self.estimator:
@@ -210,6 +219,8 @@ class SFSL:
             out.G = np.asarray(d["G"], dtype=float)
         except KeyError as exc:
             raise EconomyError(f"SFSL state dict misses key {exc.args[0]!r}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise EconomyError(f"not an SFSL state dict ({type(exc).__name__}: {exc})") from None
         K = out.basis.K
         if out.b.shape != (K,) or out.b2.shape != (K,) or out.G.shape != (K, K):
             raise EconomyError(f"SFSL state dict has arrays of the wrong shape for K={K}")

@@ -27,7 +27,7 @@ from .agents import (Agent, firm_jacobian_weight, firm_supply, latency_load, lat
 from .basis import Basis, make_basis
 from .orchestrator import Orchestrator
 
-__all__ = ["StaticEconomy", "sine_demand"]
+__all__ = ["StaticEconomy", "sine_demand", "load_spec", "SPEC_KEYS", "AGENT_KEYS"]
 
 
 def sine_demand(rate: float, amplitude: float = 0.0, period: float = 1.0, phase: float = 0.0):
@@ -125,46 +125,13 @@ class StaticEconomy:
 
         Keys: ``stages`` (list of names, or list of {name}), ``edges`` ([from, to, prob] or
         {from, to, prob}), ``entry``, ``agents`` (list of dicts with name, stage, service_time,
-        capacity, unit_cost, quality, ca2, cs2), ``demand`` (number = constant λ, or
+        capacity, unit_cost, quality, ca2, cs2, meta), ``demand`` (number = constant λ, or
         {rate, amplitude, period, phase}), ``slo`` (W*), ``money``, ``theta``, ``beta``, ``eta``,
-        ``spend_cap``, ``horizon`` (T), ``basis``, ``K``, ``name``.
+        ``spend_cap``, ``horizon`` (T), ``basis``, ``K``, ``name`` (and ``kind``, ``description``).
+        Unknown keys (typos) and values of the wrong type raise :class:`EconomyError` naming the key
+        and, for a spec read by :func:`load_spec` from a YAML file, its line and column.
         """
-        def need(d, key, where):
-            if key not in d:
-                raise EconomyError(f"{source}: {where} misses required key {key!r}")
-            return d[key]
-
-        stages = [s["name"] if isinstance(s, dict) else s for s in need(spec, "stages", "economy")]
-        edges = []
-        for i, e in enumerate(spec.get("edges", []) or []):
-            if isinstance(e, dict):
-                try:
-                    edges.append((e["from"], e["to"], e.get("prob", e.get("probability", 1.0))))
-                except KeyError as exc:
-                    raise EconomyError(f"{source}: edges[{i}] misses key {exc.args[0]!r}") from None
-            else:
-                edges.append(tuple(e))
-        T = float(spec.get("horizon", spec.get("T", 1.0)))
-        dem = need(spec, "demand", "economy")
-        if isinstance(dem, dict):
-            rate = float(need(dem, "rate", "demand"))
-            lam = sine_demand(rate, dem.get("amplitude", 0.0), dem.get("period", T), dem.get("phase", 0.0))
-        else:
-            lam = float(dem)
-        orch = Orchestrator(stages, edges, entry=spec.get("entry"), arrival_rate=lam,
-                            slo=need(spec, "slo", "economy"), money=spec.get("money", 0.0),
-                            theta=spec.get("theta", 1.0), beta=spec.get("beta", 1.0),
-                            eta=spec.get("eta", 0.0), spend_cap=spec.get("spend_cap"))
-        agents = []
-        for i, a in enumerate(need(spec, "agents", "economy")):
-            a = dict(a)
-            for key in ("name", "service_time", "capacity"):
-                need(a, key, f"agents[{i}]")
-            known = {"name", "stage", "service_time", "capacity", "unit_cost", "quality", "ca2", "cs2"}
-            agents.append(Agent(**{k: v for k, v in a.items() if k in known},
-                                meta={k: v for k, v in a.items() if k not in known}))
-        return cls(orch, agents, basis=spec.get("basis", "legendre"), K=int(spec.get("K", 16)), T=T,
-                   name=spec.get("name", "economy"))
+        return _spec_economy(cls, spec, source)
 
     # ------------------------------------------------------------------ price helpers
     def coefficients(self, nodal) -> np.ndarray:
@@ -367,7 +334,27 @@ class StaticEconomy:
                 f"end-to-end latency of {Lmin[q] / self.lam[q]:.6g} but W* = {self.wstar[q]:.6g} "
                 f"(λ = {self.lam[q]:.6g}); no latency price clears the market. Relax W*, add capacity or "
                 f"lower demand ({int(bad.sum())} of {self.K} nodes infeasible)")
+        if self.eta == 0.0:
+            self._check_zero_eta()
         return Lmin, x
+
+    def _check_zero_eta(self):
+        """With η = 0 the latency price has no positive floor. As p_ℓ → 0 the equilibrium tends to
+        p_a = κ_a with the logit flows x⁰ at those prices; if their load Σ_a f_a(x⁰_a) is below ℓ̄ at a
+        node, the SLO is slack there and the equilibrium latency price is 0, where a firm's supply is
+        not a function of prices (every s is profit-maximising at p_a = κ_a, p_ℓ = 0): no solver can
+        converge to it. Raise EconomyError naming the nodes (DESIGN §5.1: η is the floor of p_ℓ)."""
+        x0, _, _ = self.demand(np.broadcast_to(self.kappa, (self.K, self.N)))
+        L0 = latency_load(x0, self.tau, self.kq, self.mu).sum(axis=1)
+        slack = L0 < self.lbar
+        if slack.any():
+            q = int(np.flatnonzero(slack)[0])
+            raise EconomyError(
+                f"eta = 0 and the SLO is slack at {int(slack.sum())} of {self.K} nodes (first t = {self.t[q]:.6g}: "
+                f"even at zero latency price the routing needs a mean latency of {L0[q] / self.lam[q]:.6g} < "
+                f"W* = {self.wstar[q]:.6g}), so the equilibrium latency price there is 0, where the agents' "
+                "supply is indeterminate; set eta > 0 (the value of time, the floor of the latency price) "
+                "or tighten the SLO")
 
     # ------------------------------------------------------------------ starting point
     def initial_prices(self):
@@ -409,3 +396,254 @@ class StaticEconomy:
     def __repr__(self) -> str:
         return (f"StaticEconomy({self.name!r}, N={self.N} agents, S={self.S} stages, "
                 f"basis={self.basis!r})")
+
+
+# ---------------------------------------------------------------------------------------------
+# static-economy spec: reading (with line/column of every key) and validation
+# ---------------------------------------------------------------------------------------------
+SPEC_KEYS = ("stages", "edges", "entry", "agents", "demand", "slo", "money", "theta", "beta", "eta",
+             "spend_cap", "horizon", "T", "basis", "K", "name", "kind", "description")
+AGENT_KEYS = ("name", "stage", "service_time", "capacity", "unit_cost", "quality", "ca2", "cs2", "meta")
+DEMAND_KEYS = ("rate", "amplitude", "period", "phase")
+
+
+class _LocDict(dict):
+    """A YAML mapping that remembers where it and each of its keys start (1-based line, column)."""
+    mark: tuple | None = None
+    marks: dict = {}
+
+
+class _LocList(list):
+    mark: tuple | None = None
+    marks: list = []
+
+
+def _pos(mark) -> tuple:
+    return (mark.line + 1, mark.column + 1)
+
+
+def load_spec(path) -> dict:
+    """Read a static-economy spec YAML (safe loader) keeping the line and column of every mapping,
+    key and list item, so that :meth:`StaticEconomy.from_spec` can name where a bad value is."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        d = _LocDict()
+        d.mark, d.marks = _pos(node.start_mark), {}
+        n_own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        loader.flatten_mapping(node)           # merged pairs ('<<: *anchor') first, then the own ones
+        n_merged = len(node.value) - n_own
+        own: dict = {}
+        for i, (knode, vnode) in enumerate(node.value):
+            key = loader.construct_object(knode, deep=True)
+            if i >= n_merged:                  # an own key may override a merged one, not another own key
+                if key in own:                 # PyYAML would silently keep the last value
+                    raise EconomyError(f"{path}, line {knode.start_mark.line + 1}, column "
+                                       f"{knode.start_mark.column + 1}: duplicate key {key!r} (first at line "
+                                       f"{own[key]})")
+                own[key] = knode.start_mark.line + 1
+            d[key] = loader.construct_object(vnode, deep=True)
+            d.marks[key] = _pos(knode.start_mark)
+        return d
+
+    def sequence(loader, node):
+        out = _LocList(loader.construct_object(v, deep=True) for v in node.value)
+        out.mark, out.marks = _pos(node.start_mark), [_pos(v.start_mark) for v in node.value]
+        return out
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)
+    except UnicodeDecodeError as exc:
+        raise EconomyError(f"{path}: not a text (UTF-8) file ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise EconomyError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+class _SpecReader:
+    """Validation of a static-economy spec; every message names the source, the key path and (for a
+    spec from :func:`load_spec`) the line and column."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def where(self, container, key, path) -> str:
+        marks = getattr(container, "marks", None)
+        pos = None
+        if isinstance(marks, dict):
+            pos = marks.get(key)
+        elif isinstance(marks, list) and isinstance(key, int) and 0 <= key < len(marks):
+            pos = marks[key]
+        if pos is None:
+            pos = getattr(container, "mark", None)
+        loc = f", line {pos[0]}, column {pos[1]}" if pos else ""
+        return f"{self.source}{loc}: {path}"
+
+    def fail(self, container, key, path, msg):
+        raise EconomyError(f"{self.where(container, key, path)} {msg}")
+
+    def keys(self, d, allowed, path):
+        import difflib
+        for k in d:
+            if k not in allowed:
+                close = difflib.get_close_matches(str(k), allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
+                self.fail(d, k, f"{path}{k}", f"is not a known key{hint}")
+
+    def mapping(self, parent, key, path, value):
+        if not isinstance(value, dict):
+            self.fail(parent, key, path, f"must be a mapping, got {type(value).__name__} {value!r}")
+        return value
+
+    def number(self, d, key, path, default=None, *, lo=None, lo_open=False, hi=None, hi_open=False,
+               required=False):
+        if key not in d or d[key] is None:
+            if required:
+                self.fail(d, None, path.rsplit(".", 1)[0] if "." in path else "economy",
+                          f"misses required key {key!r}")
+            return default
+        v = d[key]
+        ok = not isinstance(v, bool)
+        if ok:
+            try:
+                v = float(v)       # also YAML 1.1's unquoted '1e-4', which PyYAML reads as a string
+            except (TypeError, ValueError):
+                ok = False
+        if not ok:
+            self.fail(d, key, path, f"must be a number, got {d[key]!r}")
+        if not np.isfinite(v):
+            self.fail(d, key, path, f"must be finite, got {v!r}")
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            self.fail(d, key, path, f"= {v:g} must be {'>' if lo_open else '>='} {lo:g}")
+        if hi is not None and (v > hi or (hi_open and v == hi)):
+            self.fail(d, key, path, f"= {v:g} must be {'<' if hi_open else '<='} {hi:g}")
+        return v
+
+    def name(self, d, key, path, required=True):
+        if key not in d:
+            if required:
+                self.fail(d, None, path.rsplit(".", 1)[0], f"misses required key {key!r}")
+            return None
+        v = d[key]
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            self.fail(d, key, path, f"must be a name (string), got {v!r}")
+        return str(v)
+
+
+def _spec_economy(cls, spec, source):
+    from .agents import Agent
+    rd = _SpecReader(source)
+    if not isinstance(spec, dict):
+        raise EconomyError(f"{source}: a static-economy spec must be a mapping, got {type(spec).__name__}")
+    rd.keys(spec, SPEC_KEYS, "")
+    for key in ("stages", "agents", "demand", "slo"):
+        if key not in spec:
+            rd.fail(spec, None, "economy", f"misses required key {key!r}")
+    # stages
+    raw = spec["stages"]
+    if not isinstance(raw, list) or not raw:
+        rd.fail(spec, "stages", "stages", f"must be a non-empty list of stage names, got {raw!r}")
+    stages = []
+    for i, s in enumerate(raw):
+        if isinstance(s, dict):
+            rd.keys(s, ("name",), f"stages[{i}].")
+            stages.append(rd.name(s, "name", f"stages[{i}].name"))
+        elif isinstance(s, (str, int)) and not isinstance(s, bool):
+            stages.append(str(s))
+        else:
+            rd.fail(raw, i, f"stages[{i}]", f"must be a stage name, got {s!r}")
+    # edges
+    raw = spec.get("edges") or []
+    if not isinstance(raw, list):
+        rd.fail(spec, "edges", "edges", f"must be a list of [from, to, probability], got {raw!r}")
+    edges = []
+    for i, e in enumerate(raw):
+        path = f"edges[{i}]"
+        if isinstance(e, dict):
+            rd.keys(e, ("from", "to", "prob", "probability"), f"{path}.")
+            src, dst = rd.name(e, "from", f"{path}.from"), rd.name(e, "to", f"{path}.to")
+            pk = "prob" if "prob" in e else "probability"
+            prob = rd.number(e, pk, f"{path}.{pk}", 1.0, lo=0.0, hi=1.0)
+        elif isinstance(e, list) and len(e) == 3:
+            src, dst = str(e[0]), str(e[1])
+            prob = rd.number(_idx_dict(e), 2, f"{path}[2] (probability)", lo=0.0, hi=1.0)
+        else:
+            rd.fail(raw, i, path, f"must be [from, to, probability] or {{from, to, prob}}, got {e!r}")
+        edges.append((src, dst, prob))
+    T = rd.number(spec, "horizon" if "horizon" in spec else "T", "horizon", 1.0, lo=0.0, lo_open=True)
+    dem = spec["demand"]
+    if isinstance(dem, dict):
+        rd.keys(dem, DEMAND_KEYS, "demand.")
+        rate = rd.number(dem, "rate", "demand.rate", required=True, lo=0.0, lo_open=True)
+        amp = rd.number(dem, "amplitude", "demand.amplitude", 0.0, lo=0.0, hi=1.0, hi_open=True)
+        period = rd.number(dem, "period", "demand.period", T, lo=0.0, lo_open=True)
+        phase = rd.number(dem, "phase", "demand.phase", 0.0)
+        lam = sine_demand(rate, amp, period, phase)
+    else:
+        lam = rd.number(spec, "demand", "demand", lo=0.0, lo_open=True)
+    nums = {"slo": rd.number(spec, "slo", "slo", lo=0.0, lo_open=True),
+            "money": rd.number(spec, "money", "money", 0.0),
+            "theta": rd.number(spec, "theta", "theta", 1.0),
+            "beta": rd.number(spec, "beta", "beta", 1.0, lo=0.0, lo_open=True),
+            "eta": rd.number(spec, "eta", "eta", 0.0, lo=0.0),
+            "spend_cap": rd.number(spec, "spend_cap", "spend_cap", None)}
+    entry = spec.get("entry")
+    if entry is not None and not isinstance(entry, (str, dict)):
+        rd.fail(spec, "entry", "entry", f"must be a stage name or a mapping {{stage: probability}}, got {entry!r}")
+    if isinstance(entry, dict):
+        entry = {str(k): rd.number(entry, k, f"entry.{k}", lo=0.0, hi=1.0) for k in entry}
+    try:
+        orch = Orchestrator(stages, edges, entry=entry, arrival_rate=lam, slo=nums["slo"],
+                            money=nums["money"], theta=nums["theta"], beta=nums["beta"], eta=nums["eta"],
+                            spend_cap=nums["spend_cap"])
+    except EconomyError as exc:
+        raise EconomyError(f"{source}: {exc}") from None
+    raw = spec["agents"]
+    if not isinstance(raw, list) or not raw:
+        rd.fail(spec, "agents", "agents", f"must be a non-empty list of agent mappings, got {raw!r}")
+    agents = []
+    for i, a in enumerate(raw):
+        path = f"agents[{i}]"
+        if not isinstance(a, dict):
+            rd.fail(raw, i, path, f"must be a mapping (name, stage, service_time, capacity, ...), got {a!r}")
+        rd.keys(a, AGENT_KEYS, f"{path}.")
+        name = rd.name(a, "name", f"{path}.name")
+        stage = rd.name(a, "stage", f"{path}.stage")
+        vals = {"service_time": rd.number(a, "service_time", f"{path}.service_time", required=True, lo=0.0,
+                                          lo_open=True),
+                "capacity": rd.number(a, "capacity", f"{path}.capacity", required=True, lo=0.0, lo_open=True),
+                "unit_cost": rd.number(a, "unit_cost", f"{path}.unit_cost", 0.0, lo=0.0),
+                "quality": rd.number(a, "quality", f"{path}.quality", 1.0),
+                "ca2": rd.number(a, "ca2", f"{path}.ca2", 1.0, lo=0.0),
+                "cs2": rd.number(a, "cs2", f"{path}.cs2", 1.0, lo=0.0)}
+        meta = a.get("meta") or {}
+        if not isinstance(meta, dict):
+            rd.fail(a, "meta", f"{path}.meta", f"must be a mapping, got {meta!r}")
+        try:
+            agents.append(Agent(name, stage, meta=dict(meta), **vals))
+        except EconomyError as exc:
+            raise EconomyError(f"{rd.where(raw, i, path)}: {exc}") from None
+    K = spec.get("K", 16)
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        rd.fail(spec, "K", "K", f"must be a positive integer (basis size), got {K!r}")
+    basis = spec.get("basis", "legendre")
+    if not isinstance(basis, str):
+        rd.fail(spec, "basis", "basis", f"must be 'legendre' or 'pwc', got {basis!r}")
+    try:
+        return cls(orch, agents, basis=basis, K=K, T=T, name=str(spec.get("name", "economy")))
+    except EconomyError as exc:
+        raise EconomyError(f"{source}: {exc}") from None
+
+
+def _idx_dict(seq):
+    """A list as a {index: item} mapping carrying the list's item positions (for error locations)."""
+    d = _LocDict(enumerate(seq))
+    d.mark, d.marks = getattr(seq, "mark", None), dict(enumerate(getattr(seq, "marks", [])))
+    return d

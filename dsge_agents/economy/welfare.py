@@ -21,6 +21,14 @@ from .basis import PiecewiseConstantBasis
 __all__ = ["first_welfare_gap", "allocation_gap", "second_welfare_gap", "k_convergence"]
 
 
+def _need_static(economy, what: str):
+    """The welfare theorems and K-convergence are statements about the agent economy on V_K."""
+    if not hasattr(economy, "basis") or not hasattr(economy, "check_feasible"):
+        from dsge_agents.errors import EconomyError
+        raise EconomyError(f"{what} needs a StaticEconomy (agents, orchestrator, basis of V_K), got "
+                           f"{type(economy).__name__}; an exchange economy has no planner or time basis")
+
+
 def _solve(eco, method):
     from .equilibrium import equilibrium
     return equilibrium(eco, method=method)
@@ -28,6 +36,7 @@ def _solve(eco, method):
 
 def first_welfare_gap(economy, result=None, planner=None, method: str = "tatonnement") -> float:
     """Relative welfare gap between the market equilibrium and the polished planner optimum."""
+    _need_static(economy, 'first_welfare_gap')
     from .planner import solve_planner
     res = result if result is not None else _solve(economy, method)
     eco = res._economy if res._economy is not None else economy
@@ -38,6 +47,7 @@ def first_welfare_gap(economy, result=None, planner=None, method: str = "tatonne
 
 def allocation_gap(economy, result=None, planner=None, method: str = "tatonnement") -> float:
     """max_{q,a} |x_eq − x*| / (λ v_s) (flows relative to stage demand)."""
+    _need_static(economy, 'allocation_gap')
     from .planner import solve_planner
     res = result if result is not None else _solve(economy, method)
     eco = res._economy if res._economy is not None else economy
@@ -48,6 +58,7 @@ def allocation_gap(economy, result=None, planner=None, method: str = "tatonnemen
 
 def second_welfare_gap(economy, planner=None) -> float:
     """Decentralise the planner allocation at its multipliers; max relative deviation (see module)."""
+    _need_static(economy, 'second_welfare_gap')
     from .planner import solve_planner
     pl = planner if planner is not None else solve_planner(economy)
     eco = economy
@@ -70,6 +81,11 @@ def k_convergence(economy, Ks=(4, 8, 16, 32, 64), basis: str = "legendre", metho
     Returns Ks, errors, the fitted spectral rate α (log err ≈ a − αK, on errors above 1e-12)
     and algebraic order γ (log err ≈ b − γ log K), and whether the SLO binds everywhere.
     """
+    _need_static(economy, 'k_convergence')
+    Ks = tuple(Ks)
+    if len(Ks) < 2:
+        from dsge_agents.errors import EconomyError
+        raise EconomyError(f"k_convergence needs at least two basis sizes Ks to fit a rate, got {list(Ks)}")
     ref_eco = economy.with_basis(PiecewiseConstantBasis(n_ref, economy.basis.T))
     ref = _solve(ref_eco, method)
     tg = ref_eco.t
