@@ -165,3 +165,95 @@ def test_filter_and_horizon_arguments_are_checked(sol):
     for hs in ([], [0], [1.5], [-3]):
         with pytest.raises(DSGEError):
             sol.conditional_variance_decomposition(hs)
+
+
+# ---------------------------------------------------------------- the CLI follows the file's stoch_simul
+def _run_file(data, tmp_path, target):
+    """qa_outputs.mod followed by tails/<target>.tail: the file Dynare ran (run_dynare.sh)."""
+    f = tmp_path / f"{target}.mod"
+    f.write_text((data / "qa_outputs.mod").read_text() + (data / "tails" / f"{target}.tail").read_text())
+    return f
+
+
+def _cli(argv, capsys):
+    from dsge_agents.cli.main import main
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # the tail's write_json(...) is a reporting command
+        assert main(argv) == 0
+    return capsys.readouterr()
+
+
+@pytest.mark.parametrize("name", ["hp", "bp", "cvd"])
+def test_moments_command_applies_filters_and_conditional_decomposition(data, tmp_path, capsys, name):
+    """``dsge-agents moments`` on the file Dynare ran prints Dynare's numbers: hp_filter / bandpass_filter
+    moments and the conditional variance decomposition (before: unfiltered numbers with a note)."""
+    import pandas as pd
+    ref = _ref(data, name)
+    f = _run_file(data, tmp_path, f"qa_outputs_{name}")
+    csv = tmp_path / "m.csv"
+    out = _cli(["moments", str(f), "--csv", str(csv)], capsys)
+    assert "not applied" not in out.err
+    tab = pd.read_csv(csv, index_col=0)
+    vl = ref["varlist"]
+    assert list(tab.index) == vl
+    var = np.diag(_arr(ref["oo_var"]))
+    np.testing.assert_allclose(tab["variance"].to_numpy(), var, rtol=1e-10)
+    for L in range(ref["options"]["ar"]):
+        np.testing.assert_allclose(tab[f"autocorr_{L + 1}"].to_numpy(), np.diag(_arr(ref["oo_autocorr"][L])),
+                                   atol=1e-10)
+    shocks = ["e_a", "e_g", "e_r", "e_x"]
+    np.testing.assert_allclose(tab[[f"vd_{s}" for s in shocks]].to_numpy(), _arr(ref["oo_variance_decomposition"]),
+                               atol=1e-6)
+    if name == "cvd":
+        assert "CONDITIONAL VARIANCE DECOMPOSITION" in out.out
+        for k, h in enumerate(ref["options"]["conditional_variance_decomposition"]):
+            for j, s in enumerate(shocks):
+                np.testing.assert_allclose(tab[f"cvd{h}_{s}"].to_numpy() / 100,
+                                           _arr(ref["oo_conditional_variance_decomposition"][j])[:, k], atol=1e-12)
+    else:
+        assert ("HP filter, lambda = 1600" if name == "hp" else "band-pass filter, periods 6 to 32") in out.out
+
+
+def test_stoch_simul_options_persist_as_in_dynare(data, tmp_path, capsys):
+    """Dynare never resets options_ between stoch_simul statements: the second statement of
+    qa_outputs_persist still has irf=7, ar=2, irf_shocks=(e_g) and hp_filter=1600."""
+    import pandas as pd
+    ref = _ref(data, "persist")
+    assert ref["options"]["irf"] == 7 and ref["options"]["hp_filter"] == 1600 and ref["varlist"] == ["c", "k"]
+    f = _run_file(data, tmp_path, "qa_outputs_persist")
+    csv = tmp_path / "irf.csv"
+    _cli(["irf", str(f), "--no-plot", "--csv", str(csv)], capsys)
+    df = pd.read_csv(csv)
+    assert set(df.shock) == {"e_g"} and df.period.max() == 7
+    for v in ("c", "k"):
+        ours = df[df.variable == v].sort_values("period").value.to_numpy()
+        np.testing.assert_allclose(ours, ref["irfs"][f"{v}_e_g"], rtol=1e-10, atol=1e-16)
+    mcsv = tmp_path / "m.csv"
+    _cli(["moments", str(f), "--csv", str(mcsv)], capsys)
+    tab = pd.read_csv(mcsv, index_col=0)
+    assert list(tab.index) == ["c", "k"]
+    assert [c for c in tab.columns if c.startswith("autocorr_")] == ["autocorr_1", "autocorr_2"]
+    np.testing.assert_allclose(tab["variance"].to_numpy(), np.diag(_arr(ref["oo_var"])), rtol=1e-10)
+
+
+def test_irf_command_applies_relative_irf(data, tmp_path, capsys):
+    import pandas as pd
+    ref = _ref(data, "rel")
+    f = _run_file(data, tmp_path, "qa_outputs_rel")
+    csv = tmp_path / "irf.csv"
+    out = _cli(["irf", str(f), "--no-plot", "--csv", str(csv)], capsys)
+    assert "relative_irf" in out.out
+    df = pd.read_csv(csv)
+    assert list(dict.fromkeys(df.shock)) == ["e_r", "e_a"] and df.period.max() == 12
+    for key, v in ref["irfs"].items():
+        s = "e_r" if key.endswith("_e_r") else "e_a"
+        ours = df[(df.shock == s) & (df.variable == key[:-len(s) - 1])].sort_values("period").value.to_numpy()
+        np.testing.assert_allclose(ours, v, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(v).max()))
+
+
+def test_one_sided_hp_filter_is_refused_for_theoretical_moments(data, tmp_path, capsys):
+    from dsge_agents.cli.main import main
+    f = tmp_path / "os.mod"
+    f.write_text((data / "qa_outputs.mod").read_text() + "stoch_simul(order=1, one_sided_hp_filter=1600, irf=0);\n")
+    assert main(["moments", str(f)]) == 1
+    assert "one_sided_hp_filter" in capsys.readouterr().err
