@@ -144,8 +144,7 @@ def test_hp_filtered_moments_of_a_random_walk_are_finite():
     m = from_dict({"name": "rw", "variables": ["x"], "shocks": {"e": 1.0}, "parameters": {"r": 1.0},
                    "equations": ["x = r*x(-1) + e"], "steady_state": {"x": 0}})
     s = solve(m)
-    with pytest.raises(DSGEError, match="not stationary"):
-        s.moments()
+    assert np.isnan(s.moments()["variance"]["x"])      # unfiltered: NaN, as Dynare
     mo = s.moments(nlags=1, hp_filter=1600)
     N = 512
     w = np.arange(1, N) * 2 * np.pi / N
@@ -257,3 +256,26 @@ def test_one_sided_hp_filter_is_refused_for_theoretical_moments(data, tmp_path, 
     f.write_text((data / "qa_outputs.mod").read_text() + "stoch_simul(order=1, one_sided_hp_filter=1600, irf=0);\n")
     assert main(["moments", str(f)]) == 1
     assert "one_sided_hp_filter" in capsys.readouterr().err
+
+
+def test_unit_root_model_moments_of_the_stationary_variables_match_dynare(data):
+    """qa_ur_moments.mod: x integrated, q with a root of 0.9999995 (Dynare's lyapunov_symm counts moduli
+    above 2 - qz_criterium as unit roots). Dynare reports moments and the variance decomposition of the
+    stationary variables and NaN for x and q (before: a DSGEError 'not stationary' for the whole model)."""
+    ref = json.loads((data / "qa_ur_moments.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = solve(load(data / "qa_ur_moments.mod", cache=False))
+    mo = s.moments(nlags=2)
+    var = _arr(ref["oo_var"])
+    assert np.isnan(var[0, 0]) and np.isnan(var[4, 4])
+    np.testing.assert_allclose(mo["covariance"].to_numpy(), var, rtol=1e-10, atol=1e-16)   # NaN where Dynare's are
+    for L in range(2):
+        np.testing.assert_allclose(mo["autocorr_matrices"][L].to_numpy(), _arr(ref["oo_autocorr"][L]), atol=1e-11)
+    np.testing.assert_allclose(s.variance_decomposition().to_numpy(), _arr(ref["oo_variance_decomposition"]),
+                               atol=1e-6)
+    cvd = s.conditional_variance_decomposition([1, 3])
+    for j, e in enumerate(s.shocks):
+        dyn = _arr(ref["oo_conditional_variance_decomposition"][j])
+        for k, h in enumerate([1, 3]):
+            np.testing.assert_allclose(cvd.loc[h][e].to_numpy() / 100, dyn[:, k], atol=1e-12)

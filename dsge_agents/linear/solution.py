@@ -448,6 +448,48 @@ class Solution:
                             "moments do not exist")
         return S
 
+    def _unit_root_split(self):
+        """``None`` if every root of T is stable (modulus below ``2 − qz_criterium``, Dynare's
+        ``lyapunov_symm`` threshold), else ``(stationary, C, D, S22, B2)`` for the moments of the
+        stationary variables of a model with unit roots.
+
+        Ordered real Schur form ``T = Z S Z'`` with the unit (or explosive) roots first,
+        ``Z = [U1 U2]``; ``U1`` spans a T-invariant subspace, and ``w_t = U2' y_t`` follows the stable
+        ``w_t = S22 w_{t−1} + U2' R u_t``. A declared variable is stationary when its row of ``T``
+        does not load on ``U1`` (``|T_i U1| < 1e-11``, Dynare's ``schur_vec_tol``); then
+        ``y_i,t = C_i w_{t−1} + D_i u_t`` with ``C = T U2`` and ``D = R`` (rows of the declared
+        variables), since ``T^k_i U1 = T_i U1 S11^{k−1} = 0``. Dynare reports NaN for the others."""
+        from scipy.linalg import schur
+        T = np.asarray(self.T, dtype=float)
+        lim = 2.0 - float(self.qz_criterium)
+        S, Z, k = schur(T, output="real", sort=lambda re, im: np.hypot(re, im) > lim)
+        if k == 0:
+            return None
+        r = self._rows
+        U1, U2 = Z[:, :k], Z[:, k:]
+        stationary = np.all(np.abs(T[r] @ U1) < 1e-11, axis=1)
+        return stationary, T[r] @ U2, np.asarray(self.R)[r], S[k:, k:], U2.T @ np.asarray(self.R)
+
+    def _stationary_autocov(self, split, shock_cov, nlags):
+        """Autocovariances ``Γ_k = E[y_t y'_{t−k}]`` (k = 0..nlags) of the declared variables from
+        :meth:`_unit_root_split`: ``V = S22 V S22' + B2 Σ B2'`` (discrete Lyapunov), ``Γ_0 = C V C' +
+        D Σ D'``, ``Γ_k = C S22^{k−1} (S22 V C' + B2 Σ D')``; NaN rows/columns for non-stationary variables."""
+        stationary, C, D, S22, B2 = split
+        V, ok = kernels.lyapunov_doubling(np.ascontiguousarray(S22), np.ascontiguousarray(B2 @ shock_cov @ B2.T),
+                                          1e-15, 200)
+        if not ok:
+            raise DSGEError("the stationary part of the solution did not converge (root too close to 1)")
+        n = C.shape[0]
+        G = np.empty((int(nlags) + 1, n, n))
+        G[0] = C @ V @ C.T + D @ shock_cov @ D.T
+        M = S22 @ V @ C.T + B2 @ shock_cov @ D.T
+        for k in range(1, int(nlags) + 1):
+            G[k] = C @ M
+            M = S22 @ M
+        G[:, ~stationary, :] = np.nan
+        G[:, :, ~stationary] = np.nan
+        return G
+
     def _filter_gain(self, hp_filter, bandpass, grid):
         """Frequencies ``ω_j = 2πj/N`` (j < N = ``grid``) and the gain of the requested filter there
         (``None`` when no filter is asked for). HP (Hodrick & Prescott 1997, cyclical component,
@@ -516,7 +558,9 @@ class Solution:
         filter keeping periods ``low`` to ``high``, both computed as Dynare 5.3's
         ``stoch_simul(hp_filter=...)`` / ``bandpass_filter=[low high]`` do: in the frequency domain
         on a grid of ``grid`` points (Dynare's ``filtered_theoretical_moments_grid``, 512). Filtered
-        moments exist for unit-root models too (the filters remove frequency 0).
+        moments exist for unit-root models too (the filters remove frequency 0). Unfiltered moments of
+        a model with unit roots (moduli above ``2 − qz_criterium``, as Dynare) are those of its
+        stationary variables, NaN for the others (:meth:`_unit_root_split`), as Dynare reports them.
         """
         freqs, gain = self._filter_gain(hp_filter, bandpass, grid)
         if freqs is not None:
@@ -524,16 +568,20 @@ class Solution:
                 raise DSGEError(f"filtered moments: nlags ({nlags}) must be below the frequency grid ({len(freqs)})")
             G = self._filtered_autocov(lower_cholesky(self.shock_cov), freqs, gain, nlags)
         else:
-            S = self.covariance()
-            G = kernels.autocovariances(np.ascontiguousarray(self.T), S, int(nlags))
-            r = self._rows
-            G = G[:, r][:, :, r]
+            split = self._unit_root_split() if self.__dict__.get("_large") is None else None
+            if split is not None:
+                G = self._stationary_autocov(split, np.asarray(self.shock_cov, dtype=float), nlags)
+            else:
+                S = self.covariance()
+                G = kernels.autocovariances(np.ascontiguousarray(self.T), S, int(nlags))
+                r = self._rows
+                G = G[:, r][:, :, r]
         var = np.diag(G[0]).copy()
         var[var < 0] = 0.0
         sd = np.sqrt(var)
         with np.errstate(divide="ignore", invalid="ignore"):
             denom = np.outer(sd, sd)
-            tiny = sd <= 1e-12 * max(sd.max(initial=0.0), 1e-300)
+            tiny = sd <= 1e-12 * max(np.nanmax(sd, initial=0.0), 1e-300)
             corr = G / denom
             corr[:, tiny, :] = np.nan
             corr[:, :, tiny] = np.nan
@@ -572,6 +620,15 @@ class Solution:
             out[tot <= 1e-24 * max(tot.max(initial=0.0), 1e-300)] = np.nan
             return pd.DataFrame(out, index=self.declared, columns=self.shocks)
         L = lower_cholesky(self.shock_cov)
+        split = self._unit_root_split() if self.__dict__.get("_large") is None else None
+        if split is not None:    # unit roots: the stationary variables only (NaN rows for the others)
+            parts = np.stack([np.diag(self._stationary_autocov(split, np.outer(L[:, j], L[:, j]), 0)[0])
+                              for j in range(len(self.shocks))], axis=1)
+            tot = parts.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = 100.0 * parts / tot[:, None]
+            out[~(tot > 1e-24 * max(np.nanmax(tot, initial=0.0), 1e-300))] = np.nan
+            return pd.DataFrame(out, index=self.declared, columns=self.shocks)
         shares, ok = kernels.variance_decomposition(np.ascontiguousarray(self.T), np.ascontiguousarray(self.R),
                                                     np.ascontiguousarray(L), 1e-15)
         if not ok:
