@@ -279,3 +279,21 @@ def test_unit_root_model_moments_of_the_stationary_variables_match_dynare(data):
         dyn = _arr(ref["oo_conditional_variance_decomposition"][j])
         for k, h in enumerate([1, 3]):
             np.testing.assert_allclose(cvd.loc[h][e].to_numpy() / 100, dyn[:, k], atol=1e-12)
+
+
+def test_bad_stoch_simul_options_name_the_file(data, tmp_path, capsys):
+    """irf_shocks naming an undeclared shock is an UnknownNameError with file and line (was a bare
+    'unknown shock' from the solution, without the file); conditional_variance_decomposition=0 is refused
+    as Dynare refuses it (was silently skipped: 0 == False)."""
+    from dsge_agents.cli.main import main
+    from dsge_agents.errors import UnknownNameError
+    model = (data / "qa_outputs.mod").read_text()
+    n = model.count("\n") + 1
+    f = tmp_path / "s.mod"
+    f.write_text(model + "stoch_simul(order=1, irf_shocks=(e_a, zz), irf=3) y;\n")
+    with pytest.raises(UnknownNameError, match=rf"s.mod, line {n}.*'zz'.*varexo"):
+        load(f, cache=False)
+    f.write_text(model + "stoch_simul(order=1, conditional_variance_decomposition=0) y;\n")
+    assert main(["moments", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert "s.mod" in err and "conditional_variance_decomposition=0" in err and "at least 1" in err

@@ -261,9 +261,12 @@ def stoch_simul_options(model, command: str) -> dict:
         out["bandpass"] = tuple(nums)
         out.pop("hp_filter", None)    # Dynare: with both, the band-pass filter is the one applied
     cvd = opts.get("conditional_variance_decomposition")
-    if cvd not in (None, False):
-        out["cvd"] = [int(h) if float(h).is_integer() else h
-                      for h in _numbers(cvd, "conditional_variance_decomposition", source)]
+    if cvd is not None and cvd is not False:
+        hs = _numbers(cvd, "conditional_variance_decomposition", source)
+        if not hs or any(h < 1 or not float(h).is_integer() for h in hs):
+            raise DSGEError(f"{source}: stoch_simul option conditional_variance_decomposition={cvd}: the periods "
+                            "must be integers of at least 1 (Dynare stops too)")
+        out["cvd"] = [int(h) for h in hs]
     if command == "moments" and opts.get("one_sided_hp_filter") not in (None, 0, False, "0"):
         raise DSGEError(f"{source}: stoch_simul option one_sided_hp_filter: theoretical moments cannot be "
                         "one-sided-HP filtered (Dynare 5.3 stops with the same verdict; it needs simulated moments)")

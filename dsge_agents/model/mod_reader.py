@@ -506,6 +506,16 @@ class _ModReader:
                 self.err(UnknownNameError, f"{name} lists {a!r}, which is not a declared endogenous variable",
                          st, a)
         if name == "stoch_simul":
+            shocks = opts.get("irf_shocks")
+            if shocks is not None:
+                names = str(shocks).strip().strip("()[]").replace(",", " ").split() if shocks is not True else []
+                if not names:
+                    self.err(ModelSyntaxError, "stoch_simul option irf_shocks needs shock names, e.g. irf_shocks=(e_a, e_m)",
+                             st, "irf_shocks")
+                for n in names:
+                    if n not in self.shocks:
+                        self.err(UnknownNameError, f"stoch_simul option irf_shocks names {n!r}, which is not a declared "
+                                 "exogenous variable (varexo)", st, n)
             order = opts.get("order", 1)
             if order != 1:
                 self.err(UnsupportedStatementError, f"stoch_simul(order={order}): only order=1 is supported",
