@@ -57,7 +57,7 @@ UNSUPPORTED = {
     "osr_params": "optimal simple rules", "optim_weights": "optimal simple rules",
     "simul": "perfect foresight", "perfect_foresight_setup": "perfect foresight",
     "perfect_foresight_solver": "perfect foresight", "endval": "deterministic simulation",
-    "histval": "histval", "varexo_det": "deterministic exogenous variables",
+    "varexo_det": "deterministic exogenous variables",
     "trend_var": "trend variables",
     "observation_trends": "observation trends", "deterministic_trends": "trends",
     "external_function": "external functions", "verbatim": "verbatim blocks",
@@ -69,7 +69,7 @@ UNSUPPORTED = {
     "extended_path": "extended path", "steady_state_model_block": "",
 }
 BLOCKS = {"model", "steady_state_model", "initval", "shocks", "estimated_params", "estimated_params_init",
-          "estimated_params_bounds"}
+          "estimated_params_bounds", "histval"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -376,7 +376,8 @@ class _ModReader:
 
     def pvalue(self, e: sp.Expr, st) -> float:
         env = {tsym(p): self.values[p] for p in self.values}
-        v = e.xreplace(env)
+        # a bare parameter name ('y = rho;') xreplaces to the Python float itself
+        v = sp.sympify(e.xreplace(env) if isinstance(e, sp.Basic) else e)
         if v.free_symbols:
             missing = ", ".join(sorted(s.name for s in v.free_symbols))
             self.err(ModelSyntaxError, f"uses parameter(s) not yet assigned: {missing}", st)
@@ -635,6 +636,34 @@ class _ModReader:
                 self.initval[target] = v
                 loc[target] = sp.Float(v)
                 names[target] = "local"
+
+    def block_histval(self, st, opts, body):
+        """``histval; x(0) = v; x(-1) = w; end;``: checked (declared endogenous variable, period 0 or
+        earlier, a value from parameters and numbers), then left aside. In Dynare 5.3 it only sets the initial condition of simulations
+        (``stoch_simul(periods=...)``, ``simul``); decision rules, IRFs and theoretical moments do not
+        depend on it, and nothing here simulates from it: a warning says so."""
+        names = {p: "param" for p in self.params}
+        for s in body:
+            ln, col, t = s.first_pos()
+            if not t:
+                continue
+            m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*([+-]?\s*\d+)\s*\)\s*=", s.text)
+            if not m:
+                m0 = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=", s.text)
+                if m0 and m0.group(1) in self.variables:
+                    self.err(ModelSyntaxError, "histval needs the period: 'x(0) = value;'", s, m0.group(1))
+                self.err(ModelSyntaxError, "histval accepts only 'name(period) = expression;'", s)
+            target, period = m.group(1), int(m.group(2).replace(" ", ""))
+            if target not in self.variables:
+                self.err(UnknownNameError, "histval for a name that is not a declared endogenous variable", s, target)
+            if period > 0:
+                self.err(ModelSyntaxError, f"histval period {period} of {target!r}: only 0 or earlier periods "
+                         "(initial conditions) can be given", s, target)
+            e = self.expr(s.text[m.end():], s, m.end(), names, {})
+            self.pvalue(e, s)
+        wf, wl = self.where(st.first_pos()[0])
+        warnings.warn(f"{wf}, line {wl}: histval only sets the starting point of simulations; decision rules, "
+                      "IRFs and moments do not depend on it (ignored)", stacklevel=4)
 
     def block_shocks(self, st, opts, body):
         pn = {p: "param" for p in self.params}
