@@ -297,3 +297,20 @@ def test_bad_stoch_simul_options_name_the_file(data, tmp_path, capsys):
     assert main(["moments", str(f)]) == 1
     err = capsys.readouterr().err
     assert "s.mod" in err and "conditional_variance_decomposition=0" in err and "at least 1" in err
+
+
+def test_moments_command_prints_the_correlation_matrix_unless_nocorr(data, tmp_path, capsys):
+    """Dynare prints the MATRIX OF CORRELATIONS of the stationary variables of the list unless nocorr
+    (the command printed none); the values are oo_.var normalized (qa_ur_moments: x and q left out)."""
+    ref = json.loads((data / "qa_ur_moments.json").read_text())
+    out = _cli(["moments", str(data / "qa_ur_moments.mod")], capsys).out
+    block = out.split("MATRIX OF CORRELATIONS\n")[1].split("\n\n")[0].splitlines()
+    assert block[0].split() == ["dx", "z", "w"]
+    V = _arr(ref["oo_var"])[1:4, 1:4]
+    corr = V / np.sqrt(np.outer(np.diag(V), np.diag(V)))
+    printed = np.array([[float(x) for x in line.split()[1:]] for line in block[1:]])
+    np.testing.assert_allclose(printed, corr, atol=5e-5)
+    assert "x, q not stationary" in out
+    f = tmp_path / "nc.mod"
+    f.write_text((data / "qa_ur_moments.mod").read_text().replace("nograph)", "nograph, nocorr)"))
+    assert "MATRIX OF CORRELATIONS" not in _cli(["moments", str(f)], capsys).out

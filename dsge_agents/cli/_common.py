@@ -246,6 +246,8 @@ def stoch_simul_options(model, command: str) -> dict:
         out["irf_shocks"] = shocks.strip("()[] ").replace(",", " ").split()
     if opts.get("relative_irf") not in (None, 0, False, "0"):
         out["relative_irf"] = True
+    if opts.get("nocorr") not in (None, 0, False, "0"):
+        out["nocorr"] = True
     hp = opts.get("hp_filter")
     if hp not in (None, 0, False, "0"):
         if not isinstance(hp, (int, float)) or isinstance(hp, bool) or not hp > 0:

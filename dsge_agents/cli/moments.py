@@ -45,6 +45,14 @@ def run(args) -> int:
             else "unfiltered")
     print(f"THEORETICAL MOMENTS{unit} of {getattr(m, 'name', '')} (first order, {what})")
     print(tab[["std", "variance"]].to_string(float_format=fmt))
+    nonstat = [v for v in rows if not tab.loc[v, "std"] == tab.loc[v, "std"]]
+    if nonstat:
+        print(f"(NaN: {', '.join(nonstat)} not stationary (unit root); Dynare reports NaN too)")
+    if not ss_opts.get("nocorr"):   # Dynare's MATRIX OF CORRELATIONS (stationary variables), unless nocorr
+        keep = [v for v in rows if v not in nonstat]
+        corr = sol.moments(nlags=0, **filt)["correlation"].loc[keep, keep]
+        print("\nMATRIX OF CORRELATIONS")
+        print(corr.to_string(float_format=lambda x: f"{x: .4f}"))
     print(f"\nAUTOCORRELATIONS (lags 1-{nlags})")
     print(tab[[c for c in tab.columns if c.startswith("autocorr_")]].to_string(float_format=fmt))
     print("\nVARIANCE DECOMPOSITION (in percent)")
@@ -69,8 +77,8 @@ def register(subparsers) -> None:
         "moments", help="theoretical moments and variance decomposition",
         description="Theoretical first-order moments of MODEL (std, variance, autocorrelations, "
                     "variance decomposition in percent), as Dynare's stoch_simul reports them: for a .mod file with "
-                    "a stoch_simul statement, its variable list, ar=, qz_criterium=, hp_filter=, bandpass_filter= "
-                    "and conditional_variance_decomposition= are followed (options persist from one stoch_simul "
+                    "a stoch_simul statement, its variable list, ar=, qz_criterium=, hp_filter=, bandpass_filter=, "
+                    "nocorr and conditional_variance_decomposition= are followed (options persist from one stoch_simul "
                     "to the next, as in Dynare); options that are not (periods, simul_replic) are named in a note.")
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (default: the bundled default model)")
     p.add_argument("--nlags", type=int, default=None,
