@@ -27,6 +27,8 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
 * qa_kinks_numeric: kinks at a numeric steady state of 0, ``normcdf(x, mu, s)``, ``normpdf(x, mu, s)``.
   (Where a root finder ends at 1e-17 instead of 0, ``sign`` jumps: Dynare's does that too, e.g. for
   ``x = 0.9*x(-1)`` from ``initval x = 0.01``, so such files are fragile in both.)
+* qa_trig: ``asin`` and ``acos`` (Dynare 5.3 has them; ``sinh cosh asinh acosh atanh erfc`` it refuses),
+  ``initval`` values computed with them, ``steady``.
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     "qa_kinks": 1e-12,
     "qa_change_type": 1e-10,
     "qa_kinks_numeric": 1e-10,
+    # asin / acos (were "unknown name"); numeric steady state (Dynare's steady, tolf 1e-8 scale)
+    "qa_trig": 1e-8,
 }
 
 
@@ -188,3 +192,18 @@ def test_diff_operator_matches_dynare(repo):
     vl = _varlist(ref, sol)
     np.testing.assert_allclose(sol.moments()["covariance"].loc[vl, vl].to_numpy(), _arr(ref["moments"]["var"]),
                                atol=1e-14, rtol=1e-10)
+
+
+def test_asin_acos_on_both_code_paths_and_in_export(repo):
+    """The NumPy (large-model) code path differentiates asin/acos as the SymPy/Numba one does, and the
+    .mod writer keeps the names (Dynare reads them, qa_trig)."""
+    from dsge_agents.model.compiled import compile_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(repo / "tests" / "data" / "dynare" / "qa_trig.mod", cache=False)
+    ss = solve(m)._ss
+    big = compile_model(m, large=True)
+    for a, b in zip(m.compiled.jacobian(ss, m.compiled.theta()), big.jacobian(ss, big.theta())):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+    text = m.to_mod()
+    assert "asin(" in text and "acos(" in text

@@ -44,7 +44,7 @@ __all__ = ["FUNCTION_NAMES", "num", "sym", "add", "mul", "neg", "sub", "div", "p
 #: functions of the model language (arity checked by the parser)
 FUNCTION_NAMES = {"exp": 1, "log": 1, "ln": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1, "min": 2, "max": 2,
                   "normcdf": (1, 3), "normpdf": (1, 3), "erf": 1, "sin": 1, "cos": 1, "tan": 1, "atan": 1,
-                  "tanh": 1}
+                  "tanh": 1, "asin": 1, "acos": 1}
 
 ZERO = ("num", 0)
 ONE = ("num", 1)
@@ -323,7 +323,7 @@ def _heaviside(x):
 
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
           "min": min, "max": max, "erf": math.erf, "sin": math.sin, "cos": math.cos, "tan": math.tan,
-          "atan": math.atan, "tanh": math.tanh, "normcdf": _normcdf, "normpdf": _normpdf,
+          "atan": math.atan, "tanh": math.tanh, "asin": math.asin, "acos": math.acos, "normcdf": _normcdf, "normpdf": _normpdf,
           "heaviside": _heaviside}
 
 
@@ -397,6 +397,10 @@ def _dfn(name, args, t):
         return [div(ONE, add(ONE, pow_(a, ("num", 2))))]
     if name == "tanh":
         return [sub(ONE, pow_(t, ("num", 2)))]
+    if name == "asin":       # d asin(a) = 1 / sqrt(1 - a^2)
+        return [div(ONE, fn("sqrt", sub(ONE, pow_(a, ("num", 2)))))]
+    if name == "acos":       # d acos(a) = -1 / sqrt(1 - a^2)
+        return [neg(div(ONE, fn("sqrt", sub(ONE, pow_(a, ("num", 2))))))]
     if name == "normcdf":
         return [fn("normpdf", a)]
     if name == "normpdf":
@@ -518,7 +522,8 @@ def _to_sp(t, sp, tsym):
         if name == "heaviside":
             return sp.Heaviside(args[0], 0)          # H(0) = 0 (see _heaviside)
         f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign,
-             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh}[name]
+             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh,
+             "asin": sp.asin, "acos": sp.acos}[name]
         return f(*args)
     raise ValueError(f"not an expression tree: {t!r}")
 
@@ -607,7 +612,8 @@ def _from_sp(e, sp, split_tsym):
     if e.is_Pow:
         return pow_(_from_sp(e.args[0], sp, split_tsym), _from_sp(e.args[1], sp, split_tsym))
     names = {sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sp.sign: "sign", sp.erf: "erf", sp.sin: "sin",
-             sp.cos: "cos", sp.tan: "tan", sp.atan: "atan", sp.tanh: "tanh", sp.Heaviside: "heaviside"}
+             sp.cos: "cos", sp.tan: "tan", sp.atan: "atan", sp.tanh: "tanh", sp.Heaviside: "heaviside",
+             sp.asin: "asin", sp.acos: "acos"}
     f = names.get(e.func)
     if f is not None:
         return ("fn", f, (_from_sp(e.args[0], sp, split_tsym),))
@@ -631,7 +637,7 @@ class ScalarPrinter:
 
     FUN = {"exp": "math.exp", "log": "math.log", "log10": "math.log10", "sqrt": "math.sqrt", "abs": "abs",
            "erf": "math.erf", "sin": "math.sin", "cos": "math.cos", "tan": "math.tan", "atan": "math.atan",
-           "tanh": "math.tanh", "min": "min", "max": "max"}
+           "tanh": "math.tanh", "asin": "math.asin", "acos": "math.acos", "min": "min", "max": "max"}
 
     def __init__(self, names):
         self.names = names
@@ -697,7 +703,7 @@ class VectorPrinter(ScalarPrinter):
 
     FUN = {"exp": "np.exp", "log": "np.log", "log10": "np.log10", "sqrt": "np.sqrt", "abs": "np.abs",
            "erf": "_erf", "sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "atan": "np.arctan",
-           "tanh": "np.tanh", "min": "np.minimum", "max": "np.maximum"}
+           "tanh": "np.tanh", "asin": "np.arcsin", "acos": "np.arccos", "min": "np.minimum", "max": "np.maximum"}
 
     def __init__(self, slot_name):
         self.slot_name = slot_name
