@@ -28,7 +28,9 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
   (Where a root finder ends at 1e-17 instead of 0, ``sign`` jumps: Dynare's does that too, e.g. for
   ``x = 0.9*x(-1)`` from ``initval x = 0.01``, so such files are fragile in both.)
 * qa_trig: ``asin`` and ``acos`` (Dynare 5.3 has them; ``sinh cosh asinh acosh atanh erfc`` it refuses),
-  ``initval`` values computed with them, ``steady``.
+  ``initval`` values computed with them, ``steady``;
+* qa_shocks_blocks: two shocks blocks; the second changes a stderr whose shock has a ``corr`` from the
+  first (Dynare keeps the covariance computed then) and gives ``corr w, v`` after ``var v, w`` (replaced).
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     "qa_kinks_numeric": 1e-10,
     # asin / acos (were "unknown name"); numeric steady state (Dynare's steady, tolf 1e-8 scale)
     "qa_trig": 1e-8,
+    "qa_shocks_blocks": 1e-10,
 }
 
 
@@ -207,3 +210,20 @@ def test_asin_acos_on_both_code_paths_and_in_export(repo):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
     text = m.to_mod()
     assert "asin(" in text and "acos(" in text
+
+
+def test_shocks_blocks_build_sigma_e_as_dynare(repo, tmp_path):
+    """M_.Sigma_e of qa_shocks_blocks (Dynare 5.3): the e-u covariance stays 0.3 * 0.1 * 0.2 although the
+    second block sets stderr e = 0.3 (we gave 0.3 * 0.3 * 0.2, keeping the correlation)."""
+    d = repo / "tests" / "data" / "dynare"
+    ref = json.loads((d / "qa_shocks_blocks.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(d / "qa_shocks_blocks.mod", cache=False)
+    np.testing.assert_allclose(solve(m).shock_cov, _arr(ref["Sigma_e"]), rtol=1e-15, atol=1e-18)
+    # the later statement wins in either direction: a covariance after a correlation of an earlier block
+    f = tmp_path / "c.mod"
+    f.write_text("var y x; varexo e u;\nmodel; y = 0.5*y(-1) + e; x = u; end;\n"
+                 "shocks; var e; stderr 0.1; var u; stderr 0.2; corr e, u = 0.3; end;\n"
+                 "shocks; var u, e = -0.004; end;\n")
+    np.testing.assert_allclose(solve(load(f, cache=False)).shock_cov, [[0.01, -0.004], [-0.004, 0.04]], rtol=1e-15)

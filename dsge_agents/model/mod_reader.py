@@ -673,6 +673,13 @@ class _ModReader:
             self.me_std, self.me_var, self.me_cov, self.me_corr = {}, {}, {}, {}
         current = None
         given: set = set()   # shocks and pairs already given a value in this block (Dynare: an error)
+        # Dynare turns 'corr e, u = r' into the number Sigma_e(e, u) = r * std_e * std_u when its block
+        # runs: a later block that changes std_e keeps that covariance (so the correlation moves)
+        # (tests/data/dynare/qa_shocks_blocks.json). Remember the earlier blocks' correlations and stds.
+        earlier_corr = dict(self.shock_corr)
+        earlier_std = {u: (self.shock_std[u] if u in self.shock_std else
+                           sp.sqrt(self.shock_var[u]) if u in self.shock_var else sp.Integer(0))
+                       for u in self.shocks}
 
         def once(key, s, what):
             k = key if isinstance(key, str) else tuple(sorted(key))
@@ -722,6 +729,11 @@ class _ModReader:
                     elif len(who) == 2:
                         key = (who[0], who[1])
                         once(key, s, "covariance or correlation")
+                        for table in (self.shock_cov, self.shock_corr):   # the later statement wins
+                            table.pop(key, None)
+                            table.pop((who[1], who[0]), None)
+                        earlier_corr.pop(key, None)
+                        earlier_corr.pop((who[1], who[0]), None)
                         (self.shock_cov if kw == "var" else self.shock_corr)[key] = e
                     else:
                         self.err(ModelSyntaxError, "expected 'var e = variance', 'var e, u = covariance' "
@@ -750,6 +762,12 @@ class _ModReader:
             if kw in ("periods", "values"):
                 self.err(UnsupportedStatementError, "deterministic shocks (periods/values) are not supported", s, kw)
             self.err(ModelSyntaxError, "unexpected statement in shocks block", s)
+        for (a, b), r in earlier_corr.items():
+            if (a in given or b in given) and (a, b) in self.shock_corr:
+                # a std of the pair changed in this block: keep the covariance of the earlier block
+                env = {tsym(p): v for p, v in self.values.items()}
+                self.shock_corr.pop((a, b))
+                self.shock_cov[(a, b)] = sp.Float(float(sp.sympify(r * earlier_std[a] * earlier_std[b]).xreplace(env)))
 
     def _est_values(self, parts, s, names):
         out = []
