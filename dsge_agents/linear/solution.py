@@ -533,13 +533,17 @@ class Solution:
         is 0 contribute nothing (ω = 0 for HP: no unit-root division)."""
         T = np.asarray(self.T)
         R = np.asarray(self.R) @ impulses
-        n = T.shape[0]
         r = self._rows
+        # only the states (non-zero columns of T) carry dynamics: x_t = T_SS x_{t-1} + R_S u_t and
+        # y_t = T_rS x_{t-1} + R_r u_t, so H = z T_rS (I - T_SS z)^{-1} R_S + R_r with z = e^{-iw}
+        S = np.flatnonzero(np.any(T != 0, axis=0))
+        T_SS, T_rS, R_S, R_r = T[np.ix_(S, S)], T[np.ix_(r, S)], R[S], R[r]
         N = len(freqs)
         dens = np.zeros((N, len(r), len(r)), dtype=complex)
-        eye = np.eye(n)
+        eye = np.eye(len(S))
         for j in np.flatnonzero(gain != 0):
-            H = np.linalg.solve(eye - T * np.exp(-1j * freqs[j]), R)[r]
+            z = np.exp(-1j * freqs[j])
+            H = z * (T_rS @ np.linalg.solve(eye - T_SS * z, R_S)) + R_r
             dens[j] = gain[j] ** 2 * (H @ H.conj().T)
         G = np.fft.ifft(dens, axis=0).real            # (1/N) sum_j dens_j e^{+i w_j k}
         return G[:int(nlags) + 1]
