@@ -539,12 +539,14 @@ class Solution:
         S = np.flatnonzero(np.any(T != 0, axis=0))
         T_SS, T_rS, R_S, R_r = T[np.ix_(S, S)], T[np.ix_(r, S)], R[S], R[r]
         N = len(freqs)
-        dens = np.zeros((N, len(r), len(r)), dtype=complex)
+        H = np.zeros((N, len(r), R.shape[1]), dtype=complex)     # gain-weighted transfer functions
         eye = np.eye(len(S))
         for j in np.flatnonzero(gain != 0):
             z = np.exp(-1j * freqs[j])
-            H = z * (T_rS @ np.linalg.solve(eye - T_SS * z, R_S)) + R_r
-            dens[j] = gain[j] ** 2 * (H @ H.conj().T)
+            H[j] = gain[j] * (z * (T_rS @ np.linalg.solve(eye - T_SS * z, R_S)) + R_r)
+        if nlags is None:      # per-impulse filtered variances (the variance decomposition): (1/N) sum_j |H_j|^2
+            return (np.abs(H) ** 2).sum(axis=0) / N
+        dens = H @ np.conj(np.transpose(H, (0, 2, 1)))
         G = np.fft.ifft(dens, axis=0).real            # (1/N) sum_j dens_j e^{+i w_j k}
         return G[:int(nlags) + 1]
 
@@ -614,10 +616,7 @@ class Solution:
         freqs, gain = self._filter_gain(hp_filter, bandpass, grid)
         if freqs is not None:
             L = lower_cholesky(self.shock_cov)
-            parts = np.stack([np.diag(self._filtered_autocov(L[:, [j]], freqs, gain, 0)[0])
-                              for j in range(len(self.shocks))], axis=1) if len(self.shocks) else \
-                np.zeros((len(self.declared), 0))
-            parts = np.abs(parts)
+            parts = self._filtered_autocov(L, freqs, gain, None)     # variables x shocks
             tot = parts.sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 out = 100.0 * parts / tot[:, None]
