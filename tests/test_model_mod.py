@@ -532,3 +532,22 @@ def test_initval_and_histval_with_a_bare_parameter_name(tmp_path):
                  "initval; y = rho; end;\nshocks; var e; stderr rho; end;\n")
     m = load(f, cache=False)
     assert m.initval == {"y": 0.5}
+
+
+def test_unknown_stoch_simul_option_and_unit_root_vars_warn(tmp_path):
+    """A misspelled stoch_simul option ('hp_fliter': Dynare 5.3's preprocessor stops with a syntax error)
+    was accepted silently, so the filter the user wanted was never applied: now a warning naming it.
+    unit_root_vars, which Dynare 5.3 ignores with an 'obsolete' warning, was an UnsupportedStatementError."""
+    f = tmp_path / "o.mod"
+    f.write_text("var y x; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; x = x(-1) + y; end;\n"
+                 "unit_root_vars x;\nstoch_simul(order=1, hp_fliter=1600, TeX, nograph, irf_shocks=(e));\n")
+    with pytest.warns(UserWarning) as rec:
+        m = load(f, cache=False)
+    msgs = [str(w.message) for w in rec]
+    assert any("o.mod, line 4" in t and "hp_fliter" in t and "TeX" not in t for t in msgs), msgs
+    assert any("o.mod, line 3" in t and "unit_root_vars" in t for t in msgs), msgs
+    assert m.commands[-1][1]["hp_fliter"] == 1600
+    f.write_text("var y; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; end;\nunit_root_vars q;\n")
+    with pytest.raises(UnknownNameError) as ei:
+        load(f, cache=False)
+    assert (ei.value.line, ei.value.token) == (3, "q")

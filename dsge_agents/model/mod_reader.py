@@ -68,6 +68,15 @@ UNSUPPORTED = {
     "load_params_and_steady_state": "load_params_and_steady_state", "mshocks": "mshocks",
     "extended_path": "extended path", "steady_state_model_block": "",
 }
+#: the options Dynare 5.3's preprocessor accepts in stoch_simul(...) (each checked with its
+#: dynare-preprocessor; others, e.g. a misspelled 'hp_fliter', are a syntax error there)
+STOCH_SIMUL_OPTIONS = frozenset(
+    "ar drop hp_filter one_sided_hp_filter bandpass_filter irf irf_shocks irf_plot_threshold relative_irf noprint "
+    "print nocorr nodecomposition nofunctions nomoments nograph nodisplay graph graph_format order k_order_solver "
+    "periods qz_criterium qz_zero_threshold replic simul_replic solve_algo aim_solver "
+    "conditional_variance_decomposition pruning partial_information sylvester sylvester_fixed_point_tol dr "
+    "dr_cycle_reduction_tol dr_logarithmic_reduction_tol dr_logarithmic_reduction_maxiter loglinear tex "
+    "dr_display_tol contemporaneous_correlation spectral_density filtered_theoretical_moments_grid hp_ngrid".split())
 BLOCKS = {"model", "steady_state_model", "initval", "shocks", "estimated_params", "estimated_params_init",
           "estimated_params_bounds", "histval"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -435,6 +444,16 @@ class _ModReader:
                 name, opts, args = _command(t)
                 self.change_type(st, opts, args)
                 continue
+            if low == "unit_root_vars":
+                # Dynare 5.3: "'unit_root_vars' is now obsolete; use the 'diffuse_filter' option of
+                # 'estimation' instead" -- a warning, and the statement has no effect
+                for n in _declared_names(rest):
+                    if n not in self.variables:
+                        self.err(UnknownNameError, "unit_root_vars names an undeclared variable", st, n)
+                wf, wl = self.where(ln)
+                warnings.warn(f"{wf}, line {wl}: 'unit_root_vars' is obsolete (Dynare 5.3 ignores it with a "
+                              "warning too): ignored", stacklevel=3)
+                continue
             if low == "predetermined_variables":
                 for n in _declared_names(rest):
                     if n not in self.variables:
@@ -507,6 +526,12 @@ class _ModReader:
                 self.err(UnknownNameError, f"{name} lists {a!r}, which is not a declared endogenous variable",
                          st, a)
         if name == "stoch_simul":
+            unknown = [k for k in opts if k.lower() not in STOCH_SIMUL_OPTIONS]
+            if unknown:
+                wf, wl = self.where(st.first_pos()[0])
+                warnings.warn(f"{wf}, line {wl}: stoch_simul option(s) {', '.join(unknown)} are not options of "
+                              "Dynare 5.3's stoch_simul (its preprocessor stops with a syntax error): ignored",
+                              stacklevel=4)
             shocks = opts.get("irf_shocks")
             if shocks is not None:
                 names = str(shocks).strip().strip("()[]").replace(",", " ").split() if shocks is not True else []
