@@ -30,7 +30,9 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
 * qa_trig: ``asin`` and ``acos`` (Dynare 5.3 has them; ``sinh cosh asinh acosh atanh erfc`` it refuses),
   ``initval`` values computed with them, ``steady``;
 * qa_shocks_blocks: two shocks blocks; the second changes a stderr whose shock has a ``corr`` from the
-  first (Dynare keeps the covariance computed then) and gives ``corr w, v`` after ``var v, w`` (replaced).
+  first (Dynare keeps the covariance computed then) and gives ``corr w, v`` after ``var v, w`` (replaced);
+* qa_steady_state_op: ``STEADY_STATE(y)``, ``STEADY_STATE(log(k))`` and ``STEADY_STATE(r)`` (which pins
+  down r's steady state through the static model) with a numeric steady state.
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     # asin / acos (were "unknown name"); numeric steady state (Dynare's steady, tolf 1e-8 scale)
     "qa_trig": 1e-8,
     "qa_shocks_blocks": 1e-10,
+    # STEADY_STATE() (was an UnsupportedStatementError); Dynare's numeric steady state
+    "qa_steady_state_op": 1e-8,
 }
 
 
@@ -227,3 +231,29 @@ def test_shocks_blocks_build_sigma_e_as_dynare(repo, tmp_path):
                  "shocks; var e; stderr 0.1; var u; stderr 0.2; corr e, u = 0.3; end;\n"
                  "shocks; var u, e = -0.004; end;\n")
     np.testing.assert_allclose(solve(load(f, cache=False)).shock_cov, [[0.01, -0.004], [-0.004, 0.04]], rtol=1e-15)
+
+
+def test_steady_state_operator_code_paths_export_and_limits(repo, tmp_path):
+    """STEADY_STATE(): both code paths give the same Jacobian and static residual, the .mod writer
+    writes it back, a perfect-foresight path is refused (the dynamic residual is only right at the
+    steady state) while the first-order path is given, and outside model equations it is an error."""
+    from dsge_agents.errors import UnsupportedStatementError
+    from dsge_agents.model.compiled import compile_model
+    from dsge_agents.policy.transition import transition
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(repo / "tests" / "data" / "dynare" / "qa_steady_state_op.mod", cache=False)
+    ss = solve(m)._ss
+    big = compile_model(m, large=True)
+    for a, b in zip(m.compiled.jacobian(ss, m.compiled.theta()), big.jacobian(ss, big.theta())):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    assert abs(big.static_residual(ss, big.theta())).max() < 1e-12
+    assert "STEADY_STATE(pinf)" in m.to_mod() and "STEADY_STATE(log(k))" in m.to_mod()
+    tr = transition(m, {"pistar": 0.01}, periods=5)
+    assert tr.perfect_foresight is None and "STEADY_STATE" in tr.pf_error
+    assert tr.first_order[-1, m.variables.index("pinf")] == pytest.approx(0.01, abs=1e-4)
+    f = tmp_path / "s.mod"
+    f.write_text("var y; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; end;\n"
+                 "steady_state_model; y = STEADY_STATE(y); end;\n")
+    with pytest.raises(UnsupportedStatementError, match="STEADY_STATE"):
+        load(f, cache=False)

@@ -45,6 +45,10 @@ __all__ = ["FUNCTION_NAMES", "num", "sym", "add", "mul", "neg", "sub", "div", "p
 FUNCTION_NAMES = {"exp": 1, "log": 1, "ln": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1, "min": 2, "max": 2,
                   "normcdf": (1, 3), "normpdf": (1, 3), "erf": 1, "sin": 1, "cos": 1, "tan": 1, "atan": 1,
                   "tanh": 1, "asin": 1, "acos": 1}
+#: Dynare's STEADY_STATE(expr) operator: not callable as a function name by the parser (it has its own
+#: branch, timing stripped), represented as ("fn", "STEADY_STATE", (expr,)): the value of expr at the
+#: steady state, a constant for the dynamic model (derivative 0) and expr itself in the static model
+STEADY_STATE = "STEADY_STATE"
 
 ZERO = ("num", 0)
 ONE = ("num", 1)
@@ -324,7 +328,7 @@ def _heaviside(x):
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
           "min": min, "max": max, "erf": math.erf, "sin": math.sin, "cos": math.cos, "tan": math.tan,
           "atan": math.atan, "tanh": math.tanh, "asin": math.asin, "acos": math.acos, "normcdf": _normcdf, "normpdf": _normpdf,
-          "heaviside": _heaviside}
+          "heaviside": _heaviside, "STEADY_STATE": lambda x: x}
 
 
 def evaluate(t, env) -> float:
@@ -383,7 +387,7 @@ def _dfn(name, args, t):
         return [div(ONE, mul(("num", 2), t))]
     if name == "abs":
         return [fn("sign", a)]
-    if name in ("sign", "heaviside"):
+    if name in ("sign", "heaviside", "STEADY_STATE"):
         return [ZERO]
     if name == "erf":
         return [mul(div(("num", 2), fn("sqrt", ("const", "pi"))), fn("exp", neg(pow_(a, ("num", 2)))))]
@@ -521,6 +525,8 @@ def _to_sp(t, sp, tsym):
             return (dmin if name == "min" else dmax)(*args)
         if name == "heaviside":
             return sp.Heaviside(args[0], 0)          # H(0) = 0 (see _heaviside)
+        if name == STEADY_STATE:
+            return sympy_steady_state()(args[0])
         f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign,
              "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh,
              "asin": sp.asin, "acos": sp.acos}[name]
@@ -578,6 +584,29 @@ def sympy_min_max():
     return _SP_MIN_MAX
 
 
+_SP_STEADY_STATE = None
+
+
+def sympy_steady_state():
+    """SymPy function for Dynare's ``STEADY_STATE(x)``: derivative 0 (a constant of the dynamic model);
+    the code printers write its argument (every symbol is at the steady state where it is evaluated)."""
+    global _SP_STEADY_STATE
+    if _SP_STEADY_STATE is None:
+        import sympy as sp
+
+        class SteadyStateOp(sp.Function):
+            nargs = 1
+
+            def _sympystr(self, printer):
+                return f"STEADY_STATE({printer._print(self.args[0])})"
+
+            def fdiff(self, argindex=1):
+                return sp.S.Zero
+
+        _SP_STEADY_STATE = SteadyStateOp
+    return _SP_STEADY_STATE
+
+
 def from_sympy(e):
     """Tree of a SymPy expression (the functions of the model language only)."""
     import sympy as sp
@@ -617,6 +646,8 @@ def _from_sp(e, sp, split_tsym):
     f = names.get(e.func)
     if f is not None:
         return ("fn", f, (_from_sp(e.args[0], sp, split_tsym),))
+    if e.func is sympy_steady_state():
+        return ("fn", STEADY_STATE, (_from_sp(e.args[0], sp, split_tsym),))
     dmin, dmax = sympy_min_max()
     if e.func in (dmin, dmax):
         return ("fn", "min" if e.func is dmin else "max",
@@ -687,6 +718,8 @@ class ScalarPrinter:
         return f"({self.p(a)}**{self.p(b)})"
 
     def func(self, name, args):
+        if name == STEADY_STATE:      # evaluated where every symbol is at the steady state
+            return f"({args[0]})"
         if name == "sign":
             return f"(0.0 if {args[0]} == 0.0 else math.copysign(1.0, {args[0]}))"
         if name == "heaviside":
@@ -715,6 +748,8 @@ class VectorPrinter(ScalarPrinter):
         return f"({self.p(a)}**{self.p(b)})"
 
     def func(self, name, args):
+        if name == STEADY_STATE:      # evaluated where every symbol is at the steady state
+            return f"({args[0]})"
         if name == "sign":
             return f"np.sign({args[0]})"
         if name == "heaviside":
