@@ -121,16 +121,17 @@ def run(args) -> int:
             # the light grid drawn straight to PNG with Pillow (no matplotlib: a fraction of the time)
             from dsge_agents.plots.irf import save_irf_png
             sel, resp = sol.irf_array(periods=args.periods, shocks=shocks, relative=relative)
-            title = f"{name}: impulse responses to " + ("unit shocks x 100 (relative_irf)" if relative else "one-s.d. shocks") \
-                + (" (log deviations)" if sol.loglinear else "")
+            size = "unit shocks x 100 (relative_irf)" if relative else "one-s.d. shocks"
+            title = f"{name}: impulse responses to {size}" + (" (log deviations)" if sol.loglinear else "")
             save_irf_png(target, list(range(1, args.periods + 1)), resp, sel, sol.declared, variables=variables,
                          shocks=shocks, title=title, dpi=args.dpi, metadata={"Software": _MARK})
         else:   # another format (pdf, svg, ...): matplotlib's Axes figure, format from the suffix
             if relative:
                 from dsge_agents.plots.irf import plot_irf_panels
                 sel, resp = sol.irf_array(periods=args.periods, shocks=shocks, relative=True)
-                fig = plot_irf_panels(list(range(1, args.periods + 1)), resp, sel, sol.declared, variables=variables,
-                                      shocks=shocks, title=f"{name}: impulse responses to unit shocks x 100 (relative_irf)")
+                fig = plot_irf_panels(list(range(1, args.periods + 1)), resp, sel, sol.declared,
+                                      variables=variables, shocks=shocks,
+                                      title=f"{name}: impulse responses to unit shocks x 100 (relative_irf)")
             else:
                 fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
             fig.savefig(target, dpi=args.dpi)

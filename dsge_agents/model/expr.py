@@ -37,7 +37,8 @@ from dsge_agents.model import tree as T
 DYNARE_OPERATORS = {
     "STEADY_STATE": "outside model equations",
     "EXPECTATION": "write the expectation with an auxiliary variable",
-    "diff": "outside model equations; write x - x(-1)", "adl": "write the lag polynomial out", "var_expectation": "VAR expectations",
+    "diff": "outside model equations; write x - x(-1)", "adl": "write the lag polynomial out",
+    "var_expectation": "VAR expectations",
     "pac_expectation": "PAC models", "pac_target_nonstationary": "PAC models",
     "external_function": "external functions",
 }

@@ -536,12 +536,12 @@ class _ModReader:
             if shocks is not None:
                 names = str(shocks).strip().strip("()[]").replace(",", " ").split() if shocks is not True else []
                 if not names:
-                    self.err(ModelSyntaxError, "stoch_simul option irf_shocks needs shock names, e.g. irf_shocks=(e_a, e_m)",
-                             st, "irf_shocks")
+                    self.err(ModelSyntaxError, "stoch_simul option irf_shocks needs shock names, "
+                             "e.g. irf_shocks=(e_a, e_m)", st, "irf_shocks")
                 for n in names:
                     if n not in self.shocks:
-                        self.err(UnknownNameError, f"stoch_simul option irf_shocks names {n!r}, which is not a declared "
-                                 "exogenous variable (varexo)", st, n)
+                        self.err(UnknownNameError, f"stoch_simul option irf_shocks names {n!r}, which is not a "
+                                 "declared exogenous variable (varexo)", st, n)
             order = opts.get("order", 1)
             if order != 1:
                 self.err(UnsupportedStatementError, f"stoch_simul(order={order}): only order=1 is supported",
@@ -664,7 +664,8 @@ class _ModReader:
 
     def block_histval(self, st, opts, body):
         """``histval; x(0) = v; x(-1) = w; end;``: checked (declared endogenous variable, period 0 or
-        earlier, a value from parameters and numbers), then left aside. In Dynare 5.3 it only sets the initial condition of simulations
+        earlier, a value from parameters and numbers), then left aside. In Dynare 5.3 it only sets the
+        initial condition of simulations
         (``stoch_simul(periods=...)``, ``simul``); decision rules, IRFs and theoretical moments do not
         depend on it, and nothing here simulates from it: a warning says so."""
         names = {p: "param" for p in self.params}
@@ -792,7 +793,8 @@ class _ModReader:
                 # a std of the pair changed in this block: keep the covariance of the earlier block
                 env = {tsym(p): v for p, v in self.values.items()}
                 self.shock_corr.pop((a, b))
-                self.shock_cov[(a, b)] = sp.Float(float(sp.sympify(r * earlier_std[a] * earlier_std[b]).xreplace(env)))
+                cov = sp.sympify(r * earlier_std[a] * earlier_std[b]).xreplace(env)
+                self.shock_cov[(a, b)] = sp.Float(float(cov))
 
     def _est_values(self, parts, s, names):
         out = []

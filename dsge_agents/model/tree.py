@@ -327,7 +327,8 @@ def _heaviside(x):
 
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
           "min": min, "max": max, "erf": math.erf, "sin": math.sin, "cos": math.cos, "tan": math.tan,
-          "atan": math.atan, "tanh": math.tanh, "asin": math.asin, "acos": math.acos, "normcdf": _normcdf, "normpdf": _normpdf,
+          "atan": math.atan, "tanh": math.tanh, "asin": math.asin, "acos": math.acos,
+          "normcdf": _normcdf, "normpdf": _normpdf,
           "heaviside": _heaviside, "STEADY_STATE": lambda x: x}
 
 
