@@ -27,7 +27,7 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
 * qa_kinks_numeric: kinks at a numeric steady state of 0, ``normcdf(x, mu, s)``, ``normpdf(x, mu, s)``.
   (Where a root finder ends at 1e-17 instead of 0, ``sign`` jumps: Dynare's does that too, e.g. for
   ``x = 0.9*x(-1)`` from ``initval x = 0.01``, so such files are fragile in both.)
-* qa_trig: ``asin`` and ``acos`` (Dynare 5.3 has them; ``sinh cosh asinh acosh atanh erfc`` it refuses),
+* qa_trig: ``asin``, ``acos`` and ``cbrt`` (Dynare 5.3 has them; ``sinh cosh asinh acosh atanh erfc`` it refuses),
   ``initval`` values computed with them, ``steady``;
 * qa_shocks_blocks: two shocks blocks; the second changes a stderr whose shock has a ``corr`` from the
   first (Dynare keeps the covariance computed then) and gives ``corr w, v`` after ``var v, w`` (replaced);
@@ -57,7 +57,7 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     "qa_kinks": 1e-12,
     "qa_change_type": 1e-10,
     "qa_kinks_numeric": 1e-10,
-    # asin / acos (were "unknown name"); numeric steady state (Dynare's steady, tolf 1e-8 scale)
+    # asin / acos / cbrt (were "unknown name"); numeric steady state (Dynare's steady, tolf 1e-8 scale)
     "qa_trig": 1e-8,
     "qa_shocks_blocks": 1e-10,
     # STEADY_STATE() (was an UnsupportedStatementError); Dynare's numeric steady state
@@ -213,7 +213,23 @@ def test_asin_acos_on_both_code_paths_and_in_export(repo):
     for a, b in zip(m.compiled.jacobian(ss, m.compiled.theta()), big.jacobian(ss, big.theta())):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
     text = m.to_mod()
-    assert "asin(" in text and "acos(" in text
+    assert "asin(" in text and "acos(" in text and "cbrt(" in text
+
+
+def test_cbrt_is_the_real_cube_root(tmp_path):
+    """cbrt of a negative number is the real root, differentiated as 1/(3 cbrt(a)^2) on both code paths
+    (Dynare 5.3 stops there: its Jacobian is complex). x = cbrt(y - 8): x_ss = -2, dx/dy = 1/12."""
+    from dsge_agents.model.compiled import compile_model
+    f = tmp_path / "c.mod"
+    f.write_text("var y x; varexo e;\nmodel; y = 0.5*y(-1) + e; x = cbrt(y - 8); end;\n"
+                 "steady_state_model; y = 0; x = cbrt(-8); end;\nshocks; var e; stderr 1; end;\n")
+    m = load(f, cache=False)
+    s = solve(m)
+    assert s.steady_state["x"] == pytest.approx(-2.0, rel=1e-15)
+    assert s.ghu.loc["x", "e"] == pytest.approx(1 / 12, rel=1e-14)
+    big = compile_model(m, large=True)
+    for a, b in zip(m.compiled.jacobian(s._ss, m.compiled.theta()), big.jacobian(s._ss, big.theta())):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
 
 
 def test_shocks_blocks_build_sigma_e_as_dynare(repo, tmp_path):

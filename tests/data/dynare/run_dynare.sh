@@ -6,7 +6,7 @@
 #          nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf (policy: optimal simple rule, perfect-foresight transitions)
 #          qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother qa_ur (likelihood, priors, smoother)
 #          lang_functions lang_timing lang_kinks (.mod twins of YAML models of the model language)
-#          qa_outputs_cvd qa_outputs_rel qa_outputs_hp qa_outputs_bp qa_outputs_persist qa_ur_moments (stoch_simul outputs) qa_diff (diff operator) qa_trig (asin, acos) qa_shocks_blocks qa_steady_state_op
+#          qa_outputs_cvd qa_outputs_rel qa_outputs_hp qa_outputs_bp qa_outputs_persist qa_ur_moments (stoch_simul outputs) qa_diff (diff operator) qa_trig (asin, acos, cbrt) qa_shocks_blocks qa_steady_state_op
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
