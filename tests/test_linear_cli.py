@@ -166,14 +166,14 @@ def test_stoch_simul_options_of_a_mod_file(tmp_path, capsys, monkeypatch):
     assert set(df.shock) == {"u"} and df.period.max() == 3   # the command line wins
     assert main(["solve", str(f)]) == 0
     assert "unique stable solution" in capsys.readouterr().out
-    # moments: the variable list (in its order), ar=3, and a note for hp_filter
+    # moments: the variable list (in its order), ar=3, and a note for periods= (simulated moments)
     g = tmp_path / "ar.mod"
     g.write_text("var y x; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; x = y; end;\n"
-                 "shocks; var e; stderr 1; end;\nstoch_simul(order=1, ar=3, hp_filter=1600, nograph) x y;\n")
+                 "shocks; var e; stderr 1; end;\nstoch_simul(order=1, ar=3, periods=200, nograph) x y;\n")
     out = tmp_path / "m.csv"
     assert main(["moments", str(g), "--csv", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "hp_filter=1600" in err and "not applied" in err
+    assert "periods=200" in err and "not applied" in err
     tab = pd.read_csv(out, index_col=0)
     assert list(tab.index) == ["x", "y"]
     assert [c for c in tab.columns if c.startswith("autocorr_")] == ["autocorr_1", "autocorr_2", "autocorr_3"]

@@ -494,3 +494,60 @@ def test_model_linear_lists_every_nonlinear_equation(tmp_path):
     assert "eq 2 (line 4): second derivative with respect to y(-1) and y is not zero: z = y*y(-1)" in msg
     assert "eq 3 (line 5): max() of an endogenous variable: w = max(y, 0) + z" in msg
     assert "eq 1 " not in msg
+
+
+def test_histval_is_checked_and_ignored_with_a_warning(tmp_path):
+    """histval only sets the starting point of simulations in Dynare 5.3 (stoch_simul's rules, IRFs and
+    moments do not depend on it): a file using it loads (with a warning) and solves exactly as without it;
+    it was an UnsupportedStatementError. Bad entries are errors naming line and token."""
+    from dsge_agents.linear import solve
+    base = ("var y z; varexo e; parameters rho b; rho = 0.5; b = rho;\n"
+            "model; y = rho*y(-1) + e; z = 0.2*y + 0.5*z(+1); end;\n"
+            "shocks; var e; stderr 0.1; end;\n")
+    f = tmp_path / "h.mod"
+    f.write_text(base + "histval;\ny(0) = rho;\ny(-1) = -b;\nend;\nstoch_simul(order=1);\n")
+    with pytest.warns(UserWarning, match=r"h.mod, line 4: histval .*ignored"):
+        m = load(f, cache=False)
+    g = tmp_path / "g.mod"
+    g.write_text(base + "stoch_simul(order=1);\n")
+    ref = solve(load(g, cache=False))
+    np.testing.assert_array_equal(solve(m).ghu.to_numpy(), ref.ghu.to_numpy())
+    # analytic: y = 0.5 y(-1) + e; z = 0.2 y + 0.5 E z(+1) -> z = 0.2/(1 - 0.25) y
+    np.testing.assert_allclose(ref.ghu.loc["z", "e"], 0.2 / 0.75, rtol=1e-13)
+    for body, cls, line, token in [("histval; y(1) = 1; end;", ModelSyntaxError, 4, "y"),
+                                   ("histval; q(0) = 1; end;", UnknownNameError, 4, "q"),
+                                   ("histval; y = 1; end;", ModelSyntaxError, 4, "y"),
+                                   ("histval;\ny(0) = bogus; end;", UnknownNameError, 5, "bogus")]:
+        f.write_text(base + body + "\n")
+        with pytest.raises(cls) as ei:
+            load(f, cache=False)
+        assert (ei.value.line, ei.value.token) == (line, token), body
+
+
+def test_initval_and_histval_with_a_bare_parameter_name(tmp_path):
+    """'initval; y = rho; end;' (a value that is just a parameter) was an AttributeError traceback
+    ('float' object has no attribute 'free_symbols')."""
+    f = tmp_path / "i.mod"
+    f.write_text("var y; varexo e; parameters rho; rho = 0.5;\nmodel; y = rho*y(-1) + e; end;\n"
+                 "initval; y = rho; end;\nshocks; var e; stderr rho; end;\n")
+    m = load(f, cache=False)
+    assert m.initval == {"y": 0.5}
+
+
+def test_unknown_stoch_simul_option_and_unit_root_vars_warn(tmp_path):
+    """A misspelled stoch_simul option ('hp_fliter': Dynare 5.3's preprocessor stops with a syntax error)
+    was accepted silently, so the filter the user wanted was never applied: now a warning naming it.
+    unit_root_vars, which Dynare 5.3 ignores with an 'obsolete' warning, was an UnsupportedStatementError."""
+    f = tmp_path / "o.mod"
+    f.write_text("var y x; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; x = x(-1) + y; end;\n"
+                 "unit_root_vars x;\nstoch_simul(order=1, hp_fliter=1600, TeX, nograph, irf_shocks=(e));\n")
+    with pytest.warns(UserWarning) as rec:
+        m = load(f, cache=False)
+    msgs = [str(w.message) for w in rec]
+    assert any("o.mod, line 4" in t and "hp_fliter" in t and "TeX" not in t for t in msgs), msgs
+    assert any("o.mod, line 3" in t and "unit_root_vars" in t for t in msgs), msgs
+    assert m.commands[-1][1]["hp_fliter"] == 1600
+    f.write_text("var y; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; end;\nunit_root_vars q;\n")
+    with pytest.raises(UnknownNameError) as ei:
+        load(f, cache=False)
+    assert (ei.value.line, ei.value.token) == (3, "q")

@@ -27,6 +27,12 @@ parameters, steady state, decision rules ``ghx``/``ghu`` in declaration order, `
 * qa_kinks_numeric: kinks at a numeric steady state of 0, ``normcdf(x, mu, s)``, ``normpdf(x, mu, s)``.
   (Where a root finder ends at 1e-17 instead of 0, ``sign`` jumps: Dynare's does that too, e.g. for
   ``x = 0.9*x(-1)`` from ``initval x = 0.01``, so such files are fragile in both.)
+* qa_trig: ``asin``, ``acos`` and ``cbrt`` (Dynare 5.3 has them; ``sinh cosh asinh acosh atanh erfc`` it refuses),
+  ``initval`` values computed with them, ``steady``;
+* qa_shocks_blocks: two shocks blocks; the second changes a stderr whose shock has a ``corr`` from the
+  first (Dynare keeps the covariance computed then) and gives ``corr w, v`` after ``var v, w`` (replaced);
+* qa_steady_state_op: ``STEADY_STATE(y)``, ``STEADY_STATE(log(k))`` and ``STEADY_STATE(r)`` (which pins
+  down r's steady state through the static model) with a numeric steady state.
 """
 from __future__ import annotations
 
@@ -51,6 +57,11 @@ CASES = {  # name: tolerance of the decision rules / steady state against Dynare
     "qa_kinks": 1e-12,
     "qa_change_type": 1e-10,
     "qa_kinks_numeric": 1e-10,
+    # asin / acos / cbrt (were "unknown name"); numeric steady state (Dynare's steady, tolf 1e-8 scale)
+    "qa_trig": 1e-8,
+    "qa_shocks_blocks": 1e-10,
+    # STEADY_STATE() (was an UnsupportedStatementError); Dynare's numeric steady state
+    "qa_steady_state_op": 1e-8,
 }
 
 
@@ -187,3 +198,106 @@ def test_yaml_shock_leads_match_dynare(repo, tmp_path):
         v, s = key.split("_", 1)
         got = irf[(irf["shock"] == s) & (irf["variable"] == v)].sort_values("period")["value"].to_numpy()
         np.testing.assert_allclose(got, np.ravel(values), atol=1e-8, rtol=0, err_msg=key)
+
+
+def test_diff_operator_matches_dynare(repo):
+    """``diff(expr)`` = expr − expr(−1) in model equations (on ``log(y)``, a lead ``p(+1)`` and a shock),
+    as Dynare 5.3 (tests/data/dynare/qa_diff.mod, ``run_dynare.sh qa_diff``); it was an
+    UnsupportedStatementError. Dynare adds auxiliary variables AUX_DIFF_* (not states here) where
+    we expand the difference, so the state columns agree."""
+    d = repo / "tests" / "data" / "dynare"
+    ref = json.loads((d / "qa_diff.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(d / "qa_diff.mod", cache=False)
+    sol = solve(m)
+    assert [c for c in sol.ghx.columns if not c.startswith("AUX")] == \
+        [c for c in ref["ghx"]["cols"] if not c.startswith("AUX")]
+    np.testing.assert_allclose(sol.ghu.to_numpy(), _arr(ref["ghu"]["values"]), atol=1e-13, rtol=0)
+    cols = [c for c in ref["ghx"]["cols"] if not c.startswith("AUX")]
+    ours = sol.ghx[cols].to_numpy()
+    theirs = _arr(ref["ghx"]["values"])[:, [ref["ghx"]["cols"].index(c) for c in cols]]
+    np.testing.assert_allclose(ours, theirs, atol=1e-13, rtol=0)
+    irf = sol.irf(8)
+    for key, v in ref["irfs"].items():
+        s = "e" if key.endswith("_e") else "u"
+        g = irf[(irf.shock == s) & (irf.variable == key[:-len(s) - 1])].sort_values("period")
+        # Dynare's impulse is chol(Sigma_e + 1e-14 I): 0.01 * (1 + 5e-11) for e
+        np.testing.assert_allclose(g.value.to_numpy(), v, atol=1e-16, rtol=1e-9, err_msg=key)
+    vl = _varlist(ref, sol)
+    np.testing.assert_allclose(sol.moments()["covariance"].loc[vl, vl].to_numpy(), _arr(ref["moments"]["var"]),
+                               atol=1e-14, rtol=1e-10)
+
+
+def test_asin_acos_on_both_code_paths_and_in_export(repo):
+    """The NumPy (large-model) code path differentiates asin/acos as the SymPy/Numba one does, and the
+    .mod writer keeps the names (Dynare reads them, qa_trig)."""
+    from dsge_agents.model.compiled import compile_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(repo / "tests" / "data" / "dynare" / "qa_trig.mod", cache=False)
+    ss = solve(m)._ss
+    big = compile_model(m, large=True)
+    for a, b in zip(m.compiled.jacobian(ss, m.compiled.theta()), big.jacobian(ss, big.theta())):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+    text = m.to_mod()
+    assert "asin(" in text and "acos(" in text and "cbrt(" in text
+
+
+def test_cbrt_is_the_real_cube_root(tmp_path):
+    """cbrt of a negative number is the real root, differentiated as 1/(3 cbrt(a)^2) on both code paths
+    (Dynare 5.3 stops there: its Jacobian is complex). x = cbrt(y - 8): x_ss = -2, dx/dy = 1/12."""
+    from dsge_agents.model.compiled import compile_model
+    f = tmp_path / "c.mod"
+    f.write_text("var y x; varexo e;\nmodel; y = 0.5*y(-1) + e; x = cbrt(y - 8); end;\n"
+                 "steady_state_model; y = 0; x = cbrt(-8); end;\nshocks; var e; stderr 1; end;\n")
+    m = load(f, cache=False)
+    s = solve(m)
+    assert s.steady_state["x"] == pytest.approx(-2.0, rel=1e-15)
+    assert s.ghu.loc["x", "e"] == pytest.approx(1 / 12, rel=1e-14)
+    big = compile_model(m, large=True)
+    for a, b in zip(m.compiled.jacobian(s._ss, m.compiled.theta()), big.jacobian(s._ss, big.theta())):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+
+
+def test_shocks_blocks_build_sigma_e_as_dynare(repo, tmp_path):
+    """M_.Sigma_e of qa_shocks_blocks (Dynare 5.3): the e-u covariance stays 0.3 * 0.1 * 0.2 although the
+    second block sets stderr e = 0.3 (we gave 0.3 * 0.3 * 0.2, keeping the correlation)."""
+    d = repo / "tests" / "data" / "dynare"
+    ref = json.loads((d / "qa_shocks_blocks.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(d / "qa_shocks_blocks.mod", cache=False)
+    np.testing.assert_allclose(solve(m).shock_cov, _arr(ref["Sigma_e"]), rtol=1e-15, atol=1e-18)
+    # the later statement wins in either direction: a covariance after a correlation of an earlier block
+    f = tmp_path / "c.mod"
+    f.write_text("var y x; varexo e u;\nmodel; y = 0.5*y(-1) + e; x = u; end;\n"
+                 "shocks; var e; stderr 0.1; var u; stderr 0.2; corr e, u = 0.3; end;\n"
+                 "shocks; var u, e = -0.004; end;\n")
+    np.testing.assert_allclose(solve(load(f, cache=False)).shock_cov, [[0.01, -0.004], [-0.004, 0.04]], rtol=1e-15)
+
+
+def test_steady_state_operator_code_paths_export_and_limits(repo, tmp_path):
+    """STEADY_STATE(): both code paths give the same Jacobian and static residual, the .mod writer
+    writes it back, a perfect-foresight path is refused (the dynamic residual is only right at the
+    steady state) while the first-order path is given, and outside model equations it is an error."""
+    from dsge_agents.errors import UnsupportedStatementError
+    from dsge_agents.model.compiled import compile_model
+    from dsge_agents.policy.transition import transition
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = load(repo / "tests" / "data" / "dynare" / "qa_steady_state_op.mod", cache=False)
+    ss = solve(m)._ss
+    big = compile_model(m, large=True)
+    for a, b in zip(m.compiled.jacobian(ss, m.compiled.theta()), big.jacobian(ss, big.theta())):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    assert abs(big.static_residual(ss, big.theta())).max() < 1e-12
+    assert "STEADY_STATE(pinf)" in m.to_mod() and "STEADY_STATE(log(k))" in m.to_mod()
+    tr = transition(m, {"pistar": 0.01}, periods=5)
+    assert tr.perfect_foresight is None and "STEADY_STATE" in tr.pf_error
+    assert tr.first_order[-1, m.variables.index("pinf")] == pytest.approx(0.01, abs=1e-4)
+    f = tmp_path / "s.mod"
+    f.write_text("var y; varexo e; parameters r; r = 0.5;\nmodel; y = r*y(-1) + e; end;\n"
+                 "steady_state_model; y = STEADY_STATE(y); end;\n")
+    with pytest.raises(UnsupportedStatementError, match="STEADY_STATE"):
+        load(f, cache=False)

@@ -175,12 +175,13 @@ def test_yaml_unknown_name_line(tmp_path):
 
 
 def test_dynare_operators_are_named_not_unknown():
-    # STEADY_STATE(y), EXPECTATION(-1)(y), diff(y) are Dynare model operators outside our subset:
+    # EXPECTATION(-1)(y), adl(y, 2) are Dynare model operators outside our subset (diff(y) and
+    # STEADY_STATE(y) are supported since: tests/test_model_mod_dynare.py, qa_diff and qa_steady_state_op):
     # the error says so (it said "unknown name 'STEADY_STATE'")
     from dsge_agents.errors import UnsupportedStatementError
     from dsge_agents.model.mod_reader import parse_mod
-    for body, tok in [("y = a*STEADY_STATE(y) + e", "STEADY_STATE"), ("y = EXPECTATION(-1)(y) + e", "EXPECTATION"),
-                      ("y = a*diff(y) + e", "diff")]:
+    for body, tok in [("y = EXPECTATION(-1)(y) + e", "EXPECTATION"),
+                      ("y = a*adl(y, 2) + e", "adl")]:
         with pytest.raises(UnsupportedStatementError, match=f"Dynare's {tok}") as ei:
             parse_mod("var y; varexo e; parameters a; a = 0.5;\nmodel;\n" + body + ";\nend;\n", "t.mod")
         assert (ei.value.line, ei.value.token) == (3, tok)

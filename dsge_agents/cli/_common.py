@@ -1,6 +1,8 @@
 """Helpers shared by the subcommands: loading MODEL and the output-file policy."""
 from __future__ import annotations
 
+import numpy as np
+
 from pathlib import Path
 
 from dsge_agents.errors import DSGEError
@@ -177,15 +179,36 @@ def add_force(p) -> None:
 
 #: stoch_simul options that change Dynare's printed numbers but that solve/irf/moments do not apply
 _NOT_APPLIED = {
-    "hp_filter": "the moments are unfiltered",
-    "one_sided_hp_filter": "the moments are unfiltered",
-    "bandpass_filter": "the moments are unfiltered",
     "periods": "the moments are theoretical, not those of a simulation",
     "simul_replic": "the moments are theoretical, not those of a simulation",
-    "relative_irf": "the IRFs are deviations from the steady state, not relative to it",
 }
 
 
+def _numbers(value, what: str, source) -> list[float]:
+    """The numbers of a stoch_simul vector option: ``4``, ``[1 4 10]``, ``[1, 4]``, ``1:4``, ``[1:4 8]``."""
+    from dsge_agents.errors import DSGEError
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [float(value)]
+    out = []
+    for part in str(value).strip().strip("[]()").replace(",", " ").split():
+        try:
+            if ":" in part:
+                ends = [float(x) for x in part.split(":")]
+                if len(ends) == 2:
+                    a, b, step = ends[0], ends[1], 1.0
+                elif len(ends) == 3:
+                    a, step, b = ends
+                else:
+                    raise ValueError(part)
+                if step == 0:
+                    raise ValueError(part)
+                n = int(np.floor((b - a) / step + 1e-10)) + 1
+                out += [a + k * step for k in range(max(n, 0))]
+            else:
+                out.append(float(part))
+        except ValueError:
+            raise DSGEError(f"{source}: stoch_simul option {what}={value}: not a list of numbers") from None
+    return out
 def qz_option(ss_opts: dict) -> dict:
     """Keyword arguments for ``linear.solve`` from :func:`stoch_simul_options`: the file's
     ``qz_criterium`` when it sets one, else none (the solver's default)."""
@@ -193,31 +216,66 @@ def qz_option(ss_opts: dict) -> dict:
 
 
 def stoch_simul_options(model, command: str) -> dict:
-    """The options of the model file's last ``stoch_simul(...)`` that the ``irf``/``moments``/``solve``
+    """The options of the model file's ``stoch_simul(...)`` statements that the ``irf``/``moments``/``solve``
     commands follow, as Dynare does: ``qz_criterium``, ``irf`` (periods), ``ar`` (autocorrelation
-    lags), ``irf_shocks`` and the variable list (``varlist``). Options that change Dynare's numbers
-    but are not applied here (``hp_filter``, ``bandpass_filter``, ``periods``, ``relative_irf`` ...)
-    get a note on stderr, so that a difference from Dynare's output is never silent."""
+    lags), ``irf_shocks``, ``relative_irf``, ``hp_filter``, ``bandpass_filter`` (``bandpass``: the two
+    periods), ``conditional_variance_decomposition`` (``cvd``: horizons) and the variable list
+    (``varlist``, of the last statement). As in Dynare, which writes each statement's options into
+    ``options_`` and never resets them, an option given in an earlier ``stoch_simul`` still holds in
+    a later one unless that one sets it again (tests/data/dynare/qa_outputs_persist.json). Options
+    that change Dynare's numbers but are not applied here (``periods``, ``simul_replic``,
+    ``one_sided_hp_filter``) get a note on stderr, so that a difference from Dynare's output is never silent."""
     import sys
+    from dsge_agents.errors import DSGEError
     cmds = [o for c, o in (getattr(model, "commands", None) or []) if c == "stoch_simul"]
     if not cmds:
         return {}
-    opts = cmds[-1]
+    source = getattr(model, "source", None) or "the model file"
+    opts = {}
+    for o in cmds:
+        opts.update({k: v for k, v in o.items() if k != "varlist"})
     out = {}
     for key in ("qz_criterium", "irf", "ar"):
         v = opts.get(key)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             out[key] = v
-    if opts.get("varlist"):
-        out["varlist"] = list(opts["varlist"])
+    if cmds[-1].get("varlist"):
+        out["varlist"] = list(cmds[-1]["varlist"])
     shocks = opts.get("irf_shocks")
     if isinstance(shocks, str):
         out["irf_shocks"] = shocks.strip("()[] ").replace(",", " ").split()
-    relevant = {"irf": ("relative_irf",), "moments": ("hp_filter", "one_sided_hp_filter", "bandpass_filter",
-                                                      "periods", "simul_replic")}.get(command, ())
+    if opts.get("relative_irf") not in (None, 0, False, "0"):
+        out["relative_irf"] = True
+    if opts.get("nocorr") not in (None, 0, False, "0"):
+        out["nocorr"] = True
+    hp = opts.get("hp_filter")
+    if hp not in (None, 0, False, "0"):
+        if not isinstance(hp, (int, float)) or isinstance(hp, bool) or not hp > 0:
+            raise DSGEError(f"{source}: stoch_simul option hp_filter={hp}: expected a positive number")
+        out["hp_filter"] = float(hp)
+    bp = opts.get("bandpass_filter")
+    if bp not in (None, 0, False, "0"):
+        if bp is True:   # Dynare's default band: periods 6 to 32
+            bp = "[6 32]"
+        nums = _numbers(bp, "bandpass_filter", source)
+        if len(nums) != 2:
+            raise DSGEError(f"{source}: stoch_simul option bandpass_filter={bp}: expected [low high]")
+        out["bandpass"] = tuple(nums)
+        out.pop("hp_filter", None)    # Dynare: with both, the band-pass filter is the one applied
+    cvd = opts.get("conditional_variance_decomposition")
+    if cvd is not None and cvd is not False:
+        hs = _numbers(cvd, "conditional_variance_decomposition", source)
+        if not hs or any(h < 1 or not float(h).is_integer() for h in hs):
+            raise DSGEError(f"{source}: stoch_simul option conditional_variance_decomposition={cvd}: the periods "
+                            "must be integers of at least 1 (Dynare stops too)")
+        out["cvd"] = [int(h) for h in hs]
+    if command == "moments" and opts.get("one_sided_hp_filter") not in (None, 0, False, "0"):
+        raise DSGEError(f"{source}: stoch_simul option one_sided_hp_filter: theoretical moments cannot be "
+                        "one-sided-HP filtered (Dynare 5.3 stops with the same verdict; it needs simulated moments)")
+    relevant = {"moments": ("periods", "simul_replic")}.get(command, ())
     for key in relevant:
         v = opts.get(key)
         if v not in (None, 0, False, "0"):
-            print(f"note: stoch_simul option {key}={v} of {getattr(model, 'source', None) or 'the model file'} "
+            print(f"note: stoch_simul option {key}={v} of {source} "
                   f"is not applied: {_NOT_APPLIED[key]}", file=sys.stderr)
     return out

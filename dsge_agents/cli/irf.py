@@ -97,14 +97,15 @@ def run(args) -> int:
     # (method "auto" would import the large-model solver, and with it Numba, only to compare sizes)
     from dsge_agents.model.compiled import LARGE_THRESHOLD
     sol = solve(one_shot(m), method="qz" if len(m.variables) < LARGE_THRESHOLD else "auto", **qz_option(ss_opts))
-    names, arr = sol.irf_array(periods=args.periods, shocks=args.shock)   # checks --shock names
+    relative = bool(ss_opts.get("relative_irf"))   # Dynare's relative_irf: 100 x response to a unit shock
+    names, arr = sol.irf_array(periods=args.periods, shocks=args.shock, relative=relative)   # checks --shock names
     if args.var is not None:
         unknown = [v for v in args.var if v not in sol.declared]
         if unknown:
             raise DSGEError(f"unknown variable(s) {unknown}; the model's variables are {sol.declared}")
     name = getattr(m, "name", "model") or "model"
     if csv is not None:   # the only use of pandas here
-        irf = sol.irf(periods=args.periods, shocks=args.shock)
+        irf = sol.irf(periods=args.periods, shocks=args.shock, relative=relative)
         if args.var is not None:
             irf = irf[irf.variable.isin(args.var)]
         irf.to_csv(csv, index=False, columns=["shock", "variable", "period", "value"])
@@ -119,12 +120,20 @@ def run(args) -> int:
         if target.suffix.lower() == ".png":
             # the light grid drawn straight to PNG with Pillow (no matplotlib: a fraction of the time)
             from dsge_agents.plots.irf import save_irf_png
-            sel, resp = sol.irf_array(periods=args.periods, shocks=shocks)
-            title = f"{name}: impulse responses to one-s.d. shocks" + (" (log deviations)" if sol.loglinear else "")
+            sel, resp = sol.irf_array(periods=args.periods, shocks=shocks, relative=relative)
+            size = "unit shocks x 100 (relative_irf)" if relative else "one-s.d. shocks"
+            title = f"{name}: impulse responses to {size}" + (" (log deviations)" if sol.loglinear else "")
             save_irf_png(target, list(range(1, args.periods + 1)), resp, sel, sol.declared, variables=variables,
                          shocks=shocks, title=title, dpi=args.dpi, metadata={"Software": _MARK})
         else:   # another format (pdf, svg, ...): matplotlib's Axes figure, format from the suffix
-            fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
+            if relative:
+                from dsge_agents.plots.irf import plot_irf_panels
+                sel, resp = sol.irf_array(periods=args.periods, shocks=shocks, relative=True)
+                fig = plot_irf_panels(list(range(1, args.periods + 1)), resp, sel, sol.declared,
+                                      variables=variables, shocks=shocks,
+                                      title=f"{name}: impulse responses to unit shocks x 100 (relative_irf)")
+            else:
+                fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
             fig.savefig(target, dpi=args.dpi)
         print(f"wrote IRF figure to {target.resolve()}")
         if len(variables) < len(sol.declared) or len(shocks) < len(sol.shocks):
@@ -132,7 +141,8 @@ def run(args) -> int:
                   f"{len(sol.shocks)} shocks; choose with --var / --shock; the CSV has all)")
     # a short table: impact responses (rows variables, columns shocks)
     unit = "log deviation" if sol.loglinear else "deviation from steady state"
-    print(f"\nimpact (period 1) responses to one-s.d. shocks ({unit}), model {name}:")
+    size = "unit shocks x 100 (relative_irf)" if relative else "one-s.d. shocks"
+    print(f"\nimpact (period 1) responses to {size} ({unit}), model {name}:")
     variables = sol.declared if args.var is None else args.var
     if len(names) > 6 and args.shock is None:
         names, arr = names[:6], arr[:6]

@@ -358,11 +358,18 @@ class Solution:
             out.append(self.shocks.index(s))
         return out
 
-    def irf_array(self, periods: int = 40, shocks=None) -> tuple[list[str], np.ndarray]:
+    def irf_array(self, periods: int = 40, shocks=None, relative: bool = False) -> tuple[list[str], np.ndarray]:
         """``(shock names, array (n_shocks, periods, n_declared))`` of one-std IRFs (see :meth:`irf`)."""
         if periods < 1:
             raise DSGEError("periods must be at least 1")
         periods = int(periods)
+        if relative:
+            # Dynare's stoch_simul(relative_irf) at order 1: 100 x the response to the orthogonalized
+            # impulse (Cholesky column j) divided by its own standard deviation L[j, j]
+            names, arr = self.irf_array(periods, shocks)
+            L = lower_cholesky(self.shock_cov)
+            scale = np.array([100.0 / L[self.shocks.index(n), self.shocks.index(n)] for n in names])
+            return names, arr * scale[:, None, None]
         if self.__dict__.get("_large") is not None:
             # large-path solution: the recursion on the states only, never the dense n x n transition
             from dsge_agents.linear.large import irf_array as _large_irf_array
@@ -381,7 +388,7 @@ class Solution:
                     Y = self.T @ Y
         return [self.shocks[j] for j in keep], arr
 
-    def irf(self, periods: int = 40, shocks=None) -> pd.DataFrame:
+    def irf(self, periods: int = 40, shocks=None, relative: bool = False) -> pd.DataFrame:
         """Impulse responses to one-standard-deviation shocks, tidy.
 
         Dynare's first-order ``oo_.irfs``: the impulse of shock j is column j of
@@ -392,11 +399,16 @@ class Solution:
         units (log deviations for loglinear models). Unlike ``oo_.irfs``,
         responses below 1e-10 are kept. Shocks with zero variance are skipped.
 
+        ``relative=True`` is Dynare's ``stoch_simul(relative_irf)`` at order 1: each response is
+        divided by the impulse's own standard deviation and multiplied by 100 (the response to a
+        unit shock, times 100; with correlated shocks the Cholesky impulse scaled so that its own
+        component is 100).
+
         Returns
         -------
         DataFrame with columns exactly ``shock, variable, period, value``.
         """
-        names, arr = self.irf_array(periods, shocks)
+        names, arr = self.irf_array(periods, shocks, relative=relative)
         ns, P, nv = arr.shape
         return pd.DataFrame({
             "shock": np.repeat(np.array(names, dtype=object), nv * P),
@@ -436,25 +448,146 @@ class Solution:
                             "moments do not exist")
         return S
 
-    def moments(self, nlags: int = 5) -> dict:
-        """Theoretical first-order moments (Dynare's ``oo_.var`` / ``oo_.autocorr``, unfiltered).
+    def _unit_root_split(self):
+        """``None`` if every root of T is stable (modulus below ``2 − qz_criterium``, Dynare's
+        ``lyapunov_symm`` threshold), else ``(stationary, C, D, S22, B2)`` for the moments of the
+        stationary variables of a model with unit roots.
+
+        Ordered real Schur form ``T = Z S Z'`` with the unit (or explosive) roots first,
+        ``Z = [U1 U2]``; ``U1`` spans a T-invariant subspace, and ``w_t = U2' y_t`` follows the stable
+        ``w_t = S22 w_{t−1} + U2' R u_t``. A declared variable is stationary when its row of ``T``
+        does not load on ``U1`` (``|T_i U1| < 1e-11``, Dynare's ``schur_vec_tol``); then
+        ``y_i,t = C_i w_{t−1} + D_i u_t`` with ``C = T U2`` and ``D = R`` (rows of the declared
+        variables), since ``T^k_i U1 = T_i U1 S11^{k−1} = 0``. Dynare reports NaN for the others."""
+        from scipy.linalg import schur
+        T = np.asarray(self.T, dtype=float)
+        lim = 2.0 - float(self.qz_criterium)
+        S, Z, k = schur(T, output="real", sort=lambda re, im: np.hypot(re, im) > lim)
+        if k == 0:
+            return None
+        r = self._rows
+        U1, U2 = Z[:, :k], Z[:, k:]
+        stationary = np.all(np.abs(T[r] @ U1) < 1e-11, axis=1)
+        return stationary, T[r] @ U2, np.asarray(self.R)[r], S[k:, k:], U2.T @ np.asarray(self.R)
+
+    def _stationary_autocov(self, split, shock_cov, nlags):
+        """Autocovariances ``Γ_k = E[y_t y'_{t−k}]`` (k = 0..nlags) of the declared variables from
+        :meth:`_unit_root_split`: ``V = S22 V S22' + B2 Σ B2'`` (discrete Lyapunov), ``Γ_0 = C V C' +
+        D Σ D'``, ``Γ_k = C S22^{k−1} (S22 V C' + B2 Σ D')``; NaN rows/columns for non-stationary variables."""
+        stationary, C, D, S22, B2 = split
+        V, ok = kernels.lyapunov_doubling(np.ascontiguousarray(S22), np.ascontiguousarray(B2 @ shock_cov @ B2.T),
+                                          1e-15, 200)
+        if not ok:
+            raise DSGEError("the stationary part of the solution did not converge (root too close to 1)")
+        n = C.shape[0]
+        G = np.empty((int(nlags) + 1, n, n))
+        G[0] = C @ V @ C.T + D @ shock_cov @ D.T
+        M = S22 @ V @ C.T + B2 @ shock_cov @ D.T
+        for k in range(1, int(nlags) + 1):
+            G[k] = C @ M
+            M = S22 @ M
+        G[:, ~stationary, :] = np.nan
+        G[:, :, ~stationary] = np.nan
+        return G
+
+    def _filter_gain(self, hp_filter, bandpass, grid):
+        """Frequencies ``ω_j = 2πj/N`` (j < N = ``grid``) and the gain of the requested filter there
+        (``None`` when no filter is asked for). HP (Hodrick & Prescott 1997, cyclical component,
+        smoothing ``λ``): ``g(ω) = 4λ(1 − cos ω)² / (1 + 4λ(1 − cos ω)²)``; ideal band-pass for
+        periods ``[low, high]`` (``low`` at least 2): 1 on ``2π/high ≤ ω ≤ 2π/low`` and on the
+        mirror image ``2π − 2π/low ≤ ω ≤ 2π − 2π/high``, else 0 (Dynare 5.3's
+        ``hp_filter`` / ``bandpass_filter`` with ``filtered_theoretical_moments_grid`` = 512)."""
+        if hp_filter is None and bandpass is None:
+            return None, None
+        if hp_filter is not None and bandpass is not None:
+            raise DSGEError("give either hp_filter or bandpass, not both")
+        if isinstance(grid, bool) or int(grid) != grid or grid < 2:
+            raise DSGEError(f"the frequency grid must be an integer of at least 2, got {grid!r}")
+        grid = int(grid)
+        freqs = np.arange(grid) * (2 * np.pi / grid)
+        if bandpass is not None:
+            try:
+                low, high = (float(x) for x in bandpass)
+            except (TypeError, ValueError):
+                raise DSGEError(f"bandpass must be two periods (low, high), got {bandpass!r}") from None
+            if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high < low:
+                raise DSGEError(f"bandpass periods must satisfy 0 < low <= high, got {bandpass!r}")
+            lo_w, hi_w = 2 * np.pi / high, 2 * np.pi / max(2.0, low)
+            gain = (((freqs >= lo_w) & (freqs <= hi_w))
+                    | ((freqs <= 2 * np.pi - lo_w) & (freqs >= 2 * np.pi - hi_w))).astype(float)
+        else:
+            lam = float(hp_filter)
+            if not np.isfinite(lam) or lam <= 0:
+                raise DSGEError(f"hp_filter (the HP smoothing parameter) must be positive, got {hp_filter!r}")
+            c = 4 * lam * (1 - np.cos(freqs)) ** 2
+            gain = c / (1 + c)
+        return freqs, gain
+
+    def _filtered_autocov(self, impulses, freqs, gain, nlags):
+        """Autocovariances ``Γ_k = E[y_t y'_{t−k}]``, k = 0..nlags, of the filtered declared variables
+        driven by shocks with impulse matrix ``impulses`` (state space ``R @ impulses``, unit
+        variance). Spectral density ``f(ω) = (1/2π) |g(ω)|² H(ω) H(ω)*`` with the transfer function
+        ``H(ω) = (I − T e^{−iω})^{−1} R impulses`` (Hamilton 1994, eq. 10.4.43 and §6.4 for a linear
+        filter); ``Γ_k = ∫ f(ω) e^{iωk} dω`` by the N-point rule on the grid, i.e. an inverse FFT
+        (Uhlig 2001, p. 20–21: the frequency-domain method Dynare uses). Frequencies where the gain
+        is 0 contribute nothing (ω = 0 for HP: no unit-root division)."""
+        T = np.asarray(self.T)
+        R = np.asarray(self.R) @ impulses
+        r = self._rows
+        # only the states (non-zero columns of T) carry dynamics: x_t = T_SS x_{t-1} + R_S u_t and
+        # y_t = T_rS x_{t-1} + R_r u_t, so H = z T_rS (I - T_SS z)^{-1} R_S + R_r with z = e^{-iw}
+        S = np.flatnonzero(np.any(T != 0, axis=0))
+        T_SS, T_rS, R_S, R_r = T[np.ix_(S, S)], T[np.ix_(r, S)], R[S], R[r]
+        N = len(freqs)
+        H = np.zeros((N, len(r), R.shape[1]), dtype=complex)     # gain-weighted transfer functions
+        eye = np.eye(len(S))
+        for j in np.flatnonzero(gain != 0):
+            z = np.exp(-1j * freqs[j])
+            H[j] = gain[j] * (z * (T_rS @ np.linalg.solve(eye - T_SS * z, R_S)) + R_r)
+        if nlags is None:      # per-impulse filtered variances (the variance decomposition): (1/N) sum_j |H_j|^2
+            return (np.abs(H) ** 2).sum(axis=0) / N
+        dens = H @ np.conj(np.transpose(H, (0, 2, 1)))
+        G = np.fft.ifft(dens, axis=0).real            # (1/N) sum_j dens_j e^{+i w_j k}
+        return G[:int(nlags) + 1]
+
+    def moments(self, nlags: int = 5, hp_filter: float | None = None, bandpass=None, grid: int = 512) -> dict:
+        """Theoretical first-order moments (Dynare's ``oo_.var`` / ``oo_.autocorr``).
 
         Returns a dict with ``std`` and ``variance`` (Series), ``covariance`` and
         ``correlation`` (DataFrames, declared variables), ``autocorr``
         (DataFrame: variables × lags 1..nlags, ``corr(y_t, y_{t-k})``) and
         ``autocorr_matrices`` (list of DataFrames ``corr(y_t, y'_{t-k})``, Dynare's
         ``oo_.autocorr{k}``). Variables with zero variance get NaN correlations.
+
+        Unfiltered by default (exact, discrete Lyapunov equation). ``hp_filter=λ`` gives the moments
+        of the HP-filtered (cyclical) series, ``bandpass=(low, high)`` those of the ideal band-pass
+        filter keeping periods ``low`` to ``high``, both computed as Dynare 5.3's
+        ``stoch_simul(hp_filter=...)`` / ``bandpass_filter=[low high]`` do: in the frequency domain
+        on a grid of ``grid`` points (Dynare's ``filtered_theoretical_moments_grid``, 512). Filtered
+        moments exist for unit-root models too (the filters remove frequency 0). Unfiltered moments of
+        a model with unit roots (moduli above ``2 − qz_criterium``, as Dynare) are those of its
+        stationary variables, NaN for the others (:meth:`_unit_root_split`), as Dynare reports them.
         """
-        S = self.covariance()
-        G = kernels.autocovariances(np.ascontiguousarray(self.T), S, int(nlags))
-        r = self._rows
-        G = G[:, r][:, :, r]
+        freqs, gain = self._filter_gain(hp_filter, bandpass, grid)
+        if freqs is not None:
+            if nlags >= len(freqs):
+                raise DSGEError(f"filtered moments: nlags ({nlags}) must be below the frequency grid ({len(freqs)})")
+            G = self._filtered_autocov(lower_cholesky(self.shock_cov), freqs, gain, nlags)
+        else:
+            split = self._unit_root_split() if self.__dict__.get("_large") is None else None
+            if split is not None:
+                G = self._stationary_autocov(split, np.asarray(self.shock_cov, dtype=float), nlags)
+            else:
+                S = self.covariance()
+                G = kernels.autocovariances(np.ascontiguousarray(self.T), S, int(nlags))
+                r = self._rows
+                G = G[:, r][:, :, r]
         var = np.diag(G[0]).copy()
         var[var < 0] = 0.0
         sd = np.sqrt(var)
         with np.errstate(divide="ignore", invalid="ignore"):
             denom = np.outer(sd, sd)
-            tiny = sd <= 1e-12 * max(sd.max(initial=0.0), 1e-300)
+            tiny = sd <= 1e-12 * max(np.nanmax(sd, initial=0.0), 1e-300)
             corr = G / denom
             corr[:, tiny, :] = np.nan
             corr[:, :, tiny] = np.nan
@@ -471,14 +604,34 @@ class Solution:
             "autocorr_matrices": [pd.DataFrame(corr[k], index=d, columns=d) for k in range(1, nlags + 1)],
         }
 
-    def variance_decomposition(self) -> pd.DataFrame:
+    def variance_decomposition(self, hp_filter: float | None = None, bandpass=None, grid: int = 512) -> pd.DataFrame:
         """Unconditional variance decomposition in percent (rows: variables, columns: shocks).
 
         One discrete Lyapunov equation per orthogonalized shock (column j of the
         lower Cholesky factor of the shock covariance, Dynare's convention); rows
-        sum to 100 (NaN for variables with zero variance).
+        sum to 100 (NaN for variables with zero variance). ``hp_filter`` / ``bandpass`` / ``grid``:
+        the decomposition of the filtered variances, as :meth:`moments` (Dynare's
+        ``stoch_simul(hp_filter=...)``).
         """
+        freqs, gain = self._filter_gain(hp_filter, bandpass, grid)
+        if freqs is not None:
+            L = lower_cholesky(self.shock_cov)
+            parts = self._filtered_autocov(L, freqs, gain, None)     # variables x shocks
+            tot = parts.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = 100.0 * parts / tot[:, None]
+            out[tot <= 1e-24 * max(tot.max(initial=0.0), 1e-300)] = np.nan
+            return pd.DataFrame(out, index=self.declared, columns=self.shocks)
         L = lower_cholesky(self.shock_cov)
+        split = self._unit_root_split() if self.__dict__.get("_large") is None else None
+        if split is not None:    # unit roots: the stationary variables only (NaN rows for the others)
+            parts = np.stack([np.diag(self._stationary_autocov(split, np.outer(L[:, j], L[:, j]), 0)[0])
+                              for j in range(len(self.shocks))], axis=1)
+            tot = parts.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = 100.0 * parts / tot[:, None]
+            out[~(tot > 1e-24 * max(np.nanmax(tot, initial=0.0), 1e-300))] = np.nan
+            return pd.DataFrame(out, index=self.declared, columns=self.shocks)
         shares, ok = kernels.variance_decomposition(np.ascontiguousarray(self.T), np.ascontiguousarray(self.R),
                                                     np.ascontiguousarray(L), 1e-15)
         if not ok:
@@ -487,6 +640,51 @@ class Solution:
         tot = self.covariance()[self._rows, self._rows]
         out.loc[tot <= 1e-24 * max(tot.max(initial=0.0), 1e-300)] = np.nan
         return out
+
+    def conditional_variance_decomposition(self, horizons) -> pd.DataFrame:
+        """Variance decomposition of the h-step-ahead forecast errors, in percent (Dynare's
+        ``stoch_simul(conditional_variance_decomposition=[h1 h2 ...])``, ``oo_.conditional_variance_
+        decomposition`` × 100).
+
+        For the orthogonalized shock j (column ``c_j`` of the lower Cholesky factor of the shock
+        covariance, as :meth:`variance_decomposition`) the forecast-error variance at horizon h is
+        ``V_j(h) = Σ_{s<h} T^s R c_j (T^s R c_j)'`` (Hamilton 1994, eq. 11.5.6, with the state-space
+        form y_t = T y_{t−1} + R u_t); the share of variable i is ``100 V_j(h)[i,i] / Σ_k V_k(h)[i,i]``.
+        Exists for unit-root models too (finite horizons).
+
+        Returns a DataFrame with rows ``(horizon, variable)`` (a MultiIndex, horizons in the order
+        given, declared variables) and one column per shock; rows with zero variance are NaN.
+        """
+        hs = [horizons] if np.isscalar(horizons) else list(horizons)
+        if not hs:
+            raise DSGEError("conditional_variance_decomposition: give at least one horizon")
+        for h in hs:
+            if isinstance(h, bool) or not float(h).is_integer() or h < 1:
+                raise DSGEError(f"conditional_variance_decomposition: horizons must be integers >= 1, got {h!r}")
+        hs = [int(h) for h in hs]
+        T = np.asarray(self.T)
+        B = np.asarray(self.R) @ lower_cholesky(self.shock_cov)     # n x n_u impulses
+        r = self._rows
+        need = sorted(set(hs))
+        parts = {}
+        acc = np.zeros((len(r), B.shape[1]))
+        X = B.copy()
+        for s in range(1, need[-1] + 1):           # acc after s steps = sum_{q<s} (T^q B)^2 (rows r)
+            acc = acc + X[r] ** 2
+            if s in need:
+                parts[s] = acc.copy()
+            X = T @ X
+        rows, vals = [], []
+        for h in hs:
+            v = parts[h]
+            tot = v.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = 100.0 * v / tot[:, None]
+            share[tot <= 1e-24 * max(tot.max(initial=0.0), 1e-300)] = np.nan
+            vals.append(share)
+            rows += [(h, v_) for v_ in self.declared]
+        idx = pd.MultiIndex.from_tuples(rows, names=["horizon", "variable"])
+        return pd.DataFrame(np.vstack(vals), index=idx, columns=self.shocks)
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> str:

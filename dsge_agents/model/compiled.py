@@ -155,6 +155,12 @@ def _printer_class():
             def _print_DynMin(self, e):
                 return f"min({self._print(e.args[0])}, {self._print(e.args[1])})"
 
+            def _print_Cbrt(self, e):            # tree.sympy_cbrt: the real cube root
+                return f"np.cbrt({self._print(e.args[0])})"
+
+            def _print_SteadyStateOp(self, e):   # tree.sympy_steady_state: evaluated at the steady state
+                return f"({self._print(e.args[0])})"
+
             def _print_sign(self, e):
                 a = self._print(e.args[0])
                 return f"(0.0 if ({a}) == 0.0 else math.copysign(1.0, {a}))"

@@ -35,9 +35,10 @@ from dsge_agents.model import tree as T
 
 #: operators of Dynare's model language outside our subset (named in the error instead of "unknown name")
 DYNARE_OPERATORS = {
-    "STEADY_STATE": "write the steady-state value as a parameter",
+    "STEADY_STATE": "outside model equations",
     "EXPECTATION": "write the expectation with an auxiliary variable",
-    "diff": "write x - x(-1)", "adl": "write the lag polynomial out", "var_expectation": "VAR expectations",
+    "diff": "outside model equations; write x - x(-1)", "adl": "write the lag polynomial out",
+    "var_expectation": "VAR expectations",
     "pac_expectation": "PAC models", "pac_target_nonstationary": "PAC models",
     "external_function": "external functions",
 }
@@ -408,6 +409,25 @@ class ExprParser:
             if kind is None:
                 if name.startswith("__") or name in ("lambda", "import", "eval", "exec", "open"):
                     self._err(f"name {name!r} is not allowed", t, UnknownNameError)
+                if name == "STEADY_STATE" and nxt.kind == "OP" and nxt.text == "(" and self.allow_timing:
+                    # Dynare's STEADY_STATE(expr): the steady-state value of expr (timing irrelevant)
+                    self.opens.append(self._take())
+                    inner = self._expr()
+                    if self.cur.kind == "OP" and self.cur.text == ",":
+                        self._err("STEADY_STATE(...) takes one argument", self.cur)
+                    self._expect(")")
+                    self.opens.pop()
+                    inner = T._rebuild(inner, lambda s: ("sym", s[1], 0) if s[2] != 0 else None)
+                    return T.fn(T.STEADY_STATE, inner)
+                if name == "diff" and nxt.kind == "OP" and nxt.text == "(" and self.allow_timing:
+                    # Dynare's diff(e) = e - e(-1): the expression minus its one-period lag
+                    self.opens.append(self._take())
+                    inner = self._expr()
+                    if self.cur.kind == "OP" and self.cur.text == ",":
+                        self._err("diff(...) takes one argument", self.cur)
+                    self._expect(")")
+                    self.opens.pop()
+                    return T.sub(inner, T.shift(inner, -1, self.timed_names))
                 if name in DYNARE_OPERATORS and nxt.kind == "OP" and nxt.text == "(":
                     self._err(f"Dynare's {name}(...) operator is not supported ({DYNARE_OPERATORS[name]})", t,
                               UnsupportedStatementError)

@@ -57,7 +57,7 @@ UNSUPPORTED = {
     "osr_params": "optimal simple rules", "optim_weights": "optimal simple rules",
     "simul": "perfect foresight", "perfect_foresight_setup": "perfect foresight",
     "perfect_foresight_solver": "perfect foresight", "endval": "deterministic simulation",
-    "histval": "histval", "varexo_det": "deterministic exogenous variables",
+    "varexo_det": "deterministic exogenous variables",
     "trend_var": "trend variables",
     "observation_trends": "observation trends", "deterministic_trends": "trends",
     "external_function": "external functions", "verbatim": "verbatim blocks",
@@ -68,8 +68,17 @@ UNSUPPORTED = {
     "load_params_and_steady_state": "load_params_and_steady_state", "mshocks": "mshocks",
     "extended_path": "extended path", "steady_state_model_block": "",
 }
+#: the options Dynare 5.3's preprocessor accepts in stoch_simul(...) (each checked with its
+#: dynare-preprocessor; others, e.g. a misspelled 'hp_fliter', are a syntax error there)
+STOCH_SIMUL_OPTIONS = frozenset(
+    "ar drop hp_filter one_sided_hp_filter bandpass_filter irf irf_shocks irf_plot_threshold relative_irf noprint "
+    "print nocorr nodecomposition nofunctions nomoments nograph nodisplay graph graph_format order k_order_solver "
+    "periods qz_criterium qz_zero_threshold replic simul_replic solve_algo aim_solver "
+    "conditional_variance_decomposition pruning partial_information sylvester sylvester_fixed_point_tol dr "
+    "dr_cycle_reduction_tol dr_logarithmic_reduction_tol dr_logarithmic_reduction_maxiter loglinear tex "
+    "dr_display_tol contemporaneous_correlation spectral_density filtered_theoretical_moments_grid hp_ngrid".split())
 BLOCKS = {"model", "steady_state_model", "initval", "shocks", "estimated_params", "estimated_params_init",
-          "estimated_params_bounds"}
+          "estimated_params_bounds", "histval"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -376,7 +385,8 @@ class _ModReader:
 
     def pvalue(self, e: sp.Expr, st) -> float:
         env = {tsym(p): self.values[p] for p in self.values}
-        v = e.xreplace(env)
+        # a bare parameter name ('y = rho;') xreplaces to the Python float itself
+        v = sp.sympify(e.xreplace(env) if isinstance(e, sp.Basic) else e)
         if v.free_symbols:
             missing = ", ".join(sorted(s.name for s in v.free_symbols))
             self.err(ModelSyntaxError, f"uses parameter(s) not yet assigned: {missing}", st)
@@ -433,6 +443,16 @@ class _ModReader:
             if low == "change_type":
                 name, opts, args = _command(t)
                 self.change_type(st, opts, args)
+                continue
+            if low == "unit_root_vars":
+                # Dynare 5.3: "'unit_root_vars' is now obsolete; use the 'diffuse_filter' option of
+                # 'estimation' instead" -- a warning, and the statement has no effect
+                for n in _declared_names(rest):
+                    if n not in self.variables:
+                        self.err(UnknownNameError, "unit_root_vars names an undeclared variable", st, n)
+                wf, wl = self.where(ln)
+                warnings.warn(f"{wf}, line {wl}: 'unit_root_vars' is obsolete (Dynare 5.3 ignores it with a "
+                              "warning too): ignored", stacklevel=3)
                 continue
             if low == "predetermined_variables":
                 for n in _declared_names(rest):
@@ -506,6 +526,22 @@ class _ModReader:
                 self.err(UnknownNameError, f"{name} lists {a!r}, which is not a declared endogenous variable",
                          st, a)
         if name == "stoch_simul":
+            unknown = [k for k in opts if k.lower() not in STOCH_SIMUL_OPTIONS]
+            if unknown:
+                wf, wl = self.where(st.first_pos()[0])
+                warnings.warn(f"{wf}, line {wl}: stoch_simul option(s) {', '.join(unknown)} are not options of "
+                              "Dynare 5.3's stoch_simul (its preprocessor stops with a syntax error): ignored",
+                              stacklevel=4)
+            shocks = opts.get("irf_shocks")
+            if shocks is not None:
+                names = str(shocks).strip().strip("()[]").replace(",", " ").split() if shocks is not True else []
+                if not names:
+                    self.err(ModelSyntaxError, "stoch_simul option irf_shocks needs shock names, "
+                             "e.g. irf_shocks=(e_a, e_m)", st, "irf_shocks")
+                for n in names:
+                    if n not in self.shocks:
+                        self.err(UnknownNameError, f"stoch_simul option irf_shocks names {n!r}, which is not a "
+                                 "declared exogenous variable (varexo)", st, n)
             order = opts.get("order", 1)
             if order != 1:
                 self.err(UnsupportedStatementError, f"stoch_simul(order={order}): only order=1 is supported",
@@ -626,6 +662,35 @@ class _ModReader:
                 loc[target] = sp.Float(v)
                 names[target] = "local"
 
+    def block_histval(self, st, opts, body):
+        """``histval; x(0) = v; x(-1) = w; end;``: checked (declared endogenous variable, period 0 or
+        earlier, a value from parameters and numbers), then left aside. In Dynare 5.3 it only sets the
+        initial condition of simulations
+        (``stoch_simul(periods=...)``, ``simul``); decision rules, IRFs and theoretical moments do not
+        depend on it, and nothing here simulates from it: a warning says so."""
+        names = {p: "param" for p in self.params}
+        for s in body:
+            ln, col, t = s.first_pos()
+            if not t:
+                continue
+            m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*([+-]?\s*\d+)\s*\)\s*=", s.text)
+            if not m:
+                m0 = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=", s.text)
+                if m0 and m0.group(1) in self.variables:
+                    self.err(ModelSyntaxError, "histval needs the period: 'x(0) = value;'", s, m0.group(1))
+                self.err(ModelSyntaxError, "histval accepts only 'name(period) = expression;'", s)
+            target, period = m.group(1), int(m.group(2).replace(" ", ""))
+            if target not in self.variables:
+                self.err(UnknownNameError, "histval for a name that is not a declared endogenous variable", s, target)
+            if period > 0:
+                self.err(ModelSyntaxError, f"histval period {period} of {target!r}: only 0 or earlier periods "
+                         "(initial conditions) can be given", s, target)
+            e = self.expr(s.text[m.end():], s, m.end(), names, {})
+            self.pvalue(e, s)
+        wf, wl = self.where(st.first_pos()[0])
+        warnings.warn(f"{wf}, line {wl}: histval only sets the starting point of simulations; decision rules, "
+                      "IRFs and moments do not depend on it (ignored)", stacklevel=4)
+
     def block_shocks(self, st, opts, body):
         pn = {p: "param" for p in self.params}
         if opts.get("overwrite"):
@@ -634,6 +699,13 @@ class _ModReader:
             self.me_std, self.me_var, self.me_cov, self.me_corr = {}, {}, {}, {}
         current = None
         given: set = set()   # shocks and pairs already given a value in this block (Dynare: an error)
+        # Dynare turns 'corr e, u = r' into the number Sigma_e(e, u) = r * std_e * std_u when its block
+        # runs: a later block that changes std_e keeps that covariance (so the correlation moves)
+        # (tests/data/dynare/qa_shocks_blocks.json). Remember the earlier blocks' correlations and stds.
+        earlier_corr = dict(self.shock_corr)
+        earlier_std = {u: (self.shock_std[u] if u in self.shock_std else
+                           sp.sqrt(self.shock_var[u]) if u in self.shock_var else sp.Integer(0))
+                       for u in self.shocks}
 
         def once(key, s, what):
             k = key if isinstance(key, str) else tuple(sorted(key))
@@ -683,6 +755,11 @@ class _ModReader:
                     elif len(who) == 2:
                         key = (who[0], who[1])
                         once(key, s, "covariance or correlation")
+                        for table in (self.shock_cov, self.shock_corr):   # the later statement wins
+                            table.pop(key, None)
+                            table.pop((who[1], who[0]), None)
+                        earlier_corr.pop(key, None)
+                        earlier_corr.pop((who[1], who[0]), None)
                         (self.shock_cov if kw == "var" else self.shock_corr)[key] = e
                     else:
                         self.err(ModelSyntaxError, "expected 'var e = variance', 'var e, u = covariance' "
@@ -711,6 +788,13 @@ class _ModReader:
             if kw in ("periods", "values"):
                 self.err(UnsupportedStatementError, "deterministic shocks (periods/values) are not supported", s, kw)
             self.err(ModelSyntaxError, "unexpected statement in shocks block", s)
+        for (a, b), r in earlier_corr.items():
+            if (a in given or b in given) and (a, b) in self.shock_corr:
+                # a std of the pair changed in this block: keep the covariance of the earlier block
+                env = {tsym(p): v for p, v in self.values.items()}
+                self.shock_corr.pop((a, b))
+                cov = sp.sympify(r * earlier_std[a] * earlier_std[b]).xreplace(env)
+                self.shock_cov[(a, b)] = sp.Float(float(cov))
 
     def _est_values(self, parts, s, names):
         out = []

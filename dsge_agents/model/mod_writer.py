@@ -85,6 +85,12 @@ class _DynarePrinter(StrPrinter):
     def _print_sign(self, e):
         return f"sign({self._print(e.args[0])})"
 
+    def _print_Cbrt(self, e):
+        return f"cbrt({self._print(e.args[0])})"
+
+    def _print_SteadyStateOp(self, e):
+        return f"STEADY_STATE({self._print(e.args[0])})"
+
 
 def dynare_expr(e) -> str:
     """Print a SymPy expression in Dynare syntax."""

@@ -44,7 +44,11 @@ __all__ = ["FUNCTION_NAMES", "num", "sym", "add", "mul", "neg", "sub", "div", "p
 #: functions of the model language (arity checked by the parser)
 FUNCTION_NAMES = {"exp": 1, "log": 1, "ln": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1, "min": 2, "max": 2,
                   "normcdf": (1, 3), "normpdf": (1, 3), "erf": 1, "sin": 1, "cos": 1, "tan": 1, "atan": 1,
-                  "tanh": 1}
+                  "tanh": 1, "asin": 1, "acos": 1, "cbrt": 1}
+#: Dynare's STEADY_STATE(expr) operator: not callable as a function name by the parser (it has its own
+#: branch, timing stripped), represented as ("fn", "STEADY_STATE", (expr,)): the value of expr at the
+#: steady state, a constant for the dynamic model (derivative 0) and expr itself in the static model
+STEADY_STATE = "STEADY_STATE"
 
 ZERO = ("num", 0)
 ONE = ("num", 1)
@@ -323,8 +327,9 @@ def _heaviside(x):
 
 _PYFUN = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs, "sign": _sign,
           "min": min, "max": max, "erf": math.erf, "sin": math.sin, "cos": math.cos, "tan": math.tan,
-          "atan": math.atan, "tanh": math.tanh, "normcdf": _normcdf, "normpdf": _normpdf,
-          "heaviside": _heaviside}
+          "atan": math.atan, "tanh": math.tanh, "asin": math.asin, "acos": math.acos, "cbrt": math.cbrt,
+          "normcdf": _normcdf, "normpdf": _normpdf,
+          "heaviside": _heaviside, "STEADY_STATE": lambda x: x}
 
 
 def evaluate(t, env) -> float:
@@ -383,7 +388,7 @@ def _dfn(name, args, t):
         return [div(ONE, mul(("num", 2), t))]
     if name == "abs":
         return [fn("sign", a)]
-    if name in ("sign", "heaviside"):
+    if name in ("sign", "heaviside", "STEADY_STATE"):
         return [ZERO]
     if name == "erf":
         return [mul(div(("num", 2), fn("sqrt", ("const", "pi"))), fn("exp", neg(pow_(a, ("num", 2)))))]
@@ -397,6 +402,12 @@ def _dfn(name, args, t):
         return [div(ONE, add(ONE, pow_(a, ("num", 2))))]
     if name == "tanh":
         return [sub(ONE, pow_(t, ("num", 2)))]
+    if name == "cbrt":       # real cube root (negative arguments too): d cbrt(a) = 1 / (3 cbrt(a)^2)
+        return [div(ONE, mul(("num", 3), pow_(t, ("num", 2))))]
+    if name == "asin":       # d asin(a) = 1 / sqrt(1 - a^2)
+        return [div(ONE, fn("sqrt", sub(ONE, pow_(a, ("num", 2)))))]
+    if name == "acos":       # d acos(a) = -1 / sqrt(1 - a^2)
+        return [neg(div(ONE, fn("sqrt", sub(ONE, pow_(a, ("num", 2))))))]
     if name == "normcdf":
         return [fn("normpdf", a)]
     if name == "normpdf":
@@ -517,8 +528,13 @@ def _to_sp(t, sp, tsym):
             return (dmin if name == "min" else dmax)(*args)
         if name == "heaviside":
             return sp.Heaviside(args[0], 0)          # H(0) = 0 (see _heaviside)
+        if name == STEADY_STATE:
+            return sympy_steady_state()(args[0])
+        if name == "cbrt":
+            return sympy_cbrt()(args[0])
         f = {"exp": sp.exp, "log": sp.log, "abs": sp.Abs, "sign": sp.sign,
-             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh}[name]
+             "erf": sp.erf, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "atan": sp.atan, "tanh": sp.tanh,
+             "asin": sp.asin, "acos": sp.acos}[name]
         return f(*args)
     raise ValueError(f"not an expression tree: {t!r}")
 
@@ -573,6 +589,58 @@ def sympy_min_max():
     return _SP_MIN_MAX
 
 
+_SP_CBRT = None
+
+
+def sympy_cbrt():
+    """SymPy function for the real cube root ``cbrt(x)`` (Dynare's, MATLAB's ``nthroot(x, 3)``: negative
+    for negative x, where SymPy's ``cbrt`` is the principal complex root); derivative 1/(3 cbrt(x)^2)."""
+    global _SP_CBRT
+    if _SP_CBRT is None:
+        import sympy as sp
+
+        class Cbrt(sp.Function):
+            nargs = 1
+
+            def _sympystr(self, printer):
+                return f"cbrt({printer._print(self.args[0])})"
+
+            @classmethod
+            def eval(cls, x):
+                if x.is_number and x.is_real and x.is_comparable:
+                    return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
+                return None
+
+            def fdiff(self, argindex=1):
+                return 1 / (3 * self ** 2)
+
+        _SP_CBRT = Cbrt
+    return _SP_CBRT
+
+
+_SP_STEADY_STATE = None
+
+
+def sympy_steady_state():
+    """SymPy function for Dynare's ``STEADY_STATE(x)``: derivative 0 (a constant of the dynamic model);
+    the code printers write its argument (every symbol is at the steady state where it is evaluated)."""
+    global _SP_STEADY_STATE
+    if _SP_STEADY_STATE is None:
+        import sympy as sp
+
+        class SteadyStateOp(sp.Function):
+            nargs = 1
+
+            def _sympystr(self, printer):
+                return f"STEADY_STATE({printer._print(self.args[0])})"
+
+            def fdiff(self, argindex=1):
+                return sp.S.Zero
+
+        _SP_STEADY_STATE = SteadyStateOp
+    return _SP_STEADY_STATE
+
+
 def from_sympy(e):
     """Tree of a SymPy expression (the functions of the model language only)."""
     import sympy as sp
@@ -607,10 +675,15 @@ def _from_sp(e, sp, split_tsym):
     if e.is_Pow:
         return pow_(_from_sp(e.args[0], sp, split_tsym), _from_sp(e.args[1], sp, split_tsym))
     names = {sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sp.sign: "sign", sp.erf: "erf", sp.sin: "sin",
-             sp.cos: "cos", sp.tan: "tan", sp.atan: "atan", sp.tanh: "tanh", sp.Heaviside: "heaviside"}
+             sp.cos: "cos", sp.tan: "tan", sp.atan: "atan", sp.tanh: "tanh", sp.Heaviside: "heaviside",
+             sp.asin: "asin", sp.acos: "acos"}
     f = names.get(e.func)
     if f is not None:
         return ("fn", f, (_from_sp(e.args[0], sp, split_tsym),))
+    if e.func is sympy_cbrt():
+        return ("fn", "cbrt", (_from_sp(e.args[0], sp, split_tsym),))
+    if e.func is sympy_steady_state():
+        return ("fn", STEADY_STATE, (_from_sp(e.args[0], sp, split_tsym),))
     dmin, dmax = sympy_min_max()
     if e.func in (dmin, dmax):
         return ("fn", "min" if e.func is dmin else "max",
@@ -631,7 +704,7 @@ class ScalarPrinter:
 
     FUN = {"exp": "math.exp", "log": "math.log", "log10": "math.log10", "sqrt": "math.sqrt", "abs": "abs",
            "erf": "math.erf", "sin": "math.sin", "cos": "math.cos", "tan": "math.tan", "atan": "math.atan",
-           "tanh": "math.tanh", "min": "min", "max": "max"}
+           "tanh": "math.tanh", "asin": "math.asin", "acos": "math.acos", "cbrt": "np.cbrt", "min": "min", "max": "max"}
 
     def __init__(self, names):
         self.names = names
@@ -681,6 +754,8 @@ class ScalarPrinter:
         return f"({self.p(a)}**{self.p(b)})"
 
     def func(self, name, args):
+        if name == STEADY_STATE:      # evaluated where every symbol is at the steady state
+            return f"({args[0]})"
         if name == "sign":
             return f"(0.0 if {args[0]} == 0.0 else math.copysign(1.0, {args[0]}))"
         if name == "heaviside":
@@ -697,7 +772,8 @@ class VectorPrinter(ScalarPrinter):
 
     FUN = {"exp": "np.exp", "log": "np.log", "log10": "np.log10", "sqrt": "np.sqrt", "abs": "np.abs",
            "erf": "_erf", "sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "atan": "np.arctan",
-           "tanh": "np.tanh", "min": "np.minimum", "max": "np.maximum"}
+           "tanh": "np.tanh", "asin": "np.arcsin", "acos": "np.arccos", "cbrt": "np.cbrt", "min": "np.minimum",
+           "max": "np.maximum"}
 
     def __init__(self, slot_name):
         self.slot_name = slot_name
@@ -709,6 +785,8 @@ class VectorPrinter(ScalarPrinter):
         return f"({self.p(a)}**{self.p(b)})"
 
     def func(self, name, args):
+        if name == STEADY_STATE:      # evaluated where every symbol is at the steady state
+            return f"({args[0]})"
         if name == "sign":
             return f"np.sign({args[0]})"
         if name == "heaviside":

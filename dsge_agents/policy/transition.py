@@ -258,6 +258,11 @@ def perfect_foresight(compiled, theta: np.ndarray, y0: np.ndarray, y_end: np.nda
 EXACT_NEWTON_MAX_VARIABLES = 400
 
 
+def _tree_nodes(t):
+    from dsge_agents.model import tree as T
+    return T.nodes(t) if t is not None else ()
+
+
 def _new_regime(model, changes):
     """Compiled functions, θ and steady state of the model after ``changes``.
 
@@ -356,7 +361,14 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     vars_ = [model.variables[j] for j in keep]
     res = Transition(changes, N, vars_, pd.Series(ss_old[keep], index=vars_, name="old"),
                      pd.Series(ss_new[keep], index=vars_, name="new"), fo[:, keep])
-    if nonlinear:
+    uses_ss_op = nonlinear and any(n[0] == "fn" and n[1] == "STEADY_STATE"
+                                   for e in model.equations for n in _tree_nodes(getattr(e, "tree", None)))
+    if uses_ss_op:
+        # the compiled dynamic residual evaluates STEADY_STATE(x) as x in the current period (right at the
+        # steady state, where the rules are computed, but not along a path)
+        res.pf_error = ("perfect-foresight paths of a model using Dynare's STEADY_STATE() operator are not "
+                        "supported (the first-order path is)")
+    elif nonlinear:
         # start from the first-order path; if Newton cannot work from there (a large change can push
         # the linear path out of the model's domain), from the new steady state in every period
         # (the starting path of Dynare's perfect_foresight_setup with an endval block)

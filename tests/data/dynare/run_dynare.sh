@@ -6,6 +6,7 @@
 #          nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf (policy: optimal simple rule, perfect-foresight transitions)
 #          qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother qa_ur (likelihood, priors, smoother)
 #          lang_functions lang_timing lang_kinks (.mod twins of YAML models of the model language)
+#          qa_outputs_cvd qa_outputs_rel qa_outputs_hp qa_outputs_bp qa_outputs_persist qa_ur_moments (stoch_simul outputs) qa_diff (diff operator) qa_trig (asin, acos, cbrt) qa_shocks_blocks qa_steady_state_op
 # (default: all but fs2000_mh, which takes several minutes).
 # Each target runs headless Octave + Dynare in a scratch folder under /tmp/dynare_runs/<target>/
 # laid out like the repository (repo/models/ next to shared -> /work/shared), so that the
@@ -54,10 +55,11 @@ targets=("$@")
                                        qa_rbc_features qa_nk_leads qa_predetermined qa_functions qa_macro qa_shock_leads qa_kinks qa_kinks_numeric qa_change_type
                                        nk3_osr3 rbc_pf rbc_scaled_pf rbc_pf_beta09 rbc_pf_alpha06 fs2000_pf
                                        qa_nk qa_nk_me qa_rbc_ll qa_priors qa_nk_me_smoother qa_ur
-                                       lang_functions lang_timing lang_kinks)
+                                       lang_functions lang_timing lang_kinks
+                                       qa_outputs_cvd qa_outputs_rel qa_outputs_hp qa_outputs_bp qa_outputs_persist qa_ur_moments qa_diff qa_trig qa_shocks_blocks qa_steady_state_op)
 for t in "${targets[@]}"; do
   case "$t" in
-    nk3|rbc|nk3_osr|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|nk3_osr3|rbc_pf|rbc_scaled_pf|rbc_pf_beta09|rbc_pf_alpha06|lang_functions|lang_timing|lang_kinks)
+    nk3|rbc|nk3_osr|qa_ur_moments|qa_diff|qa_trig|qa_shocks_blocks|qa_steady_state_op|qa_rbc_features|qa_nk_leads|qa_predetermined|qa_functions|qa_macro|qa_shock_leads|qa_kinks|qa_kinks_numeric|qa_change_type|nk3_osr3|rbc_pf|rbc_scaled_pf|rbc_pf_beta09|rbc_pf_alpha06|lang_functions|lang_timing|lang_kinks)
       run "$t" "$HERE/$t.mod" ;;
     fs2000_solution|fs2000_loglik|fs2000_mode|fs2000_pf)
       fs2000_run_file "$t" "$HERE/tails/$t.tail"; run "$t" "$HERE/$t.mod" ;;
@@ -121,6 +123,10 @@ PY
       # qa_rbc_ll: loglinear model in levels, NaN, dates column; qa_priors: priors with p3/p4;
       # qa_ur: unit root, lik_init=2
       qa_run_file "$t"; run "$t" "$SCRATCH/$t.mod" ;;
+    qa_outputs_cvd|qa_outputs_rel|qa_outputs_hp|qa_outputs_bp|qa_outputs_persist)
+      # stoch_simul outputs of qa_outputs.mod (conditional variance decomposition, relative_irf,
+      # HP / band-pass filtered moments, options persisting between stoch_simul statements)
+      qa_run_file "$t" qa_outputs; run "$t" "$SCRATCH/$t.mod" ;;
     qa_nk_me_smoother)
       # Dynare's smoother (calib_smoother) of qa_nk_me.mod at its calibration
       qa_run_file "$t" qa_nk_me; run "$t" "$SCRATCH/$t.mod" ;;
