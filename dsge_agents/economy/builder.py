@@ -128,7 +128,7 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
     P["rho_slo"] = cfg.slo.shock.persistence
     P["sd_demand"] = cfg.demand_shock.std
     P["sd_slo"] = cfg.slo.shock.std
-    P["v_total"] = float(sum(v.values()))
+    P["visits_total"] = float(sum(v.values()))   # not v_<stage>: a stage may be named total
     for s in cfg.stages:
         P[f"v_{s}"] = v[s]
     shocks = {"eps_demand": "sd_demand", "eps_slo": "sd_slo"}
@@ -236,10 +236,11 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
                          f"*{n}_provisioned(-1))")
     eq("cost", "cost = spend" + "".join(f" + {t}" for t in cap_terms))
     eq("quality", "quality = (" + " + ".join(f"v_{a.stage}*q_{a.name}*{a.name}_share" for a in cfg.agents)
-       + ")/v_total")
+       + ")/visits_total")
     eq("net_value", "net_value = theta*demand*quality - cost")
     eq("slo_rule", rule_equation(cfg.slo.form))
     rule_index = len(eqs) - 1
+    _check_name_clashes(cfg, variables, P, shocks)
     d = {
         "name": cfg.name,
         "description": cfg.description or f"orchestrated economy {cfg.name} (built by dsge_agents.economy.builder)",
@@ -275,6 +276,43 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
     if cfg.observables:
         d["observables"] = cfg.observables
     return d
+
+
+_PARAM_PREFIXES = ("tau_", "k_", "q_", "kappa_", "pI_", "delta_", "Kbar_", "sd_capacity_", "sd_cost_", "rho_cap_",
+                   "rho_cost_")
+
+
+def _origins(cfg: EconomyConfig, name: str, variables, params, shocks) -> list[str]:
+    """Who generates the model name ``name`` (for the clash message)."""
+    out = []
+    if name in variables:
+        owner = [a.name for a in cfg.agents if name.startswith(a.name + "_")]
+        out.append(f"variable {name!r}" + (f" of agent {owner[0]!r}" if owner else ""))
+    if name in params:
+        owner = [a.name for a in cfg.agents for pre in _PARAM_PREFIXES if name == pre + a.name]
+        stage = [s for s in cfg.stages if name == f"v_{s}"]
+        who = f" of agent {owner[0]!r}" if owner else (f" of stage {stage[0]!r}" if stage else "")
+        out.append(f"parameter {name!r}{who}")
+    if name in shocks:
+        out.append(f"shock {name!r}")
+    return out
+
+
+def _check_name_clashes(cfg: EconomyConfig, variables, params, shocks) -> None:
+    """Agent and stage names are glued into model names (``<agent>_share``, ``tau_<agent>``, ``v_<stage>``);
+    two different pieces can produce the same name (agents ``tau`` and ``share``: variable and parameter
+    ``tau_share``). Name the agents instead of letting the model layer report a bare duplicate."""
+    seen: dict[str, int] = {}
+    for group in (variables, list(params), list(shocks)):
+        for n in set(group):
+            seen[n] = seen.get(n, 0) + 1
+    dup = sorted(n for n, c in seen.items() if c > 1)
+    if dup:
+        where = f"{cfg.source}: " if cfg.source else ""
+        n = dup[0]
+        raise EconomyError(f"{where}the model name {n!r} is generated twice ("
+                           + " and ".join(_origins(cfg, n, variables, params, shocks))
+                           + "); rename one of those agents or stages")
 
 
 def build_model(cfg, ss: SteadyState | None = None):

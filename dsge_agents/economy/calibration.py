@@ -311,7 +311,15 @@ def steady_state(cfg) -> SteadyState:
             "API agents congested at their rate limits); raise slo_target_latency above that, or raise the API "
             "agents' capacity / lower their base_latency")
     if f_lo <= 0:
-        raise EconomyError(f"{where}the latency price could not be bracketed (W(P) ≤ W* at every price tried)")
+        # W(P) ≤ W* down to P ≈ 0: latency cannot rise to W* (only API agents, whose capacity is their fixed
+        # rate limit, or self-hosted agents already idle), so no positive latency price makes the SLO bind
+        Wmax = Wstar * math.exp(f_lo)
+        kinds = "only API agents (their capacity is a fixed rate limit)" if not np.any(sh) else "these agents"
+        raise EconomyError(
+            f"{where}the SLO does not bind: at every latency price (down to {math.exp(lo):.3g} $/(request·s)) "
+            f"the mean end-to-end latency is at most {Wmax:.4g} s < W* = {Wstar:.4g} s: with {kinds} it "
+            f"cannot rise to W*; lower slo_target_latency below {Wmax:.4g} s, or add a self-hosted agent whose capacity "
+            "responds to the latency price (the DSGE steady state is the static equilibrium with a binding SLO)")
     logP = optimize.brentq(logW, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     P = math.exp(logP)
     if P <= cfg.eta:
