@@ -380,6 +380,12 @@ def _short_run_W(cfg, arr, ss: SteadyState, P, lam=None):
     return float(np.sum(arr.visits * pi * arr.tau * (1.0 + arr.k * x))), pi, x
 
 
+#: below this an elasticity from central differences of step 1e-5 is rounding noise (~ε_mach/h = 2e-11): a
+#: latency that does not respond on impact (one agent per stage, all self-hosted: ε_SR = 0) has no
+#: expected-rule threshold (+inf), not 1/(−2e-11) = −4.5e10
+_EPS_NOISE = 1e-8
+
+
 def latency_elasticities(cfg, h: float = 1e-5) -> dict:
     """Long- and short-run elasticities of end-to-end latency to its price (docs §6).
 
@@ -393,7 +399,8 @@ def latency_elasticities(cfg, h: float = 1e-5) -> dict:
     -------
     dict with eps_LR, eps_SR, their cost counterparts (d log C / d log P, long run with I = δK and
     short run spend only), ``current_rule_threshold`` = −1/ε_LR (determinate for φ_W above it, with
-    ρ_P < 1 and φ_C = 0) and ``expected_rule_threshold`` ≈ 1/ε_SR.
+    ρ_P < 1 and φ_C = 0) and ``expected_rule_threshold`` ≈ 1/ε_SR (+inf when ε_SR is 0 to rounding:
+    latency does not move on impact, so no φ_W makes the expected-latency rule indeterminate that way).
     """
     cfg = load_config(cfg)
     ss = steady_state(cfg)
@@ -417,7 +424,8 @@ def latency_elasticities(cfg, h: float = 1e-5) -> dict:
     c_lr = (math.log(lr_cost(P * up)) - math.log(lr_cost(P * dn))) / (2 * h)
     return {"eps_LR": eps_lr, "eps_SR": eps_sr, "eps_LR_fixed_demand": -eP, "latency_demand_elasticity": eL,
             "cost_elasticity_LR": c_lr,
-            "current_rule_threshold": -1.0 / eps_lr, "expected_rule_threshold": 1.0 / eps_sr,
+            "current_rule_threshold": -1.0 / eps_lr if abs(eps_lr) > _EPS_NOISE else -math.inf,
+            "expected_rule_threshold": 1.0 / eps_sr if abs(eps_sr) > _EPS_NOISE else math.inf,
             "slo_rate_bar": P}
 
 

@@ -1,0 +1,85 @@
+"""Determinacy facts of DESIGN §5.2 at their boundaries, with the elasticities computed here.
+
+One self-hosted agent at one stage has a closed form: W = τ(1 + k x), x = ρ/(1−ρ) = √(u/(P τ k)), so
+P̄ = u/(τ k x̄²) with x̄ = (W*/τ − 1)/k and ε_LR = −d log W/d log P = (k x̄/2)/(1 + k x̄). On impact the
+capacity K_{t−1} is given and there is no other route: ε_SR = 0.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import yaml
+
+from dsge_agents.economy import builder
+from dsge_agents.errors import SolutionError
+
+linear = pytest.importorskip("dsge_agents.linear")
+
+
+@pytest.fixture(scope="module")
+def raw(repo):
+    p = repo / "tests" / "data" / "dynare" / "orchestrated_variants" / "orch_one_agent.yaml"
+    return yaml.safe_load(p.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def closed_form(raw):
+    a = raw["agents"][0]
+    tau, k, W = a["base_latency"], a["kingman"], raw["slo"]["slo_target_latency"]
+    u = a["invest_price"] * (1 / raw["capital"]["discount"] - 1 + a["depreciation"])
+    x = (W / tau - 1) / k
+    return {"P": u / (tau * k * x * x), "eps_LR": (k * x / 2) / (1 + k * x)}
+
+
+def _model(raw, form):
+    r = copy.deepcopy(raw)
+    r["slo"]["form"] = form
+    return builder.build_model(r)
+
+
+def _determinate(m, **p):
+    try:
+        linear.solve(m.with_parameters(**p))
+        return True
+    except SolutionError:
+        return False
+
+
+def test_elasticities_closed_form(raw, closed_form):
+    e = builder.latency_elasticities(raw)
+    assert e["slo_rate_bar"] == pytest.approx(closed_form["P"], rel=1e-12)
+    assert e["eps_LR"] == pytest.approx(closed_form["eps_LR"], rel=1e-8)
+    assert e["current_rule_threshold"] == pytest.approx(-1 / closed_form["eps_LR"], rel=1e-8)
+    # ε_SR = 0: no expected-rule threshold (was 1/(−2e-11) = −4.5e10, a negative 'threshold')
+    assert abs(e["eps_SR"]) < 1e-8
+    assert e["expected_rule_threshold"] == math.inf
+
+
+def test_current_rule_boundary(raw, closed_form):
+    """Determinate for every φ_W > −1/ε_LR, whatever ρ_P < 1; not below (no 'φ > 1' principle)."""
+    m = _model(raw, "current")
+    th = -1 / closed_form["eps_LR"]
+    for rho in (0.0, 0.5, 0.9):
+        assert _determinate(m, slo_phi_latency=th + 0.02, slo_rho=rho)
+        assert not _determinate(m, slo_phi_latency=th - 0.02, slo_rho=rho)
+    for phi in (0.0, 0.5, 50.0):
+        assert _determinate(m, slo_phi_latency=phi, slo_rho=0.5)
+
+
+def test_integral_rule_iff_positive(raw):
+    m = _model(raw, "integral")
+    for phi in (0.02, 1.0, 20.0):
+        assert _determinate(m, slo_phi_latency=phi)
+    for phi in (-0.02, -1.0):
+        assert not _determinate(m, slo_phi_latency=phi)
+
+
+def test_expected_rule_without_impact_response(raw, closed_form):
+    """With ε_SR = 0 the expected-latency rule has no upper threshold; below −1/ε_LR it fails as the
+    current rule does."""
+    m = _model(raw, "expected")
+    for phi in (1.0, 100.0, 1000.0):
+        assert _determinate(m, slo_phi_latency=phi, slo_rho=0.0)
+    assert not _determinate(m, slo_phi_latency=-1 / closed_form["eps_LR"] - 0.02, slo_rho=0.0)
