@@ -83,3 +83,22 @@ def test_expected_rule_without_impact_response(raw, closed_form):
     for phi in (1.0, 100.0, 1000.0):
         assert _determinate(m, slo_phi_latency=phi, slo_rho=0.0)
     assert not _determinate(m, slo_phi_latency=-1 / closed_form["eps_LR"] - 0.02, slo_rho=0.0)
+
+
+def test_retry_storm_matches_dynare(repo):
+    """Strong retry feedback with sluggish routing (ξ = 2, ω = 0.9): the demand–latency loop is explosive
+    for some current-rule coefficients, so 'determinate for every φ_W > −1/ε_LR' needs a damped retry loop
+    (docs/orchestrated_economy.md §6). Dynare 5.3's BK counts: tests/data/dynare/orchestrated_storm.sh."""
+    import json
+    ref = json.loads((repo / "tests" / "data" / "dynare" / "orchestrated_storm.json").read_text())
+    raw = yaml.safe_load((repo / "models" / "orchestrated_default.yaml").read_text(encoding="utf-8"))
+    raw["demand"]["retry_feedback"], raw["routing"]["omega"] = ref["retry_xi"], ref["omega"]
+    m = builder.build_model(raw)
+    assert -1 / builder.latency_elasticities(raw)["eps_LR"] < 0
+    for phi, info, n_expl, n_fwd in zip(ref["slo_phi_latency"], ref["info"], ref["n_explosive"], ref["n_forward"]):
+        try:
+            linear.solve(m.with_parameters(slo_phi_latency=phi, slo_rho=ref["slo_rho"]))
+            assert info == 0, phi
+        except SolutionError as e:
+            assert info == 3 and e.n_explosive - e.n_forward == n_expl - n_fwd > 0, phi
+    assert ref["info"] == [0, 3, 3, 0]
