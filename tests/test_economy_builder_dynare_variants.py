@@ -16,7 +16,14 @@ import pytest
 from dsge_agents.economy import builder
 from dsge_agents.linear import solve
 
-NAMES = ["orch_one_agent", "orch_integral_retry", "orch_expected_omega", "orch_diamond4"]
+NAMES = ["orch_one_agent", "orch_integral_retry", "orch_expected_omega", "orch_diamond4", "orch_tiny_demand",
+         "orch_huge_demand"]
+
+
+# λ̄ = 1e7 requests per period: the pencil spans 1e-11..1e14 and both engines lose about three digits on weak
+# cross effects (verify_llama_provisioned on eps_cost_plan_llama: 17510.86 here, 17510.72 in Dynare, 16570.2
+# from the λ-scaled default, which is exact by homogeneity: 7.6e-4 of the row's scale)
+RULE_TOL = {"orch_huge_demand": 1e-3}
 
 
 def _arr(x):
@@ -52,7 +59,7 @@ def test_steady_state_and_rules(case):
     for ours, theirs, col_sd in ((sol.ghx.to_numpy(), gx, state_sd), (sol.ghu.to_numpy(), gu, shock_sd)):
         scale = np.max(np.abs(theirs), axis=1, keepdims=True)
         floor = lvl / np.maximum(col_sd, 1e-300)[None, :]
-        assert np.all(np.abs(ours - theirs) <= 1e-7 * scale + floor), name
+        assert np.all(np.abs(ours - theirs) <= RULE_TOL.get(name, 1e-7) * scale + floor), name
 
 
 def test_eigenvalues(case):
@@ -89,13 +96,44 @@ def test_moments(case):
     name, model, sol, ref = case
     mo = sol.moments(nlags=5)
     m = ref["moments"]
+    if name == "orch_huge_demand":
+        # Dynare 5.3's Lyapunov solution is wrong here (std of latency 189.6 s; 3.0546 s in every other unit
+        # system, latency being unit-free); check ours against the default economy, exact by homogeneity
+        m0 = solve(builder.build_model(_default_core())).moments(nlags=0)["std"]
+        assert mo["std"]["latency"] == pytest.approx(m0["latency"], rel=1e-4)
+        assert mo["std"]["slo_rate"] == pytest.approx(m0["slo_rate"], rel=1e-4)
+        assert mo["std"]["cost"] == pytest.approx(m0["cost"] * 1e7 / 330, rel=1e-4)
+        m = None
+    if m is not None:
+        _compare_dynare_moments(sol, mo, m)
+    _check_series(sol, mo)
+
+
+def _default_core():
+    import yaml
+    from pathlib import Path
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "models" / "orchestrated_default.yaml")
+                         .read_text(encoding="utf-8"))
+    raw.pop("observables")
+    raw.pop("estimation")
+    return raw
+
+
+def _compare_dynare_moments(sol, mo, m):
     vs = m["variables"]
     sd_ref = np.array(m["std"], float)
-    np.testing.assert_allclose(mo["std"][vs].to_numpy(), sd_ref, rtol=1e-6, atol=1e-12 * sd_ref.max())
-    live = sd_ref > 1e-9 * sd_ref.max()
+    sd = mo["std"][vs].to_numpy()
+    # Dynare drops (reports 0 for) variances below an absolute 1e-12, whatever the units: with demand in
+    # 1e-6 requests per period (orch_tiny_demand) that is demand itself, std 2.75e-7
+    cut = (sd_ref == 0) & (sd < 1e-6)
+    np.testing.assert_allclose(sd[~cut], sd_ref[~cut], rtol=1e-6, atol=1e-12 * sd_ref.max())
+    live = (sd_ref > 1e-9 * sd_ref.max()) & ~cut
     np.testing.assert_allclose(mo["autocorr"].loc[vs].to_numpy()[live], _arr(m["autocorr"])[live], atol=1e-6)
     vd = sol.variance_decomposition().loc[vs].to_numpy()
     np.testing.assert_allclose(vd[live], _arr(m["variance_decomposition_percent"])[live], atol=1e-4)
+
+
+def _check_series(sol, mo):
     # second method: the series, truncated where the largest root's power is below 1e-18
     T, V = sol.T, sol.R @ sol.shock_cov @ sol.R.T
     rho = np.max(np.abs(np.linalg.eigvals(T)))
