@@ -208,3 +208,23 @@ def test_slo_that_cannot_bind_is_named(base):
     raw["slo"]["slo_target_latency"] = W - 2.0     # below: infeasible, already a named error
     with pytest.raises(EconomyError, match="SLO unreachable"):
         calibration.steady_state(raw)
+
+
+def test_starved_agent_names_routing_beta(base):
+    """A near-hard logit (routing.beta = 5e4) starves verify_api; the error blamed the SLO only ('raise
+    slo_target_latency') and at beta = 1e6 said 'non-positive steady-state flow 0'. It must name beta and
+    the logit gap, which by the logit formula is log(π_best/π_a) ≈ −log π_a."""
+    import re
+    raw = copy.deepcopy(base)
+    raw["routing"]["beta"] = 5e4
+    with pytest.raises(EconomyError) as ei:
+        calibration.steady_state(raw)
+    msg = str(ei.value)
+    m = re.search(r"'verify_api' \(stage 'verify'\) gets a steady-state routing share of ([0-9.e+-]+): "
+                  r"routing\.beta × \(MV of 'verify_llama' − MV of 'verify_api'\) = ([0-9.e+-]+)", msg)
+    assert m, msg
+    assert float(m.group(2)) == pytest.approx(-math.log(float(m.group(1))), rel=2e-3)
+    assert "lower routing.beta" in msg
+    raw["routing"]["beta"] = 1e6
+    with pytest.raises(EconomyError, match=r"'verify_api'.*share of 0.*lower routing\.beta"):
+        calibration.steady_state(raw)

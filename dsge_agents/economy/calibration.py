@@ -336,17 +336,22 @@ def _assemble(cfg, arr, P) -> SteadyState:
     pi, x, W = _long_run(cfg, arr, P, lam)
     rho = x / (1.0 + x)
     s = lam * arr.visits * pi
-    if np.any(~np.isfinite(s)) or np.any(s <= 0):
-        j = int(np.flatnonzero(~(s > 0))[0])
-        raise EconomyError(f"{where}agent {arr.names[j]!r}: non-positive steady-state flow {s[j]:.3g}; "
-                           "check its quality, unit_cost and base_latency against the other agents of its stage")
-    if np.any(pi < 1e-10):
-        j = int(np.argmin(pi))
+    if np.any(~np.isfinite(s)) or np.any(s <= 0) or np.any(pi < 1e-10):
+        # a routing share underflows: log(π_best/π_a) = β(MV_best − MV_a) is huge, either because the logit
+        # is near-hard (large routing.beta) or because the latency price needed for W* makes the agent's
+        # marginal latency load dear; name both numbers and both remedies
+        j = int(np.flatnonzero(~(s > 0))[0]) if np.any(~(s > 0)) else int(np.argmin(pi))
+        fp_j = fprime(rho, arr.tau, arr.k)
+        MVj = cfg.theta * arr.q - arr.kappa - P * fp_j
+        same = np.flatnonzero(arr.stage_idx == arr.stage_idx[j])
+        best = int(same[np.argmax(MVj[same])])
+        gap = cfg.beta * (MVj[best] - MVj[j])
         raise SLOInfeasibleError(
-            f"{where}SLO unreachable in practice: at the latency price {P:.3g} $/(request·s) needed for "
-            f"W* = {cfg.slo.slo_target_latency:.4g} s, agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) "
-            f"gets a routing share of {pi[j]:.3g}: the target is met only by starving it; raise "
-            "slo_target_latency or lower that agent's base_latency")
+            f"{where}agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) gets a steady-state routing share of "
+            f"{pi[j]:.3g}: routing.beta × (MV of {arr.names[best]!r} − MV of {arr.names[j]!r}) = {gap:.4g} at the "
+            f"latency price {P:.3g} $/(request·s) that W* = {cfg.slo.slo_target_latency:.4g} s needs, so the "
+            f"target is met only by starving it; lower routing.beta (now {cfg.beta:.4g}), raise slo_target_latency, "
+            "make the agent competitive (quality, unit_cost, base_latency) or remove it")
     if np.any(rho >= 1.0) or np.any(rho <= 0.0):
         j = int(np.flatnonzero((rho >= 1.0) | (rho <= 0.0))[0])
         raise EconomyError(f"{where}agent {arr.names[j]!r}: steady-state utilization {rho[j]:.6g} is not in (0, 1);"
