@@ -122,3 +122,10 @@ def test_yaml_syntax_error_position(tmp_path, default_text):
     text = _edit(default_text, "  mean: 330 ", "  mean: [330 ")
     msg = _err(tmp_path, text)
     assert re.search(r"eco\.yaml, line \d+, column \d+: YAML syntax error", msg), msg
+
+
+def test_agent_in_two_stages(tmp_path, default_text):
+    text = _edit(default_text, "  - name: act_api\n    stage: act\n", "  - name: act_api\n    stage: [act, verify]\n")
+    line, col = _pos(text, "[act, verify]")
+    msg = _err(tmp_path, text)
+    assert f"line {line}, column {col}" in msg and "exactly one stage" in msg and "act_api_verify" in msg, msg

@@ -586,6 +586,11 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
         if st is None:
             raise EconomyError(f"{w}: the agent is attached to no stage; add 'stage: <one of "
                                f"{', '.join(stages)}>'")
+        if isinstance(st, list):
+            raise EconomyError(f"{aw.key('stage')}: an agent serves exactly one stage (got {st!r}); to run the "
+                               "same model at several stages declare one agent per stage, e.g. "
+                               f"{', '.join(f'{nm}_{x}' for x in st[:2] if isinstance(x, str))}: each has its own "
+                               "capacity, queue and routing share")
         if not isinstance(st, str) or st not in stages:
             loc = aw.key('stage')
             raise EconomyError(f"{loc}: the agent's stage {st!r} is not a declared stage "
