@@ -228,3 +228,18 @@ def test_starved_agent_names_routing_beta(base):
     raw["routing"]["beta"] = 1e6
     with pytest.raises(EconomyError, match=r"'verify_api'.*share of 0.*lower routing\.beta"):
         calibration.steady_state(raw)
+
+
+@pytest.mark.parametrize("name", ["diamond4", "api_only"])
+def test_static_link(base, name):
+    """DESIGN §5.2: the steady state is the static equilibrium of §5.1 on the same calibration (planner
+    polished by KKT Newton, an independent solver) also off the default DAG."""
+    from dsge_agents.economy.config import to_static_economy
+    from dsge_agents.economy.equilibrium import equilibrium
+    raw = _variant(base, name)
+    ss = calibration.steady_state(raw)
+    r = equilibrium(to_static_economy(raw, K=2), method="planner")
+    assert r.converged
+    np.testing.assert_allclose(r.latency_price, ss.P, rtol=1e-8)
+    np.testing.assert_allclose(r.prices, np.tile(ss.price, (2, 1)), rtol=1e-8)
+    np.testing.assert_allclose(r.shares, np.tile(ss.share, (2, 1)), rtol=1e-8, atol=1e-12)
