@@ -243,3 +243,35 @@ def test_static_link(base, name):
     np.testing.assert_allclose(r.latency_price, ss.P, rtol=1e-8)
     np.testing.assert_allclose(r.prices, np.tile(ss.price, (2, 1)), rtol=1e-8)
     np.testing.assert_allclose(r.shares, np.tile(ss.share, (2, 1)), rtol=1e-8, atol=1e-12)
+
+
+def test_free_api_economy(base):
+    """API agents only, all with unit_cost 0 (e.g. internal endpoints): cost ≡ 0, so the rule's cost gap
+    log(C/C̄) was log(0/0) and every command failed with 'the analytic steady state makes an equation
+    undefined (ZeroDivisionError)'."""
+    raw = _variant(base, "api_only")
+    for a in raw["agents"]:
+        a["unit_cost"] = 0.0
+        for k in ("tokens_in", "tokens_out", "price_in", "price_out"):
+            a.pop(k, None)
+    ref = reference_steady_state(raw)
+    assert ref["cost"] == 0.0
+    d = builder.build(raw)
+    for k, v in ref.items():
+        assert d["steady_state"][k] == pytest.approx(v, rel=1e-10, abs=1e-300), k
+    assert np.max(np.abs(builder.residuals(d))) < 1e-12
+    assert "cost" not in d["equations"][d["policy_rule"]["equation"]]["equation"]
+    raw["slo"]["slo_phi_cost"] = 0.5
+    with pytest.raises(EconomyError, match="slo_phi_cost.*identically zero"):
+        builder.build(raw)
+
+
+@pytest.mark.slow       # one model compile (~15 s on a cold cache)
+def test_free_api_economy_solves(base):
+    from dsge_agents.linear import solve
+    raw = _variant(base, "api_only")
+    for a in raw["agents"]:
+        a["unit_cost"] = 0.0
+        for k in ("tokens_in", "tokens_out", "price_in", "price_out"):
+            a.pop(k, None)
+    assert solve(builder.build_model(raw)).bk["determinate"]

@@ -90,9 +90,14 @@ def _exp(z):
     return f"exp({z})*" if z else ""
 
 
-def rule_equation(form: str, latency_term: str = "latency") -> str:
-    """The SLO rule of DESIGN §5.2 in one of its three forms."""
-    gap = (f"slo_phi_latency*log({latency_term}/slo_target_latency) + slo_phi_cost*log(cost/slo_cost_bar)")
+def rule_equation(form: str, latency_term: str = "latency", cost_term: bool = True) -> str:
+    """The SLO rule of DESIGN §5.2 in one of its three forms.
+
+    ``cost_term=False`` leaves out φ_C log(C/C̄): for an economy whose cost is identically zero (API agents
+    only, all free) the term is log(0/0)."""
+    gap = f"slo_phi_latency*log({latency_term}/slo_target_latency)"
+    if cost_term:
+        gap += " + slo_phi_cost*log(cost/slo_cost_bar)"
     if form == "integral":
         return f"log(slo_rate) = log(slo_rate(-1)) + {gap} + z_slo"
     if form == "expected":
@@ -238,7 +243,15 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
     eq("quality", "quality = (" + " + ".join(f"v_{a.stage}*q_{a.name}*{a.name}_share" for a in cfg.agents)
        + ")/visits_total")
     eq("net_value", "net_value = theta*demand*quality - cost")
-    eq("slo_rule", rule_equation(cfg.slo.form))
+    # cost ≡ 0 (no self-hosted agent and every unit cost 0: spend and capital spending vanish in every state):
+    # log(C/C̄) is undefined, so the rule has no cost term and a cost reaction is an error
+    zero_cost = ss.cost == 0.0
+    if zero_cost and cfg.slo.slo_phi_cost != 0.0:
+        where = f"{cfg.source}: " if cfg.source else ""
+        raise EconomyError(f"{where}slo.slo_phi_cost = {cfg.slo.slo_phi_cost:g} but the economy's cost is identically "
+                           "zero (API agents only, every unit_cost 0): the rule's cost gap log(C/C̄) is undefined; "
+                           "set slo_phi_cost: 0 or give the agents their unit_cost")
+    eq("slo_rule", rule_equation(cfg.slo.form, cost_term=not zero_cost))
     rule_index = len(eqs) - 1
     _check_name_clashes(cfg, variables, P, shocks)
     d = {
