@@ -261,6 +261,7 @@ def test_free_api_economy(base):
         assert d["steady_state"][k] == pytest.approx(v, rel=1e-10, abs=1e-300), k
     assert np.max(np.abs(builder.residuals(d))) < 1e-12
     assert "cost" not in d["equations"][d["policy_rule"]["equation"]]["equation"]
+    assert d["policy_rule"]["parameters"] == ["slo_rho", "slo_phi_latency"]     # φ_C would do nothing
     raw["slo"]["slo_phi_cost"] = 0.5
     with pytest.raises(EconomyError, match="slo_phi_cost.*identically zero"):
         builder.build(raw)

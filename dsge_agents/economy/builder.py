@@ -265,7 +265,8 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
         "options": {"loglinear": False},
         "policy_rule": {
             "equation": rule_index, "name": "slo_rule", "form": cfg.slo.form, "variable": "slo_rate",
-            "parameters": list(RULE_PARAMETERS), "target": "slo_target_latency", "intercept": "slo_rate_bar",
+            "parameters": [p for p in RULE_PARAMETERS if not (zero_cost and p == "slo_phi_cost")],
+            "target": "slo_target_latency", "intercept": "slo_rate_bar",
             "cost_target": "slo_cost_bar", "shock": "eps_slo", "shock_process": "z_slo",
             "sign_convention": SIGN_CONVENTION,
         },
