@@ -102,3 +102,47 @@ def test_retry_storm_matches_dynare(repo):
         except SolutionError as e:
             assert info == 3 and e.n_explosive - e.n_forward == n_expl - n_fwd > 0, phi
     assert ref["info"] == [0, 3, 3, 0]
+
+
+def test_short_run_elasticity_independent(models_dir):
+    """ε_SR with ω = 0 on the default economy: on impact the self-hosted capacities are fixed at their
+    steady state, so every agent is a rate-limited queue; the logit shares solve
+    log π_b − log π_r = β(MV_b − MV_r), Σπ = 1 (MINPACK here), and ε_SR = −d log W/d log P."""
+    import numpy as np
+    from scipy import optimize
+
+    from dsge_agents.economy import calibration
+    raw = yaml.safe_load((models_dir / "orchestrated_default.yaml").read_text(encoding="utf-8"))
+    raw["routing"]["omega"] = 0.0
+    ss = calibration.steady_state(raw)
+    lam, beta, theta = raw["demand"]["mean"], raw["routing"]["beta"], raw["routing"]["theta"]
+    visits = {"plan": 1.0, "act": 1.0, "verify": 0.7}
+    cap = {a["name"]: (a["capacity"] if a["kind"] == "api" else float(ss.capacity[i]))
+           for i, a in enumerate(raw["agents"])}
+
+    def kappa(a):
+        return a.get("unit_cost", (a.get("tokens_in", 0) * a.get("price_in", 0)
+                                   + a.get("tokens_out", 0) * a.get("price_out", 0)) / 1e6)
+
+    def W(P):
+        tot = 0.0
+        for s, v in visits.items():
+            A = [a for a in raw["agents"] if a["stage"] == s]
+
+            def F(z):
+                pi = np.exp(np.minimum(z, 0.0))
+                r = [lam * v * p / cap[a["name"]] for a, p in zip(A, pi)]
+                m = [theta * a["quality"] - kappa(a)
+                     - P * a["base_latency"] * (1 + a["kingman"] * ((1 - x) ** -2 - 1)) for a, x in zip(A, r)]
+                return np.array([z[i] - z[0] - beta * (m[i] - m[0]) for i in range(1, len(A))] + [np.sum(pi) - 1])
+            z = optimize.root(F, np.full(len(A), -np.log(len(A))), method="hybr", options={"xtol": 1e-14}).x
+            pi = np.exp(z)
+            r = [lam * v * p / cap[a["name"]] for a, p in zip(A, pi)]
+            tot += v * sum(p * a["base_latency"] * (1 + a["kingman"] * x / (1 - x)) for a, p, x in zip(A, pi, r))
+        return tot
+    h = 1e-4
+    assert W(ss.P) == pytest.approx(raw["slo"]["slo_target_latency"], rel=1e-10)
+    eps_sr = -(math.log(W(ss.P * math.exp(h))) - math.log(W(ss.P * math.exp(-h)))) / (2 * h)
+    e = builder.latency_elasticities(raw)
+    assert e["eps_SR"] == pytest.approx(eps_sr, rel=1e-6)
+    assert e["expected_rule_threshold"] == pytest.approx(1 / eps_sr, rel=1e-6)
