@@ -129,3 +129,30 @@ def test_agent_in_two_stages(tmp_path, default_text):
     line, col = _pos(text, "[act, verify]")
     msg = _err(tmp_path, text)
     assert f"line {line}, column {col}" in msg and "exactly one stage" in msg and "act_api_verify" in msg, msg
+
+
+def test_steady_state_errors_name_the_place(tmp_path, default_text):
+    """Errors found while solving the steady state point at the field to change (they named only the file,
+    or nothing for a stage whose rate limits cannot carry its demand)."""
+    from dsge_agents.economy.calibration import steady_state
+    from dsge_agents.errors import SLOInfeasibleError
+    p = tmp_path / "eco.yaml"
+    text = _edit(default_text, "  slo_target_latency: 30.0 ", "  slo_target_latency: 8.0 ")
+    p.write_text(text, encoding="utf-8")
+    line, col = _pos(text, "8.0    # W*")
+    where = rf"^{re.escape(str(p))}, line {line}, column {col}: "
+    with pytest.raises(SLOInfeasibleError, match=where + "SLO unreachable"):
+        steady_state(load_config(p))
+    text = _edit(default_text, "  beta: 800.0 ", "  beta: 1e6 ")
+    p.write_text(text, encoding="utf-8")
+    line, _ = _pos(text, "  - name: verify_api")
+    with pytest.raises(EconomyError, match=rf"^{re.escape(str(p))}, line {line}: agent 'verify_api'"):
+        steady_state(load_config(p))
+    text = _edit(default_text, "  - name: verify_llama\n", "  - name: verify_llama\n    capacity_shock: {std: 0}\n")
+    text = text.replace("    capacity: 300\n", "    capacity: 100\n")
+    text = _edit(text, "    kind: self_hosted\n    quality: 0.88", "    kind: api\n    quality: 0.88")
+    text = _edit(text, "    invest_price: 0.0061920\n    depreciation: 0.0166667\n    capacity: 200",
+                 "    capacity: 100")
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(EconomyError, match=rf"^{re.escape(str(p))}: stage 'verify'.*utilization ≥ 1"):
+        steady_state(load_config(p))

@@ -274,12 +274,17 @@ def steady_state(cfg) -> SteadyState:
     if Wstar <= noload * (1 + 1e-9):
         fastest = [arr.names[j] for j in range(len(arr.names)) if arr.tau[j] == tmin[arr.stage_idx[j]]]
         raise SLOInfeasibleError(
-            f"{where}SLO unreachable: slo_target_latency W* = {Wstar:.4g} s is at or below the no-load latency "
+            f"{cfg.where_slo()}SLO unreachable: slo_target_latency W* = {Wstar:.4g} s is at or below the no-load latency "
             f"{noload:.4g} s (Σ_s v_s min_a τ_a; fastest agents {', '.join(fastest)}); raise slo_target_latency "
             f"above {noload:.4g} s or lower those agents' base_latency")
 
     def logW(logP):
-        _, _, W = _long_run(cfg, arr, math.exp(logP), lam)
+        try:
+            _, _, W = _long_run(cfg, arr, math.exp(logP), lam)
+        except EconomyError as exc:      # the routing solver does not know the file: name it
+            if where and not str(exc).startswith(where):
+                raise type(exc)(f"{where}{exc}") from None
+            raise
         return math.log(W) - math.log(Wstar)
 
     # bracket: scale guess where self-hosted ρ/(1−ρ) = 1
@@ -306,7 +311,7 @@ def steady_state(cfg) -> SteadyState:
         n += 1
     if f_hi > 0:
         raise SLOInfeasibleError(
-            f"{where}SLO unreachable: even at a latency price of {math.exp(hi):.3g} $/(request·s) the mean "
+            f"{cfg.where_slo()}SLO unreachable: even at a latency price of {math.exp(hi):.3g} $/(request·s) the mean "
             f"end-to-end latency is {Wstar * math.exp(f_hi):.4g} s > W* = {Wstar:.4g} s (self-hosted agents idle, "
             "API agents congested at their rate limits); raise slo_target_latency above that, or raise the API "
             "agents' capacity / lower their base_latency")
@@ -316,7 +321,7 @@ def steady_state(cfg) -> SteadyState:
         Wmax = Wstar * math.exp(f_lo)
         kinds = "only API agents (their capacity is a fixed rate limit)" if not np.any(sh) else "these agents"
         raise EconomyError(
-            f"{where}the SLO does not bind: at every latency price (down to {math.exp(lo):.3g} $/(request·s)) "
+            f"{cfg.where_slo()}the SLO does not bind: at every latency price (down to {math.exp(lo):.3g} $/(request·s)) "
             f"the mean end-to-end latency is at most {Wmax:.4g} s < W* = {Wstar:.4g} s: with {kinds} it "
             f"cannot rise to W*; lower slo_target_latency below {Wmax:.4g} s, or add a self-hosted agent whose capacity "
             "responds to the latency price (the DSGE steady state is the static equilibrium with a binding SLO)")
@@ -324,7 +329,7 @@ def steady_state(cfg) -> SteadyState:
     P = math.exp(logP)
     if P <= cfg.eta:
         raise EconomyError(
-            f"{where}the SLO does not bind: the latency price that delivers W* = {Wstar:.4g} s is {P:.4g}, below "
+            f"{cfg.where_slo()}the SLO does not bind: the latency price that delivers W* = {Wstar:.4g} s is {P:.4g}, below "
             f"the value of time eta = {cfg.eta:.4g}; lower slo_target_latency or eta (the DSGE steady state is "
             "the static equilibrium with a binding SLO)")
     return _assemble(cfg, arr, P)
@@ -347,14 +352,14 @@ def _assemble(cfg, arr, P) -> SteadyState:
         best = int(same[np.argmax(MVj[same])])
         gap = cfg.beta * (MVj[best] - MVj[j])
         raise SLOInfeasibleError(
-            f"{where}agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) gets a steady-state routing share of "
+            f"{cfg.where_agent(j)}agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) gets a steady-state routing share of "
             f"{pi[j]:.3g}: routing.beta × (MV of {arr.names[best]!r} − MV of {arr.names[j]!r}) = {gap:.4g} at the "
             f"latency price {P:.3g} $/(request·s) that W* = {cfg.slo.slo_target_latency:.4g} s needs, so the "
             f"target is met only by starving it; lower routing.beta (now {cfg.beta:.4g}), raise slo_target_latency, "
             "make the agent competitive (quality, unit_cost, base_latency) or remove it")
     if np.any(rho >= 1.0) or np.any(rho <= 0.0):
         j = int(np.flatnonzero((rho >= 1.0) | (rho <= 0.0))[0])
-        raise EconomyError(f"{where}agent {arr.names[j]!r}: steady-state utilization {rho[j]:.6g} is not in (0, 1);"
+        raise EconomyError(f"{cfg.where_agent(j)}agent {arr.names[j]!r}: steady-state utilization {rho[j]:.6g} is not in (0, 1);"
                            " raise its capacity (API rate limit) or lower demand")
     sh = arr.self_hosted
     K = np.where(sh, s / rho, arr.kbar)

@@ -130,6 +130,7 @@ class SLOSpec:
     slo_phi_cost: float = 0.0
     slo_target_latency: float = 10.0
     shock: ShockSpec = field(default_factory=lambda: ShockSpec(0.1, 0.5))
+    target_pos: tuple | None = None   # (line, column) of slo_target_latency in the file, for error messages
 
 
 @dataclass
@@ -196,6 +197,20 @@ class EconomyConfig:
 
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
+
+    def where_slo(self) -> str:
+        """``file, line L, column C: `` of slo_target_latency (the file only when unknown)."""
+        pos = self.slo.target_pos
+        if self.source and pos and pos[0]:
+            return f"{self.source}, line {pos[0]}, column {pos[1]}: "
+        return self._where()
+
+    def where_agent(self, j: int) -> str:
+        """``file, line L: `` of agent ``j``'s entry (the file only when unknown)."""
+        line = self.agents[j].line
+        if self.source and line:
+            return f"{self.source}, line {line}: "
+        return self._where()
 
 
 # ---------------------------------------------------------------------------- DAG helpers
@@ -716,6 +731,7 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
         slo_phi_latency=_num(slo, "slo_phi_latency", ws, 2.0),
         slo_phi_cost=_num(slo, "slo_phi_cost", ws, 0.0),
         slo_target_latency=target,
+        target_pos=(slo.get("__pos__") or {}).get("slo_target_latency", (None, None))[:2] if slo else None,
         shock=ShockSpec(_num(slo, "shock_std", ws, 0.1, lo=0.0),
                         _num(slo, "shock_persistence", ws, 0.5, lo=0.0, hi=1.0, hi_open=True)))
     period = _num(d, "period_seconds", top, 60.0, lo=0.0, lo_open=True)
