@@ -17,7 +17,7 @@ import yaml
 from scipy import optimize
 
 from dsge_agents.economy import builder, calibration
-from dsge_agents.errors import EconomyError
+from dsge_agents.errors import DSGEError, EconomyError
 
 
 # ------------------------------------------------------------------------------------- reference solver
@@ -276,3 +276,19 @@ def test_free_api_economy_solves(base):
         for k in ("tokens_in", "tokens_out", "price_in", "price_out"):
             a.pop(k, None)
     assert solve(builder.build_model(raw)).bk["determinate"]
+
+
+def test_load_model_overrides_rebuild_the_economy(base, models_dir):
+    """api.load_model(economy, slo_target_latency=W) swapped the parameter only: slo_rate_bar stayed at the
+    old target's P̄ and solve() failed with 'the analytic steady state does not solve the model'."""
+    import dsge_agents.api as da
+    raw = copy.deepcopy(base)
+    raw["slo"]["slo_target_latency"] = 27.0
+    ref = reference_steady_state(raw)
+    for src in (models_dir / "orchestrated_default.yaml", base):
+        m = da.load_model(src, slo_target_latency=27.0, omega=0.7)
+        assert m.parameters["slo_rate_bar"] == pytest.approx(ref["slo_rate"], rel=1e-10)
+        assert m.parameters["slo_cost_bar"] == pytest.approx(ref["cost"], rel=1e-10)
+        assert m.parameters["omega"] == 0.7
+        with pytest.raises(DSGEError, match="theta.*steady state"):   # PolicyError (file) or EconomyError (dict)
+            da.load_model(src, theta=0.02)
