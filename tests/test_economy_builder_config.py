@@ -156,3 +156,12 @@ def test_steady_state_errors_name_the_place(tmp_path, default_text):
     p.write_text(text, encoding="utf-8")
     with pytest.raises(EconomyError, match=rf"^{re.escape(str(p))}: stage 'verify'.*utilization ≥ 1"):
         steady_state(load_config(p))
+
+
+def test_edge_given_twice(tmp_path, default_text):
+    text = _edit(default_text, "  - {from: act, to: verify, prob: 0.7}     # 70 % of answers are checked\n",
+                 "  - {from: act, to: verify, prob: 0.35}\n  - {from: act, to: verify, prob: 0.35}\n")
+    line, col = _pos(text, "{from: act, to: verify, prob: 0.35}\n  - {from: act, to: verify")
+    msg = _err(tmp_path, text)
+    assert f"line {line + 1}, column {col}" in msg and "act -> verify is given twice" in msg, msg
+    assert f"first on line {line}" in msg

@@ -522,6 +522,10 @@ def _parse(d: dict, source: str | None) -> EconomyConfig:
             raise EconomyError(f"{w}: edge {src} -> {dst} is a self-loop; the stages must form a DAG "
                                "(model retries with demand.retry_feedback)")
         prob = _num(e, "prob", ew, 1.0, lo=0.0, hi=1.0)
+        twin = next((x for x in edges if x.src == src and x.dst == dst), None)
+        if twin is not None:
+            raise EconomyError(f"{w}: edge {src} -> {dst} is given twice (first on line {twin.line}); its branch "
+                               "probabilities would add up silently: give one edge with the total probability")
         edges.append(Edge(str(src), str(dst), prob, e.get("__line__")))
     by_src: dict[str, list] = {s: [] for s in stages}
     for e in edges:
