@@ -337,7 +337,6 @@ def steady_state(cfg) -> SteadyState:
 
 def _assemble(cfg, arr, P) -> SteadyState:
     lam = cfg.demand_mean
-    where = f"{cfg.source}: " if cfg.source else ""
     pi, x, W = _long_run(cfg, arr, P, lam)
     rho = x / (1.0 + x)
     s = lam * arr.visits * pi
