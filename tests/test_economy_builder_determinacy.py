@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import yaml
 
@@ -146,3 +147,17 @@ def test_short_run_elasticity_independent(models_dir):
     e = builder.latency_elasticities(raw)
     assert e["eps_SR"] == pytest.approx(eps_sr, rel=1e-6)
     assert e["expected_rule_threshold"] == pytest.approx(1 / eps_sr, rel=1e-6)
+
+
+def test_integral_rule_at_zero_has_no_moments(raw):
+    """φ_W = 0 in the integral rule: log P_t = log P_{t−1} + z_t is a random walk. Blanchard-Kahn (and
+    Dynare, qz_criterium 1 + 1e-6) count the unit root as stable, but unconditional moments do not exist;
+    moments() returned NaN for every variable (the Lyapunov doubling overflowed to NaN and the NaN passed
+    its convergence test) instead of an error."""
+    from dsge_agents.errors import DSGEError
+    sol = linear.solve(_model(raw, "integral").with_parameters(slo_phi_latency=0.0))
+    assert sol.bk["determinate"]
+    with pytest.raises(DSGEError, match="not stationary"):
+        sol.moments()
+    assert np.isfinite(linear.solve(_model(raw, "integral").with_parameters(slo_phi_latency=0.5))
+                       .moments()["std"]["slo_rate"])
