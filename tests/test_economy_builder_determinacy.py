@@ -161,3 +161,17 @@ def test_integral_rule_at_zero_has_no_moments(raw):
         sol.moments()
     assert np.isfinite(linear.solve(_model(raw, "integral").with_parameters(slo_phi_latency=0.5))
                        .moments()["std"]["slo_rate"])
+
+
+def test_whatif_nonstationary_scenario_fails(repo):
+    """The same random-walk price in a what-if scenario was reported with status 'ok' and NaN statistics
+    (the policy layer's own doubling also let NaN through); it must be a failed scenario naming the reason,
+    while the other scenarios keep their numbers."""
+    from dsge_agents.policy import whatif
+    path = repo / "tests" / "data" / "dynare" / "orchestrated_variants" / "orch_one_agent.yaml"   # form: current
+    w = whatif(builder.build_model(path), {"rw": {"form": "integral", "slo_phi_latency": 0.0},
+                                           "tight": {"slo_phi_latency": 4.0}})
+    assert "rw" in w.errors and "not stable" in w.errors["rw"]
+    t = w.table()
+    assert t.loc["rw", "status"] == "failed"
+    assert t.loc["tight", "status"] == "ok" and np.isfinite(t.loc["tight", "std_latency"])
