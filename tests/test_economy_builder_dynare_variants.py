@@ -16,8 +16,12 @@ import pytest
 from dsge_agents.economy import builder
 from dsge_agents.linear import solve
 
-NAMES = ["orch_one_agent", "orch_integral_retry", "orch_expected_omega", "orch_diamond4", "orch_tiny_demand",
-         "orch_huge_demand"]
+# one model compile each (10-20 s on a cold model cache): the small one-agent economy and the
+# regression case of the impact-matrix scaling run by default, the others with -m slow
+_SLOW = pytest.mark.slow
+NAMES = ["orch_one_agent", "orch_huge_demand",
+         pytest.param("orch_integral_retry", marks=_SLOW), pytest.param("orch_expected_omega", marks=_SLOW),
+         pytest.param("orch_diamond4", marks=_SLOW), pytest.param("orch_tiny_demand", marks=_SLOW)]
 
 
 # λ̄ = 1e7 requests per period: the pencil spans 1e-11..1e14 and both engines lose about three digits on weak
@@ -99,7 +103,7 @@ def test_moments(case):
     if name == "orch_huge_demand":
         # Dynare 5.3's Lyapunov solution is wrong here (std of latency 189.6 s; 3.0546 s in every other unit
         # system, latency being unit-free); check ours against the default economy, exact by homogeneity
-        m0 = solve(builder.build_model(_default_core())).moments(nlags=0)["std"]
+        m0 = solve(builder.build_model(_default_path())).moments(nlags=0)["std"]   # same model as test_..._irf
         assert mo["std"]["latency"] == pytest.approx(m0["latency"], rel=1e-4)
         assert mo["std"]["slo_rate"] == pytest.approx(m0["slo_rate"], rel=1e-4)
         assert mo["std"]["cost"] == pytest.approx(m0["cost"] * 1e7 / 330, rel=1e-4)
@@ -109,14 +113,9 @@ def test_moments(case):
     _check_series(sol, mo)
 
 
-def _default_core():
-    import yaml
+def _default_path():
     from pathlib import Path
-    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "models" / "orchestrated_default.yaml")
-                         .read_text(encoding="utf-8"))
-    raw.pop("observables")
-    raw.pop("estimation")
-    return raw
+    return Path(__file__).resolve().parents[1] / "models" / "orchestrated_default.yaml"
 
 
 def _compare_dynare_moments(sol, mo, m):
