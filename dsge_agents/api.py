@@ -74,16 +74,44 @@ def bundled_model_path(name: str) -> Path:
     return Path(str(ref))
 
 
+def _economy_dict_overrides(source: dict, overrides: dict) -> tuple[dict, dict]:
+    """Split load_model overrides of an economy dict: SLO fields into a copy of its ``slo:`` block, the
+    steady-state-neutral rest kept as parameter overrides; anything else moves the derived steady state."""
+    import copy
+
+    from .economy.builder import SS_NEUTRAL_PARAMETERS
+    from .errors import EconomyError
+    slo_fields = ("slo_rho", "slo_phi_latency", "slo_phi_cost", "slo_target_latency")
+    src = copy.deepcopy(source)
+    slo = dict(src.get("slo") or {})
+    rest = {}
+    for k, v in overrides.items():
+        if k in slo_fields:
+            slo[k] = v
+        elif k in SS_NEUTRAL_PARAMETERS or k.startswith(("sd_", "rho_cap_", "rho_cost_")):
+            rest[k] = v
+        else:
+            raise EconomyError(f"parameter {k!r} moves the steady state of the orchestrated economy; change it "
+                               "in the economy configuration (the dict) instead of overriding the parameter")
+    src["slo"] = slo
+    return src, rest
+
+
 def load_model(source: str | Path | dict, **overrides: Any) -> Model:
     """Load a model file (YAML, Dynare ``.mod``, or an orchestrated-economy YAML).
 
     ``source`` may also be the name of a bundled model (``"nk3"``,
     ``"orchestrated_default"``) or a dict in the YAML schema of DESIGN §3.
     Keyword arguments override parameter values.
+    For an orchestrated economy an override of an SLO field (``slo_target_latency``, ...) rebuilds the
+    model (its steady state is derived from W*); other steady-state-moving parameters are an error.
     """
+    economy = False
     if isinstance(source, dict):
         if source.get("kind") == "orchestrated_economy":
             from .economy import builder
+            if overrides:       # SLO fields go into the configuration (P̄, C̄ are derived from it)
+                source, overrides = _economy_dict_overrides(source, overrides)
             spec = builder.build_model(source)
         else:
             spec = _model.from_dict(source)
@@ -98,6 +126,7 @@ def load_model(source: str | Path | dict, **overrides: Any) -> Model:
             else:
                 raise DSGEError(f"model file not found: {source}")
         if _is_economy_yaml(path):
+            economy = True
             from .economy import builder, config
             loader = getattr(config, "load_config", None)
             cfg = loader(path) if loader else _read_yaml(path)
@@ -105,7 +134,13 @@ def load_model(source: str | Path | dict, **overrides: Any) -> Model:
         else:
             spec = _model.load(path)
     m = Model.wrap(spec)
-    if overrides:
+    if overrides and economy:
+        # an economy's steady state is derived by the builder (P̄ solves W(P̄) = W*): a new SLO target
+        # rebuilds the model, other steady-state-moving parameters are a named error (with_parameters
+        # alone left a stale steady state that solve() rejected with a residual message)
+        from .policy.rules import apply_changes
+        m = Model.wrap(apply_changes(m, overrides))
+    elif overrides:
         m = Model.wrap(m.with_parameters(**overrides))
     return m
 

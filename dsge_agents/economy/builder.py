@@ -90,9 +90,14 @@ def _exp(z):
     return f"exp({z})*" if z else ""
 
 
-def rule_equation(form: str, latency_term: str = "latency") -> str:
-    """The SLO rule of DESIGN §5.2 in one of its three forms."""
-    gap = (f"slo_phi_latency*log({latency_term}/slo_target_latency) + slo_phi_cost*log(cost/slo_cost_bar)")
+def rule_equation(form: str, latency_term: str = "latency", cost_term: bool = True) -> str:
+    """The SLO rule of DESIGN §5.2 in one of its three forms.
+
+    ``cost_term=False`` leaves out φ_C log(C/C̄): for an economy whose cost is identically zero (API agents
+    only, all free) the term is log(0/0)."""
+    gap = f"slo_phi_latency*log({latency_term}/slo_target_latency)"
+    if cost_term:
+        gap += " + slo_phi_cost*log(cost/slo_cost_bar)"
     if form == "integral":
         return f"log(slo_rate) = log(slo_rate(-1)) + {gap} + z_slo"
     if form == "expected":
@@ -128,7 +133,7 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
     P["rho_slo"] = cfg.slo.shock.persistence
     P["sd_demand"] = cfg.demand_shock.std
     P["sd_slo"] = cfg.slo.shock.std
-    P["v_total"] = float(sum(v.values()))
+    P["visits_total"] = float(sum(v.values()))   # not v_<stage>: a stage may be named total
     for s in cfg.stages:
         P[f"v_{s}"] = v[s]
     shocks = {"eps_demand": "sd_demand", "eps_slo": "sd_slo"}
@@ -236,10 +241,19 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
                          f"*{n}_provisioned(-1))")
     eq("cost", "cost = spend" + "".join(f" + {t}" for t in cap_terms))
     eq("quality", "quality = (" + " + ".join(f"v_{a.stage}*q_{a.name}*{a.name}_share" for a in cfg.agents)
-       + ")/v_total")
+       + ")/visits_total")
     eq("net_value", "net_value = theta*demand*quality - cost")
-    eq("slo_rule", rule_equation(cfg.slo.form))
+    # cost ≡ 0 (no self-hosted agent and every unit cost 0: spend and capital spending vanish in every state):
+    # log(C/C̄) is undefined, so the rule has no cost term and a cost reaction is an error
+    zero_cost = ss.cost == 0.0
+    if zero_cost and cfg.slo.slo_phi_cost != 0.0:
+        where = f"{cfg.source}: " if cfg.source else ""
+        raise EconomyError(f"{where}slo.slo_phi_cost = {cfg.slo.slo_phi_cost:g} but the economy's cost is identically "
+                           "zero (API agents only, every unit_cost 0): the rule's cost gap log(C/C̄) is undefined; "
+                           "set slo_phi_cost: 0 or give the agents their unit_cost")
+    eq("slo_rule", rule_equation(cfg.slo.form, cost_term=not zero_cost))
     rule_index = len(eqs) - 1
+    _check_name_clashes(cfg, variables, P, shocks)
     d = {
         "name": cfg.name,
         "description": cfg.description or f"orchestrated economy {cfg.name} (built by dsge_agents.economy.builder)",
@@ -251,7 +265,8 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
         "options": {"loglinear": False},
         "policy_rule": {
             "equation": rule_index, "name": "slo_rule", "form": cfg.slo.form, "variable": "slo_rate",
-            "parameters": list(RULE_PARAMETERS), "target": "slo_target_latency", "intercept": "slo_rate_bar",
+            "parameters": [p for p in RULE_PARAMETERS if not (zero_cost and p == "slo_phi_cost")],
+            "target": "slo_target_latency", "intercept": "slo_rate_bar",
             "cost_target": "slo_cost_bar", "shock": "eps_slo", "shock_process": "z_slo",
             "sign_convention": SIGN_CONVENTION,
         },
@@ -275,6 +290,43 @@ def build(cfg, ss: SteadyState | None = None) -> dict:
     if cfg.observables:
         d["observables"] = cfg.observables
     return d
+
+
+_PARAM_PREFIXES = ("tau_", "k_", "q_", "kappa_", "pI_", "delta_", "Kbar_", "sd_capacity_", "sd_cost_", "rho_cap_",
+                   "rho_cost_")
+
+
+def _origins(cfg: EconomyConfig, name: str, variables, params, shocks) -> list[str]:
+    """Who generates the model name ``name`` (for the clash message)."""
+    out = []
+    if name in variables:
+        owner = [a.name for a in cfg.agents if name.startswith(a.name + "_")]
+        out.append(f"variable {name!r}" + (f" of agent {owner[0]!r}" if owner else ""))
+    if name in params:
+        owner = [a.name for a in cfg.agents for pre in _PARAM_PREFIXES if name == pre + a.name]
+        stage = [s for s in cfg.stages if name == f"v_{s}"]
+        who = f" of agent {owner[0]!r}" if owner else (f" of stage {stage[0]!r}" if stage else "")
+        out.append(f"parameter {name!r}{who}")
+    if name in shocks:
+        out.append(f"shock {name!r}")
+    return out
+
+
+def _check_name_clashes(cfg: EconomyConfig, variables, params, shocks) -> None:
+    """Agent and stage names are glued into model names (``<agent>_share``, ``tau_<agent>``, ``v_<stage>``);
+    two different pieces can produce the same name (agents ``tau`` and ``share``: variable and parameter
+    ``tau_share``). Name the agents instead of letting the model layer report a bare duplicate."""
+    seen: dict[str, int] = {}
+    for group in (variables, list(params), list(shocks)):
+        for n in set(group):
+            seen[n] = seen.get(n, 0) + 1
+    dup = sorted(n for n, c in seen.items() if c > 1)
+    if dup:
+        where = f"{cfg.source}: " if cfg.source else ""
+        n = dup[0]
+        raise EconomyError(f"{where}the model name {n!r} is generated twice ("
+                           + " and ".join(_origins(cfg, n, variables, params, shocks))
+                           + "); rename one of those agents or stages")
 
 
 def build_model(cfg, ss: SteadyState | None = None):

@@ -274,12 +274,17 @@ def steady_state(cfg) -> SteadyState:
     if Wstar <= noload * (1 + 1e-9):
         fastest = [arr.names[j] for j in range(len(arr.names)) if arr.tau[j] == tmin[arr.stage_idx[j]]]
         raise SLOInfeasibleError(
-            f"{where}SLO unreachable: slo_target_latency W* = {Wstar:.4g} s is at or below the no-load latency "
+            f"{cfg.where_slo()}SLO unreachable: slo_target_latency W* = {Wstar:.4g} s is at or below the no-load latency "
             f"{noload:.4g} s (Σ_s v_s min_a τ_a; fastest agents {', '.join(fastest)}); raise slo_target_latency "
             f"above {noload:.4g} s or lower those agents' base_latency")
 
     def logW(logP):
-        _, _, W = _long_run(cfg, arr, math.exp(logP), lam)
+        try:
+            _, _, W = _long_run(cfg, arr, math.exp(logP), lam)
+        except EconomyError as exc:      # the routing solver does not know the file: name it
+            if where and not str(exc).startswith(where):
+                raise type(exc)(f"{where}{exc}") from None
+            raise
         return math.log(W) - math.log(Wstar)
 
     # bracket: scale guess where self-hosted ρ/(1−ρ) = 1
@@ -306,17 +311,25 @@ def steady_state(cfg) -> SteadyState:
         n += 1
     if f_hi > 0:
         raise SLOInfeasibleError(
-            f"{where}SLO unreachable: even at a latency price of {math.exp(hi):.3g} $/(request·s) the mean "
+            f"{cfg.where_slo()}SLO unreachable: even at a latency price of {math.exp(hi):.3g} $/(request·s) the mean "
             f"end-to-end latency is {Wstar * math.exp(f_hi):.4g} s > W* = {Wstar:.4g} s (self-hosted agents idle, "
             "API agents congested at their rate limits); raise slo_target_latency above that, or raise the API "
             "agents' capacity / lower their base_latency")
     if f_lo <= 0:
-        raise EconomyError(f"{where}the latency price could not be bracketed (W(P) ≤ W* at every price tried)")
+        # W(P) ≤ W* down to P ≈ 0: latency cannot rise to W* (only API agents, whose capacity is their fixed
+        # rate limit, or self-hosted agents already idle), so no positive latency price makes the SLO bind
+        Wmax = Wstar * math.exp(f_lo)
+        kinds = "only API agents (their capacity is a fixed rate limit)" if not np.any(sh) else "these agents"
+        raise EconomyError(
+            f"{cfg.where_slo()}the SLO does not bind: at every latency price (down to {math.exp(lo):.3g} $/(request·s)) "
+            f"the mean end-to-end latency is at most {Wmax:.4g} s < W* = {Wstar:.4g} s: with {kinds} it "
+            f"cannot rise to W*; lower slo_target_latency below {Wmax:.4g} s, or add a self-hosted agent whose capacity "
+            "responds to the latency price (the DSGE steady state is the static equilibrium with a binding SLO)")
     logP = optimize.brentq(logW, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     P = math.exp(logP)
     if P <= cfg.eta:
         raise EconomyError(
-            f"{where}the SLO does not bind: the latency price that delivers W* = {Wstar:.4g} s is {P:.4g}, below "
+            f"{cfg.where_slo()}the SLO does not bind: the latency price that delivers W* = {Wstar:.4g} s is {P:.4g}, below "
             f"the value of time eta = {cfg.eta:.4g}; lower slo_target_latency or eta (the DSGE steady state is "
             "the static equilibrium with a binding SLO)")
     return _assemble(cfg, arr, P)
@@ -324,24 +337,28 @@ def steady_state(cfg) -> SteadyState:
 
 def _assemble(cfg, arr, P) -> SteadyState:
     lam = cfg.demand_mean
-    where = f"{cfg.source}: " if cfg.source else ""
     pi, x, W = _long_run(cfg, arr, P, lam)
     rho = x / (1.0 + x)
     s = lam * arr.visits * pi
-    if np.any(~np.isfinite(s)) or np.any(s <= 0):
-        j = int(np.flatnonzero(~(s > 0))[0])
-        raise EconomyError(f"{where}agent {arr.names[j]!r}: non-positive steady-state flow {s[j]:.3g}; "
-                           "check its quality, unit_cost and base_latency against the other agents of its stage")
-    if np.any(pi < 1e-10):
-        j = int(np.argmin(pi))
+    if np.any(~np.isfinite(s)) or np.any(s <= 0) or np.any(pi < 1e-10):
+        # a routing share underflows: log(π_best/π_a) = β(MV_best − MV_a) is huge, either because the logit
+        # is near-hard (large routing.beta) or because the latency price needed for W* makes the agent's
+        # marginal latency load dear; name both numbers and both remedies
+        j = int(np.flatnonzero(~(s > 0))[0]) if np.any(~(s > 0)) else int(np.argmin(pi))
+        fp_j = fprime(rho, arr.tau, arr.k)
+        MVj = cfg.theta * arr.q - arr.kappa - P * fp_j
+        same = np.flatnonzero(arr.stage_idx == arr.stage_idx[j])
+        best = int(same[np.argmax(MVj[same])])
+        gap = cfg.beta * (MVj[best] - MVj[j])
         raise SLOInfeasibleError(
-            f"{where}SLO unreachable in practice: at the latency price {P:.3g} $/(request·s) needed for "
-            f"W* = {cfg.slo.slo_target_latency:.4g} s, agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) "
-            f"gets a routing share of {pi[j]:.3g}: the target is met only by starving it; raise "
-            "slo_target_latency or lower that agent's base_latency")
+            f"{cfg.where_agent(j)}agent {arr.names[j]!r} (stage {cfg.agents[j].stage!r}) gets a steady-state routing share of "
+            f"{pi[j]:.3g}: routing.beta × (MV of {arr.names[best]!r} − MV of {arr.names[j]!r}) = {gap:.4g} at the "
+            f"latency price {P:.3g} $/(request·s) that W* = {cfg.slo.slo_target_latency:.4g} s needs, so the "
+            f"target is met only by starving it; lower routing.beta (now {cfg.beta:.4g}), raise slo_target_latency, "
+            "make the agent competitive (quality, unit_cost, base_latency) or remove it")
     if np.any(rho >= 1.0) or np.any(rho <= 0.0):
         j = int(np.flatnonzero((rho >= 1.0) | (rho <= 0.0))[0])
-        raise EconomyError(f"{where}agent {arr.names[j]!r}: steady-state utilization {rho[j]:.6g} is not in (0, 1);"
+        raise EconomyError(f"{cfg.where_agent(j)}agent {arr.names[j]!r}: steady-state utilization {rho[j]:.6g} is not in (0, 1);"
                            " raise its capacity (API rate limit) or lower demand")
     sh = arr.self_hosted
     K = np.where(sh, s / rho, arr.kbar)
@@ -372,6 +389,12 @@ def _short_run_W(cfg, arr, ss: SteadyState, P, lam=None):
     return float(np.sum(arr.visits * pi * arr.tau * (1.0 + arr.k * x))), pi, x
 
 
+#: below this an elasticity from central differences of step 1e-5 is rounding noise (~ε_mach/h = 2e-11): a
+#: latency that does not respond on impact (one agent per stage, all self-hosted: ε_SR = 0) has no
+#: expected-rule threshold (+inf), not 1/(−2e-11) = −4.5e10
+_EPS_NOISE = 1e-8
+
+
 def latency_elasticities(cfg, h: float = 1e-5) -> dict:
     """Long- and short-run elasticities of end-to-end latency to its price (docs §6).
 
@@ -385,7 +408,8 @@ def latency_elasticities(cfg, h: float = 1e-5) -> dict:
     -------
     dict with eps_LR, eps_SR, their cost counterparts (d log C / d log P, long run with I = δK and
     short run spend only), ``current_rule_threshold`` = −1/ε_LR (determinate for φ_W above it, with
-    ρ_P < 1 and φ_C = 0) and ``expected_rule_threshold`` ≈ 1/ε_SR.
+    ρ_P < 1 and φ_C = 0) and ``expected_rule_threshold`` ≈ 1/ε_SR (+inf when ε_SR is 0 to rounding:
+    latency does not move on impact, so no φ_W makes the expected-latency rule indeterminate that way).
     """
     cfg = load_config(cfg)
     ss = steady_state(cfg)
@@ -409,7 +433,8 @@ def latency_elasticities(cfg, h: float = 1e-5) -> dict:
     c_lr = (math.log(lr_cost(P * up)) - math.log(lr_cost(P * dn))) / (2 * h)
     return {"eps_LR": eps_lr, "eps_SR": eps_sr, "eps_LR_fixed_demand": -eP, "latency_demand_elasticity": eL,
             "cost_elasticity_LR": c_lr,
-            "current_rule_threshold": -1.0 / eps_lr, "expected_rule_threshold": 1.0 / eps_sr,
+            "current_rule_threshold": -1.0 / eps_lr if abs(eps_lr) > _EPS_NOISE else -math.inf,
+            "expected_rule_threshold": 1.0 / eps_sr if abs(eps_sr) > _EPS_NOISE else math.inf,
             "slo_rate_bar": P}
 
 

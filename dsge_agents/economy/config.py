@@ -4,8 +4,11 @@ An orchestrated economy is described by stages (a DAG with branch
 probabilities), candidate agents per stage, a demand process, the SLO rule,
 capacity provisioning and shocks. :func:`load_config` turns a YAML file or a
 dict into an :class:`EconomyConfig`; every structural mistake raises
-:class:`dsge_agents.errors.EconomyError` naming the file (and line when the
-input is a file), the stage or agent, and what to change.
+:class:`dsge_agents.errors.EconomyError` naming the file (with line and column
+when the input is YAML text), the stage or agent, and what to change. A key
+outside the schema below (a typo such as ``slo_phi_latncy``), a key given twice
+in one mapping, and ``invest_price``/``depreciation`` on an API agent are errors,
+not silently ignored; unquoted exponent numbers (``1e3``) are numbers.
 
 Schema (all rates are per period; the default period is one minute)::
 
@@ -48,6 +51,7 @@ Schema (all rates are per period; the default period is one minute)::
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -126,6 +130,7 @@ class SLOSpec:
     slo_phi_cost: float = 0.0
     slo_target_latency: float = 10.0
     shock: ShockSpec = field(default_factory=lambda: ShockSpec(0.1, 0.5))
+    target_pos: tuple | None = None   # (line, column) of slo_target_latency in the file, for error messages
 
 
 @dataclass
@@ -193,6 +198,20 @@ class EconomyConfig:
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
 
+    def where_slo(self) -> str:
+        """``file, line L, column C: `` of slo_target_latency (the file only when unknown)."""
+        pos = self.slo.target_pos
+        if self.source and pos and pos[0]:
+            return f"{self.source}, line {pos[0]}, column {pos[1]}: "
+        return self._where()
+
+    def where_agent(self, j: int) -> str:
+        """``file, line L: `` of agent ``j``'s entry (the file only when unknown)."""
+        line = self.agents[j].line
+        if self.source and line:
+            return f"{self.source}, line {line}: "
+        return self._where()
+
 
 # ---------------------------------------------------------------------------- DAG helpers
 def topological_order(stages: list[str], edges: list[Edge], where: str = "") -> list[str]:
@@ -239,101 +258,101 @@ def _find_cycle(succ, candidates) -> list[str]:
 
 # ---------------------------------------------------------------------------- reading
 class _LineLoader(yaml.SafeLoader):
-    """Safe loader recording the line of every mapping as key ``__line__``."""
+    """Safe loader recording where every mapping and every key/value sits (1-based).
+
+    Each mapping gets ``__line__``/``__col__`` (its start) and ``__pos__`` = {key: (line, column)} of the
+    key's value and of the key itself, so that errors name file, line and column. A key given twice in
+    one mapping is an error (PyYAML would silently keep the last value). Unquoted numbers in exponent
+    notation without a dot (``1e3``, ``2E-5``), which YAML 1.1 reads as strings, are read as floats.
+    """
 
 
-class _Map(dict):
-    """A YAML mapping; ``marks`` holds the 1-based (line, column) of each key (not a key itself)."""
-    marks: dict = {}
+class _DuplicateKey(Exception):
+    def __init__(self, key, line, col, first):
+        super().__init__(key)
+        self.key, self.line, self.col, self.first = key, line, col, first
+
+
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _construct_mapping(loader, node, deep=False):
-    # the mapping's own keys (not those merged in with '<<: *anchor', which its own keys may override)
-    own = [k for k, _ in node.value if k.tag != _MERGE_TAG]
-    m = _Map(yaml.SafeLoader.construct_mapping(loader, node, deep=True))
-    m.marks = {}
-    for knode in own:
-        try:
-            key = loader.construct_object(knode, deep=True)
-            if key in m.marks:      # PyYAML would silently keep the last value
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first at line {m.marks[key][0]})", knode.start_mark)
-            m.marks[key] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
-        except TypeError:       # unhashable key: the checks below report it
-            pass
+    seen: dict = {}
+    pos: dict = {}
+    # '<<: *anchor' (YAML merge keys): the merged pairs come first after flattening and the mapping's
+    # own keys may override them; only an own key given twice is a duplicate
+    n_own = sum(1 for k, _ in node.value if k.tag != _MERGE_TAG)
+    loader.flatten_mapping(node)
+    n_merged = len(node.value) - n_own
+    for i, (k, v) in enumerate(node.value):
+        if isinstance(k, yaml.ScalarNode):
+            if i >= n_merged and k.value in seen:
+                raise _DuplicateKey(k.value, k.start_mark.line + 1, k.start_mark.column + 1, seen[k.value])
+            if i >= n_merged:
+                seen[k.value] = k.start_mark.line + 1
+            quoted = isinstance(v, yaml.ScalarNode) and v.style in ("'", '"')
+            col = v.start_mark.column + 1 + (1 if quoted else 0)
+            pos[loader.construct_object(k, deep=True)] = (v.start_mark.line + 1, col,
+                                                          k.start_mark.line + 1, k.start_mark.column + 1)
+    m = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
     m["__line__"] = node.start_mark.line + 1
+    m["__col__"] = node.start_mark.column + 1
+    m["__pos__"] = pos
     return m
 
 
-#: the file being parsed (for messages that name the line and column of a key)
-_FILE: list = [None]
-
-#: allowed keys of the nested mappings (anything else is a typo: reported with a suggestion)
-_AGENT_KEYS = ("name", "stage", "kind", "quality", "base_latency", "tau", "kingman", "service_cv", "unit_cost",
-               "tokens_in", "tokens_out", "price_in", "price_out", "capacity", "invest_price", "depreciation",
-               "capacity_shock", "cost_shock", "description", "notes")
-_NESTED_KEYS = {"edge": ("from", "to", "prob"),
-                "demand": ("mean", "persistence", "std", "retry_feedback", "arrival_cv"),
-                "routing": ("beta", "theta", "omega"),
-                "capital": ("discount", "adjustment_cost"),
-                "slo": ("form", "slo_rho", "slo_phi_latency", "slo_phi_cost", "slo_target_latency", "shock_std",
-                        "shock_persistence"),
-                "shocks": ("capacity", "cost"),
-                "shock": ("std", "persistence"),
-                "agent": _AGENT_KEYS}
-
-
-def _key_where(d, key, where: str) -> str:
-    """``where`` with the line and column of ``key`` in mapping ``d`` when the file recorded them."""
-    pos = getattr(d, "marks", {}).get(key) if isinstance(d, dict) else None
-    file = _FILE[0]
-    if pos is None or not file or not where.startswith(file):
-        return where
-    rest = re.sub(r"^, line \d+", "", where[len(file):])
-    return f"{file}, line {pos[0]}, column {pos[1]}{rest}"
-
-
-def _check_keys(d, kind: str, where: str) -> None:
-    """Refuse unknown keys of a nested mapping (a typo would otherwise silently select a default)."""
-    import difflib
-    if not isinstance(d, dict):
-        return
-    allowed = _NESTED_KEYS[kind]
-    for k in d:
-        if k == "__line__" or k in allowed:
-            continue
-        close = difflib.get_close_matches(str(k), allowed, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-        raise EconomyError(f"{_key_where(d, k, where)}: unknown key {k!r} ({hint})")
-
-
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_META = ("__line__", "__col__", "__pos__")
 
 
 def _strip_lines(x):
     if isinstance(x, dict):
-        return {k: _strip_lines(v) for k, v in x.items() if k != "__line__"}
+        return {k: _strip_lines(v) for k, v in x.items() if k not in _META}
     if isinstance(x, list):
         return [_strip_lines(v) for v in x]
     return x
 
 
+def _load_text(text: str, name: str):
+    """YAML text → annotated data; syntax errors and repeated keys name file, line and column."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except _DuplicateKey as exc:
+        raise EconomyError(f"{name}, line {exc.line}, column {exc.col}: duplicate key {exc.key!r} "
+                           f"(first given on line {exc.first}); YAML would silently keep only the last "
+                           "value, remove one"
+                           ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(x for x in (exc.context, exc.problem) if x)
+        raise EconomyError(f"{name}{loc}: YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise EconomyError(f"{name}: YAML syntax error: {exc}") from None
+
+
 def read_yaml(path) -> dict:
-    """Read a YAML file (safe loader, mappings annotated with ``__line__``)."""
+    """Read a YAML file (UTF-8, safe loader, mappings annotated with their positions)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise EconomyError(f"cannot read economy file {path}: {exc}") from None
     try:
-        d = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise EconomyError(f"{path}{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+        head = raw[start:exc.start]
+        line = head.count(b"\n") + 1
+        col = len(head[head.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        raise EconomyError(f"{path}, line {line}, column {col}: the file is not UTF-8 text (byte "
+                           f"0x{raw[exc.start]:02x}); save it as UTF-8") from None
+    d = _load_text(text, str(path))
     if not isinstance(d, dict):
         raise EconomyError(f"{path}: an economy file must be a mapping with kind: orchestrated_economy")
     return d
@@ -357,7 +376,7 @@ def load_config(src, source: str | None = None) -> EconomyConfig:
         source = source or str(src)
         d = read_yaml(src)
     elif isinstance(src, str):
-        d = yaml.load(src, Loader=_LineLoader)
+        d = _load_text(src, source or "<economy>")
     elif isinstance(src, dict):
         d = src
     else:
@@ -365,22 +384,90 @@ def load_config(src, source: str | None = None) -> EconomyConfig:
     return _parse(d, source)
 
 
+class _At:
+    """Where a mapping of the economy file is: file, line and column (of the mapping or of one key's
+    value), plus a label such as ``(agent plan_api)``. Dicts built in Python have no positions: the
+    file (or ``<economy>``) and the label only."""
+
+    def __init__(self, file: str, obj=None, label: str = ""):
+        self.file, self.obj, self.label = file, obj, label
+
+    def _fmt(self, pos) -> str:
+        loc = f"{self.file}, line {pos[0]}, column {pos[1]}" if pos else self.file
+        return f"{loc} {self.label}" if self.label else loc
+
+    def __str__(self) -> str:
+        o = self.obj
+        pos = (o["__line__"], o.get("__col__", 1)) if isinstance(o, dict) and "__line__" in o else None
+        return self._fmt(pos)
+
+    def key(self, k, of_key: bool = False) -> str:
+        """Position of the value of key ``k`` (of the key itself with ``of_key``; the mapping's position
+        when unknown)."""
+        o = self.obj
+        pos = o.get("__pos__", {}).get(k) if isinstance(o, dict) else None
+        if not pos:
+            return str(self)
+        return self._fmt(pos[2:] if of_key else pos[:2])
+
+    def sub(self, k, label: str) -> "_At":
+        """The mapping under key ``k`` (positioned at it when it is not itself a mapping)."""
+        o = self.obj
+        child = o.get(k) if isinstance(o, dict) else None
+        if isinstance(child, dict):
+            return _At(self.file, child, label)
+        at = _At(self.file, None, label)
+        pos = o.get("__pos__", {}).get(k) if isinstance(o, dict) else None
+        if pos:
+            at.obj = {"__line__": pos[0], "__col__": pos[1]}
+        return at
+
+
+def _check_keys(obj, allowed, at: "_At", what: str) -> None:
+    """A key of ``obj`` outside ``allowed`` is an error at the key's position: a typo'd optional field
+    (``slo_phi_latncy:``) must not silently fall back to its default."""
+    if not isinstance(obj, dict):
+        return
+    for k in obj:
+        if k in _META or k in allowed:
+            continue
+        close = difflib.get_close_matches(str(k), [str(a) for a in allowed], n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise EconomyError(f"{at.key(k, of_key=True)}: unknown key {k!r} in {what} "
+                           f"(allowed: {', '.join(sorted(allowed))}){hint}")
+
+
+_EDGE_KEYS = {"from", "to", "prob"}
+_AGENT_KEYS = {"name", "stage", "kind", "quality", "base_latency", "tau", "kingman", "service_cv",
+               "unit_cost", "tokens_in", "tokens_out", "price_in", "price_out", "capacity", "invest_price",
+               "depreciation",
+               "capacity_shock", "cost_shock", "description", "notes"}
+_SELF_HOSTED_ONLY = ("invest_price", "depreciation")
+_DEMAND_KEYS = {"mean", "persistence", "std", "retry_feedback", "arrival_cv"}
+_ROUTING_KEYS = {"beta", "theta", "omega"}
+_CAPITAL_KEYS = {"discount", "adjustment_cost"}
+_SLO_KEYS = {"form", "slo_rho", "slo_phi_latency", "slo_phi_cost", "slo_target_latency", "shock_std",
+             "shock_persistence"}
+_SHOCKS_KEYS = {"capacity", "cost"}
+_SHOCK_KEYS = {"std", "persistence"}
+
+
 def _num(d, key, where, default=None, *, lo=None, hi=None, lo_open=False, hi_open=False, required=False):
+    w = where.key(key) if isinstance(where, _At) else where
     if key not in d or d[key] is None:
         if required:
             raise EconomyError(f"{where}: missing required field {key!r}")
         return default
     val = d[key]
-    where = _key_where(d, key, where)
     if isinstance(val, bool) or not isinstance(val, (int, float)):
-        raise EconomyError(f"{where}: field {key!r} must be a number, got {val!r}")
+        raise EconomyError(f"{w}: field {key!r} must be a number, got {val!r}")
     val = float(val)
     if not math.isfinite(val):
-        raise EconomyError(f"{where}: field {key!r} must be finite, got {val!r}")
+        raise EconomyError(f"{w}: field {key!r} must be finite, got {val!r}")
     if lo is not None and (val < lo or (lo_open and val == lo)):
-        raise EconomyError(f"{where}: field {key!r} = {val:g} must be {'>' if lo_open else '>='} {lo:g}")
+        raise EconomyError(f"{w}: field {key!r} = {val:g} must be {'>' if lo_open else '>='} {lo:g}")
     if hi is not None and (val > hi or (hi_open and val == hi)):
-        raise EconomyError(f"{where}: field {key!r} = {val:g} must be {'<' if hi_open else '<='} {hi:g}")
+        raise EconomyError(f"{w}: field {key!r} = {val:g} must be {'<' if hi_open else '<='} {hi:g}")
     return val
 
 
@@ -389,67 +476,65 @@ def _shock(d, where, default: ShockSpec) -> ShockSpec:
         return copy.copy(default)
     if not isinstance(d, dict):
         raise EconomyError(f"{where}: a shock must be a mapping {{std: ..., persistence: ...}}")
-    _check_keys(d, "shock", where)
+    _check_keys(d, _SHOCK_KEYS, where, "a shock")
     return ShockSpec(std=_num(d, "std", where, default.std, lo=0.0),
-                     persistence=_num(d, "persistence", where, default.persistence, lo=0.0, hi=1.0, hi_open=True))
+                     persistence=_num(d, "persistence", where, default.persistence, lo=0.0, hi=1.0,
+                                      hi_open=True))
 
 
 def _parse(d: dict, source: str | None) -> EconomyConfig:
-    _FILE[0] = file = source or "<economy>"
-    try:
-        return _parse_in(d, file, source)
-    finally:
-        _FILE[0] = None
+    file = source or "<economy>"
 
-
-def _parse_in(d: dict, file: str, source: str | None) -> EconomyConfig:
     def at(obj) -> str:
-        line = obj.get("__line__") if isinstance(obj, dict) else None
-        return f"{file}, line {line}" if line else file
+        return str(_At(file, obj))
 
+    top = _At(file, d)
     kind = d.get("kind")
     if kind != "orchestrated_economy":
-        raise EconomyError(f"{file}: kind must be 'orchestrated_economy' (got {kind!r})")
-    for k in d:
-        if k != "__line__" and k not in _TOP_KEYS:
-            import difflib
-            close = difflib.get_close_matches(str(k), sorted(_TOP_KEYS), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise EconomyError(f"{_key_where(d, k, file)}: unknown top-level key {k!r} ({hint}allowed: "
-                               f"{', '.join(sorted(_TOP_KEYS))})")
+        raise EconomyError(f"{top.key('kind')}: kind must be 'orchestrated_economy' (got {kind!r})")
+    _check_keys(d, _TOP_KEYS, top, "the economy file (top level)")
     name = str(d.get("name") or (Path(source).stem if source else "orchestrated_economy"))
 
     # stages
     stages = d.get("stages")
     if isinstance(stages, dict):
-        stages = [k for k in stages if k != "__line__"]
+        stages = [k for k in stages if k not in _META]
     if not isinstance(stages, list) or not stages:
-        raise EconomyError(f"{file}: 'stages' must be a non-empty list of stage names")
+        raise EconomyError(f"{top.key('stages')}: 'stages' must be a non-empty list of stage names")
     stages = [str(s) for s in stages]
     for s in stages:
         if not _NAME_RE.match(s) or s == END:
-            raise EconomyError(f"{file}: invalid stage name {s!r} (letters, digits, '_'; not {END!r})")
+            loc = top.key('stages')
+            raise EconomyError(f"{loc}: invalid stage name {s!r} (letters, digits, '_'; not {END!r})")
     if len(set(stages)) != len(stages):
         dup = sorted({s for s in stages if stages.count(s) > 1})
-        raise EconomyError(f"{file}: duplicate stage name(s) {dup}")
+        raise EconomyError(f"{top.key('stages')}: duplicate stage name(s) {dup}")
 
     # edges
     edges: list[Edge] = []
     for e in d.get("edges") or []:
         if not isinstance(e, dict):
-            raise EconomyError(f"{file}: each edge must be a mapping {{from:, to:, prob:}}")
-        w = at(e)
-        _check_keys(e, "edge", w)
+            raise EconomyError(f"{top.key('edges')}: each edge must be a mapping {{from:, to:, prob:}}")
+        ew = _At(file, e, "(edge)")
+        w = str(ew)
+        _check_keys(e, _EDGE_KEYS, ew, "an edge")
         src, dst = e.get("from"), e.get("to")
         if src not in stages:
-            raise EconomyError(f"{w}: edge from unknown stage {src!r} (declared stages: {', '.join(stages)})")
+            loc = ew.key('from')
+            raise EconomyError(f"{loc}: edge from unknown stage {src!r} "
+                               f"(declared stages: {', '.join(stages)})")
         if dst != END and dst not in stages:
-            raise EconomyError(f"{w}: edge to unknown stage {dst!r} (declared stages: {', '.join(stages)}, "
+            loc = ew.key('to')
+            raise EconomyError(f"{loc}: edge to unknown stage {dst!r} (declared stages: {', '.join(stages)}, "
                                f"or {END!r} to leave the DAG)")
         if src == dst:
             raise EconomyError(f"{w}: edge {src} -> {dst} is a self-loop; the stages must form a DAG "
                                "(model retries with demand.retry_feedback)")
-        prob = _num(e, "prob", w, 1.0, lo=0.0, hi=1.0)
+        prob = _num(e, "prob", ew, 1.0, lo=0.0, hi=1.0)
+        twin = next((x for x in edges if x.src == src and x.dst == dst), None)
+        if twin is not None:
+            raise EconomyError(f"{w}: edge {src} -> {dst} is given twice (first on line {twin.line}); its branch "
+                               "probabilities would add up silently: give one edge with the total probability")
         edges.append(Edge(str(src), str(dst), prob, e.get("__line__")))
     by_src: dict[str, list] = {s: [] for s in stages}
     for e in edges:
@@ -472,105 +557,133 @@ def _parse_in(d: dict, file: str, source: str | None) -> EconomyConfig:
     if entry_raw is None:
         sources = [s for s in stages if not any(e.dst == s for e in edges)]
         if len(sources) != 1:
-            raise EconomyError(f"{file}: the DAG has {len(sources)} source stages ({', '.join(sources)}); "
+            loc = top.key('edges')
+            raise EconomyError(f"{loc}: the DAG has {len(sources)} source stages ({', '.join(sources)}); "
                                "give 'entry: {stage: probability, ...}' summing to one")
         entry = {sources[0]: 1.0}
     else:
         if not isinstance(entry_raw, dict):
-            raise EconomyError(f"{file}: 'entry' must be a mapping {{stage: probability}}")
+            raise EconomyError(f"{top.key('entry')}: 'entry' must be a mapping {{stage: probability}}")
         entry = {}
         for k, v in entry_raw.items():
-            if k == "__line__":
+            if k in _META:
                 continue
             if k not in stages:
-                raise EconomyError(f"{at(entry_raw)}: entry names unknown stage {k!r}")
-            entry[k] = _num(entry_raw, k, at(entry_raw), lo=0.0, hi=1.0)
+                raise EconomyError(f"{_At(file, entry_raw).key(k)}: entry names unknown stage {k!r}")
+            entry[k] = _num(entry_raw, k, _At(file, entry_raw, "(entry)"), lo=0.0, hi=1.0)
         if abs(sum(entry.values()) - 1.0) > 1e-9:
-            raise EconomyError(f"{at(entry_raw)}: entry probabilities sum to {sum(entry.values()):.6g}, not 1; "
+            loc = at(entry_raw)
+            raise EconomyError(f"{loc}: entry probabilities sum to {sum(entry.values()):.6g}, not 1; "
                                "rescale them")
 
     # shocks defaults
     shocks = d.get("shocks") or {}
     if not isinstance(shocks, dict):
-        raise EconomyError(f"{file}: 'shocks' must be a mapping with 'capacity' and 'cost' entries")
-    _check_keys(shocks, "shocks", f"{file}: shocks")
-    cap_default = _shock(shocks.get("capacity"), f"{file}: shocks.capacity", ShockSpec(0.05, 0.7))
-    cost_default = _shock(shocks.get("cost"), f"{file}: shocks.cost", ShockSpec(0.02, 0.9))
+        loc = top.key('shocks')
+        raise EconomyError(f"{loc}: 'shocks' must be a mapping with 'capacity' and 'cost' entries")
+    sw = top.sub("shocks", "(shocks)")
+    _check_keys(shocks, _SHOCKS_KEYS, sw, "shocks")
+    cap_default = _shock(shocks.get("capacity"), sw.sub("capacity", "(shocks.capacity)"),
+                         ShockSpec(0.05, 0.7))
+    cost_default = _shock(shocks.get("cost"), sw.sub("cost", "(shocks.cost)"), ShockSpec(0.02, 0.9))
 
     # agents
     raw_agents = d.get("agents")
     if not isinstance(raw_agents, list) or not raw_agents:
-        raise EconomyError(f"{file}: 'agents' must be a non-empty list")
+        raise EconomyError(f"{top.key('agents')}: 'agents' must be a non-empty list")
     agents: list[AgentSpec] = []
     seen = set()
     for ra in raw_agents:
         if not isinstance(ra, dict):
-            raise EconomyError(f"{file}: each agent must be a mapping (name:, stage:, kind:, ...)")
-        w = at(ra)
+            loc = top.key('agents')
+            raise EconomyError(f"{loc}: each agent must be a mapping (name:, stage:, kind:, ...)")
         nm = ra.get("name")
+        aw = _At(file, ra, f"(agent {nm})")
         if not isinstance(nm, str) or not _NAME_RE.match(nm) or "__" in nm:
-            raise EconomyError(f"{w}: invalid agent name {nm!r} (letters, digits, single '_', starting with a "
-                               "letter)")
+            loc = _At(file, ra).key('name')
+            raise EconomyError(f"{loc}: invalid agent name {nm!r} "
+                               "(letters, digits, single '_', starting with a letter)")
         if nm in _RESERVED or nm in seen:
-            raise EconomyError(f"{w}: agent name {nm!r} is {'reserved' if nm in _RESERVED else 'duplicated'}")
+            loc = _At(file, ra).key('name')
+            raise EconomyError(f"{loc}: agent name {nm!r} is "
+                               f"{'reserved' if nm in _RESERVED else 'duplicated'}")
         seen.add(nm)
-        w = f"{w} (agent {nm})"
-        _check_keys(ra, "agent", w)
+        _check_keys(ra, _AGENT_KEYS, aw, f"agent {nm!r}")
+        w = str(aw)
         st = ra.get("stage")
         if st is None:
             raise EconomyError(f"{w}: the agent is attached to no stage; add 'stage: <one of "
                                f"{', '.join(stages)}>'")
-        if st not in stages:
-            raise EconomyError(f"{w}: the agent's stage {st!r} is not a declared stage ({', '.join(stages)}); "
+        if isinstance(st, list):
+            raise EconomyError(f"{aw.key('stage')}: an agent serves exactly one stage (got {st!r}); to run the "
+                               "same model at several stages declare one agent per stage, e.g. "
+                               f"{', '.join(f'{nm}_{x}' for x in st[:2] if isinstance(x, str))}: each has its own "
+                               "capacity, queue and routing share")
+        if not isinstance(st, str) or st not in stages:
+            loc = aw.key('stage')
+            raise EconomyError(f"{loc}: the agent's stage {st!r} is not a declared stage "
+                               f"({', '.join(stages)}); "
                                "fix the name or add the stage to 'stages'")
         kind_a = ra.get("kind", "api")
         if kind_a not in ("api", "self_hosted"):
-            raise EconomyError(f"{w}: kind must be 'api' or 'self_hosted' (got {kind_a!r})")
-        q = _num(ra, "quality", w, required=True)
-        tau = _num(ra, "base_latency", w, ra.get("tau"), lo=0.0, lo_open=True)
+            raise EconomyError(f"{aw.key('kind')}: kind must be 'api' or 'self_hosted' (got {kind_a!r})")
+        q = _num(ra, "quality", aw, required=True)
+        tau = _num(ra, "base_latency", aw, None, lo=0.0, lo_open=True)
+        if tau is None:
+            tau = _num(ra, "tau", aw, None, lo=0.0, lo_open=True)
         if tau is None:
             raise EconomyError(f"{w}: missing 'base_latency' (τ_a, seconds at no load)")
         if "kingman" in ra:
-            k = _num(ra, "kingman", w, lo=0.0, lo_open=True)
+            k = _num(ra, "kingman", aw, lo=0.0, lo_open=True)
         else:
-            cs = _num(ra, "service_cv", w, 1.0, lo=0.0)
-            ca = _num(d.get("demand") or {}, "arrival_cv", f"{file}: demand", 1.0, lo=0.0)
+            cs = _num(ra, "service_cv", aw, 1.0, lo=0.0)
+            ca = _num(d.get("demand") or {}, "arrival_cv", top.sub("demand", "(demand)"), 1.0, lo=0.0)
             k = (ca ** 2 + cs ** 2) / 2.0
             if k <= 0:
                 raise EconomyError(f"{w}: Kingman factor (c_a²+c_s²)/2 is zero; give a positive service_cv")
         if "unit_cost" in ra:
-            kappa = _num(ra, "unit_cost", w, lo=0.0)
+            kappa = _num(ra, "unit_cost", aw, lo=0.0)
         elif any(x in ra for x in ("tokens_in", "tokens_out")):
-            ti = _num(ra, "tokens_in", w, 0.0, lo=0.0)
-            to = _num(ra, "tokens_out", w, 0.0, lo=0.0)
-            pi_ = _num(ra, "price_in", w, 0.0, lo=0.0)
-            po = _num(ra, "price_out", w, 0.0, lo=0.0)
+            ti = _num(ra, "tokens_in", aw, 0.0, lo=0.0)
+            to = _num(ra, "tokens_out", aw, 0.0, lo=0.0)
+            pi_ = _num(ra, "price_in", aw, 0.0, lo=0.0)
+            po = _num(ra, "price_out", aw, 0.0, lo=0.0)
             kappa = (ti * pi_ + to * po) / 1e6
         else:
             kappa = 0.0 if kind_a == "self_hosted" else None
             if kappa is None:
                 raise EconomyError(f"{w}: an API agent needs 'unit_cost' ($/request) or tokens_in/tokens_out "
                                    "with price_in/price_out ($ per 1M tokens)")
-        cap = _num(ra, "capacity", w, None, lo=0.0, lo_open=True)
+        cap = _num(ra, "capacity", aw, None, lo=0.0, lo_open=True)
         pI, dep = 0.0, 0.0
         if kind_a == "api":
+            extra = [k for k in _SELF_HOSTED_ONLY if k in ra]
+            if extra:
+                loc = aw.key(extra[0])
+                raise EconomyError(f"{loc}: {', '.join(extra)} only apply to self-hosted agents, but this "
+                                   f"agent is kind {kind_a!r}{' (the default)' if 'kind' not in ra else ''}; "
+                                   "add "
+                                   "'kind: self_hosted' or remove them")
             if cap is None:
                 raise EconomyError(f"{w}: an API agent needs 'capacity' (its rate limit, requests per period)")
         else:
-            dep = _num(ra, "depreciation", w, 1.0 / 60.0, lo=0.0, hi=1.0, lo_open=True)
-            pI = _num(ra, "invest_price", w, None, lo=0.0, lo_open=True)
+            dep = _num(ra, "depreciation", aw, 1.0 / 60.0, lo=0.0, hi=1.0, lo_open=True)
+            pI = _num(ra, "invest_price", aw, None, lo=0.0, lo_open=True)
             if pI is None:
                 raise EconomyError(f"{w}: a self-hosted agent needs 'invest_price' (p^I, $ per unit of capacity)")
         agents.append(AgentSpec(
             name=nm, stage=st, kind=kind_a, quality=q, base_latency=tau, kingman=k, unit_cost=kappa,
             capacity=cap, invest_price=pI, depreciation=dep,
-            capacity_shock=_shock(ra.get("capacity_shock"), f"{w}: capacity_shock", cap_default),
-            cost_shock=_shock(ra.get("cost_shock"), f"{w}: cost_shock", cost_default),
+            capacity_shock=_shock(ra.get("capacity_shock"),
+                                  aw.sub("capacity_shock", f"(agent {nm}: capacity_shock)"), cap_default),
+            cost_shock=_shock(ra.get("cost_shock"), aw.sub("cost_shock", f"(agent {nm}: cost_shock)"),
+                              cost_default),
             line=ra.get("__line__")))
     used = {a.stage for a in agents}
     for s in stages:
         if s not in used:
-            raise EconomyError(f"{file}: stage {s!r} has no candidate agent; attach at least one agent to it "
+            loc = top.key('stages')
+            raise EconomyError(f"{loc}: stage {s!r} has no candidate agent; attach at least one agent to it "
                                "or remove the stage")
     # reachable stages
     cfg_tmp_v = {s: float(entry.get(s, 0.0)) for s in stages}
@@ -583,43 +696,47 @@ def _parse_in(d: dict, file: str, source: str | None) -> EconomyConfig:
             cfg_tmp_v[e.dst] += cfg_tmp_v[s] * e.prob
     for s in stages:
         if cfg_tmp_v[s] <= 0:
-            raise EconomyError(f"{file}: stage {s!r} is never visited (visit ratio 0): give it a positive "
+            loc = top.key('stages')
+            raise EconomyError(f"{loc}: stage {s!r} is never visited (visit ratio 0): give it a positive "
                                "incoming branch probability or entry probability, or remove it")
 
     dem = d.get("demand")
     if not isinstance(dem, dict):
-        raise EconomyError(f"{file}: missing 'demand: {{mean: requests per period, ...}}'")
-    wd = f"{at(dem)} (demand)"
-    _check_keys(dem, "demand", wd)
+        raise EconomyError(f"{top.key('demand')}: missing 'demand: {{mean: requests per period, ...}}'")
+    wd = _At(file, dem, "(demand)")
+    _check_keys(dem, _DEMAND_KEYS, wd, "demand")
     mean = _num(dem, "mean", wd, required=True, lo=0.0, lo_open=True)
     dshock = ShockSpec(_num(dem, "std", wd, 0.1, lo=0.0),
                        _num(dem, "persistence", wd, 0.8, lo=0.0, hi=1.0, hi_open=True))
     xi = _num(dem, "retry_feedback", wd, 0.0, lo=0.0)
     ca = _num(dem, "arrival_cv", wd, 1.0, lo=0.0)
     rt = d.get("routing") or {}
-    wr = f"{at(rt)} (routing)" if rt else f"{file} (routing)"
     if not isinstance(rt, dict):
-        raise EconomyError(f"{wr}: 'routing' must be a mapping {{beta: ..., theta: ..., omega: ...}}")
-    _check_keys(rt, "routing", wr)
+        loc = top.key('routing')
+        raise EconomyError(f"{loc}: 'routing' must be a mapping of its fields (got {type(rt).__name__})")
+    wr = top.sub("routing", "(routing)")
+    _check_keys(rt, _ROUTING_KEYS, wr, "routing")
     beta = _num(rt, "beta", wr, 1000.0, lo=0.0, lo_open=True)
     theta = _num(rt, "theta", wr, 0.01, lo=0.0)
     omega = _num(rt, "omega", wr, 0.0, lo=0.0, hi=1.0, hi_open=True)
-    eta = _num(d, "eta", file, 0.0, lo=0.0)
+    eta = _num(d, "eta", top, 0.0, lo=0.0)
     capd = d.get("capital") or {}
-    wc = f"{at(capd)} (capital)" if capd else f"{file} (capital)"
     if not isinstance(capd, dict):
-        raise EconomyError(f"{wc}: 'capital' must be a mapping {{discount: ..., adjustment_cost: ...}}")
-    _check_keys(capd, "capital", wc)
+        loc = top.key('capital')
+        raise EconomyError(f"{loc}: 'capital' must be a mapping of its fields (got {type(capd).__name__})")
+    wc = top.sub("capital", "(capital)")
+    _check_keys(capd, _CAPITAL_KEYS, wc, "capital")
     disc = _num(capd, "discount", wc, 0.9999999, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     psi = _num(capd, "adjustment_cost", wc, 0.0, lo=0.0)
     slo = d.get("slo") or {}
-    ws = f"{at(slo)} (slo)" if slo else f"{file} (slo)"
     if not isinstance(slo, dict):
-        raise EconomyError(f"{ws}: 'slo' must be a mapping {{slo_target_latency: ..., ...}}")
-    _check_keys(slo, "slo", ws)
+        loc = top.key('slo')
+        raise EconomyError(f"{loc}: 'slo' must be a mapping of its fields (got {type(slo).__name__})")
+    ws = top.sub("slo", "(slo)")
+    _check_keys(slo, _SLO_KEYS, ws, "slo")
     form = slo.get("form", "current")
     if form not in SLO_FORMS:
-        raise EconomyError(f"{ws}: form must be one of {', '.join(SLO_FORMS)} (got {form!r})")
+        raise EconomyError(f"{ws.key('form')}: form must be one of {', '.join(SLO_FORMS)} (got {form!r})")
     target = _num(slo, "slo_target_latency", ws, required=True, lo=0.0, lo_open=True)
     slo_spec = SLOSpec(
         form=form,
@@ -627,9 +744,10 @@ def _parse_in(d: dict, file: str, source: str | None) -> EconomyConfig:
         slo_phi_latency=_num(slo, "slo_phi_latency", ws, 2.0),
         slo_phi_cost=_num(slo, "slo_phi_cost", ws, 0.0),
         slo_target_latency=target,
+        target_pos=(slo.get("__pos__") or {}).get("slo_target_latency", (None, None))[:2] if slo else None,
         shock=ShockSpec(_num(slo, "shock_std", ws, 0.1, lo=0.0),
                         _num(slo, "shock_persistence", ws, 0.5, lo=0.0, hi=1.0, hi_open=True)))
-    period = _num(d, "period_seconds", file, 60.0, lo=0.0, lo_open=True)
+    period = _num(d, "period_seconds", top, 60.0, lo=0.0, lo_open=True)
     return EconomyConfig(
         name=name, stages=stages, edges=edges, entry=entry, agents=agents, demand_mean=mean,
         demand_shock=dshock, retry_feedback=xi, arrival_cv=ca, beta=beta, theta=theta, omega=omega, eta=eta,

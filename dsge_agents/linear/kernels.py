@@ -79,7 +79,10 @@ def lyapunov_doubling(A, V, tol=1e-15, max_iter=200):
     Doubling algorithm (Anderson & Moore 1979, §6.7; Hansen & Sargent 2013):
     ``Σ_0 = V, A_0 = A``; ``Σ_{k+1} = Σ_k + A_k Σ_k A_k'``, ``A_{k+1} = A_k²``, so
     ``Σ_k = Σ_{j<2^k} A^j V A'^j``. Stops when the increment is below
-    ``tol * max|Σ|``. Requires the spectral radius of A < 1.
+    ``tol * max|Σ|``. Requires the spectral radius of A < 1; with a unit root in a Jordan block
+    (an integral rule with φ = 0 feeding the price level into other variables) Σ_k overflows to
+    inf − inf = NaN, which is reported as not converged (NaN entries used to be skipped by the
+    max-search, so an all-NaN Σ passed the convergence test).
 
     Returns ``(Σ, converged)``.
     """
@@ -91,13 +94,18 @@ def lyapunov_doubling(A, V, tol=1e-15, max_iter=200):
         Ak = Ak @ Ak
         smax = 0.0
         imax = 0.0
+        finite = True
         for v in S.ravel():
-            if abs(v) > smax:
+            if not np.isfinite(v):       # a NaN fails every comparison: test it, do not skip it
+                finite = False
+            elif abs(v) > smax:
                 smax = abs(v)
         for v in inc.ravel():
-            if abs(v) > imax:
+            if not np.isfinite(v):
+                finite = False
+            elif abs(v) > imax:
                 imax = abs(v)
-        if not np.isfinite(smax):
+        if not finite:
             return S, False
         if imax <= tol * max(smax, 1e-300):
             S = 0.5 * (S + S.T)

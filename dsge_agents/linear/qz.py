@@ -306,12 +306,22 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
                    + Bf[:n_s][:, fore] @ (T[fore][:, back] @ g_minus))
             T[np.ix_(static, back)] = -sla.solve_triangular(Rs[:n_s, :n_s], rhs)
     # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u
+    #     Rows and columns are first equilibrated by their largest entries (M = D_r M̃ D_c), so that the
+    #     singularity test on the pivots of M̃ does not depend on the units of equations and variables
+    #     (an economy with λ̄ = 1e-6 requests per period has entries from 1e-6 to 1e12 and is as regular as
+    #     λ̄ = 330; Dynare 5.3 solves both). R = −D_c⁻¹ M̃⁻¹ D_r⁻¹ A_u.
     M = A_lead @ T + A_cur
     try:
-        lu = sla.lu_factor(M, check_finite=False)
-        if np.min(np.abs(np.diag(lu[0]))) <= 1e-14 * max(np.max(np.abs(M)), 1.0):
+        d_r = np.max(np.abs(M), axis=1)
+        d_r[~(d_r > 0)] = 1.0
+        Ms = M / d_r[:, None]
+        d_c = np.max(np.abs(Ms), axis=0)
+        d_c[~(d_c > 0)] = 1.0
+        Ms /= d_c[None, :]
+        lu = sla.lu_factor(Ms, check_finite=False)
+        if not np.min(np.abs(np.diag(lu[0]))) > 1e-14:
             raise np.linalg.LinAlgError
-        R = -sla.lu_solve(lu, A_u, check_finite=False)
+        R = -sla.lu_solve(lu, A_u / d_r[:, None], check_finite=False) / d_c[:, None]
     except (np.linalg.LinAlgError, ValueError):
         raise _err(SingularPencilError, "A_lead T + A_cur is singular (shock impact undetermined)") from None
     return T, R, info

@@ -73,13 +73,20 @@ def lyapunov_doubling(A: np.ndarray, Q: np.ndarray, tol: float = 1e-15, max_iter
     X = np.array(Q, float, copy=True)
     Ak = np.array(A, float, copy=True)
     for _ in range(max_iter):
-        inc = Ak @ X @ Ak.T
-        X = X + inc
+        with np.errstate(over="ignore", invalid="ignore"):
+            inc = Ak @ X @ Ak.T
+            X = X + inc
+        if not np.all(np.isfinite(X)):
+            # a unit root in a Jordan block (integral SLO rule with φ_W = 0) overflows to inf − inf = NaN,
+            # and NaN fails every comparison below: it used to come back as the "covariance"
+            raise PolicyError("unconditional moments: the transition matrix is not stable (unit or explosive "
+                              "root); the moments do not exist")
         if np.abs(inc).max() <= tol * max(np.abs(X).max(), 1e-300):
             break
-        Ak = Ak @ Ak
+        with np.errstate(over="ignore", invalid="ignore"):
+            Ak = Ak @ Ak
     else:
-        if np.abs(Ak).max() > 1e-8:
+        if not np.abs(Ak).max() <= 1e-8:
             raise PolicyError("unconditional moments: the transition matrix is not stable")
     return 0.5 * (X + X.T)
 

@@ -238,11 +238,13 @@ def whatif(model, alternatives=None, *, periods: int = 40, shocks: Sequence[str]
         try:
             m = apply_changes(model, ch)
             sol = solve(m)
+            # a determinate but non-stationary scenario (unit root: integral rule with φ = 0) has no
+            # moments: it fails like an unsolvable one instead of reporting NaN statistics as "ok"
+            S = unconditional_cov(sol.T, sol.R, np.asarray(sol.shock_cov, float))
         except DSGEError as exc:
             errs[name] = f"{type(exc).__name__}: {exc}"
             continue
         sols[name] = sol
-        S = unconditional_cov(sol.T, sol.R, np.asarray(sol.shock_cov, float))
         covs[name] = pd.DataFrame(S, index=list(m.variables), columns=list(m.variables))
         sss[name] = pd.Series(sol.steady_state, index=list(m.variables)) \
             if not isinstance(sol.steady_state, pd.Series) else sol.steady_state
