@@ -194,3 +194,22 @@ def test_large_changes_match_dynare(rbc, name, change):
     tr = transition(rbc, change, periods=200)
     assert tr.pf_error is None and np.isfinite(tr.max_residual) and tr.newton_iterations > 0
     _assert_matches_dynare(tr, name, 1e-9)
+
+
+def test_cli_exits_nonzero_when_the_perfect_foresight_path_fails(models_dir, tmp_path, capsys):
+    """delta 0.025 -> 0.9 on the RBC model: every Newton start fails (the first-order path leaves the
+    model's domain, the others stall). The command used to print 'perfect foresight failed' and exit 0,
+    so a script could not tell a partial result from a success; the first-order path is still written."""
+    csv = tmp_path / "t.csv"
+    rc = main(["transition", str(models_dir / "rbc.yaml"), "--set", "delta=0.9", "--periods", "40",
+               "--csv", str(csv)])
+    cap = capsys.readouterr()
+    assert "perfect foresight failed" in cap.out
+    assert rc == 1
+    assert "perfect-foresight path was not found" in cap.err and len(cap.err.strip().splitlines()) == 1
+    df = pd.read_csv(csv)
+    assert set(df["method"]) == {"first_order"}
+    # the API reports the same partial result (no path, the reasons listed)
+    m = load(models_dir / "rbc.yaml")
+    tr = transition(m, {"delta": 0.9}, periods=40)
+    assert tr.perfect_foresight is None and tr.pf_error
