@@ -191,3 +191,27 @@ def test_a_non_text_yaml_model_is_a_one_line_model_error(tmp_path, capsys, argv)
     err = capsys.readouterr().err
     assert "ModelSyntaxError" in err and "m.yaml, line 1, column 1" in err and "not UTF-8" in err
     assert "UnicodeDecodeError" not in err
+
+
+@pytest.mark.parametrize("arg, hint", [
+    ("orchestrated_defualt", "did you mean orchestrated_default?"),   # a typo of a bundled name
+    ("nk4", "did you mean nk3?"),
+    ("{models}/fs2001.mod", "did you mean {models}/fs2000.mod?"),     # a typo of a file beside it
+    ("no_such_model_at_all", None),
+])
+def test_model_name_typo_names_bundled_models_and_the_closest_match(arg, hint, models_dir, capsys):
+    """A MODEL that is neither a file nor a bundled name: one line naming it, the bundled models
+    (listed here from the package folder itself) and the closest name; it only said 'not found'."""
+    import dsge_agents
+    from pathlib import Path
+    bundled = sorted(p.stem for p in (Path(dsge_agents.__file__).parent / "models").glob("*.yaml"))
+    arg = arg.format(models=models_dir)
+    assert main(["irf", arg, "--no-plot"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"model file not found: {arg}" in err
+    assert f"bundled models: {', '.join(bundled)}" in err
+    if hint is None:
+        assert "did you mean" not in err
+    else:
+        assert hint.format(models=models_dir) in err
