@@ -215,3 +215,20 @@ def test_model_name_typo_names_bundled_models_and_the_closest_match(arg, hint, m
         assert "did you mean" not in err
     else:
         assert hint.format(models=models_dir) in err
+
+
+def test_output_path_errors_are_not_called_output_exists(nk3_path, tmp_path, capsys):
+    """A directory, a missing folder or an output naming the model file is not an 'existing output
+    that needs --force': the one-line error used to say 'OutputExistsError: directory ... does not
+    exist', pointing the user at --force for a file that does not exist."""
+    missing = tmp_path / "no_such_folder" / "a.csv"
+    for out, what in ((str(tmp_path), "is a directory"), (str(missing), "does not exist"),
+                      (nk3_path, "is an input file")):
+        assert main(["irf", nk3_path, "--no-plot", "--csv", out, "--force"]) == 1
+        err = capsys.readouterr().err
+        assert what in err and "OutputPathError" in err and "OutputExistsError" not in err, err
+    assert not missing.parent.exists()
+    existing = tmp_path / "x.csv"
+    existing.write_text("user data\n")
+    assert main(["irf", nk3_path, "--no-plot", "--csv", str(existing)]) == 1
+    assert "OutputExistsError" in capsys.readouterr().err and existing.read_text() == "user data\n"

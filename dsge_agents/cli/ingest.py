@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from dsge_agents.cli._common import OutputExistsError, check_distinct, check_output
+from dsge_agents.cli._common import OutputPathError, check_distinct, check_output
 from dsge_agents.errors import DSGEError
 
 
@@ -92,7 +92,7 @@ def run(args) -> int:
 
     out = check_output(args.output, args.force)
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
-        raise OutputExistsError(f"{out}: the output must end in .parquet or .csv")
+        raise OutputPathError(f"{out}: the output must end in .parquet or .csv")
     report_path = check_output(args.report, args.force) if args.report else None
     duck = _duck_settings(args)  # bad --threads / --memory-limit: said before any reading
     from dsge_agents.traces.aggregate import period_ns
@@ -111,7 +111,7 @@ def run(args) -> int:
         raise DSGEError("--scheduler applies to --engine dask")
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if args.quarantine and Path(args.quarantine).is_dir():
-        raise OutputExistsError(f"--quarantine {args.quarantine} is a directory; name a file")
+        raise OutputPathError(f"--quarantine {args.quarantine} is a directory; name a file")
     qpath = free_path(qpath)  # never an existing file
     check_distinct({"-o": out, "--report": report_path,
                     "--quarantine": qpath if args.on_error == "quarantine" else None}, args.traces)
