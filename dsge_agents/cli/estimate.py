@@ -32,16 +32,18 @@ def register(subparsers):
     p.add_argument("--draws", type=int, default=None, help="MH draws per chain (default: mh_replic or 20000)")
     p.add_argument("--chains", type=int, default=None, help="chains (default: mh_nblocks or 2)")
     p.add_argument("--jscale", type=float, default=None, help="proposal scale (default: tuned)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default=None, help="output folder (default: estimate_<model>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
-    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
+                   help="checkpoint each chain every N draws (default 1000; 0 = every 200)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-figures", action="store_true", help="do not write the PNG figures")
     p.add_argument("--optimizers", default="bfgs,nelder-mead,bfgs",
-                   help="comma-separated chain of mode optimizers (bfgs, nelder-mead, powell)")
-    p.add_argument("--restarts", type=int, default=1, help="repeat the optimizer chain while it improves")
+                   help="comma-separated chain of mode optimizers (bfgs, nelder-mead, powell; default "
+                        "bfgs,nelder-mead,bfgs)")
+    p.add_argument("--restarts", type=int, default=1, help="repeat the optimizer chain while it improves (default 1)")
     p.add_argument("--stop-after", type=int, default=None, help=argparse_suppress())
     p.set_defaults(func=run)
     return p

@@ -52,13 +52,16 @@ def register(subparsers) -> None:
         "--period", default="1min", help="aggregation period, a fixed pandas offset (default 1min)"
     )
     p.add_argument("-o", "--output", required=True, help="output panel, .parquet or .csv")
-    p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"))
+    p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"),
+                   help="bad rows: stop with an error naming them (raise, the default) or move them to the "
+                   "--quarantine file and go on")
     p.add_argument("--report", help="JSON validation report (with --on-error raise only when every row passes; "
                    "an existing file needs --force)")
     p.add_argument(
         "--quarantine", help="side file for bad rows (default: next to the output; never overwritten)"
     )
-    p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"))
+    p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"),
+                   help="aggregation engine (default duckdb)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for --engine dask")
     p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     p.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM); "

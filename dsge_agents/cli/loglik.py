@@ -103,8 +103,10 @@ def register(subparsers):
     p.add_argument("--exact", action="store_true", help="exact filter (no steady-state gain switch)")
     p.add_argument("--time", type=int, default=0, metavar="N",
                    help="also print the mean wall time of one evaluation over N repetitions")
-    p.add_argument("--first-obs", type=int, default=None)
-    p.add_argument("--nobs", type=int, default=None)
+    p.add_argument("--first-obs", type=int, default=None, metavar="N",
+                   help="first observation used, 1-based (default: the file's first_obs, else 1)")
+    p.add_argument("--nobs", type=int, default=None, metavar="N",
+                   help="number of observations (default: the file's nobs, else all from --first-obs)")
     p.set_defaults(func=run)
     return p
 
