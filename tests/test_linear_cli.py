@@ -232,3 +232,27 @@ def test_output_path_errors_are_not_called_output_exists(nk3_path, tmp_path, cap
     existing.write_text("user data\n")
     assert main(["irf", nk3_path, "--no-plot", "--csv", str(existing)]) == 1
     assert "OutputExistsError" in capsys.readouterr().err and existing.read_text() == "user data\n"
+
+
+def test_moments_negative_nlags_is_an_error_not_a_crash(nk3_path):
+    """`moments --nlags -1` (and Solution.moments(nlags=-1)) let the compiled autocovariance kernel
+    write into an empty array: 'corrupted size vs. prev_size' and an abort (status 134). Run in a
+    subprocess so the old behaviour cannot take the test process down."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    code = ("import sys\nfrom dsge_agents.errors import DSGEError\nfrom dsge_agents.model import load\n"
+            "from dsge_agents.linear import solve\nsol = solve(load(sys.argv[1]))\n"
+            "try:\n    sol.moments(nlags=-1)\nexcept DSGEError as e:\n    print('refused:', e)\n"
+            "m0 = sol.moments(nlags=0)\nprint('sd_rn', repr(float(m0['std']['rn'])), m0['autocorr'].shape[1])\n")
+    r = subprocess.run([sys.executable, "-c", code, nk3_path], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert "refused: nlags must be a whole number >= 0" in r.stdout
+    # nlags = 0 still gives the moments: rn = 0.8 rn(-1) + e_r, sd(e_r) = 0.5 -> sd 0.5/sqrt(1 - 0.64)
+    sd = float(r.stdout.split("sd_rn ")[1].split()[0])
+    assert sd == pytest.approx(0.5 / np.sqrt(1 - 0.8 ** 2), rel=1e-10)
+    assert r.stdout.strip().endswith(" 0")
+    r = subprocess.run([sys.executable, "-m", "dsge_agents", "moments", nk3_path, "--nlags", "-1"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and "--nlags must be >= 0" in r.stderr and "Traceback" not in r.stderr

@@ -22,6 +22,9 @@ def moments_table(sol, nlags: int = 5) -> pd.DataFrame:
 
 def run(args) -> int:
     from dsge_agents.linear import solve
+    if args.nlags is not None and args.nlags < 0:
+        from dsge_agents.errors import DSGEError
+        raise DSGEError(f"--nlags must be >= 0, got {args.nlags}")
     csv = guard_outputs(args, {"--csv": args.csv})["--csv"]
     m = load_model(args.model)
     ss_opts = stoch_simul_options(m, "moments")
@@ -38,8 +41,9 @@ def run(args) -> int:
     fmt = lambda x: f"{x: .6g}"  # noqa: E731
     print(f"THEORETICAL MOMENTS{unit} of {getattr(m, 'name', '')} (first order, unfiltered)")
     print(tab[["std", "variance"]].to_string(float_format=fmt))
-    print(f"\nAUTOCORRELATIONS (lags 1-{nlags})")
-    print(tab[[c for c in tab.columns if c.startswith("autocorr_")]].to_string(float_format=fmt))
+    if nlags > 0:   # ar=0 / --nlags 0: no autocorrelations, as Dynare prints none
+        print(f"\nAUTOCORRELATIONS (lags 1-{nlags})")
+        print(tab[[c for c in tab.columns if c.startswith("autocorr_")]].to_string(float_format=fmt))
     print("\nVARIANCE DECOMPOSITION (in percent)")
     print(tab[[c for c in tab.columns if c.startswith("vd_")]].rename(columns=lambda c: c[3:])
           .to_string(float_format=lambda x: f"{x: .2f}"))

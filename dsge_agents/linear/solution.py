@@ -445,8 +445,13 @@ class Solution:
         ``autocorr_matrices`` (list of DataFrames ``corr(y_t, y'_{t-k})``, Dynare's
         ``oo_.autocorr{k}``). Variables with zero variance get NaN correlations.
         """
+        if isinstance(nlags, bool) or not (isinstance(nlags, (int, np.integer))
+                                           or (isinstance(nlags, float) and nlags.is_integer())) or nlags < 0:
+            # the compiled kernel writes Γ_0 unchecked: a negative count corrupted memory (abort)
+            raise DSGEError(f"nlags must be a whole number >= 0 (0 = no autocorrelations), got {nlags!r}")
+        nlags = int(nlags)
         S = self.covariance()
-        G = kernels.autocovariances(np.ascontiguousarray(self.T), S, int(nlags))
+        G = kernels.autocovariances(np.ascontiguousarray(self.T), S, nlags)
         r = self._rows
         G = G[:, r][:, :, r]
         var = np.diag(G[0]).copy()
