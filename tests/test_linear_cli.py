@@ -256,3 +256,14 @@ def test_moments_negative_nlags_is_an_error_not_a_crash(nk3_path):
     r = subprocess.run([sys.executable, "-m", "dsge_agents", "moments", nk3_path, "--nlags", "-1"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 1 and "--nlags must be >= 0" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("dpi", ["0", "-5"])
+def test_irf_nonpositive_dpi_is_refused_before_any_work(dpi, nk3_path, tmp_path, capsys):
+    """--dpi 0 ended in Pillow's 'ValueError: box can't be empty' after the solve; a negative dpi was
+    accepted for a PDF. Nothing may be written."""
+    for name in ("a.png", "a.pdf"):
+        out = tmp_path / name
+        assert main(["irf", nk3_path, "--dpi", dpi, "--plot", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "--dpi must be at least 1" in err and not out.exists()

@@ -82,6 +82,8 @@ def run(args) -> int:
     from dsge_agents.linear import solve
     if args.periods is not None and args.periods < 1:
         raise DSGEError("--periods must be at least 1")
+    if args.dpi < 1:   # Pillow said "box can't be empty" after the solve; a PDF took a negative dpi
+        raise DSGEError(f"--dpi must be at least 1, got {args.dpi}")
     out = guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     csv, plot = out["--csv"], out["--plot"]
     m = load_model(args.model)

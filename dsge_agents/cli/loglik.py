@@ -113,6 +113,8 @@ def register(subparsers):
 
 def run(args) -> int:
     from dsge_agents.estimation.likelihood import STATUS
+    if args.time < 0:
+        raise DSGEError(f"--time must be >= 0 (number of repetitions), got {args.time}")
     model = _load(args.model)
     params = parse_params(args.params)
     opts = dict(riccati_tol=0.0 if args.exact else 1e-6)
