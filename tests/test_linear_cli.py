@@ -267,3 +267,14 @@ def test_irf_nonpositive_dpi_is_refused_before_any_work(dpi, nk3_path, tmp_path,
         assert main(["irf", nk3_path, "--dpi", dpi, "--plot", str(out)]) == 1
         err = capsys.readouterr().err
         assert "--dpi must be at least 1" in err and not out.exists()
+
+
+@pytest.mark.parametrize("name", ["models_dir", "folder.yaml"])
+def test_model_argument_that_is_a_directory(name, tmp_path, capsys):
+    """A folder given as MODEL: 'unknown model file type ''' (or, for a folder named like a model
+    file, whatever the YAML reader made of it) instead of saying it is a directory."""
+    d = tmp_path / name
+    d.mkdir()
+    assert main(["irf", str(d), "--no-plot"]) == 1
+    err = capsys.readouterr().err
+    assert f"{d}: is a directory, not a model file" in err and len(err.strip().splitlines()) == 1
