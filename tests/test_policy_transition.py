@@ -213,3 +213,17 @@ def test_cli_exits_nonzero_when_the_perfect_foresight_path_fails(models_dir, tmp
     m = load(models_dir / "rbc.yaml")
     tr = transition(m, {"delta": 0.9}, periods=40)
     assert tr.perfect_foresight is None and tr.pf_error
+
+
+def test_steady_state_failure_of_the_new_regime_names_the_change(models_dir, capsys):
+    """alpha 0.33 -> 0.9: the closed-form steady state has k/l ~ 1e14, far from the file's initval, so
+    the numeric search fails. The error read '<file>: numeric steady-state search failed', as if the
+    model file were broken; it must say that the new regime (and which change) has none found."""
+    from dsge_agents.errors import SteadyStateError
+    p = load(models_dir / "rbc.yaml").parameters
+    kl = (0.9 / (1 / p["beta"] - 1 + p["delta"])) ** (1 / (1 - 0.9))
+    assert kl > 1e13                                  # the reason, from the closed form above
+    with pytest.raises(SteadyStateError, match=r"new regime after alpha=0\.9"):
+        transition(load(models_dir / "rbc.yaml"), {"alpha": 0.9}, periods=10)
+    assert main(["transition", str(models_dir / "rbc.yaml"), "--set", "alpha=0.9"]) == 1
+    assert "new regime after alpha=0.9" in capsys.readouterr().err
