@@ -72,3 +72,20 @@ def test_equilibrium_cli_directory_or_binary_model(tmp_path, capsys):
     assert main(["equilibrium", str(b)]) == 1
     err = capsys.readouterr().err
     assert "EconomyError" in err and "m.yaml" in err
+
+
+def test_constant_latency_price_is_plotted_without_an_offset():
+    """At the default economy's equilibrium p_ℓ(t) is constant up to rounding; the panel showed
+    '1e-17+4.475449984e-5' with ticks 44..52 (rounding noise blown up by an axis offset)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from dsge_agents.cli.equilibrium import load_economy
+    from dsge_agents.economy.equilibrium import equilibrium
+    res = equilibrium(load_economy(None, K=8), method="tatonnement")
+    pl = np.asarray(res.latency_price, float)
+    assert np.ptp(pl) <= 1e-9 * pl.max()                 # constant paths: a constant latency price
+    fig = res.plot()
+    FigureCanvasAgg(fig).draw()
+    ax2 = [ax for ax in fig.axes if "latency price" in ax.get_title()][0]
+    assert "+" not in ax2.yaxis.get_offset_text().get_text()
+    lo, hi = ax2.get_ylim()
+    assert lo < pl.min() and hi > pl.max() and (hi - lo) >= 0.05 * pl.max()

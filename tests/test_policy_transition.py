@@ -227,3 +227,20 @@ def test_steady_state_failure_of_the_new_regime_names_the_change(models_dir, cap
         transition(load(models_dir / "rbc.yaml"), {"alpha": 0.9}, periods=10)
     assert main(["transition", str(models_dir / "rbc.yaml"), "--set", "alpha=0.9"]) == 1
     assert "new regime after alpha=0.9" in capsys.readouterr().err
+
+
+def test_transition_figure_shows_the_headline_and_labels_the_periods(models_dir):
+    """The default figure ranked variables by the level of their change: after W* 30 -> 28 s on the
+    default economy it showed six capacity stocks (~600 requests/min) and neither latency (which must
+    end at the new target, 28 s) nor its price; no panel said what the x axis is."""
+    import dsge_agents as da
+    tr = transition(da.default_model(), {"slo_target_latency": 28.0}, periods=20, nonlinear=False)
+    assert tr.new_steady_state["latency"] == pytest.approx(28.0, rel=1e-9)   # W = W* (the SLO binds)
+    fig = tr.plot()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    titles = [ax.get_title() for ax in axes]
+    assert {"latency", "slo_rate"} <= set(titles)
+    assert all("period" in ax.get_xlabel() for ax in axes[-3:])
+    # other models: largest relative changes (RBC, alpha 0.33 -> 0.35: every variable but z moves)
+    tr2 = transition(load(models_dir / "rbc.yaml"), {"alpha": 0.35}, periods=10, nonlinear=False)
+    assert "z" not in [ax.get_title() for ax in tr2.plot().axes if ax.get_visible()]

@@ -201,6 +201,13 @@ class EquilibriumResult:
         ax2.plot(tg, pl, color="k")
         ax2.plot(self.t, self.latency_price, "o", ms=3, color="k")
         ax2.set_title("latency price p_ℓ(t)")
+        # a price that is constant up to rounding was drawn as noise around an offset
+        # ('1e-17+4.475449984e-5' with ticks 44..52): no offset, and a band of ±5 % around it
+        ax2.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useOffset=False)
+        lo, hi = float(np.nanmin(pl)), float(np.nanmax(pl))
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 1e-6 * max(abs(hi), abs(lo), 1e-300):
+            pad = 0.05 * max(abs(hi), abs(lo)) or 1.0
+            ax2.set_ylim(lo - pad, hi + pad)
         ax3.set_title("routing shares at nodes")
         for ax in (ax1, ax2, ax3):
             ax.set_xlabel("t")
