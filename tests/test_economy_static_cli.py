@@ -89,3 +89,20 @@ def test_constant_latency_price_is_plotted_without_an_offset():
     assert "+" not in ax2.yaxis.get_offset_text().get_text()
     lo, hi = ax2.get_ylim()
     assert lo < pl.min() and hi > pl.max() and (hi - lo) >= 0.05 * pl.max()
+
+
+def test_result_figures_leave_the_users_matplotlib_backend_alone():
+    """EquilibriumResult.plot and the estimation figures called matplotlib.use('Agg'): in a notebook
+    or a GUI session that switched the user's backend, so later plt.show() showed nothing. Run in a
+    subprocess with the backend set as a user would (the 'svg' backend stands for theirs)."""
+    import subprocess
+    import sys
+    code = ("import matplotlib\nmatplotlib.use('svg')\n"
+            "from dsge_agents.economy.examples import example_economy\n"
+            "from dsge_agents.economy.equilibrium import equilibrium\n"
+            "fig = equilibrium(example_economy(K=4), method='tatonnement').plot()\n"
+            "from dsge_agents.plots.estimation import _fig\n_fig(2)\n"
+            "print('backend', matplotlib.get_backend(), type(fig).__name__)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-800:]
+    assert "backend svg Figure" in r.stdout

@@ -181,11 +181,11 @@ class EquilibriumResult:
 
     def plot(self, fig=None):
         """Figure: agent prices and latency price over the horizon (from the basis), and shares."""
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        # a pyplot-free Figure: returned, never shown, and the user's matplotlib backend is left alone
+        # (matplotlib.use("Agg") here switched a notebook's or a GUI session's backend)
+        from matplotlib.figure import Figure
         if fig is None:
-            fig = plt.figure(figsize=(11, 3.6))
+            fig = Figure(figsize=(11, 3.6))
         if self._economy is None or not hasattr(self._economy, "basis"):
             ax = fig.add_subplot(1, 1, 1)
             ax.bar(self.goods, np.ravel(self.prices))
