@@ -31,7 +31,8 @@ def register(subparsers) -> None:
                    help="solver (default tatonnement)")
     p.add_argument("--K", type=int, default=None, help="basis size (default 8)")
     p.add_argument("--basis", default=None, choices=["legendre", "pwc"], help="basis of V_K (default legendre)")
-    p.add_argument("--T", type=float, default=None, help="horizon for orchestrated-economy YAML (default 1)")
+    p.add_argument("--T", type=float, default=None, help="horizon of an orchestrated-economy YAML in its periods "
+                   "(minutes for the bundled economy; default 1)")
     p.add_argument("--tol", type=float, default=1e-10, help="relative excess-demand tolerance (default 1e-10)")
     p.add_argument("--k-convergence", action="store_true", help="also run the K = 4..64 convergence study")
     p.add_argument("--plot", default=None, help="write the price figure to this file")
