@@ -295,3 +295,13 @@ def test_irf_model_after_a_list_option_is_the_model(order, nk3_path, tmp_path):
     assert set(df.variable) == ({"x", "pi", "i", "rn"} if order == "shock_first" else {"rn", "x"})
     rn = df[df.variable == "rn"].sort_values("period")
     np.testing.assert_allclose(rn.value.to_numpy(), 0.5 * 0.8 ** np.arange(len(rn)), rtol=1e-12)
+
+
+def test_version_flag_matches_the_package_metadata(repo, capsys):
+    """`dsge-agents --version` (what a bug report asks for) was 'unrecognized arguments'."""
+    import re
+    declared = re.search(r'^version\s*=\s*"([^"]+)"', (repo / "pyproject.toml").read_text(), re.M).group(1)
+    with pytest.raises(SystemExit) as ei:
+        main(["--version"])
+    assert ei.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dsge-agents {declared}"

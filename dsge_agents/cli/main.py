@@ -35,6 +35,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="dsge-agents",
         description="DSGE engine and orchestrated-agent economy (see README).")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    from dsge_agents import __version__
+    parser.add_argument("--version", action="version", version=f"dsge-agents {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (SUBCOMMANDS if argv is None else _requested(argv)):
         try:
