@@ -29,8 +29,8 @@ def register(subparsers):
     p.add_argument("--data", help="data file (.csv or .m), or a trace panel from `dsge-agents ingest` "
                                   "(period,agent,metric,value); default: the model's datafile")
     p.add_argument("--mode-only", action="store_true", help="stop after the posterior mode")
-    p.add_argument("--draws", type=int, default=None, help="MH draws per chain (default: mh_replic or 20000)")
-    p.add_argument("--chains", type=int, default=None, help="chains (default: mh_nblocks or 2)")
+    p.add_argument("--draws", type=int, default=None, metavar="N", help="MH draws per chain (default: mh_replic or 20000)")
+    p.add_argument("--chains", type=int, default=None, metavar="C", help="chains (default: mh_nblocks or 2)")
     p.add_argument("--jscale", type=float, default=None, help="proposal scale (default: tuned)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default=None, help="output folder (default: estimate_<model>)")

@@ -180,7 +180,7 @@ def register(subparsers) -> None:
                     "kept and the figure goes to ./irf_<model>-2.png (-3, ...). Paths given with --plot / "
                     "--csv are never overwritten without --force.")
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (optional)")
-    p.add_argument("--periods", type=int, default=None,
+    p.add_argument("--periods", type=int, default=None, metavar="N",
                    help="number of periods (default: the file's stoch_simul irf=, else 40)")
     p.add_argument("--shock", nargs="+", default=None, metavar="NAME",
                    help="shock(s) to show (default: the file's stoch_simul irf_shocks, else all)")

@@ -61,7 +61,7 @@ def register(subparsers) -> None:
                     "a stoch_simul statement, its variable list, ar= and qz_criterium= are followed; options "
                     "that are not (hp_filter, bandpass_filter, periods) are named in a note.")
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (default: the bundled default model)")
-    p.add_argument("--nlags", type=int, default=None,
+    p.add_argument("--nlags", type=int, default=None, metavar="N",
                    help="autocorrelation lags (default: the file's stoch_simul ar=, else 5)")
     p.add_argument("--csv", metavar="PATH", help="write the table as CSV (one row per variable)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --csv file")

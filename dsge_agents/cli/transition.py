@@ -40,7 +40,8 @@ def register(subparsers) -> None:
                     "perfect-foresight path is not found (the first-order path is still printed and written).")
     add_model_argument(p)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="permanent change (repeatable)")
-    p.add_argument("--periods", type=int, default=60, help="horizon (default 60)")
+    p.add_argument("--periods", type=int, default=60, metavar="N",
+                   help="horizon in model periods (default 60)")
     p.add_argument("--first-order-only", action="store_true", help="skip the perfect-foresight path")
     p.add_argument("--csv", metavar="PATH", help="write paths: method,variable,period,value")
     p.add_argument("--plot", metavar="PATH", help="write the figure")
