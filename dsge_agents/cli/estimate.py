@@ -28,6 +28,9 @@ def register(subparsers):
                    help="model file (.mod or .yaml) with estimated_params / priors (default: the bundled default model)")
     p.add_argument("--data", help="data file (.csv or .m), or a trace panel from `dsge-agents ingest` "
                                   "(period,agent,metric,value); default: the model's datafile")
+    p.add_argument("--window", nargs=2, metavar=("START", "END"),
+                   help="trace panel only: estimate on the periods from START to END (inclusive, UTC unless a "
+                        "zone is given)")
     p.add_argument("--mode-only", action="store_true", help="stop after the posterior mode")
     p.add_argument("--draws", type=int, default=None, metavar="N", help="MH draws per chain (default: mh_replic or 20000)")
     p.add_argument("--chains", type=int, default=None, metavar="C", help="chains (default: mh_nblocks or 2)")
@@ -177,16 +180,17 @@ def _fingerprint(args, llk) -> str:
 
 
 def run(args) -> int:
-    from dsge_agents.cli.loglik import _load, make_likelihood
+    from dsge_agents.cli.loglik import _load, make_likelihood, parse_window
     from dsge_agents.estimation import estimate, posterior_mode
     _check_options(args)
+    window = parse_window(args.window)
     model = _load(args.model)
     if not model.estimated_params:
         raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
     out = Path(args.out or f"estimate_{model.name}")
     _prepare_out(out, args)
     opts = model.estimation_options or {}
-    llk = make_likelihood(model, args.data)
+    llk = make_likelihood(model, args.data, window=window)
     if args.force and out.is_dir():
         _remove_outputs(out)
     out.mkdir(parents=True, exist_ok=True)
