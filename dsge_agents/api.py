@@ -14,7 +14,7 @@ from typing import Any
 from . import model as _model
 from .errors import DSGEError
 
-__all__ = ["Model", "load_model", "default_model", "bundled_model_path", "DEFAULT_MODEL"]
+__all__ = ["Model", "load_model", "default_model", "bundled_model_path", "bundled_model_names", "DEFAULT_MODEL"]
 
 #: file name of the bundled default model (package data in ``dsge_agents/models``)
 DEFAULT_MODEL = "orchestrated_default.yaml"
@@ -97,6 +97,33 @@ def _economy_dict_overrides(source: dict, overrides: dict) -> tuple[dict, dict]:
     return src, rest
 
 
+def bundled_model_names() -> list[str]:
+    """Names of the bundled models (``dsge_agents/models/*.yaml|.mod`` without the suffix)."""
+    root = Path(str(resources.files("dsge_agents.models")))
+    return sorted(p.stem for p in root.iterdir() if p.suffix in (".yaml", ".mod") and p.is_file())
+
+
+def _not_found_message(source: str) -> str:
+    """One line for a MODEL that is neither a file nor a bundled name: what was looked for, the
+    bundled names and, for a typo, the closest file or bundled name."""
+    import difflib
+    names = bundled_model_names()
+    msg = f"model file not found: {source} (no such file; bundled models: {', '.join(names)})"
+    p = Path(source)
+    try:   # files beside the one named, for a typo in a path
+        near = [q.name for q in (p.parent if str(p.parent) else Path(".")).iterdir() if q.is_file()
+                and q.suffix.lower() in (".yaml", ".yml", ".mod")]
+    except OSError:
+        near = []
+    close = difflib.get_close_matches(p.name, near, n=1, cutoff=0.8)
+    if close:
+        return msg + f"; did you mean {p.with_name(close[0])}?"
+    close = difflib.get_close_matches(p.stem if p.suffix else p.name, names, n=1, cutoff=0.6)
+    if close:
+        return msg + f"; did you mean {close[0]}?"
+    return msg
+
+
 def load_model(source: str | Path | dict, **overrides: Any) -> Model:
     """Load a model file (YAML, Dynare ``.mod``, or an orchestrated-economy YAML).
 
@@ -124,7 +151,7 @@ def load_model(source: str | Path | dict, **overrides: Any) -> Model:
                     path = bp
                     break
             else:
-                raise DSGEError(f"model file not found: {source}")
+                raise DSGEError(_not_found_message(str(source)))
         if _is_economy_yaml(path):
             economy = True
             from .economy import builder, config

@@ -127,3 +127,37 @@ def test_equilibrium_cli_never_overwrites_without_force(tmp_path, capsys):
     assert out.read_text() == "mine" and fig.read_text() == "mine too"
     assert main(["equilibrium", "scarf", "--json", str(out), "--plot", str(fig), "--force"]) == 1   # not converged
     assert _strict_json(out.read_text())["converged"] is False and fig.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_constant_latency_price_is_plotted_without_an_offset():
+    """At the default economy's equilibrium p_ℓ(t) is constant up to rounding; the panel showed
+    '1e-17+4.475449984e-5' with ticks 44..52 (rounding noise blown up by an axis offset)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from dsge_agents.cli.equilibrium import load_economy
+    from dsge_agents.economy.equilibrium import equilibrium
+    res = equilibrium(load_economy(None, K=8), method="tatonnement")
+    pl = np.asarray(res.latency_price, float)
+    assert np.ptp(pl) <= 1e-9 * pl.max()                 # constant paths: a constant latency price
+    fig = res.plot()
+    FigureCanvasAgg(fig).draw()
+    ax2 = [ax for ax in fig.axes if "latency price" in ax.get_title()][0]
+    assert "+" not in ax2.yaxis.get_offset_text().get_text()
+    lo, hi = ax2.get_ylim()
+    assert lo < pl.min() and hi > pl.max() and (hi - lo) >= 0.05 * pl.max()
+
+
+def test_result_figures_leave_the_users_matplotlib_backend_alone():
+    """EquilibriumResult.plot and the estimation figures called matplotlib.use('Agg'): in a notebook
+    or a GUI session that switched the user's backend, so later plt.show() showed nothing. Run in a
+    subprocess with the backend set as a user would (the 'svg' backend stands for theirs)."""
+    import subprocess
+    import sys
+    code = ("import matplotlib\nmatplotlib.use('svg')\n"
+            "from dsge_agents.economy.examples import example_economy\n"
+            "from dsge_agents.economy.equilibrium import equilibrium\n"
+            "fig = equilibrium(example_economy(K=4), method='tatonnement').plot()\n"
+            "from dsge_agents.plots.estimation import _fig\n_fig(2)\n"
+            "print('backend', matplotlib.get_backend(), type(fig).__name__)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-800:]
+    assert "backend svg Figure" in r.stdout

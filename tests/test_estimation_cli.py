@@ -71,3 +71,14 @@ def test_estimate_cli_resume(fs2000_path, tmp_path, capsys):
                  "--optimizers", "bfgs", "--restarts", "0"]) == 0
     s3 = pd.read_csv(out3 / "summary.csv")
     assert s3["post_mean"].isna().all() and s3["mode"].notna().all()
+
+
+def test_no_data_error_says_how_to_give_data(tmp_path, capsys):
+    """The bundled default economy names no datafile: 'loglik' / 'estimate' without --data said
+    only 'no data given and the model names no datafile', not how to give data."""
+    from dsge_agents.cli.main import main as cli_main
+    for cmd in (["loglik"], ["estimate", "--mode-only", "--out", str(tmp_path / "e")]):
+        assert cli_main(cmd) == 1
+        err = capsys.readouterr().err
+        assert "no data given" in err and "--data PATH" in err
+    assert not (tmp_path / "e").exists()

@@ -55,3 +55,37 @@ def test_panel_for_a_model_without_mapping_is_refused(tmp_path):
     from dsge_agents.errors import DSGEError
     with pytest.raises(DSGEError, match="trace panel"):
         make_likelihood(da.load_model("nk3"), str(path))
+
+
+def test_loglik_window_equals_a_panel_cut_to_that_window(model, tmp_path, capsys):
+    """`loglik --data PANEL` used every period of the panel: a panel whose last minutes have no
+    requests (a zero denominator, a log of 0) could not be used at all from the command line, and the
+    partial first / last minutes could not be left out. --window START END selects the periods; checked
+    against the same panel cut to those periods in pandas before it is written."""
+    import pandas as pd
+    from dsge_agents.cli.main import main
+    sol = model.solve()
+    sim = sol.simulate(40, seed=5)
+    ss = sol.steady_state[sim.columns]
+    sim = ss + 0.2 * (sim - ss)
+    sim.index = pd.date_range("2026-01-01", periods=len(sim), freq="1min", tz="UTC")
+    panel = _panel(sim)
+    # the last two minutes without any request: every arrival count 0
+    late = panel["period"] >= sim.index[-2]
+    panel.loc[late & (panel["metric"] == "arrivals"), "value"] = 0.0
+    full, cut = tmp_path / "full.parquet", tmp_path / "cut.parquet"
+    panel.to_parquet(full, index=False)
+    lo, hi = sim.index[1], sim.index[-3]
+    panel[(panel["period"] >= lo) & (panel["period"] <= hi)].to_parquet(cut, index=False)
+
+    def ll(argv):
+        assert main(argv) == 0
+        return float(re.search(r"log-likelihood: (\S+)", capsys.readouterr().out).group(1))
+    assert main(["loglik", "--data", str(full)]) == 1                 # the zero minutes are refused
+    assert "arrivals" in capsys.readouterr().err                     # named: observable, agent, metric
+    expected = ll(["loglik", "--data", str(cut)])
+    got = ll(["loglik", "--data", str(full), "--window", lo.strftime("%Y-%m-%dT%H:%M"),
+              hi.isoformat()])
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    assert main(["loglik", "--data", str(full), "--window", "2026-01-01T00:10", "2026-01-01T00:05"]) == 1
+    assert "before START" in capsys.readouterr().err

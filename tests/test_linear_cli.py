@@ -191,3 +191,117 @@ def test_a_non_text_yaml_model_is_a_one_line_model_error(tmp_path, capsys, argv)
     err = capsys.readouterr().err
     assert "ModelSyntaxError" in err and "m.yaml, line 1, column 1" in err and "not UTF-8" in err
     assert "UnicodeDecodeError" not in err
+
+
+@pytest.mark.parametrize("arg, hint", [
+    ("orchestrated_defualt", "did you mean orchestrated_default?"),   # a typo of a bundled name
+    ("nk4", "did you mean nk3?"),
+    ("{models}/fs2001.mod", "did you mean {models}/fs2000.mod?"),     # a typo of a file beside it
+    ("no_such_model_at_all", None),
+])
+def test_model_name_typo_names_bundled_models_and_the_closest_match(arg, hint, models_dir, capsys):
+    """A MODEL that is neither a file nor a bundled name: one line naming it, the bundled models
+    (listed here from the package folder itself) and the closest name; it only said 'not found'."""
+    import dsge_agents
+    from pathlib import Path
+    bundled = sorted(p.stem for p in (Path(dsge_agents.__file__).parent / "models").glob("*.yaml"))
+    arg = arg.format(models=models_dir)
+    assert main(["irf", arg, "--no-plot"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"model file not found: {arg}" in err
+    assert f"bundled models: {', '.join(bundled)}" in err
+    if hint is None:
+        assert "did you mean" not in err
+    else:
+        assert hint.format(models=models_dir) in err
+
+
+def test_output_path_errors_are_not_called_output_exists(nk3_path, tmp_path, capsys):
+    """A directory, a missing folder or an output naming the model file is not an 'existing output
+    that needs --force': the one-line error used to say 'OutputExistsError: directory ... does not
+    exist', pointing the user at --force for a file that does not exist."""
+    missing = tmp_path / "no_such_folder" / "a.csv"
+    for out, what in ((str(tmp_path), "is a directory"), (str(missing), "does not exist"),
+                      (nk3_path, "is an input file")):
+        assert main(["irf", nk3_path, "--no-plot", "--csv", out, "--force"]) == 1
+        err = capsys.readouterr().err
+        assert what in err and "OutputPathError" in err and "OutputExistsError" not in err, err
+    assert not missing.parent.exists()
+    existing = tmp_path / "x.csv"
+    existing.write_text("user data\n")
+    assert main(["irf", nk3_path, "--no-plot", "--csv", str(existing)]) == 1
+    assert "OutputExistsError" in capsys.readouterr().err and existing.read_text() == "user data\n"
+
+
+def test_moments_negative_nlags_is_an_error_not_a_crash(nk3_path):
+    """`moments --nlags -1` (and Solution.moments(nlags=-1)) let the compiled autocovariance kernel
+    write into an empty array: 'corrupted size vs. prev_size' and an abort (status 134). Run in a
+    subprocess so the old behaviour cannot take the test process down."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    code = ("import sys\nfrom dsge_agents.errors import DSGEError\nfrom dsge_agents.model import load\n"
+            "from dsge_agents.linear import solve\nsol = solve(load(sys.argv[1]))\n"
+            "try:\n    sol.moments(nlags=-1)\nexcept DSGEError as e:\n    print('refused:', e)\n"
+            "m0 = sol.moments(nlags=0)\nprint('sd_rn', repr(float(m0['std']['rn'])), m0['autocorr'].shape[1])\n")
+    r = subprocess.run([sys.executable, "-c", code, nk3_path], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert "refused: nlags must be a whole number >= 0" in r.stdout
+    # nlags = 0 still gives the moments: rn = 0.8 rn(-1) + e_r, sd(e_r) = 0.5 -> sd 0.5/sqrt(1 - 0.64)
+    sd = float(r.stdout.split("sd_rn ")[1].split()[0])
+    assert sd == pytest.approx(0.5 / np.sqrt(1 - 0.8 ** 2), rel=1e-10)
+    assert r.stdout.strip().endswith(" 0")
+    r = subprocess.run([sys.executable, "-m", "dsge_agents", "moments", nk3_path, "--nlags", "-1"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and "--nlags must be >= 0" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("dpi", ["0", "-5"])
+def test_irf_nonpositive_dpi_is_refused_before_any_work(dpi, nk3_path, tmp_path, capsys):
+    """--dpi 0 ended in Pillow's 'ValueError: box can't be empty' after the solve; a negative dpi was
+    accepted for a PDF. Nothing may be written."""
+    for name in ("a.png", "a.pdf"):
+        out = tmp_path / name
+        assert main(["irf", nk3_path, "--dpi", dpi, "--plot", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "--dpi must be at least 1" in err and not out.exists()
+
+
+@pytest.mark.parametrize("name", ["models_dir", "folder.yaml"])
+def test_model_argument_that_is_a_directory(name, tmp_path, capsys):
+    """A folder given as MODEL: 'unknown model file type ''' (or, for a folder named like a model
+    file, whatever the YAML reader made of it) instead of saying it is a directory."""
+    d = tmp_path / name
+    d.mkdir()
+    assert main(["irf", str(d), "--no-plot"]) == 1
+    err = capsys.readouterr().err
+    assert f"{d}: is a directory, not a model file" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("order", ["shock_first", "var_first"])
+def test_irf_model_after_a_list_option_is_the_model(order, nk3_path, tmp_path):
+    """`irf --shock e_r nk3.yaml`: --shock takes one or more names, so argparse gave it the model
+    file too and the command ran on the bundled default economy ('unknown shock'). The trailing model
+    file is the MODEL. Checked against nk3's shock process: rn = 0.8 rn(-1) + e_r with sd(e_r) = 0.5,
+    so rn moves by 0.5 on impact and 0.5*0.8^(t-1) after."""
+    csv = tmp_path / "irf.csv"
+    argv = (["irf", "--shock", "e_r", nk3_path] if order == "shock_first"
+            else ["irf", "--shock", "e_r", "--var", "rn", "x", nk3_path])
+    assert main(argv + ["--no-plot", "--csv", str(csv)]) == 0
+    df = pd.read_csv(csv)
+    assert set(df.shock) == {"e_r"}
+    assert set(df.variable) == ({"x", "pi", "i", "rn"} if order == "shock_first" else {"rn", "x"})
+    rn = df[df.variable == "rn"].sort_values("period")
+    np.testing.assert_allclose(rn.value.to_numpy(), 0.5 * 0.8 ** np.arange(len(rn)), rtol=1e-12)
+
+
+def test_version_flag_matches_the_package_metadata(repo, capsys):
+    """`dsge-agents --version` (what a bug report asks for) was 'unrecognized arguments'."""
+    import re
+    declared = re.search(r'^version\s*=\s*"([^"]+)"', (repo / "pyproject.toml").read_text(), re.M).group(1)
+    with pytest.raises(SystemExit) as ei:
+        main(["--version"])
+    assert ei.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dsge-agents {declared}"

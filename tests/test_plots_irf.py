@@ -191,3 +191,23 @@ def test_save_irf_png_matches_the_figure_rendering(tmp_path, renderer):
     assert len(dist) >= 6 and max(dist) < 1.0
     with pytest.raises(DSGEError, match="unknown shock"):
         P.save_irf_png(tmp_path / "c.png", x, arr, shocks, variables, shocks=["nope"], renderer=renderer)
+
+
+def test_light_layout_column_headers_clear_of_title_and_aligned():
+    """A first-row panel with a scale factor ('1e-4') lifted only its own column header, into the
+    title line (fs2000: 'e_m' overlapped '... (log deviations)'). Text boxes are taken as 1.2 x the
+    font size tall (DejaVu Sans ascent + descent is 1.16 em)."""
+    from dsge_agents.plots.irf import _light_layout
+    x = np.arange(1, 41)
+    big, small = -0.001 * 0.9 ** x, -4e-4 * 0.8 ** x      # the second needs a 1e-4 factor
+    panels = [[big, small], [big, big]]
+    W, H, lines, texts = _light_layout(x, panels, ["y", "c"], ["e_a", "e_m"], "a long title (log deviations)",
+                                       2.6, 1.7)
+    title = [t for t in texts if t[2].startswith("a long title")][0]
+    heads = [t for t in texts if t[2] in ("e_a", "e_m")]
+    assert len(heads) == 2 and heads[0][1] == heads[1][1]            # one baseline for the row
+    title_bottom = title[1] - 1.2 * title[3] / 72                    # va="top"
+    head_top = max(h[1] + 1.2 * h[3] / 72 for h in heads)            # va="bottom"
+    assert head_top <= title_bottom
+    scale = [t for t in texts if "e-4" in t[2] or "1e-4" in t[2]]
+    assert scale and all(s[1] + 1.2 * s[3] / 72 <= heads[0][1] for s in scale)

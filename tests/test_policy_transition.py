@@ -194,3 +194,53 @@ def test_large_changes_match_dynare(rbc, name, change):
     tr = transition(rbc, change, periods=200)
     assert tr.pf_error is None and np.isfinite(tr.max_residual) and tr.newton_iterations > 0
     _assert_matches_dynare(tr, name, 1e-9)
+
+
+def test_cli_exits_nonzero_when_the_perfect_foresight_path_fails(models_dir, tmp_path, capsys):
+    """delta 0.025 -> 0.9 on the RBC model: every Newton start fails (the first-order path leaves the
+    model's domain, the others stall). The command used to print 'perfect foresight failed' and exit 0,
+    so a script could not tell a partial result from a success; the first-order path is still written."""
+    csv = tmp_path / "t.csv"
+    rc = main(["transition", str(models_dir / "rbc.yaml"), "--set", "delta=0.9", "--periods", "40",
+               "--csv", str(csv)])
+    cap = capsys.readouterr()
+    assert "perfect foresight failed" in cap.out
+    assert rc == 1
+    assert "perfect-foresight path was not found" in cap.err and len(cap.err.strip().splitlines()) == 1
+    df = pd.read_csv(csv)
+    assert set(df["method"]) == {"first_order"}
+    # the API reports the same partial result (no path, the reasons listed)
+    m = load(models_dir / "rbc.yaml")
+    tr = transition(m, {"delta": 0.9}, periods=40)
+    assert tr.perfect_foresight is None and tr.pf_error
+
+
+def test_steady_state_failure_of_the_new_regime_names_the_change(models_dir, capsys):
+    """alpha 0.33 -> 0.9: the closed-form steady state has k/l ~ 1e14, far from the file's initval, so
+    the numeric search fails. The error read '<file>: numeric steady-state search failed', as if the
+    model file were broken; it must say that the new regime (and which change) has none found."""
+    from dsge_agents.errors import SteadyStateError
+    p = load(models_dir / "rbc.yaml").parameters
+    kl = (0.9 / (1 / p["beta"] - 1 + p["delta"])) ** (1 / (1 - 0.9))
+    assert kl > 1e13                                  # the reason, from the closed form above
+    with pytest.raises(SteadyStateError, match=r"new regime after alpha=0\.9"):
+        transition(load(models_dir / "rbc.yaml"), {"alpha": 0.9}, periods=10)
+    assert main(["transition", str(models_dir / "rbc.yaml"), "--set", "alpha=0.9"]) == 1
+    assert "new regime after alpha=0.9" in capsys.readouterr().err
+
+
+def test_transition_figure_shows_the_headline_and_labels_the_periods(models_dir):
+    """The default figure ranked variables by the level of their change: after W* 30 -> 28 s on the
+    default economy it showed six capacity stocks (~600 requests/min) and neither latency (which must
+    end at the new target, 28 s) nor its price; no panel said what the x axis is."""
+    import dsge_agents as da
+    tr = transition(da.default_model(), {"slo_target_latency": 28.0}, periods=20, nonlinear=False)
+    assert tr.new_steady_state["latency"] == pytest.approx(28.0, rel=1e-9)   # W = W* (the SLO binds)
+    fig = tr.plot()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    titles = [ax.get_title() for ax in axes]
+    assert {"latency", "slo_rate"} <= set(titles)
+    assert all("period" in ax.get_xlabel() for ax in axes[-3:])
+    # other models: largest relative changes (RBC, alpha 0.33 -> 0.35: every variable but z moves)
+    tr2 = transition(load(models_dir / "rbc.yaml"), {"alpha": 0.35}, periods=10, nonlinear=False)
+    assert "z" not in [ax.get_title() for ax in tr2.plot().axes if ax.get_visible()]

@@ -347,3 +347,37 @@ def test_simulate_traces_output_suffix_must_fit_the_format(tmp_path, capsys, fmt
     out = tmp_path / name
     rc = main(["simulate-traces", "--format", fmt, "-o", str(out), "--arrivals", str(tmp_path / "nope.csv")])
     assert rc == 1 and f"--format {fmt} writes" in capsys.readouterr().err and not out.exists()
+
+
+def _interrupted_duckdb_query():
+    """A real DuckDB query stopped by con.interrupt() (what Ctrl-C does to a running query)."""
+    import threading
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET threads=1")
+    threading.Timer(0.3, con.interrupt).start()
+    try:
+        con.execute("SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b").fetchall()
+    except Exception as exc:  # noqa: BLE001
+        return exc
+    raise AssertionError("the query was not interrupted")
+
+
+@pytest.mark.parametrize("make", ["duckdb_interrupt", "runtime_error"])
+def test_ctrl_c_inside_a_duckdb_query_is_an_interruption(make, monkeypatch, capsys):
+    """Ctrl-C during `ingest` reaches the CLI as DuckDB's exception (InterruptException, or
+    RuntimeError('Query interrupted') from execute), not as KeyboardInterrupt: it printed
+    'error: RuntimeError: Query interrupted' with status 1 instead of 'interrupted', 130."""
+    import dsge_agents.cli.ingest as ingest_cli
+    exc = _interrupted_duckdb_query() if make == "duckdb_interrupt" else RuntimeError("Query interrupted")
+
+    def boom(args):
+        raise exc
+    monkeypatch.setattr(ingest_cli, "run", boom)
+    assert main(["ingest", "x.csv", "-o", "y.parquet"]) == 130
+    assert capsys.readouterr().err.strip() == "dsge-agents: interrupted"
+
+    def other(args):
+        raise RuntimeError("something else")
+    monkeypatch.setattr(ingest_cli, "run", other)
+    assert main(["ingest", "x.csv", "-o", "y.parquet"]) == 1

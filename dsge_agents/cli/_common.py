@@ -8,7 +8,12 @@ from pathlib import Path
 from dsge_agents.errors import DSGEError
 
 
-class OutputExistsError(DSGEError):
+class OutputPathError(DSGEError):
+    """An output path cannot be used: a directory, a missing folder, an input file, two outputs
+    naming one file, a wrong suffix."""
+
+
+class OutputExistsError(OutputPathError):
     """An output file exists and ``--force`` was not given."""
 
 
@@ -109,11 +114,11 @@ def check_output(path, force: bool) -> Path:
     never), and name a missing parent directory."""
     p = Path(path)
     if p.is_dir():
-        raise OutputExistsError(f"{p} is a directory; name an output file")
+        raise OutputPathError(f"{p} is a directory; name an output file")
     if p.exists() and not force:
         raise OutputExistsError(f"{p} exists; use --force to overwrite it")
     if p.parent and not p.parent.exists():
-        raise OutputExistsError(f"directory {p.parent} does not exist")
+        raise OutputPathError(f"directory {p.parent} does not exist")
     return p
 
 
@@ -133,11 +138,11 @@ def check_distinct(outputs: dict, inputs) -> None:
             continue
         r = Path(path).resolve()
         if any(same(r, i) for i in ins):
-            raise OutputExistsError(f"{opt} {path} is an input file; name another file "
+            raise OutputPathError(f"{opt} {path} is an input file; name another file "
                                     "(inputs are never overwritten, also not with --force)")
         for q, other in seen:
             if same(r, q):
-                raise OutputExistsError(f"{opt} and {other} name the same file {path}; give each its own")
+                raise OutputPathError(f"{opt} and {other} name the same file {path}; give each its own")
         seen.append((r, opt))
 
 

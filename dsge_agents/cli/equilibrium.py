@@ -27,14 +27,16 @@ def register(subparsers) -> None:
                    help="orchestrated-economy YAML, static spec YAML, 'example' or 'scarf' (default: the "
                         "bundled default model)")
     p.add_argument("--json", dest="json_path", default=None, help="write the result and checks as JSON")
-    p.add_argument("--method", default="tatonnement", choices=["tatonnement", "newton", "planner"])
+    p.add_argument("--method", default="tatonnement", choices=["tatonnement", "newton", "planner"],
+                   help="solver (default tatonnement)")
     p.add_argument("--K", type=int, default=None,
                    help="basis size (default: the spec file's K, else 8)")
     p.add_argument("--basis", default=None, choices=["legendre", "pwc"],
                    help="basis of V_K (default: the spec file's basis, else legendre)")
     p.add_argument("--T", type=float, default=None,
-                   help="horizon (default: a spec file's horizon; 1 for an orchestrated-economy YAML)")
-    p.add_argument("--tol", type=float, default=1e-10, help="relative excess-demand tolerance")
+                   help="horizon (default: a spec file's horizon; for an orchestrated-economy YAML 1, in its "
+                        "periods: minutes for the bundled economy)")
+    p.add_argument("--tol", type=float, default=1e-10, help="relative excess-demand tolerance (default 1e-10)")
     p.add_argument("--k-convergence", action="store_true", help="also run the K = 4..64 convergence study")
     p.add_argument("--plot", default=None, help="write the price figure to this file")
     add_force(p)

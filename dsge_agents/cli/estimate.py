@@ -28,20 +28,25 @@ def register(subparsers):
                    help="model file (.mod or .yaml) with estimated_params / priors (default: the bundled default model)")
     p.add_argument("--data", help="data file (.csv or .m), or a trace panel from `dsge-agents ingest` "
                                   "(period,agent,metric,value); default: the model's datafile")
+    p.add_argument("--window", nargs=2, metavar=("START", "END"),
+                   help="trace panel only: estimate on the periods from START to END (inclusive, UTC unless a "
+                        "zone is given)")
     p.add_argument("--mode-only", action="store_true", help="stop after the posterior mode")
-    p.add_argument("--draws", type=int, default=None, help="MH draws per chain (default: mh_replic or 20000)")
-    p.add_argument("--chains", type=int, default=None, help="chains (default: mh_nblocks or 2)")
+    p.add_argument("--draws", type=int, default=None, metavar="N", help="MH draws per chain (default: mh_replic or 20000)")
+    p.add_argument("--chains", type=int, default=None, metavar="C", help="chains (default: mh_nblocks or 2)")
     p.add_argument("--jscale", type=float, default=None, help="proposal scale (default: tuned)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default=None, help="output folder (default: estimate_<model>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
-    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
+                   help="checkpoint each chain every N draws (default 1000; 0 = every 200)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-figures", action="store_true", help="do not write the PNG figures")
     p.add_argument("--optimizers", default="bfgs,nelder-mead,bfgs",
-                   help="comma-separated chain of mode optimizers (bfgs, nelder-mead, powell)")
-    p.add_argument("--restarts", type=int, default=1, help="repeat the optimizer chain while it improves")
+                   help="comma-separated chain of mode optimizers (bfgs, nelder-mead, powell; default "
+                        "bfgs,nelder-mead,bfgs)")
+    p.add_argument("--restarts", type=int, default=1, help="repeat the optimizer chain while it improves (default 1)")
     p.add_argument("--stop-after", type=int, default=None, help=argparse_suppress())
     p.set_defaults(func=run)
     return p
@@ -175,16 +180,17 @@ def _fingerprint(args, llk) -> str:
 
 
 def run(args) -> int:
-    from dsge_agents.cli.loglik import _load, make_likelihood
+    from dsge_agents.cli.loglik import _load, make_likelihood, parse_window
     from dsge_agents.estimation import estimate, posterior_mode
     _check_options(args)
+    window = parse_window(args.window)
     model = _load(args.model)
     if not model.estimated_params:
         raise DSGEError(f"{args.model}: no estimated parameters (estimated_params / estimation priors)")
     out = Path(args.out or f"estimate_{model.name}")
     _prepare_out(out, args)
     opts = model.estimation_options or {}
-    llk = make_likelihood(model, args.data)
+    llk = make_likelihood(model, args.data, window=window)
     if args.force and out.is_dir():
         _remove_outputs(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ def register(subparsers) -> None:
                               description="Export a model to another format (Dynare 5.3 .mod).")
     p.add_argument("model", nargs="?", default=None, help="model file (.yaml or .mod; default: the bundled default model)")
     p.add_argument("--to", default="mod", choices=["mod"], help="output format (default: mod)")
-    p.add_argument("-o", "--output", required=True, help="output path")
+    p.add_argument("-o", "--output", required=True, help="output .mod file, named <letter><letters, digits, _>.mod as Dynare requires "
+                   "(e.g. my_model.mod)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=run)

@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from dsge_agents.cli._common import OutputExistsError, check_distinct, check_output
+from dsge_agents.cli._common import OutputPathError, check_distinct, check_output
 from dsge_agents.errors import DSGEError
 
 
@@ -52,13 +52,16 @@ def register(subparsers) -> None:
         "--period", default="1min", help="aggregation period, a fixed pandas offset (default 1min)"
     )
     p.add_argument("-o", "--output", required=True, help="output panel, .parquet or .csv")
-    p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"))
+    p.add_argument("--on-error", default="raise", choices=("raise", "quarantine"),
+                   help="bad rows: stop with an error naming them (raise, the default) or move them to the "
+                   "--quarantine file and go on")
     p.add_argument("--report", help="JSON validation report (with --on-error raise only when every row passes; "
                    "an existing file needs --force)")
     p.add_argument(
         "--quarantine", help="side file for bad rows (default: next to the output; never overwritten)"
     )
-    p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"))
+    p.add_argument("--engine", default="duckdb", choices=("duckdb", "dask", "pandas"),
+                   help="aggregation engine (default duckdb)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for --engine dask")
     p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     p.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM); "
@@ -92,7 +95,7 @@ def run(args) -> int:
 
     out = check_output(args.output, args.force)
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
-        raise OutputExistsError(f"{out}: the output must end in .parquet or .csv")
+        raise OutputPathError(f"{out}: the output must end in .parquet or .csv")
     report_path = check_output(args.report, args.force) if args.report else None
     duck = _duck_settings(args)  # bad --threads / --memory-limit: said before any reading
     from dsge_agents.traces.aggregate import period_ns
@@ -111,7 +114,7 @@ def run(args) -> int:
         raise DSGEError("--scheduler applies to --engine dask")
     qpath = Path(args.quarantine) if args.quarantine else out.with_name(out.stem + ".quarantine.parquet")
     if args.quarantine and Path(args.quarantine).is_dir():
-        raise OutputExistsError(f"--quarantine {args.quarantine} is a directory; name a file")
+        raise OutputPathError(f"--quarantine {args.quarantine} is a directory; name a file")
     qpath = free_path(qpath)  # never an existing file
     check_distinct({"-o": out, "--report": report_path,
                     "--quarantine": qpath if args.on_error == "quarantine" else None}, args.traces)

@@ -77,11 +77,36 @@ def _impact_table(names, arr, declared, variables) -> str:
     return "\n".join(lines)
 
 
+def _looks_like_model(token: str) -> bool:
+    """A model file or a bundled model name (not a shock or variable name)."""
+    p = Path(token)
+    if p.suffix.lower() in (".yaml", ".yml", ".mod") or p.is_file():
+        return True
+    from dsge_agents.api import bundled_model_names
+    return token in bundled_model_names()
+
+
+def _recover_model_argument(args) -> None:
+    """``irf --shock e_i nk3``: argparse gives every word after --shock / --var to the option, so the
+    MODEL written after them became a shock or variable name and the command ran on the default
+    model ('unknown shock e_i' for the wrong model). Take a trailing model file or bundled name back."""
+    if args.model is not None:
+        return
+    for attr in ("var", "shock"):
+        names = getattr(args, attr)
+        if names and len(names) > 1 and _looks_like_model(names[-1]):
+            args.model = names.pop()
+            return
+
+
 def run(args) -> int:
     from dsge_agents.errors import DSGEError
     from dsge_agents.linear import solve
+    _recover_model_argument(args)
     if args.periods is not None and args.periods < 1:
         raise DSGEError("--periods must be at least 1")
+    if args.dpi < 1:   # Pillow said "box can't be empty" after the solve; a PDF took a negative dpi
+        raise DSGEError(f"--dpi must be at least 1, got {args.dpi}")
     out = guard_outputs(args, {"--csv": args.csv, "--plot": args.plot})
     csv, plot = out["--csv"], out["--plot"]
     m = load_model(args.model)
@@ -165,7 +190,7 @@ def register(subparsers) -> None:
                     "kept and the figure goes to ./irf_<model>-2.png (-3, ...). Paths given with --plot / "
                     "--csv are never overwritten without --force.")
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (optional)")
-    p.add_argument("--periods", type=int, default=None,
+    p.add_argument("--periods", type=int, default=None, metavar="N",
                    help="number of periods (default: the file's stoch_simul irf=, else 40)")
     p.add_argument("--shock", nargs="+", default=None, metavar="NAME",
                    help="shock(s) to show (default: the file's stoch_simul irf_shocks, else all)")

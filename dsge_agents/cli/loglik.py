@@ -59,19 +59,42 @@ def _read_panel(path):
     return df
 
 
-def make_likelihood(model, data=None, **options):
+def parse_window(window):
+    """``--window START END`` -> a (start, end) pair of UTC timestamps (naive times are UTC, as the
+    trace readers take them); None when not given."""
+    if not window:
+        return None
+    import pandas as pd
+    out = []
+    for text in window:
+        try:
+            t = pd.Timestamp(text)
+        except (ValueError, TypeError) as exc:
+            raise DSGEError(f"--window: {text!r} is not a date/time ({exc})") from None
+        if t is pd.NaT:
+            raise DSGEError(f"--window: {text!r} is not a date/time")
+        out.append(t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC"))
+    if out[1] < out[0]:
+        raise DSGEError(f"--window: END {window[1]} is before START {window[0]}")
+    return tuple(out)
+
+
+def make_likelihood(model, data=None, window=None, **options):
     """The likelihood of ``model`` on ``data``: a trace panel (``period, agent, metric, value``, as
     written by ``dsge-agents ingest``) goes through the model's declared observables (mapping,
     transforms, measurement errors: :func:`dsge_agents.estimation.traces.likelihood_from_panel`);
     any other data (or the model's own datafile) through :class:`LogLikelihood`."""
     from dsge_agents.estimation.likelihood import LogLikelihood
     panel = _read_panel(data) if data is not None else None
+    if window is not None and panel is None:
+        raise DSGEError("--window selects periods of a trace panel (--data PATH written by "
+                        "`dsge-agents ingest`); use --first-obs / --nobs for other data")
     if panel is not None:
         if not getattr(model, "measurement", None):
             raise DSGEError(f"{data} is a trace panel but the model declares no observables mapping "
                             "(an `observables:` section with agent/metric per observable)")
         from dsge_agents.estimation.traces import likelihood_from_panel
-        return likelihood_from_panel(model, panel, **options)
+        return likelihood_from_panel(model, panel, period=window, **options)
     return LogLikelihood(model, data, **options)
 
 
@@ -99,18 +122,26 @@ def register(subparsers):
     p.add_argument("model", nargs="?", default=None, help="model file (.mod or .yaml; default: the bundled default model)")
     p.add_argument("--data", help="data file (.csv or .m), or a trace panel from `dsge-agents ingest` "
                                   "(.parquet/.csv with period,agent,metric,value); default: the model's datafile")
+    p.add_argument("--window", nargs=2, metavar=("START", "END"),
+                   help="trace panel only: use the periods from START to END (inclusive; e.g. 2023-11-16T18:16 "
+                        "2023-11-16T18:56, UTC unless a zone is given), e.g. to leave out partial first/last "
+                        "minutes or minutes without requests; the transforms' sample means are over this window")
     p.add_argument("--params", help="JSON object of parameter values (inline or a file)")
     p.add_argument("--exact", action="store_true", help="exact filter (no steady-state gain switch)")
     p.add_argument("--time", type=int, default=0, metavar="N",
                    help="also print the mean wall time of one evaluation over N repetitions")
-    p.add_argument("--first-obs", type=int, default=None)
-    p.add_argument("--nobs", type=int, default=None)
+    p.add_argument("--first-obs", type=int, default=None, metavar="N",
+                   help="first observation used, 1-based (default: the file's first_obs, else 1)")
+    p.add_argument("--nobs", type=int, default=None, metavar="N",
+                   help="number of observations (default: the file's nobs, else all from --first-obs)")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     from dsge_agents.estimation.likelihood import STATUS
+    if args.time < 0:
+        raise DSGEError(f"--time must be >= 0 (number of repetitions), got {args.time}")
     model = _load(args.model)
     params = parse_params(args.params)
     opts = dict(riccati_tol=0.0 if args.exact else 1e-6)
@@ -119,7 +150,7 @@ def run(args) -> int:
     if args.nobs is not None:
         opts["nobs"] = args.nobs
     pparams = {k: v for k, v in params.items() if k in model.param_names}
-    llk = make_likelihood(model, args.data, params=pparams, **opts)
+    llk = make_likelihood(model, args.data, window=parse_window(args.window), params=pparams, **opts)
     x = llk.x_from_params(params)
     unknown = [k for k in params if k not in model.param_names and k not in llk.space.names
                and f"stderr {k}" not in llk.space.names]

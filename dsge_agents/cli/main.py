@@ -35,6 +35,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="dsge-agents",
         description="DSGE engine and orchestrated-agent economy (see README).")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    from dsge_agents import __version__
+    parser.add_argument("--version", action="version", version=f"dsge-agents {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (SUBCOMMANDS if argv is None else _requested(argv)):
         try:
@@ -45,6 +48,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             raise
         mod.register(sub)
     return parser
+
+
+def _interrupted_query(exc: BaseException) -> bool:
+    """True for DuckDB's report of a query stopped by SIGINT (``InterruptException``, or the
+    ``RuntimeError('Query interrupted')`` DuckDB raises for Ctrl-C during ``execute``)."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(exc, getattr(duckdb, "InterruptException", ())):
+        return True
+    return type(exc) is RuntimeError and str(exc).strip() == "Query interrupted"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         print("dsge-agents: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI turns every error into one line
+        if _interrupted_query(exc) and not debug:
+            # Ctrl-C inside a DuckDB query (ingest, aggregate) reaches us as DuckDB's error, not as
+            # KeyboardInterrupt: the same message and status as any other interruption
+            print("dsge-agents: interrupted", file=sys.stderr)
+            return 130
         if debug:
             raise
         kind = type(exc).__name__

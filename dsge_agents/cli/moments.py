@@ -23,6 +23,9 @@ def moments_table(sol, nlags: int = 5, **filt) -> pd.DataFrame:
 
 def run(args) -> int:
     from dsge_agents.linear import solve
+    if args.nlags is not None and args.nlags < 0:
+        from dsge_agents.errors import DSGEError
+        raise DSGEError(f"--nlags must be >= 0, got {args.nlags}")
     csv = guard_outputs(args, {"--csv": args.csv})["--csv"]
     m = load_model(args.model)
     ss_opts = stoch_simul_options(m, "moments")
@@ -53,8 +56,9 @@ def run(args) -> int:
         corr = sol.moments(nlags=0, **filt)["correlation"].loc[keep, keep]
         print("\nMATRIX OF CORRELATIONS")
         print(corr.to_string(float_format=lambda x: f"{x: .4f}"))
-    print(f"\nAUTOCORRELATIONS (lags 1-{nlags})")
-    print(tab[[c for c in tab.columns if c.startswith("autocorr_")]].to_string(float_format=fmt))
+    if nlags > 0:   # ar=0 / --nlags 0: no autocorrelations, as Dynare prints none
+        print(f"\nAUTOCORRELATIONS (lags 1-{nlags})")
+        print(tab[[c for c in tab.columns if c.startswith("autocorr_")]].to_string(float_format=fmt))
     print("\nVARIANCE DECOMPOSITION (in percent)")
     print(tab[[c for c in tab.columns if c.startswith("vd_")]].rename(columns=lambda c: c[3:])
           .to_string(float_format=lambda x: f"{x: .2f}"))
@@ -81,7 +85,7 @@ def register(subparsers) -> None:
                     "nocorr and conditional_variance_decomposition= are followed (options persist from one stoch_simul "
                     "to the next, as in Dynare); options that are not (periods, simul_replic) are named in a note.")
     p.add_argument("model", nargs="?", default=None, help="model file or bundled model name (default: the bundled default model)")
-    p.add_argument("--nlags", type=int, default=None,
+    p.add_argument("--nlags", type=int, default=None, metavar="N",
                    help="autocorrelation lags (default: the file's stoch_simul ar=, else 5)")
     p.add_argument("--csv", metavar="PATH", help="write the table as CSV (one row per variable)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --csv file")

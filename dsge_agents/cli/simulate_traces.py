@@ -92,21 +92,25 @@ def register(subparsers) -> None:
     p.add_argument(
         "--model", default="default", help="'default' (6-agent DAG) or an orchestrated-economy YAML"
     )
-    p.add_argument("--outage", action="append", default=[], metavar="AGENT:START:END:FRACTION")
-    p.add_argument("--rate-limit", action="append", default=[], metavar="AGENT:START:END:N")
+    p.add_argument("--outage", action="append", default=[], metavar="AGENT:START:END:FRACTION",
+                   help="FRACTION of AGENT's servers down from START to END (seconds from the first arrival; "
+                   "repeatable)")
+    p.add_argument("--rate-limit", action="append", default=[], metavar="AGENT:START:END:N",
+                   help="at most N calls per second to AGENT from START to END (seconds; repeatable)")
     p.add_argument(
         "--timeout", type=float, help="queueing timeout (s) after which calls are abandoned and retried"
     )
     p.add_argument("--retries", type=int, default=3, help="client retries per call (default 3)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--time-scale", type=float, default=1.0, help="compress arrival times by this factor")
     p.add_argument("--repeat", type=int, default=1, help="replay the arrivals this many times back to back")
-    p.add_argument("--max-requests", type=int)
+    p.add_argument("--max-requests", type=int, help="simulate only the first N requests (default: all)")
     p.add_argument("-o", "--output", required=True, help="span table (.parquet, .csv, or per --format)")
     p.add_argument(
         "--format",
         default="canonical",
         choices=("canonical", "otlp", "otlp-jsonl", "langfuse", "phoenix", "langsmith"),
+        help="output format (default canonical)",
     )
     p.add_argument("--shocks", help="ground-truth shocks table (default <output>.shocks.csv)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")

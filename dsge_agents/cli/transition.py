@@ -20,6 +20,14 @@ def run(args) -> int:
         print(f"wrote {args.csv}")
     if args.plot:
         save_figure(tr.plot(), args.plot)
+    if tr.perfect_foresight is None and not args.first_order_only:
+        # a partial result: the first-order path (printed / written above) is kept, but the run did
+        # not do what was asked, so the exit status says so (as `equilibrium` without convergence)
+        import sys
+        print("dsge-agents transition: error: the perfect-foresight path was not found (see above); only "
+              "the first-order path was reported" + (" and written" if args.csv or args.plot else ""),
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -28,10 +36,12 @@ def register(subparsers) -> None:
         "transition", help="path after a permanent parameter change (first order and perfect foresight)",
         description="Transition from the old to the new steady state after a permanent change, "
                     "e.g. --set slo_target_latency=28 (default model: 30 s): first-order path and nonlinear perfect-"
-                    "foresight path (stacked Newton) with the linearization error.")
+                    "foresight path (stacked Newton) with the linearization error. Exit status 1 when the "
+                    "perfect-foresight path is not found (the first-order path is still printed and written).")
     add_model_argument(p)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="permanent change (repeatable)")
-    p.add_argument("--periods", type=int, default=60, help="horizon (default 60)")
+    p.add_argument("--periods", type=int, default=60, metavar="N",
+                   help="horizon in model periods (default 60)")
     p.add_argument("--first-order-only", action="store_true", help="skip the perfect-foresight path")
     p.add_argument("--csv", metavar="PATH", help="write paths: method,variable,period,value")
     p.add_argument("--plot", metavar="PATH", help="write the figure")

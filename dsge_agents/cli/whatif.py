@@ -99,7 +99,7 @@ def register(subparsers) -> None:
     add_model_argument(p)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter change (repeatable)")
     p.add_argument("--alt", action="append", metavar="NAME=VALUE,...", help="one alternative scenario")
-    p.add_argument("--periods", type=int, default=40, help="IRF horizon (default 40)")
+    p.add_argument("--periods", type=int, default=40, metavar="N", help="IRF horizon in model periods (default 40)")
     p.add_argument("--loss", metavar="VAR=WEIGHT,...", help="loss weights on variances")
     p.add_argument("--csv", metavar="PATH", help="write IRFs: scenario,shock,variable,period,value")
     p.add_argument("--table", metavar="PATH", help="write the moments/loss/welfare table as CSV")

@@ -1,6 +1,6 @@
 """Steady state of the dynamic orchestrated economy and the latency elasticities (DESIGN §5.2).
 
-Closed form given the latency price P (docs/orchestrated_economy.md §4):
+Closed form given the latency price P (docs/orchestrated_economy.md §5):
 
 * self-hosted agent a (capacity chosen): the Tobin's-q Euler equation at rest
   gives P τ_a k_a (ρ_a/(1−ρ_a))² = u_a with the user cost

@@ -211,11 +211,11 @@ class EquilibriumResult:
 
     def plot(self, fig=None):
         """Figure: agent prices and latency price over the horizon (from the basis), and shares."""
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        # a pyplot-free Figure: returned, never shown, and the user's matplotlib backend is left alone
+        # (matplotlib.use("Agg") here switched a notebook's or a GUI session's backend)
+        from matplotlib.figure import Figure
         if fig is None:
-            fig = plt.figure(figsize=(11, 3.6))
+            fig = Figure(figsize=(11, 3.6))
         if self._economy is None or not hasattr(self._economy, "basis"):
             ax = fig.add_subplot(1, 1, 1)
             ax.bar(self.goods, np.ravel(self.prices))
@@ -231,6 +231,13 @@ class EquilibriumResult:
         ax2.plot(tg, pl, color="k")
         ax2.plot(self.t, self.latency_price, "o", ms=3, color="k")
         ax2.set_title("latency price p_ℓ(t)")
+        # a price that is constant up to rounding was drawn as noise around an offset
+        # ('1e-17+4.475449984e-5' with ticks 44..52): no offset, and a band of ±5 % around it
+        ax2.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useOffset=False)
+        lo, hi = float(np.nanmin(pl)), float(np.nanmax(pl))
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 1e-6 * max(abs(hi), abs(lo), 1e-300):
+            pad = 0.05 * max(abs(hi), abs(lo)) or 1.0
+            ax2.set_ylim(lo - pad, hi + pad)
         ax3.set_title("routing shares at nodes")
         for ax in (ax1, ax2, ax3):
             ax.set_xlabel("t")

@@ -405,7 +405,8 @@ def prepare_data(model, data=None, observables=None, first_obs=None, nobs=None, 
     if data is None:
         path = _resolve_datafile(model)
         if path is None:
-            raise DataError(f"{model.name}: no data given and the model names no datafile")
+            raise DataError(f"{model.name}: no data given (data=... in Python, --data PATH on the command line) "
+                            "and the model names no datafile")
         from dsge_agents.model import read_datafile
         data = read_datafile(path)
         src = str(path)

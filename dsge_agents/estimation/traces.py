@@ -166,7 +166,8 @@ def panel_series(model, panel, period=None, observables=None) -> pd.DataFrame:
             zero = den.index[(den == 0).to_numpy()]
             if len(zero):
                 raise DataError(f"observable {obs!r}: denominator {sp['per']['agent']!r} "
-                                f"{sp['per']['metric']!r} is zero in period {zero[0]}")
+                                f"{sp['per']['metric']!r} is zero in period {zero[0]}"
+                                " (leave such periods out: period=(start, end), --window START END)")
             x = x / den
         cols[obs] = x * sp["scale"]
     df = pd.DataFrame(cols, index=periods)
@@ -187,7 +188,8 @@ def apply_transforms(raw: pd.DataFrame, spec: dict) -> pd.DataFrame:
             if len(bad):
                 sp = spec[obs]
                 raise DataError(f"observable {obs!r} ({sp['agent']} {sp['metric']}): transform "
-                                f"log_dev_mean needs positive values; {x.loc[bad[0]]} in period {bad[0]}")
+                                f"log_dev_mean needs positive values; {x.loc[bad[0]]} in period {bad[0]}"
+                                " (leave such periods out: period=(start, end), --window START END)")
             lx = np.log(x)
             out[obs] = lx - lx.mean()
         elif tr == "level_dev_mean":

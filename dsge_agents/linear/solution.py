@@ -568,6 +568,11 @@ class Solution:
         a model with unit roots (moduli above ``2 − qz_criterium``, as Dynare) are those of its
         stationary variables, NaN for the others (:meth:`_unit_root_split`), as Dynare reports them.
         """
+        if isinstance(nlags, bool) or not (isinstance(nlags, (int, np.integer))
+                                           or (isinstance(nlags, float) and nlags.is_integer())) or nlags < 0:
+            # the compiled kernel writes Γ_0 unchecked: a negative count corrupted memory (abort)
+            raise DSGEError(f"nlags must be a whole number >= 0 (0 = no autocorrelations), got {nlags!r}")
+        nlags = int(nlags)
         freqs, gain = self._filter_gain(hp_filter, bandpass, grid)
         if freqs is not None:
             if nlags >= len(freqs):

@@ -26,6 +26,8 @@ def load(path, cache: bool = True) -> Model:
     p = Path(path)
     if not p.exists():
         raise ModelSyntaxError("model file not found", str(p))
+    if p.is_dir():
+        raise ModelSyntaxError("is a directory, not a model file (.yaml, .yml or .mod)", str(p))
     suf = p.suffix.lower()
     if suf not in (".yaml", ".yml", ".mod"):
         raise ModelSyntaxError(f"unknown model file type {suf!r} (expected .yaml, .yml or .mod)", str(p))

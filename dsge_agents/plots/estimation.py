@@ -11,9 +11,7 @@ __all__ = ["plot_priors_posteriors", "plot_traces", "plot_irf_bands", "plot_shoc
 
 
 def _fig(n, ncols=3, w=3.4, h=2.5):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure   # no pyplot, no backend switch (the user's stays)
     nrows = max(1, math.ceil(n / ncols))
     ncols = min(ncols, max(n, 1))
     fig = Figure(figsize=(w * ncols, h * nrows), layout="constrained")

@@ -204,7 +204,11 @@ def _light_layout(x, panels, variables, shocks, title, width, height):
     lab_in = lab_w * _CHAR_W * _TICK_FS + _TICK_LEN + 0.06          # tick labels + mark + pad
     # overall size as the Axes rendering (``width`` x ``height`` per cell incl. gaps + 0.9 in margins)
     W, H = width * nc + 0.9, height * nr + 0.9
-    top, bottom, right = 0.55, 0.5, 0.15
+    # a scale factor ('1e-4') above a first-row panel lifts every column header of that row clear of it,
+    # and the top margin grows so the headers stay below the title (the lifted header of one column
+    # used to run into the title while the others sat lower)
+    lifted = any(yinfo[0][j][3] for j in range(len(yinfo[0]))) if yinfo else False
+    top, bottom, right = (0.7 if lifted else 0.55), 0.5, 0.15
     left = max(0.75, lab_in + 9 / 72 + 0.12)                         # tick labels + the variable name
     gap = max(0.25 * width, lab_in + 0.12)
     pw = max((W - left - right - (nc - 1) * gap) / nc, 0.5)
@@ -250,7 +254,7 @@ def _light_layout(x, panels, variables, shocks, title, width, height):
                 if i == nr - 1:
                     texts.append((xx, y0 - _TICK_LEN - 0.03, _fmt(t, 0), _TICK_FS, "center", "top", 0))
             if i == 0:
-                texts.append((x0 + pw / 2, y0 + ph + (0.2 if offset else 0.06), shocks[j], 9,
+                texts.append((x0 + pw / 2, y0 + ph + (0.2 if lifted else 0.06), shocks[j], 9,
                               "center", "bottom", 0))
             if j == 0:
                 texts.append((x0 - lab_in - 0.04, y0 + ph / 2, variables[i], 9, "right", "center", 90))

@@ -111,16 +111,44 @@ def plot_whatif(cmp, shock: str | None = None, variables: Sequence[str] | None =
         ax.set_title(v, fontsize=9)
     for k in range(len(variables), axes.size):
         axes.flat[k].set_visible(False)
+    _label_periods(axes, len(variables), "period (1 = impact)")
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"Responses to {shock}", fontsize=10)
+    fig.suptitle(f"Responses to {shock} (deviation from steady state)", fontsize=10)
     return fig
+
+
+#: headline aggregates of an orchestrated economy, shown first in a transition figure when they move
+_HEADLINE = ("latency", "slo_rate", "cost", "net_value")
+
+
+def _label_periods(axes, n_used: int, label: str) -> None:
+    """x label on the lowest visible panel of every column."""
+    nrows, ncols = axes.shape
+    for c in range(ncols):
+        rows = [r for r in range(nrows) if r * ncols + c < n_used]
+        if rows:
+            axes[rows[-1], c].set_xlabel(label, fontsize=8)
+
+
+def _transition_variables(tr, n: int = 6) -> list:
+    """Default panels: the economy's headline aggregates that move, then the variables with the
+    largest relative change |new − old| / max(|old|, |new|) (a level ranking picked six capacity
+    stocks of ~600 requests/min and never latency or its price)."""
+    old, new = tr.old_steady_state, tr.new_steady_state
+    d = (new - old).abs()
+    scale = np.maximum(old.abs(), new.abs())
+    moved = d > 1e-9 * np.maximum(1.0, scale)
+    rel = (d / scale.where(scale > 0, 1.0)).where(moved, 0.0)
+    first = [v for v in _HEADLINE if v in rel.index and moved[v]]
+    rest = [v for v in rel.sort_values(ascending=False, kind="stable").index if v not in first and moved[v]]
+    chosen = (first + rest)[:n]
+    return chosen or list(d.sort_values(ascending=False, kind="stable").index[:n])
 
 
 def plot_transition(tr, variables: Sequence[str] | None = None, ncols: int = 3, figsize=None):
     """First-order and perfect-foresight transition paths (levels), with the new steady state."""
     if variables is None:
-        ch = (tr.new_steady_state - tr.old_steady_state).abs()
-        variables = list(ch.sort_values(ascending=False).index[:6])
+        variables = _transition_variables(tr)
     variables = list(variables)
     nrows = int(np.ceil(len(variables) / ncols))
     nc = min(ncols, len(variables))
@@ -136,9 +164,10 @@ def plot_transition(tr, variables: Sequence[str] | None = None, ncols: int = 3, 
         ax.set_title(v, fontsize=9)
     for k in range(len(variables), axes.size):
         axes.flat[k].set_visible(False)
+    _label_periods(axes, len(variables), "period (0 = old steady state)")
     axes.flat[0].legend(fontsize=7)
     ch = ", ".join(f"{k}={v:g}" for k, v in tr.changes.items())
-    fig.suptitle(f"Transition after {ch}", fontsize=10)
+    fig.suptitle(f"Transition after {ch} (levels; dotted: new steady state)", fontsize=10)
     return fig
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
-from ..errors import DSGEError, PolicyError, SolutionError
+from ..errors import DSGEError, PolicyError, SolutionError, SteadyStateError
 from ._core import model_params
 from .rules import apply_changes, check_parameters, check_values
 
@@ -331,7 +331,11 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     old_c = model.compiled
     th_old = old_c.theta(model_params(model))
     ss_old = np.asarray(old_c.steady_state(th_old), float)
-    new_c, th_new, ss_new = _new_regime(model, changes)
+    try:
+        new_c, th_new, ss_new = _new_regime(model, changes)
+    except SteadyStateError as exc:   # name the change: the file itself has a steady state
+        label = ", ".join(f"{k}={v:g}" for k, v in changes.items())
+        raise SteadyStateError(f"no steady state of the new regime after {label}: {exc}") from None
     r_ss = np.asarray(new_c.static_residual(ss_new, th_new), float)
     if not np.all(np.isfinite(r_ss)) or np.abs(r_ss).max() > 1e-8 * max(1.0, np.abs(ss_new).max()):
         raise PolicyError(f"the new steady state does not solve the model (max residual "
