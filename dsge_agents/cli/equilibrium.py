@@ -72,16 +72,8 @@ def load_economy(model, K=None, basis=None, T=None):
         if path.suffix.lower() == ".mod":
             raise EconomyError(f"{model}: a Dynare .mod model is not an economy; 'equilibrium' reads an "
                                "orchestrated-economy YAML, a static-economy spec YAML, 'example' or 'scarf'")
-    import yaml
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except UnicodeDecodeError as exc:
-        raise EconomyError(f"{path}: not a text (UTF-8) file ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise EconomyError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    from dsge_agents.economy.static import read_yaml_document
+    doc = read_yaml_document(path)
     if not isinstance(doc, dict):
         raise EconomyError(f"{path}: expected a mapping at the top level")
     if doc.get("kind") == "orchestrated_economy":

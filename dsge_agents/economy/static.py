@@ -456,9 +456,18 @@ def load_spec(path) -> dict:
 
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
+    return read_yaml_document(path, _Loader)
+
+
+def read_yaml_document(path, loader=None):
+    """The YAML document of ``path`` (PyYAML's safe loader unless ``loader`` is given); a file that is
+    not UTF-8 text or not valid YAML is an EconomyError naming the file, and the line and column of
+    the syntax error."""
+    import yaml
+
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)
+            return yaml.load(fh, Loader=loader or yaml.SafeLoader)
     except UnicodeDecodeError as exc:
         raise EconomyError(f"{path}: not a text (UTF-8) file ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
