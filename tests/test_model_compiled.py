@@ -257,3 +257,38 @@ def test_analytic_steady_state_accepted_with_dynares_tolerance(tmp_path):
         else:
             with pytest.raises(SteadyStateError, match="does not solve"):
                 solve(m)
+
+
+def _numbers_model(c: float):
+    """Same equations, a steady state written as numbers (as the agent-economy builder writes its
+    closed form): y_ss = 0 and x_ss = c, where the second equation pins x_ss = c (y_ss = 0)."""
+    return from_dict({"name": "numbers", "variables": ["y", "x"], "shocks": {"e": 0.1},
+                      "parameters": {"rho": 0.9, "a": 2.0, "c": c},
+                      "equations": ["y = rho*y(-1) + e", "x = a*y(+1) + c"],
+                      "steady_state": {"y": 0.0, "x": c}})
+
+
+def test_steady_state_numbers_do_not_recompile_the_equations():
+    """A steady state given as numbers lives in its own small module: another calibration of the same
+    equations (another SLO target of an agent economy: new P-bar, C-bar and steady state) reuses the
+    compiled equations (same code key) instead of regenerating and recompiling them (~15 s for the
+    default economy), and gets its own steady state, also in the fused estimation resolver."""
+    from dsge_agents.linear import solve
+    from dsge_agents.linear.resolver import Resolver
+
+    m1, m2 = _numbers_model(1.0), _numbers_model(2.5)
+    c1, c2 = m1.compiled, m2.compiled
+    assert c1.key == c2.key and c1.module is c2.module
+    assert c1.steady_state_module_name != c2.steady_state_module_name
+    assert isinstance(c2.steady_state, type(c1.residual))        # a Numba dispatcher, callable from @njit code
+    np.testing.assert_array_equal(c1.steady_state(c1.theta()), [0.0, 1.0])
+    np.testing.assert_array_equal(c2.steady_state(c2.theta()), [0.0, 2.5])
+    # the solution: y_t = rho y_{t-1} + e_t, x_t = a E_t y_{t+1} + c = a rho y_t + c = a rho^2 y_{t-1} + ...
+    sol = solve(m2)
+    rho, a = 0.9, 2.0
+    np.testing.assert_allclose(sol.ghx.loc[["y", "x"], "y(-1)"].to_numpy(), [rho, a * rho * rho], rtol=1e-13)
+    assert list(sol.steady_state) == [0.0, 2.5]
+    ss, T, R, code = Resolver(m2)(c2.theta())
+    assert code == 0
+    np.testing.assert_array_equal(ss, [0.0, 2.5])
+    np.testing.assert_allclose(T[:, 0], [rho, a * rho * rho], rtol=1e-12)

@@ -115,8 +115,10 @@ def put(key: str | None, model, warned=()) -> None:
     if key is None:
         return
     try:
-        from dsge_agents.model.compiled import _atomic_write, static_digest
+        from dsge_agents.model.compiled import _atomic_write, constant_steady_state, static_digest
         static_digest(model)          # memoized in the pickle: a warm compile skips hashing the trees
+        if constant_steady_state(model) is not None:
+            static_digest(model, steady=False)     # the code key of such models (compiled._model_key)
         path = entry_path(key)
         wl = [(str(w.message), w.category) for w in warned]
         data = pickle.dumps({"format": _FORMAT, "key": key, "model": model, "warnings": wl},

@@ -38,7 +38,7 @@ _TMP_AGE_S = 86400.0
 #: the writers' names carry keys of fixed length (hex digits): model_<32> (model.cache.cache_key),
 #: dsge_agents_gen_<24> (model.compiled), dsge_agents_resolve_<20> (linear.resolver); a user's file
 #: that only looks similar (model_cafe.pkl) is not an entry and is never removed
-_GEN, _RES = r"dsge_agents_gen_[0-9a-f]{24}", r"dsge_agents_resolve_[0-9a-f]{20}"
+_GEN, _RES = r"dsge_agents_gen_[0-9a-f]{24}(?:_ss_[0-9a-f]{16})?", r"dsge_agents_resolve_[0-9a-f]{20}"
 _TOP = re.compile(rf"^(model_[0-9a-f]{{32}})\.pkl$|^({_GEN}|{_RES})\.(?:py|code|npz)$")
 _PYCACHE = re.compile(rf"^({_GEN}|{_RES})\.")
 #: prefix of the writers' temporary files (``tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp")``);
