@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -381,3 +382,25 @@ def test_ctrl_c_inside_a_duckdb_query_is_an_interruption(make, monkeypatch, caps
         raise RuntimeError("something else")
     monkeypatch.setattr(ingest_cli, "run", other)
     assert main(["ingest", "x.csv", "-o", "y.parquet"]) == 1
+
+
+def test_simulate_traces_arrivals_format(tmp_path, capsys):
+    """A file whose format is not recognised told the user to 'pass format=', a Python argument the
+    command line does not have: simulate-traces takes --arrivals-format (and the hint names it); the
+    option gives the same simulation as detection where detection works."""
+    nk3 = Path(__file__).resolve().parents[1] / "dsge_agents" / "models" / "nk3.yaml"
+    out = tmp_path / "s.parquet"
+    assert main(["simulate-traces", "--arrivals", str(nk3), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "--arrivals-format" in err and not out.exists()
+    arr = tmp_path / "arrivals.csv"
+    pd.DataFrame({"TIMESTAMP": pd.date_range("2024-01-01", periods=200, freq="250ms", tz="UTC"),
+                  "ContextTokens": 500, "GeneratedTokens": 80}).to_csv(arr, index=False)
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert main(["simulate-traces", "--arrivals", str(arr), "--seed", "3", "-o", str(a)]) == 0
+    assert main(["simulate-traces", "--arrivals", str(arr), "--arrivals-format", "azure", "--seed", "3",
+                 "-o", str(b)]) == 0
+    pd.testing.assert_frame_equal(read_spans(a).drop(columns="_source"), read_spans(b).drop(columns="_source"))
+    assert main(["simulate-traces", "--arrivals", "azure-conv", "--arrivals-format", "azure", "-o",
+                 str(tmp_path / "c.parquet")]) == 1
+    assert "applies to an arrival file" in capsys.readouterr().err

@@ -89,6 +89,12 @@ def register(subparsers) -> None:
         default="azure-conv",
         help="azure-conv | azure-code | PATH of an arrival/span file (default azure-conv)",
     )
+    from dsge_agents.traces.readers import FORMATS as READ_FORMATS
+
+    p.add_argument(
+        "--arrivals-format", default="auto", choices=("auto",) + tuple(READ_FORMATS),
+        help="format of an --arrivals file (default: detect from its columns)",
+    )
     p.add_argument(
         "--model", default="default", help="'default' (6-agent DAG) or an orchestrated-economy YAML"
     )
@@ -136,6 +142,8 @@ def run(args) -> int:
     cfg.outages = [_parse_shock(x, "outage") for x in args.outage]
     cfg.rate_limits = [_parse_shock(x, "rate_limit") for x in args.rate_limit]
     cfg.validate()  # unknown agents in --outage / --rate-limit
+    if not local and args.arrivals_format != "auto":
+        raise DSGEError(f"--arrivals-format applies to an arrival file, not to {args.arrivals}")
     if args.arrivals in ("azure-conv", "azure-code"):
         from dsge_agents.datasets import azure_llm_2023
 
@@ -144,6 +152,10 @@ def run(args) -> int:
         if not Path(args.arrivals).exists():
             raise DSGEError(f"--arrivals {args.arrivals}: no such file (or use azure-conv / azure-code)")
         arrivals = args.arrivals
+        if args.arrivals_format != "auto":
+            from dsge_agents.traces.readers import read_spans
+
+            arrivals = read_spans(args.arrivals, format=args.arrivals_format)
     if args.timeout is not None:
         cfg.timeout_s = args.timeout
     cfg.retry = RetryPolicy(max_retries=args.retries)

@@ -721,7 +721,8 @@ def detect_format(path: str | os.PathLike) -> str:
     if fmt is None:
         raise TraceFormatError(
             f"{path}: cannot recognise the trace format from its columns {sorted(cols)[:12]}; "
-            f"pass format= one of {', '.join(FORMATS)}"
+            f"name it (format= in Python, --format for ingest, --arrivals-format for simulate-traces): "
+            f"one of {', '.join(FORMATS)}"
         )
     return fmt
 
