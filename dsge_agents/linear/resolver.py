@@ -154,8 +154,7 @@ def generated_resolver_module(cm, qz_criterium=1.0 + 1e-6, tol=CR_TOL, max_iter=
     analytic = bool(cm.analytic_steady_state)
     src = _RESOLVE_TEMPLATE.format(
         modname=modname,
-        ss_import=(f"from {getattr(cm, 'steady_state_module_name', modname)} import steady_state as "
-                   "_model_steady_state") if analytic else "",
+        ss_import=f"from {cm.steady_state_module_name} import steady_state as _model_steady_state" if analytic else "",
         crit=float(qz_criterium), tol=float(tol), max_iter=int(max_iter),
         resolve=_RESOLVE_FN if analytic else "")
     key = hashlib.sha256((src + _own_source_hash()).encode()).hexdigest()[:20]

@@ -115,9 +115,9 @@ def put(key: str | None, model, warned=()) -> None:
     if key is None:
         return
     try:
-        from dsge_agents.model.compiled import _atomic_write, constant_steady_state, static_digest
+        from dsge_agents.model.compiled import _atomic_write, constant_steady_state, default_large, static_digest
         static_digest(model)          # memoized in the pickle: a warm compile skips hashing the trees
-        if constant_steady_state(model) is not None:
+        if not default_large(model) and constant_steady_state(model) is not None:
             static_digest(model, steady=False)     # the code key of such models (compiled._model_key)
         path = entry_path(key)
         wl = [(str(w.message), w.category) for w in warned]

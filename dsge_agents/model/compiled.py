@@ -911,21 +911,27 @@ def load_generated(m, use_cache: bool = True, large: bool | None = None):
         exec(compile(src, f"<dsge_agents generated {m.name}>", "exec"), ns)  # our own generated code
         mod = types.SimpleNamespace(**{k: v for k, v in ns.items() if not k.startswith("__")})
         return mod, key
+    d = cache_dir()
+    return _load_cached_module(d / f"{modname}.py", modname, lambda: _write_generated(m, d, modname, large)), key
+
+
+def _load_cached_module(path: Path, modname: str, write):
+    """Import the generated module ``path`` of the cache, calling ``write()`` first when it is missing
+    and once more when it fails to import (a corrupt or truncated file); record the use (LRU order; a
+    new entry may prune old ones)."""
     from dsge_agents.model import cachedir
 
-    d = cache_dir()
-    path = d / f"{modname}.py"
     with _LOCK:
         written = not path.exists()
         if written:
-            _write_generated(m, d, modname, large)
+            write()
         try:
             mod = _import_source(path, modname)
         except Exception:   # noqa: BLE001 - a corrupt or truncated cache file: regenerate once
-            _write_generated(m, d, modname, large)
+            write()
             mod, written = _import_source(path, modname), True
-    cachedir.used(modname, path, written)  # LRU order; a new entry may prune old ones
-    return mod, key
+    cachedir.used(modname, path, written)
+    return mod
 
 
 def constant_steady_state_source(values: np.ndarray) -> str:
@@ -955,20 +961,8 @@ def load_constant_steady_state(values: np.ndarray, modname: str, use_cache: bool
         ns = {"__name__": name + "_mem"}
         exec(compile(src.replace("@njit(cache=True)", "@njit"), f"<dsge_agents generated {name}>", "exec"), ns)
         return types.SimpleNamespace(steady_state=ns["steady_state"], __name__=name)
-    from dsge_agents.model import cachedir
-
     path = cache_dir() / f"{name}.py"
-    with _LOCK:
-        written = not path.exists()
-        if written:
-            _atomic_write(path, _seal(src))
-        try:
-            mod = _import_source(path, name)
-        except Exception:   # noqa: BLE001 - a corrupt or truncated cache file: regenerate once
-            _atomic_write(path, _seal(src))
-            mod, written = _import_source(path, name), True
-    cachedir.used(name, path, written)
-    return mod
+    return _load_cached_module(path, name, lambda: _atomic_write(path, _seal(src)))
 
 
 class CompiledModel:
