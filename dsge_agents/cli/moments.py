@@ -7,10 +7,11 @@ from dsge_agents.cli._common import guard_outputs, qz_option, stoch_simul_option
 from dsge_agents.cli.solve import load_model
 
 
-def moments_table(sol, nlags: int = 5, **filt) -> pd.DataFrame:
+def moments_table(sol, nlags: int = 5, *, moments: dict | None = None, **filt) -> pd.DataFrame:
     """One row per declared variable: std, variance, autocorr_1..nlags, vd_<shock> (percent);
-    ``filt``: ``hp_filter=`` / ``bandpass=`` (filtered moments, as Dynare's stoch_simul options)."""
-    mo = sol.moments(nlags=nlags, **filt)
+    ``filt``: ``hp_filter=`` / ``bandpass=`` (filtered moments, as Dynare's stoch_simul options);
+    ``moments``: ``sol.moments(nlags, **filt)`` when the caller has it already."""
+    mo = moments if moments is not None else sol.moments(nlags=nlags, **filt)
     tab = pd.DataFrame({"std": mo["std"], "variance": mo["variance"]})
     for k in mo["autocorr"].columns:
         tab[f"autocorr_{k}"] = mo["autocorr"][k]
@@ -32,7 +33,8 @@ def run(args) -> int:
     sol = solve(m, **qz_option(ss_opts))
     nlags = args.nlags if args.nlags is not None else int(ss_opts.get("ar", 5))
     filt = {k: ss_opts[k] for k in ("hp_filter", "bandpass") if k in ss_opts}
-    tab = moments_table(sol, nlags, **filt)
+    mo = sol.moments(nlags=nlags, **filt)
+    tab = moments_table(sol, nlags, moments=mo, **filt)
     rows = list(tab.index)
     if ss_opts.get("varlist"):   # Dynare reports the stoch_simul variable list, in its order
         unknown = [v for v in ss_opts["varlist"] if v not in tab.index]
@@ -53,7 +55,7 @@ def run(args) -> int:
         print(f"(NaN: {', '.join(nonstat)} not stationary (unit root); Dynare reports NaN too)")
     if not ss_opts.get("nocorr"):   # Dynare's MATRIX OF CORRELATIONS (stationary variables), unless nocorr
         keep = [v for v in rows if v not in nonstat]
-        corr = sol.moments(nlags=0, **filt)["correlation"].loc[keep, keep]
+        corr = mo["correlation"].loc[keep, keep]
         print("\nMATRIX OF CORRELATIONS")
         print(corr.to_string(float_format=lambda x: f"{x: .4f}"))
     if nlags > 0:   # ar=0 / --nlags 0: no autocorrelations, as Dynare prints none
