@@ -191,7 +191,6 @@ _NOT_APPLIED = {
 
 def _numbers(value, what: str, source) -> list[float]:
     """The numbers of a stoch_simul vector option: ``4``, ``[1 4 10]``, ``[1, 4]``, ``1:4``, ``[1:4 8]``."""
-    from dsge_agents.errors import DSGEError
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [float(value)]
     out = []
@@ -214,6 +213,13 @@ def _numbers(value, what: str, source) -> list[float]:
         except ValueError:
             raise DSGEError(f"{source}: stoch_simul option {what}={value}: not a list of numbers") from None
     return out
+
+
+def _given(value) -> bool:
+    """A stoch_simul flag or option is set (present, and not 0 / false)."""
+    return value not in (None, 0, False, "0")
+
+
 def qz_option(ss_opts: dict) -> dict:
     """Keyword arguments for ``linear.solve`` from :func:`stoch_simul_options`: the file's
     ``qz_criterium`` when it sets one, else none (the solver's default)."""
@@ -231,7 +237,6 @@ def stoch_simul_options(model, command: str) -> dict:
     that change Dynare's numbers but are not applied here (``periods``, ``simul_replic``,
     ``one_sided_hp_filter``) get a note on stderr, so that a difference from Dynare's output is never silent."""
     import sys
-    from dsge_agents.errors import DSGEError
     cmds = [o for c, o in (getattr(model, "commands", None) or []) if c == "stoch_simul"]
     if not cmds:
         return {}
@@ -249,17 +254,17 @@ def stoch_simul_options(model, command: str) -> dict:
     shocks = opts.get("irf_shocks")
     if isinstance(shocks, str):
         out["irf_shocks"] = shocks.strip("()[] ").replace(",", " ").split()
-    if opts.get("relative_irf") not in (None, 0, False, "0"):
+    if _given(opts.get("relative_irf")):
         out["relative_irf"] = True
-    if opts.get("nocorr") not in (None, 0, False, "0"):
+    if _given(opts.get("nocorr")):
         out["nocorr"] = True
     hp = opts.get("hp_filter")
-    if hp not in (None, 0, False, "0"):
+    if _given(hp):
         if not isinstance(hp, (int, float)) or isinstance(hp, bool) or not hp > 0:
             raise DSGEError(f"{source}: stoch_simul option hp_filter={hp}: expected a positive number")
         out["hp_filter"] = float(hp)
     bp = opts.get("bandpass_filter")
-    if bp not in (None, 0, False, "0"):
+    if _given(bp):
         if bp is True:   # Dynare's default band: periods 6 to 32
             bp = "[6 32]"
         nums = _numbers(bp, "bandpass_filter", source)
@@ -274,13 +279,13 @@ def stoch_simul_options(model, command: str) -> dict:
             raise DSGEError(f"{source}: stoch_simul option conditional_variance_decomposition={cvd}: the periods "
                             "must be integers of at least 1 (Dynare stops too)")
         out["cvd"] = [int(h) for h in hs]
-    if command == "moments" and opts.get("one_sided_hp_filter") not in (None, 0, False, "0"):
+    if command == "moments" and _given(opts.get("one_sided_hp_filter")):
         raise DSGEError(f"{source}: stoch_simul option one_sided_hp_filter: theoretical moments cannot be "
                         "one-sided-HP filtered (Dynare 5.3 stops with the same verdict; it needs simulated moments)")
     relevant = {"moments": ("periods", "simul_replic")}.get(command, ())
     for key in relevant:
         v = opts.get(key)
-        if v not in (None, 0, False, "0"):
+        if _given(v):
             print(f"note: stoch_simul option {key}={v} of {source} "
                   f"is not applied: {_NOT_APPLIED[key]}", file=sys.stderr)
     return out
