@@ -5,6 +5,7 @@ import numpy as np
 
 from pathlib import Path
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.errors import DSGEError
 
 
@@ -162,6 +163,17 @@ def check_figure_format(opt: str, path) -> None:
     if suffix not in formats:
         raise DSGEError(f"{opt} {path}: figure format {suffix!r} is not supported; use one of "
                         f"{', '.join(sorted(formats))}")
+
+
+def write_figure(fig, path, dpi: int) -> Path:
+    """Save ``fig`` to exactly ``path``, atomically (:func:`dsge_agents._fileio.atomic_path`), in the
+    format its suffix names -- PNG without one (matplotlib would otherwise append ``.png`` to a
+    name without a suffix and write another file than the one named)."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=fmt)
+    return path
 
 
 def guard_outputs(args, outputs: dict) -> dict:

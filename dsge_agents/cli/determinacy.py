@@ -1,6 +1,7 @@
 """``dsge-agents determinacy [MODEL] --grid NAME=START:STOP:N [--grid ...]``: determinacy map."""
 from __future__ import annotations
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.cli.whatif import add_model_argument, load_model_arg, save_figure
 from dsge_agents.errors import PolicyError
@@ -41,7 +42,8 @@ def run(args) -> int:
         if len(b):
             print(b.to_string(index=False))
     if args.csv:
-        dm.table().to_csv(args.csv, index=False)
+        with atomic_path(args.csv) as _tmp:
+            dm.table().to_csv(_tmp, index=False)
         print(f"wrote {args.csv}")
     if args.plot:
         save_figure(dm.plot(), args.plot)

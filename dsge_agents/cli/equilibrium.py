@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dsge_agents.cli._common import add_force, guard_outputs
+from dsge_agents._fileio import atomic_path
+from dsge_agents.cli._common import add_force, guard_outputs, write_figure
 from dsge_agents.errors import EconomyError
 
 
@@ -163,12 +164,12 @@ def run(args) -> int:
         d["second_welfare_gap"] = None
     if args.plot:
         fig = res.plot()
-        fig.savefig(args.plot, dpi=120)
+        write_figure(fig, args.plot, dpi=120)
         print(f"wrote {args.plot}")
     if args.json_path:
         from dsge_agents.economy.equilibrium import json_safe
         text = json.dumps(json_safe(d), indent=1, allow_nan=False)   # NaN/inf -> null (valid JSON)
-        with open(args.json_path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with atomic_path(args.json_path) as _tmp:
+            _tmp.write_text(text, encoding="utf-8")
         print(f"wrote {args.json_path}")
     return 0 if res.converged else 1

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dsge_agents._fileio import atomic_path
+from dsge_agents.cli._common import write_figure
 from dsge_agents.errors import DSGEError
 
 
@@ -208,8 +210,9 @@ def run(args) -> int:
     else:
         mode = posterior_mode(llk, optimizers=tuple(o.strip() for o in args.optimizers.split(",") if o.strip()),
                               restarts=args.restarts)
-        mode_path.write_text(json.dumps(_strict(dict(_mode_to_json(mode), fingerprint=fingerprint)),
-                                        indent=1, allow_nan=False))
+        with atomic_path(mode_path) as _tmp:
+            _tmp.write_text(json.dumps(_strict(dict(_mode_to_json(mode), fingerprint=fingerprint)),
+                                       indent=1, allow_nan=False))
     print(f"posterior mode: log posterior {mode.log_posterior:.6f}, "
           f"Laplace log marginal density {mode.log_marginal_laplace:.6f}")
     # Dynare: mh_replic=0 = no Metropolis-Hastings (it read as 20000 here: `0 or 20000`)
@@ -226,18 +229,21 @@ def run(args) -> int:
               f"continue with --resume --out {out}")
         return 0
     summ = res.summary()
-    summ.to_csv(out / "summary.csv", index=False)
+    with atomic_path(out / "summary.csv") as _tmp:
+        summ.to_csv(_tmp, index=False)
     ml = res.marginal_likelihood()
-    (out / "marginal_likelihood.json").write_text(json.dumps(_strict(ml), indent=1, allow_nan=False))
+    with atomic_path(out / "marginal_likelihood.json") as _tmp:
+        _tmp.write_text(json.dumps(_strict(ml), indent=1, allow_nan=False))
     if res.chains is not None:
-        res.posterior_draws().to_parquet(out / "draws.parquet", index=False)
+        with atomic_path(out / "draws.parquet") as _tmp:
+            res.posterior_draws().to_parquet(_tmp, index=False)
     if not args.no_figures:
         kinds = ["priors", "irf", "decomposition"] + (["traces"] if res.chains is not None else [])
         names = {"priors": "priors.png", "traces": "traces.png", "irf": "irf.png",
                  "decomposition": "shock_decomposition.png"}
         for k in kinds:
             fig = res.plot(k)
-            fig.savefig(out / names[k], dpi=90)
+            write_figure(fig, out / names[k], dpi=90)
     import pandas as pd
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(summ.to_string(index=False, float_format=lambda v: f"{v:.6g}"))

@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import OutputPathError, check_distinct, check_output
 from dsge_agents.errors import DSGEError
 
@@ -26,9 +27,11 @@ from dsge_agents.errors import DSGEError
 def _write(panel, out: Path, wide: bool) -> None:
     table = panel.wide.reset_index() if wide else panel.tidy
     if out.suffix.lower() == ".csv":
-        table.to_csv(out, index=False)
+        with atomic_path(out) as _tmp:
+            table.to_csv(_tmp, index=False)
     else:
-        table.to_parquet(out, index=False)
+        with atomic_path(out) as _tmp:
+            table.to_parquet(_tmp, index=False)
 
 
 def register(subparsers) -> None:

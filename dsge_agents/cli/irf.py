@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import one_shot
-from dsge_agents.cli._common import guard_outputs, qz_option, stoch_simul_options
+from dsge_agents.cli._common import guard_outputs, qz_option, stoch_simul_options, write_figure
 from dsge_agents.cli.solve import load_model
 
 _MARK = "dsge-agents irf"
@@ -133,7 +134,8 @@ def run(args) -> int:
         irf = sol.irf(periods=args.periods, shocks=args.shock, relative=relative)
         if args.var is not None:
             irf = irf[irf.variable.isin(args.var)]
-        irf.to_csv(csv, index=False, columns=["shock", "variable", "period", "value"])
+        with atomic_path(csv) as _tmp:
+            irf.to_csv(_tmp, index=False, columns=["shock", "variable", "period", "value"])
         print(f"wrote IRFs ({len(irf)} rows: shock,variable,period,value) to {csv}")
     if not args.no_plot:
         target = plot if plot is not None else _default_plot_path(name)
@@ -159,7 +161,7 @@ def run(args) -> int:
                                       title=f"{name}: impulse responses to unit shocks x 100 (relative_irf)")
             else:
                 fig = sol.plot_irf(periods=args.periods, shocks=shocks, variables=variables)
-            fig.savefig(target, dpi=args.dpi)
+            write_figure(fig, target, dpi=args.dpi)
         print(f"wrote IRF figure to {target.resolve()}")
         if len(variables) < len(sol.declared) or len(shocks) < len(sol.shocks):
             print(f"  (figure shows {len(variables)} of {len(sol.declared)} variables and {len(shocks)} of "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import guard_outputs, qz_option, stoch_simul_options
 from dsge_agents.cli.solve import load_model
 
@@ -73,7 +74,8 @@ def run(args) -> int:
             for s in cvd.columns:
                 tab[f"cvd{h}_{s}"] = cvd.loc[h].loc[rows, s]
     if csv is not None:
-        tab.to_csv(csv)
+        with atomic_path(csv) as _tmp:
+            tab.to_csv(_tmp)
         print(f"\nwrote {csv}")
     return 0
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.cli.whatif import add_model_argument, load_model_arg, parse_weights
 from dsge_agents.errors import PolicyError
@@ -41,8 +42,9 @@ def run(args) -> int:
                        seed=args.seed)
     print(res.summary())
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(res.to_dict(), fh, indent=2)
+        text = json.dumps(res.to_dict(), indent=2)
+        with atomic_path(args.json) as _tmp:
+            _tmp.write_text(text, encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import check_distinct, check_output
 from dsge_agents.errors import DSGEError
 
@@ -179,7 +180,8 @@ def run(args) -> int:
         writers.write_phoenix(spans, out, overwrite=True)
     else:
         writers.write_langsmith(spans, out, overwrite=True)
-    res.shocks.to_csv(shocks_path, index=False)
+    with atomic_path(shocks_path) as _tmp:
+        res.shocks.to_csv(_tmp, index=False)
     print(res.summary())
     print(f"wrote {out} and {shocks_path}")
     return 0

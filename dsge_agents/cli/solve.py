@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import guard_outputs, load_model, qz_option, stoch_simul_options
 
 
@@ -19,7 +20,8 @@ def run(args) -> int:
     sol = solve(m, method=args.method, **qz_option(ss_opts))
     print(sol.summary())
     if args.json:
-        out.write_text(json.dumps(sol.to_dict(), indent=1) + "\n", encoding="utf-8")
+        with atomic_path(out) as _tmp:
+            _tmp.write_text(json.dumps(sol.to_dict(), indent=1) + "\n", encoding="utf-8")
         print(f"\nwrote {out}")
     return 0
 

@@ -1,6 +1,7 @@
 """``dsge-agents transition [MODEL] --set NAME=VALUE [--periods N]``: permanent change, old -> new steady state."""
 from __future__ import annotations
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.cli._common import add_force, guard_outputs
 from dsge_agents.cli.whatif import add_model_argument, load_model_arg, parse_set_args, save_figure
 from dsge_agents.errors import PolicyError
@@ -16,7 +17,8 @@ def run(args) -> int:
     tr = transition(model, changes, periods=args.periods, nonlinear=not args.first_order_only)
     print(tr.summary())
     if args.csv:
-        tr.paths[["method", "variable", "period", "value"]].to_csv(args.csv, index=False)
+        with atomic_path(args.csv) as _tmp:
+            tr.paths[["method", "variable", "period", "value"]].to_csv(_tmp, index=False)
         print(f"wrote {args.csv}")
     if args.plot:
         save_figure(tr.plot(), args.plot)

@@ -8,7 +8,8 @@ Also holds the small helpers the other policy subcommands share.
 """
 from __future__ import annotations
 
-from dsge_agents.cli._common import add_force, guard_outputs, load_model
+from dsge_agents._fileio import atomic_path
+from dsge_agents.cli._common import add_force, guard_outputs, load_model, write_figure
 from dsge_agents.errors import PolicyError
 
 
@@ -56,7 +57,7 @@ def parse_weights(text: str) -> dict:
 
 
 def save_figure(fig, path) -> None:
-    fig.savefig(path, dpi=110)
+    write_figure(fig, path, dpi=110)
     print(f"wrote {path}")
 
 
@@ -80,10 +81,12 @@ def run(args) -> int:
     cmp = whatif(model, scen, periods=args.periods, loss=loss)
     print(cmp.summary())
     if args.csv:
-        cmp.irfs[["scenario", "shock", "variable", "period", "value"]].to_csv(args.csv, index=False)
+        with atomic_path(args.csv) as _tmp:
+            cmp.irfs[["scenario", "shock", "variable", "period", "value"]].to_csv(_tmp, index=False)
         print(f"wrote {args.csv}")
     if args.table:
-        cmp.table().to_csv(args.table)
+        with atomic_path(args.table) as _tmp:
+            cmp.table().to_csv(_tmp)
         print(f"wrote {args.table}")
     if args.plot:
         save_figure(cmp.plot(shock=args.shock), args.plot)

@@ -19,6 +19,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.model.expr import split_tsym
 
 __all__ = ["write_mod", "dynare_expr", "dynare_name_problems", "check_mod_path"]
@@ -280,5 +281,6 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
         L.append(stoch_simul if stoch_simul.rstrip().endswith(";") else stoch_simul + ";")
     text = "\n".join(L) + "\n"
     if path is not None:
-        Path(path).write_text(text)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
     return text

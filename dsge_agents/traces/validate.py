@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces.schema import (
     BOOKKEEPING_COLUMNS, CANONICAL_COLUMNS, INT_COLUMNS, REQUIRED_COLUMNS, ns_between,
@@ -80,7 +81,8 @@ class ValidationReport:
     def write(self, path, *, overwrite: bool = False) -> Path:
         path = check_report_path(path, overwrite)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, default=str))
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2, default=str))
         return path
 
     def summary(self) -> str:
@@ -339,10 +341,11 @@ def validate(
                 q[c] = q[c].map(
                     lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                 )
-        if qpath.suffix.lower() == ".csv":
-            q.to_csv(qpath, index=False)
-        else:
-            q.to_parquet(qpath, index=False)
+        with atomic_path(qpath) as tmp:
+            if qpath.suffix.lower() == ".csv":
+                q.to_csv(tmp, index=False)
+            else:
+                q.to_parquet(tmp, index=False)
         qfile = str(qpath)
     good = df.loc[~bad]
     keep = CANONICAL_COLUMNS + [

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.errors import TraceValidationError
 from dsge_agents.traces.aggregate import SPACE_CODES, SQL_WHITESPACE, duck_connect, sql_list, sql_str
 from dsge_agents.traces.schema import INT_COLUMNS, REQUIRED_COLUMNS, STRING_COLUMNS, warn_unknown_status
@@ -380,12 +381,13 @@ def validate_files(
             book = [c for c in ("_row", "_raw_start", "_raw_end") if staged and c in columns]
             raw_cols = "".join(f"r.{c}, " for c in book if c != "_row"
                                and counts.get("unparseable_timestamp"))
-            con.execute(
-                f"COPY (SELECT r.* EXCLUDE (_src_file, _frn, _fidx{''.join(', ' + c for c in book)}), "
-                f"b._source, b._row, {raw_cols}{problems} AS _problems "
-                f"FROM raw r JOIN bad_rows b ON r._fidx * CAST({_FILE_STRIDE} AS BIGINT) + r._frn = b.ord "
-                f"ORDER BY b.ord) TO {sql_str(qpath)} {fmt}"
-            )
+            with atomic_path(qpath) as tmp:
+                con.execute(
+                    f"COPY (SELECT r.* EXCLUDE (_src_file, _frn, _fidx{''.join(', ' + c for c in book)}), "
+                    f"b._source, b._row, {raw_cols}{problems} AS _problems "
+                    f"FROM raw r JOIN bad_rows b ON r._fidx * CAST({_FILE_STRIDE} AS BIGINT) + r._frn = b.ord "
+                    f"ORDER BY b.ord) TO {sql_str(tmp)} {fmt}"
+                )
             qfile = str(qpath)
     finally:
         con.close()

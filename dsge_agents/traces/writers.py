@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dsge_agents._fileio import atomic_path
 from dsge_agents.traces.schema import CANONICAL_COLUMNS, RESERVED_COLUMNS
 
 #: the file suffixes each writer writes (``otlp-jsonl``: ``write_otlp_json(jsonl=True)``); the
@@ -172,14 +173,16 @@ def write_canonical(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Pa
     df = spans[[c for c in spans.columns if c not in RESERVED_COLUMNS]]  # every other column is written
     suf = path.suffix.lower()
     if suf in (".parquet", ".pq"):
-        _write_parquet(df, path)
+        with atomic_path(path) as tmp:
+            _write_parquet(df, tmp)
     else:
         out = df.copy()
         for c in ("start_ts", "end_ts"):
             out[c] = pd.Series(_iso(df[c]), index=df.index, dtype="object")
         if suf == ".tsv":
             _check_tsv(out, path)
-        _write_csv(out, path, sep="\t" if suf == ".tsv" else ",")
+        with atomic_path(path) as tmp:
+            _write_csv(out, tmp, sep="\t" if suf == ".tsv" else ",")
     return path
 
 
@@ -363,7 +366,7 @@ def write_otlp_json(
     head, tail = request.split('"spans": []')
     head += '"spans": ['
     tail = "]" + tail
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         if jsonl:  # one request per trace, traces in order of first appearance
             groups: dict = {}
             for t, text in zip(trace_of, span_texts):
@@ -434,17 +437,18 @@ def write_langfuse(spans: pd.DataFrame, path, *, time_unit: str = "s", overwrite
     suf = path.suffix.lower()
     if suf in (".jsonl", ".json", ".ndjson"):
         keys = list(fields)
-        with open(path, "w", encoding="utf-8") as fh:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for values in zip(*fields.values()):
                 fh.write(json.dumps(dict(zip(keys, values))) + "\n")
     else:
         for k in ("usageDetails", "costDetails", "metadata"):
             fields[k] = _json_texts(fields[k])
         df = pd.DataFrame(fields)
-        if suf in (".parquet", ".pq"):
-            df.to_parquet(path, index=False)
-        else:
-            _write_csv(df, path)
+        with atomic_path(path) as tmp:
+            if suf in (".parquet", ".pq"):
+                df.to_parquet(tmp, index=False)
+            else:
+                _write_csv(df, tmp)
     return path
 
 
@@ -500,7 +504,8 @@ def write_phoenix(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Path
             "attributes.error.type": s["error_type"].values,
         }
     )
-    df.to_parquet(path, index=False)
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
     return path
 
 
@@ -523,7 +528,7 @@ def write_langsmith(spans: pd.DataFrame, path, *, overwrite: bool = False) -> Pa
     st, en = _iso(spans["start_ts"]), _iso(spans["end_ts"])
     ftt = _iso(_first_token(spans, path))
     names = list(cols)
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for i, values in enumerate(zip(*cols.values())):
             r = dict(zip(names, values))
             meta = {
