@@ -25,11 +25,15 @@
  * Normalization of the risk-premium shock.  In eqs. (2) and (4) the premium eps^b_t enters as
  * -c3*eps^b_t and -eps^b_t.  Here eps_b = c3*eps^b_t (its effect on consumption), so (2) has
  * -eps_b and (4) has -eps_b/c3.  The posterior of Table 1B (sigma_b = 0.24) refers to this
- * scaling, which is the one of the authors' own estimation setup; the likelihood is otherwise
- * unchanged (only the shock's unit differs).
+ * scaling, which is the one of the authors' own estimation setup (re-estimated on the paper's
+ * sample, this file's mode has sigma_b = 0.242); only the shock's unit differs.
  *
- * Calibration: the posterior mode of Tables 1A/1B; fixed as in the paper's Section II.B:
- * delta = 0.025, g_y = 0.18, phi_w (steady-state wage markup) = 1.5, Kimball curvatures 10.
+ * Calibration: the posterior mode of Tables 1A/1B (two decimals, as printed); fixed as in the
+ * paper's Section II.B: delta = 0.025, g_y = 0.18, phi_w (steady-state wage markup) = 1.5, Kimball
+ * curvatures 10.  The mode of this file on the paper's sample (Dynare 5.3 csminwel from this
+ * calibration, tests/data/dynare/sw2007_mode.json) is close to these values, e.g. rho_a 0.964,
+ * xi_w 0.737, xi_p 0.654, r_pi 2.03, sigma_a 0.457; the weakly identified lbar moves to 0.86
+ * (posterior std 1.1).
  *
  * Data: the paper's US series (1947Q3-2004Q4, 230 quarters; columns dy dc dinve labobs pinfobs
  * dw robs) are NOT shipped with the package.  The datafile below is the path in a checkout of
@@ -254,7 +258,8 @@ varobs dy dc dinve labobs pinfobs dw robs;
 
 // The paper's sample: 1966Q1-2004Q4 in the likelihood, with the four quarters of 1965 as a
 // presample (first_obs = 71 is 1965Q1 in the 1947Q3-2004Q4 file).  lik_init=2 (initial state
-// covariance 10*I) as in the authors' Dynare estimation; no prefilter (the constants are estimated).
+// covariance 10*I): the option of the authors' Dynare estimation command in their AER replication
+// files (also ../shared/DYNARE_NOTES.md); no prefilter (the constants are estimated).
 // (b) log-likelihood, log prior and log posterior kernel at the calibration on the paper's sample
 // (first_obs=71, presample=4, lik_init=2, no prefilter): estimation(mode_compute=0, mh_replic=0)
 // sets up data, priors and options; fs2000_likelihood_report.m (generic: any model without
