@@ -216,3 +216,12 @@ def test_posterior_mode_from_calibration_matches_dynare(model, ref_mode, shared_
     np.testing.assert_allclose(r.std, sd, rtol=2e-3)
     # the Laplace density moves with the point at which the Hessian is taken: 8e-4 between the two modes
     assert r.log_marginal_laplace == pytest.approx(ref_mode["log_data_density_laplace"], abs=5e-3)
+
+
+def test_cli_loglik_by_name(capsys, shared_data, ref_ll):
+    """`dsge-agents loglik sw2007 --exact` (the command of docs/estimation.md) prints Dynare's value."""
+    from dsge_agents.cli.main import main
+    assert main(["loglik", "sw2007", "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert f"log-likelihood: {ref_ll['exact']['log_likelihood']:.10f}" in out
+    assert "first_obs=71, nobs=160, presample=4; lik_init=2" in out
