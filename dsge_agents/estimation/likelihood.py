@@ -351,6 +351,19 @@ class ParameterSpace:
 
 
 # ----------------------------------------------------------------------------- data
+def _bundled_data_hint(model) -> str | None:
+    """Where to get the data of a bundled model (``dsge_agents.models.DATA_SOURCES``), if ``model``
+    was read from the package's own model folder."""
+    if not model.source:
+        return None
+    from importlib import resources
+    src = Path(model.source).resolve()
+    if src.parent != Path(str(resources.files("dsge_agents.models"))).resolve():
+        return None
+    from dsge_agents.models import DATA_SOURCES
+    return DATA_SOURCES.get(src.stem)
+
+
 def _resolve_datafile(model):
     opts = model.estimation_options or {}
     p = opts.get("datafile_path") or opts.get("datafile")
@@ -366,6 +379,9 @@ def _resolve_datafile(model):
         where = [str(Path(model.source).resolve().parent)] if model.source and not path.is_absolute() else []
         where.append(str(Path.cwd()) if not path.is_absolute() else str(path.parent))
         names = [path.name] if path.suffix else [path.name + ".csv", path.name + ".m"]
+        hint = _bundled_data_hint(model)
+        if hint:   # a bundled model whose data are not shipped: say where to get them
+            raise DataError(f"{model.name}: datafile {path.name} not found; {hint}")
         raise DataError(f"{model.source or model.name}: datafile {p!r} not found (looked for "
                         f"{' / '.join(names)} in {' and '.join(dict.fromkeys(where))})")
     return path
