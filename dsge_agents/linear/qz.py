@@ -43,6 +43,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from dsge_agents.errors import IndeterminacyError, NoStableSolutionError, SingularPencilError
+from dsge_agents.linear.refine import impact, refine_solvent
 
 __all__ = ["solve_matrices", "SolveInfo", "classify_variables", "format_eigenvalues"]
 
@@ -76,6 +77,12 @@ class SolveInfo:
     rank_rcond : float
         Reciprocal condition number of the stable block Z11 (rank condition).
     qz_criterium : float
+    newton_steps : int
+        Newton steps that refined the QZ solvent (:func:`dsge_agents.linear.refine.refine_solvent`;
+        0 when its componentwise backward error was already at rounding level).
+    backward_error : float
+        Componentwise backward error of the QZ solvent before refinement
+        (:func:`dsge_agents.linear.refine.backward_error`).
     """
 
     eigenvalues: np.ndarray
@@ -89,6 +96,8 @@ class SolveInfo:
     forward: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rank_rcond: float = 1.0
     qz_criterium: float = 1 + 1e-6
+    newton_steps: int = 0
+    backward_error: float = 0.0
 
     @property
     def bk(self) -> dict:
@@ -305,23 +314,16 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
             rhs = (Bc[:n_s][:, dyn] @ Tdyn + Bl[:n_s][:, back]
                    + Bf[:n_s][:, fore] @ (T[fore][:, back] @ g_minus))
             T[np.ix_(static, back)] = -sla.solve_triangular(Rs[:n_s, :n_s], rhs)
-    # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u
-    #     Rows and columns are first equilibrated by their largest entries (M = D_r M̃ D_c), so that the
-    #     singularity test on the pivots of M̃ does not depend on the units of equations and variables
-    #     (an economy with λ̄ = 1e-6 requests per period has entries from 1e-6 to 1e12 and is as regular as
-    #     λ̄ = 330; Dynare 5.3 solves both). R = −D_c⁻¹ M̃⁻¹ D_r⁻¹ A_u.
-    M = A_lead @ T + A_cur
+    # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u on the equilibrated LU of M, refined once
+    #     (dsge_agents.linear.refine.impact); then Newton refinement of T in working precision when its
+    #     componentwise backward error is above ~60 eps (badly scaled models, refine.refine_solvent:
+    #     Higham & Kim 2001), and R again from the refined T. The eigenvalues and BK counts above are
+    #     the QZ's, untouched.
     try:
-        d_r = np.max(np.abs(M), axis=1)
-        d_r[~(d_r > 0)] = 1.0
-        Ms = M / d_r[:, None]
-        d_c = np.max(np.abs(Ms), axis=0)
-        d_c[~(d_c > 0)] = 1.0
-        Ms /= d_c[None, :]
-        lu = sla.lu_factor(Ms, check_finite=False)
-        if not np.min(np.abs(np.diag(lu[0]))) > 1e-14:
-            raise np.linalg.LinAlgError
-        R = -sla.lu_solve(lu, A_u / d_r[:, None], check_finite=False) / d_c[:, None]
+        R = impact(A_lead @ T + A_cur, A_u)
+        T, info.newton_steps, info.backward_error = refine_solvent(A_lag, A_cur, A_lead, T, states, R)
+        if info.newton_steps:
+            R = impact(A_lead @ T + A_cur, A_u)
     except (np.linalg.LinAlgError, ValueError):
         raise _err(SingularPencilError, "A_lead T + A_cur is singular (shock impact undetermined)") from None
     return T, R, info
