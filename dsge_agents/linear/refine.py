@@ -48,6 +48,9 @@ __all__ = ["EquilibratedLU", "impact", "backward_error", "refine_solvent", "MAX_
 MAX_NEWTON = 4
 #: componentwise backward error below which a solvent is kept as computed (≈ 60 unit roundoffs)
 NEWTON_TOL = 2.0 ** -46
+#: a Newton step below this (relative, in equilibrated units) ends the iteration: the next would
+#: only move rounding residue
+STOP = 2.0 ** -43
 #: Stein equations up to this many unknowns are solved as one Kronecker system
 _KRON_MAX = 600
 
@@ -125,16 +128,17 @@ def _stein(K: np.ndarray, G: np.ndarray, C: np.ndarray) -> np.ndarray:
     return (Z @ V.conj().T).real
 
 
-def refine_solvent(A_lag, A_cur, A_lead, T, states, R=None, tol: float = NEWTON_TOL,
-                   max_steps: int = MAX_NEWTON):
+def refine_solvent(A_lag, A_cur, A_lead, T, states, tol: float = NEWTON_TOL, max_steps: int = MAX_NEWTON):
     """Newton refinement of the stable solvent ``T`` (non-zero only in the columns ``states``).
 
-    Skipped when the componentwise backward error of ``T`` is already below ``tol``. The first
-    step is kept unless it is non-finite or moves a row of T by more than 10 % of the row's
-    largest entry in T or in the impact matrix ``R`` (then the QZ solution is returned as is); later steps while they shrink by half at
-    least; the iteration stops once the correction is below 4 unit roundoffs of each row.
-    (The backward error itself cannot steer the iteration: an entry that is exactly zero in
-    the solution carries rounding residue relative to which every residual is of order one.)
+    Skipped when the componentwise backward error of ``T`` is already below ``tol``. Corrections
+    are measured in the units in which ``M = A_0 + A_+ T`` is equilibrated (variable k scaled by
+    the column factor ``d_c[k]`` of :class:`EquilibratedLU`, so entry (k, j) of T by
+    ``d_c[k] / d_c[S_j]``), relative to the largest entry of T there: the first step is kept
+    unless it is non-finite or larger than 10 % (then the QZ solution is returned as is), later
+    steps while they shrink by half at least; the iteration stops after a step below :data:`STOP`
+    (1.1e-13). (The backward error itself cannot steer the iteration: an entry that is exactly
+    zero in the solution carries rounding residue relative to which every residual is of order one.)
 
     Returns ``(T, steps, omega)``: the refined transition matrix (``T`` itself when no step was
     taken), the number of Newton steps kept and the backward error of the input ``T``.
@@ -148,11 +152,7 @@ def refine_solvent(A_lag, A_cur, A_lead, T, states, R=None, tol: float = NEWTON_
     F, omega0 = backward_error(A_lag_S, A_cur, A_lead_f, Xs, S, f)
     if not omega0 > tol:
         return T, 0, omega0
-    row = np.max(np.abs(Xs), axis=1)
-    if R is not None and R.size:
-        row = np.maximum(row, np.max(np.abs(R), axis=1))
-    row[~(row > 0)] = np.inf              # a variable that never moves: not a scale
-    steps, last = 0, np.inf
+    steps, last, weight, x_size = 0, np.inf, None, 1.0
     while steps < max_steps:
         G = Xs[S]
         M = A_cur.copy()
@@ -168,12 +168,15 @@ def refine_solvent(A_lag, A_cur, A_lead, T, states, R=None, tol: float = NEWTON_
             D = P - Q @ (W @ G)
         else:
             D = P
-        size = float(np.max(np.abs(D) / row[:, None], initial=0.0))
+        if weight is None:      # scale-free size of an n x n_states matrix: entries times d_c[k] / d_c[S_j]
+            weight = fac.d_c[:, None] / fac.d_c[S][None, :]
+            x_size = float(np.max(np.abs(Xs) * weight, initial=0.0)) or 1.0
+        size = float(np.max(np.abs(D) * weight, initial=0.0)) / x_size
         if not np.isfinite(size) or size > (0.1 if steps == 0 else 0.5 * last):
             break
         Xs = Xs + D
         steps, last = steps + 1, size
-        if size <= 4 * 2.0 ** -53:
+        if size <= STOP:
             break
         G = Xs[S]
         F = A_lead_f @ (Xs[f] @ G) + A_cur @ Xs + A_lag_S
