@@ -34,6 +34,10 @@ models at first order: what Dynare does", Dynare Working Paper 2:
 
 Blanchard–Kahn is always counted from the generalized eigenvalues, never from
 which variables carry leads or lags alone.
+
+Badly scaled models (non-zero Jacobian entries spanning more than 2^16) are first rescaled by
+exact powers of two (:mod:`dsge_agents.linear.scaling`) and their decision rules refined by
+Newton's method afterwards (:mod:`dsge_agents.linear.refine`); see :func:`solve_matrices`.
 """
 from __future__ import annotations
 
@@ -362,13 +366,13 @@ def _solve(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, balance
             rhs = (Bc[:n_s][:, dyn] @ Tdyn + Bl[:n_s][:, back]
                    + Bf[:n_s][:, fore] @ (T[fore][:, back] @ g_minus))
             T[np.ix_(static, back)] = -sla.solve_triangular(Rs[:n_s, :n_s], rhs)
-    # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u on the equilibrated LU of M, refined once
-    #     (dsge_agents.linear.refine.impact). For a rescaled (badly scaled) model, Newton refinement of
+    # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u on the equilibrated LU of M
+    #     (dsge_agents.linear.refine.impact). For a rescaled (badly scaled) model: Newton refinement of
     #     T in working precision when its componentwise backward error is above ~60 eps
-    #     (refine.refine_solvent: Higham & Kim 2001), and R again from the refined T. The eigenvalues
-    #     and BK counts above are the QZ's, untouched.
+    #     (refine.refine_solvent: Higham & Kim 2001), and R from the refined T with one step of iterative
+    #     refinement (Skeel 1980). The eigenvalues and BK counts above are the QZ's, untouched.
     try:
-        R = impact(A_lead @ T + A_cur, A_u)
+        R = impact(A_lead @ T + A_cur, A_u, refine=r_eq is not None)
         if r_eq is not None:
             T, info.newton_steps, info.backward_error = refine_solvent(A_lag, A_cur, A_lead, T, states)
             if info.newton_steps:

@@ -32,7 +32,7 @@ Two classical remedies, applied after the QZ:
   A step is kept only if it lowers the backward error; at most :data:`MAX_NEWTON` steps.
 
 * **One step of iterative refinement** of the impact matrix
-  :math:`R = -M^{-1} A_u` (Skeel 1980, "Iterative refinement implies numerical stability for
+  :math:`R = -M^{-1} A_u` of a rescaled model (Skeel 1980, "Iterative refinement implies numerical stability for
   Gaussian elimination", Math. Comp. 35, 817–832), on the row/column-equilibrated LU of ``M``.
 
 The eigenvalues and Blanchard–Kahn counts are those of the QZ (unchanged, as Dynare's).
@@ -81,11 +81,11 @@ class EquilibratedLU:
         return sla.lu_solve(self.lu, B / self.d_r[:, None], check_finite=False) / self.d_c[:, None]
 
 
-def impact(M: np.ndarray, A_u: np.ndarray, fac: EquilibratedLU | None = None) -> np.ndarray:
-    """``R = −M⁻¹ A_u`` with one step of iterative refinement (Skeel 1980)."""
-    fac = EquilibratedLU(M) if fac is None else fac
+def impact(M: np.ndarray, A_u: np.ndarray, refine: bool = True) -> np.ndarray:
+    """``R = −M⁻¹ A_u``, with one step of iterative refinement (Skeel 1980) when ``refine``."""
+    fac = EquilibratedLU(M)
     R = -fac.solve(A_u)
-    if R.size:
+    if refine and R.size:
         R -= fac.solve(M @ R + A_u)
     if not np.all(np.isfinite(R)):
         raise np.linalg.LinAlgError("non-finite impact matrix")
