@@ -24,10 +24,14 @@ NAMES = ["orch_one_agent", "orch_huge_demand",
          pytest.param("orch_diamond4", marks=_SLOW), pytest.param("orch_tiny_demand", marks=_SLOW)]
 
 
-# λ̄ = 1e7 requests per period: the pencil spans 1e-11..1e14 and both engines lose about three digits on weak
-# cross effects (verify_llama_provisioned on eps_cost_plan_llama: 17510.86 here, 17510.72 in Dynare, 16570.2
-# from the λ-scaled default, which is exact by homogeneity: 7.6e-4 of the row's scale)
+# λ̄ = 1e7 requests per period: the pencil spans 1e-11..1e14 and Dynare 5.3's QZ loses about three digits on
+# weak cross effects (ghu of verify_llama_provisioned on eps_cost_plan_llama: 17510.72 in Dynare, 16570.097 here
+# and from the λ-scaled default, exact by homogeneity: 7.6e-4 of the row's scale), its IRFs 4.4e-5 of a variable's
+# scale and its eigenvalue moduli 1.1e-4 (1.132073 for 1.132196). Ours are checked against the default economy by
+# homogeneity in tests/test_linear_precision.py (1e-11; decision rules, IRFs and eigenvalues).
 RULE_TOL = {"orch_huge_demand": 1e-3}
+IRF_TOL = {"orch_huge_demand": 1e-4}
+EIG_RTOL = {"orch_huge_demand": 2e-4}
 
 
 def _arr(x):
@@ -72,7 +76,7 @@ def test_eigenvalues(case):
     ours = np.abs(sol.eigenvalues)
     sel_ref = np.sort(mod_ref[(mod_ref > 1e-8) & (mod_ref < 1e3)])
     sel_ours = np.sort(ours[(ours > 1e-8) & (ours < 1e3)])
-    np.testing.assert_allclose(sel_ours, sel_ref, rtol=1e-7)
+    np.testing.assert_allclose(sel_ours, sel_ref, rtol=EIG_RTOL.get(name, 1e-7))
     assert sol.bk["n_states"] == ref["npred"] + ref["nboth"]
 
 
@@ -88,7 +92,7 @@ def test_aggregate_irfs(case):
             theirs = np.asarray(ref["irfs"].get(f"{v}_{s}", np.zeros(P)))   # Dynare drops |irf| < 1e-10
             scale = np.max(np.abs(arr[:, :, vidx[v]]))          # the variable's largest response to any shock
             floor = 1e-12 * (1.0 + abs(sol.steady_state[v]))
-            assert np.max(np.abs(ours - theirs)) <= 1e-7 * scale + floor, (name, v, s)
+            assert np.max(np.abs(ours - theirs)) <= IRF_TOL.get(name, 1e-7) * scale + floor, (name, v, s)
             n += 1
     assert n == 7 * len(model.shocks)
 
@@ -104,9 +108,9 @@ def test_moments(case):
         # Dynare 5.3's Lyapunov solution is wrong here (std of latency 189.6 s; 3.0546 s in every other unit
         # system, latency being unit-free); check ours against the default economy, exact by homogeneity
         m0 = solve(builder.build_model(_default_path())).moments(nlags=0)["std"]   # same model as test_..._irf
-        assert mo["std"]["latency"] == pytest.approx(m0["latency"], rel=1e-4)
-        assert mo["std"]["slo_rate"] == pytest.approx(m0["slo_rate"], rel=1e-4)
-        assert mo["std"]["cost"] == pytest.approx(m0["cost"] * 1e7 / 330, rel=1e-4)
+        assert mo["std"]["latency"] == pytest.approx(m0["latency"], rel=1e-10)
+        assert mo["std"]["slo_rate"] == pytest.approx(m0["slo_rate"], rel=1e-10)
+        assert mo["std"]["cost"] == pytest.approx(m0["cost"] * 1e7 / 330, rel=1e-10)
         m = None
     if m is not None:
         _compare_dynare_moments(sol, mo, m)

@@ -130,7 +130,10 @@ def test_expected_rule_indeterminate_above_about_inverse_eps_sr(cfg):
 
 def test_irfs_match_dynare(repo, model, irf):
     """The built default model exported to .mod and run in Dynare 5.3 (tests/data/dynare/orchestrated_irfs.sh):
-    same steady state and IRFs (max |diff| ≤ 1e-6 × the variable's IRF scale)."""
+    same steady state and IRFs (max |diff| ≤ 3e-8 × the variable's IRF scale). Dynare's own IRFs carry its QZ's
+    rounding: 1.2e-8 of the scale away from the exact solution (a Newton-refined solvent with residuals in
+    160-bit arithmetic), where ours are within 2e-15 (tests/test_linear_precision.py); the unrefined QZ of
+    the previous release was 5e-8 away from Dynare."""
     import json
     ref = json.loads((repo / "tests" / "data" / "dynare" / "orchestrated_default_irfs.json").read_text())
     assert ref["parameters"]["pI_plan_llama"] == model.parameters["pI_plan_llama"]
@@ -149,6 +152,6 @@ def test_irfs_match_dynare(repo, model, irf):
             theirs = np.asarray(ref["irfs"].get(key, np.zeros(40)))   # Dynare drops |irf| < 1e-10
             if var_scale[var] < 1e-10:
                 continue
-            assert np.max(np.abs(ours - theirs)) <= 1e-6 * var_scale[var], key
+            assert np.max(np.abs(ours - theirs)) <= 3e-8 * var_scale[var], key
             n_checked += 1
     assert n_checked >= 700

@@ -34,6 +34,10 @@ models at first order: what Dynare does", Dynare Working Paper 2:
 
 Blanchard–Kahn is always counted from the generalized eigenvalues, never from
 which variables carry leads or lags alone.
+
+Badly scaled models (non-zero Jacobian entries spanning more than 2^16) are first rescaled by
+exact powers of two (:mod:`dsge_agents.linear.scaling`) and their decision rules refined by
+Newton's method afterwards (:mod:`dsge_agents.linear.refine`); see :func:`solve_matrices`.
 """
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from dsge_agents.errors import IndeterminacyError, NoStableSolutionError, SingularPencilError
+from dsge_agents.linear.refine import impact, refine_solvent
+from dsge_agents.linear.scaling import equilibrate
 
 __all__ = ["solve_matrices", "SolveInfo", "classify_variables", "format_eigenvalues"]
 
@@ -76,6 +82,15 @@ class SolveInfo:
     rank_rcond : float
         Reciprocal condition number of the stable block Z11 (rank condition).
     qz_criterium : float
+    newton_steps : int
+        Newton steps that refined the QZ solvent (:func:`dsge_agents.linear.refine.refine_solvent`;
+        0 when its componentwise backward error was already at rounding level).
+    backward_error : float
+        Componentwise backward error of the QZ solvent before refinement
+        (:func:`dsge_agents.linear.refine.backward_error`).
+    rescaled : bool
+        Whether equations and variables were rescaled before the QZ
+        (:func:`dsge_agents.linear.scaling.equilibrate`).
     """
 
     eigenvalues: np.ndarray
@@ -89,6 +104,9 @@ class SolveInfo:
     forward: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rank_rcond: float = 1.0
     qz_criterium: float = 1 + 1e-6
+    newton_steps: int = 0
+    backward_error: float = 0.0
+    rescaled: bool = False
 
     @property
     def bk(self) -> dict:
@@ -154,7 +172,7 @@ def _bk_message(kind: str, n_explosive: int, n_forward: int, extra: str = "") ->
 
 
 def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
-                   lag_mask=None, lead_mask=None):
+                   lag_mask=None, lead_mask=None, balance: bool = True):
     """Stable first-order solution of ``A_lag y_{t-1} + A_cur y_t + A_lead E y_{t+1} + A_u u_t = 0``.
 
     Ordered generalized Schur (QZ) decomposition as in Klein (2000), Sims (2002)
@@ -172,6 +190,11 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
     lag_mask, lead_mask : array_like of bool (n,), optional
         Structural incidence (a variable that appears with a lag / lead even if its
         column is numerically zero at these parameters). Default: non-zero columns.
+    balance : bool
+        Rescale equations and variables by powers of two before the QZ
+        (:func:`dsge_agents.linear.scaling.equilibrate`; exact, same eigenvalues) and refine the
+        decision rules afterwards (:mod:`dsge_agents.linear.refine`). ``False``: the pencil as
+        given, as Dynare builds it, and no Newton refinement (the impact matrix is still refined).
 
     Returns
     -------
@@ -208,7 +231,41 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
             and np.all(np.isfinite(A_u))):
         raise SingularPencilError("the Jacobian contains non-finite values (NaN/Inf)")
 
+    if balance:
+        try:
+            T, R, info = _solve(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, True)
+            if not info.rescaled or _plausible(A_lag, A_cur, A_lead, T):
+                return T, R, info
+        except SingularPencilError:
+            pass
+        # Safety net: the tests of singularity (Dynare's absolute qz_zero_threshold, the rank tests)
+        # act on the rescaled pencil, and rescaling factors spanning hundreds of binary orders can
+        # amplify rounding residue. Whatever Dynare's procedure solves is solved: the pencil as given.
+    return _solve(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, balance)
+
+
+def _plausible(A_lag, A_cur, A_lead, T) -> bool:
+    """Normwise relative residual of ``A_+ T² + A_0 T + A_-`` below 1e-8 (max norms)."""
+    if not np.all(np.isfinite(T)):
+        return False
+    tn = np.max(np.abs(T), initial=0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = A_lead @ (T @ T) + A_cur @ T + A_lag
+        den = (np.max(np.abs(A_lead), initial=0.0) * tn * tn + np.max(np.abs(A_cur), initial=0.0) * tn
+               + np.max(np.abs(A_lag), initial=0.0))
+        r = np.max(np.abs(res), initial=0.0)
+    return bool(np.isfinite(r) and np.isfinite(den) and r <= 1e-8 * max(den, 1e-300))
+
+
+def _solve(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, balance):
+    """:func:`solve_matrices` on validated float arrays."""
+    n = A_cur.shape[0]
     static, pred, mixed, fwrd = classify_variables(A_lag, A_lead, lag_mask, lead_mask)
+    # --- 0. equilibrate: equations and variables rescaled by powers of two (exact; scaling.py)
+    r_eq, c_var = equilibrate(A_lag, A_cur, A_lead) if balance else (None, None)
+    if r_eq is not None:
+        A_lag, A_cur, A_lead = ((M * r_eq[:, None]) * c_var[None, :] for M in (A_lag, A_cur, A_lead))
+        A_u = A_u * r_eq[:, None]
     n_s, npred, nboth, nfwrd = len(static), len(pred), len(mixed), len(fwrd)
     nspred, nsfwrd = npred + nboth, nboth + nfwrd
     dyn = np.concatenate([pred, mixed, fwrd])          # dynamic variables in DR order
@@ -251,7 +308,11 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
     if size > 0:
         def _stable(alpha, beta):
             return np.abs(alpha) <= qz_criterium * np.abs(beta)
-        S, Tt, alpha, beta, _Qz, Z = sla.ordqz(E, D, sort=_stable, output="real")
+        try:
+            S, Tt, alpha, beta, _Qz, Z = sla.ordqz(E, D, sort=_stable, output="real")
+        except ValueError as exc:   # LAPACK's reordering refused: too ill-conditioned to separate
+            raise SingularPencilError(f"the ordered QZ decomposition failed ({exc})", n_explosive=None,
+                                      n_forward=nsfwrd) from None
         abs_a, abs_b = np.abs(alpha), np.abs(beta)
         zero_zero = (abs_a < QZ_ZERO_THRESHOLD) & (abs_b < QZ_ZERO_THRESHOLD)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -305,25 +366,23 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
             rhs = (Bc[:n_s][:, dyn] @ Tdyn + Bl[:n_s][:, back]
                    + Bf[:n_s][:, fore] @ (T[fore][:, back] @ g_minus))
             T[np.ix_(static, back)] = -sla.solve_triangular(Rs[:n_s, :n_s], rhs)
-    # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u
-    #     Rows and columns are first equilibrated by their largest entries (M = D_r M̃ D_c), so that the
-    #     singularity test on the pivots of M̃ does not depend on the units of equations and variables
-    #     (an economy with λ̄ = 1e-6 requests per period has entries from 1e-6 to 1e12 and is as regular as
-    #     λ̄ = 330; Dynare 5.3 solves both). R = −D_c⁻¹ M̃⁻¹ D_r⁻¹ A_u.
-    M = A_lead @ T + A_cur
+    # --- 5. impact matrix R = -(A_lead T + A_cur)^{-1} A_u on the equilibrated LU of M
+    #     (dsge_agents.linear.refine.impact). For a rescaled (badly scaled) model: Newton refinement of
+    #     T in working precision when its componentwise backward error is above ~60 eps
+    #     (refine.refine_solvent: Higham & Kim 2001), and R from the refined T with one step of iterative
+    #     refinement (Skeel 1980). The eigenvalues and BK counts above are the QZ's, untouched.
     try:
-        d_r = np.max(np.abs(M), axis=1)
-        d_r[~(d_r > 0)] = 1.0
-        Ms = M / d_r[:, None]
-        d_c = np.max(np.abs(Ms), axis=0)
-        d_c[~(d_c > 0)] = 1.0
-        Ms /= d_c[None, :]
-        lu = sla.lu_factor(Ms, check_finite=False)
-        if not np.min(np.abs(np.diag(lu[0]))) > 1e-14:
-            raise np.linalg.LinAlgError
-        R = -sla.lu_solve(lu, A_u / d_r[:, None], check_finite=False) / d_c[:, None]
+        R = impact(A_lead @ T + A_cur, A_u, refine=r_eq is not None)
+        if r_eq is not None:
+            T, info.newton_steps, info.backward_error = refine_solvent(A_lag, A_cur, A_lead, T, states)
+            if info.newton_steps:
+                R = impact(A_lead @ T + A_cur, A_u)
     except (np.linalg.LinAlgError, ValueError):
         raise _err(SingularPencilError, "A_lead T + A_cur is singular (shock impact undetermined)") from None
+    info.rescaled = r_eq is not None
+    if r_eq is not None:           # back to the model's units: y = C y~, T = C T~ C^-1, R = C R~ (exact)
+        T = (T * c_var[:, None]) / c_var[None, :]
+        R = R * c_var[:, None]
     return T, R, info
 
 
