@@ -222,14 +222,15 @@ def sw2007_section():
     from dsge_agents.model import load
     load0 = os.getloadavg()
     m = load(bundled_model_path("sw2007.mod"))
+    data = REPO.parent / "shared" / "data" / "sw2007" / "usmodel_data.csv"   # the paper's data, not bundled
     rows = []
     for label, kw in (("exact filter", dict(riccati_tol=0.0)),
                       ("riccati_tol=1e-6 (Dynare default)", dict(riccati_tol=1e-6))):
-        llk = LogLikelihood(m, **kw)
+        llk = LogLikelihood(m, data, **kw)
         x = llk.x_calibration()
         wall, cpu = _median_time(lambda: llk(x), 100)
         rows.append((label, llk(x), wall, cpu))
-    llk = LogLikelihood(m)
+    llk = LogLikelihood(m, data)
     th = llk.theta(llk.x_calibration())
     w_res, c_res = _median_time(lambda: llk.resolver(th), 100)
     dyn, how = sw2007_dynare_timing()
@@ -237,7 +238,7 @@ def sw2007_section():
     # posterior mode from the calibration: ours (BFGS, then Dynare's finite-difference Hessian) vs
     # Dynare's csminwel (mode_compute=4) + Hessian, whose wall time is stored in sw2007_mode.json
     from dsge_agents.estimation import posterior_mode
-    llk_m = LogLikelihood(m)
+    llk_m = LogLikelihood(m, data)
     t0 = time.perf_counter()
     mode = posterior_mode(llk_m, x0=llk_m.x_calibration(), optimizers=("bfgs",), restarts=0)
     t_mode = time.perf_counter() - t0

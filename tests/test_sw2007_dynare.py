@@ -40,6 +40,15 @@ def _ref(repo, name):
 
 
 @pytest.fixture(scope="module")
+def sw_data(shared_data):
+    """The paper's data (not bundled; ../shared/data/sw2007, a copy of the authors' file)."""
+    p = shared_data / "sw2007" / "usmodel_data.csv"
+    if not p.exists():
+        pytest.skip(f"{p} not found")
+    return p
+
+
+@pytest.fixture(scope="module")
 def model():
     return load(bundled_model_path("sw2007.mod"))
 
@@ -126,21 +135,21 @@ def test_moments_and_variance_decomposition_match_dynare(sol, ref_sol):
     np.testing.assert_allclose(vd, _arr(mom["variance_decomposition_percent"]), atol=1e-8, rtol=0)
 
 
-def test_loglik_at_calibration_matches_dynare(model, ref_ll, shared_data):
+def test_loglik_at_calibration_matches_dynare(model, ref_ll, sw_data):
     assert (ref_ll["first_obs"], ref_ll["presample"], ref_ll["lik_init"], ref_ll["nobs"]) == (71, 4, 2, 160)
-    res = loglik(model, detail=True)
+    res = loglik(model, sw_data, detail=True)
     assert res.loglik == pytest.approx(ref_ll["exact"]["log_likelihood"], abs=TOL_LL)
     # Dynare's default riccati_tol never switches here (lik_init=2: P_1 = 10 I): same value
     assert ref_ll["default"]["log_likelihood"] == ref_ll["exact"]["log_likelihood"]
-    fast = loglik(model, exact=False, detail=True)
+    fast = loglik(model, sw_data, exact=False, detail=True)
     assert fast.loglik == pytest.approx(ref_ll["default"]["log_likelihood"], abs=TOL_LL)
     # per-period contributions: Dynare reports the 156 periods after the presample
     np.testing.assert_allclose(np.asarray(res.contributions)[4:], ref_ll["exact"]["loglik_per_period"],
                                atol=1e-9, rtol=0)
 
 
-def test_data_prior_and_posterior_match_dynare(model, ref_ll, shared_data):
-    llk = LogLikelihood(model)
+def test_data_prior_and_posterior_match_dynare(model, ref_ll, sw_data):
+    llk = LogLikelihood(model, sw_data)
     assert llk.observables == ref_ll["observables"]
     np.testing.assert_array_equal(llk.y, np.array(ref_ll["data_used_log"]))   # the 160 quarters 1965Q1-2004Q4
     bare = [n.replace("stderr ", "") for n in ref_ll["estimated_parameters"]]
@@ -151,7 +160,7 @@ def test_data_prior_and_posterior_match_dynare(model, ref_ll, shared_data):
     assert llk.log_posterior(x) == pytest.approx(ref_ll["exact"]["log_posterior_kernel"], abs=TOL_LL)
     # at the prior means (Dynare's default riccati_tol): -52653.4; relative 1e-13
     xm = np.array(ref_ll["priors"]["p1"], float)
-    fast = LogLikelihood(model, riccati_tol=1e-6)
+    fast = LogLikelihood(model, sw_data, riccati_tol=1e-6)
     assert fast.log_posterior(xm) == pytest.approx(ref_ll["log_posterior_kernel_at_prior_mean"], rel=1e-12)
 
 
@@ -175,8 +184,8 @@ def ref_mode(repo):
     return _ref(repo, "sw2007_mode.json")
 
 
-def test_log_posterior_at_dynare_mode(model, ref_mode, shared_data):
-    llk = LogLikelihood(model)
+def test_log_posterior_at_dynare_mode(model, ref_mode, sw_data):
+    llk = LogLikelihood(model, sw_data)
     assert [n.replace("stderr ", "") for n in llk.space.names] == \
         [n.replace("stderr ", "") for n in ref_mode["estimated_parameters"]]
     x = np.array(ref_mode["mode"], float)
@@ -184,14 +193,14 @@ def test_log_posterior_at_dynare_mode(model, ref_mode, shared_data):
     assert llk(x) == pytest.approx(ref_mode["log_likelihood_at_mode"], abs=TOL_LL)
 
 
-def test_hessian_and_laplace_at_dynare_mode(model, ref_mode, shared_data):
+def test_hessian_and_laplace_at_dynare_mode(model, ref_mode, sw_data):
     """Our finite-difference Hessian (Dynare's steps, :func:`hessian`) at Dynare's mode gives Dynare's
     inverse Hessian and Laplace log data density (measured: 2.9e-7 relative, 3.8e-7 absolute; ~2.6k
     evaluations, ~3 s)."""
     import math
 
     from dsge_agents.estimation.mode import hessian
-    llk = LogLikelihood(model)
+    llk = LogLikelihood(model, sw_data)
     x = np.array(ref_mode["mode"], float)
     H = hessian(lambda z: -llk.log_posterior(z), x, lower=llk.space.lower, upper=llk.space.upper)
     V = np.linalg.inv(H)
@@ -203,11 +212,11 @@ def test_hessian_and_laplace_at_dynare_mode(model, ref_mode, shared_data):
 
 
 @pytest.mark.slow
-def test_posterior_mode_from_calibration_matches_dynare(model, ref_mode, shared_data):
+def test_posterior_mode_from_calibration_matches_dynare(model, ref_mode, sw_data):
     """From the same start (the calibration) our BFGS mode is at least as high as csminwel's (measured
     +2.6e-7) and the two modes agree to the accuracy of Dynare's own (5.4e-4 posterior std)."""
     from dsge_agents.estimation import posterior_mode
-    llk = LogLikelihood(model)
+    llk = LogLikelihood(model, sw_data)
     r = posterior_mode(llk, x0=llk.x_calibration(), optimizers=("bfgs",), restarts=0)
     assert r.log_posterior >= ref_mode["log_posterior_at_mode"] - 1e-6
     assert r.log_posterior == pytest.approx(ref_mode["log_posterior_at_mode"], abs=1e-5)
@@ -218,10 +227,17 @@ def test_posterior_mode_from_calibration_matches_dynare(model, ref_mode, shared_
     assert r.log_marginal_laplace == pytest.approx(ref_mode["log_data_density_laplace"], abs=5e-3)
 
 
-def test_cli_loglik_by_name(capsys, shared_data, ref_ll):
+def test_cli_loglik_by_name(capsys, sw_data, ref_ll, tmp_path, monkeypatch):
     """`dsge-agents loglik sw2007 --exact` (the command of docs/estimation.md) prints Dynare's value."""
     from dsge_agents.cli.main import main
-    assert main(["loglik", "sw2007", "--exact"]) == 0
+    assert main(["loglik", "sw2007", "--data", str(sw_data), "--exact"]) == 0
     out = capsys.readouterr().out
     assert f"log-likelihood: {ref_ll['exact']['log_likelihood']:.10f}" in out
     assert "first_obs=71, nobs=160, presample=4; lik_init=2" in out
+    # the .mod's datafile (usmodel_data.csv) is also found in the working directory
+    monkeypatch.chdir(tmp_path)
+    assert main(["loglik", "sw2007", "--exact"]) == 1
+    assert "usmodel_data.csv not found" in capsys.readouterr().err
+    (tmp_path / "usmodel_data.csv").write_bytes(sw_data.read_bytes())
+    assert main(["loglik", "sw2007", "--exact"]) == 0
+    assert f"log-likelihood: {ref_ll['exact']['log_likelihood']:.10f}" in capsys.readouterr().out

@@ -6,6 +6,6 @@
 DATA_SOURCES = {
     "sw2007": ("the Smets-Wouters (2007) US data are not bundled: get usmodel_data from the authors' "
                "replication files of AER 97(3) 586-606 (doi:10.1257/aer.97.3.586), save the series "
-               "dy dc dinve labobs pinfobs dw robs (230 quarters 1947Q3-2004Q4) as a .csv and pass "
-               "--data path/to/usmodel_data.csv (Python: data=...)"),
+               "dy dc dinve labobs pinfobs dw robs (230 quarters 1947Q3-2004Q4) as usmodel_data.csv in the "
+               "working directory, or pass --data path/to/usmodel_data.csv (Python: data=...)"),
 }

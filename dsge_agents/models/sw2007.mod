@@ -34,8 +34,9 @@
  * (posterior std 1.1).
  *
  * Data: the paper's US series (1947Q3-2004Q4, 230 quarters; columns dy dc dinve labobs pinfobs
- * dw robs) are NOT shipped with the package.  The datafile below is the path in a checkout of
- * the project next to its shared data folder; otherwise pass `--data path/to/usmodel_data.csv`.
+ * dw robs) are NOT shipped with the package.  The datafile below is looked for next to this file,
+ * then in the working directory (save the series there as usmodel_data.csv), or pass
+ * `--data path/to/usmodel_data.csv` (Python: data=...).
  */
 
 var
@@ -258,5 +259,5 @@ varobs dy dc dinve labobs pinfobs dw robs;
 // presample (first_obs = 71 is 1965Q1 in the 1947Q3-2004Q4 file).  lik_init=2 (initial state
 // covariance 10*I): the option of the authors' Dynare estimation command in their AER replication
 // files (also ../shared/DYNARE_NOTES.md); no prefilter (the constants are estimated).
-estimation(datafile='../../../shared/data/sw2007/usmodel_data.csv', first_obs=71, presample=4,
+estimation(datafile='usmodel_data.csv', first_obs=71, presample=4,
            lik_init=2, prefilter=0, mode_compute=4, mh_replic=0);
