@@ -59,7 +59,9 @@ def dynare_numbers():
         w = {k: t.get(f"fs2000_timing_dsge_likelihood_{k}_s") for k in ("exact", "default")}
         c = {k: t.get(f"fs2000_cpu_dsge_likelihood_{k}_s") for k in ("exact", "default")}
         if w["exact"]:
-            note = ("issue text: 8.8 ms; tests/data/dynare/timings.json (measured under load): "
+            load = (t.get('machine', {}).get('loadavg_at_end') or [float('nan')])[0]
+            when = f"measured {str(t.get('date', '?'))[:16]}, load {load:.2g}"
+            note = (f"issue text: 8.8 ms; tests/data/dynare/timings.json ({when}; `python benchmarks/dynare_timings.py --run`): "
                     f"exact {1e3 * w['exact']:.1f} ms wall / {1e3 * c['exact']:.1f} ms CPU, default "
                     f"riccati_tol {1e3 * w['default']:.1f} ms wall / {1e3 * c['default']:.1f} ms CPU")
     p = DYN / "fs2000_mh.json"
