@@ -281,14 +281,23 @@ def test_steady_state_numbers_do_not_recompile_the_equations():
     assert c1.key == c2.key and c1.module is c2.module
     assert c1.steady_state_module_name != c2.steady_state_module_name
     assert isinstance(c2.steady_state, type(c1.residual))        # a Numba dispatcher, callable from @njit code
-    np.testing.assert_array_equal(c1.steady_state(c1.theta()), [0.0, 1.0])
-    np.testing.assert_array_equal(c2.steady_state(c2.theta()), [0.0, 2.5])
+    np.testing.assert_array_equal(c1.steady_state_at(c1.theta()), [0.0, 1.0])
+    np.testing.assert_array_equal(c2.steady_state_at(c2.theta()), [0.0, 2.5])
+    # solving from Python compiles nothing: the numbers are returned without Numba (its compilation of
+    # the steady-state function, ~0.3 s, made every what-if at a new SLO target wait)
+    assert c2.steady_state.signatures == []
     # the solution: y_t = rho y_{t-1} + e_t, x_t = a E_t y_{t+1} + c = a rho y_t + c = a rho^2 y_{t-1} + ...
     sol = solve(m2)
     rho, a = 0.9, 2.0
     np.testing.assert_allclose(sol.ghx.loc[["y", "x"], "y(-1)"].to_numpy(), [rho, a * rho * rho], rtol=1e-13)
     assert list(sol.steady_state) == [0.0, 2.5]
+    assert c2.steady_state.signatures == []
     ss, T, R, code = Resolver(m2)(c2.theta())
     assert code == 0
     np.testing.assert_array_equal(ss, [0.0, 2.5])
     np.testing.assert_allclose(T[:, 0], [rho, a * rho * rho], rtol=1e-12)
+    # the njit function (what the resolver calls) returns the same numbers bit for bit
+    np.testing.assert_array_equal(c2.steady_state(c2.theta()), c2.steady_state_at(c2.theta()))
+    out = c2.steady_state_at(c2.theta())
+    out[0] = 99.0                                                  # callers get a copy
+    np.testing.assert_array_equal(c2.steady_state_at(c2.theta()), [0.0, 2.5])

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -352,10 +353,17 @@ def read_yaml(path) -> dict:
         col = len(head[head.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
         raise EconomyError(f"{path}, line {line}, column {col}: the file is not UTF-8 text (byte "
                            f"0x{raw[exc.start]:02x}); save it as UTF-8") from None
-    d = _load_text(text, str(path))
+    d = _load_text_cached(text, str(path))
     if not isinstance(d, dict):
         raise EconomyError(f"{path}: an economy file must be a mapping with kind: orchestrated_economy")
-    return d
+    return copy.deepcopy(d)   # callers may change what they get; the cached parse stays as read
+
+
+@functools.lru_cache(maxsize=16)
+def _load_text_cached(text: str, name: str):
+    """:func:`_load_text`, remembered for the same file text: a what-if or transition re-reads the
+    economy's YAML several times per call (~15 ms of parsing each for the default economy)."""
+    return _load_text(text, name)
 
 
 def load_config(src, source: str | None = None) -> EconomyConfig:

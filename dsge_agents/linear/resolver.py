@@ -248,7 +248,7 @@ class Resolver:
             # NumPy code warns where Numba code returns NaN silently: the status code reports it
             with np.errstate(all="ignore"):
                 try:
-                    ss = np.asarray(self._cm.steady_state(theta), dtype=float)
+                    ss = np.asarray(self._cm.steady_state_at(theta), dtype=float)
                 except DSGEError:
                     n, nu = len(self.variables), len(self.shocks)
                     return np.full(n, np.nan), np.zeros((n, n)), np.zeros((n, nu)), 6

@@ -1003,10 +1003,16 @@ class CompiledModel:
         self.steady_state_module_name = f"dsge_agents_gen_{self.key}"
         const = None if self.large else constant_steady_state(model)
         self.analytic_steady_state = const is not None or hasattr(mod, "steady_state")
+        #: a steady state given as numbers (read-only), else None: :meth:`steady_state_at` returns them
+        #: without calling ``steady_state``, whose first call compiles it with Numba (~0.3 s, paid on
+        #: every what-if at a new SLO target of an agent economy before)
+        self.steady_state_values = None
         if const is not None:
             ssmod = load_constant_steady_state(const, self.steady_state_module_name, use_cache=use_cache)
             self.steady_state_module_name = ssmod.__name__
             self.steady_state = ssmod.steady_state
+            self.steady_state_values = np.array(const, dtype=np.float64)
+            self.steady_state_values.flags.writeable = False
         elif self.analytic_steady_state:
             self.steady_state = mod.steady_state
         else:
@@ -1015,6 +1021,14 @@ class CompiledModel:
         self.n_var = len(self.variables)
         self.n_eq = len(self.variables)
         self.n_u = len(self.shocks)
+
+    def steady_state_at(self, theta) -> np.ndarray:
+        """``steady_state(theta)`` for Python callers: a copy of :attr:`steady_state_values` when the
+        steady state is given as numbers (the same floats bit for bit: the module's function returns their
+        ``repr``), so nothing is compiled; otherwise ``steady_state(theta)``."""
+        if self.steady_state_values is not None:
+            return self.steady_state_values.copy()
+        return self.steady_state(theta)
 
     def theta(self, params: dict | None = None) -> np.ndarray:
         """Parameter vector θ in ``param_names`` order: calibration updated by ``params``."""

@@ -169,7 +169,7 @@ def steady_state_vector(model, theta: np.ndarray) -> np.ndarray:
     if cm.analytic_steady_state:
         try:
             with np.errstate(all="ignore"):
-                ss = np.asarray(cm.steady_state(theta), dtype=float)
+                ss = np.asarray(cm.steady_state_at(theta), dtype=float)
         except (ZeroDivisionError, ValueError, OverflowError) as exc:
             raise SteadyStateError(f"{model.source or model.name}: evaluating the analytic steady state "
                                    f"failed ({type(exc).__name__}: {exc})") from None
@@ -177,6 +177,6 @@ def steady_state_vector(model, theta: np.ndarray) -> np.ndarray:
         check_steady_state(model, ss, theta, what="analytic steady state (from the model file)",
                            abs_tol=DYNARE_SOLVE_TOLF)
         return ss
-    ss = cm.steady_state(theta)
+    ss = cm.steady_state_at(theta)
     check_steady_state(model, ss, theta, what="numeric steady state")
     return ss

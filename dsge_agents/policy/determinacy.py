@@ -158,7 +158,7 @@ def _pencil(model, params: Mapping[str, float] | None = None):
     if params:
         p.update({k: float(v) for k, v in params.items()})
     theta = comp.theta(p)
-    ss = comp.steady_state(theta)
+    ss = comp.steady_state_at(theta)
     A_lag, A_cur, A_lead, _ = comp.jacobian(ss, theta)
     return A_lag, A_cur, A_lead
 

@@ -295,7 +295,7 @@ def _new_regime(model, changes):
     new_model = apply_changes(model, changes)
     comp = new_model.compiled
     theta = comp.theta(model_params(new_model))
-    return comp, theta, np.asarray(comp.steady_state(theta), float)
+    return comp, theta, np.asarray(comp.steady_state_at(theta), float)
 
 
 def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinear: bool = True,
@@ -330,7 +330,7 @@ def transition(model, changes: Mapping[str, Any], periods: int = 60, *, nonlinea
     N = int(periods)
     old_c = model.compiled
     th_old = old_c.theta(model_params(model))
-    ss_old = np.asarray(old_c.steady_state(th_old), float)
+    ss_old = np.asarray(old_c.steady_state_at(th_old), float)
     try:
         new_c, th_new, ss_new = _new_regime(model, changes)
     except SteadyStateError as exc:   # name the change: the file itself has a steady state
