@@ -35,6 +35,35 @@ def models_dir() -> Path:
     return REPO / "models"
 
 
+def _compare_dynare_irfs(sol, ref: dict, atol: float) -> int:
+    """Every IRF of ``sol`` against Dynare's ``oo_.irfs`` stored in ``ref["irfs"]`` (keys
+    ``<variable>_<shock>``, ``ref["irf_periods"]`` periods), absolutely to ``atol``; a response Dynare
+    left out must be below its cut-off (it drops those whose absolute maximum is below 1e-10).
+    Returns how many stored responses were compared."""
+    import numpy as np
+    names, arr = sol.irf_array(int(ref["irf_periods"]))
+    vidx = {v: k for k, v in enumerate(sol.declared)}
+    seen = 0
+    for j, s in enumerate(names):
+        for v in sol.declared:
+            key = f"{v}_{s}"
+            ours = arr[j, :, vidx[v]]
+            if key in ref["irfs"]:
+                np.testing.assert_allclose(ours, np.array(ref["irfs"][key], float), atol=atol, rtol=0,
+                                           err_msg=key)
+                seen += 1
+            else:
+                assert np.max(np.abs(ours)) < 1e-10, key
+    assert seen == len(ref["irfs"])
+    return seen
+
+
+@pytest.fixture(scope="session")
+def compare_dynare_irfs():
+    """:func:`_compare_dynare_irfs` (a fixture, so test modules need not import conftest)."""
+    return _compare_dynare_irfs
+
+
 @pytest.fixture
 def run_notebook(repo, monkeypatch):
     """Execute ``notebooks/<name>`` with nbclient; fail on an error output; return the printed text."""
