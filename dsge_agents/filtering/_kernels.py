@@ -355,7 +355,15 @@ def kf_loglik_standard(y, T, RQR, Z, d, H, a1, P1, presample, riccati_tol, contr
     P = P1.copy()
     total = 0.0
     idx = np.empty(p, np.int64)
-    Zo = np.empty((p, m))
+    # the non-zero columns of each row of Z (DSGE observation matrices pick one or two states per
+    # observable): the Z products below skip the zeros, which leaves every sum unchanged
+    nzc = np.empty((p, m), np.int64)
+    nnz = np.zeros(p, np.int64)
+    for i in range(p):
+        for j in range(m):
+            if Z[i, j] != 0.0:
+                nzc[i, nnz[i]] = j
+                nnz[i] += 1
     F = np.empty((p, p))
     v = np.empty(p)
     w = np.empty(p)
@@ -389,23 +397,27 @@ def kf_loglik_standard(y, T, RQR, Z, d, H, a1, P1, presample, riccati_tol, contr
         for k in range(po):
             i = idx[k]
             s = y[t, i] - d[i]
-            for j in range(m):
-                Zo[k, j] = Z[i, j]
+            for q in range(nnz[i]):
+                j = nzc[i, q]
                 s -= Z[i, j] * a[j]
             v[k] = s
             w[k] = s
         if not steady:
             for r in range(m):
                 for k in range(po):
+                    i = idx[k]
                     s = 0.0
-                    for j in range(m):
-                        s += P[r, j] * Zo[k, j]
+                    for q in range(nnz[i]):
+                        j = nzc[i, q]
+                        s += P[r, j] * Z[i, j]
                     PZt[r, k] = s
             for k in range(po):
+                i = idx[k]
                 for l in range(po):
-                    s = H[idx[k], idx[l]]
-                    for j in range(m):
-                        s += Zo[k, j] * PZt[j, l]
+                    s = H[i, idx[l]]
+                    for q in range(nnz[i]):
+                        j = nzc[i, q]
+                        s += Z[i, j] * PZt[j, l]
                     F[k, l] = s
             if not _chol_inplace(F, po):
                 return -np.inf, switched
