@@ -246,3 +246,22 @@ def test_cli_loglik_by_name(capsys, sw_data, ref_ll, tmp_path, monkeypatch):
     assert main(["loglik", "sw2007", "--exact"]) == 0
     assert f"log-likelihood: {ref_ll['exact']['log_likelihood']:.10f}" in capsys.readouterr().out
 
+
+def test_irf_default_figure_and_table_show_every_shock(sol, ref_sol, capsys, tmp_path, monkeypatch):
+    """`irf sw2007`: the figure showed 4 of the 7 shocks (not the monetary-policy or productivity
+    shock) and the table 6; the table printed the flexible economy's zero response to the
+    risk-premium shock as rounding noise (-1.552e-16; Dynare's own reference is below 1e-15)."""
+    from dsge_agents.cli.main import main
+    variables, shocks = sol.irf_selection(40)
+    assert shocks == list(sol.shocks) and len(shocks) == 7
+    assert variables == ["dy", "dc", "dinve", "labobs", "pinfobs", "dw", "robs"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["irf", "sw2007", "--no-plot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.startswith("variable"))
+    assert lines[head].split()[1:] == list(sol.shocks)
+    row = dict(zip(lines[head].split()[1:], next(l for l in lines if l.startswith("y_f ")).split()[1:]))
+    assert abs(ref_sol["irfs"].get("y_f_eta_b", [0.0])[0]) < 1e-12   # Dynare: no response either
+    assert row["eta_b"] == row["eta_r"] == "0" and float(row["eta_a"]) == pytest.approx(
+        ref_sol["irfs"]["y_f_eta_a"][0], abs=1e-4)
+    assert not any("e-1" in l for l in lines[head:])
