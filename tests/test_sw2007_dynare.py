@@ -247,6 +247,34 @@ def test_cli_loglik_by_name(capsys, sw_data, ref_ll, tmp_path, monkeypatch):
     assert f"log-likelihood: {ref_ll['exact']['log_likelihood']:.10f}" in capsys.readouterr().out
 
 
+
+@pytest.mark.slow
+def test_cli_short_mh_run_end_to_end(capsys, sw_data, ref_mode, tmp_path):
+    """`estimate sw2007 --draws 400 --chains 2` (the user's short run, ~35 s): finishes, writes every
+    output, starts the chains at Dynare's mode, tunes the acceptance rate into Dynare's usual band
+    and, 400 draws being far too few for 36 parameters, says the chains have not converged."""
+    import pandas as pd
+
+    from dsge_agents.cli.main import main
+    out = tmp_path / "mh"
+    assert main(["estimate", "sw2007", "--data", str(sw_data), "--draws", "400", "--chains", "2",
+                 "--out", str(out), "--optimizers", "bfgs", "--restarts", "0", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    for f in ("summary.csv", "draws.parquet", "marginal_likelihood.json", "mode.json", "priors.png",
+              "traces.png", "irf.png", "shock_decomposition.png"):
+        assert (out / f).stat().st_size > 0
+    summ = pd.read_csv(out / "summary.csv")
+    assert len(summ) == 36 and summ[["post_mean", "hpd_low", "hpd_high", "rhat", "ess"]].notna().all().all()
+    sd = np.array(ref_mode["mode_std"], float)
+    by_name = dict(zip(summ["parameter"].str.replace("stderr ", ""), summ["mode"]))
+    mode = np.array([by_name[n.replace("stderr ", "")] for n in ref_mode["estimated_parameters"]])
+    assert np.max(np.abs(mode - np.array(ref_mode["mode"])) / sd) < 2e-3
+    ml = json.loads((out / "marginal_likelihood.json").read_text())
+    assert all(0.15 < a < 0.45 for a in ml["acceptance"])
+    assert np.isfinite(ml["modified_harmonic_mean"])
+    assert "acceptance rate per chain:" in printed and "have not converged" in printed
+
+
 def test_irf_default_figure_and_table_show_every_shock(sol, ref_sol, capsys, tmp_path, monkeypatch):
     """`irf sw2007`: the figure showed 4 of the 7 shocks (not the monetary-policy or productivity
     shock) and the table 6; the table printed the flexible economy's zero response to the
