@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,6 +51,7 @@ def test_estimate_cli_resume(fs2000_path, tmp_path, capsys):
     assert main(args) == 1                                  # non-empty folder, no --resume/--force
     assert "not empty" in capsys.readouterr().err
     assert main(args + ["--resume"]) == 0
+    printed = capsys.readouterr().out
     summ = pd.read_csv(out / "summary.csv")
     assert list(summ.columns) == ["parameter", "prior", "prior_mean", "prior_std", "mode", "mode_std",
                                   "post_mean", "hpd_low", "hpd_high", "rhat", "ess"]
@@ -58,6 +60,11 @@ def test_estimate_cli_resume(fs2000_path, tmp_path, capsys):
     assert len(draws) == 2 * 20                            # mh_drop = 0.5
     ml = json.loads((out / "marginal_likelihood.json").read_text())
     assert "laplace" in ml and "modified_harmonic_mean" in ml
+    # the terminal says it in words (it printed the raw JSON and nothing about convergence)
+    acc = ", ".join(f"{100 * a:.1f}%" for a in ml["acceptance"])
+    assert f"acceptance rate per chain: {acc}" in printed
+    assert f"modified harmonic mean {ml['modified_harmonic_mean']:.4f}" in printed
+    assert "have not converged" in printed and f"{summ['rhat'].max():.3f}" in printed   # 2 x 20 kept draws
     for f in ("priors.png", "traces.png", "irf.png", "shock_decomposition.png"):
         assert (out / f).stat().st_size > 0
     # the resumed run equals an uninterrupted one
@@ -82,3 +89,19 @@ def test_no_data_error_says_how_to_give_data(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "no data given" in err and "--data PATH" in err
     assert not (tmp_path / "e").exists()
+
+
+def test_mcmc_report_convergence_verdict():
+    """R-hat / ESS against Vehtari et al. (2021)'s 1.01 / 400: the worst parameter is named."""
+    from dsge_agents.cli.estimate import _mcmc_report
+    ml = {"laplace": -10.0, "modified_harmonic_mean": -11.5, "acceptance": [0.25, 0.3], "jscale": 0.3}
+    good = pd.DataFrame({"parameter": ["a", "b"], "rhat": [1.002, 1.004], "ess": [900.0, 450.0]})
+    lines = _mcmc_report(good, ml)
+    assert lines[:2] == ["log marginal data density: Laplace -10.0000, modified harmonic mean -11.5000",
+                         "acceptance rate per chain: 25.0%, 30.0% (jscale 0.3)"]
+    assert lines[2] == "convergence: max R-hat 1.004 (b), min ESS 450 (b)"
+    bad = good.assign(rhat=[1.02, 1.004])
+    assert "have not converged: max R-hat 1.020 (a)" in _mcmc_report(bad, ml)[2]
+    assert "have not converged" in _mcmc_report(good.assign(ess=[900.0, 120.0]), ml)[2]
+    assert _mcmc_report(good.assign(rhat=np.nan, ess=np.nan), {"laplace": -1.0}) == \
+        ["log marginal data density: Laplace -1.0000"]

@@ -288,6 +288,9 @@ def test_writer_round_trip(which, models_dir, small, tmp_path):
     np.testing.assert_allclose(m2.compiled.residual(ss2 * 1.01, ss2, ss2 * 0.99, u, th2),
                                m.compiled.residual(ss1 * 1.01, ss1, ss1 * 0.99, u, th1), rtol=1e-12, atol=1e-14)
     assert [e["name"] for e in m2.estimated_params] == [e["name"] for e in m.estimated_params]
+    # the estimation(...) statement with its options (it was not written: sample, data file, MH lost)
+    opts = lambda mm: {k: v for k, v in (mm.estimation_options or {}).items() if k != "datafile_path"}
+    assert opts(m2) == opts(m)
 
 
 def test_cli_export(tmp_path, models_dir):

@@ -151,6 +151,23 @@ def test_data_prior_and_posterior_match_dynare(model, ref_ll, sw_data):
     assert fast.log_posterior(xm) == pytest.approx(ref_ll["log_posterior_kernel_at_prior_mean"], rel=1e-12)
 
 
+def test_export_round_trip_keeps_estimation_and_solution(model, ref_sol, ref_ll, sw_data, tmp_path):
+    """`export sw2007 --to mod`: the exported file (``#`` locals inlined, the ARMA shocks' lagged
+    innovations left to Dynare's auxiliaries) keeps Dynare's decision rules, and its estimation(...)
+    keeps the paper's sample: the log-likelihood at the calibration is Dynare's -822.4723967609.
+    The writer used to drop the estimation statement (reloaded: first_obs=1, no presample,
+    lik_init=1). The exported file also ran in Dynare 5.3: rules and 273 IRFs equal to 7e-13
+    (tests/data/dynare/export_check.json), and its estimation reached Dynare's mode of the source."""
+    out = tmp_path / "sw2007_exported.mod"
+    model.to_mod(out)
+    m2 = load(out, cache=False)
+    for k in ("datafile", "first_obs", "presample", "lik_init", "prefilter", "mode_compute", "mh_replic"):
+        assert m2.estimation_options[k] == model.estimation_options[k]
+    s2 = solve(m2)
+    np.testing.assert_allclose(s2.ghu.to_numpy(), _arr(ref_sol["ghu"]["values"]), atol=TOL_RULE, rtol=0)
+    assert loglik(m2, sw_data) == pytest.approx(ref_ll["exact"]["log_likelihood"], abs=TOL_LL)
+
+
 def test_missing_data_is_one_line_saying_where_to_get_it(model, monkeypatch):
     opts = dict(model.estimation_options)
     opts["datafile"] = opts["datafile_path"] = "no_such_dir/usmodel_data.csv"
@@ -228,3 +245,51 @@ def test_cli_loglik_by_name(capsys, sw_data, ref_ll, tmp_path, monkeypatch):
     (tmp_path / "usmodel_data.csv").write_bytes(sw_data.read_bytes())
     assert main(["loglik", "sw2007", "--exact"]) == 0
     assert f"log-likelihood: {ref_ll['exact']['log_likelihood']:.10f}" in capsys.readouterr().out
+
+
+
+@pytest.mark.slow
+def test_cli_short_mh_run_end_to_end(capsys, sw_data, ref_mode, tmp_path):
+    """`estimate sw2007 --draws 400 --chains 2` (the user's short run, ~35 s): finishes, writes every
+    output, starts the chains at Dynare's mode, tunes the acceptance rate into Dynare's usual band
+    and, 400 draws being far too few for 36 parameters, says the chains have not converged."""
+    import pandas as pd
+
+    from dsge_agents.cli.main import main
+    out = tmp_path / "mh"
+    assert main(["estimate", "sw2007", "--data", str(sw_data), "--draws", "400", "--chains", "2",
+                 "--out", str(out), "--optimizers", "bfgs", "--restarts", "0", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    for f in ("summary.csv", "draws.parquet", "marginal_likelihood.json", "mode.json", "priors.png",
+              "traces.png", "irf.png", "shock_decomposition.png"):
+        assert (out / f).stat().st_size > 0
+    summ = pd.read_csv(out / "summary.csv")
+    assert len(summ) == 36 and summ[["post_mean", "hpd_low", "hpd_high", "rhat", "ess"]].notna().all().all()
+    sd = np.array(ref_mode["mode_std"], float)
+    by_name = dict(zip(summ["parameter"].str.replace("stderr ", ""), summ["mode"]))
+    mode = np.array([by_name[n.replace("stderr ", "")] for n in ref_mode["estimated_parameters"]])
+    assert np.max(np.abs(mode - np.array(ref_mode["mode"])) / sd) < 2e-3
+    ml = json.loads((out / "marginal_likelihood.json").read_text())
+    assert all(0.15 < a < 0.45 for a in ml["acceptance"])
+    assert np.isfinite(ml["modified_harmonic_mean"])
+    assert "acceptance rate per chain:" in printed and "have not converged" in printed
+
+
+def test_irf_default_figure_and_table_show_every_shock(sol, ref_sol, capsys, tmp_path, monkeypatch):
+    """`irf sw2007`: the figure showed 4 of the 7 shocks (not the monetary-policy or productivity
+    shock) and the table 6; the table printed the flexible economy's zero response to the
+    risk-premium shock as rounding noise (-1.552e-16; Dynare's own reference is below 1e-15)."""
+    from dsge_agents.cli.main import main
+    variables, shocks = sol.irf_selection(40)
+    assert shocks == list(sol.shocks) and len(shocks) == 7
+    assert variables == ["dy", "dc", "dinve", "labobs", "pinfobs", "dw", "robs"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["irf", "sw2007", "--no-plot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.startswith("variable"))
+    assert lines[head].split()[1:] == list(sol.shocks)
+    row = dict(zip(lines[head].split()[1:], next(l for l in lines if l.startswith("y_f ")).split()[1:]))
+    assert abs(ref_sol["irfs"].get("y_f_eta_b", [0.0])[0]) < 1e-12   # Dynare: no response either
+    assert row["eta_b"] == row["eta_r"] == "0" and float(row["eta_a"]) == pytest.approx(
+        ref_sol["irfs"]["y_f_eta_a"][0], abs=1e-4)
+    assert not any("e-1" in l for l in lines[head:])

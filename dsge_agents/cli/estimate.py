@@ -165,6 +165,39 @@ def _remove_outputs(out: Path) -> None:
         ck.rmdir()
 
 
+# Convergence thresholds of Vehtari, Gelman, Simpson, Carpenter and Buerkner (2021), "Rank-normalization,
+# folding, and localization: an improved R-hat", Bayesian Analysis 16(2), Section 4: use the draws when
+# R-hat < 1.01 and the bulk effective sample size > 400 (the summary's rhat / ess columns).
+RHAT_MAX, ESS_MIN = 1.01, 400
+
+
+def _mcmc_report(summ, ml) -> list[str]:
+    """Readable lines for the terminal: log marginal data density (Laplace; modified harmonic mean and
+    acceptance rate per chain after MCMC, as Dynare prints them) and a convergence verdict from the
+    summary's R-hat and ESS (:data:`RHAT_MAX`, :data:`ESS_MIN`). Before, the terminal got the raw
+    ``marginal_likelihood.json`` and no word when the chains had not converged."""
+    mhm = ml.get("modified_harmonic_mean")
+    dens = f"log marginal data density: Laplace {ml['laplace']:.4f}"
+    if "acceptance" not in ml:
+        return [dens]
+    dens += ", modified harmonic mean " + ("n/a" if mhm is None else f"{mhm:.4f}")
+    acc = ", ".join(f"{100 * a:.1f}%" for a in ml["acceptance"])
+    lines = [dens, f"acceptance rate per chain: {acc} (jscale {ml['jscale']:.4g})"]
+    rhat, ess = summ["rhat"].to_numpy(float), summ["ess"].to_numpy(float)
+    if not (np.isfinite(rhat).any() and np.isfinite(ess).any()):
+        return lines
+    i, j = int(np.nanargmax(rhat)), int(np.nanargmin(ess))
+    worst = (f"max R-hat {rhat[i]:.3f} ({summ['parameter'].iloc[i]}), "
+             f"min ESS {ess[j]:.0f} ({summ['parameter'].iloc[j]})")
+    if rhat[i] > RHAT_MAX or ess[j] < ESS_MIN:
+        lines.append(f"warning: the chains have not converged: {worst} (want R-hat < {RHAT_MAX}, "
+                     f"ESS > {ESS_MIN}); run more draws (--draws) before using "
+                     "the posterior")
+    else:
+        lines.append(f"convergence: {worst}")
+    return lines
+
+
 def _fingerprint(args, llk) -> str:
     """SHA-256 of what the posterior depends on: the model file, the estimation sample as filtered,
     the observables, sample options and the estimated parameters with their priors and bounds."""
@@ -247,6 +280,7 @@ def run(args) -> int:
     import pandas as pd
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(summ.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
-    print(json.dumps(ml))
+    for line in _mcmc_report(summ, ml):
+        print(line)
     print(f"results written to {out}/")
     return 0

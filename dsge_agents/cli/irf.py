@@ -68,8 +68,16 @@ def _economy_headline(sol, periods: int):
 
 def _impact_table(names, arr, declared, variables) -> str:
     """Impact (period 1) responses as a text table: rows variables, columns shocks (``% .5g``)."""
+    import numpy as np
+    from dsge_agents.plots.irf import _NOISE
     rows = [v for v in declared if v in set(variables)]
-    cols = [[f"{arr[k, 0, declared.index(v)]: .5g}" for v in rows] for k in range(len(names))]
+    # rounding noise as exact zeros, as in the figure (plots.irf._NOISE): sw2007's flexible-price
+    # economy does not move after a risk-premium shock, printed as -1.552e-16 before
+    idx = [declared.index(v) for v in rows]
+    imp = arr[:, 0, idx] if len(names) else np.zeros((0, len(idx)))
+    scale = np.abs(imp).max(axis=0, initial=0.0)
+    imp = np.where(np.abs(imp) <= _NOISE * scale, 0.0, imp)
+    cols = [[f"{imp[k, i]: .5g}" for i in range(len(rows))] for k in range(len(names))]
     w0 = max([len("variable")] + [len(v) for v in rows])
     widths = [max([len(n)] + [len(c) for c in col]) for n, col in zip(names, cols)]
     lines = ["  ".join(["variable".ljust(w0)] + [n.rjust(w) for n, w in zip(names, widths)])]
@@ -171,9 +179,9 @@ def run(args) -> int:
     size = "unit shocks x 100 (relative_irf)" if relative else "one-s.d. shocks"
     print(f"\nimpact (period 1) responses to {size} ({unit}), model {name}:")
     variables = sol.declared if args.var is None else args.var
-    if len(names) > 6 and args.shock is None:
-        names, arr = names[:6], arr[:6]
-        print("(first 6 shocks; --csv writes all)")
+    if len(names) > 8 and args.shock is None:   # eight: all of Smets-Wouters' seven shocks
+        names, arr = names[:8], arr[:8]
+        print("(first 8 shocks; --csv writes all)")
     if len(variables) > 20 and args.var is None:
         variables = variables[:20]
         print("(first 20 variables; --csv writes all)")

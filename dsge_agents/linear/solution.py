@@ -732,7 +732,7 @@ class Solution:
         }
 
     def plot_irf(self, periods: int = 40, shocks=None, variables=None, max_variables: int = 8,
-                 max_shocks: int = 4, **kwargs):
+                 max_shocks: int = 8, **kwargs):
         """IRF grid (variables × shocks) as a matplotlib Figure (returned, not shown).
 
         Without ``variables`` the grid shows the model's observables when there
@@ -754,8 +754,10 @@ class Solution:
         return plot_irf_panels(np.arange(1, int(periods) + 1), arr, names, self.declared, variables=variables,
                                shocks=shocks, title=title, **kwargs)
 
-    def irf_selection(self, periods=40, shocks=None, variables=None, max_variables=8, max_shocks=4):
-        """Default ``(variables, shocks)`` shown by :meth:`plot_irf` (see there)."""
+    def irf_selection(self, periods=40, shocks=None, variables=None, max_variables=8, max_shocks=8):
+        """Default ``(variables, shocks)`` shown by :meth:`plot_irf` (see there). Up to eight shocks
+        are all shown, as Dynare plots every shock (with at most four, Smets-Wouters' figure left out
+        the monetary-policy and productivity shocks)."""
         if variables is None:
             obs = [v for v in (getattr(self.model, "observables", None) or []) if v in self.declared]
             variables = obs if 0 < len(obs) <= max_variables else self.declared[:max_variables]

@@ -9,11 +9,13 @@ its own auxiliaries), ``model(linear)`` when declared, the steady state
 the ``shocks`` block (standard deviations and covariances), ``varobs``,
 ``estimated_params`` and ``stoch_simul`` with the options the source file gave, else
 ``stoch_simul(order=1, irf=40, nograph)`` (plus ``loglinear`` for log-linearized models);
-``stoch_simul=`` overrides the whole statement.
+``stoch_simul=`` overrides the whole statement; last, the source's ``estimation(...)`` statement
+with its options (the data file as the source wrote it).
 """
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import sympy as sp
@@ -161,6 +163,16 @@ def check_mod_path(path) -> Path:
     return p
 
 
+def _option_text(v) -> str:
+    """A command option's value as Dynare reads it: numbers as numbers, names and parenthesized lists
+    as written, anything else (file names) single-quoted (the reader dropped the quotes)."""
+    if not isinstance(v, str):
+        return _num(v) if isinstance(v, float) else str(v)
+    if re.fullmatch(r"[A-Za-z_]\w*|\(.*\)|\[.*\]", v):
+        return v
+    return "'" + v.replace("'", "''") + "'"
+
+
 def _one_line(text) -> str:
     """``text`` with every non-printable character (line breaks included) escaped as in ``repr``."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
@@ -279,6 +291,15 @@ def write_mod(m, path=None, stoch_simul: str | None = None) -> str:
             L.append(f"stoch_simul({opts});")
     else:
         L.append(stoch_simul if stoch_simul.rstrip().endswith(";") else stoch_simul + ";")
+    est = next((o for c, o in reversed(m.commands) if c == "estimation"), None)
+    if est is not None:
+        # the source's estimation(...) with its options (data file as written, sample, lik_init, ...):
+        # without it Dynare ignored the exported varobs / estimated_params (sw2007 exported without
+        # its first_obs=71, presample=4, lik_init=2)
+        parts = [k if v is True else f"{k}={_option_text(v)}" for k, v in est.items()
+                 if k not in ("varlist", "datafile_path")]
+        tail = (" " + " ".join(est["varlist"])) if est.get("varlist") else ""
+        L += ["", f"estimation({', '.join(parts)}){tail};"]
     text = "\n".join(L) + "\n"
     if path is not None:
         with atomic_path(path) as tmp:

@@ -10,7 +10,7 @@ SHARED="$(cd "$REPO/../shared" && pwd)"
 SCRATCH="${DYNARE_SCRATCH:-/tmp/dynare_runs}"
 DYNARE_MATLAB="${DYNARE_MATLAB:-/usr/lib/dynare/matlab}"
 cases=("$@")
-[ ${#cases[@]} -eq 0 ] && cases=(nk3=models/nk3.yaml:nk3.json rbc=models/rbc.yaml:rbc.json fs2000=models/fs2000.mod:fs2000_solution.json)
+[ ${#cases[@]} -eq 0 ] && cases=(nk3=models/nk3.yaml:nk3.json rbc=models/rbc.yaml:rbc.json fs2000=models/fs2000.mod:fs2000_solution.json sw2007=dsge_agents/models/sw2007.mod:sw2007_solution.json)
 mkdir -p "$HERE/exported"
 summary="$SCRATCH/export_summary.txt"; : > "$summary"
 for c in "${cases[@]}"; do
@@ -18,7 +18,8 @@ for c in "${cases[@]}"; do
   dir="$SCRATCH/export_$name"; rm -rf "$dir"; mkdir -p "$dir/repo/models"; ln -s "$SHARED" "$dir/shared"
   exp="$HERE/exported/${name}_exported.mod"
   ( cd "$REPO" && python -m dsge_agents.cli.main export "$model" --to mod -o "$exp" --force )
-  { cat "$exp"; echo; echo "write_json('${name}_exported.json', solution_struct(M_, oo_, options_));"; } > "$dir/repo/models/${name}_exported.mod"
+  # the exported estimation(...) statement is left out of the run: this script compares solutions
+  { grep -v '^estimation(' "$exp"; echo; echo "write_json('${name}_exported.json', solution_struct(M_, oo_, options_));"; } > "$dir/repo/models/${name}_exported.mod"
   rc=0
   ( cd "$dir/repo/models" && octave --no-gui --no-window-system --eval \
       "addpath('$DYNARE_MATLAB'); addpath('$HERE/octave'); dynare ${name}_exported noclearall nograph" \

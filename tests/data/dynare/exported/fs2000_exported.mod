@@ -73,3 +73,5 @@ stderr e_m, inv_gamma_pdf, 0.008862, inf;
 end;
 
 stoch_simul(order=1, irf=40, nograph, loglinear);
+
+estimation(order=1, datafile='../../shared/data/fs2000/fsdat_simul.csv', nobs=192, loglinear, mode_compute=4, mh_replic=20000, mh_nblocks=2, mh_jscale=0.8, mh_drop=0.5);
