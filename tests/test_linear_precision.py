@@ -165,3 +165,17 @@ def test_unbalanced_option_is_dynare_pencil(default):
     assert not info.rescaled and info.newton_steps == 0
     assert (info.n_explosive, info.n_forward) == (sol.info.n_explosive, sol.info.n_forward)
     assert _irf_err(T[None], sol.T[None]) < 1e-6
+
+
+def test_implausible_rescaled_solution_falls_back_to_the_pencil_as_given(default, monkeypatch):
+    """The safety net of solve_matrices: when the rescaled solution fails its residual check, the
+    unscaled pencil (balance=False, Dynare's procedure) is solved instead of the rescaled one again."""
+    from dsge_agents.linear import qz
+    model, sol = default
+    lag, lead = incidence(model)
+    T0, R0, _ = solve_matrices(*sol._matrices, 1 + 1e-6, lag, lead, balance=False)
+    monkeypatch.setattr(qz, "_plausible", lambda *a: False)
+    T, R, info = solve_matrices(*sol._matrices, 1 + 1e-6, lag, lead)
+    assert not info.rescaled and info.newton_steps == 0
+    np.testing.assert_array_equal(T, T0)
+    np.testing.assert_array_equal(R, R0)

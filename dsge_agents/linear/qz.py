@@ -241,7 +241,7 @@ def solve_matrices(A_lag, A_cur, A_lead, A_u, qz_criterium: float = 1 + 1e-6,
         # Safety net: the tests of singularity (Dynare's absolute qz_zero_threshold, the rank tests)
         # act on the rescaled pencil, and rescaling factors spanning hundreds of binary orders can
         # amplify rounding residue. Whatever Dynare's procedure solves is solved: the pencil as given.
-    return _solve(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, balance)
+    return _solve(A_lag, A_cur, A_lead, A_u, qz_criterium, lag_mask, lead_mask, False)
 
 
 def _plausible(A_lag, A_cur, A_lead, T) -> bool:
