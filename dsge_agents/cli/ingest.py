@@ -26,12 +26,11 @@ from dsge_agents.errors import DSGEError
 
 def _write(panel, out: Path, wide: bool) -> None:
     table = panel.wide.reset_index() if wide else panel.tidy
-    if out.suffix.lower() == ".csv":
-        with atomic_path(out) as _tmp:
-            table.to_csv(_tmp, index=False)
-    else:
-        with atomic_path(out) as _tmp:
-            table.to_parquet(_tmp, index=False)
+    with atomic_path(out) as tmp:
+        if out.suffix.lower() == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
 
 
 def register(subparsers) -> None:
